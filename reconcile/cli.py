@@ -1,0 +1,182 @@
+"""Command line: `reconcile run | check | demo`. The only module that prints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from reconcile import __version__
+from reconcile.ingest.files import FileOutcome, classify_path, read_input
+from reconcile.ingest.headers import KIND_LABELS, AliasTable
+from reconcile.pipeline import RunSummary, run
+from reconcile.rules import Rules, RulesError, load_rules
+from reconcile.workspace import Workspace
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
+SHOWN_ERRORS = 30
+
+
+def _as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{text}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconcile", description="渠道客户报备对账：读取报备、来访、CRM 与成交表，判定客户归属。"
+    )
+    parser.add_argument("--version", action="version", version=f"reconcile {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run_cmd = commands.add_parser("run", help="运行一次对账（读取 inputs/ 中新的文件）")
+    run_cmd.add_argument("--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）")
+    run_cmd.add_argument("--as-of", type=_as_of, default=None, help="按该日 23:59:59 判定（重放历史）")
+    run_cmd.add_argument("--no-email", action="store_true", help="不发送邮件")
+
+    check = commands.add_parser("check", help="检查一个报备文件，逐行列出问题")
+    check.add_argument("file", type=Path)
+    check.add_argument("--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查")
+
+    demo = commands.add_parser("demo", help="生成演示工作目录并运行")
+    demo.add_argument("dir", type=Path, nargs="?", default=Path("demo-workspace"))
+    demo.add_argument("--force", action="store_true", help="重新生成已有的演示输入文件")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "demo":
+            return _demo(args)
+    except RulesError as exc:
+        print(f"配置错误：\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.workspace.is_dir():
+        print(f"工作目录不存在：{args.workspace}", file=sys.stderr)
+        return EXIT_USAGE
+    workspace = Workspace.open(args.workspace)
+    summary = run(workspace, args.as_of)
+    print_summary(workspace, summary)
+    return EXIT_OK
+
+
+def print_summary(workspace: Workspace, summary: RunSummary) -> None:
+    mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
+    print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
+    if summary.mode == "replay":
+        return
+    print(f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
+          f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个")
+    skipped = "、".join(f"{reason} {count}" for reason, count in sorted(summary.skipped.items()))
+    print(f"  数据行 {summary.rows_in}：接收 {summary.accepted}，拒收 {summary.rejected}"
+          + (f"（另跳过 {skipped}）" if skipped else ""))
+    print(f"  台账新增记录 {summary.rows_added} 条，新增错误行 {summary.errors_added} 条")
+    for outcome in summary.files_new:
+        for sheet in outcome.sheets:
+            label = KIND_LABELS.get(sheet.kind or "", "未识别")
+            print(f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
+                  f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}")
+    if summary.quarantined:
+        print("隔离的文件（内容修改后会重新读取）：")
+        for path, reason in summary.quarantined:
+            print(f"  {path}：{reason}")
+    for path, reason in summary.failed:
+        print(f"  {path}：{reason}")
+    if summary.waiting:
+        print("等待中的文件（临时文件或锁文件，未读取）：")
+        for path in summary.waiting:
+            print(f"  {path}")
+    errors = [
+        (row["source"], row["reason"])
+        for outcome in summary.files_new
+        for sheet in outcome.sheets
+        if sheet.normalised is not None
+        for row in sheet.normalised.errors.iter_rows(named=True)
+    ]
+    if errors:
+        print(f"拒收的行（共 {len(errors)} 行{f'，显示前 {SHOWN_ERRORS} 行' if len(errors) > SHOWN_ERRORS else ''}）：")
+        for source, reason in errors[:SHOWN_ERRORS]:
+            print(f"  {source}  {reason}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        print(f"文件不存在：{path}", file=sys.stderr)
+        return CHECK_UNREADABLE
+    rules = load_rules(args.workspace / "rules.yaml") if args.workspace else _rules_near(path)
+    item = classify_path(path)
+    outcome = read_input(item, rules, AliasTable.build(rules.columns))
+    return print_check(outcome)
+
+
+def _rules_near(path: Path) -> Rules:
+    """The rules of the workspace the file sits in, if any; else the defaults."""
+    for parent in path.resolve().parents:
+        if (parent / "rules.yaml").is_file() and (parent / "inputs").is_dir():
+            return load_rules(parent / "rules.yaml")
+    return Rules()
+
+
+def print_check(outcome: FileOutcome) -> int:
+    print(f"文件：{outcome.file.path}")
+    if outcome.rejected is not None:
+        print(f"  无法读取：{outcome.rejected.reason}")
+        return CHECK_UNREADABLE
+    rejected = 0
+    for sheet in outcome.sheets:
+        hidden = "（隐藏工作表）" if sheet.hidden else ""
+        if sheet.kind is None:
+            print(f"工作表“{sheet.name}”{hidden}：未识别——{sheet.note}")
+            print(f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取")
+            continue
+        print(f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，表头在第 {sheet.header_row} 行")
+        print("  列对应：" + "；".join(f"{text} → {field}" for field, text in sheet.mapping.items()))
+        skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
+        print(f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
+              + (f"（另跳过 {skipped}）" if skipped else ""))
+        errors = sheet.normalised.errors if sheet.normalised is not None else None
+        for row in errors.iter_rows(named=True) if errors is not None else ():
+            print(f"    第 {row['row_no']} 行：{row['reason']}")
+        rejected += sheet.rejected
+    if rejected:
+        print(f"结论：有 {rejected} 行需要修改后再提交。")
+        return CHECK_REJECTED
+    print("结论：文件可以提交。")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from reconcile.demo import DEMO_AS_OF, generate_workspace
+
+    root: Path = args.dir
+    inputs = root / "inputs"
+    has_inputs = inputs.is_dir() and any(
+        path.is_file() and path.name != ".gitkeep" for path in inputs.rglob("*")
+    )
+    if args.force or not has_inputs:
+        written = generate_workspace(root)
+        print(f"已生成演示工作目录 {root.resolve()}（{len(written)} 个文件）")
+    workspace = Workspace.open(root)
+    summary = run(workspace, DEMO_AS_OF)
+    print_summary(workspace, summary)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

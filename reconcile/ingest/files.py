@@ -1,0 +1,188 @@
+"""Discover input files and turn one file into normalised sheets.
+
+`read_input` does everything that needs no ledger: read, find headers, recognise
+kinds, normalise. The pipeline then writes the result in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.readers import FileRejected, read_file
+from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
+from reconcile.normalise.records import Normalised, SheetContext, normalise_table
+from reconcile.rules import Rules
+from reconcile.workspace import INPUT_FOLDERS
+
+IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".download")
+RESERVED_DIRS = {"_archive", "_quarantine"}
+_TITLE_MONTH = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*月?")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    rel: str  # relative to inputs/, forward slashes
+    folder: str | None  # channels | visits | crm | rulings | None
+    channel: str | None  # from inputs/channels/<渠道>/
+
+
+@dataclass
+class SheetOutcome:
+    name: str
+    hidden: bool
+    kind: str | None
+    header_row: int | None
+    mapping: dict[str, str]
+    headers: list[str]
+    normalised: Normalised | None
+    skipped: Counter = field(default_factory=Counter)
+    note: str | None = None
+    unrecognised_rows: int = 0
+
+    @property
+    def rows_in(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def accepted(self) -> int:
+        """Source rows accepted (a cell with two numbers is still one row)."""
+        if self.normalised is None:
+            return 0
+        return self.normalised.records["row_no"].n_unique()
+
+    @property
+    def rejected(self) -> int:
+        return 0 if self.normalised is None else self.normalised.errors.height
+
+
+@dataclass
+class FileOutcome:
+    file: InputFile
+    sha256: str
+    size: int
+    sheets: list[SheetOutcome] = field(default_factory=list)
+    rejected: FileRejected | None = None
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(sheet, attribute) for sheet in self.sheets)
+
+    @property
+    def skipped(self) -> Counter:
+        total: Counter = Counter()
+        for sheet in self.sheets:
+            total.update(sheet.skipped)
+        return total
+
+
+def discover(inputs: Path) -> tuple[list[InputFile], list[str]]:
+    """Input files in a stable order, and names set aside as temporary (still being copied)."""
+    found: list[InputFile] = []
+    waiting: list[str] = []
+    if not inputs.is_dir():
+        return found, waiting
+    for path in sorted(inputs.rglob("*")):
+        if not path.is_file():
+            continue
+        parts = path.relative_to(inputs).parts
+        if any(part in RESERVED_DIRS or part.startswith(".") for part in parts):
+            continue
+        name = path.name
+        if name.lower() in IGNORED_NAMES or name == ".gitkeep":
+            continue
+        rel = "/".join(parts)
+        if name.startswith("~$") or name.lower().endswith(TEMPORARY_SUFFIXES):
+            waiting.append(rel)
+            continue
+        folder = parts[0] if len(parts) > 1 and parts[0] in INPUT_FOLDERS else None
+        channel = parts[1] if folder == "channels" and len(parts) > 2 else None
+        found.append(InputFile(path, rel, folder, channel))
+    return found, waiting
+
+
+def classify_path(path: Path) -> InputFile:
+    """Folder hints for a file checked outside the workspace walk (`reconcile check`)."""
+    parts = path.resolve().parts
+    if "inputs" in parts:
+        index = len(parts) - 1 - parts[::-1].index("inputs")
+        inner = parts[index + 1 :]
+        folder = inner[0] if len(inner) > 1 and inner[0] in INPUT_FOLDERS else None
+        channel = inner[1] if folder == "channels" and len(inner) > 2 else None
+        return InputFile(path, "/".join(inner), folder, channel)
+    return InputFile(path, path.name, None, None)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def reference_date(title: str, file_name: str, mtime: float, rules: Rules) -> date:
+    """The date a year-less `11月18日` is read against: a title's or file name's month, else mtime."""
+    for text in (title, file_name):
+        match = _TITLE_MONTH.search(text)
+        if match and 1 <= int(match.group(2)) <= 12:
+            return date(int(match.group(1)), int(match.group(2)), 15)
+    return datetime.fromtimestamp(mtime, rules.zone).date()
+
+
+def read_input(
+    item: InputFile, rules: Rules, aliases: AliasTable, sha256: str | None = None
+) -> FileOutcome:
+    stat = item.path.stat()
+    outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
+    try:
+        raw_sheets = read_file(item.path, rules.max_file_mb * 2**20)
+    except FileRejected as rejected:
+        outcome.rejected = rejected
+        return outcome
+    context_base = dict(
+        path=item.rel,
+        folder_channel=item.channel,
+        timezone=rules.timezone,
+        report_types=tuple(rules.report.types),
+        file_name=item.path.name,
+    )
+    for raw in raw_sheets:
+        table = extract_table(raw, aliases, item.folder, item.path.stem)
+        if table is None:
+            continue
+        if isinstance(table, UnrecognisedSheet):
+            outcome.sheets.append(
+                SheetOutcome(
+                    table.sheet, table.hidden, None, None, {}, table.headers, None,
+                    note=table.reason, unrecognised_rows=table.rows,
+                )
+            )
+            continue
+        outcome.sheets.append(_normalise_sheet(table, context_base, item, stat.st_mtime, rules))
+    if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
+        described = "；".join(
+            f"工作表“{s.name}”：{s.note}（表头：{'、'.join(s.headers[:12]) or '无'}）"
+            for s in outcome.sheets
+        )
+        outcome.rejected = FileRejected(f"没有可识别的工作表。{described}", "unrecognised")
+    return outcome
+
+
+def _normalise_sheet(
+    table: SheetTable, context_base: dict, item: InputFile, mtime: float, rules: Rules
+) -> SheetOutcome:
+    context = SheetContext(
+        ref_date=reference_date(table.title, item.path.name, mtime, rules), **context_base
+    )
+    normalised = normalise_table(table, context)
+    return SheetOutcome(
+        table.sheet, table.hidden, table.kind, table.header_row, table.mapping, table.headers,
+        normalised, table.skipped,
+    )

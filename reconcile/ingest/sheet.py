@@ -1,0 +1,204 @@
+"""From a raw sheet to a table of canonical text columns.
+
+`extract_table` finds the header row, recognises the sheet kind, fills merged
+cells, and sets aside blank, totals and notes rows with a counted reason. What it
+returns is still text: normalisation is the next stage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from reconcile.ingest.headers import (
+    AliasTable,
+    HeaderMatch,
+    find_header,
+    normalise_header,
+    recognise_kind,
+)
+from reconcile.ingest.readers import RawSheet
+
+ROW = "__row"  # spreadsheet row number (CSV: line number), 1-based
+RAW = "__raw"  # JSON object of the row's cells keyed by their header text
+
+SKIP_BLANK = "空行"
+SKIP_TOTALS = "合计/小计行"
+SKIP_NOTES = "备注/说明行"
+SKIP_REPEATED_HEADER = "重复的表头行"
+
+_TOTALS = re.compile(r"^\s*(合计|总计|小计|共计|总数|汇总)")
+_NOTES = re.compile(r"^\s*(备注|说明|注[:：]|注意|填表说明|制表|审核|附注|\*注|※)")
+
+
+@dataclass
+class SheetTable:
+    """A recognised sheet: canonical field columns (text), `__row` and `__raw`."""
+
+    sheet: str
+    kind: str
+    header_row: int  # spreadsheet row number of the header
+    headers: list[str]
+    mapping: dict[str, str]  # canonical field -> header text as written
+    frame: pl.DataFrame
+    skipped: Counter = field(default_factory=Counter)
+    title: str = ""  # text above the header (e.g. 山湖一号报备客户 2026年11月)
+    hidden: bool = False
+
+
+@dataclass
+class UnrecognisedSheet:
+    sheet: str
+    headers: list[str]
+    rows: int  # non-blank rows, header included
+    reason: str
+    hidden: bool = False
+
+
+def _top_rows(sheet: RawSheet, count: int) -> list[list[str | None]]:
+    head = sheet.frame.head(count)
+    return [list(row) for row in head.iter_rows()]
+
+
+def _fill_merges(frame: pl.DataFrame, merges: list[tuple], first_data_index: int) -> pl.DataFrame:
+    """Every cell of a merged range takes the value of its top-left cell (as Excel shows it)."""
+    relevant = [m for m in merges if m[2] >= first_data_index and m[0] < frame.height]
+    if not relevant:
+        return frame
+    columns = {name: frame[name].to_list() for name in frame.columns}
+    for r1, c1, r2, c2 in relevant:
+        name = f"c{c1}"
+        if name not in columns:
+            continue
+        value = columns[name][r1]
+        for column in range(c1, c2 + 1):
+            cells = columns.get(f"c{column}")
+            if cells is None:
+                continue
+            for row in range(max(r1, first_data_index), min(r2, frame.height - 1) + 1):
+                cells[row] = value
+    return pl.DataFrame(columns, schema=frame.schema)
+
+
+def extract_table(
+    sheet: RawSheet,
+    aliases: AliasTable,
+    folder: str | None,
+    file_name: str,
+) -> SheetTable | UnrecognisedSheet | None:
+    """None for a sheet with no content at all."""
+    frame = sheet.frame
+    hidden = not sheet.visible
+    if frame.height == 0 or frame.width == 0:
+        return None
+    # Whitespace-only cells are empty cells: a clerk cannot see the difference.
+    frame = frame.with_columns(
+        pl.when(pl.col(name).str.strip_chars() == "").then(None).otherwise(pl.col(name)).alias(name)
+        for name in frame.columns
+    )
+    non_blank = ~pl.all_horizontal(pl.col(name).is_null() for name in frame.columns)
+    if frame.select(non_blank.sum()).item() == 0:
+        return None
+    match = find_header(_top_rows(RawSheet(sheet.name, sheet.visible, frame), 30), aliases)
+    if match is None:
+        headers = _first_non_blank(frame)
+        return UnrecognisedSheet(
+            sheet.name, headers, frame.select(non_blank.sum()).item(),
+            "找不到表头（需含客户电话、报备时间/到访时间等列名）", hidden,
+        )
+    kind = recognise_kind(set(match.mapping), folder, (sheet.name, file_name))
+    headers = [text if text is not None else "" for text in match.headers]
+    if kind is None:
+        return UnrecognisedSheet(
+            sheet.name, [h for h in headers if h], frame.select(non_blank.sum()).item(),
+            "无法判断表格类型（报备、来访、CRM客户、跟进、成交或裁决），请检查列名", hidden,
+        )
+    return _table(sheet, frame, match, kind, headers, hidden)
+
+
+def _first_non_blank(frame: pl.DataFrame) -> list[str]:
+    for row in frame.head(30).iter_rows():
+        cells = [cell for cell in row if cell is not None]
+        if cells:
+            return [str(cell) for cell in cells]
+    return []
+
+
+def _raw_keys(headers: list[str]) -> list[str]:
+    """Unique JSON keys for the raw cells: the header text, or the column letter if blank."""
+    keys: list[str] = []
+    seen: Counter = Counter()
+    for position, text in enumerate(headers):
+        key = text.strip() or _column_letter(position)
+        seen[key] += 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys
+
+
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, remainder = divmod(position - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def _table(
+    sheet: RawSheet,
+    frame: pl.DataFrame,
+    match: HeaderMatch,
+    kind: str,
+    headers: list[str],
+    hidden: bool,
+) -> SheetTable:
+    start = match.row_index + 1
+    title = " ".join(
+        str(cell) for row in _top_rows(sheet, match.row_index) for cell in row if cell is not None
+    )
+    frame = _fill_merges(frame, sheet.merges, start)
+    numbers = (
+        pl.Series(ROW, sheet.line_numbers, dtype=pl.Int64)
+        if sheet.line_numbers
+        else pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
+    )
+    data = frame.with_columns(numbers).slice(start)
+    cells = [name for name in data.columns if name != ROW]
+    texts = [pl.col(name).str.strip_chars() for name in cells]
+    first_cell = pl.coalesce(texts)
+    identity = [match.mapping[f] for f in ("phone", "deal_no", "room") if f in match.mapping]
+    no_identity = pl.all_horizontal(pl.col(name).is_null() for name in identity)
+    header_cells = [normalise_header(h) for h in headers]
+    repeated_header = pl.sum_horizontal(
+        (pl.col(name).str.replace_all(r"\s", "") == header_cells[i]).cast(pl.Int32)
+        for i, name in enumerate(cells) if i < len(header_cells) and header_cells[i]
+    ) >= 2
+    blank = pl.all_horizontal(pl.col(name).is_null() for name in cells)
+    label = (
+        pl.when(blank).then(pl.lit(SKIP_BLANK))
+        .when(repeated_header).then(pl.lit(SKIP_REPEATED_HEADER))
+        .when(no_identity & first_cell.str.contains(_TOTALS.pattern)).then(pl.lit(SKIP_TOTALS))
+        .when(no_identity & first_cell.str.contains(_NOTES.pattern)).then(pl.lit(SKIP_NOTES))
+        .otherwise(None)
+        .alias("__skip")
+    )
+    data = data.with_columns(label)
+    skipped = Counter(
+        dict(data.filter(pl.col("__skip").is_not_null())["__skip"].value_counts().iter_rows())
+    )
+    data = data.filter(pl.col("__skip").is_null())
+    keys = _raw_keys(headers + [""] * (len(cells) - len(headers)))
+    raw = pl.struct(pl.col(name).alias(keys[i]) for i, name in enumerate(cells)).struct.json_encode()
+    table = data.select(
+        pl.col(ROW),
+        *(pl.col(column).str.strip_chars().alias(field) for field, column in match.mapping.items()),
+        raw.alias(RAW),
+    )
+    mapping = {field: headers[int(column[1:])] for field, column in match.mapping.items()}
+    return SheetTable(
+        sheet.name, kind, int(data[ROW][0]) - 1 if data.height else start, headers, mapping,
+        table, skipped, title, hidden,
+    )

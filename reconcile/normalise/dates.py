@@ -1,0 +1,458 @@
+"""Date and time parsing for agency registration sheets.
+
+Cells arrive as text: datetime cells as ``2026-11-18 17:20:00``, date cells as
+``2026-11-19 00:00:00``, numeric cells as Excel serials (``46344.5``), and typed
+values in every local style (``11月18日下午3点``). Results are naive wall-clock
+datetimes in the project timezone; failures carry an error code and a Chinese
+reason quoting the offending text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+DATE_MISSING = "date_missing"
+DATE_INVALID = "date_invalid"
+DATE_TIME_ONLY = "date_time_only"
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_SERIAL_MIN = 20000.0
+_SERIAL_MAX = 80000.0
+# Years outside this window are typos (0226, 2226) rather than real registrations.
+_YEAR_MIN = 1900
+_YEAR_MAX = 2199
+_MIDNIGHT = time(0)
+_SECONDS_PER_DAY = 86400
+_SHOWN_MAX = 40
+
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-"))
+# Excel and web exports smuggle zero-width characters into cells that look clean.
+_INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
+
+_NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_DAY_FRACTION_RE = re.compile(r"0?\.[0-9]+")
+# Readers render a time-only cell on Excel's day zero, which libraries spell as
+# 1899-12-30, 1899-12-31 or Excel's own 1900-01-00.
+_EPOCH_DAY_RE = re.compile(r"(?:1899[-/.]12[-/.]3[01]|1900[-/.]0?1[-/.]0?0)(?:[ t](?P<clock>.*))?")
+_DATED_RES = (
+    re.compile(
+        r"(?P<y>[0-9]{4}) ?(?P<sep>[-/.]) ?(?P<m>[0-9]{1,2}) ?(?P=sep) ?(?P<d>[0-9]{1,2})"
+        r"(?![0-9])(?P<rest>.*)"
+    ),
+    re.compile(
+        r"(?P<y>[0-9]{4}) ?年 ?(?P<m>[0-9]{1,2}) ?月 ?(?P<d>[0-9]{1,2}) ?"
+        r"(?:[日号]|(?![0-9]))(?P<rest>.*)"
+    ),
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])(?P<rest>.*)"),
+)
+_YEARLESS_RES = (
+    re.compile(r"(?P<m>[0-9]{1,2}) ?月 ?(?P<d>[0-9]{1,2}) ?(?:[日号]|(?![0-9]))(?P<rest>.*)"),
+    re.compile(r"(?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})(?![0-9])(?P<rest>.*)"),
+)
+
+_PERIOD = "(?P<period>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|夜间|晚间)"
+_AMPM = r"(?P<ampm>am|pm|a\.m\.|p\.m\.)"
+_CN_NUMBER = "[0-9]{1,2}|[零〇一二两三四五六七八九十]{1,3}"
+_COLON_CLOCK_RE = re.compile(
+    rf"{_PERIOD}? ?(?P<h>[0-9]{{1,2}}):(?P<m>[0-9]{{2}})"
+    rf"(?::(?P<s>[0-9]{{2}})(?:\.(?P<f>[0-9]+))?)? ?{_AMPM}?"
+)
+_HANZI_CLOCK_RE = re.compile(
+    rf"{_PERIOD}? ?(?P<h>{_CN_NUMBER}) ?[点时]"
+    rf"(?: ?(?:(?P<half>半)|(?P<quarter>一刻|三刻)|(?P<m>{_CN_NUMBER}) ?分?"
+    rf"(?: ?(?P<s>{_CN_NUMBER}) ?秒)?))? ?[钟整]? ?{_AMPM}?"
+)
+_BARE_HOUR_RE = re.compile(rf"(?P<h>[0-9]{{1,2}}) ?{_AMPM}")
+
+_MORNING = frozenset({"凌晨", "早上", "早晨", "上午", "am", "a.m."})
+_AFTERNOON = frozenset({"下午", "pm", "p.m."})
+_CN_DIGITS = {
+    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DateParse:
+    """Outcome of parsing a date/time cell.
+
+    ``has_time`` is False when no time of day is known; a midnight written in
+    digits counts as unknown because readers render plain date cells as
+    ``00:00:00``, while a worded one (凌晨12点, 0点) is a real time.
+    For ``date_time_only`` the value is None but ``has_time`` is True.
+    """
+
+    value: datetime | None
+    has_date: bool
+    has_time: bool
+    year_inferred: bool
+    error_code: str | None
+    error: str | None
+
+
+_MISSING = DateParse(None, False, False, False, DATE_MISSING, "缺少日期")
+
+
+class _Clock(NamedTuple):
+    time: time
+    day_offset: int
+    # False for a midnight written in digits (00:00:00, a whole serial): that is
+    # how readers render a plain date cell, so it says nothing about the time.
+    known: bool
+
+
+_NO_CLOCK = _Clock(_MIDNIGHT, 0, False)
+
+
+def _shown(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _SHOWN_MAX else flat[:_SHOWN_MAX] + "…"
+
+
+def _invalid(text: str) -> DateParse:
+    reason = f"无法识别的日期（{_shown(text)}）"
+    return DateParse(None, False, False, False, DATE_INVALID, reason)
+
+
+def _time_only(text: str) -> DateParse:
+    reason = f"只有时间没有日期（{_shown(text)}）"
+    return DateParse(None, False, True, False, DATE_TIME_ONLY, reason)
+
+
+def _normalise(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_DASHES).lower()
+    return " ".join(folded.split())
+
+
+def _cn_number(text: str) -> int | None:
+    if text.isascii():
+        return int(text)
+    if "十" not in text:
+        if len(text) == 2 and text[0] in "零〇":
+            text = text[1]
+        return _CN_DIGITS[text] if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    tens_value = _CN_DIGITS[tens] if tens else 1
+    ones_value = _CN_DIGITS[ones] if ones else 0
+    return tens_value * 10 + ones_value
+
+
+def _to_24h(hour: int, period: str | None) -> tuple[int, int] | None:
+    """Hour on the 24-hour clock plus a day offset, or None when contradictory."""
+    if hour > 23:
+        return None
+    if period is None or hour > 12:
+        return (hour, 0) if period is None or period not in _MORNING else None
+    if period in _MORNING:
+        return (0 if hour == 12 else hour, 0)
+    if period == "中午":
+        return (hour + 12 if 1 <= hour <= 5 else hour, 0)
+    if period in _AFTERNOON:
+        return (hour if hour == 12 else hour + 12, 0) if hour else None
+    # Only evening words remain. 晚上12点 and 晚上1点 belong to the night that
+    # follows the written date.
+    if hour == 12 or hour < 5:
+        return (hour % 12, 1)
+    return (hour + 12, 0)
+
+
+def _parse_clock(text: str) -> _Clock | None:
+    match = (
+        _COLON_CLOCK_RE.fullmatch(text)
+        or _HANZI_CLOCK_RE.fullmatch(text)
+        or _BARE_HOUR_RE.fullmatch(text)
+    )
+    if match is None:
+        return None
+    groups = match.groupdict()
+    period, ampm = groups.get("period"), groups.get("ampm")
+    if period and ampm:
+        return None
+    hour = _cn_number(groups["h"])
+    if groups.get("half"):
+        minute: int | None = 30
+    elif groups.get("quarter"):
+        minute = 15 if groups["quarter"] == "一刻" else 45
+    else:
+        minute = _cn_number(groups["m"]) if groups.get("m") else 0
+    second = _cn_number(groups["s"]) if groups.get("s") else 0
+    if hour is None or minute is None or second is None or minute > 59 or second > 59:
+        return None
+    clock = _to_24h(hour, period or ampm)
+    if clock is None:
+        return None
+    micro = int(groups["f"][:6].ljust(6, "0")) if groups.get("f") else 0
+    value = time(clock[0], minute, second, micro)
+    in_words = match.re is not _COLON_CLOCK_RE or period is not None or ampm is not None
+    return _Clock(value, clock[1], value != _MIDNIGHT or in_words)
+
+
+def _parse_time_of_day(text: str) -> _Clock | None:
+    """Parse a normalised time-only cell (clock text, day fraction, day-zero datetime)."""
+    if _DAY_FRACTION_RE.fullmatch(text):
+        seconds = math.floor(float(text) * _SECONDS_PER_DAY + 0.5) % _SECONDS_PER_DAY
+        value = time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+        return _Clock(value, 0, value != _MIDNIGHT)
+    epoch = _EPOCH_DAY_RE.fullmatch(text)
+    if epoch is not None:
+        clock = epoch.group("clock")
+        return _NO_CLOCK if clock is None else _parse_clock(clock)
+    return _parse_clock(text)
+
+
+def parse_time(value: str | None) -> time | None:
+    """Parse a time-only cell; None when blank or not a time of day.
+
+    Accepts clock text (``17:20``, ``下午3点半``, ``3:00 PM``), Excel day fractions
+    (``0.7222``) and time cells rendered on Excel's day zero
+    (``1899-12-30 17:20:00``). A full datetime is not a time-only cell: None.
+    """
+    if value is None:
+        return None
+    parsed = _parse_time_of_day(_normalise(value))
+    return None if parsed is None else parsed.time
+
+
+def infer_year(month: int, day: int, ref: date) -> int:
+    """The year (ref.year - 1, ref.year or ref.year + 1) putting month/day nearest to ref.
+
+    Distances use the day clamped to the month's length, so 2月29日 picks a year
+    even when it is not a leap year (the caller then finds the date impossible).
+    Ties go to the earlier year: registrations are recorded after the fact.
+    """
+    if not 1 <= month <= 12:
+        return ref.year
+    best: tuple[int, int] | None = None
+    for year in (ref.year - 1, ref.year, ref.year + 1):
+        if not MINYEAR <= year <= MAXYEAR:
+            continue
+        candidate = date(year, month, min(max(day, 1), monthrange(year, month)[1]))
+        distance = abs((candidate - ref).days)
+        if best is None or distance < best[0]:
+            best = (distance, year)
+    return ref.year if best is None else best[1]
+
+
+def excel_serial_to_datetime(serial: float) -> datetime:
+    """Convert an Excel 1900-system serial to a datetime, to the nearest second.
+
+    Serials are binary floats (17:20 is 0.72222…), so rounding to whole seconds
+    recovers the time that was typed instead of 17:19:59.999998.
+    """
+    seconds = math.floor(serial * _SECONDS_PER_DAY + 0.5)
+    return _EXCEL_EPOCH + timedelta(seconds=seconds)
+
+
+def to_iso(value: datetime, tz: str) -> str:
+    """Render a wall-clock datetime in zone ``tz`` as ISO 8601 with its offset."""
+    zone = ZoneInfo(tz)
+    local = value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+    return local.isoformat()
+
+
+def _rest_clock(rest: str) -> _Clock | None:
+    rest = rest.strip().removeprefix("t").strip()
+    return _NO_CLOCK if not rest else _parse_clock(rest)
+
+
+def _dated(year: int, month: int, day: int, rest: str, text: str, *, inferred: bool) -> DateParse:
+    if not _YEAR_MIN <= year <= _YEAR_MAX:
+        return _invalid(text)
+    try:
+        day_value = date(year, month, day)
+    except ValueError:
+        return _invalid(text)
+    clock = _rest_clock(rest)
+    if clock is None:
+        return _invalid(text)
+    value = datetime.combine(day_value, clock.time) + timedelta(days=clock.day_offset)
+    return DateParse(value, True, clock.known, inferred, None, None)
+
+
+def _from_serial(serial: float) -> DateParse:
+    value = excel_serial_to_datetime(serial)
+    return DateParse(value, True, value.time() != _MIDNIGHT, False, None, None)
+
+
+def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
+    """Parse a date or datetime cell; never raises.
+
+    ``ref`` (the row's other dates or the file date) supplies the year for
+    dates written without one. Error codes: ``date_missing`` (blank),
+    ``date_time_only`` (a time with no date), ``date_invalid`` (anything else,
+    including impossible dates and year-less dates without ``ref``).
+    """
+    if value is None:
+        return _MISSING
+    s = _normalise(value)
+    if not s:
+        return _MISSING
+    text = value.strip()
+
+    if _NUMBER_RE.fullmatch(s):
+        number = float(s)
+        if _SERIAL_MIN <= number <= _SERIAL_MAX:
+            return _from_serial(number)
+    if _EPOCH_DAY_RE.fullmatch(s):
+        return _time_only(text) if _parse_time_of_day(s) is not None else _invalid(text)
+
+    for pattern in _DATED_RES:
+        match = pattern.fullmatch(s)
+        if match is not None:
+            year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+            return _dated(year, month, day, match["rest"], text, inferred=False)
+
+    for pattern in _YEARLESS_RES:
+        match = pattern.fullmatch(s)
+        if match is not None:
+            month, day = int(match["m"]), int(match["d"])
+            try:
+                date(2000, month, day)
+            except ValueError:
+                return _invalid(text)
+            if _rest_clock(match["rest"]) is None:
+                return _invalid(text)
+            if ref is None:
+                reason = f"缺少年份且无法推断（{_shown(text)}）"
+                return DateParse(None, False, False, False, DATE_INVALID, reason)
+            year = infer_year(month, day, ref)
+            return _dated(year, month, day, match["rest"], text, inferred=True)
+
+    if _parse_time_of_day(s) is not None:
+        return _time_only(text)
+    return _invalid(text)
+
+
+def combine(
+    date_value: str | None, time_value: str | None, *, ref: date | None = None
+) -> DateParse:
+    """Parse a date column and a time column of the same row into one result.
+
+    A blank time cell leaves the date cell's own time (if any). A time cell
+    holding a full datetime wins. An unreadable time cell leaves the date alone,
+    since the date is still known; a time with a blank date is ``date_time_only``.
+    """
+    day = parse_datetime(date_value, ref=ref)
+    time_text = "" if time_value is None else _normalise(time_value)
+    if not time_text:
+        return day
+    full = parse_datetime(time_value, ref=ref)
+    if full.has_date and (full.has_time or day.value is None):
+        return full
+    clock = _parse_time_of_day(time_text)
+    if clock is None:
+        return day
+    if day.value is None:
+        return _time_only(time_text) if day.error_code == DATE_MISSING else day
+    value = datetime.combine(day.value.date(), clock.time) + timedelta(days=clock.day_offset)
+    return DateParse(value, True, clock.known, day.year_inferred, None, None)
+
+
+# Vectorised fast path. It only ever claims rows it parses successfully; every
+# other row goes through parse_datetime, so both paths agree by construction.
+# The year and serial ranges are spelt out in the patterns (1900-2199 and
+# 20000-80000) so that no further range checks are needed per row.
+_FAST_DATE_RE = (
+    r"^(?:19|20|21)[0-9]{2}(?:-[0-9]{2}-[0-9]{2}|/[0-9]{2}/[0-9]{2}|\.[0-9]{2}\.[0-9]{2})"
+    r"(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+)
+_FAST_SERIAL_RE = r"^(?:[2-7][0-9]{4}(?:\.[0-9]{1,15})?|80000(?:\.0{1,15})?)$"
+_FAST_DATE_LEN = len("2026-11-18")
+_FAST_MINUTE_LEN = len("2026-11-18 17:20")
+_EPOCH_US = int((_EXCEL_EPOCH - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
+_RESULT_SCHEMA = {
+    "value": pl.Datetime("us"),
+    "has_date": pl.Boolean,
+    "has_time": pl.Boolean,
+    "year_inferred": pl.Boolean,
+    "error_code": pl.String,
+    "error": pl.String,
+}
+
+
+def _fast_value(text: pl.Expr) -> pl.Expr:
+    length = text.str.len_bytes()
+    dashed = text.str.replace_all("/", "-", literal=True).str.replace_all(".", "-", literal=True)
+    # str.to_datetime takes one format, so pad every accepted shape to full seconds.
+    padded = (
+        pl.when(length == _FAST_DATE_LEN)
+        .then(dashed + " 00:00:00")
+        .when(length == _FAST_MINUTE_LEN)
+        .then(dashed + ":00")
+        .otherwise(dashed)
+    )
+    # Nearly every value is distinct, so to_datetime's per-string cache only costs time.
+    calendar = padded.str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False, cache=False
+    )
+    seconds = (text.cast(pl.Float64, strict=False) * _SECONDS_PER_DAY + 0.5).floor().cast(pl.Int64)
+    serial = (seconds * 1_000_000 + _EPOCH_US).cast(pl.Datetime("us"))
+    return (
+        pl.when(text.str.contains(_FAST_DATE_RE))
+        .then(calendar)
+        .when(text.str.contains(_FAST_SERIAL_RE))
+        .then(serial)
+    )
+
+
+def parse_datetime_series(
+    values: pl.Series, *, ref: date | None = None, ref_dates: pl.Series | None = None
+) -> pl.DataFrame:
+    """Vectorised :func:`parse_datetime`, element-wise identical to it.
+
+    ``ref_dates`` gives a per-row reference date; rows where it is null (or all
+    rows when it is absent) use ``ref``. Common machine-written forms are parsed
+    with polars expressions; the rest is parsed once per distinct (value, ref).
+    """
+    frame = pl.DataFrame({"text": values.cast(pl.String, strict=False)})
+    scalar_ref = pl.lit(ref, dtype=pl.Date)
+    if ref_dates is None:
+        frame = frame.with_columns(ref=scalar_ref)
+    else:
+        frame = frame.with_columns(ref=ref_dates.cast(pl.Date, strict=False)).with_columns(
+            pl.col("ref").fill_null(scalar_ref)
+        )
+    frame = frame.with_columns(fast_value=_fast_value(pl.col("text").str.strip_chars()))
+    fast = pl.col("fast_value").is_not_null()
+    fast_has_time = pl.col("fast_value").dt.time() != _MIDNIGHT
+
+    pending = frame.filter(~fast).select("text", "ref").unique()
+    if not pending.height:
+        return frame.select(
+            value=pl.col("fast_value"),
+            has_date=pl.lit(True),
+            has_time=fast_has_time,
+            year_inferred=pl.lit(False),
+            error_code=pl.lit(None, dtype=pl.String),
+            error=pl.lit(None, dtype=pl.String),
+        )
+
+    rows = [
+        (p.value, p.has_date, p.has_time, p.year_inferred, p.error_code, p.error)
+        for p in (parse_datetime(text, ref=row_ref) for text, row_ref in pending.iter_rows())
+    ]
+    slow = pending.hstack(pl.DataFrame(rows, schema=_RESULT_SCHEMA, orient="row"))
+    frame = frame.join(
+        slow, on=["text", "ref"], how="left", nulls_equal=True, maintain_order="left"
+    )
+    # Kleene logic: True | null is True and False & null is False, so fast rows
+    # need no when/then on the boolean flags.
+    return frame.select(
+        value=pl.coalesce("fast_value", "value"),
+        has_date=fast | pl.col("has_date"),
+        has_time=pl.when(fast).then(fast_has_time).otherwise(pl.col("has_time")),
+        year_inferred=~fast & pl.col("year_inferred"),
+        error_code=pl.col("error_code"),
+        error=pl.col("error"),
+    )

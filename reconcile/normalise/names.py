@@ -1,0 +1,285 @@
+"""Customer-name normalisation for agency registration sheets.
+
+Agencies type customer names in every conceivable way: honorifics instead of given
+names (张先生), masked given names for privacy (张**), couples in one cell
+(张三/李四), traditional characters, gender notes and phone numbers glued on.
+``parse_name`` turns such a cell into a structured :class:`Name`;
+``names_agree`` decides whether two cells can refer to the same customer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+import opencc
+
+COMPOUND_SURNAMES: frozenset[str] = frozenset(
+    {
+        "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+        "宇文", "司徒", "夏侯", "轩辕", "令狐", "钟离", "独孤", "南宫", "西门", "端木",
+        "申屠", "太史", "百里", "呼延", "万俟", "闻人", "澹台", "公冶", "宗政", "濮阳",
+        "淳于", "单于", "太叔", "仲孙", "司空", "拓跋", "赫连", "第五", "东郭", "羊舌",
+        "巫马", "公西", "漆雕", "壤驷", "公良", "亓官", "司寇", "颛孙", "子车", "公羊",
+        "微生",
+    }
+)  # fmt: skip
+
+# Ranges holding every ideograph OpenCC's t2s tables know about; converting each
+# code point in isolation yields a context-free, character-level mapping.
+_IDEOGRAPH_RANGES = (
+    (0x3400, 0x4DC0),
+    (0x4E00, 0xA000),
+    (0xF900, 0xFB00),
+    (0x20000, 0x2A6E0),
+    (0x2A700, 0x2EBF0),
+    (0x2F800, 0x2FA20),
+    (0x30000, 0x31350),
+)
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK_RE = re.compile(f"[{_CJK}]")
+
+# 某 is a real character but never a surname or given name in these sheets: it is
+# how agents write "unknown" (张某, 某先生).
+_MASKS = frozenset("*×○〇xX某")
+_MASK_CHARS = "".join(sorted(_MASKS))
+_LATIN_MASKS = frozenset("*×○〇")
+_NAME_DOT = "·"
+
+# Tried before the one-character honorifics, so that 小姐 wins over 姐 and 大哥 over 哥.
+_HONORIFIC_GENDER: dict[str, str | None] = {
+    "先生": "M",
+    "男士": "M",
+    "大哥": "M",
+    "哥哥": "M",
+    "叔叔": "M",
+    "女士": "F",
+    "小姐": "F",
+    "太太": "F",
+    "夫人": "F",
+    "大姐": "F",
+    "姐姐": "F",
+    "阿姨": "F",
+    "老师": None,
+    "老板": None,
+    "老总": None,
+    "经理": None,
+    "总监": None,
+    "主任": None,
+    "医生": None,
+    "律师": None,
+    "教授": None,
+    "师傅": None,
+}
+# These characters also end ordinary given names (李建工, 王志董), so they count as
+# honorifics only right after a bare surname: 李工, 王董.
+_SHORT_HONORIFIC_GENDER: dict[str, str | None] = {
+    "哥": "M",
+    "叔": "M",
+    "姐": "F",
+    "姨": "F",
+    "总": None,
+    "董": None,
+    "工": None,
+}
+# 老王 / 小王 address someone by surname alone. Only two-character forms qualify;
+# a nickname such as 小明 is misread as surname 明, but customer lists rarely hold one.
+_FAMILIAR_PREFIXES = frozenset("老小")
+_GROUP_SUFFIXES = ("两口子", "夫妇", "夫妻", "一家", "全家")
+
+_OPENERS = "([{【〔〖《〈「『"
+_CLOSERS = ")]}】〕〗》〉」』"
+_OPEN, _CLOSE = re.escape(_OPENERS), re.escape(_CLOSERS)
+# An unclosed bracket (张三(男) still holds a note up to the end of the cell.
+_NOTE_RE = re.compile(f"[{_OPEN}]([^{_CLOSE}]*)(?:[{_CLOSE}]|$)")
+# Private-use code points carry a bracketed gender note through splitting into the
+# part it belongs to; they can never occur in real names.
+_MALE_MARK = "\ue000"
+_FEMALE_MARK = "\ue001"
+_NOTE_GENDER_WORDS = (
+    ("女", _FEMALE_MARK),
+    ("小姐", _FEMALE_MARK),
+    ("男", _MALE_MARK),
+    ("先生", _MALE_MARK),
+)
+
+# Phone numbers and ids, including masked ones such as 138****1234.
+_NUMBER_RE = re.compile(r"[*×]*[0-9][0-9*×xX\-]*")
+_HARD_SEPARATOR_RE = re.compile(r"[/\\、,;&+|]+")
+_SOFT_SEPARATOR_RE = re.compile("[和与及跟]")
+_DOTS = str.maketrans({"•": _NAME_DOT, "・": _NAME_DOT, "‧": _NAME_DOT})
+
+
+@cache
+def _t2s_table() -> dict[int, str]:
+    converter = opencc.OpenCC("t2s")
+    chars = [chr(cp) for start, stop in _IDEOGRAPH_RANGES for cp in range(start, stop)]
+    converted = converter.convert("\n".join(chars)).split("\n")
+    mapping = {ch: out for ch, out in zip(chars, converted, strict=True) if out != ch}
+    # A few t2s targets are themselves traditional (薴→苧→苎); following the chain
+    # makes the fold idempotent.
+    for ch, out in mapping.items():
+        seen = {ch}
+        while out in mapping and out not in seen:
+            seen.add(out)
+            out = mapping[out]
+        mapping[ch] = out
+    return str.maketrans(mapping)
+
+
+def to_simplified(text: str | None) -> str:
+    """Fold traditional characters to simplified, character by character.
+
+    Character-level folding (rather than OpenCC's phrase conversion) keeps every
+    name the same length and makes the function idempotent; ``None`` gives ``''``.
+    """
+    if not text:
+        return ""
+    return text.translate(_t2s_table())
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One customer named in a cell."""
+
+    surname: str | None
+    given: str | None
+    honorific: str | None
+    gender: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A parsed name cell: its cleaned text and the people it names."""
+
+    display: str
+    people: tuple[Person, ...]
+
+    @property
+    def surnames(self) -> tuple[str, ...]:
+        """Known surnames in order of appearance, without repeats."""
+        return tuple(dict.fromkeys(p.surname for p in self.people if p.surname is not None))
+
+    @property
+    def has_surname(self) -> bool:
+        """Whether any person in the cell has a known surname."""
+        return any(p.surname is not None for p in self.people)
+
+
+_BLANK = Name(display="", people=())
+
+
+def _mark_note(match: re.Match[str]) -> str:
+    note = match.group(1)
+    for word, mark in _NOTE_GENDER_WORDS:
+        if word in note:
+            return mark
+    return ""
+
+
+def _split_people(text: str) -> list[str]:
+    parts: list[str] = []
+    for piece in _HARD_SEPARATOR_RE.split(text):
+        # 和/与 also occur inside given names (王和平), so split only when every
+        # side is long enough to be a name of its own.
+        soft = _SOFT_SEPARATOR_RE.split(piece)
+        if len(soft) > 1 and all(len(_clean(s)) >= 2 for s in soft):
+            parts.extend(soft)
+        else:
+            parts.append(piece)
+    return parts
+
+
+def _is_cjk(ch: str) -> bool:
+    return _CJK_RE.match(ch) is not None
+
+
+def _clean(part: str) -> str:
+    if _CJK_RE.search(part):
+        return "".join(ch for ch in part if ch in _MASKS or ch == _NAME_DOT or _is_cjk(ch))
+    kept = "".join(ch if ch.isalpha() or ch in _LATIN_MASKS or ch in "'-." else " " for ch in part)
+    return " ".join(kept.split()).strip("'-. ")
+
+
+def _split_honorific(body: str) -> tuple[str, str | None]:
+    for honorific in _HONORIFIC_GENDER:
+        if body.endswith(honorific):
+            return body[: -len(honorific)], honorific
+    if body and body[-1] in _SHORT_HONORIFIC_GENDER:
+        head = body[:-1].rstrip(_MASK_CHARS)
+        if len(head) <= 1 or head in COMPOUND_SURNAMES:
+            return body[:-1], body[-1]
+    return body, None
+
+
+def _honorific_gender(honorific: str | None) -> str | None:
+    if honorific is None:
+        return None
+    return _HONORIFIC_GENDER.get(honorific) or _SHORT_HONORIFIC_GENDER.get(honorific)
+
+
+def _person(raw: str) -> Person | None:
+    note_gender = "F" if _FEMALE_MARK in raw else "M" if _MALE_MARK in raw else None
+    part = _clean(raw)
+    if not part:
+        return None if note_gender is None else Person(None, None, None, note_gender)
+    if not _CJK_RE.search(part):
+        if all(ch in _MASKS or not ch.isalpha() for ch in part):
+            return None if note_gender is None else Person(None, None, None, note_gender)
+        given = None if any(ch in _LATIN_MASKS for ch in part) else part
+        return Person(None, given, None, note_gender)
+
+    for suffix in _GROUP_SUFFIXES:
+        if part.endswith(suffix) and len(part) > len(suffix):
+            part = part[: -len(suffix)]
+            break
+    body, honorific = _split_honorific(part)
+    gender = _honorific_gender(honorific) or note_gender
+    body = body.strip(_NAME_DOT)
+    if not body or body[0] in _MASKS:
+        if honorific is None and gender is None:
+            return None
+        return Person(None, None, honorific, gender)
+    familiar = len(body) == 2 and body[0] in _FAMILIAR_PREFIXES and body[1] not in _MASKS
+    if familiar and honorific is None:
+        return Person(body[1], None, body[0], gender)
+    surname_len = 2 if body[:2] in COMPOUND_SURNAMES else 1
+    surname, rest = body[:surname_len], body[surname_len:]
+    given = rest if rest and not any(ch in _MASKS for ch in rest) else None
+    return Person(surname, given, honorific, gender)
+
+
+def parse_name(value: str | None) -> Name:
+    """Parse a customer-name cell into its cleaned display text and people.
+
+    Never raises; a blank or junk-only cell gives an empty :class:`Name`.
+    """
+    if value is None:
+        return _BLANK
+    text = to_simplified(unicodedata.normalize("NFKC", value)).translate(_DOTS)
+    text = _NOTE_RE.sub(_mark_note, text)
+    text = _NUMBER_RE.sub("", text)
+    raw_parts = _split_people(text)
+    display = "/".join(cleaned for cleaned in map(_clean, raw_parts) if cleaned)
+    people = tuple(p for p in map(_person, raw_parts) if p is not None)
+    return Name(display=display, people=people)
+
+
+def names_agree(a: Name, b: Name) -> bool:
+    """Whether two name cells can name the same customer.
+
+    A side without any surname cannot contradict the other. Otherwise some person
+    on each side must share the surname, and their given names must not both be
+    known and different (张伟 vs 张强 are different people).
+    """
+    if not a.has_surname or not b.has_surname:
+        return True
+    return any(
+        pa.surname is not None
+        and pa.surname == pb.surname
+        and (pa.given is None or pb.given is None or pa.given == pb.given)
+        for pa in a.people
+        for pb in b.people
+    )

@@ -1,0 +1,371 @@
+"""Normalise a recognised sheet into ledger records and row-level errors.
+
+Output columns (`RECORD_COLUMNS`), one record per customer number (a cell with
+two numbers gives two records with the same `source`):
+
+- `row_id`: content-derived id, stable across re-saved files (for reports the
+  SPEC §7 `report_id`: channel, agent, phone pattern, surname, reported_at)
+- `kind`: report | visit | crm_customer | crm_followup | deal | ruling
+- `channel`, `agent`: agency and its agent (bringer for visits, owner for rulings)
+- `customer_name`: simplified display name; `surnames`: `;`-joined surnames
+- `phone`: full 11-digit mobile or null; `phone_pattern`: the full number or
+  the masked pattern `138****1234` (hidden positions as `*`)
+- `event_at`: the row's own time (报备/到访/首次接触/跟进/成交/裁决), ISO 8601
+  with offset, or null when the kind allows an undated row
+- `report_type`: 预报备 / 临报 … (reports only)
+- `data`: JSON of kind-specific normalised fields; `raw`: JSON of the cells
+- `sheet`, `row_no`, `source` (`path#sheet!row`)
+
+Errors (`ERROR_COLUMNS`): `error_id`, `kind`, `channel`, `sheet`, `row_no`,
+`source`, `codes` (`;`-joined machine codes), `reason` (Chinese, `；`-joined),
+`raw`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from reconcile.ingest.sheet import RAW, ROW, SheetTable
+from reconcile.normalise import dates, deals, names, phones
+
+RECORD_COLUMNS = (
+    "row_id", "kind", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
+    "event_at", "report_type", "data", "raw", "sheet", "row_no", "source",
+)
+ERROR_COLUMNS = ("error_id", "kind", "channel", "sheet", "row_no", "source", "codes", "reason", "raw")
+
+_MAIN_TIME: dict[str, tuple[str, str | None, bool]] = {
+    # kind: (datetime field, separate date field, required)
+    "report": ("reported_at", "reported_date", True),
+    "visit": ("visited_at", "visited_date", True),
+    "crm_customer": ("first_contact_at", None, False),
+    "crm_followup": ("followed_at", None, True),
+    "deal": ("deal_date", None, False),
+    "ruling": ("ruled_at", None, False),
+}
+_TIME_LABELS = {
+    "reported_at": "报备时间", "visited_at": "到访时间", "first_contact_at": "首次接触时间",
+    "followed_at": "跟进时间", "deal_date": "成交日期", "ruled_at": "裁决日期",
+}
+_KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "report": ("channel", "agent", "phone_pattern", "surname_key", "event_at"),
+    "visit": ("phone", "event_at", "channel", "agent"),
+    "crm_customer": ("phone", "event_at", "customer_name"),
+    "crm_followup": ("phone", "event_at", "data"),
+    "deal": ("phone", "data"),
+    "ruling": ("phone", "channel", "event_at", "data"),
+}
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    path: str  # relative to inputs/, with forward slashes
+    folder_channel: str | None  # 渠道 from inputs/channels/<渠道>/
+    ref_date: date  # for dates written without a year
+    timezone: str
+    report_types: tuple[str, ...] = ()
+    file_name: str = ""
+
+
+@dataclass
+class Normalised:
+    records: pl.DataFrame
+    errors: pl.DataFrame
+
+
+def stable_id(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[
+        :20
+    ]
+
+
+def _column(frame: pl.DataFrame, field: str) -> pl.Series:
+    if field in frame.columns:
+        return frame[field]
+    return pl.Series(field, [None] * frame.height, dtype=pl.String)
+
+
+def _iso(values: pl.Series, timezone: str) -> pl.Series:
+    """Naive wall-clock datetimes → ISO 8601 text with the project's offset."""
+    return (
+        values.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
+        .dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+    )
+
+
+def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFrame:
+    at_field, date_field, _ = _MAIN_TIME[kind]
+    if date_field and date_field in frame.columns:
+        time_field = at_field if at_field in frame.columns else "time"
+        pairs = frame.select(
+            _column(frame, date_field).alias("d"), _column(frame, time_field).alias("t")
+        )
+        unique = pairs.unique()
+        parsed = [
+            dates.combine(d, t, ref=ctx.ref_date) for d, t in unique.iter_rows()
+        ]
+        lookup = unique.with_columns(
+            pl.Series("value", [p.value for p in parsed], dtype=pl.Datetime("us")),
+            pl.Series("has_time", [p.has_time for p in parsed], dtype=pl.Boolean),
+            pl.Series("error_code", [p.error_code for p in parsed], dtype=pl.String),
+            pl.Series("error", [p.error for p in parsed], dtype=pl.String),
+        )
+        return pairs.join(lookup, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left")
+    return dates.parse_datetime_series(_column(frame, at_field), ref=ctx.ref_date)
+
+
+def _names(values: pl.Series) -> pl.DataFrame:
+    unique = values.unique()
+    parsed = [names.parse_name(value) for value in unique.to_list()]
+    lookup = pl.DataFrame(
+        {
+            "name_in": unique,
+            "customer_name": [p.display or None for p in parsed],
+            "surnames": [";".join(p.surnames) or None for p in parsed],
+        },
+        schema={"name_in": pl.String, "customer_name": pl.String, "surnames": pl.String},
+    )
+    return (
+        values.alias("name_in").to_frame()
+        .join(lookup, on="name_in", how="left", nulls_equal=True, maintain_order="left")
+        .drop("name_in")
+    )
+
+
+def _secondary_datetime(frame: pl.DataFrame, field: str, ctx: SheetContext, ref_dates) -> pl.Series:
+    """ISO text for an optional extra datetime column; unparseable text stays in `raw` only."""
+    if field not in frame.columns:
+        return pl.Series(field, [None] * frame.height, dtype=pl.String)
+    parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date, ref_dates=ref_dates)
+    return _iso(parsed["value"], ctx.timezone).alias(field)
+
+
+def _map_unique(values: pl.Series, parse) -> tuple[pl.Series, pl.Series, pl.Series]:
+    """Apply a small pure parser to each distinct value: (value JSON, error code, error)."""
+    unique = values.unique().to_list()
+    results = {value: parse(value) for value in unique}
+    out = [results[value] for value in values.to_list()]
+    return (
+        pl.Series([None if r.value is None else json.dumps(r.value, ensure_ascii=False) for r in out],
+                  dtype=pl.String),
+        pl.Series([r.error_code for r in out], dtype=pl.String),
+        pl.Series([r.error for r in out], dtype=pl.String),
+    )
+
+
+def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
+    frame = table.frame
+    kind = table.kind
+    height = frame.height
+    error_codes: list[pl.Series] = []
+    error_texts: list[pl.Series] = []
+
+    def add_error(codes: pl.Series, texts: pl.Series) -> None:
+        error_codes.append(codes)
+        error_texts.append(texts)
+
+    def add_rule_error(mask: pl.Series, code: str, text: str) -> None:
+        add_error(
+            pl.select(pl.when(mask).then(pl.lit(code))).to_series(),
+            pl.select(pl.when(mask).then(pl.lit(text))).to_series(),
+        )
+
+    # Phones: reports may be masked; every other kind identifies a customer by full number.
+    parsed_phones = phones.parse_phone_series(_column(frame, "phone"))
+    add_error(parsed_phones["phone_error_code"], parsed_phones["phone_error"])
+    patterns = parsed_phones["phone_patterns"]
+    if kind != "report":
+        masked = patterns.list.eval(pl.element().str.contains(r"\*")).list.any().fill_null(False)
+        add_rule_error(
+            masked, "phone_masked",
+            "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号",
+        )
+
+    # The row's own time.
+    at_field, _, required = _MAIN_TIME[kind]
+    times = _parse_times(frame, kind, ctx)
+    time_error = times["error_code"]
+    if not required:
+        time_error = pl.select(
+            pl.when(time_error == "date_missing").then(None).otherwise(time_error)
+        ).to_series()
+    label = _TIME_LABELS[at_field]
+    add_error(
+        time_error,
+        pl.select(
+            pl.when(time_error.is_not_null()).then(pl.lit(f"{label}：") + times["error"])
+        ).to_series(),
+    )
+    event_at = _iso(times["value"], ctx.timezone).alias("event_at")
+    event_date = times["value"].dt.date()
+
+    # Who: customer name, channel, agent.
+    name_frame = _names(_column(frame, "customer_name"))
+    channel = _column(frame, "channel")
+    if ctx.folder_channel is not None:
+        channel = channel.fill_null(ctx.folder_channel)
+    if kind == "ruling":
+        channel = _column(frame, "ruling_owner")
+    if kind == "report":
+        add_rule_error(
+            channel.is_null(), "channel_missing",
+            "无法确定渠道：表中没有渠道列，文件也不在 channels/<渠道>/ 文件夹下",
+        )
+
+    data: dict[str, pl.Series] = {}
+    if kind == "report":
+        data["expected_visit_at"] = _secondary_datetime(frame, "expected_visit_at", ctx, event_date)
+        data["agent_phone"] = _column(frame, "agent_phone")
+        if "time" in frame.columns and "reported_date" in frame.columns:
+            data["time_known"] = times["has_time"]
+    if kind == "visit":
+        relatives = phones.parse_phone_series(_column(frame, "relative_phone"))
+        data["relative_phone"] = relatives["phone_patterns"].list.first().alias("relative_phone")
+        data["relative_name"] = _column(frame, "relative_name")
+        data["relationship"] = _column(frame, "relationship")
+        data["consultant"] = _column(frame, "consultant")
+    if kind == "crm_customer":
+        data["source_channel"] = _column(frame, "source_channel")
+        data["consultant"] = _column(frame, "consultant")
+    if kind == "crm_followup":
+        data["follow_type"] = _column(frame, "follow_type")
+        data["follow_note"] = _column(frame, "follow_note")
+    if kind == "deal":
+        _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error)
+        # A deal without its own 成交日期 is dated by its earliest stage date.
+        event_at = event_at.fill_null(
+            pl.select(
+                pl.min_horizontal(data["subscribed_at"], data["signed_at"], data["refunded_at"])
+            ).to_series()
+        )
+    if kind == "ruling":
+        shares, code, text = _map_unique(_column(frame, "ruling_shares"), deals.parse_shares)
+        add_error(code, text)
+        add_rule_error(
+            channel.is_null() & shares.is_null(), "ruling_owner_missing",
+            "裁决表缺少归属渠道或分成",
+        )
+        data["shares"] = shares
+        data["remark"] = _column(frame, "remark")
+    if kind in ("report", "visit"):
+        data["remark"] = _column(frame, "remark")
+
+    report_type = _report_types(frame, kind, ctx, table.sheet)
+
+    data_json = (
+        pl.DataFrame({key: series.alias(key) for key, series in data.items()})
+        .select(pl.struct(pl.all()).struct.json_encode())
+        .to_series()
+        if data
+        else pl.Series([None] * height, dtype=pl.String)
+    )
+    codes = _collect(error_codes)
+    texts = _collect(error_texts)
+    prefix = f"{ctx.path}#{table.sheet}!"
+    base = pl.DataFrame(
+        {
+            "kind": pl.Series([kind] * height, dtype=pl.String),
+            "channel": channel,
+            "agent": _column(frame, "agent"),
+            "customer_name": name_frame["customer_name"],
+            "surnames": name_frame["surnames"],
+            "patterns": patterns,
+            "event_at": event_at,
+            "report_type": report_type,
+            "data": data_json,
+            "raw": frame[RAW],
+            "sheet": pl.Series([table.sheet] * height, dtype=pl.String),
+            "row_no": frame[ROW],
+            "codes": codes,
+            "texts": texts,
+        }
+    ).with_columns(source=pl.lit(prefix) + pl.col("row_no").cast(pl.String))
+
+    failed = base.filter(pl.col("codes").list.len() > 0)
+    errors = failed.select(
+        pl.col("kind"), pl.col("channel"), pl.col("sheet"), pl.col("row_no"), pl.col("source"),
+        pl.col("codes").list.join(";").alias("codes"),
+        pl.col("texts").list.join("；").alias("reason"),
+        pl.col("raw"),
+    )
+    errors = errors.with_columns(
+        error_id=pl.Series(
+            [stable_id("error", *row) for row in
+             errors.select("kind", "channel", "sheet", "codes", "raw").iter_rows()],
+            dtype=pl.String,
+        )
+    ).select(ERROR_COLUMNS)
+
+    accepted = (
+        base.filter(pl.col("codes").list.len() == 0)
+        .explode("patterns")
+        .rename({"patterns": "phone_pattern"})
+        .with_columns(
+            phone=pl.when(pl.col("phone_pattern").str.contains(r"\*"))
+            .then(None)
+            .otherwise(pl.col("phone_pattern")),
+            surname_key=pl.col("surnames").str.split(";").list.first(),
+        )
+    )
+    key_fields = _KEY_FIELDS[kind]
+    ids = [
+        stable_id(kind, *row) for row in accepted.select(key_fields).iter_rows()
+    ]
+    records = accepted.with_columns(row_id=pl.Series(ids, dtype=pl.String)).select(RECORD_COLUMNS)
+    return Normalised(records, errors)
+
+
+def _collect(columns: list[pl.Series]) -> pl.Series:
+    """Per row, the non-null values of several columns, in order and without repeats."""
+    frame = pl.DataFrame({f"e{i}": column for i, column in enumerate(columns)})
+    return frame.select(
+        pl.concat_list(pl.all()).list.drop_nulls().list.unique(maintain_order=True)
+    ).to_series()
+
+
+def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str) -> pl.Series:
+    height = frame.height
+    if kind != "report":
+        return pl.Series([None] * height, dtype=pl.String)
+    by_name = next(
+        (name for name in ctx.report_types if name in sheet or name in ctx.file_name), None
+    )
+    column = _column(frame, "report_type")
+    return column.fill_null(by_name) if by_name else column
+
+
+def _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error) -> None:
+    stage_dates = {
+        field: _secondary_datetime(frame, field, ctx, event_date)
+        for field in ("subscribed_at", "signed_at", "refunded_at")
+    }
+    inferred_stage = (
+        pl.select(
+            pl.when(stage_dates["refunded_at"].is_not_null()).then(pl.lit("退房"))
+            .when(stage_dates["signed_at"].is_not_null()).then(pl.lit("签约"))
+            .when(stage_dates["subscribed_at"].is_not_null()).then(pl.lit("认购"))
+        ).to_series()
+    )
+    stage_text = _column(frame, "stage").fill_null(inferred_stage)
+    stage, code, text = _map_unique(stage_text, deals.parse_stage)
+    add_error(code, text)
+    amount, code, text = _map_unique(_column(frame, "amount"), deals.parse_amount)
+    add_error(code, text)
+    add_rule_error(
+        _column(frame, "deal_no").is_null() & _column(frame, "room").is_null(), "deal_id_missing",
+        "成交记录缺少成交编号和房号",
+    )
+    data["deal_no"] = _column(frame, "deal_no")
+    data["room"] = _column(frame, "room")
+    data["stage"] = stage.str.strip_chars('"')
+    data["amount"] = amount.cast(pl.Float64, strict=False)
+    data.update(stage_dates)
+    data["relative_phone"] = (
+        phones.parse_phone_series(_column(frame, "relative_phone"))["phone_patterns"].list.first()
+    )
+    data["consultant"] = _column(frame, "consultant")

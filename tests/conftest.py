@@ -1,0 +1,72 @@
+"""Shared test support: build input files from clerk-readable YAML fixtures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
+
+FIXTURES = Path(__file__).parent / "ingest" / "fixtures"
+
+
+def _cell(value):
+    if isinstance(value, dict) and set(value) == {"time"}:
+        return time.fromisoformat(value["time"])
+    if isinstance(value, list | dict):
+        raise ValueError(f"unsupported fixture cell: {value!r}")
+    return value
+
+
+def sheet_specs(fixture: dict) -> list[SheetSpec]:
+    specs = []
+    for sheet in fixture["sheets"]:
+        specs.append(
+            SheetSpec(
+                name=sheet["name"],
+                header=sheet["header"],
+                rows=[[_cell(v) for v in row] for row in sheet.get("rows", [])],
+                title=[[_cell(v) for v in row] for row in sheet.get("title", [])],
+                merges=[tuple(m) for m in sheet.get("merges", [])],
+                footer=[[_cell(v) for v in row] for row in sheet.get("footer", [])],
+                hidden=sheet.get("hidden", False),
+            )
+        )
+    return specs
+
+
+def write_fixture(fixture: dict, workspace: Path) -> Path:
+    """Write the fixture's file under `workspace/inputs/` with the product's own generator."""
+    path = workspace / "inputs" / fixture["file"]
+    specs = sheet_specs(fixture)
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_csv(path, specs[0], fixture.get("encoding", "utf-8"))
+    elif suffix == ".xls":
+        write_xls(path, specs)
+    else:
+        write_xlsx(path, specs)
+    if "rules" in fixture:
+        (workspace / "rules.yaml").write_text(fixture["rules"], encoding="utf-8")
+    return path
+
+
+def load_fixture(name: str) -> dict:
+    return yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+def fixture_names() -> list[str]:
+    return sorted(p.name for p in FIXTURES.glob("*.yaml"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    for folder in ("inputs/channels", "inputs/visits", "inputs/crm", "inputs/rulings"):
+        (tmp_path / folder).mkdir(parents=True)
+    return tmp_path
+
+
+__all__ = ["date", "datetime", "load_fixture", "fixture_names", "write_fixture"]

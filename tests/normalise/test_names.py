@@ -1,0 +1,237 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reconcile.normalise.names import (
+    COMPOUND_SURNAMES,
+    Name,
+    Person,
+    names_agree,
+    parse_name,
+    to_simplified,
+)
+
+M, F = "M", "F"
+
+# (cell, display, people as (surname, given, honorific, gender))
+PARSE_CASES = [
+    # plain and honorific forms
+    ("张三", "张三", [("张", "三", None, None)]),
+    ("王小明", "王小明", [("王", "小明", None, None)]),
+    ("张先生", "张先生", [("张", None, "先生", M)]),
+    ("张女士", "张女士", [("张", None, "女士", F)]),
+    ("张小姐", "张小姐", [("张", None, "小姐", F)]),
+    ("张太太", "张太太", [("张", None, "太太", F)]),
+    ("王夫人", "王夫人", [("王", None, "夫人", F)]),
+    ("张总", "张总", [("张", None, "总", None)]),
+    ("李老师", "李老师", [("李", None, "老师", None)]),
+    ("刘阿姨", "刘阿姨", [("刘", None, "阿姨", F)]),
+    ("王哥", "王哥", [("王", None, "哥", M)]),
+    ("赵姐", "赵姐", [("赵", None, "姐", F)]),
+    ("张三丰先生", "张三丰先生", [("张", "三丰", "先生", M)]),
+    ("王建国总", "王建国总", [("王", "建国总", None, None)]),
+    ("老王", "老王", [("王", None, "老", None)]),
+    ("小李", "小李", [("李", None, "小", None)]),
+    # honorific or mask without a surname
+    ("先生", "先生", [(None, None, "先生", M)]),
+    ("女士", "女士", [(None, None, "女士", F)]),
+    ("某先生", "某先生", [(None, None, "先生", M)]),
+    ("**", "**", []),
+    ("**总", "**总", [(None, None, "总", None)]),
+    # masks
+    ("张**", "张**", [("张", None, None, None)]),
+    ("张＊＊", "张**", [("张", None, None, None)]),
+    ("张xx", "张xx", [("张", None, None, None)]),
+    ("张XX先生", "张XX先生", [("张", None, "先生", M)]),
+    ("张××", "张××", [("张", None, None, None)]),
+    ("张○○", "张○○", [("张", None, None, None)]),
+    ("张某", "张某", [("张", None, None, None)]),
+    ("张某某", "张某某", [("张", None, None, None)]),
+    ("张*伟", "张*伟", [("张", None, None, None)]),
+    # traditional characters
+    ("張三", "张三", [("张", "三", None, None)]),
+    ("陳先生", "陈先生", [("陈", None, "先生", M)]),
+    ("歐陽娜娜", "欧阳娜娜", [("欧阳", "娜娜", None, None)]),
+    ("諸葛亮", "诸葛亮", [("诸葛", "亮", None, None)]),
+    ("鍾離春", "钟离春", [("钟离", "春", None, None)]),
+    # compound surnames
+    ("欧阳娜娜", "欧阳娜娜", [("欧阳", "娜娜", None, None)]),
+    ("欧阳先生", "欧阳先生", [("欧阳", None, "先生", M)]),
+    ("欧阳**", "欧阳**", [("欧阳", None, None, None)]),
+    ("欧阳某某女士", "欧阳某某女士", [("欧阳", None, "女士", F)]),
+    ("司马", "司马", [("司马", None, None, None)]),
+    ("司马光", "司马光", [("司马", "光", None, None)]),
+    ("上官婉儿", "上官婉儿", [("上官", "婉儿", None, None)]),
+    ("慕容总", "慕容总", [("慕容", None, "总", None)]),
+    # couples
+    ("张三/李四", "张三/李四", [("张", "三", None, None), ("李", "四", None, None)]),
+    ("张三、李四", "张三/李四", [("张", "三", None, None), ("李", "四", None, None)]),
+    ("张三，李四", "张三/李四", [("张", "三", None, None), ("李", "四", None, None)]),
+    ("张三和李四", "张三/李四", [("张", "三", None, None), ("李", "四", None, None)]),
+    ("张先生&李女士", "张先生/李女士", [("张", None, "先生", M), ("李", None, "女士", F)]),
+    ("王和平", "王和平", [("王", "和平", None, None)]),
+    ("张三夫妇", "张三夫妇", [("张", "三", None, None)]),
+    # blanks
+    ("", "", []),
+    ("   ", "", []),
+    ("\u3000", "", []),
+    (None, "", []),
+    # junk, notes and whitespace
+    ("张三（男）", "张三", [("张", "三", None, M)]),
+    ("李四(女)", "李四", [("李", "四", None, F)]),
+    ("张三【女士】", "张三", [("张", "三", None, F)]),
+    ("张三(男", "张三", [("张", "三", None, M)]),
+    ("张三(男)/李四(女)", "张三/李四", [("张", "三", None, M), ("李", "四", None, F)]),
+    ("张三(老客户)", "张三", [("张", "三", None, None)]),
+    ("张三13812345678", "张三", [("张", "三", None, None)]),
+    ("张三 138****1234", "张三", [("张", "三", None, None)]),
+    (" 张 三 ", "张三", [("张", "三", None, None)]),
+    ("张三。", "张三", [("张", "三", None, None)]),
+    ("123", "", []),
+    # Latin names
+    ("Tom", "Tom", [(None, "Tom", None, None)]),
+    ("  Tom   Smith ", "Tom Smith", [(None, "Tom Smith", None, None)]),
+    ("ＴＯＭ", "TOM", [(None, "TOM", None, None)]),
+]
+
+
+@pytest.mark.parametrize(("cell", "display", "people"), PARSE_CASES)
+def test_parse_name(cell, display, people):
+    parsed = parse_name(cell)
+    assert parsed.display == display
+    assert parsed.people == tuple(Person(*p) for p in people)
+
+
+AGREE_CASES = [
+    ("张伟", "张强", False),
+    ("张先生", "张三", True),
+    ("张三/李四", "李女士", True),
+    ("", "王五", True),
+    ("張三", "张三", True),
+    ("张三", "张三", True),
+    ("张三", "李三", False),
+    ("张**", "张伟", True),
+    ("张某", "张伟", True),
+    ("张先生", "张女士", True),
+    ("先生", "王五", True),
+    ("**", "王五", True),
+    ("Tom", "王五", True),
+    (None, None, True),
+    ("欧阳娜娜", "欧阳先生", True),
+    ("欧阳娜娜", "欧先生", False),
+    ("歐陽娜娜", "欧阳娜娜", True),
+    ("张三/李四", "王五/赵六", False),
+    ("张三/李四", "李五", False),
+    ("张三、李四", "李四", True),
+    ("老王", "王建国", True),
+    ("王女士", "汪女士", False),
+]
+
+
+@pytest.mark.parametrize(("left", "right", "expected"), AGREE_CASES)
+def test_names_agree(left, right, expected):
+    a, b = parse_name(left), parse_name(right)
+    assert names_agree(a, b) is expected
+    assert names_agree(b, a) is expected
+
+
+def test_surnames_are_ordered_and_deduplicated():
+    name = parse_name("张三/李四/张五")
+    assert name.surnames == ("张", "李")
+    assert name.has_surname
+    assert not parse_name("先生").has_surname
+    assert parse_name("").surnames == ()
+
+
+def test_compound_surnames_are_simplified_and_two_characters():
+    assert all(len(s) == 2 and to_simplified(s) == s for s in COMPOUND_SURNAMES)
+    assert {"欧阳", "司马", "诸葛", "上官", "轩辕", "万俟", "单于"} <= COMPOUND_SURNAMES
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("張三", "张三"), ("歐陽", "欧阳"), ("陳", "陈"), ("张三", "张三"), ("Tom", "Tom"), ("", "")],
+)
+def test_to_simplified(text, expected):
+    assert to_simplified(text) == expected
+
+
+def test_to_simplified_none_is_empty():
+    assert to_simplified(None) == ""
+
+
+def test_to_simplified_is_fast_after_warm_up():
+    to_simplified("張三")
+    rounds = 20_000
+    start = time.perf_counter()
+    for _ in range(rounds):
+        to_simplified("歐陽娜娜")
+    per_call = (time.perf_counter() - start) / rounds
+    # ~1 µs on a laptop; the bound leaves room for slow CI machines.
+    assert per_call < 20e-6
+
+
+SURNAME_CHARS = "张王李赵陈刘黄周吴徐孙马胡朱郭何罗高林張陳劉黃趙馬"
+GIVEN_CHARS = "三四五伟强娜芳敏静丽军杰涛明華偉強麗"
+NAME_PIECES = st.sampled_from(
+    [
+        *SURNAME_CHARS,
+        *GIVEN_CHARS,
+        "欧阳", "歐陽", "司马", "诸葛", "上官",
+        "先生", "女士", "小姐", "总", "哥", "姐", "老师", "阿姨", "老", "小",
+        "*", "＊", "x", "X", "×", "○", "某",
+        "/", "、", "，", "和", "&", " ", "\u3000",
+        "(男)", "（女）", "(", ")", "【", "】",
+        "1", "138****1234", "Tom", "·", ".", "-",
+    ]
+)  # fmt: skip
+NAME_TEXT = st.lists(NAME_PIECES, max_size=8).map("".join)
+SURNAMED = st.builds(
+    lambda s, g, tail: s + g + tail,
+    st.sampled_from([*SURNAME_CHARS, "欧阳", "歐陽", "司马"]),
+    st.text(alphabet=GIVEN_CHARS, max_size=3),
+    st.sampled_from(["", "先生", "女士", "**", "某", "/李四", "、王女士"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=30), NAME_TEXT))
+def test_parse_name_never_raises(cell):
+    parsed = parse_name(cell)
+    assert isinstance(parsed, Name)
+    assert all(p.surname is None or p.surname for p in parsed.people)
+    assert all(p.gender in (None, "M", "F") for p in parsed.people)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), NAME_TEXT))
+def test_to_simplified_is_idempotent(text):
+    once = to_simplified(text)
+    assert to_simplified(once) == once
+    assert len(once) == len(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NAME_TEXT, NAME_TEXT)
+def test_names_agree_is_symmetric(left, right):
+    a, b = parse_name(left), parse_name(right)
+    assert names_agree(a, b) == names_agree(b, a)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(SURNAMED, NAME_TEXT))
+def test_names_agree_is_reflexive(cell):
+    name = parse_name(cell)
+    assert names_agree(name, name)
+    assert names_agree(name, parse_name(cell))
+
+
+@settings(max_examples=200, deadline=None)
+@given(SURNAMED)
+def test_traditional_and_simplified_spellings_agree(cell):
+    assert names_agree(parse_name(cell), parse_name(to_simplified(cell)))
+    assert parse_name(cell) == parse_name(to_simplified(cell))
