@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reconcile import __version__
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
-from reconcile.ingest.headers import KIND_LABELS, AliasTable
+from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
 from reconcile.pipeline import RunSummary, run
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace
@@ -79,6 +79,7 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
     print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
     if summary.mode == "replay":
+        _print_totals(summary)
         return
     print(f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
           f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个")
@@ -112,6 +113,15 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
         print(f"拒收的行（共 {len(errors)} 行{f'，显示前 {SHOWN_ERRORS} 行' if len(errors) > SHOWN_ERRORS else ''}）：")
         for source, reason in errors[:SHOWN_ERRORS]:
             print(f"  {source}  {reason}")
+    _print_totals(summary)
+
+
+def _print_totals(summary: RunSummary) -> None:
+    kinds = "、".join(
+        f"{KIND_LABELS[kind]} {count} 条" for kind, count in summary.ledger_rows.items()
+    )
+    print(f"台账累计：{kinds or '无记录'}；错误行 {summary.ledger_errors} 条；"
+          f"隔离文件 {summary.ledger_quarantined} 个")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -146,7 +156,9 @@ def print_check(outcome: FileOutcome) -> int:
             print(f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取")
             continue
         print(f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，表头在第 {sheet.header_row} 行")
-        print("  列对应：" + "；".join(f"{text} → {field}" for field, text in sheet.mapping.items()))
+        print("  列对应：" + "；".join(
+            f"{text} → {FIELD_LABELS[field]}" for field, text in sheet.mapping.items()
+        ))
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
         print(f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
               + (f"（另跳过 {skipped}）" if skipped else ""))

@@ -8,16 +8,21 @@ Nothing is ever deleted: a file that leaves `inputs/` keeps its rows.
 
 from __future__ import annotations
 
+import io
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
-from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS
+from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS, Normalised
+
+# What the ledger stores of a record or error; `source` is rebuilt from file, sheet and row.
+_ROW_COLUMNS = tuple(c for c in RECORD_COLUMNS if c != "source")
+_ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c != "source")
 
 SCHEMA_VERSION = 1
 
@@ -26,19 +31,20 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     run_id      INTEGER PRIMARY KEY,
     as_of       TEXT NOT NULL,           -- YYYY-MM-DD the run judged
-    mode        TEXT NOT NULL,           -- ingest | replay | check
+    mode        TEXT NOT NULL,           -- ingest | replay
     started_at  TEXT NOT NULL,
     finished_at TEXT,
     status      TEXT NOT NULL,           -- running | ok | failed
     summary     TEXT                     -- JSON counts
 );
 CREATE TABLE IF NOT EXISTS files (
+    file_id     INTEGER PRIMARY KEY,
     path        TEXT NOT NULL,           -- relative to inputs/
     sha256      TEXT NOT NULL,
     size        INTEGER NOT NULL,
+    first_run   INTEGER NOT NULL REFERENCES runs,
     first_seen  TEXT NOT NULL,           -- end of the as-of day of the first run that read it
     last_seen   TEXT NOT NULL,
-    first_run   INTEGER NOT NULL,
     status      TEXT NOT NULL,           -- ingested | quarantined
     reason_code TEXT,
     reason      TEXT,                    -- Chinese, for quarantined files
@@ -47,11 +53,10 @@ CREATE TABLE IF NOT EXISTS files (
     rejected    INTEGER NOT NULL DEFAULT 0,
     skipped     INTEGER NOT NULL DEFAULT 0,
     rows_added  INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (path, sha256)
+    UNIQUE (path, sha256)
 );
 CREATE TABLE IF NOT EXISTS sheets (
-    path        TEXT NOT NULL,
-    sha256      TEXT NOT NULL,
+    file_id     INTEGER NOT NULL REFERENCES files,
     sheet       TEXT NOT NULL,
     kind        TEXT,                    -- null: not recognised
     hidden      INTEGER NOT NULL,
@@ -63,10 +68,11 @@ CREATE TABLE IF NOT EXISTS sheets (
     rejected    INTEGER NOT NULL,
     skipped     TEXT NOT NULL,           -- JSON reason -> count
     note        TEXT,
-    PRIMARY KEY (path, sha256, sheet)
+    cells       BLOB,                    -- every row as read: Parquet (zstd), __row + c0..cN
+    PRIMARY KEY (file_id, sheet)
 );
 CREATE TABLE IF NOT EXISTS rows (
-    row_id        TEXT PRIMARY KEY,
+    row_id        TEXT NOT NULL UNIQUE,  -- content-derived, the report_id for reports
     kind          TEXT NOT NULL,
     channel       TEXT,
     agent         TEXT,
@@ -77,29 +83,29 @@ CREATE TABLE IF NOT EXISTS rows (
     event_at      TEXT,
     report_type   TEXT,
     data          TEXT,
-    raw           TEXT NOT NULL,
+    file_id       INTEGER NOT NULL REFERENCES files,  -- the file it was first seen in
     sheet         TEXT NOT NULL,
-    row_no        INTEGER NOT NULL,
-    source        TEXT NOT NULL,         -- path#sheet!row where first seen
-    file_sha      TEXT NOT NULL,
-    first_run     INTEGER NOT NULL,
-    first_seen    TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rows_kind_phone ON rows (kind, phone);
+    row_no        INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS row_errors (
-    error_id   TEXT PRIMARY KEY,
+    error_id   TEXT NOT NULL UNIQUE,
     kind       TEXT NOT NULL,
     channel    TEXT,
-    sheet      TEXT NOT NULL,
-    row_no     INTEGER NOT NULL,
-    source     TEXT NOT NULL,
     codes      TEXT NOT NULL,
     reason     TEXT NOT NULL,
     raw        TEXT NOT NULL,
-    file_sha   TEXT NOT NULL,
-    first_run  INTEGER NOT NULL,
-    first_seen TEXT NOT NULL
-) WITHOUT ROWID;
+    file_id    INTEGER NOT NULL REFERENCES files,
+    sheet      TEXT NOT NULL,
+    row_no     INTEGER NOT NULL
+);
+CREATE VIEW IF NOT EXISTS ledger_rows AS
+    SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
+           f.first_run, f.first_seen
+    FROM rows r JOIN files f USING (file_id);
+CREATE VIEW IF NOT EXISTS ledger_errors AS
+    SELECT e.*, f.path || '#' || e.sheet || '!' || e.row_no AS source,
+           f.first_run, f.first_seen
+    FROM row_errors e JOIN files f USING (file_id);
 """
 
 
@@ -110,20 +116,45 @@ class FileState:
 
 
 class Ledger:
+    """The ledger database, opened through ADBC so that whole sheets move as Arrow data.
+
+    Bulk rows go into a temporary staging table with a columnar ingest and from
+    there into the ledger with one `INSERT OR IGNORE … SELECT`, never through
+    Python objects row by row.
+    """
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
-        self.db.execute(
+        self._conn = adbc_sqlite.connect(str(path), autocommit=True)
+        # A rollback journal writes bulk appends once (WAL writes them twice); FULL keeps
+        # every committed file durable across a power cut.
+        for pragma in ("journal_mode=DELETE", "synchronous=FULL", "foreign_keys=ON",
+                       "cache_size=-65536", "temp_store=MEMORY", "busy_timeout=10000"):
+            self.execute(f"PRAGMA {pragma}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self.execute(statement)
+        self.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
 
+    def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        # A fresh cursor per statement: an ADBC cursor keeps its last parameter binding.
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, tuple(params) if params else None)
+            if cursor.description is None:
+                return []
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def query(self, sql: str, params: tuple | list = ()) -> pl.DataFrame:
+        """A result set as a polars frame (columnar, no Python row objects)."""
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, tuple(params) if params else None)
+            return pl.from_arrow(cursor.fetch_arrow_table())  # type: ignore[return-value]
+
     def close(self) -> None:
-        self.db.close()
+        self._conn.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -133,92 +164,132 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
+        self.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        self.execute("COMMIT")
+
+    def _last_id(self) -> int:
+        return int(self.execute("SELECT last_insert_rowid()")[0][0])
 
     # runs
     def start_run(self, as_of: str, mode: str, started_at: str) -> int:
-        cursor = self.db.execute(
+        self.execute(
             "INSERT INTO runs (as_of, mode, started_at, status) VALUES (?, ?, ?, 'running')",
             (as_of, mode, started_at),
         )
-        return int(cursor.lastrowid)
+        return self._last_id()
 
     def finish_run(self, run_id: int, status: str, finished_at: str, summary: dict) -> None:
-        self.db.execute(
+        self.execute(
             "UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?",
             (status, finished_at, json.dumps(summary, ensure_ascii=False, sort_keys=True), run_id),
         )
 
     def latest_ingest_as_of(self) -> str | None:
-        row = self.db.execute(
+        return self.execute(
             "SELECT max(as_of) FROM runs WHERE mode = 'ingest' AND status = 'ok'"
-        ).fetchone()
-        return row[0]
+        )[0][0]
 
     # files
     def file_state(self, path: str, sha256: str) -> FileState | None:
-        row = self.db.execute(
+        rows = self.execute(
             "SELECT status, reason FROM files WHERE path = ? AND sha256 = ?", (path, sha256)
-        ).fetchone()
-        return FileState(*row) if row else None
+        )
+        return FileState(*rows[0]) if rows else None
 
     def touch_file(self, path: str, sha256: str, seen: str) -> None:
-        self.db.execute(
+        self.execute(
             "UPDATE files SET last_seen = max(last_seen, ?) WHERE path = ? AND sha256 = ?",
             (seen, path, sha256),
         )
 
-    def record_file(self, run_id: int, seen: str, **fields: object) -> None:
+    def record_file(self, run_id: int, seen: str, **fields: object) -> int:
         columns = ["first_run", "first_seen", "last_seen", *fields]
         values = [run_id, seen, seen, *fields.values()]
-        self.db.execute(
+        self.execute(
             f"INSERT INTO files ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             values,
         )
+        return self._last_id()
 
-    def record_sheet(self, **fields: object) -> None:
-        self.db.execute(
-            f"INSERT OR REPLACE INTO sheets ({', '.join(fields)}) "
-            f"VALUES ({', '.join('?' * len(fields))})",
-            list(fields.values()),
+    def update_file(self, file_id: int, **fields: object) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.execute(f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id])
+
+    def record_sheet(self, cells: pl.DataFrame | None, **fields: object) -> None:
+        """A sheet's recognition result, with all its cells as read (a compact Parquet blob)."""
+        blob = None
+        if cells is not None:
+            buffer = io.BytesIO()
+            cells.write_parquet(buffer, compression="zstd")
+            blob = buffer.getvalue()
+        values = {**fields, "cells": blob}
+        self.execute(
+            f"INSERT INTO sheets ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
         )
+
+    def sheet_cells(self, file_id: int, sheet: str) -> pl.DataFrame | None:
+        """The cells of a sheet as read, `__row` and one column per header (keyed c0..cN)."""
+        found = self.execute(
+            "SELECT cells FROM sheets WHERE file_id = ? AND sheet = ?", (file_id, sheet)
+        )
+        if not found or found[0][0] is None:
+            return None
+        return pl.read_parquet(io.BytesIO(found[0][0]))
 
     # rows
-    def add_records(self, records: pl.DataFrame, file_sha: str, run_id: int, seen: str) -> int:
-        """Insert records not yet known; returns how many were new."""
-        if records.height == 0:
-            return 0
-        before = self.db.total_changes
-        placeholders = ", ".join("?" * (len(RECORD_COLUMNS) + 3))
-        self.db.executemany(
-            f"INSERT OR IGNORE INTO rows ({', '.join(RECORD_COLUMNS)}, file_sha, first_run, "
-            f"first_seen) VALUES ({placeholders})",
-            (
-                (*row, file_sha, run_id, seen)
-                for row in records.select(RECORD_COLUMNS).iter_rows()
-            ),
-        )
-        return self.db.total_changes - before
+    def add_part(self, part: Normalised, file_id: int) -> tuple[int, int]:
+        """Records and errors of one normalised chunk; returns how many of each were new."""
+        return self.add_records(part.records, file_id), self.add_errors(part.errors, file_id)
 
-    def add_errors(self, errors: pl.DataFrame, file_sha: str, run_id: int, seen: str) -> int:
-        if errors.height == 0:
+    def add_records(self, records: pl.DataFrame, file_id: int) -> int:
+        """Insert records not yet known; returns how many were new."""
+        return self._insert("rows", records, _ROW_COLUMNS, "row_id", file_id)
+
+    def add_errors(self, errors: pl.DataFrame, file_id: int) -> int:
+        return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_id", file_id)
+
+    def _insert(
+        self, table: str, frame: pl.DataFrame, columns: tuple[str, ...], key: str, file_id: int
+    ) -> int:
+        """Append the rows whose key the ledger does not hold yet; returns how many."""
+        if frame.height == 0:
             return 0
-        before = self.db.total_changes
-        placeholders = ", ".join("?" * (len(ERROR_COLUMNS) + 3))
-        self.db.executemany(
-            f"INSERT OR IGNORE INTO row_errors ({', '.join(ERROR_COLUMNS)}, file_sha, first_run, "
-            f"first_seen) VALUES ({placeholders})",
-            ((*row, file_sha, run_id, seen) for row in errors.select(ERROR_COLUMNS).iter_rows()),
+        unique = frame.unique(key, keep="first", maintain_order=True)
+        with self._conn.cursor() as cursor:
+            cursor.adbc_ingest("staging_keys", unique.select(pl.col(key).alias("key")),
+                               mode="replace", temporary=True)
+        known = self.query(
+            f"SELECT k.key FROM temp.staging_keys k JOIN {table} t ON t.{key} = k.key"
         )
-        return self.db.total_changes - before
+        self.execute("DROP TABLE temp.staging_keys")
+        new = (
+            unique.filter(~pl.col(key).is_in(known["key"].cast(pl.String).implode()))
+            .select(*columns, file_id=pl.lit(file_id, dtype=pl.Int64))
+            # Key order makes the unique index grow at its right edge: far fewer page splits.
+            .sort(key)
+        )
+        if new.height:
+            with self._conn.cursor() as cursor:
+                cursor.adbc_ingest(table, new, mode="append")
+        return new.height
+
+    def rows_by_kind(self) -> dict[str, int]:
+        return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
+
+    def quarantined_count(self) -> int:
+        """Files whose latest content is quarantined."""
+        return int(self.execute(
+            "SELECT count(*) FROM files f WHERE status = 'quarantined' AND last_seen = "
+            "(SELECT max(last_seen) FROM files g WHERE g.path = f.path)"
+        )[0][0])
 
     def count(self, table: str) -> int:
         if table not in {"rows", "row_errors", "files", "sheets", "runs"}:
             raise ValueError(table)
-        return int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

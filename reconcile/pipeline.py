@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from reconcile.ingest.files import FileOutcome, discover, read_input, sha256_of
+from reconcile.ingest.files import FileOutcome, InputFile, discover, read_input, sha256_of
 from reconcile.ingest.headers import AliasTable
-from reconcile.ingest.readers import FileRejected
 from reconcile.ledger import Ledger
+from reconcile.rules import Rules
 from reconcile.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class RunSummary:
     waiting: list[str] = field(default_factory=list)
     rows_added: int = 0
     errors_added: int = 0
+    ledger_rows: dict[str, int] = field(default_factory=dict)  # kind -> rows in the ledger
+    ledger_errors: int = 0
+    ledger_quarantined: int = 0
 
     @property
     def rows_in(self) -> int:
@@ -81,6 +85,9 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
         try:
             if mode == "ingest":
                 ingest(workspace, ledger, summary)
+            summary.ledger_rows = ledger.rows_by_kind()
+            summary.ledger_errors = ledger.count("row_errors")
+            summary.ledger_quarantined = ledger.quarantined_count()
         except BaseException:
             ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())
             raise
@@ -100,35 +107,56 @@ def ingest(workspace: Workspace, ledger: Ledger, summary: RunSummary) -> None:
             summary.files_unchanged += 1
             continue
         try:
-            outcome = read_input(item, rules, aliases, sha)
+            outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
         except Exception as exc:  # a bug must not cost the night: the file is retried next run
             log.exception("internal error while reading %s", item.rel)
             summary.failed.append(
                 (item.rel, f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试")
             )
             continue
-        write_outcome(ledger, outcome, summary, seen)
-
-
-def write_outcome(ledger: Ledger, outcome: FileOutcome, summary: RunSummary, seen: str) -> None:
-    item = outcome.file
-    with ledger.transaction():
         if outcome.rejected is not None:
-            _record_quarantine(ledger, outcome, outcome.rejected, summary.run_id, seen)
             summary.quarantined.append((item.rel, outcome.rejected.reason))
-            return
-        added = 0
+        else:
+            summary.files_new.append(outcome)
+
+
+def ingest_file(
+    ledger: Ledger,
+    item: InputFile,
+    sha: str,
+    rules: Rules,
+    aliases: AliasTable,
+    summary: RunSummary,
+    seen: str,
+) -> FileOutcome:
+    """Read one file into the ledger in a single transaction: all of it or none of it."""
+    with ledger.transaction():
+        file_id = ledger.record_file(
+            summary.run_id, seen, path=item.rel, sha256=sha, size=item.path.stat().st_size,
+            status="ingested",
+        )
+        # The ledger's bulk writes release the GIL: one thread writes a chunk while this
+        # one normalises the next.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer:
+            pending: list[Future] = []
+            outcome = read_input(
+                item, rules, aliases, sha,
+                sink=lambda part: pending.append(writer.submit(ledger.add_part, part, file_id)),
+            )
+            written = [future.result() for future in pending]
+        if outcome.rejected is not None:
+            ledger.update_file(
+                file_id, status="quarantined", reason_code=outcome.rejected.code,
+                reason=outcome.rejected.reason,
+            )
+            return outcome
+        added = sum(rows for rows, _ in written)
+        summary.rows_added += added
+        summary.errors_added += sum(errors for _, errors in written)
         for sheet in outcome.sheets:
-            if sheet.normalised is not None:
-                added += ledger.add_records(
-                    sheet.normalised.records, outcome.sha256, summary.run_id, seen
-                )
-                summary.errors_added += ledger.add_errors(
-                    sheet.normalised.errors, outcome.sha256, summary.run_id, seen
-                )
             ledger.record_sheet(
-                path=item.rel, sha256=outcome.sha256, sheet=sheet.name, kind=sheet.kind,
-                hidden=int(sheet.hidden), header_row=sheet.header_row,
+                sheet.cells, file_id=file_id, sheet=sheet.name, kind=sheet.kind, hidden=int(sheet.hidden),
+                header_row=sheet.header_row,
                 mapping=json.dumps(sheet.mapping, ensure_ascii=False),
                 headers=json.dumps(sheet.headers, ensure_ascii=False),
                 rows_in=sheet.rows_in or sheet.unrecognised_rows, accepted=sheet.accepted,
@@ -136,20 +164,9 @@ def write_outcome(ledger: Ledger, outcome: FileOutcome, summary: RunSummary, see
                 skipped=json.dumps(dict(sheet.skipped), ensure_ascii=False, sort_keys=True),
                 note=sheet.note,
             )
-        summary.rows_added += added
-        ledger.record_file(
-            summary.run_id, seen, path=item.rel, sha256=outcome.sha256, size=outcome.size,
-            status="ingested", rows_in=outcome.total("rows_in"),
-            accepted=outcome.total("accepted"), rejected=outcome.total("rejected"),
-            skipped=sum(outcome.skipped.values()), rows_added=added,
+        ledger.update_file(
+            file_id, rows_in=outcome.total("rows_in"), accepted=outcome.total("accepted"),
+            rejected=outcome.total("rejected"), skipped=sum(outcome.skipped.values()),
+            rows_added=added,
         )
-    summary.files_new.append(outcome)
-
-
-def _record_quarantine(
-    ledger: Ledger, outcome: FileOutcome, rejected: FileRejected, run_id: int, seen: str
-) -> None:
-    ledger.record_file(
-        run_id, seen, path=outcome.file.rel, sha256=outcome.sha256, size=outcome.size,
-        status="quarantined", reason_code=rejected.code, reason=rejected.reason,
-    )
+    return outcome

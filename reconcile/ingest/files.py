@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+
+import polars as pl
 
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, read_file
@@ -23,6 +26,7 @@ from reconcile.workspace import INPUT_FOLDERS
 IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".download")
 RESERVED_DIRS = {"_archive", "_quarantine"}
+CHUNK_ROWS = 50_000  # rows normalised at a time; the ledger writes one chunk while the next is made
 _TITLE_MONTH = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*月?")
 
 
@@ -43,6 +47,7 @@ class SheetOutcome:
     mapping: dict[str, str]
     headers: list[str]
     normalised: Normalised | None
+    cells: pl.DataFrame | None  # every row as read, kept in the ledger
     skipped: Counter = field(default_factory=Counter)
     note: str | None = None
     unrecognised_rows: int = 0
@@ -137,8 +142,17 @@ def reference_date(title: str, file_name: str, mtime: float, rules: Rules) -> da
 
 
 def read_input(
-    item: InputFile, rules: Rules, aliases: AliasTable, sha256: str | None = None
+    item: InputFile,
+    rules: Rules,
+    aliases: AliasTable,
+    sha256: str | None = None,
+    sink: Callable[[Normalised], None] | None = None,
 ) -> FileOutcome:
+    """Read, recognise and normalise one file.
+
+    Normalised rows are also handed to `sink` in chunks as soon as each is ready, so
+    the ledger can write one chunk while the next is normalised.
+    """
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
     try:
@@ -160,12 +174,14 @@ def read_input(
         if isinstance(table, UnrecognisedSheet):
             outcome.sheets.append(
                 SheetOutcome(
-                    table.sheet, table.hidden, None, None, {}, table.headers, None,
+                    table.sheet, table.hidden, None, None, {}, table.headers, None, table.cells,
                     note=table.reason, unrecognised_rows=table.rows,
                 )
             )
             continue
-        outcome.sheets.append(_normalise_sheet(table, context_base, item, stat.st_mtime, rules))
+        outcome.sheets.append(
+            _normalise_sheet(table, context_base, item, stat.st_mtime, rules, sink)
+        )
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(
             f"工作表“{s.name}”：{s.note}（表头：{'、'.join(s.headers[:12]) or '无'}）"
@@ -176,13 +192,27 @@ def read_input(
 
 
 def _normalise_sheet(
-    table: SheetTable, context_base: dict, item: InputFile, mtime: float, rules: Rules
+    table: SheetTable,
+    context_base: dict,
+    item: InputFile,
+    mtime: float,
+    rules: Rules,
+    sink: Callable[[Normalised], None] | None,
 ) -> SheetOutcome:
     context = SheetContext(
         ref_date=reference_date(table.title, item.path.name, mtime, rules), **context_base
     )
-    normalised = normalise_table(table, context)
+    parts = []
+    for offset in range(0, max(table.frame.height, 1), CHUNK_ROWS):
+        part = normalise_table(replace(table, frame=table.frame.slice(offset, CHUNK_ROWS)), context)
+        if sink is not None:
+            sink(part)
+        parts.append(part)
+    normalised = Normalised(
+        pl.concat([p.records for p in parts], rechunk=False),
+        pl.concat([p.errors for p in parts], rechunk=False),
+    )
     return SheetOutcome(
         table.sheet, table.hidden, table.kind, table.header_row, table.mapping, table.headers,
-        normalised, table.skipped,
+        normalised, table.cells, table.skipped,
     )

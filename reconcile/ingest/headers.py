@@ -61,6 +61,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 FIELDS: tuple[str, ...] = tuple(ALIASES)
 
+# How a clerk calls each field: the first built-in alias, with a note where it is ambiguous.
+FIELD_LABELS: dict[str, str] = {field: aliases[0] for field, aliases in ALIASES.items()} | {
+    "time": "时间（与日期列合并）",
+    "reported_date": "报备日期（与时间列合并）",
+    "visited_date": "到访日期（与时间列合并）",
+}
+
 KINDS = ("report", "visit", "crm_customer", "crm_followup", "deal", "ruling")
 KIND_LABELS = {
     "report": "报备登记表",

@@ -1,6 +1,7 @@
 """Read one input file into raw sheets of text cells.
 
-Every cell comes out as `str` or null, exactly as a clerk would read it: the
+Every cell comes out as `str` or null (blank and whitespace-only cells are null,
+a clerk cannot tell them apart), exactly as a clerk would read it: the
 Rust-backed calamine reader (through fastexcel) renders numbers without a
 trailing `.0` and datetime cells as `YYYY-MM-DD HH:MM:SS`. Row `i` of a
 `RawSheet.frame` is spreadsheet row `i + 1` (CSV: line `i + 1` for one-line rows;
@@ -15,6 +16,7 @@ import csv
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -128,11 +130,24 @@ def _read_workbook(path: Path, suffix: str) -> list[RawSheet]:
         names = list(reader.sheet_names)
     except Exception as exc:  # the reader reports every container problem as a generic error
         raise _calamine_reason(exc) from None
-    merges = _merged_ranges(path, suffix, names)
+    # Scanning for merged ranges decompresses the sheet XML a second time; doing it on the
+    # other core while calamine parses costs no wall time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        merges_future = pool.submit(_merged_ranges, path, suffix, names)
+        sheets = _load_sheets(reader, names)
+        merges = merges_future.result()
+    for sheet in sheets:
+        sheet.merges = merges.get(sheet.name, [])
+    return sheets
+
+
+def _load_sheets(reader: fastexcel.ExcelReader, names: list[str]) -> list[RawSheet]:
     sheets: list[RawSheet] = []
     for index, name in enumerate(names):
         try:
-            loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
+            loaded = reader.load_sheet(
+                index, header_row=None, skip_rows=0, dtypes="string", whitespace_as_null=True
+            )
             frame = loaded.to_polars()
             visible = loaded.visible == "visible"
         except Exception as exc:
@@ -142,7 +157,7 @@ def _read_workbook(path: Path, suffix: str) -> list[RawSheet]:
             else:
                 raise _calamine_reason(exc) from None
         frame = frame.rename({old: f"c{i}" for i, old in enumerate(frame.columns)})
-        sheets.append(RawSheet(name, visible, frame, merges.get(name, [])))
+        sheets.append(RawSheet(name, visible, frame))
     return sheets
 
 
@@ -256,7 +271,7 @@ def _read_csv(path: Path) -> RawSheet:
         next_line = reader.line_num + 1
     width = max((len(row) for row in rows), default=0)
     columns = {
-        f"c{i}": [(row[i] if i < len(row) and row[i] != "" else None) for row in rows]
+        f"c{i}": [(row[i] if i < len(row) and row[i].strip() else None) for row in rows]
         for i in range(width)
     }
     frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile.ingest.headers import (
+    HEADER_SCAN_ROWS,
     AliasTable,
     HeaderMatch,
     find_header,
-    normalise_header,
     recognise_kind,
 )
 from reconcile.ingest.readers import RawSheet
 
 ROW = "__row"  # spreadsheet row number (CSV: line number), 1-based
-RAW = "__raw"  # JSON object of the row's cells keyed by their header text
 
 SKIP_BLANK = "空行"
 SKIP_TOTALS = "合计/小计行"
@@ -36,7 +35,7 @@ _NOTES = re.compile(r"^\s*(备注|说明|注[:：]|注意|填表说明|制表|�
 
 @dataclass
 class SheetTable:
-    """A recognised sheet: canonical field columns (text), `__row` and `__raw`."""
+    """A recognised sheet: canonical field columns (text) and `__row` for its data rows."""
 
     sheet: str
     kind: str
@@ -44,6 +43,7 @@ class SheetTable:
     headers: list[str]
     mapping: dict[str, str]  # canonical field -> header text as written
     frame: pl.DataFrame
+    cells: pl.DataFrame  # every row of the sheet as read (merged cells filled): `__row`, c0..cN
     skipped: Counter = field(default_factory=Counter)
     title: str = ""  # text above the header (e.g. 山湖一号报备客户 2026年11月)
     hidden: bool = False
@@ -55,12 +55,12 @@ class UnrecognisedSheet:
     headers: list[str]
     rows: int  # non-blank rows, header included
     reason: str
+    cells: pl.DataFrame  # every row as read: `__row`, c0..cN
     hidden: bool = False
 
 
 def _top_rows(sheet: RawSheet, count: int) -> list[list[str | None]]:
-    head = sheet.frame.head(count)
-    return [list(row) for row in head.iter_rows()]
+    return [list(row) for row in sheet.frame.head(count).iter_rows()]
 
 
 def _fill_merges(frame: pl.DataFrame, merges: list[tuple], first_data_index: int) -> pl.DataFrame:
@@ -94,29 +94,31 @@ def extract_table(
     hidden = not sheet.visible
     if frame.height == 0 or frame.width == 0:
         return None
-    # Whitespace-only cells are empty cells: a clerk cannot see the difference.
-    frame = frame.with_columns(
-        pl.when(pl.col(name).str.strip_chars() == "").then(None).otherwise(pl.col(name)).alias(name)
-        for name in frame.columns
-    )
     non_blank = ~pl.all_horizontal(pl.col(name).is_null() for name in frame.columns)
     if frame.select(non_blank.sum()).item() == 0:
         return None
-    match = find_header(_top_rows(RawSheet(sheet.name, sheet.visible, frame), 30), aliases)
+    numbers = (
+        pl.Series(ROW, sheet.line_numbers, dtype=pl.Int64)
+        if sheet.line_numbers
+        else pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
+    )
+    match = find_header(_top_rows(sheet, HEADER_SCAN_ROWS), aliases)
     if match is None:
-        headers = _first_non_blank(frame)
         return UnrecognisedSheet(
-            sheet.name, headers, frame.select(non_blank.sum()).item(),
-            "找不到表头（需含客户电话、报备时间/到访时间等列名）", hidden,
+            sheet.name, _first_non_blank(frame), frame.select(non_blank.sum()).item(),
+            "找不到表头（需含客户电话、报备时间/到访时间等列名）", frame.with_columns(numbers),
+            hidden,
         )
     kind = recognise_kind(set(match.mapping), folder, (sheet.name, file_name))
     headers = [text if text is not None else "" for text in match.headers]
     if kind is None:
         return UnrecognisedSheet(
             sheet.name, [h for h in headers if h], frame.select(non_blank.sum()).item(),
-            "无法判断表格类型（报备、来访、CRM客户、跟进、成交或裁决），请检查列名", hidden,
+            "无法判断表格类型（报备、来访、CRM客户、跟进、成交或裁决），请检查列名",
+            frame.with_columns(numbers), hidden,
         )
-    return _table(sheet, frame, match, kind, headers, hidden)
+    full = _fill_merges(frame, sheet.merges, match.row_index + 1).with_columns(numbers)
+    return _table(sheet.name, full, match, kind, headers, hidden)
 
 
 def _first_non_blank(frame: pl.DataFrame) -> list[str]:
@@ -127,54 +129,46 @@ def _first_non_blank(frame: pl.DataFrame) -> list[str]:
     return []
 
 
-def _raw_keys(headers: list[str]) -> list[str]:
-    """Unique JSON keys for the raw cells: the header text, or the column letter if blank."""
-    keys: list[str] = []
-    seen: Counter = Counter()
-    for position, text in enumerate(headers):
-        key = text.strip() or _column_letter(position)
-        seen[key] += 1
-        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return keys
+_JSON_ESCAPES = {chr(code): f"\\u{code:04x}" for code in range(32)} | {
+    "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\",
+}
 
 
-def _column_letter(position: int) -> str:
-    letters = ""
-    position += 1
-    while position:
-        position, remainder = divmod(position - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+def json_array(columns: list[str]) -> pl.Expr:
+    """The cells of a row as a JSON array of strings and nulls, built without Python loops."""
+    escaped = [
+        pl.when(pl.col(name).is_null())
+        .then(pl.lit("null"))
+        .otherwise(
+            pl.lit('"')
+            + pl.col(name).str.replace_many(list(_JSON_ESCAPES), list(_JSON_ESCAPES.values()))
+            + pl.lit('"')
+        )
+        for name in columns
+    ]
+    return pl.lit("[") + pl.concat_str(escaped, separator=",") + pl.lit("]")
 
 
 def _table(
-    sheet: RawSheet,
-    frame: pl.DataFrame,
+    name: str,
+    full: pl.DataFrame,
     match: HeaderMatch,
     kind: str,
     headers: list[str],
     hidden: bool,
 ) -> SheetTable:
-    start = match.row_index + 1
     title = " ".join(
-        str(cell) for row in _top_rows(sheet, match.row_index) for cell in row if cell is not None
+        str(cell) for row in full.drop(ROW).head(match.row_index).iter_rows()
+        for cell in row if cell is not None
     )
-    frame = _fill_merges(frame, sheet.merges, start)
-    numbers = (
-        pl.Series(ROW, sheet.line_numbers, dtype=pl.Int64)
-        if sheet.line_numbers
-        else pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
-    )
-    data = frame.with_columns(numbers).slice(start)
+    data = full.slice(match.row_index + 1)
     cells = [name for name in data.columns if name != ROW]
-    texts = [pl.col(name).str.strip_chars() for name in cells]
-    first_cell = pl.coalesce(texts)
+    first_cell = pl.coalesce(cells).str.strip_chars_start()
     identity = [match.mapping[f] for f in ("phone", "deal_no", "room") if f in match.mapping]
     no_identity = pl.all_horizontal(pl.col(name).is_null() for name in identity)
-    header_cells = [normalise_header(h) for h in headers]
     repeated_header = pl.sum_horizontal(
-        (pl.col(name).str.replace_all(r"\s", "") == header_cells[i]).cast(pl.Int32)
-        for i, name in enumerate(cells) if i < len(header_cells) and header_cells[i]
+        (pl.col(name) == headers[i]).fill_null(False).cast(pl.Int32)
+        for i, name in enumerate(cells) if i < len(headers) and headers[i]
     ) >= 2
     blank = pl.all_horizontal(pl.col(name).is_null() for name in cells)
     label = (
@@ -190,15 +184,12 @@ def _table(
         dict(data.filter(pl.col("__skip").is_not_null())["__skip"].value_counts().iter_rows())
     )
     data = data.filter(pl.col("__skip").is_null())
-    keys = _raw_keys(headers + [""] * (len(cells) - len(headers)))
-    raw = pl.struct(pl.col(name).alias(keys[i]) for i, name in enumerate(cells)).struct.json_encode()
     table = data.select(
         pl.col(ROW),
         *(pl.col(column).str.strip_chars().alias(field) for field, column in match.mapping.items()),
-        raw.alias(RAW),
     )
     mapping = {field: headers[int(column[1:])] for field, column in match.mapping.items()}
     return SheetTable(
-        sheet.name, kind, int(data[ROW][0]) - 1 if data.height else start, headers, mapping,
-        table, skipped, title, hidden,
+        name, kind, int(full[ROW][match.row_index]), headers, mapping, table, full,
+        skipped, title, hidden,
     )

@@ -13,12 +13,13 @@ two numbers gives two records with the same `source`):
 - `event_at`: the row's own time (报备/到访/首次接触/跟进/成交/裁决), ISO 8601
   with offset, or null when the kind allows an undated row
 - `report_type`: 预报备 / 临报 … (reports only)
-- `data`: JSON of kind-specific normalised fields; `raw`: JSON of the cells
+- `data`: JSON of kind-specific normalised fields (the cells as read stay with
+  the sheet: `SheetTable.cells`)
 - `sheet`, `row_no`, `source` (`path#sheet!row`)
 
 Errors (`ERROR_COLUMNS`): `error_id`, `kind`, `channel`, `sheet`, `row_no`,
 `source`, `codes` (`;`-joined machine codes), `reason` (Chinese, `；`-joined),
-`raw`.
+`raw` (JSON array of the row's cells, so an error list stands on its own).
 """
 
 from __future__ import annotations
@@ -30,12 +31,12 @@ from datetime import date
 
 import polars as pl
 
-from reconcile.ingest.sheet import RAW, ROW, SheetTable
+from reconcile.ingest.sheet import ROW, SheetTable, json_array
 from reconcile.normalise import dates, deals, names, phones
 
 RECORD_COLUMNS = (
     "row_id", "kind", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
-    "event_at", "report_type", "data", "raw", "sheet", "row_no", "source",
+    "event_at", "report_type", "data", "sheet", "row_no", "source",
 )
 ERROR_COLUMNS = ("error_id", "kind", "channel", "sheet", "row_no", "source", "codes", "reason", "raw")
 
@@ -78,10 +79,18 @@ class Normalised:
     errors: pl.DataFrame
 
 
-def stable_id(*parts: object) -> str:
-    return hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[
-        :20
-    ]
+def stable_ids(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
+    """Content-derived ids: SHA-1 of the kind and the fields, stable across runs and versions."""
+    keys = frame.select(
+        pl.concat_str(
+            [pl.lit(kind), *(pl.col(f).cast(pl.String).fill_null("") for f in fields)],
+            separator="\x1f",
+        )
+    ).to_series()
+    sha1 = hashlib.sha1
+    return pl.Series(
+        "row_id", [sha1(key.encode()).hexdigest()[:20] for key in keys.to_list()], dtype=pl.String
+    )
 
 
 def _column(frame: pl.DataFrame, field: str) -> pl.Series:
@@ -264,8 +273,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         if data
         else pl.Series([None] * height, dtype=pl.String)
     )
-    codes = _collect(error_codes)
-    texts = _collect(error_texts)
+    codes = _collect(error_codes, ";")
+    texts = _collect(error_texts, "；")
     prefix = f"{ctx.path}#{table.sheet}!"
     base = pl.DataFrame(
         {
@@ -278,7 +287,6 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             "event_at": event_at,
             "report_type": report_type,
             "data": data_json,
-            "raw": frame[RAW],
             "sheet": pl.Series([table.sheet] * height, dtype=pl.String),
             "row_no": frame[ROW],
             "codes": codes,
@@ -286,23 +294,20 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         }
     ).with_columns(source=pl.lit(prefix) + pl.col("row_no").cast(pl.String))
 
-    failed = base.filter(pl.col("codes").list.len() > 0)
-    errors = failed.select(
-        pl.col("kind"), pl.col("channel"), pl.col("sheet"), pl.col("row_no"), pl.col("source"),
-        pl.col("codes").list.join(";").alias("codes"),
-        pl.col("texts").list.join("；").alias("reason"),
-        pl.col("raw"),
+    failed = base.filter(pl.col("codes") != "")
+    cell_columns = [name for name in table.cells.columns if name != ROW]
+    raw_cells = table.cells.filter(pl.col(ROW).is_in(failed["row_no"].implode())).select(
+        pl.col(ROW).alias("row_no"), json_array(cell_columns).alias("raw")
+    )
+    errors = failed.join(raw_cells, on="row_no", how="left", maintain_order="left").select(
+        "kind", "channel", "sheet", "row_no", "source", "codes", pl.col("texts").alias("reason"), "raw"
     )
     errors = errors.with_columns(
-        error_id=pl.Series(
-            [stable_id("error", *row) for row in
-             errors.select("kind", "channel", "sheet", "codes", "raw").iter_rows()],
-            dtype=pl.String,
-        )
+        error_id=stable_ids(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
     ).select(ERROR_COLUMNS)
 
     accepted = (
-        base.filter(pl.col("codes").list.len() == 0)
+        base.filter(pl.col("codes") == "")
         .explode("patterns")
         .rename({"patterns": "phone_pattern"})
         .with_columns(
@@ -312,20 +317,16 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             surname_key=pl.col("surnames").str.split(";").list.first(),
         )
     )
-    key_fields = _KEY_FIELDS[kind]
-    ids = [
-        stable_id(kind, *row) for row in accepted.select(key_fields).iter_rows()
-    ]
-    records = accepted.with_columns(row_id=pl.Series(ids, dtype=pl.String)).select(RECORD_COLUMNS)
+    records = accepted.with_columns(row_id=stable_ids(accepted, kind, _KEY_FIELDS[kind])).select(
+        RECORD_COLUMNS
+    )
     return Normalised(records, errors)
 
 
-def _collect(columns: list[pl.Series]) -> pl.Series:
-    """Per row, the non-null values of several columns, in order and without repeats."""
+def _collect(columns: list[pl.Series], separator: str) -> pl.Series:
+    """Per row, the non-null values of several columns joined; "" when there are none."""
     frame = pl.DataFrame({f"e{i}": column for i, column in enumerate(columns)})
-    return frame.select(
-        pl.concat_list(pl.all()).list.drop_nulls().list.unique(maintain_order=True)
-    ).to_series()
+    return frame.select(pl.concat_str(pl.all(), separator=separator, ignore_nulls=True)).to_series()
 
 
 def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str) -> pl.Series:
