@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from reconcile import __version__
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
+from reconcile.ledger import LedgerError
 from reconcile.pipeline import RunSummary, run
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace
@@ -22,6 +24,8 @@ SHOWN_ERRORS = 30
 
 def _as_of(text: str) -> date:
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{text}") from None
@@ -62,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     except RulesError as exc:
         print(f"配置错误：\n{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LedgerError as exc:
+        print(f"台账错误：{exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_USAGE
 
 
@@ -120,8 +127,11 @@ def _print_totals(summary: RunSummary) -> None:
     kinds = "、".join(
         f"{KIND_LABELS[kind]} {count} 条" for kind, count in summary.ledger_rows.items()
     )
-    print(f"台账累计：{kinds or '无记录'}；错误行 {summary.ledger_errors} 条；"
-          f"隔离文件 {summary.ledger_quarantined} 个")
+    print(f"台账累计：{kinds or '无记录'}；错误行 {summary.ledger_errors} 条")
+    if summary.in_quarantine and not summary.quarantined:
+        print("仍在隔离中的文件（内容修改后会重新读取）：")
+        for path, reason in summary.in_quarantine:
+            print(f"  {path}：{reason}")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -131,7 +141,11 @@ def _check(args: argparse.Namespace) -> int:
         return CHECK_UNREADABLE
     rules = load_rules(args.workspace / "rules.yaml") if args.workspace else _rules_near(path)
     item = classify_path(path)
-    outcome = read_input(item, rules, AliasTable.build(rules.columns))
+    outcome = read_input(
+        item, rules, AliasTable.build(rules.columns), require_channel=item.folder == "channels"
+    )
+    if item.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
+        print("提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。")
     return print_check(outcome)
 
 

@@ -57,18 +57,33 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
     bold = workbook.add_format({"bold": True, "align": "center"})
     for spec in sheets:
         sheet = workbook.add_worksheet(spec.name)
+        covered = _covered(spec)
         for r, row in enumerate(spec.all_rows()):
             for c, value in enumerate(row):
-                _write_xlsx_cell(sheet, r, c, value, formats)
+                if (r, c) not in covered:
+                    _write_xlsx_cell(sheet, r, c, value, formats)
         for r1, c1, r2, c2 in spec.merges:
             offset = spec.first_data_row
-            sheet.merge_range(r1 + offset, c1, r2 + offset, c2, spec.rows[r1][c1], None)
+            sheet.merge_range(r1 + offset, c1, r2 + offset, c2, None)
+            _write_xlsx_cell(sheet, r1 + offset, c1, spec.rows[r1][c1], formats)
         if spec.title:
             sheet.merge_range(0, 0, 0, max(len(spec.header) - 1, 1), spec.title[0][0], bold)
         if spec.hidden:
             sheet.hide()
     workbook.close()
     return path
+
+
+def _covered(spec: SheetSpec) -> set[tuple[int, int]]:
+    """Sheet cells hidden under a merged range (all but its top-left cell): Excel keeps them empty."""
+    offset = spec.first_data_row
+    return {
+        (r + offset, c)
+        for r1, c1, r2, c2 in spec.merges
+        for r in range(r1, r2 + 1)
+        for c in range(c1, c2 + 1)
+        if (r, c) != (r1, c1)
+    }
 
 
 def _write_xlsx_cell(sheet, r: int, c: int, value: Cell, formats: dict) -> None:
@@ -100,12 +115,7 @@ def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
     for spec in sheets:
         sheet = workbook.add_sheet(spec.name)
         merged = {(r1 + spec.first_data_row, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in spec.merges}
-        covered = {
-            (r + spec.first_data_row, c)
-            for r1, c1, r2, c2 in spec.merges
-            for r in range(r1, r2 + 1)
-            for c in range(c1, c2 + 1)
-        }
+        covered = _covered(spec)
         for r, row in enumerate(spec.all_rows()):
             for c, value in enumerate(row):
                 if (r, c) in merged:

@@ -109,6 +109,10 @@ CREATE VIEW IF NOT EXISTS ledger_errors AS
 """
 
 
+class LedgerError(Exception):
+    """The ledger file cannot be used by this version of the program."""
+
+
 @dataclass(frozen=True)
 class FileState:
     status: str
@@ -138,6 +142,12 @@ class Ledger:
         self.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+        version = self.execute("SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
+        if version != str(SCHEMA_VERSION):
+            self.close()
+            raise LedgerError(
+                f"台账 {path} 的版本为 {version}，本程序需要版本 {SCHEMA_VERSION}；请先备份再升级台账"
+            )
 
     def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         # A fresh cursor per statement: an ADBC cursor keeps its last parameter binding.
@@ -281,13 +291,6 @@ class Ledger:
 
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
-
-    def quarantined_count(self) -> int:
-        """Files whose latest content is quarantined."""
-        return int(self.execute(
-            "SELECT count(*) FROM files f WHERE status = 'quarantined' AND last_seen = "
-            "(SELECT max(last_seen) FROM files g WHERE g.path = f.path)"
-        )[0][0])
 
     def count(self, table: str) -> int:
         if table not in {"rows", "row_errors", "files", "sheets", "runs"}:

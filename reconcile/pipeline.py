@@ -38,7 +38,12 @@ class RunSummary:
     errors_added: int = 0
     ledger_rows: dict[str, int] = field(default_factory=dict)  # kind -> rows in the ledger
     ledger_errors: int = 0
-    ledger_quarantined: int = 0
+    # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
+    in_quarantine: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ledger_quarantined(self) -> int:
+        return len(self.in_quarantine)
 
     @property
     def rows_in(self) -> int:
@@ -87,7 +92,6 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
                 ingest(workspace, ledger, summary)
             summary.ledger_rows = ledger.rows_by_kind()
             summary.ledger_errors = ledger.count("row_errors")
-            summary.ledger_quarantined = ledger.quarantined_count()
         except BaseException:
             ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())
             raise
@@ -102,9 +106,12 @@ def ingest(workspace: Workspace, ledger: Ledger, summary: RunSummary) -> None:
     files, summary.waiting = discover(workspace.inputs)
     for item in files:
         sha = sha256_of(item.path)
-        if ledger.file_state(item.rel, sha) is not None:
+        state = ledger.file_state(item.rel, sha)
+        if state is not None:
             ledger.touch_file(item.rel, sha, seen)
             summary.files_unchanged += 1
+            if state.status == "quarantined":
+                summary.in_quarantine.append((item.rel, state.reason or ""))
             continue
         try:
             outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
@@ -116,6 +123,7 @@ def ingest(workspace: Workspace, ledger: Ledger, summary: RunSummary) -> None:
             continue
         if outcome.rejected is not None:
             summary.quarantined.append((item.rel, outcome.rejected.reason))
+            summary.in_quarantine.append((item.rel, outcome.rejected.reason))
         else:
             summary.files_new.append(outcome)
 

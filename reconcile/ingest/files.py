@@ -147,6 +147,7 @@ def read_input(
     aliases: AliasTable,
     sha256: str | None = None,
     sink: Callable[[Normalised], None] | None = None,
+    require_channel: bool = True,
 ) -> FileOutcome:
     """Read, recognise and normalise one file.
 
@@ -166,6 +167,7 @@ def read_input(
         timezone=rules.timezone,
         report_types=tuple(rules.report.types),
         file_name=item.path.name,
+        require_channel=require_channel,
     )
     for raw in raw_sheets:
         table = extract_table(raw, aliases, item.folder, item.path.stem)

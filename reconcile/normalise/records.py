@@ -71,6 +71,8 @@ class SheetContext:
     timezone: str
     report_types: tuple[str, ...] = ()
     file_name: str = ""
+    # `reconcile check` of a file not yet in its channels/<渠道>/ folder: the folder will say.
+    require_channel: bool = True
 
 
 @dataclass
@@ -220,7 +222,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         channel = channel.fill_null(ctx.folder_channel)
     if kind == "ruling":
         channel = _column(frame, "ruling_owner")
-    if kind == "report":
+    if kind == "report" and ctx.require_channel:
         add_rule_error(
             channel.is_null(), "channel_missing",
             "无法确定渠道：表中没有渠道列，文件也不在 channels/<渠道>/ 文件夹下",

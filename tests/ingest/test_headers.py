@@ -1,0 +1,85 @@
+import pytest
+
+from reconcile.ingest.headers import FIELDS, AliasTable, find_header, normalise_header, recognise_kind
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("客户姓名", "customer_name"), ("姓名", "customer_name"), ("客户", "customer_name"),
+        ("客户电话", "phone"), ("联系方式", "phone"), ("手机号", "phone"),
+        ("客户联系方式", "phone"), ("电话", "phone"), ("客戶電話", "phone"),
+        ("客户电话（必填）", "phone"), ("* 客户电话", "phone"), (" 手机号码 \n", "phone"),
+        ("报备时间", "reported_at"), ("报备日期", "reported_date"), ("预计到访时间", "expected_visit_at"),
+        ("经纪人", "agent"), ("报备人", "agent"), ("渠道专员", "agent"),
+        ("渠道", "channel"), ("分销商", "channel"), ("公司", "channel"),
+        ("到访时间", "visited_at"), ("来访日期", "visited_date"), ("配偶电话", "relative_phone"),
+        ("认购编号", "deal_no"), ("房号", "room"), ("成交总价", "amount"), ("签约日期", "signed_at"),
+        ("裁决日期", "ruled_at"), ("分成", "ruling_shares"), ("归属渠道", "ruling_owner"),
+        ("跟进时间", "followed_at"), ("创建时间", "first_contact_at"),
+        ("序号", None), ("", None), (None, None),
+    ],
+)
+def test_builtin_aliases(header, field):
+    assert AliasTable.build().field_for(header) == field
+
+
+def test_rules_columns_extend_the_aliases():
+    aliases = AliasTable.build({"phone": ["客户手机"], "reported_at": ["登记时间"]})
+    assert aliases.field_for("客户手机") == "phone"
+    assert aliases.field_for("登记时间") == "reported_at"
+    assert aliases.field_for("手机号") == "phone", "built-in aliases stay"
+
+
+def test_every_field_has_at_least_one_alias():
+    aliases = AliasTable.build()
+    assert all(any(f == field for f in aliases.lookup.values()) for field in FIELDS)
+
+
+def test_header_found_below_title_and_blank_rows():
+    rows = [
+        ["山湖一号报备客户 2026年11月", None, None],
+        [None, None, None],
+        ["序号", "客户姓名", "客户电话", "报备时间"],
+        ["1", "张三", "138****1234", "2026-11-18"],
+    ]
+    match = find_header(rows, AliasTable.build())
+    assert match.row_index == 2
+    assert match.mapping == {"customer_name": "c1", "phone": "c2", "reported_at": "c3"}
+
+
+def test_a_repeated_field_keeps_the_first_column():
+    match = find_header([["客户电话", "联系电话", "报备时间"]], AliasTable.build())
+    assert match.mapping["phone"] == "c0" and match.duplicates == {"c1": "phone"}
+
+
+def test_no_header_among_the_first_rows():
+    assert find_header([["月份", "组数"], ["11月", "3"]], AliasTable.build()) is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "folder", "names", "kind"),
+    [
+        ({"phone", "reported_at", "agent"}, "channels", ("Sheet1", "链家"), "report"),
+        ({"phone", "reported_date", "time"}, None, ("Sheet1", "x"), "report"),
+        ({"phone", "visited_at", "consultant"}, "visits", ("Sheet1", "x"), "visit"),
+        ({"phone", "visited_at", "agent"}, "channels", ("带看确认单", "x"), "visit"),
+        ({"phone", "reported_at", "visited_at", "agent"}, "channels", ("带看确认单", "x"), "visit"),
+        ({"phone", "reported_at", "visited_at", "agent", "channel"}, "channels",
+         ("报备", "x"), "report"),
+        ({"phone", "first_contact_at", "source_channel"}, "crm", ("客户", "x"), "crm_customer"),
+        ({"phone", "followed_at", "follow_note"}, "crm", ("跟进记录", "x"), "crm_followup"),
+        ({"phone", "first_contact_at", "followed_at"}, "crm", ("跟进", "x"), "crm_followup"),
+        ({"deal_no", "phone", "stage", "amount"}, "crm", ("成交", "x"), "deal"),
+        ({"room", "phone", "signed_at"}, None, ("Sheet1", "x"), "deal"),
+        ({"phone", "ruling_owner", "ruled_at"}, "rulings", ("Sheet1", "x"), "ruling"),
+        ({"customer_name", "agent"}, "channels", ("报备", "x"), None),
+        ({"phone", "customer_name"}, "channels", ("报备", "x"), None),
+    ],
+)
+def test_sheet_kind_is_recognised_from_headers(fields, folder, names, kind):
+    assert recognise_kind(fields, folder, names) == kind
+
+
+def test_header_normalisation_folds_width_and_script():
+    assert normalise_header("（必填）客戶電話：") == normalise_header("客户电话")

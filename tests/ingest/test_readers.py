@@ -1,0 +1,114 @@
+"""File-level reading: every bad file is rejected with a clerk-readable reason, never a crash."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from msoffcrypto.format.ooxml import OOXMLFile
+
+from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
+from reconcile.ingest.readers import FileRejected, decode_csv, read_file
+
+MAX = 10 * 2**20
+SPEC = SheetSpec("报备", ["客户姓名", "客户电话", "报备时间"], [["张三", "138****1234", "2026-11-18 10:00"]])
+
+
+def _reject(path: Path, max_bytes: int = MAX) -> FileRejected:
+    with pytest.raises(FileRejected) as caught:
+        read_file(path, max_bytes)
+    assert caught.value.reason and not caught.value.reason.isascii(), "reason is Chinese"
+    return caught.value
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(b"")
+    assert _reject(path).code == "empty"
+
+
+def test_truncated_workbook(tmp_path):
+    good = write_xlsx(tmp_path / "good.xlsx", [SPEC])
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert _reject(cut).code == "corrupt"
+
+
+def test_encrypted_workbook(tmp_path):
+    plain = write_xlsx(tmp_path / "plain.xlsx", [SPEC])
+    encrypted = tmp_path / "locked.xlsx"
+    out = io.BytesIO()
+    with plain.open("rb") as handle:
+        OOXMLFile(handle).encrypt("secret", out)
+    encrypted.write_bytes(out.getvalue())
+    rejected = _reject(encrypted)
+    assert rejected.code == "encrypted"
+    assert "密码" in rejected.reason
+
+
+def test_not_a_spreadsheet(tmp_path):
+    pdf = tmp_path / "报备.pdf"
+    pdf.write_bytes(b"%PDF-1.4 hello")
+    assert _reject(pdf).code == "not_spreadsheet"
+    renamed = tmp_path / "报备.xlsx"
+    renamed.write_bytes(b"%PDF-1.4 hello")
+    assert _reject(renamed).code == "not_spreadsheet"
+
+
+def test_html_export_disguised_as_xls(tmp_path):
+    path = tmp_path / "明源导出.xls"
+    path.write_text("<html><table><tr><td>客户电话</td></tr></table></html>", encoding="utf-8")
+    assert _reject(path).code == "html_export"
+
+
+def test_legacy_xls_content_with_xlsx_name(tmp_path):
+    legacy = write_xls(tmp_path / "old.xls", [SPEC])
+    renamed = tmp_path / "old.xlsx"
+    renamed.write_bytes(legacy.read_bytes())
+    assert _reject(renamed).code == "wrong_format"
+
+
+def test_file_size_is_bounded(tmp_path):
+    path = write_csv(tmp_path / "big.csv", SPEC)
+    assert _reject(path, max_bytes=10).code == "too_large"
+
+
+def test_workbook_without_any_cell(tmp_path):
+    path = write_xlsx(tmp_path / "blank.xlsx", [SheetSpec("空", [], [])])
+    assert _reject(path).code == "no_data"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [("utf-8", "客户电话"), ("utf-8-sig", "客户电话"), ("gbk", "客户电话"), ("gb18030", "客戶電話"),
+     ("utf-16", "客户电话")],
+)
+def test_csv_encodings_are_detected(encoding, text):
+    assert decode_csv(f"{text},x\r\n".encode(encoding)).startswith(text)
+
+
+def test_csv_in_no_known_encoding_is_rejected():
+    with pytest.raises(FileRejected) as caught:
+        decode_csv(b"\x80\xff\x81\xff" * 3)
+    assert caught.value.code in {"bad_encoding"}
+
+
+def test_csv_cells_and_line_numbers(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text('姓名,备注\r\n张三,"两行\r\n备注"\r\n李四,  \r\n', encoding="utf-8")
+    [sheet] = read_file(path, MAX)
+    assert sheet.frame.height == 3
+    assert sheet.row_number(2) == 4, "a quoted field spanning two lines moves later rows down"
+    assert sheet.frame["c1"].to_list() == ["备注", "两行\r\n备注", None], "blank cells are null"
+
+
+def test_every_sheet_is_read_with_visibility_and_merges(tmp_path):
+    spec = SheetSpec("可见", ["姓名", "经纪人"], [["张三", "王五"], ["李四", "王五"]], merges=[(0, 1, 1, 1)])
+    hidden = SheetSpec("隐藏", ["姓名"], [["赵六"]], hidden=True)
+    for path in (write_xlsx(tmp_path / "m.xlsx", [spec, hidden]),
+                 write_xls(tmp_path / "m.xls", [spec, hidden])):
+        sheets = read_file(path, MAX)
+        assert [(s.name, s.visible) for s in sheets] == [("可见", True), ("隐藏", False)]
+        assert sheets[0].merges == [(1, 1, 2, 1)], path.suffix
+        assert sheets[0].frame["c1"].to_list() == ["经纪人", "王五", None]

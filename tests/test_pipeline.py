@@ -1,0 +1,181 @@
+"""The night job against a real SQLite ledger: idempotent, incremental, atomic, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import polars as pl
+import pytest
+
+from reconcile.demo import SheetSpec, generate_workspace, write_xlsx
+from reconcile.ledger import Ledger
+from reconcile.pipeline import run
+from reconcile.workspace import Workspace
+
+AS_OF = date(2026, 11, 20)
+HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
+
+
+def _rows(count: int, start: int = 0) -> list[list]:
+    return [[f"张{i}", f"138****{i:04d}", f"2026-11-18 {8 + i % 10:02d}:{i % 60:02d}", "王五"]
+            for i in range(start, start + count)]
+
+
+def _dump(workspace: Workspace) -> dict[str, list]:
+    """Every data table of the ledger, in a stable order (runs are history and excluded)."""
+    with Ledger(workspace.ledger_path) as ledger:
+        return {
+            table: ledger.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+            for table in ("files", "sheets", "rows", "row_errors")
+        }
+
+
+@pytest.fixture
+def demo(tmp_path) -> Workspace:
+    generate_workspace(tmp_path)
+    return Workspace.open(tmp_path)
+
+
+def test_every_input_row_is_accounted_for(demo):
+    summary = run(demo, AS_OF)
+    assert summary.rows_in == summary.accepted + summary.rejected
+    with Ledger(demo.ledger_path) as ledger:
+        sheets = ledger.query(
+            "SELECT s.*, f.path FROM sheets s JOIN files f USING (file_id) WHERE s.kind IS NOT NULL"
+        )
+        for sheet in sheets.iter_rows(named=True):
+            cells = ledger.sheet_cells(sheet["file_id"], sheet["sheet"])
+            below_header = cells.filter(pl.col("__row") > sheet["header_row"]).height
+            skipped = sum(json.loads(sheet["skipped"]).values())
+            assert sheet["accepted"] + sheet["rejected"] + skipped == below_header, sheet["path"]
+            assert sheet["rows_in"] == sheet["accepted"] + sheet["rejected"]
+        rows = ledger.count("rows")
+        errors = ledger.count("row_errors")
+    assert errors == summary.rejected == summary.errors_added
+    # one report cell names two numbers, so records outnumber accepted rows by one
+    assert rows == summary.rows_added == summary.accepted + 1
+
+
+def test_ingesting_the_same_inputs_twice_leaves_the_ledger_identical(demo):
+    run(demo, AS_OF)
+    before = _dump(demo)
+    second = run(demo, AS_OF)
+    assert second.rows_added == 0 and second.errors_added == 0 and not second.files_new
+    assert second.files_unchanged == 7
+    assert _dump(demo) == before
+
+
+def test_appended_rows_add_exactly_those_rows(workspace):
+    path = workspace / "inputs/channels/链家/报备.xlsx"
+    write_xlsx(path, [SheetSpec("报备", HEADER, _rows(5))])
+    ws = Workspace.open(workspace)
+    assert run(ws, AS_OF).rows_added == 5
+    # The agency re-saves the same workbook with three rows appended and one edited.
+    edited = _rows(8)
+    edited[0][1] = "139****0000"
+    write_xlsx(path, [SheetSpec("报备", HEADER, edited)])
+    summary = run(ws, AS_OF)
+    assert summary.rows_added == 4
+    with Ledger(ws.ledger_path) as ledger:
+        assert ledger.count("rows") == 9, "the edited row's old version is kept"
+        sources = dict(ledger.execute("SELECT phone_pattern, source FROM ledger_rows"))
+    assert sources["138****0001"] == "channels/链家/报备.xlsx#报备!3", "first file seen wins"
+
+
+def test_a_file_that_disappears_loses_nothing(workspace):
+    path = write_xlsx(workspace / "inputs/channels/链家/报备.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
+    ws = Workspace.open(workspace)
+    run(ws, AS_OF)
+    path.unlink()
+    summary = run(ws, AS_OF)
+    assert summary.ledger_rows == {"report": 3}
+
+
+def test_a_crash_mid_file_leaves_the_ledger_as_before_that_file(workspace, monkeypatch):
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
+    write_xlsx(workspace / "inputs/channels/链家/b.xlsx", [SheetSpec("报备", HEADER, _rows(3, 100))])
+    ws = Workspace.open(workspace)
+    original = Ledger.record_sheet
+
+    def explode(self, cells, **fields):
+        if fields["file_id"] == 2:
+            raise RuntimeError("power cut")
+        return original(self, cells, **fields)
+
+    monkeypatch.setattr(Ledger, "record_sheet", explode)
+    summary = run(ws, AS_OF)
+    assert [path for path, _ in summary.failed] == ["channels/链家/b.xlsx"]
+    assert "内部错误" in summary.failed[0][1]
+    with Ledger(ws.ledger_path) as ledger:
+        assert ledger.count("rows") == 3, "b.xlsx's rows were rolled back with it"
+        assert ledger.execute("SELECT path FROM files") == [("channels/链家/a.xlsx",)]
+    monkeypatch.setattr(Ledger, "record_sheet", original)
+    assert run(ws, AS_OF).rows_added == 3, "the failed file is retried on the next run"
+
+
+def test_a_bad_file_is_quarantined_once_and_read_again_when_fixed(workspace):
+    path = workspace / "inputs/channels/链家/报备.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK\x03\x04 half a zip")
+    ws = Workspace.open(workspace)
+    first = run(ws, AS_OF)
+    assert [p for p, _ in first.quarantined] == ["channels/链家/报备.xlsx"]
+    second = run(ws, AS_OF)
+    assert second.quarantined == [] and second.files_unchanged == 1, "not retried unchanged"
+    assert second.ledger_quarantined == 1
+    write_xlsx(path, [SheetSpec("报备", HEADER, _rows(2))])
+    third = run(ws, AS_OF)
+    assert third.rows_added == 2 and third.ledger_quarantined == 0
+
+
+def test_a_replay_of_an_earlier_night_reads_no_files(workspace):
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(2))])
+    ws = Workspace.open(workspace)
+    run(ws, AS_OF)
+    write_xlsx(workspace / "inputs/channels/链家/b.xlsx", [SheetSpec("报备", HEADER, _rows(2, 50))])
+    replay = run(ws, date(2026, 11, 19))
+    assert replay.mode == "replay" and replay.rows_added == 0
+    assert run(ws, AS_OF).rows_added == 2
+
+
+def test_rows_remember_when_they_were_first_seen(workspace):
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(2))])
+    ws = Workspace.open(workspace)
+    run(ws, date(2026, 11, 18))
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
+    run(ws, date(2026, 11, 19))
+    with Ledger(ws.ledger_path) as ledger:
+        seen = sorted(row[0] for row in ledger.execute("SELECT first_seen FROM ledger_rows"))
+    assert seen == ["2026-11-18T23:59:59+08:00"] * 2 + ["2026-11-19T23:59:59+08:00"]
+
+
+def test_waiting_and_ignored_files_are_not_read(workspace):
+    folder = workspace / "inputs/channels/链家"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "~$报备.xlsx").write_bytes(b"lock")
+    (folder / "报备.xlsx.part").write_bytes(b"half")
+    (folder / "Thumbs.db").write_bytes(b"x")
+    summary = run(Workspace.open(workspace), AS_OF)
+    assert sorted(summary.waiting) == ["channels/链家/~$报备.xlsx", "channels/链家/报备.xlsx.part"]
+    assert summary.quarantined == [] and summary.files_new == []
+
+
+def test_the_ledger_path_is_configurable(workspace, tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    (workspace / "rules.yaml").write_text(f"state_dir: {state}\n", encoding="utf-8")
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(1))])
+    run(Workspace.open(workspace), AS_OF)
+    assert (state / "ledger.sqlite").is_file()
+    assert not (workspace / ".reconcile").exists()
+
+
+def test_the_raw_cells_of_every_row_stay_in_the_ledger(workspace):
+    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(2))])
+    ws = Workspace.open(workspace)
+    run(ws, AS_OF)
+    shutil.rmtree(workspace / "inputs")
+    with Ledger(ws.ledger_path) as ledger:
+        cells = ledger.sheet_cells(1, "报备")
+    assert cells.row(1) == ("张0", "138****0000", "2026-11-18 08:00", "王五", 2)
