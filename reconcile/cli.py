@@ -144,8 +144,6 @@ def _check(args: argparse.Namespace) -> int:
     outcome = read_input(
         item, rules, AliasTable.build(rules.columns), require_channel=item.folder == "channels"
     )
-    if item.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
-        print("提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。")
     return print_check(outcome)
 
 
@@ -180,6 +178,8 @@ def print_check(outcome: FileOutcome) -> int:
         for row in errors.iter_rows(named=True) if errors is not None else ():
             print(f"    第 {row['row_no']} 行：{row['reason']}")
         rejected += sheet.rejected
+    if outcome.file.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
+        print("提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。")
     if rejected:
         print(f"结论：有 {rejected} 行需要修改后再提交。")
         return CHECK_REJECTED

@@ -124,7 +124,10 @@ def _invalid(text: str) -> DateParse:
 
 
 def _time_only(text: str) -> DateParse:
-    reason = f"只有时间没有日期（{_shown(text)}）"
+    # A time-only Excel cell reads as 1899-12-31 17:20:00: show the clerk what they typed.
+    epoch_day = _EPOCH_DAY_RE.fullmatch(text.strip())
+    shown = epoch_day.group("clock") if epoch_day and epoch_day.group("clock") else text
+    reason = f"只有时间没有日期（{_shown(shown)}）"
     return DateParse(None, False, True, False, DATE_TIME_ONLY, reason)
 
 

@@ -84,9 +84,17 @@ _SHORT_HONORIFIC_GENDER: dict[str, str | None] = {
     "董": None,
     "工": None,
 }
-# 老王 / 小王 address someone by surname alone. Only two-character forms qualify;
-# a nickname such as 小明 is misread as surname 明, but customer lists rarely hold one.
+# 老王 / 小王 address someone by surname alone. Only two-character forms whose second
+# character is a common surname qualify, so a nickname such as 小明 is not read as 明.
 _FAMILIAR_PREFIXES = frozenset("老小")
+_COMMON_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞"
+    "左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕"
+    "屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧"
+    "闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝"
+)
 _GROUP_SUFFIXES = ("两口子", "夫妇", "夫妻", "一家", "全家")
 
 _OPENERS = "([{【〔〖《〈「『"
@@ -242,7 +250,9 @@ def _person(raw: str) -> Person | None:
         if honorific is None and gender is None:
             return None
         return Person(None, None, honorific, gender)
-    familiar = len(body) == 2 and body[0] in _FAMILIAR_PREFIXES and body[1] not in _MASKS
+    familiar = (
+        len(body) == 2 and body[0] in _FAMILIAR_PREFIXES and body[1] in _COMMON_SURNAMES
+    )
     if familiar and honorific is None:
         return Person(body[1], None, body[0], gender)
     surname_len = 2 if body[:2] in COMPOUND_SURNAMES else 1

@@ -223,3 +223,12 @@ def test_names_agree_is_reflexive(cell):
 def test_traditional_and_simplified_spellings_agree(cell):
     assert names_agree(parse_name(cell), parse_name(to_simplified(cell)))
     assert parse_name(cell) == parse_name(to_simplified(cell))
+
+
+@pytest.mark.parametrize(
+    ("text", "surname", "honorific"),
+    [("小王", "王", "小"), ("老李", "李", "老"), ("小明", "小", None), ("小红", "小", None)],
+)
+def test_familiar_prefix_only_before_a_common_surname(text, surname, honorific):
+    [person] = parse_name(text).people
+    assert (person.surname, person.honorific) == (surname, honorific)
