@@ -13,7 +13,7 @@ from reconcile import __version__
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
 from reconcile.ledger import LedgerError
-from reconcile.pipeline import RunSummary, run
+from reconcile.pipeline import RunSummary, ledger_totals, run
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace
 
@@ -86,7 +86,7 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
     print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
     if summary.mode == "replay":
-        _print_totals(summary)
+        _print_totals(workspace, summary)
         return
     print(f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
           f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个")
@@ -120,14 +120,15 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
         print(f"拒收的行（共 {len(errors)} 行{f'，显示前 {SHOWN_ERRORS} 行' if len(errors) > SHOWN_ERRORS else ''}）：")
         for source, reason in errors[:SHOWN_ERRORS]:
             print(f"  {source}  {reason}")
-    _print_totals(summary)
+    _print_totals(workspace, summary)
 
 
-def _print_totals(summary: RunSummary) -> None:
+def _print_totals(workspace: Workspace, summary: RunSummary) -> None:
+    totals = ledger_totals(workspace)
     kinds = "、".join(
-        f"{KIND_LABELS[kind]} {count} 条" for kind, count in summary.ledger_rows.items()
+        f"{KIND_LABELS[kind]} {count} 条" for kind, count in totals.rows_by_kind.items()
     )
-    print(f"台账累计：{kinds or '无记录'}；错误行 {summary.ledger_errors} 条")
+    print(f"台账累计：{kinds or '无记录'}；错误行 {totals.errors} 条")
     if summary.in_quarantine and not summary.quarantined:
         print("仍在隔离中的文件（内容修改后会重新读取）：")
         for path, reason in summary.in_quarantine:

@@ -437,7 +437,7 @@ def _write_crm(inputs: Path, rng: random.Random, plan: DemoPlan) -> list[Path]:
 def big_report_workbook(path: Path, rows: int, seed: int = DEMO_SEED) -> Path:
     """A report workbook of `rows` rows × 10 columns for the ingest benchmark."""
     rng = random.Random(seed)
-    crowd = people(rng, 5000)
+    crowd = people(rng, max(1000, rows // 2))  # about two reports per customer
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     workbook.set_properties({"created": _FIXED_CREATED})

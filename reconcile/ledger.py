@@ -18,11 +18,12 @@ from pathlib import Path
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
-from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS, Normalised
+from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS, Normalised, ids_from_keys
 
-# What the ledger stores of a record or error; `source` is rebuilt from file, sheet and row.
-_ROW_COLUMNS = tuple(c for c in RECORD_COLUMNS if c != "source")
-_ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c != "source")
+# What the ledger stores of a record or error besides its id; `source` is rebuilt from
+# file, sheet and row.
+_ROW_COLUMNS = tuple(c for c in RECORD_COLUMNS if c not in ("source", "row_key"))
+_ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c not in ("source", "error_key"))
 
 SCHEMA_VERSION = 1
 
@@ -68,7 +69,12 @@ CREATE TABLE IF NOT EXISTS sheets (
     rejected    INTEGER NOT NULL,
     skipped     TEXT NOT NULL,           -- JSON reason -> count
     note        TEXT,
-    cells       BLOB,                    -- every row as read: Parquet (zstd), __row + c0..cN
+    PRIMARY KEY (file_id, sheet)
+);
+CREATE TABLE IF NOT EXISTS sheet_cells (
+    file_id     INTEGER NOT NULL REFERENCES files,
+    sheet       TEXT NOT NULL,
+    cells       BLOB NOT NULL,           -- every row as read: Parquet (zstd), __row + c0..cN
     PRIMARY KEY (file_id, sheet)
 );
 CREATE TABLE IF NOT EXISTS rows (
@@ -122,9 +128,8 @@ class FileState:
 class Ledger:
     """The ledger database, opened through ADBC so that whole sheets move as Arrow data.
 
-    Bulk rows go into a temporary staging table with a columnar ingest and from
-    there into the ledger with one `INSERT OR IGNORE … SELECT`, never through
-    Python objects row by row.
+    Bulk rows are bound to one prepared `INSERT OR IGNORE` from Arrow columns, never
+    through Python objects row by row.
     """
 
     def __init__(self, path: Path) -> None:
@@ -230,23 +235,26 @@ class Ledger:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self.execute(f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id])
 
-    def record_sheet(self, cells: pl.DataFrame | None, **fields: object) -> None:
-        """A sheet's recognition result, with all its cells as read (a compact Parquet blob)."""
-        blob = None
-        if cells is not None:
-            buffer = io.BytesIO()
-            cells.write_parquet(buffer, compression="zstd")
-            blob = buffer.getvalue()
-        values = {**fields, "cells": blob}
+    def record_sheet(self, **fields: object) -> None:
+        """A sheet's recognition result and counts."""
         self.execute(
-            f"INSERT INTO sheets ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-            list(values.values()),
+            f"INSERT INTO sheets ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+            list(fields.values()),
+        )
+
+    def store_cells(self, file_id: int, sheet: str, cells: pl.DataFrame) -> None:
+        """Every cell of a sheet as read, as one compact Parquet blob."""
+        buffer = io.BytesIO()
+        cells.write_parquet(buffer, compression="zstd")
+        self.execute(
+            "INSERT INTO sheet_cells (file_id, sheet, cells) VALUES (?, ?, ?)",
+            (file_id, sheet, buffer.getvalue()),
         )
 
     def sheet_cells(self, file_id: int, sheet: str) -> pl.DataFrame | None:
         """The cells of a sheet as read, `__row` and one column per header (keyed c0..cN)."""
         found = self.execute(
-            "SELECT cells FROM sheets WHERE file_id = ? AND sheet = ?", (file_id, sheet)
+            "SELECT cells FROM sheet_cells WHERE file_id = ? AND sheet = ?", (file_id, sheet)
         )
         if not found or found[0][0] is None:
             return None
@@ -259,40 +267,42 @@ class Ledger:
 
     def add_records(self, records: pl.DataFrame, file_id: int) -> int:
         """Insert records not yet known; returns how many were new."""
-        return self._insert("rows", records, _ROW_COLUMNS, "row_id", file_id)
+        return self._insert("rows", records, _ROW_COLUMNS, "row_key", "row_id", file_id)
 
     def add_errors(self, errors: pl.DataFrame, file_id: int) -> int:
-        return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_id", file_id)
+        return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_key", "error_id", file_id)
 
     def _insert(
-        self, table: str, frame: pl.DataFrame, columns: tuple[str, ...], key: str, file_id: int
+        self,
+        table: str,
+        frame: pl.DataFrame,
+        columns: tuple[str, ...],
+        key: str,
+        id_column: str,
+        file_id: int,
     ) -> int:
-        """Append the rows whose key the ledger does not hold yet; returns how many."""
+        """Append the rows whose content id the ledger does not hold yet; returns how many."""
         if frame.height == 0:
             return 0
-        unique = frame.unique(key, keep="first", maintain_order=True)
+        # Hashing here runs on the writer thread, beside the next chunk's normalising.
+        staged = frame.select(
+            ids_from_keys(frame[key]).alias(id_column), *columns,
+            file_id=pl.lit(file_id, dtype=pl.Int64),
+        ).sort(id_column, maintain_order=True)  # right-edge index growth: few page splits
+        names = ", ".join((id_column, *columns, "file_id"))
         with self._conn.cursor() as cursor:
-            cursor.adbc_ingest("staging_keys", unique.select(pl.col(key).alias("key")),
-                               mode="replace", temporary=True)
-        known = self.query(
-            f"SELECT k.key FROM temp.staging_keys k JOIN {table} t ON t.{key} = k.key"
-        )
-        self.execute("DROP TABLE temp.staging_keys")
-        new = (
-            unique.filter(~pl.col(key).is_in(known["key"].cast(pl.String).implode()))
-            .select(*columns, file_id=pl.lit(file_id, dtype=pl.Int64))
-            # Key order makes the unique index grow at its right edge: far fewer page splits.
-            .sort(key)
-        )
-        if new.height:
-            with self._conn.cursor() as cursor:
-                cursor.adbc_ingest(table, new, mode="append")
-        return new.height
+            # Arrow parameters are bound column-wise in C, never as Python row objects.
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} ({names}) "
+                f"VALUES ({', '.join('?' * (len(columns) + 2))})",
+                staged.to_arrow(),
+            )
+            return int(cursor.rowcount)
 
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
 
     def count(self, table: str) -> int:
-        if table not in {"rows", "row_errors", "files", "sheets", "runs"}:
+        if table not in {"rows", "row_errors", "files", "sheets", "sheet_cells", "runs"}:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

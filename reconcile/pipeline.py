@@ -36,8 +36,6 @@ class RunSummary:
     waiting: list[str] = field(default_factory=list)
     rows_added: int = 0
     errors_added: int = 0
-    ledger_rows: dict[str, int] = field(default_factory=dict)  # kind -> rows in the ledger
-    ledger_errors: int = 0
     # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
     in_quarantine: list[tuple[str, str]] = field(default_factory=list)
 
@@ -90,13 +88,23 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
         try:
             if mode == "ingest":
                 ingest(workspace, ledger, summary)
-            summary.ledger_rows = ledger.rows_by_kind()
-            summary.ledger_errors = ledger.count("row_errors")
         except BaseException:
             ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())
             raise
         ledger.finish_run(run_id, "ok", workspace.now(), summary.as_dict())
     return summary
+
+
+@dataclass(frozen=True)
+class LedgerTotals:
+    rows_by_kind: dict[str, int]
+    errors: int
+
+
+def ledger_totals(workspace: Workspace) -> LedgerTotals:
+    """What the ledger holds in all (for people; the night job itself does not need it)."""
+    with Ledger(workspace.ledger_path) as ledger:
+        return LedgerTotals(ledger.rows_by_kind(), ledger.count("row_errors"))
 
 
 def ingest(workspace: Workspace, ledger: Ledger, summary: RunSummary) -> None:
@@ -150,8 +158,11 @@ def ingest_file(
             outcome = read_input(
                 item, rules, aliases, sha,
                 sink=lambda part: pending.append(writer.submit(ledger.add_part, part, file_id)),
+                on_cells=lambda sheet, cells: pending.append(
+                    writer.submit(ledger.store_cells, file_id, sheet, cells)
+                ),
             )
-            written = [future.result() for future in pending]
+            written = [result for future in pending if (result := future.result()) is not None]
         if outcome.rejected is not None:
             ledger.update_file(
                 file_id, status="quarantined", reason_code=outcome.rejected.code,
@@ -163,7 +174,7 @@ def ingest_file(
         summary.errors_added += sum(errors for _, errors in written)
         for sheet in outcome.sheets:
             ledger.record_sheet(
-                sheet.cells, file_id=file_id, sheet=sheet.name, kind=sheet.kind, hidden=int(sheet.hidden),
+                file_id=file_id, sheet=sheet.name, kind=sheet.kind, hidden=int(sheet.hidden),
                 header_row=sheet.header_row,
                 mapping=json.dumps(sheet.mapping, ensure_ascii=False),
                 headers=json.dumps(sheet.headers, ensure_ascii=False),

@@ -148,11 +148,12 @@ def read_input(
     sha256: str | None = None,
     sink: Callable[[Normalised], None] | None = None,
     require_channel: bool = True,
+    on_cells: Callable[[str, pl.DataFrame], None] | None = None,
 ) -> FileOutcome:
     """Read, recognise and normalise one file.
 
-    Normalised rows are also handed to `sink` in chunks as soon as each is ready, so
-    the ledger can write one chunk while the next is normalised.
+    Each sheet's cells go to `on_cells` as soon as it is read, and normalised rows to
+    `sink` chunk by chunk, so the ledger writes one while the next is being made.
     """
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
@@ -173,6 +174,8 @@ def read_input(
         table = extract_table(raw, aliases, item.folder, item.path.stem)
         if table is None:
             continue
+        if on_cells is not None:
+            on_cells(table.sheet, table.cells)
         if isinstance(table, UnrecognisedSheet):
             outcome.sheets.append(
                 SheetOutcome(
@@ -193,6 +196,19 @@ def read_input(
     return outcome
 
 
+def chunk_plan(rows: int) -> list[tuple[int, int]]:
+    """(offset, length) slices of CHUNK_ROWS, the last one cut to a fifth: the write that
+    cannot overlap any normalising is then short."""
+    sizes = [CHUNK_ROWS] * (rows // CHUNK_ROWS) + ([rows % CHUNK_ROWS] if rows % CHUNK_ROWS else [])
+    if not sizes:
+        return [(0, 0)]
+    if sizes[-1] >= 2 * (CHUNK_ROWS // 5):
+        tail = CHUNK_ROWS // 5
+        sizes[-1:] = [sizes[-1] - tail, tail]
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    return list(zip(offsets, sizes, strict=True))
+
+
 def _normalise_sheet(
     table: SheetTable,
     context_base: dict,
@@ -205,8 +221,8 @@ def _normalise_sheet(
         ref_date=reference_date(table.title, item.path.name, mtime, rules), **context_base
     )
     parts = []
-    for offset in range(0, max(table.frame.height, 1), CHUNK_ROWS):
-        part = normalise_table(replace(table, frame=table.frame.slice(offset, CHUNK_ROWS)), context)
+    for offset, length in chunk_plan(table.frame.height):
+        part = normalise_table(replace(table, frame=table.frame.slice(offset, length)), context)
         if sink is not None:
             sink(part)
         parts.append(part)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
+import polars as pl
 
 COMPOUND_SURNAMES: frozenset[str] = frozenset(
     {
@@ -47,6 +48,10 @@ _MASKS = frozenset("*×○〇xX某")
 _MASK_CHARS = "".join(sorted(_MASKS))
 _LATIN_MASKS = frozenset("*×○〇")
 _NAME_DOT = "·"
+# What a CJK name part keeps: ideographs, masks and the name dot (阿卜杜·热合曼).
+_NOT_IN_CJK_NAME_RE = re.compile(
+    f"[^{_CJK}{re.escape(''.join(sorted(_MASKS)))}{_NAME_DOT}]"
+)
 
 # Tried before the one-character honorifics, so that 小姐 wins over 姐 and 大哥 over 哥.
 _HONORIFIC_GENDER: dict[str, str | None] = {
@@ -200,21 +205,22 @@ def _split_people(text: str) -> list[str]:
     return parts
 
 
-def _is_cjk(ch: str) -> bool:
-    return _CJK_RE.match(ch) is not None
-
-
 def _clean(part: str) -> str:
     if _CJK_RE.search(part):
-        return "".join(ch for ch in part if ch in _MASKS or ch == _NAME_DOT or _is_cjk(ch))
+        return _NOT_IN_CJK_NAME_RE.sub("", part)
     kept = "".join(ch if ch.isalpha() or ch in _LATIN_MASKS or ch in "'-." else " " for ch in part)
     return " ".join(kept.split()).strip("'-. ")
 
 
+_HONORIFIC_END_RE = re.compile(
+    "(?:" + "|".join(sorted(map(re.escape, _HONORIFIC_GENDER), key=len, reverse=True)) + ")$"
+)
+
+
 def _split_honorific(body: str) -> tuple[str, str | None]:
-    for honorific in _HONORIFIC_GENDER:
-        if body.endswith(honorific):
-            return body[: -len(honorific)], honorific
+    found = _HONORIFIC_END_RE.search(body)
+    if found:
+        return body[: found.start()], found.group()
     if body and body[-1] in _SHORT_HONORIFIC_GENDER:
         head = body[:-1].rstrip(_MASK_CHARS)
         if len(head) <= 1 or head in COMPOUND_SURNAMES:
@@ -261,11 +267,27 @@ def _person(raw: str) -> Person | None:
     return Person(surname, given, honorific, gender)
 
 
+# Most cells are a bare name or surname + honorific in common ideographs: no brackets,
+# numbers, masks, separators or width variants, so the full clean-up can be skipped.
+_PLAIN_RE = re.compile(r"[\u4e00-\u9fff]{1,4}")
+_SOFT_SEPARATORS = frozenset("和与及跟")
+
+
+@lru_cache(maxsize=1 << 16)
 def parse_name(value: str | None) -> Name:
     """Parse a customer-name cell into its cleaned display text and people.
 
     Never raises; a blank or junk-only cell gives an empty :class:`Name`.
     """
+    if value is not None and _PLAIN_RE.fullmatch(value) and not _SOFT_SEPARATORS & set(value):
+        text = to_simplified(value)
+        person = _person(text)
+        return Name(display=text, people=(person,) if person is not None else ())
+    return parse_name_in_full(value)
+
+
+def parse_name_in_full(value: str | None) -> Name:
+    """:func:`parse_name` without its shortcut for plain names (the reference it must match)."""
     if value is None:
         return _BLANK
     text = to_simplified(unicodedata.normalize("NFKC", value)).translate(_DOTS)
@@ -292,4 +314,90 @@ def names_agree(a: Name, b: Name) -> bool:
         and (pa.given is None or pb.given is None or pa.given == pb.given)
         for pa in a.people
         for pb in b.people
+    )
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+
+
+def name_series(values: pl.Series) -> pl.DataFrame:
+    """Vectorised `parse_name` for the ledger: columns `customer_name` (display text, null
+    when empty) and `surnames` (`;`-joined, null when none), element-wise equal to
+    `parse_name`. Each distinct cell is read once: plain cells (1–4 common ideographs)
+    with polars expressions, the rest through `parse_name`.
+    """
+    unique = values.cast(pl.String).unique()
+    texts = unique.to_list()
+    frame = pl.DataFrame(
+        {"text": unique, "display": [to_simplified(t) if t else t for t in texts]},
+        schema={"text": pl.String, "display": pl.String},
+    )
+    text, display = pl.col("text"), pl.col("display")
+    group = f"(?:{_alternation(_GROUP_SUFFIXES)})$"
+    # Staged so that each intermediate column is computed once.
+    lookup = frame.with_columns(
+        plain=(
+            text.str.contains(f"^{_PLAIN_RE.pattern}$") & ~text.str.contains("[和与及跟]")
+        ).fill_null(False),
+        part=pl.when(display.str.contains(f"^.+{group}"))
+        .then(display.str.replace(group, ""))
+        .otherwise(display),
+    )
+    part = pl.col("part")
+    head = part.str.slice(0, part.str.len_chars() - 1)
+    lookup = lookup.with_columns(
+        long_honorific=part.str.extract(f"({_alternation(_HONORIFIC_GENDER)})$").is_not_null(),
+        head=head,
+        bare_head=head.str.replace(f"[{re.escape(_MASK_CHARS)}]+$", ""),
+    ).with_columns(
+        short_honorific=part.str.slice(-1).is_in(list(_SHORT_HONORIFIC_GENDER))
+        & (
+            (pl.col("bare_head").str.len_chars() <= 1)
+            | pl.col("bare_head").is_in(list(COMPOUND_SURNAMES))
+        ),
+    ).with_columns(
+        body=pl.when("long_honorific")
+        .then(part.str.slice(0, part.str.len_chars() - 2))
+        .when("short_honorific")
+        .then("head")
+        .otherwise(part),
+    )
+    body = pl.col("body")
+    first = body.str.slice(0, 1)
+    familiar = (
+        (body.str.len_chars() == 2)
+        & first.is_in(list(_FAMILIAR_PREFIXES))
+        & body.str.slice(1, 1).is_in(list(_COMMON_SURNAMES))
+        & ~pl.col("long_honorific")
+        & ~pl.col("short_honorific")
+    )
+    lookup = lookup.with_columns(
+        surnames=pl.when((body.str.len_chars() == 0) | first.is_in(list(_MASKS)))
+        .then(None)
+        .when(familiar)
+        .then(body.str.slice(1, 1))
+        .when(body.str.slice(0, 2).is_in(list(COMPOUND_SURNAMES)))
+        .then(body.str.slice(0, 2))
+        .otherwise(first)
+    )
+    others = lookup.filter(~pl.col("plain"))["text"].to_list()
+    parsed = [parse_name(value) for value in others]
+    fallback = pl.DataFrame(
+        {
+            "text": others,
+            "slow_name": [p.display or None for p in parsed],
+            "slow_surnames": [";".join(p.surnames) or None for p in parsed],
+        },
+        schema={"text": pl.String, "slow_name": pl.String, "slow_surnames": pl.String},
+    )
+    lookup = lookup.join(fallback, on="text", how="left", nulls_equal=True).select(
+        "text",
+        customer_name=pl.when("plain").then("display").otherwise("slow_name"),
+        surnames=pl.when("plain").then("surnames").otherwise("slow_surnames"),
+    )
+    return (
+        values.cast(pl.String).alias("text").to_frame()
+        .join(lookup, on="text", how="left", nulls_equal=True, maintain_order="left")
+        .drop("text")
     )

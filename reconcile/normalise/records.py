@@ -3,8 +3,9 @@
 Output columns (`RECORD_COLUMNS`), one record per customer number (a cell with
 two numbers gives two records with the same `source`):
 
-- `row_id`: content-derived id, stable across re-saved files (for reports the
-  SPEC §7 `report_id`: channel, agent, phone pattern, surname, reported_at)
+- `row_key`: the row's normalised content that identifies it (for reports the
+  SPEC §7 `report_id` fields: channel, agent, phone pattern, surname,
+  reported_at); the ledger's `row_id` is `ids_from_keys(row_key)`
 - `kind`: report | visit | crm_customer | crm_followup | deal | ruling
 - `channel`, `agent`: agency and its agent (bringer for visits, owner for rulings)
 - `customer_name`: simplified display name; `surnames`: `;`-joined surnames
@@ -17,7 +18,7 @@ two numbers gives two records with the same `source`):
   the sheet: `SheetTable.cells`)
 - `sheet`, `row_no`, `source` (`path#sheet!row`)
 
-Errors (`ERROR_COLUMNS`): `error_id`, `kind`, `channel`, `sheet`, `row_no`,
+Errors (`ERROR_COLUMNS`): `error_key`, `kind`, `channel`, `sheet`, `row_no`,
 `source`, `codes` (`;`-joined machine codes), `reason` (Chinese, `；`-joined),
 `raw` (JSON array of the row's cells, so an error list stands on its own).
 """
@@ -27,7 +28,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -35,10 +38,10 @@ from reconcile.ingest.sheet import ROW, SheetTable, json_array
 from reconcile.normalise import dates, deals, names, phones
 
 RECORD_COLUMNS = (
-    "row_id", "kind", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
+    "row_key", "kind", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
     "event_at", "report_type", "data", "sheet", "row_no", "source",
 )
-ERROR_COLUMNS = ("error_id", "kind", "channel", "sheet", "row_no", "source", "codes", "reason", "raw")
+ERROR_COLUMNS = ("error_key", "kind", "channel", "sheet", "row_no", "source", "codes", "reason", "raw")
 
 _MAIN_TIME: dict[str, tuple[str, str | None, bool]] = {
     # kind: (datetime field, separate date field, required)
@@ -81,18 +84,30 @@ class Normalised:
     errors: pl.DataFrame
 
 
-def stable_ids(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
-    """Content-derived ids: SHA-1 of the kind and the fields, stable across runs and versions."""
-    keys = frame.select(
+def content_keys(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
+    """The text that identifies a row: its kind and identifying fields, unit-separated."""
+    return frame.select(
         pl.concat_str(
             [pl.lit(kind), *(pl.col(f).cast(pl.String).fill_null("") for f in fields)],
             separator="\x1f",
         )
     ).to_series()
-    sha1 = hashlib.sha1
+
+
+def ids_from_keys(keys: pl.Series) -> pl.Series:
+    """Content-derived ids: BLAKE2b-80 of the key's UTF-8 text, as 20 hex digits.
+
+    A published hash, so ids never change across runs, machines or library versions.
+    """
+    blake2b = hashlib.blake2b
     return pl.Series(
-        "row_id", [sha1(key.encode()).hexdigest()[:20] for key in keys.to_list()], dtype=pl.String
+        [blake2b(key, digest_size=10).hexdigest() for key in keys.cast(pl.Binary).to_list()],
+        dtype=pl.String,
     )
+
+
+def stable_ids(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
+    return ids_from_keys(content_keys(frame, kind, fields))
 
 
 def _column(frame: pl.DataFrame, field: str) -> pl.Series:
@@ -103,10 +118,41 @@ def _column(frame: pl.DataFrame, field: str) -> pl.Series:
 
 def _iso(values: pl.Series, timezone: str) -> pl.Series:
     """Naive wall-clock datetimes → ISO 8601 text with the project's offset."""
+    offset = _constant_offset(timezone, values.min(), values.max())
+    if offset is not None:
+        # Most zones (Asia/Shanghai among them) keep one offset over the span: no lookups.
+        return values.dt.to_string("%Y-%m-%dT%H:%M:%S") + offset
     return (
         values.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
         .dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
     )
+
+
+_MAX_CONSTANT_SPAN = timedelta(days=3 * 366)
+
+
+@lru_cache(maxsize=256)
+def _zone_offsets(timezone: str, first: date, last: date) -> frozenset[timedelta]:
+    zone = ZoneInfo(timezone)
+    days = (last - first).days
+    return frozenset(
+        zone.utcoffset(datetime.combine(first + timedelta(days=i), time(12)))
+        for i in range(-1, days + 2)
+    )
+
+
+def _constant_offset(timezone: str, low: object, high: object) -> str | None:
+    """`+08:00` when the zone has one UTC offset on every day from `low` to `high`."""
+    if not isinstance(low, datetime) or not isinstance(high, datetime):
+        return None
+    if high - low > _MAX_CONSTANT_SPAN:
+        return None
+    offsets = _zone_offsets(timezone, low.date(), high.date())
+    if len(offsets) != 1:
+        return None
+    minutes = int(next(iter(offsets)).total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFrame:
@@ -128,24 +174,6 @@ def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFr
         )
         return pairs.join(lookup, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left")
     return dates.parse_datetime_series(_column(frame, at_field), ref=ctx.ref_date)
-
-
-def _names(values: pl.Series) -> pl.DataFrame:
-    unique = values.unique()
-    parsed = [names.parse_name(value) for value in unique.to_list()]
-    lookup = pl.DataFrame(
-        {
-            "name_in": unique,
-            "customer_name": [p.display or None for p in parsed],
-            "surnames": [";".join(p.surnames) or None for p in parsed],
-        },
-        schema={"name_in": pl.String, "customer_name": pl.String, "surnames": pl.String},
-    )
-    return (
-        values.alias("name_in").to_frame()
-        .join(lookup, on="name_in", how="left", nulls_equal=True, maintain_order="left")
-        .drop("name_in")
-    )
 
 
 def _secondary_datetime(frame: pl.DataFrame, field: str, ctx: SheetContext, ref_dates) -> pl.Series:
@@ -216,7 +244,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     event_date = times["value"].dt.date()
 
     # Who: customer name, channel, agent.
-    name_frame = _names(_column(frame, "customer_name"))
+    name_frame = names.name_series(_column(frame, "customer_name"))
     channel = _column(frame, "channel")
     if ctx.folder_channel is not None:
         channel = channel.fill_null(ctx.folder_channel)
@@ -305,7 +333,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         "kind", "channel", "sheet", "row_no", "source", "codes", pl.col("texts").alias("reason"), "raw"
     )
     errors = errors.with_columns(
-        error_id=stable_ids(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
+        error_key=content_keys(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
     ).select(ERROR_COLUMNS)
 
     accepted = (
@@ -319,7 +347,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             surname_key=pl.col("surnames").str.split(";").list.first(),
         )
     )
-    records = accepted.with_columns(row_id=stable_ids(accepted, kind, _KEY_FIELDS[kind])).select(
+    records = accepted.with_columns(row_key=content_keys(accepted, kind, _KEY_FIELDS[kind])).select(
         RECORD_COLUMNS
     )
     return Normalised(records, errors)
