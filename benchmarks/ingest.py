@@ -82,11 +82,15 @@ def main() -> None:
     full = min(ingest_runs, key=lambda r: r["seconds"])
     raw_rate = raw["rows"] / raw["seconds"]
     full_rate = full["rows"] / full["seconds"]
-    print(f"(a) fastexcel raw read      : {raw['seconds']:6.2f} s  {raw_rate:10,.0f} rows/s  "
-          f"peak {raw['peak'] / 2**20:7.0f} MiB")
-    print(f"(b) reconcile full ingest   : {full['seconds']:6.2f} s  {full_rate:10,.0f} rows/s  "
-          f"peak {full['peak'] / 2**20:7.0f} MiB  (rows in {full['rows']:,}, "
-          f"added {full['added']:,}, rejected {full['rejected']:,})")
+    print(
+        f"(a) fastexcel raw read      : {raw['seconds']:6.2f} s  {raw_rate:10,.0f} rows/s  "
+        f"peak {raw['peak'] / 2**20:7.0f} MiB"
+    )
+    print(
+        f"(b) reconcile full ingest   : {full['seconds']:6.2f} s  {full_rate:10,.0f} rows/s  "
+        f"peak {full['peak'] / 2**20:7.0f} MiB  (rows in {full['rows']:,}, "
+        f"added {full['added']:,}, rejected {full['rejected']:,})"
+    )
     print(f"ratio (b)/(a)               : {full_rate / raw_rate:6.1%}  (target ≥ 50%)")
     print(f"best of {args.repeat} runs each; every run in a fresh process")
 

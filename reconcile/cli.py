@@ -33,19 +33,26 @@ def _as_of(text: str) -> date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="reconcile", description="渠道客户报备对账：读取报备、来访、CRM 与成交表，判定客户归属。"
+        prog="reconcile",
+        description="渠道客户报备对账：读取报备、来访、CRM 与成交表，判定客户归属。",
     )
     parser.add_argument("--version", action="version", version=f"reconcile {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_cmd = commands.add_parser("run", help="运行一次对账（读取 inputs/ 中新的文件）")
-    run_cmd.add_argument("--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）")
-    run_cmd.add_argument("--as-of", type=_as_of, default=None, help="按该日 23:59:59 判定（重放历史）")
+    run_cmd.add_argument(
+        "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
+    )
+    run_cmd.add_argument(
+        "--as-of", type=_as_of, default=None, help="按该日 23:59:59 判定（重放历史）"
+    )
     run_cmd.add_argument("--no-email", action="store_true", help="不发送邮件")
 
     check = commands.add_parser("check", help="检查一个报备文件，逐行列出问题")
     check.add_argument("file", type=Path)
-    check.add_argument("--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查")
+    check.add_argument(
+        "--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查"
+    )
 
     demo = commands.add_parser("demo", help="生成演示工作目录并运行")
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo-workspace"))
@@ -88,17 +95,23 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     if summary.mode == "replay":
         _print_totals(workspace, summary)
         return
-    print(f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
-          f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个")
+    print(
+        f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
+        f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个"
+    )
     skipped = "、".join(f"{reason} {count}" for reason, count in sorted(summary.skipped.items()))
-    print(f"  数据行 {summary.rows_in}：接收 {summary.accepted}，拒收 {summary.rejected}"
-          + (f"（另跳过 {skipped}）" if skipped else ""))
+    print(
+        f"  数据行 {summary.rows_in}：接收 {summary.accepted}，拒收 {summary.rejected}"
+        + (f"（另跳过 {skipped}）" if skipped else "")
+    )
     print(f"  台账新增记录 {summary.rows_added} 条，新增错误行 {summary.errors_added} 条")
     for outcome in summary.files_new:
         for sheet in outcome.sheets:
             label = KIND_LABELS.get(sheet.kind or "", "未识别")
-            print(f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
-                  f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}")
+            print(
+                f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
+                f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}"
+            )
     if summary.quarantined:
         print("隔离的文件（内容修改后会重新读取）：")
         for path, reason in summary.quarantined:
@@ -117,7 +130,11 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
         for row in sheet.normalised.errors.iter_rows(named=True)
     ]
     if errors:
-        print(f"拒收的行（共 {len(errors)} 行{f'，显示前 {SHOWN_ERRORS} 行' if len(errors) > SHOWN_ERRORS else ''}）：")
+        print(
+            f"拒收的行（共 {len(errors)} 行"
+            + (f"，显示前 {SHOWN_ERRORS} 行" if len(errors) > SHOWN_ERRORS else "")
+            + "）："
+        )
         for source, reason in errors[:SHOWN_ERRORS]:
             print(f"  {source}  {reason}")
     _print_totals(workspace, summary)
@@ -166,15 +183,23 @@ def print_check(outcome: FileOutcome) -> int:
         hidden = "（隐藏工作表）" if sheet.hidden else ""
         if sheet.kind is None:
             print(f"工作表“{sheet.name}”{hidden}：未识别——{sheet.note}")
-            print(f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取")
+            print(
+                f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取"
+            )
             continue
-        print(f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，表头在第 {sheet.header_row} 行")
-        print("  列对应：" + "；".join(
-            f"{text} → {FIELD_LABELS[field]}" for field, text in sheet.mapping.items()
-        ))
+        print(
+            f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，"
+            f"表头在第 {sheet.header_row} 行"
+        )
+        print(
+            "  列对应："
+            + "；".join(f"{text} → {FIELD_LABELS[field]}" for field, text in sheet.mapping.items())
+        )
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
-        print(f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
-              + (f"（另跳过 {skipped}）" if skipped else ""))
+        print(
+            f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
+            + (f"（另跳过 {skipped}）" if skipped else "")
+        )
         errors = sheet.normalised.errors if sheet.normalised is not None else None
         for row in errors.iter_rows(named=True) if errors is not None else ():
             print(f"    第 {row['row_no']} 行：{row['reason']}")

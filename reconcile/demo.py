@@ -32,7 +32,9 @@ class SheetSpec:
     header: list[str]
     rows: list[list[Cell]]
     title: list[list[Cell]] = field(default_factory=list)  # rows above the header
-    merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # data-relative r1,c1,r2,c2
+    merges: list[tuple[int, int, int, int]] = field(
+        default_factory=list
+    )  # data-relative r1,c1,r2,c2
     footer: list[list[Cell]] = field(default_factory=list)  # totals / notes rows
     hidden: bool = False
 
@@ -75,7 +77,7 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
 
 
 def _covered(spec: SheetSpec) -> set[tuple[int, int]]:
-    """Sheet cells hidden under a merged range (all but its top-left cell): Excel keeps them empty."""
+    """Sheet cells under a merged range but its top-left one: Excel keeps them empty."""
     offset = spec.first_data_row
     return {
         (r + offset, c)
@@ -114,7 +116,9 @@ def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
     }
     for spec in sheets:
         sheet = workbook.add_sheet(spec.name)
-        merged = {(r1 + spec.first_data_row, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in spec.merges}
+        merged = {
+            (r1 + spec.first_data_row, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in spec.merges
+        }
         covered = _covered(spec)
         for r, row in enumerate(spec.all_rows()):
             for c, value in enumerate(row):
@@ -162,13 +166,59 @@ def write_truncated(path: Path, source: Path, keep: float = 0.5) -> Path:
 
 # People and numbers ---------------------------------------------------------
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 COMPOUND = ("欧阳", "司马", "诸葛", "上官", "慕容", "东方")
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍鹏辉建国红梅宇浩然子涵欣怡思远嘉怡晨阳梓轩"
-TRADITIONAL = {"陈": "陳", "张": "張", "刘": "劉", "赵": "趙", "吴": "吳", "郑": "鄭", "欧阳": "歐陽"}
-MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
-                   "152", "155", "156", "157", "158", "159", "166", "170", "176", "177", "180",
-                   "181", "182", "183", "185", "186", "187", "188", "189", "191", "198", "199")
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+    "玉兰萍鹏辉建国红梅宇浩然子涵欣怡思远嘉怡晨阳梓轩"
+)
+TRADITIONAL = {
+    "陈": "陳",
+    "张": "張",
+    "刘": "劉",
+    "赵": "趙",
+    "吴": "吳",
+    "郑": "鄭",
+    "欧阳": "歐陽",
+}
+MOBILE_PREFIXES = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "170",
+    "176",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+)
 
 
 @dataclass(frozen=True)
@@ -258,8 +308,14 @@ def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     """Write rules.yaml and a messy but realistic `inputs/` tree; returns the files written."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
-    for folder in ("inputs/channels", "inputs/visits", "inputs/crm", "inputs/rulings",
-                   "outputs", "reports"):
+    for folder in (
+        "inputs/channels",
+        "inputs/visits",
+        "inputs/crm",
+        "inputs/rulings",
+        "outputs",
+        "reports",
+    ):
         (root / folder).mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     rules = root / "rules.yaml"
@@ -296,8 +352,12 @@ def _demo_reports(rng: random.Random, plan: DemoPlan) -> list[Report]:
         if index % 6 == 0:  # a second agency claims the same customer: a collision
             other = channels[(index + 1) % len(channels)]
             reports.append(
-                Report(other, rng.choice(CHANNEL_AGENTS[other]), person,
-                       at + timedelta(minutes=rng.choice((20, 45, 90, 300))))
+                Report(
+                    other,
+                    rng.choice(CHANNEL_AGENTS[other]),
+                    person,
+                    at + timedelta(minutes=rng.choice((20, 45, 90, 300))),
+                )
             )
     for person in plan.existing[:4]:  # agencies report developer customers too (R06)
         channel = rng.choice(channels)
@@ -306,8 +366,17 @@ def _demo_reports(rng: random.Random, plan: DemoPlan) -> list[Report]:
     return reports
 
 
-REPORT_HEADER_LIANJIA = ["序号", "客户姓名", "客户电话", "报备日期", "报备时间", "经纪人",
-                         "经纪人电话", "预计到访时间", "备注"]
+REPORT_HEADER_LIANJIA = [
+    "序号",
+    "客户姓名",
+    "客户电话",
+    "报备日期",
+    "报备时间",
+    "经纪人",
+    "经纪人电话",
+    "预计到访时间",
+    "备注",
+]
 
 
 def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random) -> list[Path]:
@@ -323,19 +392,54 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
     for index, report in enumerate(lianjia):
         p = report.person
         name = TRADITIONAL.get(p.surname, p.surname) + p.given if index % 5 == 2 else p.name
-        rows.append([index + 1, name, p.masked(), report.at.date(), report.at.time(), report.agent,
-                     "13900001111", f"{report.at.month}月{report.at.day}日下午3点", None])
+        rows.append(
+            [
+                index + 1,
+                name,
+                p.masked(),
+                report.at.date(),
+                report.at.time(),
+                report.agent,
+                "13900001111",
+                f"{report.at.month}月{report.at.day}日下午3点",
+                None,
+            ]
+        )
         last = index == len(lianjia) - 1 or lianjia[index + 1].agent != report.agent
         if last:
             if index > start:
                 merges.append((start, 5, index, 5))
             start = index + 1
-    rows.append([len(rows) + 1, "马先生", "1.38123E+10", date(2026, 11, 9), time(10, 5), "王磊",
-                 None, None, "电话被Excel改成了科学计数法"])
-    rows.append([len(rows) + 1, "韩女士", "010-62345678", date(2026, 11, 9), time(10, 15), "王磊",
-                 None, None, "座机"])
+    rows.append(
+        [
+            len(rows) + 1,
+            "马先生",
+            "1.38123E+10",
+            date(2026, 11, 9),
+            time(10, 5),
+            "王磊",
+            None,
+            None,
+            "电话被Excel改成了科学计数法",
+        ]
+    )
+    rows.append(
+        [
+            len(rows) + 1,
+            "韩女士",
+            "010-62345678",
+            date(2026, 11, 9),
+            time(10, 15),
+            "王磊",
+            None,
+            None,
+            "座机",
+        ]
+    )
     spec = SheetSpec(
-        "报备明细", REPORT_HEADER_LIANJIA, rows,
+        "报备明细",
+        REPORT_HEADER_LIANJIA,
+        rows,
         title=[["山湖一号 链家报备客户 2026年11月"], []],
         merges=merges,
         footer=[[], ["合计", f"{len(rows)}组"], ["备注：电话请按前三后四格式填写"]],
@@ -351,20 +455,36 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
             phone = f"{p.masked()} / {rng.choice(MOBILE_PREFIXES)}****{rng.randrange(10**4):04d}"
         rows.append([p.polite, phone, report.at, report.agent, "我爱我家"])
     rows.append(["", "", None, "", ""])
-    rows.append(["欧阳先生", "＋86 １３９＊＊＊＊５６７８", datetime(2026, 11, 10, 11, 0), "赵敏", "我爱我家"])
+    rows.append(
+        [
+            "欧阳先生",
+            "＋86 １３９＊＊＊＊５６７８",
+            datetime(2026, 11, 10, 11, 0),
+            "赵敏",
+            "我爱我家",
+        ]
+    )
     spec = SheetSpec("我爱我家", ["客户", "联系方式", "报备时间", "报备人", "分销商"], rows)
     written.append(write_csv(inputs / "channels/我爱我家/woaiwojia_report.csv", spec, "gbk"))
 
     # 房多多: a legacy .xls with a visible sheet and a hidden history sheet.
-    rows = [[r.person.name, r.person.masked(3, 4, "×"), r.at, r.agent]
-            for r in by_channel["房多多"]]
+    rows = [
+        [r.person.name, r.person.masked(3, 4, "×"), r.at, r.agent] for r in by_channel["房多多"]
+    ]
     visible, hidden = rows[:-3], rows[-3:]
     header = ["姓名", "手机号", "报备时间", "渠道专员"]
-    written.append(write_xls(inputs / "channels/房多多/房多多报备.xls", [
-        SheetSpec("报备", header, visible),
-        SheetSpec("历史报备", header, hidden, hidden=True),
-    ]))
-    good = write_xlsx(inputs / "channels/房多多/_tmp_source.xlsx", [SheetSpec("报备", header, rows)])
+    written.append(
+        write_xls(
+            inputs / "channels/房多多/房多多报备.xls",
+            [
+                SheetSpec("报备", header, visible),
+                SheetSpec("历史报备", header, hidden, hidden=True),
+            ],
+        )
+    )
+    good = write_xlsx(
+        inputs / "channels/房多多/_tmp_source.xlsx", [SheetSpec("报备", header, rows)]
+    )
     written.append(write_truncated(inputs / "channels/房多多/房多多报备_补充.xlsx", good, 0.6))
     good.unlink()
 
@@ -372,8 +492,10 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
     own = by_channel["自有渠道"]
     sheets = []
     for kind, chunk in (("预报备", own[::2]), ("临报", own[1::2])):
-        rows = [[r.person.polite if i % 3 else r.person.name, r.person.masked(), r.at, r.agent]
-                for i, r in enumerate(chunk)]
+        rows = [
+            [r.person.polite if i % 3 else r.person.name, r.person.masked(), r.at, r.agent]
+            for i, r in enumerate(chunk)
+        ]
         sheets.append(SheetSpec(kind, ["客户姓名", "客户联系方式", "报备时间", "经纪人"], rows))
     sheets.append(SheetSpec("填写说明", ["说明"], [["隐藏号码请按 138****1234 填写"]]))
     written.append(write_xlsx(inputs / "channels/自有渠道/自有渠道报备.xlsx", sheets))
@@ -397,39 +519,75 @@ def _write_visits(
             when = _at(plan.start.date() + timedelta(days=rng.randint(0, 16)), 14, 0)
             bringer = (None, None)
         spouse = rng.choice(plan.customers[50:]).phone if rng.random() < 0.08 else None
-        rows.append([when.date(), when.strftime("%H:%M"), person.name, person.phone,
-                     bringer[0], bringer[1], rng.choice(("李娜", "张伟", "黄婷")), spouse])
+        rows.append(
+            [
+                when.date(),
+                when.strftime("%H:%M"),
+                person.name,
+                person.phone,
+                bringer[0],
+                bringer[1],
+                rng.choice(("李娜", "张伟", "黄婷")),
+                spouse,
+            ]
+        )
     rows.sort(key=lambda r: (r[0], r[1]))
     rows.append([date(2026, 11, 12), "15:20", "無名氏", "0571-88886666", None, None, "黄婷", None])
     spec = SheetSpec(
-        "来访登记", ["到访日期", "时间", "客户姓名", "手机号码", "带看渠道", "带看人", "置业顾问",
-                    "配偶电话"],
-        rows, title=[["山湖一号案场来访登记表（2026年11月）"]],
+        "来访登记",
+        ["到访日期", "时间", "客户姓名", "手机号码", "带看渠道", "带看人", "置业顾问", "配偶电话"],
+        rows,
+        title=[["山湖一号案场来访登记表（2026年11月）"]],
     )
     return [write_xlsx(inputs / "visits/来访登记表_2026-11.xlsx", [spec])]
 
 
 def _write_crm(inputs: Path, rng: random.Random, plan: DemoPlan) -> list[Path]:
-    customers = [[p.name, p.phone, _at(date(2026, 10, rng.randint(1, 28)), 11), "自然来访", "李娜"]
-                 for p in plan.existing]
-    follow = [[p.phone, _at(date(2026, 10, 30), 16), "电话", "客户仍在比较竞品"]
-              for p in plan.existing[:6]]
+    customers = [
+        [p.name, p.phone, _at(date(2026, 10, rng.randint(1, 28)), 11), "自然来访", "李娜"]
+        for p in plan.existing
+    ]
+    follow = [
+        [p.phone, _at(date(2026, 10, 30), 16), "电话", "客户仍在比较竞品"]
+        for p in plan.existing[:6]
+    ]
     deals = []
     buyers = plan.customers[:44:5]
     for index, person in enumerate(buyers):
         signed = _at(date(2026, 11, 10) + timedelta(days=index), 15)
         stage = "签约" if index % 3 else "认购"
         refund = index == 4
-        deals.append([f"SHYH-2026-{index + 1:04d}", f"{index % 5 + 1}-{10 + index}01", person.name,
-                      person.phone, "退房" if refund else stage, signed - timedelta(days=2),
-                      signed if stage == "签约" or refund else None,
-                      signed + timedelta(days=3) if refund else None,
-                      f"{rng.randint(180, 420) * 10000:,}.00"])
+        deals.append(
+            [
+                f"SHYH-2026-{index + 1:04d}",
+                f"{index % 5 + 1}-{10 + index}01",
+                person.name,
+                person.phone,
+                "退房" if refund else stage,
+                signed - timedelta(days=2),
+                signed if stage == "签约" or refund else None,
+                signed + timedelta(days=3) if refund else None,
+                f"{rng.randint(180, 420) * 10000:,}.00",
+            ]
+        )
     sheets = [
         SheetSpec("客户", ["客户姓名", "手机", "创建时间", "客户来源", "置业顾问"], customers),
         SheetSpec("跟进记录", ["手机", "跟进时间", "跟进方式", "跟进内容"], follow),
-        SheetSpec("成交", ["认购编号", "房号", "客户姓名", "客户电话", "状态", "认购日期",
-                          "签约日期", "退房日期", "成交总价"], deals),
+        SheetSpec(
+            "成交",
+            [
+                "认购编号",
+                "房号",
+                "客户姓名",
+                "客户电话",
+                "状态",
+                "认购日期",
+                "签约日期",
+                "退房日期",
+                "成交总价",
+            ],
+            deals,
+        ),
     ]
     return [write_xlsx(inputs / "crm/明源导出_2026-11-20.xlsx", sheets)]
 
@@ -443,8 +601,22 @@ def big_report_workbook(path: Path, rows: int, seed: int = DEMO_SEED) -> Path:
     workbook.set_properties({"created": _FIXED_CREATED})
     stamp = workbook.add_format({"num_format": "yyyy/mm/dd hh:mm"})
     sheet = workbook.add_worksheet("报备")
-    sheet.write_row(0, 0, ["序号", "渠道", "经纪人", "经纪人电话", "客户姓名", "客户电话",
-                           "报备时间", "预计到访时间", "报备类型", "备注"])
+    sheet.write_row(
+        0,
+        0,
+        [
+            "序号",
+            "渠道",
+            "经纪人",
+            "经纪人电话",
+            "客户姓名",
+            "客户电话",
+            "报备时间",
+            "预计到访时间",
+            "报备类型",
+            "备注",
+        ],
+    )
     agents = [f"经纪人{i:02d}" for i in range(60)]
     start = datetime(2026, 11, 1, 8, 0)
     for r in range(1, rows + 1):

@@ -138,8 +138,14 @@ class Ledger:
         self._conn = adbc_sqlite.connect(str(path), autocommit=True)
         # A rollback journal writes bulk appends once (WAL writes them twice); FULL keeps
         # every committed file durable across a power cut.
-        for pragma in ("journal_mode=DELETE", "synchronous=FULL", "foreign_keys=ON",
-                       "cache_size=-65536", "temp_store=MEMORY", "busy_timeout=10000"):
+        for pragma in (
+            "journal_mode=DELETE",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "cache_size=-65536",
+            "temp_store=MEMORY",
+            "busy_timeout=10000",
+        ):
             self.execute(f"PRAGMA {pragma}")
         for statement in _SCHEMA.split(";"):
             if statement.strip():
@@ -151,7 +157,8 @@ class Ledger:
         if version != str(SCHEMA_VERSION):
             self.close()
             raise LedgerError(
-                f"台账 {path} 的版本为 {version}，本程序需要版本 {SCHEMA_VERSION}；请先备份再升级台账"
+                f"台账 {path} 的版本为 {version}，本程序需要版本 {SCHEMA_VERSION}；"
+                "请先备份再升级台账"
             )
 
     def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
@@ -205,9 +212,9 @@ class Ledger:
         )
 
     def latest_ingest_as_of(self) -> str | None:
-        return self.execute(
-            "SELECT max(as_of) FROM runs WHERE mode = 'ingest' AND status = 'ok'"
-        )[0][0]
+        return self.execute("SELECT max(as_of) FROM runs WHERE mode = 'ingest' AND status = 'ok'")[
+            0
+        ][0]
 
     # files
     def file_state(self, path: str, sha256: str) -> FileState | None:
@@ -233,7 +240,9 @@ class Ledger:
 
     def update_file(self, file_id: int, **fields: object) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        self.execute(f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id])
+        self.execute(
+            f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id]
+        )
 
     def record_sheet(self, **fields: object) -> None:
         """A sheet's recognition result and counts."""
@@ -286,7 +295,8 @@ class Ledger:
             return 0
         # Hashing here runs on the writer thread, beside the next chunk's normalising.
         staged = frame.select(
-            ids_from_keys(frame[key]).alias(id_column), *columns,
+            ids_from_keys(frame[key]).alias(id_column),
+            *columns,
             file_id=pl.lit(file_id, dtype=pl.Int64),
         ).sort(id_column, maintain_order=True)  # right-edge index growth: few page splits
         names = ", ".join((id_column, *columns, "file_id"))

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -148,7 +148,11 @@ def ingest_file(
     """Read one file into the ledger in a single transaction: all of it or none of it."""
     with ledger.transaction():
         file_id = ledger.record_file(
-            summary.run_id, seen, path=item.rel, sha256=sha, size=item.path.stat().st_size,
+            summary.run_id,
+            seen,
+            path=item.rel,
+            sha256=sha,
+            size=item.path.stat().st_size,
             status="ingested",
         )
         # The ledger's bulk writes release the GIL: one thread writes a chunk while this
@@ -156,7 +160,10 @@ def ingest_file(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer:
             pending: list[Future] = []
             outcome = read_input(
-                item, rules, aliases, sha,
+                item,
+                rules,
+                aliases,
+                sha,
                 sink=lambda part: pending.append(writer.submit(ledger.add_part, part, file_id)),
                 on_cells=lambda sheet, cells: pending.append(
                     writer.submit(ledger.store_cells, file_id, sheet, cells)
@@ -165,7 +172,9 @@ def ingest_file(
             written = [result for future in pending if (result := future.result()) is not None]
         if outcome.rejected is not None:
             ledger.update_file(
-                file_id, status="quarantined", reason_code=outcome.rejected.code,
+                file_id,
+                status="quarantined",
+                reason_code=outcome.rejected.code,
                 reason=outcome.rejected.reason,
             )
             return outcome
@@ -174,18 +183,25 @@ def ingest_file(
         summary.errors_added += sum(errors for _, errors in written)
         for sheet in outcome.sheets:
             ledger.record_sheet(
-                file_id=file_id, sheet=sheet.name, kind=sheet.kind, hidden=int(sheet.hidden),
+                file_id=file_id,
+                sheet=sheet.name,
+                kind=sheet.kind,
+                hidden=int(sheet.hidden),
                 header_row=sheet.header_row,
                 mapping=json.dumps(sheet.mapping, ensure_ascii=False),
                 headers=json.dumps(sheet.headers, ensure_ascii=False),
-                rows_in=sheet.rows_in or sheet.unrecognised_rows, accepted=sheet.accepted,
+                rows_in=sheet.rows_in or sheet.unrecognised_rows,
+                accepted=sheet.accepted,
                 rejected=sheet.rejected,
                 skipped=json.dumps(dict(sheet.skipped), ensure_ascii=False, sort_keys=True),
                 note=sheet.note,
             )
         ledger.update_file(
-            file_id, rows_in=outcome.total("rows_in"), accepted=outcome.total("accepted"),
-            rejected=outcome.total("rejected"), skipped=sum(outcome.skipped.values()),
+            file_id,
+            rows_in=outcome.total("rows_in"),
+            accepted=outcome.total("accepted"),
+            rejected=outcome.total("rejected"),
+            skipped=sum(outcome.skipped.values()),
             rows_added=added,
         )
     return outcome

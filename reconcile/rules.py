@@ -81,7 +81,7 @@ def _parse_clock(value: Any) -> time:
             return time(hours, minutes)
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(value))
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f"时刻格式不对：{value!r}，应写成 \"08:00\" 这样的 24 小时制")
+        raise ValueError(f'时刻格式不对：{value!r}，应写成 "08:00" 这样的 24 小时制')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -302,7 +302,9 @@ def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
-    path = tuple(part for part in loc if not (isinstance(part, str) and part.startswith("function-")))
+    path = tuple(
+        part for part in loc if not (isinstance(part, str) and part.startswith("function-"))
+    )
     while path:
         if path in lines:
             return lines[path]

@@ -11,19 +11,29 @@ HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 
 
 def test_check_a_clean_file(tmp_path, capsys):
-    path = write_xlsx(tmp_path / "报备.xlsx", [SheetSpec("报备", HEADER, [
-        ["张三", "138****1234", "2026-11-18 10:00", "王五"]])])
+    path = write_xlsx(
+        tmp_path / "报备.xlsx",
+        [SheetSpec("报备", HEADER, [["张三", "138****1234", "2026-11-18 10:00", "王五"]])],
+    )
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "报备登记表" in out and "客户电话 → 客户电话" in out and "可以提交" in out
 
 
 def test_check_lists_each_rejected_row_and_exits_1(tmp_path, capsys):
-    path = write_csv(tmp_path / "报备.csv", SheetSpec("报备", HEADER, [
-        ["张三", "138****1234", "2026-11-18 10:00", "王五"],
-        ["李四", "1.38123E+10", "2026-11-18 10:00", "王五"],
-        ["王五", "138****1234", "昨天", "王五"],
-    ]), "gbk")
+    path = write_csv(
+        tmp_path / "报备.csv",
+        SheetSpec(
+            "报备",
+            HEADER,
+            [
+                ["张三", "138****1234", "2026-11-18 10:00", "王五"],
+                ["李四", "1.38123E+10", "2026-11-18 10:00", "王五"],
+                ["王五", "138****1234", "昨天", "王五"],
+            ],
+        ),
+        "gbk",
+    )
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert "第 3 行：号码被Excel科学计数法截断" in out
@@ -47,8 +57,19 @@ def test_check_names_an_unrecognised_sheet_with_its_headers(tmp_path, capsys):
 
 
 def test_run_prints_a_summary(workspace, capsys):
-    write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, [
-        ["张三", "138****1234", "2026-11-18 10:00", "王五"], ["李四", "010-1234567", "2026-11-18", "王五"]])])
+    write_xlsx(
+        workspace / "inputs/channels/链家/a.xlsx",
+        [
+            SheetSpec(
+                "报备",
+                HEADER,
+                [
+                    ["张三", "138****1234", "2026-11-18 10:00", "王五"],
+                    ["李四", "010-1234567", "2026-11-18", "王五"],
+                ],
+            )
+        ],
+    )
     assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-20", "--no-email"]) == 0
     out = capsys.readouterr().out
     assert "数据行 2：接收 1，拒收 1" in out

@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 def _files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
-        for p in sorted((root / "inputs").rglob("*")) if p.is_file() and p.name != ".gitkeep"
+        for p in sorted((root / "inputs").rglob("*"))
+        if p.is_file() and p.name != ".gitkeep"
     }
 
 

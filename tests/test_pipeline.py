@@ -19,8 +19,10 @@ HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 
 
 def _rows(count: int, start: int = 0) -> list[list]:
-    return [[f"张{i}", f"138****{i:04d}", f"2026-11-18 {8 + i % 10:02d}:{i % 60:02d}", "王五"]
-            for i in range(start, start + count)]
+    return [
+        [f"张{i}", f"138****{i:04d}", f"2026-11-18 {8 + i % 10:02d}:{i % 60:02d}", "王五"]
+        for i in range(start, start + count)
+    ]
 
 
 def _dump(workspace: Workspace) -> dict[str, list]:
@@ -85,7 +87,9 @@ def test_appended_rows_add_exactly_those_rows(workspace):
 
 
 def test_a_file_that_disappears_loses_nothing(workspace):
-    path = write_xlsx(workspace / "inputs/channels/链家/报备.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
+    path = write_xlsx(
+        workspace / "inputs/channels/链家/报备.xlsx", [SheetSpec("报备", HEADER, _rows(3))]
+    )
     ws = Workspace.open(workspace)
     run(ws, AS_OF)
     path.unlink()
@@ -96,7 +100,9 @@ def test_a_file_that_disappears_loses_nothing(workspace):
 
 def test_a_crash_mid_file_leaves_the_ledger_as_before_that_file(workspace, monkeypatch):
     write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
-    write_xlsx(workspace / "inputs/channels/链家/b.xlsx", [SheetSpec("报备", HEADER, _rows(3, 100))])
+    write_xlsx(
+        workspace / "inputs/channels/链家/b.xlsx", [SheetSpec("报备", HEADER, _rows(3, 100))]
+    )
     ws = Workspace.open(workspace)
     original = Ledger.record_sheet
 

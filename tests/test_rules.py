@@ -44,7 +44,7 @@ def test_a_project_states_only_what_differs():
     rules = parse_rules(
         "project: 山湖一号\n"
         "report:\n"
-        "  hours: {start: \"08:00\", end: \"18:00\"}\n"
+        '  hours: {start: "08:00", end: "18:00"}\n'
         "  lead_time: 1h\n"
         "  validity: 48h\n"
         "existing_customer:\n"
@@ -69,7 +69,7 @@ def test_report_types_and_priority():
     rules = parse_rules(
         "report:\n"
         "  types:\n"
-        "    预报备: {window: {start: \"18:00\", end: \"21:00\", day: before}, validity: next_day,"
+        '    预报备: {window: {start: "18:00", end: "21:00", day: before}, validity: next_day,'
         " quota: {per: channel, limit: 10000}}\n"
         "    临报: {lead_time: 30m, validity: same_day, quota: {per: channel, limit: 30}}\n"
         "  type_priority: [预报备, 临报]\n"
@@ -83,12 +83,20 @@ def test_report_types_and_priority():
     [
         ("project: x\nreport:\n  lead_tme: 1h\n", 3, "report.lead_tme", "未知的配置项"),
         ("project: x\nreport:\n  lead_time: 1 hour\n", 3, "report.lead_time", "时长格式不对"),
-        ("visit:\n  protection: 30d\nconflict:\n  natural_visit: whoever\n", 4,
-         "conflict.natural_visit", "natural"),
+        (
+            "visit:\n  protection: 30d\nconflict:\n  natural_visit: whoever\n",
+            4,
+            "conflict.natural_visit",
+            "natural",
+        ),
         ("timezone: Mars/Base\n", 1, "timezone", "未知时区"),
         ("columns:\n  telephone: [手机]\n", 1, "columns", "字段名未知"),
-        ("commission:\n  channels:\n    链家: {rate: 0.01, fixed: 300}\n", 3,
-         "commission.channels.链家", "rate"),
+        (
+            "commission:\n  channels:\n    链家: {rate: 0.01, fixed: 300}\n",
+            3,
+            "commission.channels.链家",
+            "rate",
+        ),
         ("report:\n  type_priority: [夜报]\n", 1, "report", "夜报"),
         ("opening_date: 2026-13-01\n", 1, "opening_date", "首开日期"),
     ],

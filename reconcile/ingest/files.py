@@ -133,7 +133,10 @@ def sha256_of(path: Path) -> str:
 
 
 def reference_date(title: str, file_name: str, mtime: float, rules: Rules) -> date:
-    """The date a year-less `11月18日` is read against: a title's or file name's month, else mtime."""
+    """The date a year-less `11月18日` is read against.
+
+    The month named in the sheet title or the file name, else the file's date.
+    """
     for text in (title, file_name):
         match = _TITLE_MONTH.search(text)
         if match and 1 <= int(match.group(2)) <= 12:
@@ -179,8 +182,16 @@ def read_input(
         if isinstance(table, UnrecognisedSheet):
             outcome.sheets.append(
                 SheetOutcome(
-                    table.sheet, table.hidden, None, None, {}, table.headers, None, table.cells,
-                    note=table.reason, unrecognised_rows=table.rows,
+                    table.sheet,
+                    table.hidden,
+                    None,
+                    None,
+                    {},
+                    table.headers,
+                    None,
+                    table.cells,
+                    note=table.reason,
+                    unrecognised_rows=table.rows,
                 )
             )
             continue
@@ -231,6 +242,13 @@ def _normalise_sheet(
         pl.concat([p.errors for p in parts], rechunk=False),
     )
     return SheetOutcome(
-        table.sheet, table.hidden, table.kind, table.header_row, table.mapping, table.headers,
-        normalised, table.cells, table.skipped,
+        table.sheet,
+        table.hidden,
+        table.kind,
+        table.header_row,
+        table.mapping,
+        table.headers,
+        normalised,
+        table.cells,
+        table.skipped,
     )

@@ -105,17 +105,23 @@ def extract_table(
     match = find_header(_top_rows(sheet, HEADER_SCAN_ROWS), aliases)
     if match is None:
         return UnrecognisedSheet(
-            sheet.name, _first_non_blank(frame), frame.select(non_blank.sum()).item(),
-            "找不到表头（需含客户电话、报备时间/到访时间等列名）", frame.with_columns(numbers),
+            sheet.name,
+            _first_non_blank(frame),
+            frame.select(non_blank.sum()).item(),
+            "找不到表头（需含客户电话、报备时间/到访时间等列名）",
+            frame.with_columns(numbers),
             hidden,
         )
     kind = recognise_kind(set(match.mapping), folder, (sheet.name, file_name))
     headers = [text if text is not None else "" for text in match.headers]
     if kind is None:
         return UnrecognisedSheet(
-            sheet.name, [h for h in headers if h], frame.select(non_blank.sum()).item(),
+            sheet.name,
+            [h for h in headers if h],
+            frame.select(non_blank.sum()).item(),
             "无法判断表格类型（报备、来访、CRM客户、跟进、成交或裁决），请检查列名",
-            frame.with_columns(numbers), hidden,
+            frame.with_columns(numbers),
+            hidden,
         )
     full = _fill_merges(frame, sheet.merges, match.row_index + 1).with_columns(numbers)
     return _table(sheet.name, full, match, kind, headers, hidden)
@@ -130,7 +136,11 @@ def _first_non_blank(frame: pl.DataFrame) -> list[str]:
 
 
 _JSON_ESCAPES = {chr(code): f"\\u{code:04x}" for code in range(32)} | {
-    "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    '"': '\\"',
+    "\\": "\\\\",
 }
 
 
@@ -158,24 +168,34 @@ def _table(
     hidden: bool,
 ) -> SheetTable:
     title = " ".join(
-        str(cell) for row in full.drop(ROW).head(match.row_index).iter_rows()
-        for cell in row if cell is not None
+        str(cell)
+        for row in full.drop(ROW).head(match.row_index).iter_rows()
+        for cell in row
+        if cell is not None
     )
     data = full.slice(match.row_index + 1)
     cells = [name for name in data.columns if name != ROW]
     first_cell = pl.coalesce(cells).str.strip_chars_start()
     identity = [match.mapping[f] for f in ("phone", "deal_no", "room") if f in match.mapping]
     no_identity = pl.all_horizontal(pl.col(name).is_null() for name in identity)
-    repeated_header = pl.sum_horizontal(
-        (pl.col(name) == headers[i]).fill_null(False).cast(pl.Int32)
-        for i, name in enumerate(cells) if i < len(headers) and headers[i]
-    ) >= 2
+    repeated_header = (
+        pl.sum_horizontal(
+            (pl.col(name) == headers[i]).fill_null(False).cast(pl.Int32)
+            for i, name in enumerate(cells)
+            if i < len(headers) and headers[i]
+        )
+        >= 2
+    )
     blank = pl.all_horizontal(pl.col(name).is_null() for name in cells)
     label = (
-        pl.when(blank).then(pl.lit(SKIP_BLANK))
-        .when(repeated_header).then(pl.lit(SKIP_REPEATED_HEADER))
-        .when(no_identity & first_cell.str.contains(_TOTALS.pattern)).then(pl.lit(SKIP_TOTALS))
-        .when(no_identity & first_cell.str.contains(_NOTES.pattern)).then(pl.lit(SKIP_NOTES))
+        pl.when(blank)
+        .then(pl.lit(SKIP_BLANK))
+        .when(repeated_header)
+        .then(pl.lit(SKIP_REPEATED_HEADER))
+        .when(no_identity & first_cell.str.contains(_TOTALS.pattern))
+        .then(pl.lit(SKIP_TOTALS))
+        .when(no_identity & first_cell.str.contains(_NOTES.pattern))
+        .then(pl.lit(SKIP_NOTES))
         .otherwise(None)
         .alias("__skip")
     )
@@ -190,6 +210,14 @@ def _table(
     )
     mapping = {field: headers[int(column[1:])] for field, column in match.mapping.items()}
     return SheetTable(
-        name, kind, int(full[ROW][match.row_index]), headers, mapping, table, full,
-        skipped, title, hidden,
+        name,
+        kind,
+        int(full[ROW][match.row_index]),
+        headers,
+        mapping,
+        table,
+        full,
+        skipped,
+        title,
+        hidden,
     )

@@ -8,9 +8,16 @@ from dataclasses import dataclass
 
 STAGES = ("认购", "签约", "退房")
 _STAGE_WORDS: tuple[tuple[str, str], ...] = (
-    ("退", "退房"), ("撤", "退房"), ("作废", "退房"), ("取消", "退房"),
-    ("签", "签约"), ("合同", "签约"), ("备案", "签约"),
-    ("认购", "认购"), ("订", "认购"), ("定", "认购"),
+    ("退", "退房"),
+    ("撤", "退房"),
+    ("作废", "退房"),
+    ("取消", "退房"),
+    ("签", "签约"),
+    ("合同", "签约"),
+    ("备案", "签约"),
+    ("认购", "认购"),
+    ("订", "认购"),
+    ("定", "认购"),
 )
 _AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)(万|万元|元)?$")
 
@@ -51,7 +58,10 @@ def parse_amount(value: str | None) -> Parsed:
 
 
 def parse_shares(value: str | None) -> Parsed:
-    """`链家:0.5;我爱我家:0.5` (also `链家50%，我爱我家50%`) → ((channel, share), …) summing to 1."""
+    """`链家:0.5;我爱我家:0.5` (or `链家50%，我爱我家50%`) → ((channel, share), …).
+
+    The shares must add up to 1.
+    """
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
         return Parsed(None)
@@ -62,7 +72,9 @@ def parse_shares(value: str | None) -> Parsed:
             continue
         match = re.fullmatch(r"(.+?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%)?", part)
         if not match:
-            return Parsed(None, "shares_invalid", f"分成格式不对（{text}），应写成 链家:0.5;我爱我家:0.5")
+            return Parsed(
+                None, "shares_invalid", f"分成格式不对（{text}），应写成 链家:0.5;我爱我家:0.5"
+            )
         share = float(match.group(2)) / (100 if match.group(3) or float(match.group(2)) > 1 else 1)
         shares.append((match.group(1).strip(), share))
     total = sum(share for _, share in shares)

@@ -49,9 +49,7 @@ _MASK_CHARS = "".join(sorted(_MASKS))
 _LATIN_MASKS = frozenset("*×○〇")
 _NAME_DOT = "·"
 # What a CJK name part keeps: ideographs, masks and the name dot (阿卜杜·热合曼).
-_NOT_IN_CJK_NAME_RE = re.compile(
-    f"[^{_CJK}{re.escape(''.join(sorted(_MASKS)))}{_NAME_DOT}]"
-)
+_NOT_IN_CJK_NAME_RE = re.compile(f"[^{_CJK}{re.escape(''.join(sorted(_MASKS)))}{_NAME_DOT}]")
 
 # Tried before the one-character honorifics, so that 小姐 wins over 姐 and 大哥 over 哥.
 _HONORIFIC_GENDER: dict[str, str | None] = {
@@ -256,9 +254,7 @@ def _person(raw: str) -> Person | None:
         if honorific is None and gender is None:
             return None
         return Person(None, None, honorific, gender)
-    familiar = (
-        len(body) == 2 and body[0] in _FAMILIAR_PREFIXES and body[1] in _COMMON_SURNAMES
-    )
+    familiar = len(body) == 2 and body[0] in _FAMILIAR_PREFIXES and body[1] in _COMMON_SURNAMES
     if familiar and honorific is None:
         return Person(body[1], None, body[0], gender)
     surname_len = 2 if body[:2] in COMPOUND_SURNAMES else 1
@@ -346,22 +342,26 @@ def name_series(values: pl.Series) -> pl.DataFrame:
     )
     part = pl.col("part")
     head = part.str.slice(0, part.str.len_chars() - 1)
-    lookup = lookup.with_columns(
-        long_honorific=part.str.extract(f"({_alternation(_HONORIFIC_GENDER)})$").is_not_null(),
-        head=head,
-        bare_head=head.str.replace(f"[{re.escape(_MASK_CHARS)}]+$", ""),
-    ).with_columns(
-        short_honorific=part.str.slice(-1).is_in(list(_SHORT_HONORIFIC_GENDER))
-        & (
-            (pl.col("bare_head").str.len_chars() <= 1)
-            | pl.col("bare_head").is_in(list(COMPOUND_SURNAMES))
-        ),
-    ).with_columns(
-        body=pl.when("long_honorific")
-        .then(part.str.slice(0, part.str.len_chars() - 2))
-        .when("short_honorific")
-        .then("head")
-        .otherwise(part),
+    lookup = (
+        lookup.with_columns(
+            long_honorific=part.str.extract(f"({_alternation(_HONORIFIC_GENDER)})$").is_not_null(),
+            head=head,
+            bare_head=head.str.replace(f"[{re.escape(_MASK_CHARS)}]+$", ""),
+        )
+        .with_columns(
+            short_honorific=part.str.slice(-1).is_in(list(_SHORT_HONORIFIC_GENDER))
+            & (
+                (pl.col("bare_head").str.len_chars() <= 1)
+                | pl.col("bare_head").is_in(list(COMPOUND_SURNAMES))
+            ),
+        )
+        .with_columns(
+            body=pl.when("long_honorific")
+            .then(part.str.slice(0, part.str.len_chars() - 2))
+            .when("short_honorific")
+            .then("head")
+            .otherwise(part),
+        )
     )
     body = pl.col("body")
     first = body.str.slice(0, 1)
@@ -397,7 +397,9 @@ def name_series(values: pl.Series) -> pl.DataFrame:
         surnames=pl.when("plain").then("surnames").otherwise("slow_surnames"),
     )
     return (
-        values.cast(pl.String).alias("text").to_frame()
+        values.cast(pl.String)
+        .alias("text")
+        .to_frame()
         .join(lookup, on="text", how="left", nulls_equal=True, maintain_order="left")
         .drop("text")
     )

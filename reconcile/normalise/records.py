@@ -38,10 +38,32 @@ from reconcile.ingest.sheet import ROW, SheetTable, json_array
 from reconcile.normalise import dates, deals, names, phones
 
 RECORD_COLUMNS = (
-    "row_key", "kind", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
-    "event_at", "report_type", "data", "sheet", "row_no", "source",
+    "row_key",
+    "kind",
+    "channel",
+    "agent",
+    "customer_name",
+    "surnames",
+    "phone",
+    "phone_pattern",
+    "event_at",
+    "report_type",
+    "data",
+    "sheet",
+    "row_no",
+    "source",
 )
-ERROR_COLUMNS = ("error_key", "kind", "channel", "sheet", "row_no", "source", "codes", "reason", "raw")
+ERROR_COLUMNS = (
+    "error_key",
+    "kind",
+    "channel",
+    "sheet",
+    "row_no",
+    "source",
+    "codes",
+    "reason",
+    "raw",
+)
 
 _MAIN_TIME: dict[str, tuple[str, str | None, bool]] = {
     # kind: (datetime field, separate date field, required)
@@ -53,8 +75,12 @@ _MAIN_TIME: dict[str, tuple[str, str | None, bool]] = {
     "ruling": ("ruled_at", None, False),
 }
 _TIME_LABELS = {
-    "reported_at": "报备时间", "visited_at": "到访时间", "first_contact_at": "首次接触时间",
-    "followed_at": "跟进时间", "deal_date": "成交日期", "ruled_at": "裁决日期",
+    "reported_at": "报备时间",
+    "visited_at": "到访时间",
+    "first_contact_at": "首次接触时间",
+    "followed_at": "跟进时间",
+    "deal_date": "成交日期",
+    "ruled_at": "裁决日期",
 }
 _KEY_FIELDS: dict[str, tuple[str, ...]] = {
     "report": ("channel", "agent", "phone_pattern", "surname_key", "event_at"),
@@ -122,10 +148,9 @@ def _iso(values: pl.Series, timezone: str) -> pl.Series:
     if offset is not None:
         # Most zones (Asia/Shanghai among them) keep one offset over the span: no lookups.
         return values.dt.to_string("%Y-%m-%dT%H:%M:%S") + offset
-    return (
-        values.dt.replace_time_zone(timezone, ambiguous="earliest", non_existent="null")
-        .dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
-    )
+    return values.dt.replace_time_zone(
+        timezone, ambiguous="earliest", non_existent="null"
+    ).dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
 
 
 _MAX_CONSTANT_SPAN = timedelta(days=3 * 366)
@@ -163,16 +188,16 @@ def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFr
             _column(frame, date_field).alias("d"), _column(frame, time_field).alias("t")
         )
         unique = pairs.unique()
-        parsed = [
-            dates.combine(d, t, ref=ctx.ref_date) for d, t in unique.iter_rows()
-        ]
+        parsed = [dates.combine(d, t, ref=ctx.ref_date) for d, t in unique.iter_rows()]
         lookup = unique.with_columns(
             pl.Series("value", [p.value for p in parsed], dtype=pl.Datetime("us")),
             pl.Series("has_time", [p.has_time for p in parsed], dtype=pl.Boolean),
             pl.Series("error_code", [p.error_code for p in parsed], dtype=pl.String),
             pl.Series("error", [p.error for p in parsed], dtype=pl.String),
         )
-        return pairs.join(lookup, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left")
+        return pairs.join(
+            lookup, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left"
+        )
     return dates.parse_datetime_series(_column(frame, at_field), ref=ctx.ref_date)
 
 
@@ -190,8 +215,10 @@ def _map_unique(values: pl.Series, parse) -> tuple[pl.Series, pl.Series, pl.Seri
     results = {value: parse(value) for value in unique}
     out = [results[value] for value in values.to_list()]
     return (
-        pl.Series([None if r.value is None else json.dumps(r.value, ensure_ascii=False) for r in out],
-                  dtype=pl.String),
+        pl.Series(
+            [None if r.value is None else json.dumps(r.value, ensure_ascii=False) for r in out],
+            dtype=pl.String,
+        ),
         pl.Series([r.error_code for r in out], dtype=pl.String),
         pl.Series([r.error for r in out], dtype=pl.String),
     )
@@ -221,7 +248,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind != "report":
         masked = patterns.list.eval(pl.element().str.contains(r"\*")).list.any().fill_null(False)
         add_rule_error(
-            masked, "phone_masked",
+            masked,
+            "phone_masked",
             "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号",
         )
 
@@ -252,7 +280,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         channel = _column(frame, "ruling_owner")
     if kind == "report" and ctx.require_channel:
         add_rule_error(
-            channel.is_null(), "channel_missing",
+            channel.is_null(),
+            "channel_missing",
             "无法确定渠道：表中没有渠道列，文件也不在 channels/<渠道>/ 文件夹下",
         )
 
@@ -286,7 +315,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         shares, code, text = _map_unique(_column(frame, "ruling_shares"), deals.parse_shares)
         add_error(code, text)
         add_rule_error(
-            channel.is_null() & shares.is_null(), "ruling_owner_missing",
+            channel.is_null() & shares.is_null(),
+            "ruling_owner_missing",
             "裁决表缺少归属渠道或分成",
         )
         data["shares"] = shares
@@ -330,7 +360,14 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         pl.col(ROW).alias("row_no"), json_array(cell_columns).alias("raw")
     )
     errors = failed.join(raw_cells, on="row_no", how="left", maintain_order="left").select(
-        "kind", "channel", "sheet", "row_no", "source", "codes", pl.col("texts").alias("reason"), "raw"
+        "kind",
+        "channel",
+        "sheet",
+        "row_no",
+        "source",
+        "codes",
+        pl.col("texts").alias("reason"),
+        "raw",
     )
     errors = errors.with_columns(
         error_key=content_keys(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
@@ -375,20 +412,22 @@ def _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error) -> Non
         field: _secondary_datetime(frame, field, ctx, event_date)
         for field in ("subscribed_at", "signed_at", "refunded_at")
     }
-    inferred_stage = (
-        pl.select(
-            pl.when(stage_dates["refunded_at"].is_not_null()).then(pl.lit("退房"))
-            .when(stage_dates["signed_at"].is_not_null()).then(pl.lit("签约"))
-            .when(stage_dates["subscribed_at"].is_not_null()).then(pl.lit("认购"))
-        ).to_series()
-    )
+    inferred_stage = pl.select(
+        pl.when(stage_dates["refunded_at"].is_not_null())
+        .then(pl.lit("退房"))
+        .when(stage_dates["signed_at"].is_not_null())
+        .then(pl.lit("签约"))
+        .when(stage_dates["subscribed_at"].is_not_null())
+        .then(pl.lit("认购"))
+    ).to_series()
     stage_text = _column(frame, "stage").fill_null(inferred_stage)
     stage, code, text = _map_unique(stage_text, deals.parse_stage)
     add_error(code, text)
     amount, code, text = _map_unique(_column(frame, "amount"), deals.parse_amount)
     add_error(code, text)
     add_rule_error(
-        _column(frame, "deal_no").is_null() & _column(frame, "room").is_null(), "deal_id_missing",
+        _column(frame, "deal_no").is_null() & _column(frame, "room").is_null(),
+        "deal_id_missing",
         "成交记录缺少成交编号和房号",
     )
     data["deal_no"] = _column(frame, "deal_no")
@@ -396,7 +435,7 @@ def _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error) -> Non
     data["stage"] = stage.str.strip_chars('"')
     data["amount"] = amount.cast(pl.Float64, strict=False)
     data.update(stage_dates)
-    data["relative_phone"] = (
-        phones.parse_phone_series(_column(frame, "relative_phone"))["phone_patterns"].list.first()
-    )
+    data["relative_phone"] = phones.parse_phone_series(_column(frame, "relative_phone"))[
+        "phone_patterns"
+    ].list.first()
     data["consultant"] = _column(frame, "consultant")

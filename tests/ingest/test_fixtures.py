@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from reconcile.ingest.files import read_input, discover
+from reconcile.ingest.files import discover, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.workspace import Workspace
 from tests.conftest import fixture_names, load_fixture, write_fixture
@@ -45,7 +45,9 @@ def test_fixture(name, workspace):
         {next(iter(expect["sheets"])): expect.get("rejected", {})}
     )
     for sheet_name, rows in rejected_by_sheet.items():
-        errors = {r["row_no"]: r for r in sheets[sheet_name].normalised.errors.iter_rows(named=True)}
+        errors = {
+            r["row_no"]: r for r in sheets[sheet_name].normalised.errors.iter_rows(named=True)
+        }
         assert set(errors) == set(rows), sheet_name
         for row_no, codes in rows.items():
             assert errors[row_no]["codes"].split(";") == codes, (sheet_name, row_no)
@@ -53,8 +55,9 @@ def test_fixture(name, workspace):
             assert errors[row_no]["source"].endswith(f"#{sheet_name}!{row_no}")
 
     for key, by_sheet in (("records", "records_by_sheet"), ("data", "data_by_sheet")):
-        checks = expect.get(by_sheet) or ({next(iter(expect["sheets"])): expect[key]}
-                                          if key in expect else {})
+        checks = expect.get(by_sheet) or (
+            {next(iter(expect["sheets"])): expect[key]} if key in expect else {}
+        )
         for sheet_name, rows in checks.items():
             records = sheets[sheet_name].normalised.records
             for row_no, fields in rows.items():
@@ -63,6 +66,7 @@ def test_fixture(name, workspace):
                 for field, value in fields.items():
                     assert actual[field] == value, (sheet_name, row_no, field)
     if "record_count" in expect:
-        assert sum(s.normalised.records.height for s in outcome.sheets if s.normalised) == expect[
-            "record_count"
-        ]
+        assert (
+            sum(s.normalised.records.height for s in outcome.sheets if s.normalised)
+            == expect["record_count"]
+        )

@@ -12,7 +12,9 @@ from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
 from reconcile.ingest.readers import FileRejected, decode_csv, read_file
 
 MAX = 10 * 2**20
-SPEC = SheetSpec("报备", ["客户姓名", "客户电话", "报备时间"], [["张三", "138****1234", "2026-11-18 10:00"]])
+SPEC = SheetSpec(
+    "报备", ["客户姓名", "客户电话", "报备时间"], [["张三", "138****1234", "2026-11-18 10:00"]]
+)
 
 
 def _reject(path: Path, max_bytes: int = MAX) -> FileRejected:
@@ -81,8 +83,13 @@ def test_workbook_without_any_cell(tmp_path):
 
 @pytest.mark.parametrize(
     ("encoding", "text"),
-    [("utf-8", "客户电话"), ("utf-8-sig", "客户电话"), ("gbk", "客户电话"), ("gb18030", "客戶電話"),
-     ("utf-16", "客户电话")],
+    [
+        ("utf-8", "客户电话"),
+        ("utf-8-sig", "客户电话"),
+        ("gbk", "客户电话"),
+        ("gb18030", "客戶電話"),
+        ("utf-16", "客户电话"),
+    ],
 )
 def test_csv_encodings_are_detected(encoding, text):
     assert decode_csv(f"{text},x\r\n".encode(encoding)).startswith(text)
@@ -104,10 +111,14 @@ def test_csv_cells_and_line_numbers(tmp_path):
 
 
 def test_every_sheet_is_read_with_visibility_and_merges(tmp_path):
-    spec = SheetSpec("可见", ["姓名", "经纪人"], [["张三", "王五"], ["李四", "王五"]], merges=[(0, 1, 1, 1)])
+    spec = SheetSpec(
+        "可见", ["姓名", "经纪人"], [["张三", "王五"], ["李四", "王五"]], merges=[(0, 1, 1, 1)]
+    )
     hidden = SheetSpec("隐藏", ["姓名"], [["赵六"]], hidden=True)
-    for path in (write_xlsx(tmp_path / "m.xlsx", [spec, hidden]),
-                 write_xls(tmp_path / "m.xls", [spec, hidden])):
+    for path in (
+        write_xlsx(tmp_path / "m.xlsx", [spec, hidden]),
+        write_xls(tmp_path / "m.xls", [spec, hidden]),
+    ):
         sheets = read_file(path, MAX)
         assert [(s.name, s.visible) for s in sheets] == [("可见", True), ("隐藏", False)]
         assert sheets[0].merges == [(1, 1, 2, 1)], path.suffix

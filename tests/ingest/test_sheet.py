@@ -26,39 +26,71 @@ def _sheet(rows, merges=()):
 
 
 def test_blank_totals_notes_and_repeated_headers_are_skipped_with_a_reason():
-    table = extract_table(_sheet([
-        ["客户姓名", "客户电话", "报备时间"],
-        ["张三", "138****1234", "2026-11-18 10:00"],
-        [None, None, None],
-        ["客户姓名", "客户电话", "报备时间"],
-        ["李四", None, "2026-11-18 11:00"],
-        ["合计", None, "2组"],
-        ["备注：号码前三后四", None, None],
-    ]), AliasTable.build(), "channels", "x")
+    table = extract_table(
+        _sheet(
+            [
+                ["客户姓名", "客户电话", "报备时间"],
+                ["张三", "138****1234", "2026-11-18 10:00"],
+                [None, None, None],
+                ["客户姓名", "客户电话", "报备时间"],
+                ["李四", None, "2026-11-18 11:00"],
+                ["合计", None, "2组"],
+                ["备注：号码前三后四", None, None],
+            ]
+        ),
+        AliasTable.build(),
+        "channels",
+        "x",
+    )
     assert isinstance(table, SheetTable)
-    assert dict(table.skipped) == {SKIP_BLANK: 1, SKIP_REPEATED_HEADER: 1, SKIP_TOTALS: 1, SKIP_NOTES: 1}
-    assert table.frame["__row"].to_list() == [2, 5], "a data row without a phone is kept (as an error)"
+    assert dict(table.skipped) == {
+        SKIP_BLANK: 1,
+        SKIP_REPEATED_HEADER: 1,
+        SKIP_TOTALS: 1,
+        SKIP_NOTES: 1,
+    }
+    assert table.frame["__row"].to_list() == [2, 5], (
+        "a data row without a phone is kept (as an error)"
+    )
 
 
 def test_a_totals_word_in_a_data_row_with_a_phone_is_data():
-    table = extract_table(_sheet([
-        ["备注", "客户电话", "报备时间"], ["合计两组", "138****1234", "2026-11-18"],
-    ]), AliasTable.build(), "channels", "x")
+    table = extract_table(
+        _sheet(
+            [
+                ["备注", "客户电话", "报备时间"],
+                ["合计两组", "138****1234", "2026-11-18"],
+            ]
+        ),
+        AliasTable.build(),
+        "channels",
+        "x",
+    )
     assert table.frame.height == 1 and not table.skipped
 
 
 def test_merged_cells_take_their_top_left_value():
-    table = extract_table(_sheet([
-        ["客户姓名", "客户电话", "报备时间", "经纪人"],
-        ["张三", "138****1234", "2026-11-18", "王五"],
-        ["李四", "139****1234", "2026-11-18", None],
-        ["赵六", "137****1234", "2026-11-18", None],
-    ], merges=[(1, 3, 3, 3)]), AliasTable.build(), "channels", "x")
+    table = extract_table(
+        _sheet(
+            [
+                ["客户姓名", "客户电话", "报备时间", "经纪人"],
+                ["张三", "138****1234", "2026-11-18", "王五"],
+                ["李四", "139****1234", "2026-11-18", None],
+                ["赵六", "137****1234", "2026-11-18", None],
+            ],
+            merges=[(1, 3, 3, 3)],
+        ),
+        AliasTable.build(),
+        "channels",
+        "x",
+    )
     assert table.frame["agent"].to_list() == ["王五"] * 3
 
 
 def test_an_unrecognised_sheet_is_listed_with_its_headers():
-    result = extract_table(_sheet([["月份", "来访组数"], ["11月", "120"]]), AliasTable.build(), None, "x")
+    result = extract_table(
+        _sheet([["月份", "来访组数"], ["11月", "120"]]), AliasTable.build(), None, "x"
+    )
     assert isinstance(result, UnrecognisedSheet)
     assert result.headers == ["月份", "来访组数"] and result.rows == 2
 
@@ -69,7 +101,9 @@ def test_an_empty_sheet_is_nothing():
 
 @given(st.lists(st.lists(st.one_of(st.none(), st.text()), min_size=2, max_size=2), min_size=1))
 def test_json_array_round_trips_any_cell_text(rows):
-    frame = pl.DataFrame({"a": [r[0] for r in rows], "b": [r[1] for r in rows]},
-                         schema={"a": pl.String, "b": pl.String})
+    frame = pl.DataFrame(
+        {"a": [r[0] for r in rows], "b": [r[1] for r in rows]},
+        schema={"a": pl.String, "b": pl.String},
+    )
     encoded = frame.select(json_array(["a", "b"])).to_series().to_list()
     assert [json.loads(text) for text in encoded] == rows

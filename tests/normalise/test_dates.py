@@ -132,9 +132,7 @@ PARSE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("cell", "ref", "value", "has_time", "year_inferred", "code"), PARSE_CASES
-)
+@pytest.mark.parametrize(("cell", "ref", "value", "has_time", "year_inferred", "code"), PARSE_CASES)
 def test_parse_datetime(cell, ref, value, has_time, year_inferred, code):
     parsed = parse_datetime(cell, ref=ref)
     assert parsed.value == value
@@ -369,9 +367,12 @@ def test_common_forms_never_reach_the_per_row_parser(monkeypatch):
 
     monkeypatch.setattr(module, "parse_datetime", per_row)
     start_at = datetime(2026, 1, 1)
-    cells = [(start_at + timedelta(minutes=7 * i)).strftime(fmt)
-             for i, fmt in enumerate(["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
-                                      "%Y.%m.%d"] * 50)]
+    cells = [
+        (start_at + timedelta(minutes=7 * i)).strftime(fmt)
+        for i, fmt in enumerate(
+            ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y.%m.%d"] * 50
+        )
+    ]
     out = parse_datetime_series(pl.Series([*cells, "46344.5"]))
     assert out["value"].null_count() == 0
 

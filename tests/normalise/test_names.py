@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -234,8 +233,10 @@ def test_familiar_prefix_only_before_a_common_surname(text, surname, honorific):
     assert (person.surname, person.honorific) == (surname, honorific)
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=4)
-       | st.sampled_from(["张先生", "歐陽娜娜", "老王", "小明", "王和平", "张某", "欧阳总", "司马"]))
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=4)
+    | st.sampled_from(["张先生", "歐陽娜娜", "老王", "小明", "王和平", "张某", "欧阳总", "司马"])
+)
 def test_plain_name_shortcut_matches_the_full_parse(text):
     from reconcile.normalise.names import parse_name_in_full
 
@@ -243,7 +244,9 @@ def test_plain_name_shortcut_matches_the_full_parse(text):
 
 
 _NAMEISH = st.text(
-    alphabet=st.sampled_from(list("张王李欧阳司马诸葛老小明红先生女士小姐总工哥某*×两口子夫妇一家陳張歐")),
+    alphabet=st.sampled_from(
+        list("张王李欧阳司马诸葛老小明红先生女士小姐总工哥某*×两口子夫妇一家陳張歐")
+    ),
     max_size=6,
 )
 
@@ -258,4 +261,7 @@ def test_name_series_equals_parse_name(cells):
     expected = [
         (parse_name(c).display or None, ";".join(parse_name(c).surnames) or None) for c in cells
     ]
-    assert list(zip(out["customer_name"].to_list(), out["surnames"].to_list())) == expected
+    assert (
+        list(zip(out["customer_name"].to_list(), out["surnames"].to_list(), strict=True))
+        == expected
+    )

@@ -9,11 +9,17 @@ from reconcile.normalise.records import _iso, stable_ids
 @pytest.mark.parametrize(
     ("timezone", "values", "expected"),
     [
-        ("Asia/Shanghai", [datetime(2026, 11, 18, 17, 20), None],
-         ["2026-11-18T17:20:00+08:00", None]),
+        (
+            "Asia/Shanghai",
+            [datetime(2026, 11, 18, 17, 20), None],
+            ["2026-11-18T17:20:00+08:00", None],
+        ),
         # A zone with summer time: each value carries its own offset.
-        ("Europe/Berlin", [datetime(2026, 1, 10, 9), datetime(2026, 7, 10, 9)],
-         ["2026-01-10T09:00:00+01:00", "2026-07-10T09:00:00+02:00"]),
+        (
+            "Europe/Berlin",
+            [datetime(2026, 1, 10, 9), datetime(2026, 7, 10, 9)],
+            ["2026-01-10T09:00:00+01:00", "2026-07-10T09:00:00+02:00"],
+        ),
         ("America/St_Johns", [datetime(2026, 1, 10, 9)], ["2026-01-10T09:00:00-03:30"]),
         ("Asia/Shanghai", [None], [None]),
     ],
@@ -24,7 +30,14 @@ def test_iso_timestamps_carry_the_right_offset(timezone, values, expected):
 
 def test_ids_are_pinned():
     """Ids are the ledger's keys: a change here would re-add every row ever read."""
-    frame = pl.DataFrame({"channel": ["链家"], "agent": ["王五"], "phone_pattern": ["138****1234"],
-                          "surname_key": ["张"], "event_at": ["2026-11-18T17:20:00+08:00"]})
+    frame = pl.DataFrame(
+        {
+            "channel": ["链家"],
+            "agent": ["王五"],
+            "phone_pattern": ["138****1234"],
+            "surname_key": ["张"],
+            "event_at": ["2026-11-18T17:20:00+08:00"],
+        }
+    )
     fields = ("channel", "agent", "phone_pattern", "surname_key", "event_at")
     assert stable_ids(frame, "report", fields).to_list() == ["284c0a49649a5b72f27e"]
