@@ -57,10 +57,7 @@ class RunSummary:
 
     @property
     def skipped(self) -> Counter:
-        total: Counter = Counter()
-        for outcome in self.files_new:
-            total.update(outcome.skipped)
-        return total
+        return sum((outcome.skipped for outcome in self.files_new), Counter())
 
     def as_dict(self) -> dict:
         return {

@@ -81,10 +81,7 @@ class FileOutcome:
 
     @property
     def skipped(self) -> Counter:
-        total: Counter = Counter()
-        for sheet in self.sheets:
-            total.update(sheet.skipped)
-        return total
+        return sum((sheet.skipped for sheet in self.sheets), Counter())
 
 
 def discover(inputs: Path) -> tuple[list[InputFile], list[str]]:

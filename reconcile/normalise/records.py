@@ -359,15 +359,10 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     raw_cells = table.cells.filter(pl.col(ROW).is_in(failed["row_no"].implode())).select(
         pl.col(ROW).alias("row_no"), json_array(cell_columns).alias("raw")
     )
-    errors = failed.join(raw_cells, on="row_no", how="left", maintain_order="left").select(
-        "kind",
-        "channel",
-        "sheet",
-        "row_no",
-        "source",
-        "codes",
-        pl.col("texts").alias("reason"),
-        "raw",
+    errors = (
+        failed.join(raw_cells, on="row_no", how="left", maintain_order="left")
+        .rename({"texts": "reason"})
+        .select(column for column in ERROR_COLUMNS if column != "error_key")
     )
     errors = errors.with_columns(
         error_key=content_keys(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
