@@ -84,7 +84,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"工作目录不存在：{args.workspace}", file=sys.stderr)
         return EXIT_USAGE
     workspace = Workspace.open(args.workspace)
-    summary = run(workspace, args.as_of)
+    try:
+        summary = run(workspace, args.as_of)
+    except LedgerError:
+        raise
+    except Exception as exc:  # the run is recorded as failed in the ledger; say so plainly
+        logging.getLogger("reconcile").exception("run failed")
+        print(f"运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     print_summary(workspace, summary)
     return EXIT_OK
 

@@ -49,6 +49,9 @@ def write_fixture(fixture: dict, workspace: Path) -> Path:
         write_xls(path, specs)
     else:
         write_xlsx(path, specs)
+    if "truncate" in fixture:  # cut the written file, as an interrupted upload leaves it
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * fixture["truncate"])])
     if "rules" in fixture:
         (workspace / "rules.yaml").write_text(fixture["rules"], encoding="utf-8")
     return path

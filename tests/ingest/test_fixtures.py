@@ -24,8 +24,12 @@ def test_fixture(name, workspace):
     ws = Workspace.open(workspace)
     [item], _ = discover(ws.inputs)
     outcome = read_input(item, ws.rules, AliasTable.build(ws.rules.columns))
-    assert outcome.rejected is None, outcome.rejected and outcome.rejected.reason
     expect = fixture["expect"]
+    if "quarantined" in expect:
+        assert outcome.rejected is not None and outcome.rejected.code == expect["quarantined"]
+        assert expect["reason_contains"] in outcome.rejected.reason
+        return
+    assert outcome.rejected is None, outcome.rejected and outcome.rejected.reason
     sheets = {sheet.name: sheet for sheet in outcome.sheets}
     assert set(sheets) == set(expect["sheets"])
     for name_, wanted in expect["sheets"].items():
