@@ -26,6 +26,7 @@ _ROW_COLUMNS = tuple(c for c in RECORD_COLUMNS if c not in ("source", "row_key")
 _ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c not in ("source", "error_key"))
 
 SCHEMA_VERSION = 1
+_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,10 +171,21 @@ class Ledger:
             return [tuple(row) for row in cursor.fetchall()]
 
     def query(self, sql: str, params: tuple | list = ()) -> pl.DataFrame:
-        """A result set as a polars frame (columnar, no Python row objects)."""
+        """A result set as a polars frame (columnar, no Python row objects).
+
+        The driver infers each column's type from its batch, so the whole result is one
+        batch (a text column whose first rows are empty still comes back as text), and
+        a column with no value at all comes back as polars `Null`.
+        """
         with self._conn.cursor() as cursor:
+            cursor.adbc_statement.set_options(**{_BATCH_ROWS: str(2**30)})
             cursor.execute(sql, tuple(params) if params else None)
-            return pl.from_arrow(cursor.fetch_arrow_table())  # type: ignore[return-value]
+            frame: pl.DataFrame = pl.from_arrow(cursor.fetch_arrow_table())  # type: ignore[assignment]
+        return frame.with_columns(
+            pl.col(name).cast(pl.Null)
+            for name in frame.columns
+            if frame.height and frame[name].null_count() == frame.height
+        )
 
     def close(self) -> None:
         self._conn.close()

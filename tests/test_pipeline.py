@@ -186,3 +186,17 @@ def test_the_raw_cells_of_every_row_stay_in_the_ledger(workspace):
     with Ledger(ws.ledger_path) as ledger:
         cells = ledger.sheet_cells(1, "报备")
     assert cells.row(1) == ("张0", "138****0000", "2026-11-18 08:00", "王五", 2)
+
+
+def test_queries_keep_text_columns_whose_first_rows_are_empty(tmp_path):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.execute("CREATE TABLE t (a TEXT, b TEXT)")
+        rows = pl.DataFrame(
+            {"a": [None] * 3000 + ["链家"], "b": [None] * 3001},
+            schema={"a": pl.String, "b": pl.String},
+        )
+        with ledger._conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO t VALUES (?, ?)", rows.to_arrow())
+        frame = ledger.query("SELECT a, b FROM t")
+    assert frame["a"].dtype == pl.String and frame["a"][-1] == "链家"
+    assert frame["b"].dtype == pl.Null
