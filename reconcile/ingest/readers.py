@@ -71,6 +71,11 @@ def read_file(path: Path, max_bytes: int) -> list[RawSheet]:
         head = handle.read(4096)
     if suffix == ".csv":
         sheets = [_read_csv(path)]
+    elif suffix == ".xls" and _looks_like_html(head):
+        # Imported here: the HTML reader builds on this module's RawSheet.
+        from reconcile.ingest.html_tables import read_html_tables
+
+        sheets = read_html_tables(path.read_bytes(), path.stem)
     else:
         _check_container(path, suffix, head)
         sheets = _read_workbook(path, suffix)
@@ -91,16 +96,21 @@ def _check_container(path: Path, suffix: str, head: bytes) -> None:
         return
     if head.startswith(_ZIP_MAGIC):
         return
-    text_head = head.lstrip().lower()
-    if text_head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml")):
+    if _looks_like_html(head) or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
         raise FileRejected(
-            "文件实为网页/XML 格式（系统导出的“伪 Excel”），请用 Excel 打开后另存为 .xlsx 再提交",
+            f"文件实为网页/XML 格式（系统导出的“伪 Excel”），扩展名却是 {suffix}；"
+            "请用 Excel 打开后另存为 .xlsx 再提交",
             "html_export",
         )
     raise FileRejected(
         f"文件内容不是 Excel 格式（扩展名 {suffix}），可能已损坏或是其他类型的文件改了扩展名",
         "not_spreadsheet",
     )
+
+
+def _looks_like_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<html", b"<!doctype html", b"<table", b"<meta", b"<head"))
 
 
 def _ole_is_encrypted(path: Path) -> bool:

@@ -58,10 +58,37 @@ def test_not_a_spreadsheet(tmp_path):
     assert _reject(renamed).code == "not_spreadsheet"
 
 
-def test_html_export_disguised_as_xls(tmp_path):
+def test_html_export_named_xls_is_read_like_a_workbook(tmp_path):
+    """CRM systems (明源 …) export an HTML page of tables and name it .xls."""
     path = tmp_path / "明源导出.xls"
-    path.write_text("<html><table><tr><td>客户电话</td></tr></table></html>", encoding="utf-8")
-    assert _reject(path).code == "html_export"
+    html = (
+        '<html><head><meta charset="gb2312"></head><body>'
+        "<table><tr><th colspan=3>客户明细</th></tr>"
+        "<tr><th>客户姓名</th><th>手机</th><th>置业顾问</th></tr>"
+        "<tr><td>张&nbsp;三</td><td>13812345678</td><td rowspan=2>李娜</td></tr>"
+        "<tr><td>李四</td><td>13912345678</td></tr></table>"
+        "<table><tr><td>合计</td></tr></table></body></html>"
+    )
+    path.write_bytes(html.encode("gb2312"))
+    first, second = read_file(path, MAX)
+    assert first.name == "明源导出_表1" and second.name == "明源导出_表2"
+    assert first.frame.rows() == [
+        ("客户明细", None, None),
+        ("客户姓名", "手机", "置业顾问"),
+        ("张 三", "13812345678", "李娜"),
+        ("李四", "13912345678", None),
+    ]
+    assert first.merges == [(0, 0, 0, 2), (2, 2, 3, 2)]
+
+
+def test_xml_or_html_under_another_extension_is_rejected(tmp_path):
+    for name, body in (
+        ("a.xlsx", "<html><table></table></html>"),
+        ("b.xls", '<?xml version="1.0"?>'),
+    ):
+        path = tmp_path / name
+        path.write_text(body, encoding="utf-8")
+        assert _reject(path).code == "html_export"
 
 
 def test_legacy_xls_content_with_xlsx_name(tmp_path):
