@@ -1,4 +1,4 @@
-"""Command line: `reconcile run | check | demo`. The only module that prints."""
+"""Command line: `reconcile init | run | check | demo`. The only module that prints."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
 from reconcile.ledger import LedgerError
 from reconcile.pipeline import RunSummary, ledger_totals, run
 from reconcile.rules import Rules, RulesError, load_rules
-from reconcile.workspace import Workspace
+from reconcile.workspace import Workspace, init_workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查"
     )
 
+    init = commands.add_parser("init", help="新建工作目录：文件夹与带注释的 rules.yaml")
+    init.add_argument("dir", type=Path, nargs="?", default=Path("."))
+
     demo = commands.add_parser("demo", help="生成演示工作目录并运行")
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo-workspace"))
     demo.add_argument("--force", action="store_true", help="重新生成已有的演示输入文件")
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "init":
+            return _init(args)
     except RulesError as exc:
         print(f"配置错误：\n{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -217,6 +222,22 @@ def print_check(outcome: FileOutcome) -> int:
         print(f"结论：有 {rejected} 行需要修改后再提交。")
         return CHECK_REJECTED
     print("结论：文件可以提交。")
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    created = init_workspace(args.dir)
+    root = args.dir.resolve()
+    if not created:
+        print(f"{root} 已是工作目录，没有改动任何文件。")
+        return EXIT_OK
+    print(f"已在 {root} 新建：")
+    for path in created:
+        print(f"  {path.relative_to(root)}")
+    print(
+        "下一步：按项目制度修改 rules.yaml，把各渠道的报备表放进 inputs/channels/<渠道>/，"
+        "然后运行 reconcile run。"
+    )
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from importlib import resources
 from pathlib import Path
 
 from reconcile.rules import Rules, load_rules
@@ -51,3 +52,23 @@ class Workspace:
 
     def now(self) -> str:
         return datetime.now(self.rules.zone).isoformat(timespec="seconds")
+
+
+def rules_template() -> str:
+    """The fully commented rules.yaml: every key with its default and a Chinese comment."""
+    return (resources.files("reconcile") / "templates" / "rules.yaml").read_text(encoding="utf-8")
+
+
+def init_workspace(root: Path) -> list[Path]:
+    """Create the folders of SPEC §3 and a commented rules.yaml; never overwrites a file."""
+    created: list[Path] = []
+    for folder in (*(f"inputs/{name}" for name in INPUT_FOLDERS), "outputs", "reports"):
+        path = root / folder
+        if not path.is_dir():
+            path.mkdir(parents=True)
+            created.append(path)
+    rules = root / "rules.yaml"
+    if not rules.exists():
+        rules.write_text(rules_template(), encoding="utf-8")
+        created.append(rules)
+    return created
