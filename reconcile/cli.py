@@ -207,6 +207,14 @@ def print_check(outcome: FileOutcome) -> int:
             "  列对应："
             + "；".join(f"{text} → {FIELD_LABELS[field]}" for field, text in sheet.mapping.items())
         )
+        if sheet.extra_phone_headers:
+            print(f"  另有电话列：{'、'.join(sheet.extra_phone_headers)}（作为同一客户的其他号码）")
+        if sheet.ignored_headers:
+            repeated = "、".join(
+                f"{text}（与{FIELD_LABELS[field]}重复）"
+                for text, field in sheet.ignored_headers.items()
+            )
+            print(f"  未使用的重复列：{repeated}，只保留原文，以第一列为准")
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
         print(
             f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"

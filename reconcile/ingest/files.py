@@ -51,6 +51,8 @@ class SheetOutcome:
     skipped: Counter = field(default_factory=Counter)
     note: str | None = None
     unrecognised_rows: int = 0
+    extra_phone_headers: list[str] = field(default_factory=list)
+    ignored_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def rows_in(self) -> int:
@@ -248,4 +250,6 @@ def _normalise_sheet(
         normalised,
         table.cells,
         table.skipped,
+        extra_phone_headers=table.extra_phone_headers,
+        ignored_headers=table.ignored_headers,
     )

@@ -47,6 +47,8 @@ class SheetTable:
     skipped: Counter = field(default_factory=Counter)
     title: str = ""  # text above the header (e.g. 山湖一号报备客户 2026年11月)
     hidden: bool = False
+    extra_phone_headers: list[str] = field(default_factory=list)  # read as more numbers
+    ignored_headers: dict[str, str] = field(default_factory=dict)  # repeated field: kept raw only
 
 
 @dataclass
@@ -204,11 +206,22 @@ def _table(
         dict(data.filter(pl.col("__skip").is_not_null())["__skip"].value_counts().iter_rows())
     )
     data = data.filter(pl.col("__skip").is_null())
+    # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
+    # they claim together, like several numbers in one cell.
+    extra_phones = [column for column, field in match.duplicates.items() if field == "phone"]
     table = data.select(
         pl.col(ROW),
-        *(pl.col(column).str.strip_chars().alias(field) for field, column in match.mapping.items()),
+        *(
+            _combined(column, extra_phones if field == "phone" else []).alias(field)
+            for field, column in match.mapping.items()
+        ),
     )
     mapping = {field: headers[int(column[1:])] for field, column in match.mapping.items()}
+    ignored = {
+        headers[int(column[1:])]: field
+        for column, field in match.duplicates.items()
+        if column not in extra_phones
+    }
     return SheetTable(
         name,
         kind,
@@ -220,4 +233,11 @@ def _table(
         skipped,
         title,
         hidden,
+        [headers[int(column[1:])] for column in extra_phones],
+        ignored,
     )
+
+
+def _combined(column: str, extra: list[str]) -> pl.Expr:
+    cells = [pl.col(name).str.strip_chars() for name in (column, *extra)]
+    return pl.concat_str(cells, separator=" / ", ignore_nulls=True) if extra else cells[0]

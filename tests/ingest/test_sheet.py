@@ -107,3 +107,23 @@ def test_json_array_round_trips_any_cell_text(rows):
     )
     encoded = frame.select(json_array(["a", "b"])).to_series().to_list()
     assert [json.loads(text) for text in encoded] == rows
+
+
+def test_a_second_phone_column_adds_numbers_and_other_repeats_are_reported():
+    table = extract_table(
+        _sheet(
+            [
+                ["客户姓名", "客户电话", "联系电话", "报备时间", "姓名"],
+                ["张三", "138****1234", "139****5678", "2026-11-18", "张三丰"],
+                ["李四", "137****1111", None, "2026-11-18", None],
+                ["王五", None, None, "2026-11-18", None],
+            ]
+        ),
+        AliasTable.build(),
+        "channels",
+        "x",
+    )
+    assert table.frame["phone"].to_list()[:2] == ["138****1234 / 139****5678", "137****1111"]
+    assert table.frame["phone"][2] in (None, "")
+    assert table.extra_phone_headers == ["联系电话"]
+    assert table.ignored_headers == {"姓名": "customer_name"}
