@@ -17,6 +17,8 @@ from pathlib import Path
 import xlsxwriter
 import xlwt
 
+from reconcile.workspace import make_folders
+
 DEMO_SEED = 20261118
 DEMO_AS_OF = date(2026, 11, 20)
 _FIXED_CREATED = datetime(2026, 11, 1, 9, 0, 0)
@@ -307,16 +309,7 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     """Write rules.yaml and a messy but realistic `inputs/` tree; returns the files written."""
     rng = random.Random(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    for folder in (
-        "inputs/channels",
-        "inputs/visits",
-        "inputs/crm",
-        "inputs/rulings",
-        "outputs",
-        "reports",
-    ):
-        (root / folder).mkdir(parents=True, exist_ok=True)
+    make_folders(root)
     written: list[Path] = []
     rules = root / "rules.yaml"
     if not rules.exists():

@@ -10,6 +10,7 @@ from pathlib import Path
 from reconcile.rules import Rules, load_rules
 
 INPUT_FOLDERS = ("channels", "visits", "crm", "rulings")
+WORKSPACE_FOLDERS = (*(f"inputs/{name}" for name in INPUT_FOLDERS), "outputs", "reports")
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,20 @@ def rules_template() -> str:
     return (resources.files("reconcile") / "templates" / "rules.yaml").read_text(encoding="utf-8")
 
 
-def init_workspace(root: Path) -> list[Path]:
-    """Create the folders of SPEC §3 and a commented rules.yaml; never overwrites a file."""
+def make_folders(root: Path) -> list[Path]:
+    """The folders of SPEC §3 that are missing, created."""
     created: list[Path] = []
-    for folder in (*(f"inputs/{name}" for name in INPUT_FOLDERS), "outputs", "reports"):
+    for folder in WORKSPACE_FOLDERS:
         path = root / folder
         if not path.is_dir():
             path.mkdir(parents=True)
             created.append(path)
+    return created
+
+
+def init_workspace(root: Path) -> list[Path]:
+    """Create the folders of SPEC §3 and a commented rules.yaml; never overwrites a file."""
+    created = make_folders(root)
     rules = root / "rules.yaml"
     if not rules.exists():
         rules.write_text(rules_template(), encoding="utf-8")

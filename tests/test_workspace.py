@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from reconcile.cli import main
 from reconcile.rules import Rules, parse_rules
-from reconcile.workspace import rules_template
+from reconcile.workspace import WORKSPACE_FOLDERS, rules_template
 
 
 def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -44,15 +44,8 @@ def test_every_key_has_a_chinese_comment():
 def test_init_creates_the_workspace_and_never_overwrites(tmp_path, capsys):
     assert main(["init", str(tmp_path / "山湖一号")]) == 0
     root = tmp_path / "山湖一号"
-    for folder in (
-        "inputs/channels",
-        "inputs/visits",
-        "inputs/crm",
-        "inputs/rulings",
-        "outputs",
-        "reports",
-    ):
-        assert (root / folder).is_dir()
+    assert all((root / folder).is_dir() for folder in WORKSPACE_FOLDERS)
+    assert "inputs/rulings" in WORKSPACE_FOLDERS
     (root / "rules.yaml").write_text("project: 山湖一号\n", encoding="utf-8")
     assert main(["init", str(root)]) == 0
     assert "没有改动" in capsys.readouterr().out
