@@ -180,25 +180,51 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+# Other dated columns of a row, whose year a year-less main date (11月18日) is read against.
+_OTHER_DATES: dict[str, tuple[str, ...]] = {
+    "report": ("expected_visit_at",),
+    "deal": ("subscribed_at", "signed_at", "refunded_at"),
+}
+
+
+def _row_reference(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.Series | None:
+    """Per row, the first other column's date that was written with its year."""
+    columns = [field for field in _OTHER_DATES.get(kind, ()) if field in frame.columns]
+    if not columns:
+        return None
+    dated = []
+    for field in columns:
+        parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date)
+        dated.append(
+            pl.select(pl.when(~parsed["year_inferred"]).then(parsed["value"].dt.date())).to_series()
+        )
+    return pl.select(pl.coalesce(dated)).to_series()
+
+
 def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFrame:
     at_field, date_field, _ = _MAIN_TIME[kind]
+    ref_dates = _row_reference(frame, kind, ctx)
     if date_field and date_field in frame.columns:
         time_field = at_field if at_field in frame.columns else "time"
-        pairs = frame.select(
-            _column(frame, date_field).alias("d"), _column(frame, time_field).alias("t")
+        triples = frame.select(
+            _column(frame, date_field).alias("d"),
+            _column(frame, time_field).alias("t"),
+            (ref_dates if ref_dates is not None else pl.lit(None, pl.Date)).alias("r"),
         )
-        unique = pairs.unique()
-        parsed = [dates.combine(d, t, ref=ctx.ref_date) for d, t in unique.iter_rows()]
+        unique = triples.unique()
+        parsed = [dates.combine(d, t, ref=r or ctx.ref_date) for d, t, r in unique.iter_rows()]
         lookup = unique.with_columns(
             pl.Series("value", [p.value for p in parsed], dtype=pl.Datetime("us")),
             pl.Series("has_time", [p.has_time for p in parsed], dtype=pl.Boolean),
             pl.Series("error_code", [p.error_code for p in parsed], dtype=pl.String),
             pl.Series("error", [p.error for p in parsed], dtype=pl.String),
         )
-        return pairs.join(
-            lookup, on=["d", "t"], how="left", nulls_equal=True, maintain_order="left"
+        return triples.join(
+            lookup, on=["d", "t", "r"], how="left", nulls_equal=True, maintain_order="left"
         )
-    return dates.parse_datetime_series(_column(frame, at_field), ref=ctx.ref_date)
+    return dates.parse_datetime_series(
+        _column(frame, at_field), ref=ctx.ref_date, ref_dates=ref_dates
+    )
 
 
 def _secondary_datetime(frame: pl.DataFrame, field: str, ctx: SheetContext, ref_dates) -> pl.Series:
