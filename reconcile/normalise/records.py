@@ -315,8 +315,9 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind == "report":
         data["expected_visit_at"] = _secondary_datetime(frame, "expected_visit_at", ctx, event_date)
         data["agent_phone"] = _column(frame, "agent_phone")
-        if "time" in frame.columns and "reported_date" in frame.columns:
-            data["time_known"] = times["has_time"]
+    if kind in ("report", "visit"):
+        # A date written without a clock time reads as 00:00; the judge must know that.
+        data["time_known"] = times["has_time"]
     if kind == "visit":
         relatives = phones.parse_phone_series(_column(frame, "relative_phone"))
         data["relative_phone"] = relatives["phone_patterns"].list.first().alias("relative_phone")
