@@ -132,10 +132,6 @@ def ids_from_keys(keys: pl.Series) -> pl.Series:
     )
 
 
-def stable_ids(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
-    return ids_from_keys(content_keys(frame, kind, fields))
-
-
 def _column(frame: pl.DataFrame, field: str) -> pl.Series:
     if field in frame.columns:
         return frame[field]
@@ -187,23 +183,31 @@ _OTHER_DATES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _row_reference(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.Series | None:
+def _other_dates(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> dict[str, pl.DataFrame]:
+    """The row's other dated columns, parsed once against the file's reference date."""
+    return {
+        field: dates.parse_datetime_series(frame[field], ref=ctx.ref_date)
+        for field in _OTHER_DATES.get(kind, ())
+        if field in frame.columns
+    }
+
+
+def _row_reference(other: dict[str, pl.DataFrame]) -> pl.Series | None:
     """Per row, the first other column's date that was written with its year."""
-    columns = [field for field in _OTHER_DATES.get(kind, ()) if field in frame.columns]
-    if not columns:
+    if not other:
         return None
-    dated = []
-    for field in columns:
-        parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date)
-        dated.append(
-            pl.select(pl.when(~parsed["year_inferred"]).then(parsed["value"].dt.date())).to_series()
-        )
+    dated = [
+        pl.select(pl.when(~parsed["year_inferred"]).then(parsed["value"].dt.date())).to_series()
+        for parsed in other.values()
+    ]
     return pl.select(pl.coalesce(dated)).to_series()
 
 
-def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFrame:
+def _parse_times(
+    frame: pl.DataFrame, kind: str, ctx: SheetContext, other: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
     at_field, date_field, _ = _MAIN_TIME[kind]
-    ref_dates = _row_reference(frame, kind, ctx)
+    ref_dates = _row_reference(other)
     if date_field and date_field in frame.columns:
         time_field = at_field if at_field in frame.columns else "time"
         triples = frame.select(
@@ -227,11 +231,23 @@ def _parse_times(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> pl.DataFr
     )
 
 
-def _secondary_datetime(frame: pl.DataFrame, field: str, ctx: SheetContext, ref_dates) -> pl.Series:
-    """ISO text for an optional extra datetime column; unparseable text stays in `raw` only."""
+def _secondary_datetime(
+    frame: pl.DataFrame,
+    field: str,
+    ctx: SheetContext,
+    ref_dates: pl.Series,
+    other: dict[str, pl.DataFrame],
+) -> pl.Series:
+    """ISO text for an optional extra datetime column; unparseable text stays in the cells.
+
+    A year-less value takes its year from the row's own time (`ref_dates`); the parse
+    against the file's date is reused when every value was written with its year.
+    """
     if field not in frame.columns:
         return pl.Series(field, [None] * frame.height, dtype=pl.String)
-    parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date, ref_dates=ref_dates)
+    parsed = other.get(field)
+    if parsed is None or parsed["year_inferred"].any():
+        parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date, ref_dates=ref_dates)
     return _iso(parsed["value"], ctx.timezone).alias(field)
 
 
@@ -281,7 +297,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
 
     # The row's own time.
     at_field, _, required = _MAIN_TIME[kind]
-    times = _parse_times(frame, kind, ctx)
+    other_dates = _other_dates(frame, kind, ctx)
+    times = _parse_times(frame, kind, ctx, other_dates)
     time_error = times["error_code"]
     if not required:
         time_error = pl.select(
@@ -313,7 +330,9 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
 
     data: dict[str, pl.Series] = {}
     if kind == "report":
-        data["expected_visit_at"] = _secondary_datetime(frame, "expected_visit_at", ctx, event_date)
+        data["expected_visit_at"] = _secondary_datetime(
+            frame, "expected_visit_at", ctx, event_date, other_dates
+        )
         data["agent_phone"] = _column(frame, "agent_phone")
     if kind in ("report", "visit"):
         # A date written without a clock time reads as 00:00; the judge must know that.
@@ -331,7 +350,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         data["follow_type"] = _column(frame, "follow_type")
         data["follow_note"] = _column(frame, "follow_note")
     if kind == "deal":
-        _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error)
+        _deal_fields(frame, ctx, event_date, other_dates, data, add_error, add_rule_error)
         # A deal without its own 成交日期 is dated by its earliest stage date.
         event_at = event_at.fill_null(
             pl.select(
@@ -429,9 +448,9 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     return column.fill_null(by_name) if by_name else column
 
 
-def _deal_fields(frame, ctx, event_date, data, add_error, add_rule_error) -> None:
+def _deal_fields(frame, ctx, event_date, other_dates, data, add_error, add_rule_error) -> None:
     stage_dates = {
-        field: _secondary_datetime(frame, field, ctx, event_date)
+        field: _secondary_datetime(frame, field, ctx, event_date, other_dates)
         for field in ("subscribed_at", "signed_at", "refunded_at")
     }
     inferred_stage = pl.select(
