@@ -1,9 +1,10 @@
-"""The night job: ingest → normalise → (link → judge → publish, later stages).
+"""The night job: ingest → normalise → link → judge → publish.
 
 `run` reads every new or changed input file into the ledger, one transaction per
-file, and returns a summary a clerk can read. A run as of a day earlier than the
-latest ingesting run is a replay: it reads no files, so the past night is
-reproduced from what the ledger knew then.
+file, judges the night from the ledger and writes the CSV contract to
+`outputs/<as-of>/`. A run as of a day earlier than the latest ingesting run is a
+replay: it reads no files, so the past night is reproduced from what the ledger
+knew then.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
+from reconcile.contract import write_contract
 from reconcile.ingest.files import FileOutcome, InputFile, discover, read_input, sha256_of
 from reconcile.ingest.headers import AliasTable
+from reconcile.judge import Judgement, judge
+from reconcile.judge.inputs import load
 from reconcile.ledger import Ledger
 from reconcile.rules import Rules
 from reconcile.workspace import Workspace
@@ -38,6 +42,8 @@ class RunSummary:
     errors_added: int = 0
     # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
     in_quarantine: list[tuple[str, str]] = field(default_factory=list)
+    judgement: Judgement | None = None
+    written: list = field(default_factory=list)  # paths of the night's outputs
 
     @property
     def ledger_quarantined(self) -> int:
@@ -85,6 +91,10 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
         try:
             if mode == "ingest":
                 ingest(workspace, ledger, summary)
+            summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
+            summary.written = write_contract(
+                summary.judgement, workspace.outputs / as_of.isoformat()
+            )
         except BaseException:
             ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())
             raise

@@ -1,0 +1,252 @@
+"""The judge (SPEC §6.1): admission → linking → timelines → rulings → deals.
+
+`judge(inputs, rules)` is pure: the same inputs give the same `Judgement`. Stages and
+their semantics are documented in docs/judge.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from reconcile import link
+from reconcile.judge.admission import admit, bucket_expr
+from reconcile.judge.deals import STAGES, Deal, DealLine, Households, settle
+from reconcile.judge.inputs import Inputs, parse_iso
+from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
+from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
+from reconcile.rules import Rules
+
+
+@dataclass
+class Judgement:
+    inputs: Inputs
+    reports: list[Report]  # every report row, judged
+    error_reports: pl.DataFrame  # report rows with an unusable phone (invalid R02)
+    episodes: list[Episode]  # attribution: one per ownership episode
+    deals: list[DealLine]
+    suspected: list[tuple[Report, Report]]  # masked reports of two channels that may collide
+    fits: dict[str, list[str]] = field(default_factory=dict)  # report row_id -> fitting numbers
+
+    def by_phone(self, phone: str) -> list[Episode]:
+        return [e for e in self.episodes if e.phone == phone]
+
+
+def judge(inputs: Inputs, rules: Rules) -> Judgement:
+    admitted = admit(inputs.reports, rules, inputs.first_run)
+    admitted = _self_duplicates(admitted, rules)
+    reports = {row["row_id"]: _report(row) for row in admitted.iter_rows(named=True)}
+
+    rulings = [_ruling(row) for row in inputs.rulings.iter_rows(named=True) if row["phone"]]
+    people = link.customers(inputs.visits, inputs.deals, inputs.rulings)
+    linkable = admitted.filter(~pl.col("codes").list.contains("R02"))
+    fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
+    fits: dict[str, list[str]] = defaultdict(list)
+    for row_id, phone in fit_pairs.iter_rows():
+        fits[row_id].append(phone)
+    _resolve_by_rulings(reports, fits, rulings)
+
+    per_phone: dict[str, list[Report]] = defaultdict(list)
+    for row_id, phones in fits.items():
+        report = reports[row_id]
+        if len(phones) == 1:
+            report.phone = phones[0]
+            per_phone[phones[0]].append(report)
+        elif not report.codes:
+            report.status, report.codes = "ambiguous", ["A01"]
+
+    visits = _group(_visit(row) for row in inputs.visits.iter_rows(named=True))
+    contacts = _group(
+        _contact(row)
+        for row in inputs.crm.iter_rows(named=True)
+        if row["at"] is not None and row["phone"]
+    )
+    ruled = _group(rulings)
+    episodes: dict[str, list[Episode]] = {}
+    for phone in sorted(set(visits) | set(per_phone) | set(ruled)):
+        timeline = Timeline(phone, rules)
+        admitted_here = [r for r in per_phone.get(phone, []) if not r.codes]
+        found = timeline.run(admitted_here, visits.get(phone, []), contacts.get(phone, []))
+        timeline.finish(inputs.as_of_end)
+        if phone in ruled:
+            found = apply_rulings(phone, found, ruled[phone], per_phone.get(phone, []), rules)
+        episodes[phone] = found
+
+    for report in reports.values():
+        if report.codes and not report.status:
+            report.status = "invalid"
+        elif not report.status:
+            protected = report.until is None or inputs.as_of_end < report.until
+            report.status = "pending" if protected else "expired_unvisited"
+
+    households = _households(inputs)
+    deal_lines = settle(
+        _deals(inputs.deals, inputs.as_of_end), episodes, households, rules, inputs.as_of_end
+    )
+    return Judgement(
+        inputs=inputs,
+        reports=list(reports.values()),
+        error_reports=inputs.report_errors,
+        episodes=[e for phone in sorted(episodes) for e in episodes[phone]],
+        deals=deal_lines,
+        suspected=_suspected(admitted, reports, rules),
+        fits=dict(fits),
+    )
+
+
+def _order(row: dict) -> tuple:
+    return (row["path"], row["sheet"], row["row_no"])
+
+
+def _report(row: dict) -> Report:
+    return Report(
+        row_id=row["row_id"],
+        channel=row["channel"],
+        agent=row["agent"],
+        customer_name=row["customer_name"],
+        phone_pattern=row["phone_pattern"],
+        at=row["at"],
+        report_type=row["report_type"],
+        until=row["until"],
+        source=row["source"],
+        order=_order(row),
+        codes=list(row["codes"]),
+    )
+
+
+def _visit(row: dict) -> Visit:
+    return Visit(
+        row["row_id"], row["phone"], row["at"], row["channel"], row["agent"],
+        row["customer_name"], row["source"], _order(row),
+    )  # fmt: skip
+
+
+def _contact(row: dict) -> Contact:
+    return Contact(row["row_id"], row["phone"], row["at"], row["kind"], row["source"], row["order"])
+
+
+def _ruling(row: dict) -> Ruling:
+    return Ruling(
+        row_id=row["row_id"],
+        phone=row["phone"],
+        at=row["at"],
+        owner=row["channel"],
+        agent=row["agent"],
+        shares=parse_shares(row["shares"]),
+        source=row["source"],
+        order=_order(row),
+    )
+
+
+def _group(items) -> dict[str, list]:
+    grouped: dict[str, list] = defaultdict(list)
+    for item in items:
+        grouped[item.phone].append(item)
+    return grouped
+
+
+def _self_duplicates(admitted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """R05 while the channel's own earlier report still protects the customer."""
+    clean = admitted.filter(pl.col("codes").list.len() == 0)
+    pairs = link.self_pairs(clean, same_channel=True)
+    if pairs.height == 0:
+        return admitted
+    earlier: dict[str, list[str]] = defaultdict(list)
+    for first, second in pairs.iter_rows():
+        earlier[second].append(first)
+    order = clean.filter(
+        pl.col("row_id").is_in(list({*earlier, *(f for fs in earlier.values() for f in fs)}))
+    )
+    kept: set[str] = set()
+    duplicates: set[str] = set()
+    invalidate_all = rules.report.self_duplicate == "invalidate_all"
+    for row_id in order.sort("at", "path", "sheet", "row_no")["row_id"].to_list():
+        holders = [f for f in earlier.get(row_id, []) if f in kept]
+        if not holders:
+            kept.add(row_id)
+            continue
+        duplicates.add(row_id)
+        if invalidate_all:
+            kept.add(row_id)
+            duplicates.update(holders)
+    return admitted.with_columns(
+        codes=pl.when(pl.col("row_id").is_in(list(duplicates)))
+        .then(pl.col("codes").list.concat(pl.lit(["R05"])))
+        .otherwise(pl.col("codes"))
+    )
+
+
+def _resolve_by_rulings(
+    reports: dict[str, Report], fits: dict[str, list[str]], rulings: list[Ruling]
+) -> None:
+    """An ambiguous report is linked to the number a ruling gives its channel."""
+    ruled_channels: dict[str, set[str]] = defaultdict(set)
+    for ruling in rulings:
+        ruled_channels[ruling.phone].update(ruling.channels)
+    for row_id, phones in fits.items():
+        if len(phones) > 1:
+            channel = reports[row_id].channel
+            named = [p for p in phones if channel in ruled_channels.get(p, ())]
+            if len(named) == 1:
+                fits[row_id] = named
+
+
+def _suspected(
+    admitted: pl.DataFrame, reports: dict[str, Report], rules: Rules
+) -> list[tuple[Report, Report]]:
+    """Compatible reports of two channels, both still unlinked (no visit yet)."""
+    open_reports = admitted.filter(
+        (pl.col("codes").list.len() == 0)
+        & pl.col("row_id").is_in([r.row_id for r in reports.values() if r.status == "pending"])
+    )
+    pairs = link.self_pairs(open_reports, same_channel=False)
+    return [(reports[a], reports[b]) for a, b in pairs.iter_rows()]
+
+
+def _households(inputs: Inputs) -> Households:
+    households = Households()
+    for frame in (inputs.visits, inputs.deals):
+        for phone, relative in frame.select("phone", "relative_phone").iter_rows():
+            if phone and relative and "*" not in relative:
+                households.join(phone, relative)
+    return households
+
+
+def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
+    """Deal rows grouped by deal id; stage dates after the as-of night are not yet known."""
+    zone = frame.schema["at"].time_zone if frame.height else "UTC"  # type: ignore[union-attr]
+    dated = frame.with_columns(
+        deal_id=pl.coalesce("deal_no", "room"),
+        **{
+            name: parse_iso(name, zone or "UTC")
+            for name in ("subscribed_at", "signed_at", "refunded_at")
+        },
+    )
+    deals: dict[str, Deal] = {}
+    for row in dated.sort("at", "path", "sheet", "row_no", nulls_last=False).iter_rows(named=True):
+        deal = deals.setdefault(row["deal_id"], Deal(row["deal_id"]))
+        deal.phone = row["phone"] or deal.phone
+        if row["amount"] is not None:
+            deal.amount = row["amount"]
+        if row["relative_phone"]:
+            deal.relatives.add(row["relative_phone"])
+        deal.sources.append(row["source"])
+        stage_dates = dict(
+            zip(STAGES, (row["subscribed_at"], row["signed_at"], row["refunded_at"]), strict=True)
+        )
+        if row["stage"] in STAGES and stage_dates[row["stage"]] is None:
+            stage_dates[row["stage"]] = row["at"]
+            _mark(deal, row["stage"], row["at"])
+        for stage, at in stage_dates.items():
+            if at is not None and at <= as_of_end:
+                _mark(deal, stage, at)
+    return [deals[key] for key in sorted(deals)]
+
+
+def _mark(deal: Deal, stage: str, at: datetime | None) -> None:
+    known = deal.stage_at.get(stage)
+    if stage not in deal.stage_at or (at is not None and (known is None or at < known)):
+        deal.stage_at[stage] = at

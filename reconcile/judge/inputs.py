@@ -1,0 +1,229 @@
+"""What the judge reads: the ledger's rows as of a night, one polars frame per kind.
+
+Only rows first seen by a run as of that night or earlier, and dated on or before
+it (rows without a date always count), so a past night replays exactly.
+
+Columns common to every frame: `row_id`, `channel`, `agent`, `customer_name`,
+`surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null),
+`source` (`path#sheet!row`), `order` (file, sheet, row: submission order), and
+`first_seen` / `first_run` for reports. Kind-specific fields are columns named
+after the keys of the row's `data` JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import polars as pl
+
+from reconcile.ledger import Ledger
+from reconcile.normalise import dates
+from reconcile.rules import Rules
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
+
+_DATA_FIELDS: dict[str, dict[str, pl.DataType]] = {
+    "report": {"time_known": pl.Boolean(), "expected_visit_at": pl.String()},
+    "visit": {"relative_phone": pl.String(), "time_known": pl.Boolean()},
+    "crm_customer": {"source_channel": pl.String()},
+    "crm_followup": {"follow_type": pl.String(), "follow_note": pl.String()},
+    "deal": {
+        "deal_no": pl.String(),
+        "room": pl.String(),
+        "stage": pl.String(),
+        "amount": pl.Float64(),
+        "subscribed_at": pl.String(),
+        "signed_at": pl.String(),
+        "refunded_at": pl.String(),
+        "relative_phone": pl.String(),
+    },
+    "ruling": {"shares": pl.String(), "remark": pl.String()},
+}
+# Phone codes that make a report row R02 (号码不合规) rather than an unreadable row.
+PHONE_ERROR_PREFIX = "phone_"
+
+
+@dataclass
+class Inputs:
+    as_of: date
+    as_of_end: datetime  # 23:59:59 of the as-of day, project time
+    first_run: int | None  # the workspace's very first run (never R10)
+    reports: pl.DataFrame
+    report_errors: pl.DataFrame  # report rows whose phone could not be used (R02)
+    visits: pl.DataFrame
+    crm: pl.DataFrame  # CRM customers and follow-ups: developer contacts
+    deals: pl.DataFrame
+    rulings: pl.DataFrame
+
+
+def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
+    expr = pl.col(column) if isinstance(column, str) else column
+    return expr.str.to_datetime(ISO_FORMAT, time_zone="UTC").dt.convert_time_zone(zone)
+
+
+def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
+    zone = rules.timezone
+    as_of_end = datetime.combine(as_of, time(23, 59, 59), rules.zone)
+    seen_by = as_of_end.isoformat()
+    rows = ledger.query(
+        """
+        SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
+               r.phone_pattern, r.event_at, r.report_type, r.data,
+               f.path || '#' || r.sheet || '!' || r.row_no AS source,
+               f.path, r.sheet, r.row_no, f.first_run, f.first_seen
+        FROM rows r JOIN files f USING (file_id)
+        WHERE f.first_seen <= ?
+        """,
+        (seen_by,),
+    )
+    first_run = ledger.execute("SELECT min(first_run) FROM files")[0][0]
+    frames = {kind: _kind_frame(rows, kind, zone, as_of_end) for kind in _DATA_FIELDS}
+    crm = pl.concat(
+        [
+            frames["crm_customer"].select(_CONTACT_COLUMNS).with_columns(kind=pl.lit("crm")),
+            frames["crm_followup"].select(_CONTACT_COLUMNS).with_columns(kind=pl.lit("followup")),
+        ]
+    )
+    return Inputs(
+        as_of=as_of,
+        as_of_end=as_of_end,
+        first_run=first_run,
+        reports=frames["report"],
+        report_errors=_report_errors(ledger, rules, seen_by, as_of_end),
+        visits=frames["visit"],
+        crm=crm,
+        deals=frames["deal"],
+        rulings=frames["ruling"],
+    )
+
+
+_CONTACT_COLUMNS = ("row_id", "phone", "customer_name", "at", "source", "order")
+
+
+def _empty_rows() -> dict[str, pl.DataType]:
+    return {
+        "row_id": pl.String(),
+        "kind": pl.String(),
+        "channel": pl.String(),
+        "agent": pl.String(),
+        "customer_name": pl.String(),
+        "surnames": pl.String(),
+        "phone": pl.String(),
+        "phone_pattern": pl.String(),
+        "event_at": pl.String(),
+        "report_type": pl.String(),
+        "data": pl.String(),
+        "source": pl.String(),
+        "path": pl.String(),
+        "sheet": pl.String(),
+        "row_no": pl.Int64(),
+        "first_run": pl.Int64(),
+        "first_seen": pl.String(),
+    }
+
+
+def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -> pl.DataFrame:
+    schema = _empty_rows()
+    if rows.height == 0:
+        frame = pl.DataFrame(schema=schema)
+    else:
+        frame = rows.filter(pl.col("kind") == kind).cast(schema)  # type: ignore[arg-type]
+    fields = _DATA_FIELDS[kind]
+    data = frame["data"].str.json_decode(pl.Struct(fields)) if frame.height else None
+    frame = frame.with_columns(
+        at=parse_iso("event_at", zone),
+        first_seen_at=parse_iso("first_seen", zone),
+        order=pl.struct("path", "sheet", "row_no"),
+    )
+    if data is not None:
+        frame = frame.with_columns(data.struct.unnest())
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, dtype=dtype).alias(name) for name, dtype in fields.items()
+        )
+    return (
+        frame.filter(pl.col("at").is_null() | (pl.col("at") <= as_of_end))
+        .drop("data", "event_at", "first_seen", "kind")
+        .sort("path", "sheet", "row_no", "phone_pattern", nulls_last=True)
+    )
+
+
+def _report_errors(ledger: Ledger, rules: Rules, seen_by: str, as_of_end: datetime) -> pl.DataFrame:
+    """Report rows rejected for their phone, with what can be read of their other cells."""
+    found = ledger.execute(
+        """
+        SELECT e.error_id, e.channel, e.codes, e.reason, e.raw, s.mapping, s.headers,
+               f.path || '#' || e.sheet || '!' || e.row_no, f.path, e.sheet, e.row_no
+        FROM row_errors e JOIN files f USING (file_id)
+             LEFT JOIN sheets s ON s.file_id = e.file_id AND s.sheet = e.sheet
+        WHERE e.kind = 'report' AND f.first_seen <= ?
+        ORDER BY f.path, e.sheet, e.row_no
+        """,
+        (seen_by,),
+    )
+    records = []
+    for error_id, channel, codes, reason, raw, mapping, headers, source, path, sheet, row in found:
+        if not any(code.startswith(PHONE_ERROR_PREFIX) for code in codes.split(";")):
+            continue
+        cells = _cells_by_field(json.loads(raw), mapping, headers)
+        reported = _reported_at(cells, as_of_end)
+        if reported is not None and reported > as_of_end:
+            continue
+        records.append(
+            {
+                "row_id": error_id,
+                "channel": channel,
+                "agent": cells.get("agent"),
+                "customer_name": cells.get("customer_name"),
+                "reported_at": reported,
+                "report_type": cells.get("report_type"),
+                "reason": reason,
+                "source": source,
+                "path": path,
+                "sheet": sheet,
+                "row_no": row,
+            }
+        )
+    schema = {
+        "row_id": pl.String(),
+        "channel": pl.String(),
+        "agent": pl.String(),
+        "customer_name": pl.String(),
+        "reported_at": pl.Datetime("us", rules.timezone),
+        "report_type": pl.String(),
+        "reason": pl.String(),
+        "source": pl.String(),
+        "path": pl.String(),
+        "sheet": pl.String(),
+        "row_no": pl.Int64(),
+    }
+    return pl.DataFrame(records, schema=schema)
+
+
+def _cells_by_field(raw: list, mapping: str | None, headers: str | None) -> dict[str, str]:
+    """A rejected row's cells by canonical field, through its sheet's header mapping."""
+    if not mapping or not headers:
+        return {}
+    header_list = json.loads(headers)
+    cells: dict[str, str] = {}
+    for field, header in json.loads(mapping).items():
+        if header in header_list:
+            index = header_list.index(header)
+            if index < len(raw) and raw[index] not in (None, ""):
+                cells[field] = str(raw[index])
+    return cells
+
+
+def _reported_at(cells: dict[str, str], as_of_end: datetime) -> datetime | None:
+    ref = as_of_end.date()
+    if "reported_date" in cells:
+        parsed = dates.combine(
+            cells["reported_date"], cells.get("time") or cells.get("reported_at"), ref=ref
+        )
+    else:
+        parsed = dates.parse_datetime(cells.get("reported_at"), ref=ref)
+    if parsed.value is None:
+        return None
+    return parsed.value.replace(tzinfo=as_of_end.tzinfo)
