@@ -1,4 +1,4 @@
-"""Command line: `reconcile init | run | check | demo`. The only module that prints."""
+"""Command line: `reconcile init | run | check | explain | demo`. The only module that prints."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import logging
 import re
 import signal
 import sys
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 from reconcile import __version__
+from reconcile.explain import explain
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
+from reconcile.judge import Judgement
+from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.ledger import LedgerError
-from reconcile.pipeline import RunSummary, ledger_totals, run
+from reconcile.normalise.phones import mask, parse_phone
+from reconcile.pipeline import RunSummary, judge_night, ledger_totals, run
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace, init_workspace
 
@@ -55,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查"
     )
 
+    explain = commands.add_parser("explain", help="某个客户的时间线与判定理由")
+    explain.add_argument("phone", help="客户完整手机号")
+    explain.add_argument(
+        "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
+    )
+    explain.add_argument(
+        "--as-of", type=_as_of, default=None, help="按该日判定（默认最近一次运行的判定日）"
+    )
+
     init = commands.add_parser("init", help="新建工作目录：文件夹与带注释的 rules.yaml")
     init.add_argument("dir", type=Path, nargs="?", default=Path("."))
 
@@ -78,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "init":
             return _init(args)
+        if args.command == "explain":
+            return _explain(args)
     except RulesError as exc:
         print(f"配置错误：\n{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -109,6 +125,7 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
     if summary.mode == "replay":
         _print_totals(workspace, summary)
+        _print_judged(workspace, summary)
         return
     print(
         f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
@@ -153,6 +170,82 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
         for source, reason in errors[:SHOWN_ERRORS]:
             print(f"  {source}  {reason}")
     _print_totals(workspace, summary)
+    _print_judged(workspace, summary)
+
+
+def _print_judged(workspace: Workspace, summary: RunSummary) -> None:
+    if summary.judgement is not None:
+        print_judgement(summary.judgement, summary.written, workspace.root)
+
+
+def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> None:
+    """What the night decided: owners, collisions, disputes and commission."""
+    statuses = Counter(r.status for r in judgement.reports)
+    statuses["invalid"] += judgement.error_reports.height
+    print(
+        "报备判定："
+        + "，".join(
+            f"{REPORT_STATUS_LABELS[s]} {statuses[s]}" for s in REPORT_STATUSES if statuses[s]
+        )
+    )
+    owners = Counter(e.owner_type for e in judgement.episodes)
+    by_channel = Counter(e.channels[0] for e in judgement.episodes if e.owner_type == "channel")
+    print(
+        f"客户归属 {len(judgement.episodes)} 段："
+        + "，".join(f"{OWNER_TYPE_LABELS[t]} {n}" for t, n in sorted(owners.items()))
+        + (
+            "（" + "、".join(f"{c} {n}" for c, n in sorted(by_channel.items())) + "）"
+            if by_channel
+            else ""
+        )
+    )
+    collisions = [e for e in judgement.episodes if any(r.status == "lost" for r in e.contested)]
+    disputed = [e for e in judgement.episodes if e.owner_type == "disputed"]
+    print(
+        f"撞单 {len(collisions)} 个（已判定归属），待裁决 {len(disputed)} 个，"
+        f"疑似撞单（尚未到访）{len(judgement.suspected)} 组"
+    )
+    for episode in disputed:
+        print(f"  待裁决：{mask(episode.phone)}  {'、'.join(episode.channels)}")
+    payable = Counter()
+    held = Counter()
+    for line in judgement.deals:
+        if line.status in ("payable", "clawback") and line.channel:
+            payable[line.channel] += line.commission
+        elif line.status == "held" and line.channel:
+            held[line.channel] += line.commission
+    print(
+        f"可结佣合计 ¥{sum(payable.values()):,.2f}"
+        + (
+            "：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(payable.items()))
+            if payable
+            else ""
+        )
+    )
+    if held:
+        print("暂缓结佣：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(held.items())))
+    for path in written:
+        print(f"  已写出 {Path(path).relative_to(root)}")
+
+
+def _explain(args: argparse.Namespace) -> int:
+    parsed = parse_phone(args.phone)
+    number = parsed.phones[0].full if len(parsed.phones) == 1 else None
+    if number is None:
+        print(f"请输入客户的完整手机号（11 位）：{args.phone}", file=sys.stderr)
+        return EXIT_USAGE
+    workspace = Workspace.open(args.workspace)
+    if not workspace.ledger_path.exists():
+        print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
+        return EXIT_USAGE
+    judgement = judge_night(workspace, args.as_of)
+    lines = explain(judgement, number, workspace.rules.project)
+    if not lines:
+        print(f"台账中没有与 {number} 相关的记录（判定日 {judgement.inputs.as_of}）")
+        return EXIT_FAILED
+    for line in lines:
+        print(line)
+    return EXIT_OK
 
 
 def _print_totals(workspace: Workspace, summary: RunSummary) -> None:

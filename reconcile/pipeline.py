@@ -102,6 +102,18 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
     return summary
 
 
+def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
+    """The night's judgement from the ledger alone (read-only): for `reconcile explain`.
+
+    Without `as_of`, the latest night that ran successfully.
+    """
+    with Ledger(workspace.ledger_path) as ledger:
+        if as_of is None:
+            latest = ledger.execute("SELECT max(as_of) FROM runs WHERE status = 'ok'")[0][0]
+            as_of = date.fromisoformat(latest) if latest else workspace.today()
+        return judge(load(ledger, workspace.rules, as_of), workspace.rules)
+
+
 @dataclass(frozen=True)
 class LedgerTotals:
     rows_by_kind: dict[str, int]
