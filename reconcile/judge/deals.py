@@ -93,25 +93,26 @@ def _holds(episode: Episode, at: datetime) -> bool:
 
 def _owner(
     deal: Deal, members: list[str], episodes: dict[str, list[Episode]]
-) -> tuple[Episode | None, bool]:
-    """The episode holding on the deal date, and whether a channel's protection lapsed."""
+) -> tuple[Episode | None, Episode | None]:
+    """The episode holding on the deal date, else the channel episode that lapsed before it."""
     at = deal.deal_date
     mine = [e for phone in members for e in episodes.get(phone, [])]
     if at is None:
         ordered = sorted(mine, key=lambda e: (e.first_visit_at is None, e.first_visit_at))
-        return (ordered[-1] if ordered else None), False
+        return (ordered[-1] if ordered else None), None
     holding = [e for e in mine if _holds(e, at)]
-    channel = [e for e in holding if e.owner_type in ("channel", "disputed")]
+    channel = [e for e in holding if e.holds_by_visit]
     if channel:
-        return min(channel, key=_claim_time), False
-    lapsed = any(
-        e.owner_type in ("channel", "disputed")
-        and e.first_visit_at is not None
-        and e.first_visit_at <= at
-        for e in mine
-    )
+        return min(channel, key=_claim_time), None
     own = [e for e in episodes.get(deal.phone or "", []) if e in holding] or holding
-    return (own[0] if own else None), lapsed
+    if own:
+        return own[0], None
+    lapsed = [
+        e
+        for e in mine
+        if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at <= at
+    ]
+    return None, (max(lapsed, key=lambda e: e.first_visit_at) if lapsed else None)  # type: ignore[arg-type, return-value]
 
 
 def _claim_time(episode: Episode) -> tuple:
@@ -136,7 +137,7 @@ def settle(
 
 
 def _lines(
-    deal: Deal, episode: Episode | None, lapsed: bool, rules: Rules, as_of_end: datetime
+    deal: Deal, episode: Episode | None, lapsed: Episode | None, rules: Rules, as_of_end: datetime
 ) -> list[DealLine]:
     def line(owner_type, channel, agent, share, commission, status, codes) -> DealLine:
         return DealLine(
@@ -156,9 +157,13 @@ def _lines(
             tuple(deal.sources),
         )
 
+    if lapsed is not None:
+        # The channel's visit protection ended before the deal: its customer, but no commission.
+        return [
+            line("channel", channel, lapsed.agent, None, 0.0, "not_payable", ["P01"])
+            for channel in lapsed.channels
+        ]
     if episode is None or episode.owner_type in ("natural", "existing"):
-        if lapsed:
-            return [line("natural", None, None, None, 0.0, "not_payable", ["P01"])]
         owner_type = episode.owner_type if episode is not None else "natural"
         code = "E01" if owner_type == "existing" else "N01"
         return [line(owner_type, None, None, None, 0.0, "not_payable", [code])]
