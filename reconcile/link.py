@@ -80,11 +80,19 @@ def link(reports: pl.DataFrame, people: pl.DataFrame, bucket_of_phone: pl.Expr) 
     )
     if pairs.height == 0:
         return pl.DataFrame(schema={"row_id": pl.String, "phone": pl.String})
-    exploded = pairs.select("row_id", "phone", "customer_name", "names").explode("names")
+    exploded = pairs.select("row_id", "phone", "customer_name", "names").explode(
+        "names", empty_as_null=True
+    )
     agree = exploded.with_columns(
-        ok=pl.when(pl.col("names").is_null())
-        .then(True)
-        .otherwise(names_agree_series(exploded["customer_name"], exploded["names"].fill_null("")))
+        ok=pl.Series(
+            [
+                known is None or _agree(name, known)
+                for name, known in zip(
+                    exploded["customer_name"].to_list(), exploded["names"].to_list(), strict=True
+                )
+            ],
+            dtype=pl.Boolean,
+        )
     )
     return (
         agree.group_by("row_id", "phone", maintain_order=True)
