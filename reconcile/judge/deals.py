@@ -168,13 +168,11 @@ def _lines(
         code = "E01" if owner_type == "existing" else "N01"
         return [line(owner_type, None, None, None, 0.0, "not_payable", [code])]
     if episode.owner_type == "disputed":
+        # No owner yet, so no sharing channel: one row until a ruling names one.
         codes = ["D01"]
         if _appeal_open(episode, rules, as_of_end):
             codes.append("H01")
-        return [
-            line("disputed", channel, None, None, 0.0, "held", codes)
-            for channel in episode.channels
-        ]
+        return [line("disputed", None, None, None, 0.0, "held", codes)]
     shares = episode.shares or [(episode.channels[0], 1.0)]
     deal_rules = rules.deal
     payable_at = deal.reached_at(deal_rules.commission_stage)

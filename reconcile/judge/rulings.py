@@ -82,7 +82,8 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
             shares = [(automatic, first), (ruling.owner, second)]
         else:
             shares = [(ruling.owner, 1.0)]
-    ruled = [channel for channel, _ in shares]
+    # The ruled channel comes first: the one the ruling names, else the first of its split.
+    ruled = sorted((channel for channel, _ in shares), key=lambda c: c != ruling.owner)
     mine = [r for r in reports if r.phone == episode.phone]
     chosen: dict[str, Report] = {}
     for report in sorted(mine, key=lambda r: (r not in episode.contested, r.at, r.order)):
@@ -109,7 +110,12 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
     episode.agent = ruling.agent or (episode.report.agent if episode.report else None)
     episode.ruled = True
     episode.codes = ["J01"]
-    episode.flags = [f for f in episode.flags if not f.startswith(("tie=", "split=", "ruling="))]
+    episode.flags = [
+        f for f in episode.flags if not f.startswith(("tie=", "lost=", "split=", "ruling="))
+    ]
+    episode.flags.extend(
+        sorted({f"lost={r.channel}" for r in episode.contested if r.status == "lost"})
+    )
     if len(shares) > 1:
         episode.flags.append("split=" + ";".join(f"{c}:{_share_text(s)}" for c, s in shares))
     episode.flags.append(f"ruling={ruling.source}")

@@ -257,7 +257,8 @@ class Timeline:
             if len(set(ranks)) > 1:
                 episode.flags.append("provisional=type_priority")
             pool = [r for r, rank in zip(pool, ranks, strict=True) if rank == best]
-        brought = [r for r in pool if r.channel in bringers]
+        # A bringer that reported but lost on type priority was not "brought by other" (C02).
+        brought = [r for r in candidates if r.channel in bringers]
         natural = False
         if bringers and not brought:
             episode.codes.append("C02")
