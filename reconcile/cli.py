@@ -190,15 +190,13 @@ def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> No
     )
     owners = Counter(e.owner_type for e in judgement.episodes)
     by_channel = Counter(e.channels[0] for e in judgement.episodes if e.owner_type == "channel")
-    print(
-        f"客户归属 {len(judgement.episodes)} 段："
-        + "，".join(f"{OWNER_TYPE_LABELS[t]} {n}" for t, n in sorted(owners.items()))
-        + (
-            "（" + "、".join(f"{c} {n}" for c, n in sorted(by_channel.items())) + "）"
-            if by_channel
-            else ""
-        )
-    )
+    parts = []
+    for owner_type, label in OWNER_TYPE_LABELS.items():
+        if owners[owner_type]:
+            detail = "、".join(f"{c} {n}" for c, n in sorted(by_channel.items()))
+            extra = f"（{detail}）" if owner_type == "channel" and detail else ""
+            parts.append(f"{label} {owners[owner_type]}{extra}")
+    print(f"客户归属 {len(judgement.episodes)} 段：" + "，".join(parts))
     collisions = [e for e in judgement.episodes if any(r.status == "lost" for r in e.contested)]
     disputed = [e for e in judgement.episodes if e.owner_type == "disputed"]
     print(
