@@ -5,7 +5,8 @@ customer when every visible digit agrees and the names agree. Candidate pairs co
 from a join on a blocking key (the visible digits every admitted pattern shows), so
 nothing compares all pairs.
 
-`link` returns one row per (report, customer) that fit: `row_id`, `phone`.
+`link` returns one row per (report, customer) that fit: `row_id`, `phone`, and
+`in_time`: whether the customer was first seen before the report's protection ended.
 `self_pairs` finds compatible pairs among reports (self-duplicates, suspected
 collisions).
 """
@@ -66,21 +67,23 @@ def customers(visits: pl.DataFrame, deals: pl.DataFrame, rulings: pl.DataFrame) 
 def link(reports: pl.DataFrame, people: pl.DataFrame, bucket_of_phone: pl.Expr) -> pl.DataFrame:
     """Fitting (report, customer) pairs.
 
-    `reports` needs `row_id`, `phone_pattern`, `customer_name`, `bucket`, `until`;
-    a customer counts only when first seen before the report's protection ended.
+    `reports` needs `row_id`, `phone_pattern`, `customer_name`, `bucket`, `until`.
     """
+    empty = {"row_id": pl.String, "phone": pl.String, "in_time": pl.Boolean}
     if reports.height == 0 or people.height == 0:
-        return pl.DataFrame(schema={"row_id": pl.String, "phone": pl.String})
+        return pl.DataFrame(schema=empty)
     keyed = people.with_columns(bucket=bucket_of_phone)
     pairs = (
         reports.select("row_id", "phone_pattern", "customer_name", "bucket", "until")
         .join(keyed, on="bucket", how="inner")
-        .filter(pl.col("until").is_null() | (pl.col("first_at") < pl.col("until")))
         .filter(compatible_expr("phone_pattern", "phone"))
     )
     if pairs.height == 0:
-        return pl.DataFrame(schema={"row_id": pl.String, "phone": pl.String})
-    exploded = pairs.select("row_id", "phone", "customer_name", "names").explode(
+        return pl.DataFrame(schema=empty)
+    pairs = pairs.with_columns(
+        in_time=pl.col("until").is_null() | (pl.col("first_at") < pl.col("until"))
+    )
+    exploded = pairs.select("row_id", "phone", "in_time", "customer_name", "names").explode(
         "names", empty_as_null=True
     )
     agree = exploded.with_columns(
@@ -95,10 +98,10 @@ def link(reports: pl.DataFrame, people: pl.DataFrame, bucket_of_phone: pl.Expr) 
         )
     )
     return (
-        agree.group_by("row_id", "phone", maintain_order=True)
+        agree.group_by("row_id", "phone", "in_time", maintain_order=True)
         .agg(pl.col("ok").any())
         .filter("ok")
-        .select("row_id", "phone")
+        .select("row_id", "phone", "in_time")
         .sort("row_id", "phone")
     )
 

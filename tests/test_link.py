@@ -80,11 +80,10 @@ def test_bucketed_link_equals_comparing_all_pairs(reports, people) -> None:
         link.link(report_frame, people_frame, bucket_expr(rules, "phone", "phone")).iter_rows()
     )
     expected = {
-        (f"r{i}", phone)
+        (f"r{i}", phone, first < days)
         for i, (pat, name, days) in enumerate(reports)
         for phone, person, first in people
         if Phone.from_pattern(pat).fits(phone)
-        and first < days
         and (person is None or names_agree(parse_name(name), parse_name(person)))
     }
     assert found == expected
@@ -96,7 +95,7 @@ def test_given_names_that_differ_do_not_link() -> None:
     people = [("13800001234", "张强", 0)]
     report_frame, people_frame = frames(reports, people, rules)
     pairs = link.link(report_frame, people_frame, bucket_expr(rules, "phone", "phone"))
-    assert pairs.rows() == [("r1", "13800001234")]
+    assert pairs.rows() == [("r1", "13800001234", True)]
 
 
 def test_front_four_back_five_bucket() -> None:
@@ -105,4 +104,4 @@ def test_front_four_back_five_bucket() -> None:
     people = [("13810012345", None, 0), ("13820012345", None, 0)]
     report_frame, people_frame = frames(reports, people, rules)
     pairs = link.link(report_frame, people_frame, bucket_expr(rules, "phone", "phone"))
-    assert pairs.rows() == [("r0", "13810012345")]
+    assert pairs.rows() == [("r0", "13810012345", True)]

@@ -44,9 +44,7 @@ def judge(inputs: Inputs, rules: Rules) -> Judgement:
     people = link.customers(inputs.visits, inputs.deals, inputs.rulings)
     linkable = admitted.filter(~pl.col("codes").list.contains("R02"))
     fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
-    fits: dict[str, list[str]] = defaultdict(list)
-    for row_id, phone in fit_pairs.iter_rows():
-        fits[row_id].append(phone)
+    fits = _choose_fits(fit_pairs)
     _resolve_by_rulings(reports, fits, rulings)
 
     per_phone: dict[str, list[Report]] = defaultdict(list)
@@ -177,6 +175,24 @@ def _self_duplicates(admitted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         .then(pl.col("codes").list.concat(pl.lit(["R05"])))
         .otherwise(pl.col("codes"))
     )
+
+
+def _choose_fits(pairs: pl.DataFrame) -> dict[str, list[str]]:
+    """The customers a report may be about.
+
+    Customers first seen while the report protected them count; when there is none,
+    a single later customer is still the report's (it visited too late: R09), while
+    several later strangers make nobody's (the report simply expired unvisited).
+    """
+    in_time: dict[str, list[str]] = defaultdict(list)
+    late: dict[str, list[str]] = defaultdict(list)
+    for row_id, phone, on_time in pairs.iter_rows():
+        (in_time if on_time else late)[row_id].append(phone)
+    fits: dict[str, list[str]] = dict(in_time)
+    for row_id, phones in late.items():
+        if row_id not in fits and len(phones) == 1:
+            fits[row_id] = phones
+    return fits
 
 
 def _resolve_by_rulings(

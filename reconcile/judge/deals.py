@@ -8,7 +8,7 @@ the deal date; among several, the one with the earliest valid report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from reconcile.judge.timeline import Episode
 from reconcile.periods import period_end
@@ -86,9 +86,19 @@ class Households:
 
 
 def _holds(episode: Episode, at: datetime) -> bool:
+    """Whether the episode holds on the deal's day.
+
+    Deal dates carry no clock time, so a deal dated the day of the first visit is
+    inside the episode, and one dated the last protected day too.
+    """
     if episode.first_visit_at is None:
         return True
-    return episode.first_visit_at <= at and (episode.until is None or at < episode.until)
+    day_end = _day_end(at)
+    return episode.first_visit_at < day_end and (episode.until is None or at < episode.until)
+
+
+def _day_end(at: datetime) -> datetime:
+    return datetime.combine(at.date() + timedelta(days=1), time(0), at.tzinfo)
 
 
 def _owner(
@@ -110,7 +120,7 @@ def _owner(
     lapsed = [
         e
         for e in mine
-        if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at <= at
+        if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at < _day_end(at)
     ]
     return None, (max(lapsed, key=lambda e: e.first_visit_at) if lapsed else None)  # type: ignore[arg-type, return-value]
 
