@@ -9,10 +9,12 @@ from datetime import date
 import polars as pl
 import pytest
 
+from reconcile.cli import main
 from reconcile.demo import SheetSpec, generate_workspace, write_xlsx
 from reconcile.ledger import Ledger
 from reconcile.pipeline import ledger_totals, run
 from reconcile.workspace import Workspace
+from tests.test_explain import REPORT, write_collision
 
 AS_OF = date(2026, 11, 20)
 HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
@@ -200,3 +202,20 @@ def test_queries_keep_text_columns_whose_first_rows_are_empty(tmp_path):
         frame = ledger.query("SELECT a, b FROM t")
     assert frame["a"].dtype == pl.String and frame["a"][-1] == "链家"
     assert frame["b"].dtype == pl.Null
+
+
+def test_a_replay_reproduces_the_night_byte_for_byte(workspace):
+    """Rows that arrived on a later night, even back-dated ones, stay out of a replay."""
+    write_collision(workspace)
+    assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-18"]) == 0
+    night = workspace / "outputs" / "2026-11-18"
+    first = {p.name: p.read_bytes() for p in night.glob("*.csv")}
+    write_xlsx(
+        workspace / "inputs/channels/房多多/报备.xlsx",
+        [SheetSpec("报备", REPORT, [["张先生", "138****1234", "2026-11-17 09:00", "孙七"]])],
+    )
+    assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-20"]) == 0
+    assert "房多多" in (workspace / "outputs/2026-11-20/reports.csv").read_text(encoding="utf-8")
+    assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-18"]) == 0
+    assert {p.name: p.read_bytes() for p in night.glob("*.csv")} == first
+    assert set(first) == {"reports.csv", "attribution.csv", "deals.csv"}

@@ -233,13 +233,10 @@ def _households(inputs: Inputs) -> Households:
 
 def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
     """Deal rows grouped by deal id; stage dates after the as-of night are not yet known."""
-    zone = frame.schema["at"].time_zone if frame.height else "UTC"  # type: ignore[union-attr]
+    zone = str(as_of_end.tzinfo)
     dated = frame.with_columns(
         deal_id=pl.coalesce("deal_no", "room"),
-        **{
-            name: parse_iso(name, zone or "UTC")
-            for name in ("subscribed_at", "signed_at", "refunded_at")
-        },
+        **{name: parse_iso(name, zone) for name in ("subscribed_at", "signed_at", "refunded_at")},
     )
     deals: dict[str, Deal] = {}
     for row in dated.sort("at", "path", "sheet", "row_no", nulls_last=False).iter_rows(named=True):
