@@ -68,6 +68,7 @@ class Households:
 
     def __init__(self) -> None:
         self._parent: dict[str, str] = {}
+        self._groups: dict[str, list[str]] | None = None
 
     def find(self, phone: str) -> str:
         parent = self._parent.setdefault(phone, phone)
@@ -79,10 +80,17 @@ class Households:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self._parent[max(ra, rb)] = min(ra, rb)
+        self._groups = None
 
     def members(self, phone: str) -> list[str]:
-        root = self.find(phone)
-        return sorted(p for p in self._parent if self.find(p) == root) or [phone]
+        if phone not in self._parent:
+            return [phone]
+        if self._groups is None:
+            groups: dict[str, list[str]] = {}
+            for member in sorted(self._parent):
+                groups.setdefault(self.find(member), []).append(member)
+            self._groups = groups
+        return self._groups[self.find(phone)]
 
 
 def _holds(episode: Episode, at: datetime) -> bool:
