@@ -1,8 +1,10 @@
-# Both targets create .venv on first use and install the package with its test extras.
+# Each target creates .venv on first use and installs the package with its test extras
+# (`bench` also with its bench extras).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test bench clean
 
@@ -18,8 +20,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/judge.py
 
 clean:
 	rm -rf $(VENV) .reconcile outputs/20* reports/20*

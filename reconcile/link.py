@@ -13,11 +13,9 @@ collisions).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import polars as pl
 
-from reconcile.normalise.names import names_agree, parse_name
+from reconcile.normalise.names import agree_series
 
 PHONE_LENGTH = 11
 
@@ -30,19 +28,6 @@ def compatible_expr(left: str, right: str) -> pl.Expr:
         b = pl.col(right).str.slice(i, 1)
         checks.append((a == "*") | (b == "*") | (a == b))
     return pl.all_horizontal(checks)
-
-
-@lru_cache(maxsize=1 << 18)
-def _agree(left: str | None, right: str | None) -> bool:
-    return names_agree(parse_name(left), parse_name(right))
-
-
-def names_agree_series(left: pl.Series, right: pl.Series) -> pl.Series:
-    """Element-wise name agreement; each distinct pair of names is parsed once."""
-    return pl.Series(
-        [_agree(a, b) for a, b in zip(left.to_list(), right.to_list(), strict=True)],
-        dtype=pl.Boolean,
-    )
 
 
 def customers(visits: pl.DataFrame, deals: pl.DataFrame, rulings: pl.DataFrame) -> pl.DataFrame:
@@ -86,17 +71,8 @@ def link(reports: pl.DataFrame, people: pl.DataFrame, bucket_of_phone: pl.Expr) 
     exploded = pairs.select("row_id", "phone", "in_time", "customer_name", "names").explode(
         "names", empty_as_null=True
     )
-    agree = exploded.with_columns(
-        ok=pl.Series(
-            [
-                known is None or _agree(name, known)
-                for name, known in zip(
-                    exploded["customer_name"].to_list(), exploded["names"].to_list(), strict=True
-                )
-            ],
-            dtype=pl.Boolean,
-        )
-    )
+    # A customer recorded without any name cannot disagree.
+    agree = exploded.with_columns(ok=agree_series(exploded["customer_name"], exploded["names"]))
     return (
         agree.group_by("row_id", "phone", "in_time", maintain_order=True)
         .agg(pl.col("ok").any())
@@ -137,5 +113,5 @@ def self_pairs(reports: pl.DataFrame, *, same_channel: bool) -> pl.DataFrame:
     ).filter(compatible_expr("phone_pattern", "phone_pattern_2"))
     if joined.height == 0:
         return pl.DataFrame(schema={"first": pl.String, "second": pl.String})
-    agree = names_agree_series(joined["customer_name"], joined["customer_name_2"])
+    agree = agree_series(joined["customer_name"], joined["customer_name_2"])
     return joined.filter(agree).select(first="row_id", second="row_id_2")

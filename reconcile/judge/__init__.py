@@ -6,6 +6,7 @@ their semantics are documented in docs/judge.md.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,9 +37,32 @@ class Judgement:
 
 
 def judge(inputs: Inputs, rules: Rules) -> Judgement:
+    # Millions of small acyclic objects: the cycle collector only costs time here.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _judge(inputs, rules)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_REPORT_FIELDS = (
+    "row_id", "channel", "agent", "customer_name", "phone_pattern", "at", "report_type",
+    "until", "source", "path", "sheet", "row_no", "codes",
+)  # fmt: skip
+_SHARED_TEXT = ("channel", "agent", "report_type", "path", "sheet")
+
+
+def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     admitted = admit(inputs.reports, rules, inputs.first_run)
     admitted = _self_duplicates(admitted, rules)
-    reports = {row["row_id"]: _report(row) for row in admitted.iter_rows(named=True)}
+    reports: dict[str, Report] = {}
+    shared: dict = {}  # one copy of each repeated text: a million reports, a few channels
+    for row in admitted.select(_REPORT_FIELDS).iter_rows(named=True):
+        for key in _SHARED_TEXT:
+            row[key] = shared.setdefault(row[key], row[key])
+        reports[row["row_id"]] = _report(row)
 
     rulings = [_ruling(row) for row in inputs.rulings.iter_rows(named=True) if row["phone"]]
     people = link.customers(inputs.visits, inputs.deals, inputs.rulings)
@@ -57,14 +81,13 @@ def judge(inputs: Inputs, rules: Rules) -> Judgement:
             report.status, report.codes = "ambiguous", ["A01"]
 
     visits = _group(_visit(row) for row in inputs.visits.iter_rows(named=True))
-    contacts = _group(
-        _contact(row)
-        for row in inputs.crm.iter_rows(named=True)
-        if row["at"] is not None and row["phone"]
-    )
     ruled = _group(rulings)
+    customers = sorted(set(visits) | set(per_phone) | set(ruled))
+    # Only contacts of customers with a timeline matter; most CRM rows are other people.
+    crm = inputs.crm.filter(pl.col("at").is_not_null() & pl.col("phone").is_in(customers))
+    contacts = _group(_contact(row) for row in crm.iter_rows(named=True))
     episodes: dict[str, list[Episode]] = {}
-    for phone in sorted(set(visits) | set(per_phone) | set(ruled)):
+    for phone in customers:
         timeline = Timeline(phone, rules)
         admitted_here = [r for r in per_phone.get(phone, []) if not r.codes]
         found = timeline.run(admitted_here, visits.get(phone, []), contacts.get(phone, []))
@@ -123,7 +146,11 @@ def _visit(row: dict) -> Visit:
 
 
 def _contact(row: dict) -> Contact:
-    return Contact(row["row_id"], row["phone"], row["at"], row["kind"], row["source"], row["order"])
+    order = row["order"]
+    return Contact(
+        row["row_id"], row["phone"], row["at"], row["kind"], row["source"],
+        (order["path"], order["sheet"], order["row_no"]),
+    )  # fmt: skip
 
 
 def _ruling(row: dict) -> Ruling:

@@ -317,13 +317,13 @@ def _alternation(words) -> str:
     return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
 
 
-def name_series(values: pl.Series) -> pl.DataFrame:
-    """Vectorised `parse_name` for the ledger: columns `customer_name` (display text, null
-    when empty) and `surnames` (`;`-joined, null when none), element-wise equal to
-    `parse_name`. Each distinct cell is read once: plain cells (1–4 common ideographs)
-    with polars expressions, the rest through `parse_name`.
+def _plain_parts(unique: pl.Series) -> pl.DataFrame:
+    """Distinct name cells → `text`, `plain`, `display`, `surname`, `given`.
+
+    Plain cells (1–4 common ideographs, one person) are read with polars expressions,
+    element-wise equal to `parse_name`; the other columns are null for the rest.
+    Staged so that each intermediate column is computed once.
     """
-    unique = values.cast(pl.String).unique()
     texts = unique.to_list()
     frame = pl.DataFrame(
         {"text": unique, "display": [to_simplified(t) if t else t for t in texts]},
@@ -331,7 +331,6 @@ def name_series(values: pl.Series) -> pl.DataFrame:
     )
     text, display = pl.col("text"), pl.col("display")
     group = f"(?:{_alternation(_GROUP_SUFFIXES)})$"
-    # Staged so that each intermediate column is computed once.
     lookup = frame.with_columns(
         plain=(
             text.str.contains(f"^{_PLAIN_RE.pattern}$") & ~text.str.contains("[和与及跟]")
@@ -372,15 +371,37 @@ def name_series(values: pl.Series) -> pl.DataFrame:
         & ~pl.col("long_honorific")
         & ~pl.col("short_honorific")
     )
-    lookup = lookup.with_columns(
-        surnames=pl.when((body.str.len_chars() == 0) | first.is_in(list(_MASKS)))
-        .then(None)
-        .when(familiar)
-        .then(body.str.slice(1, 1))
-        .when(body.str.slice(0, 2).is_in(list(COMPOUND_SURNAMES)))
-        .then(body.str.slice(0, 2))
-        .otherwise(first)
+    no_surname = (body.str.len_chars() == 0) | first.is_in(list(_MASKS))
+    surname_length = pl.when(body.str.slice(0, 2).is_in(list(COMPOUND_SURNAMES))).then(2)
+    lookup = lookup.with_columns(surname_length=surname_length.otherwise(1))
+    rest = body.str.slice(pl.col("surname_length"))
+    plain = pl.col("plain")
+    return lookup.select(
+        "text",
+        "plain",
+        "display",
+        surname=pl.when(plain & ~no_surname).then(
+            pl.when(familiar)
+            .then(body.str.slice(1, 1))
+            .otherwise(body.str.slice(0, pl.col("surname_length")))
+        ),
+        given=pl.when(
+            plain
+            & ~no_surname
+            & ~familiar
+            & (rest.str.len_chars() > 0)
+            & ~rest.str.contains(f"[{re.escape(_MASK_CHARS)}]")
+        ).then(rest),
     )
+
+
+def name_series(values: pl.Series) -> pl.DataFrame:
+    """Vectorised `parse_name` for the ledger: columns `customer_name` (display text, null
+    when empty) and `surnames` (`;`-joined, null when none), element-wise equal to
+    `parse_name`. Each distinct cell is read once: plain cells (1–4 common ideographs)
+    with polars expressions, the rest through `parse_name`.
+    """
+    lookup = _plain_parts(values.cast(pl.String).unique())
     others = lookup.filter(~pl.col("plain"))["text"].to_list()
     parsed = [parse_name(value) for value in others]
     fallback = pl.DataFrame(
@@ -394,7 +415,7 @@ def name_series(values: pl.Series) -> pl.DataFrame:
     lookup = lookup.join(fallback, on="text", how="left", nulls_equal=True).select(
         "text",
         customer_name=pl.when("plain").then("display").otherwise("slow_name"),
-        surnames=pl.when("plain").then("surnames").otherwise("slow_surnames"),
+        surnames=pl.when("plain").then("surname").otherwise("slow_surnames"),
     )
     return (
         values.cast(pl.String)
@@ -403,3 +424,56 @@ def name_series(values: pl.Series) -> pl.DataFrame:
         .join(lookup, on="text", how="left", nulls_equal=True, maintain_order="left")
         .drop("text")
     )
+
+
+@lru_cache(maxsize=1 << 16)
+def _cells_agree(left: str | None, right: str | None) -> bool:
+    return names_agree(parse_name(left), parse_name(right))
+
+
+def agree_series(left: pl.Series, right: pl.Series) -> pl.Series:
+    """Element-wise `names_agree(parse_name(a), parse_name(b))`.
+
+    Pairs of plain names (one person each) are compared with polars; the rest, a small
+    share in practice, through the pure function, once per distinct pair.
+    """
+    parts = _plain_parts(pl.concat([left.cast(pl.String), right.cast(pl.String)]).unique())
+    pairs = pl.DataFrame({"a": left.cast(pl.String), "b": right.cast(pl.String)})
+    for side in ("a", "b"):
+        pairs = pairs.join(
+            parts.select(
+                pl.col("text").alias(side),
+                pl.col("plain").alias(f"plain_{side}"),
+                pl.col("surname").alias(f"surname_{side}"),
+                pl.col("given").alias(f"given_{side}"),
+            ),
+            on=side,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+    fast = (
+        pl.col("surname_a").is_null()
+        | pl.col("surname_b").is_null()
+        | (
+            (pl.col("surname_a") == pl.col("surname_b"))
+            & (
+                pl.col("given_a").is_null()
+                | pl.col("given_b").is_null()
+                | (pl.col("given_a") == pl.col("given_b"))
+            )
+        )
+    )
+    plain_pair = pl.col("plain_a").fill_null(False) & pl.col("plain_b").fill_null(False)
+    # A blank cell has no surname and never disagrees.
+    blank = pl.col("a").is_null() | pl.col("b").is_null()
+    pairs = pairs.with_columns(
+        ok=pl.when(blank).then(True).when(plain_pair).then(fast), slow=~blank & ~plain_pair
+    ).with_row_index("i")
+    slow = pairs.filter("slow")
+    if slow.height == 0:
+        return pairs["ok"].alias("agree")
+    results = pl.Series(
+        [_cells_agree(a, b) for a, b in slow.select("a", "b").iter_rows()], dtype=pl.Boolean
+    )
+    return pairs["ok"].scatter(slow["i"], results).alias("agree")

@@ -66,3 +66,32 @@ def test_a_stranger_seen_after_the_report_expired_does_not_make_it_ambiguous(wor
     (report,) = judgement.reports
     assert (report.status, report.phone) == ("valid", "13800001234")
     assert judgement.fits[report.row_id] == ["13800001234"]
+
+
+def test_two_crm_contacts_at_the_same_instant(workspace):
+    """A CRM customer and a follow-up written at the same minute (ordering must not fail)."""
+    _report(workspace, "链家", [["张先生", "138****1234", "2026-11-18 09:00", "王五"]])
+    write_xlsx(
+        workspace / "inputs/crm/明源.xlsx",
+        [
+            SheetSpec(
+                "客户",
+                ["客户姓名", "客户电话", "首次接触时间", "客户来源"],
+                [["张三", "13812341234", "2026-11-01 10:00", "自然来访"]],
+            ),
+            SheetSpec(
+                "跟进",
+                ["客户电话", "跟进时间", "跟进方式", "跟进内容"],
+                [["13812341234", "2026-11-01 10:00", "电话", "首次来电"]],
+            ),
+        ],
+    )
+    write_xlsx(
+        workspace / "inputs/visits/来访.xlsx",
+        [SheetSpec("来访", VISIT, [["张三", "13812341234", "2026-11-18 15:00", "链家", "王五"]])],
+    )
+    run(Workspace.open(workspace), date(2026, 11, 20))
+    judgement = judge_night(Workspace.open(workspace))
+    (report,) = judgement.reports
+    assert (report.status, report.codes) == ("invalid", ["R06"])
+    assert [e.owner_type for e in judgement.episodes] == ["existing"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,6 +9,7 @@ from reconcile.normalise.names import (
     COMPOUND_SURNAMES,
     Name,
     Person,
+    agree_series,
     names_agree,
     parse_name,
     to_simplified,
@@ -265,3 +267,31 @@ def test_name_series_equals_parse_name(cells):
         list(zip(out["customer_name"].to_list(), out["surnames"].to_list(), strict=True))
         == expected
     )
+
+
+AGREEMENT_NAMES = [
+    None, "张伟", "张强", "張偉", "张先生", "张女士", "张某", "张**", "欧阳娜", "欧阳女士",
+    "小张", "老王", "王总", "张三/李四", "李四", "先生", "阿卜杜·热合曼", "张伟和李娜",
+]  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(AGREEMENT_NAMES), st.text(max_size=6)),
+            st.one_of(st.sampled_from(AGREEMENT_NAMES), st.text(max_size=6)),
+        ),
+        max_size=30,
+    )
+)
+def test_vectorised_agreement_equals_the_pure_function(pairs):
+    left = pl.Series([a for a, _ in pairs], dtype=pl.String)
+    right = pl.Series([b for _, b in pairs], dtype=pl.String)
+    expected = [names_agree(parse_name(a), parse_name(b)) for a, b in pairs]
+    assert agree_series(left, right).to_list() == expected
+
+
+def test_agreement_table():
+    left = pl.Series(["张伟", "张伟", "張先生", "张三/李四", "小张", None], dtype=pl.String)
+    right = pl.Series(["张强", "张伟", "张三", "李四", "张伟", "王五"], dtype=pl.String)
+    assert agree_series(left, right).to_list() == [False, True, True, True, True, True]
