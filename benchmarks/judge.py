@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-DATA_VERSION = 2  # bump when the generator changes: the cache key includes it
+DATA_VERSION = 3  # bump when the generator changes: the cache key includes it
 SEED = 20261130
 PROJECTS = 50
 TOTALS = {"reports": 1_000_000, "visits": 300_000, "crm": 1_000_000, "deals": 50_000}
@@ -196,14 +196,13 @@ def _stamp(frame: pl.DataFrame, at_us, seen_delay_days=None) -> pl.DataFrame:
 
 
 def _numbered(frame: pl.DataFrame, sheet: str) -> pl.DataFrame:
-    """Row numbers in submission order within each file, `source` and `order`."""
+    """Row numbers in submission order within each file, and `source`."""
     return (
         frame.with_columns(sheet=pl.lit(sheet))
         .sort("path", "at", "row_id")
         .with_columns(row_no=(pl.int_range(pl.len()).over("path") + 2).cast(pl.Int64))
         .with_columns(
             source=pl.col("path") + "#" + pl.col("sheet") + "!" + pl.col("row_no").cast(pl.String),
-            order=pl.struct("path", "sheet", "row_no"),
         )
     )
 
@@ -215,7 +214,6 @@ def _month_path(template: str) -> pl.Expr:
 REPORT_COLUMNS = (
     "row_id", "channel", "agent", "customer_name", "surnames", "phone", "phone_pattern",
     "report_type", "source", "path", "sheet", "row_no", "first_run", "at", "first_seen_at",
-    "order",
 )  # fmt: skip
 
 
@@ -509,7 +507,15 @@ def generate_project(p: int, counts: dict[str, int]) -> dict[str, pl.DataFrame]:
         }
     )
     crm = _numbered(crm, "客户").select(
-        "row_id", "phone", "customer_name", "at", "source", "order", kind=pl.lit("crm")
+        "row_id",
+        "phone",
+        "customer_name",
+        "at",
+        "source",
+        "path",
+        "sheet",
+        "row_no",
+        kind=pl.lit("crm"),
     )
 
     # Deals: visitors who bought, a few weeks after their first visit.

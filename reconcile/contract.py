@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reconcile.judge import Judgement
+from reconcile.judge.rulings import share_text
 
 REPORT_HEADER = (
     "report_id", "channel", "agent", "customer_name", "phone_pattern", "reported_at",
@@ -35,10 +36,6 @@ def iso(moment: datetime | None) -> str:
 
 def money(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
-
-
-def share_text(share: float | None) -> str:
-    return "" if share is None else f"{share:.2f}".rstrip("0").rstrip(".")
 
 
 def report_rows(judgement: Judgement) -> list[tuple]:
@@ -105,7 +102,7 @@ def attribution_rows(judgement: Judgement) -> list[tuple]:
 
 
 def deal_rows(judgement: Judgement) -> list[tuple]:
-    rows = [
+    return [
         (
             d.deal_id,
             d.customer_phone,
@@ -120,9 +117,11 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
             d.status,
             ";".join(d.reason_codes),
         )  # fmt: skip
-        for d in judgement.deals
+        for d in sorted(
+            judgement.deals,
+            key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
+        )
     ]
-    return sorted(rows, key=lambda row: (row[0], -(float(row[8]) if row[8] else 1.0), row[6] or ""))
 
 
 def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:

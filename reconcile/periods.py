@@ -72,6 +72,14 @@ def in_clock_range(moment: datetime, start: time, end: time, zone: ZoneInfo) -> 
     return clock >= start or clock <= end
 
 
+def in_clock_range_expr(moment: pl.Expr, start: time, end: time) -> pl.Expr:
+    """:func:`in_clock_range` for a column of zone-aware datetimes (local clock time)."""
+    clock = moment.dt.time()
+    if start <= end:
+        return (clock >= start) & (clock <= end)
+    return (clock >= start) | (clock <= end)
+
+
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.periods import in_clock_range, period_end, period_end_expr, window_start
+from reconcile.periods import (
+    in_clock_range,
+    in_clock_range_expr,
+    period_end,
+    period_end_expr,
+    window_start,
+)
 from reconcile.rules import parse_duration
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -80,3 +86,15 @@ def test_vectorised_end_equals_the_pure_function(start: datetime, text: str) -> 
     series = pl.Series([moment]).dt.convert_time_zone("Asia/Shanghai")
     vectorised = pl.select(period_end_expr(pl.lit(series), duration, "Asia/Shanghai")).item()
     assert vectorised == period_end(moment, duration, SH)
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31)),
+    st.times(),
+    st.times(),
+)
+def test_vectorised_clock_range_equals_the_pure_function(start: datetime, low: time, high: time):
+    moment = start.replace(tzinfo=SH)
+    series = pl.Series([moment]).dt.convert_time_zone("Asia/Shanghai")
+    vectorised = pl.select(in_clock_range_expr(pl.lit(series), low, high)).item()
+    assert vectorised == in_clock_range(moment, low, high, SH)

@@ -146,11 +146,7 @@ def _visit(row: dict) -> Visit:
 
 
 def _contact(row: dict) -> Contact:
-    order = row["order"]
-    return Contact(
-        row["row_id"], row["phone"], row["at"], row["kind"], row["source"],
-        (order["path"], order["sheet"], order["row_no"]),
-    )  # fmt: skip
+    return Contact(row["row_id"], row["phone"], row["at"], row["kind"], row["source"], _order(row))
 
 
 def _ruling(row: dict) -> Ruling:
@@ -271,18 +267,15 @@ def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
         deal.phone = row["phone"] or deal.phone
         if row["amount"] is not None:
             deal.amount = row["amount"]
-        if row["relative_phone"]:
-            deal.relatives.add(row["relative_phone"])
-        deal.sources.append(row["source"])
         stage_dates = dict(
             zip(STAGES, (row["subscribed_at"], row["signed_at"], row["refunded_at"]), strict=True)
         )
-        if row["stage"] in STAGES and stage_dates[row["stage"]] is None:
-            stage_dates[row["stage"]] = row["at"]
-            _mark(deal, row["stage"], row["at"])
         for stage, at in stage_dates.items():
             if at is not None and at <= as_of_end:
                 _mark(deal, stage, at)
+        if row["stage"] in STAGES and stage_dates[row["stage"]] is None:
+            # The row's stage without its own date column: dated by the row (or undated).
+            _mark(deal, row["stage"], row["at"])
     return [deals[key] for key in sorted(deals)]
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, time
 
 import polars as pl
 
-from reconcile.periods import period_end_expr
+from reconcile.periods import in_clock_range_expr, period_end_expr
 from reconcile.rules import Duration, Quota, ReportRules, ReportType, Rules
 
 _BASE_POOL = "\x00base"
@@ -55,15 +55,13 @@ def admit(reports: pl.DataFrame, rules: Rules, first_run: int | None) -> pl.Data
     )
     checks.append(pl.when(_outside_hours(rules)).then(pl.lit("R03")))
     if report.max_delay is not None and first_run is not None:
-        late = pl.col("first_seen_at") > _end_expr(pl.col("at"), report.max_delay, rules.timezone)
+        late = pl.col("first_seen_at") > period_end_expr(
+            pl.col("at"), report.max_delay, rules.timezone
+        )
         checks.append(pl.when(late & (pl.col("first_run") != first_run)).then(pl.lit("R10")))
     frame = frame.with_columns(codes=pl.concat_list(checks).list.drop_nulls())
     frame = _quota(frame, rules)
     return frame.with_columns(bucket=bucket_expr(rules, "prefix", "suffix"))
-
-
-def _end_expr(start: pl.Expr, duration: Duration, zone: str) -> pl.Expr:
-    return period_end_expr(start, duration, zone)
 
 
 def _until(rules: Rules) -> pl.Expr:
@@ -72,18 +70,18 @@ def _until(rules: Rules) -> pl.Expr:
     report = rules.report
     zone = rules.timezone
     at = pl.col("at")
-    expr = _end_expr(at, report.validity, zone)
+    expr = period_end_expr(at, report.validity, zone)
     for name, kind in report.types.items():
         if kind.validity is not None:
             expr = (
                 pl.when(pl.col("report_type") == name)
-                .then(_end_expr(at, kind.validity, zone))
+                .then(period_end_expr(at, kind.validity, zone))
                 .otherwise(expr)
             )
     if rules.opening_date is not None:
         opening = datetime.combine(rules.opening_date, time(0), rules.zone)
         before = at < pl.lit(opening).dt.convert_time_zone(zone)
-        opening_end = _end_expr(
+        opening_end = period_end_expr(
             pl.lit(opening).dt.convert_time_zone(zone), report.validity_before_opening, zone
         )
         expr = pl.when(before).then(opening_end).otherwise(expr)
@@ -93,12 +91,9 @@ def _until(rules: Rules) -> pl.Expr:
 def _outside_hours(rules: Rules) -> pl.Expr:
     """R03 for the clock time: the type's hours or window, else the base hours."""
     report = rules.report
-    clock = pl.col("at").dt.time()
 
     def outside(start: time, end: time) -> pl.Expr:
-        if start <= end:
-            return (clock < start) | (clock > end)
-        return (clock < start) & (clock > end)
+        return ~in_clock_range_expr(pl.col("at"), start, end)
 
     expr: pl.Expr = outside(report.hours.start, report.hours.end) if report.hours else pl.lit(False)
     for name, kind in report.types.items():

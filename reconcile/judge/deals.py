@@ -23,8 +23,6 @@ class Deal:
     phone: str | None = None
     amount: float | None = None
     stage_at: dict[str, datetime | None] = field(default_factory=dict)  # stage -> earliest date
-    relatives: set[str] = field(default_factory=set)
-    sources: list[str] = field(default_factory=list)
 
     @property
     def stage(self) -> str:
@@ -36,12 +34,16 @@ class Deal:
         dated = [at for at in self.stage_at.values() if at is not None]
         return min(dated) if dated else None
 
+    def _implied(self, stage: str) -> list[str]:
+        """Stages recorded that imply `stage`: 签约 implies 认购; 退房 implies neither."""
+        return [s for s in STAGES[STAGES.index(stage) : 2] if s in self.stage_at]
+
+    def reached(self, stage: str) -> bool:
+        return bool(self._implied(stage))
+
     def reached_at(self, stage: str) -> datetime | None:
-        """When the deal reached `stage` (a later stage implies the earlier ones)."""
-        index = STAGES.index(stage)
-        dated = [
-            self.stage_at[s] for s in STAGES[index:2] if s in self.stage_at and self.stage_at[s]
-        ]
+        """When the deal reached `stage`, if that was dated."""
+        dated = [at for s in self._implied(stage) if (at := self.stage_at[s]) is not None]
         return min(dated) if dated else None
 
 
@@ -59,8 +61,6 @@ class DealLine:
     commission: float
     status: str
     reason_codes: tuple[str, ...]
-    episode: Episode | None
-    sources: tuple[str, ...]
 
 
 class Households:
@@ -171,8 +171,6 @@ def _lines(
             round(commission, 2),
             status,
             tuple(codes),
-            episode,
-            tuple(deal.sources),
         )
 
     if lapsed is not None:
@@ -192,44 +190,37 @@ def _lines(
             codes.append("H01")
         return [line("disputed", None, None, None, 0.0, "held", codes)]
     shares = episode.shares or [(episode.channels[0], 1.0)]
-    deal_rules = rules.deal
-    payable_at = deal.reached_at(deal_rules.commission_stage)
-    reached = _reached_stage(deal, deal_rules.commission_stage)
-    refunded = "退房" in deal.stage_at
-    refunded_at = deal.stage_at.get("退房")
-    base_codes = ["J01"] if episode.ruled else []
-    out = []
-    for channel, share in shares:
-        agent = episode.agent if channel == episode.channels[0] else _agent_of(episode, channel)
-        full = _commission(rules, channel, deal.amount) * share
-        if refunded:
-            paid_before = reached and (
-                payable_at is None or refunded_at is None or payable_at < refunded_at
-            )
-            if paid_before and deal_rules.clawback_on_refund:
-                out.append(
-                    line("channel", channel, agent, share, -full, "clawback", [*base_codes, "X01"])
-                )
-            else:
-                out.append(
-                    line("channel", channel, agent, share, 0.0, "not_payable", [*base_codes, "X01"])
-                )
-        elif not reached:
-            out.append(
-                line("channel", channel, agent, share, 0.0, "not_payable", [*base_codes, "S01"])
-            )
-        elif (
-            not episode.ruled and episode.had_collision and _appeal_open(episode, rules, as_of_end)
-        ):
-            out.append(line("channel", channel, agent, share, full, "held", ["H01"]))
-        else:
-            out.append(line("channel", channel, agent, share, full, "payable", base_codes))
-    return out
-
-
-def _reached_stage(deal: Deal, stage: str) -> bool:
-    index = STAGES.index(stage)
-    return any(s in deal.stage_at for s in STAGES[index:2])
+    stage = rules.deal.commission_stage
+    codes = ["J01"] if episode.ruled else []
+    if "退房" in deal.stage_at:
+        paid_at, refunded_at = deal.reached_at(stage), deal.stage_at["退房"]
+        paid_before = deal.reached(stage) and (
+            paid_at is None or refunded_at is None or paid_at < refunded_at
+        )
+        clawback = paid_before and rules.deal.clawback_on_refund
+        status, sign, codes = (
+            ("clawback" if clawback else "not_payable"),
+            -int(clawback),
+            [*codes, "X01"],
+        )
+    elif not deal.reached(stage):
+        status, sign, codes = "not_payable", 0, [*codes, "S01"]
+    elif not episode.ruled and episode.had_collision and _appeal_open(episode, rules, as_of_end):
+        status, sign, codes = "held", 1, ["H01"]
+    else:
+        status, sign = "payable", 1
+    return [
+        line(
+            "channel",
+            channel,
+            episode.agent if channel == episode.channels[0] else _agent_of(episode, channel),
+            share,
+            sign * _commission(rules, channel, deal.amount) * share,
+            status,
+            codes,
+        )
+        for channel, share in shares
+    ]
 
 
 def _appeal_open(episode: Episode, rules: Rules, as_of_end: datetime) -> bool:

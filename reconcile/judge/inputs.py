@@ -5,7 +5,7 @@ it (rows without a date always count), so a past night replays exactly.
 
 Columns common to every frame: `row_id`, `channel`, `agent`, `customer_name`,
 `surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null),
-`source` (`path#sheet!row`), `order` (file, sheet, row: submission order), and
+`source` (`path#sheet!row`), `path`, `sheet`, `row_no` (submission order), and
 `first_seen` / `first_run` for reports. Kind-specific fields are columns named
 after the keys of the row's `data` JSON.
 """
@@ -99,7 +99,7 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
     )
 
 
-_CONTACT_COLUMNS = ("row_id", "phone", "customer_name", "at", "source", "order")
+_CONTACT_COLUMNS = ("row_id", "phone", "customer_name", "at", "source", "path", "sheet", "row_no")
 
 
 def _empty_rows() -> dict[str, pl.DataType]:
@@ -135,7 +135,6 @@ def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -
     frame = frame.with_columns(
         at=parse_iso("event_at", zone),
         first_seen_at=parse_iso("first_seen", zone),
-        order=pl.struct("path", "sheet", "row_no"),
     )
     if data is not None:
         frame = frame.with_columns(data.struct.unnest())

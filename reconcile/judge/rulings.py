@@ -117,9 +117,10 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
         sorted({f"lost={r.channel}" for r in episode.contested if r.status == "lost"})
     )
     if len(shares) > 1:
-        episode.flags.append("split=" + ";".join(f"{c}:{_share_text(s)}" for c, s in shares))
+        episode.flags.append("split=" + ";".join(f"{c}:{share_text(s)}" for c, s in shares))
     episode.flags.append(f"ruling={ruling.source}")
 
 
-def _share_text(share: float) -> str:
-    return f"{share:.2f}".rstrip("0").rstrip(".")
+def share_text(share: float | None) -> str:
+    """`0.5`, `1`: a share as the CSVs and flags write it."""
+    return "" if share is None else f"{share:.2f}".rstrip("0").rstrip(".")

@@ -218,11 +218,10 @@ class Timeline:
         report_rules = self.rules.report
         candidates = []
         for report in self.waiting:
-            latest = period_end(at, lead_time(report_rules, report.report_type), self.zone)
-            # period_end measures forward; lead time is measured back from the visit.
-            lead = (latest - at) if latest is not None else None
+            # The latest report time that is still `lead_time` before the visit (inclusive).
+            latest = window_start(at, lead_time(report_rules, report.report_type), self.zone)
             kind = type_rules(report_rules, report.report_type)
-            if lead is not None and report.at > at - lead:
+            if report.at > latest:
                 report.codes.append("R08")
             elif report.until is not None and at >= report.until:
                 report.codes.append("R09")
@@ -352,16 +351,14 @@ class Timeline:
             episode.until = period_end(episode.until, renewal.extend, self.zone)
             episode.renewals += 1
 
-    def finish(self, as_of_end: datetime) -> list[Report]:
+    def finish(self, as_of_end: datetime) -> None:
         """Reports no decisive visit reached: pending while protected, else expired."""
-        left = self.waiting
-        for report in left:
+        for report in self.waiting:
             protected = report.until is None or as_of_end < report.until
             report.status = "pending" if protected else "expired_unvisited"
         for episode in self.episodes:
             if episode.renewals:
                 episode.flags.append(f"renewed={episode.renewals}")
-        return left
 
 
 def _report_key(report: Report) -> tuple:
