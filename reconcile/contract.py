@@ -124,20 +124,27 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
     ]
 
 
-def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:
-    """Write atomically: a temporary file in the same folder, then a rename."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write a file so that a reader sees the old or the new content, never half.
+
+    A temporary file in the same folder, fsync, then a rename over the target.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
+    with open(temporary, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     return path
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return write_atomic(path, buffer.getvalue().encode("utf-8"))
 
 
 def write_contract(judgement: Judgement, folder: Path) -> list[Path]:

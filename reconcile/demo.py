@@ -273,11 +273,12 @@ existing_customer:
   released_after: 14d
 
 visit:
-  protection: 30d
+  protection: 21d
   renewal: {window: 7d, extend: 30d}
 
 conflict:
   order: [first_visit, first_report]
+  min_gap: 15m          # 两家报备相隔不到 15 分钟且客户自行到访 → 待裁决
   appeal_window: 24h
 
 commission:
@@ -318,10 +319,13 @@ def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     crowd = people(rng, 70)
     plan = DemoPlan(crowd[:55], crowd[55:], datetime(2026, 11, 2, 9, 0))
     inputs = root / "inputs"
-    reports = _demo_reports(rng, plan)
+    # Contests are staged on their own seed, so the rest of the demo keeps its data.
+    contests = _contests(random.Random(seed + 1))
+    reports = _demo_reports(rng, plan) + [report for c in contests for report in c.reports]
     written += _write_channel_files(inputs, reports, rng)
-    written += _write_visits(inputs, rng, plan, reports)
-    written += _write_crm(inputs, rng, plan)
+    written += _write_visits(inputs, rng, plan, reports, contests)
+    written += _write_crm(inputs, rng, plan, contests)
+    written += _write_rulings(inputs, contests)
     return written
 
 
@@ -332,6 +336,55 @@ class Report:
     person: Person
     at: datetime
     kind: str | None = None
+
+
+@dataclass
+class Contest:
+    """Two agencies report one customer; the customer walks in alone or is brought."""
+
+    person: Person
+    reports: list[Report]
+    visit: datetime
+    bringer: tuple[str, str] | None = None  # (channel, agent) that brought the customer
+    deal: tuple[str, date, date | None, int] | None = None  # id, 认购 day, 签约 day, amount
+    ruling: str | None = None  # 分成 written in the admin's 裁决表, if ruled
+
+
+def _contests(rng: random.Random) -> list[Contest]:
+    older, recent, brought = people(rng, 3)
+    return [
+        # Ruled a week later: the two agencies share the commission.
+        Contest(
+            older,
+            [
+                Report("房多多", "周杰", older, datetime(2026, 11, 12, 9, 30)),
+                Report("自有渠道", "冯丽", older, datetime(2026, 11, 12, 9, 40)),
+            ],
+            datetime(2026, 11, 13, 15, 0),
+            deal=("SHYH-2026-0101", date(2026, 11, 14), date(2026, 11, 16), 3_260_000),
+            ruling="房多多:0.5;自有渠道:0.5",
+        ),
+        # Last night's walk-in: still inside the appeal window, its 认购 held.
+        Contest(
+            recent,
+            [
+                Report("链家", "刘洋", recent, datetime(2026, 11, 19, 14, 0)),
+                Report("我爱我家", "孙浩", recent, datetime(2026, 11, 19, 14, 10)),
+            ],
+            datetime(2026, 11, 20, 10, 30),
+            deal=("SHYH-2026-0102", date(2026, 11, 20), None, 2_880_000),
+        ),
+        # The later reporter brought the customer: it wins, the other may appeal until tonight.
+        Contest(
+            brought,
+            [
+                Report("房多多", "吴芳", brought, datetime(2026, 11, 19, 10, 0)),
+                Report("链家", "陈静", brought, datetime(2026, 11, 19, 11, 0)),
+            ],
+            datetime(2026, 11, 20, 9, 30),
+            bringer=("链家", "陈静"),
+        ),
+    ]
 
 
 def _demo_reports(rng: random.Random, plan: DemoPlan) -> list[Report]:
@@ -496,7 +549,11 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
 
 
 def _write_visits(
-    inputs: Path, rng: random.Random, plan: DemoPlan, reports: list[Report]
+    inputs: Path,
+    rng: random.Random,
+    plan: DemoPlan,
+    reports: list[Report],
+    contests: list[Contest],
 ) -> list[Path]:
     first_report = {}
     for report in sorted(reports, key=lambda r: r.at):
@@ -524,6 +581,13 @@ def _write_visits(
                 spouse,
             ]
         )
+    for contest in contests:
+        when, person = contest.visit, contest.person
+        channel, agent = contest.bringer or (None, None)
+        rows.append(
+            [when.date(), when.strftime("%H:%M"), person.name, person.phone, channel, agent]
+            + ["李娜", None]
+        )
     rows.sort(key=lambda r: (r[0], r[1]))
     rows.append([date(2026, 11, 12), "15:20", "無名氏", "0571-88886666", None, None, "黄婷", None])
     spec = SheetSpec(
@@ -535,7 +599,9 @@ def _write_visits(
     return [write_xlsx(inputs / "visits/来访登记表_2026-11.xlsx", [spec])]
 
 
-def _write_crm(inputs: Path, rng: random.Random, plan: DemoPlan) -> list[Path]:
+def _write_crm(
+    inputs: Path, rng: random.Random, plan: DemoPlan, contests: list[Contest]
+) -> list[Path]:
     customers = [
         [p.name, p.phone, _at(date(2026, 10, rng.randint(1, 28)), 11), "自然来访", "李娜"]
         for p in plan.existing
@@ -563,6 +629,24 @@ def _write_crm(inputs: Path, rng: random.Random, plan: DemoPlan) -> list[Path]:
                 f"{rng.randint(180, 420) * 10000:,}.00",
             ]
         )
+    for contest in contests:
+        if contest.deal is None:
+            continue
+        deal_id, subscribed, signed_on, amount = contest.deal
+        person = contest.person
+        deals.append(
+            [
+                deal_id,
+                "6-1802",
+                person.name,
+                person.phone,
+                "签约" if signed_on else "认购",
+                _at(subscribed, 11),
+                _at(signed_on, 15) if signed_on else None,
+                None,
+                f"{amount:,}.00",
+            ]
+        )
     sheets = [
         SheetSpec("客户", ["客户姓名", "手机", "创建时间", "客户来源", "置业顾问"], customers),
         SheetSpec("跟进记录", ["手机", "跟进时间", "跟进方式", "跟进内容"], follow),
@@ -583,6 +667,16 @@ def _write_crm(inputs: Path, rng: random.Random, plan: DemoPlan) -> list[Path]:
         ),
     ]
     return [write_xlsx(inputs / "crm/明源导出_2026-11-20.xlsx", sheets)]
+
+
+def _write_rulings(inputs: Path, contests: list[Contest]) -> list[Path]:
+    rows = [
+        [c.person.phone, None, c.ruling, None, date(2026, 11, 18), "双方均提供了带看记录，佣金各半"]
+        for c in contests
+        if c.ruling
+    ]
+    header = ["客户电话", "归属渠道", "分成", "经纪人", "裁决日期", "备注"]
+    return [write_xlsx(inputs / "rulings/裁决表_2026-11.xlsx", [SheetSpec("裁决", header, rows)])]
 
 
 def big_report_workbook(path: Path, rows: int, seed: int = DEMO_SEED) -> Path:

@@ -61,6 +61,8 @@ class DealLine:
     commission: float
     status: str
     reason_codes: tuple[str, ...]
+    # Held lines: when the appeal window closes (for D01 the ruling may come later still).
+    held_until: datetime | None = None
 
 
 class Households:
@@ -157,7 +159,9 @@ def settle(
 def _lines(
     deal: Deal, episode: Episode | None, lapsed: Episode | None, rules: Rules, as_of_end: datetime
 ) -> list[DealLine]:
-    def line(owner_type, channel, agent, share, commission, status, codes) -> DealLine:
+    def line(
+        owner_type, channel, agent, share, commission, status, codes, held_until=None
+    ) -> DealLine:
         return DealLine(
             deal.deal_id,
             deal.phone,
@@ -171,6 +175,7 @@ def _lines(
             round(commission, 2),
             status,
             tuple(codes),
+            held_until,
         )
 
     if lapsed is not None:
@@ -186,9 +191,10 @@ def _lines(
     if episode.owner_type == "disputed":
         # No owner yet, so no sharing channel: one row until a ruling names one.
         codes = ["D01"]
+        deadline = appeal_end(episode, rules)
         if _appeal_open(episode, rules, as_of_end):
             codes.append("H01")
-        return [line("disputed", None, None, None, 0.0, "held", codes)]
+        return [line("disputed", None, None, None, 0.0, "held", codes, deadline)]
     shares = episode.shares or [(episode.channels[0], 1.0)]
     stage = rules.deal.commission_stage
     codes = ["J01"] if episode.ruled else []
@@ -218,15 +224,23 @@ def _lines(
             sign * _commission(rules, channel, deal.amount) * share,
             status,
             codes,
+            appeal_end(episode, rules) if status == "held" else None,
         )
         for channel, share in shares
     ]
 
 
+def appeal_end(episode: Episode, rules: Rules) -> datetime | None:
+    """When losers can no longer appeal: the first visit + `conflict.appeal_window`."""
+    if episode.first_visit_at is None:
+        return None
+    return period_end(episode.first_visit_at, rules.conflict.appeal_window, rules.zone)
+
+
 def _appeal_open(episode: Episode, rules: Rules, as_of_end: datetime) -> bool:
     if episode.first_visit_at is None:
         return False
-    end = period_end(episode.first_visit_at, rules.conflict.appeal_window, rules.zone)
+    end = appeal_end(episode, rules)
     return end is None or as_of_end < end
 
 
