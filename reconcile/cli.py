@@ -20,6 +20,7 @@ from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPOR
 from reconcile.ledger import LedgerError
 from reconcile.normalise.phones import mask, parse_phone
 from reconcile.pipeline import RunSummary, judge_night, ledger_totals, run
+from reconcile.publish.night import Published
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace, init_workspace
 
@@ -109,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     workspace = Workspace.open(args.workspace)
     try:
-        summary = run(workspace, args.as_of)
+        summary = run(workspace, args.as_of, send=not args.no_email)
     except LedgerError:
         raise
     except Exception as exc:  # the run is recorded as failed in the ledger; say so plainly
@@ -176,6 +177,35 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
 def _print_judged(workspace: Workspace, summary: RunSummary) -> None:
     if summary.judgement is not None:
         print_judgement(summary.judgement, summary.written, workspace.root)
+    if summary.published is not None:
+        print_published(workspace, summary.published)
+
+
+MAIL_LABELS = {"dispute_report": "撞单与争议日报", "settlement": "结算表"}
+
+
+def print_published(workspace: Workspace, published: Published) -> None:
+    """Where the people-facing files went, and what became of each mail."""
+    root = workspace.root
+    print(f"  已写出 {published.report.relative_to(root)}（撞单与争议日报）")
+    print(f"  已写出 {published.settlement.relative_to(root)}（结算表）")
+    if published.receipts:
+        folder = published.receipts[0].parent.relative_to(root)
+        print(f"  已写出 {folder}/ 下的渠道回执 {len(published.receipts)} 份")
+    notify = workspace.rules.notify
+    for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance)):
+        if not recipients:
+            print(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
+    for delivery in published.deliveries:
+        mail = MAIL_LABELS.get(delivery.key, delivery.key)
+        label = f"邮件 {mail}（{delivery.night}）→ {'、'.join(delivery.to)}"
+        eml = delivery.eml.relative_to(root) if delivery.eml.is_relative_to(root) else delivery.eml
+        if delivery.status == "sent":
+            print(f"{label}：已发送")
+        elif delivery.status == "queued":
+            print(f"{label}：发送失败，下次运行重试（{delivery.error or '未知原因'}）")
+        else:
+            print(f"{label}：未发送，已写入发件箱 {eml}")
 
 
 def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> None:
@@ -205,20 +235,17 @@ def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> No
     )
     for episode in disputed:
         print(f"  待裁决：{mask(episode.phone)}  {'、'.join(episode.channels)}")
-    payable = Counter()
-    held = Counter()
+    net, payable, clawback, held = Counter(), Counter(), Counter(), Counter()
     for line in judgement.deals:
         if line.status in ("payable", "clawback") and line.channel:
-            payable[line.channel] += line.commission
+            net[line.channel] += line.commission
+            (payable if line.status == "payable" else clawback)[line.channel] += line.commission
         elif line.status == "held" and line.channel:
             held[line.channel] += line.commission
     print(
-        f"可结佣合计 ¥{sum(payable.values()):,.2f}"
-        + (
-            "：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(payable.items()))
-            if payable
-            else ""
-        )
+        f"应付净额 ¥{sum(net.values()):,.2f}（可结佣 ¥{sum(payable.values()):,.2f}，"
+        f"追回 ¥{sum(clawback.values()):,.2f}）"
+        + ("：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(net.items())) if net else "")
     )
     if held:
         print("暂缓结佣：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(held.items())))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -127,16 +128,36 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write a file so that a reader sees the old or the new content, never half.
 
-    A temporary file in the same folder, fsync, then a rename over the target.
+    A uniquely named temporary file in the same folder, fsync, a rename over the
+    target, then fsync of the folder so the rename survives a power cut. A failed
+    write (a full disk) leaves no temporary file behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # not every platform can open a folder
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:

@@ -286,6 +286,13 @@ commission:
   channels:
     链家: {rate: 0.012}
     自有渠道: {fixed: 3000}
+
+notify:
+  admin: [anchang@shanhu.example.com]     # 撞单与争议日报
+  finance: [caiwu@shanhu.example.com]     # 结算表
+  # 未配置 smtp 时邮件写入 outputs/<日期>/outbox/。配置示例（密码放在环境变量里）：
+  # smtp: {host: smtp.example.com, port: 465, ssl: true,
+  #        user: reconcile@example.com, password_env: RECONCILE_SMTP_PASSWORD}
 """
 
 CHANNEL_AGENTS = {

@@ -105,6 +105,21 @@ CREATE TABLE IF NOT EXISTS row_errors (
     sheet      TEXT NOT NULL,
     row_no     INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mails (
+    message_id  TEXT PRIMARY KEY,        -- deterministic for (project, night, key)
+    night       TEXT NOT NULL,           -- YYYY-MM-DD the mail reports
+    key         TEXT NOT NULL,           -- dispute_report | settlement
+    recipients  TEXT NOT NULL,           -- JSON list of the To addresses
+    subject     TEXT NOT NULL,
+    eml_path    TEXT NOT NULL,           -- outputs/<date>/outbox/<key>.eml
+    raw         BLOB NOT NULL,           -- the exact bytes of the message, sent as stored
+    status      TEXT NOT NULL,           -- outbox | queued | sent
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,                    -- Chinese, why the last attempt failed
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    UNIQUE (night, key)
+);
 CREATE VIEW IF NOT EXISTS ledger_rows AS
     SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
            f.first_run, f.first_seen
@@ -321,10 +336,46 @@ class Ledger:
             )
             return int(cursor.rowcount)
 
+    # mails
+    _MAIL_COLUMNS = (
+        "message_id, night, key, recipients, subject, eml_path, raw, status, attempts, "
+        "last_error, created_at, sent_at"
+    )
+
+    def _mail_rows(self, where: str, params: tuple = ()) -> list[dict]:
+        names = [name.strip() for name in self._MAIL_COLUMNS.split(",")]
+        rows = self.execute(f"SELECT {self._MAIL_COLUMNS} FROM mails {where}", params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def mail(self, night: str, key: str) -> dict | None:
+        """The mail recorded for (night, key), as a column -> value dict, or None."""
+        found = self._mail_rows("WHERE night = ? AND key = ?", (night, key))
+        return found[0] if found else None
+
+    def queued_mails(self) -> list[dict]:
+        """Mails waiting to be sent, oldest first."""
+        return self._mail_rows("WHERE status = 'queued' ORDER BY night, created_at, message_id")
+
+    def add_mail(self, **fields: object) -> None:
+        self.execute(
+            f"INSERT INTO mails ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+            list(fields.values()),
+        )
+
+    def update_mail(self, message_id: str, *, attempted: bool = False, **fields: object) -> None:
+        """Set fields of one mail; `attempted` also counts one more delivery attempt."""
+        assignments = [f"{name} = ?" for name in fields]
+        if attempted:
+            assignments.append("attempts = attempts + 1")
+        self.execute(
+            f"UPDATE mails SET {', '.join(assignments)} WHERE message_id = ?",
+            [*fields.values(), message_id],
+        )
+
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
 
     def count(self, table: str) -> int:
-        if table not in {"rows", "row_errors", "files", "sheets", "sheet_cells", "runs"}:
+        if table not in {"rows", "row_errors", "files", "sheets", "sheet_cells", "runs", "mails"}:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

@@ -1,10 +1,10 @@
 """The night job: ingest → normalise → link → judge → publish.
 
 `run` reads every new or changed input file into the ledger, one transaction per
-file, judges the night from the ledger and writes the CSV contract to
-`outputs/<as-of>/`. A run as of a day earlier than the latest ingesting run is a
-replay: it reads no files, so the past night is reproduced from what the ledger
-knew then.
+file, judges the night from the ledger, writes the CSV contract to
+`outputs/<as-of>/` and publishes the files and mails people receive. A run as of a
+day earlier than the latest ingesting run is a replay: it reads no files, so the
+past night is reproduced from what the ledger knew then.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import load
 from reconcile.ledger import Ledger
+from reconcile.publish.night import Published, publish
 from reconcile.rules import Rules
 from reconcile.workspace import Workspace
 
@@ -43,7 +44,8 @@ class RunSummary:
     # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
     in_quarantine: list[tuple[str, str]] = field(default_factory=list)
     judgement: Judgement | None = None
-    written: list = field(default_factory=list)  # paths of the night's outputs
+    written: list = field(default_factory=list)  # paths of the night's CSV contract
+    published: Published | None = None  # the night's files for people, and its mails
 
     @property
     def ledger_quarantined(self) -> int:
@@ -81,7 +83,11 @@ class RunSummary:
         }
 
 
-def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
+def run(workspace: Workspace, as_of: date | None = None, send: bool = True) -> RunSummary:
+    """One night: ingest (unless a replay), judge, write the contract, publish.
+
+    `send=False` (`--no-email`) leaves tonight's mails in the outbox folder only.
+    """
     as_of = as_of or workspace.today()
     with Ledger(workspace.ledger_path) as ledger:
         latest = ledger.latest_ingest_as_of()
@@ -94,6 +100,14 @@ def run(workspace: Workspace, as_of: date | None = None) -> RunSummary:
             summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
             summary.written = write_contract(
                 summary.judgement, workspace.outputs / as_of.isoformat()
+            )
+            summary.published = publish(
+                workspace,
+                ledger,
+                summary.judgement,
+                failed=summary.failed,
+                compose=mode == "ingest",
+                send=send,
             )
         except BaseException:
             ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())

@@ -206,6 +206,12 @@ class Smtp(_Strict):
     password_env: str | None = None
     sender: str | None = None
 
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Smtp:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl（端口 465 直接加密）与 starttls（端口 587 升级加密）只能选一个")
+        return self
+
 
 class NotifyRules(_Strict):
     admin: list[str] = []

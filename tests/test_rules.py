@@ -113,3 +113,11 @@ def test_errors_name_the_key_and_the_line(text, line, key, words):
 def test_yaml_syntax_error_names_the_line():
     with pytest.raises(RulesError, match="第 2 行"):
         parse_rules("project: x\nreport: [unclosed\n")
+
+
+def test_smtp_takes_one_tls_mode():
+    text = "notify:\n  smtp:\n    host: mail.example.com\n    ssl: true\n    starttls: true\n"
+    with pytest.raises(RulesError, match="notify.smtp.*只能选一个"):
+        parse_rules(text)
+    smtp = parse_rules(text.replace("    starttls: true\n", "")).notify.smtp
+    assert smtp is not None and smtp.ssl and not smtp.starttls

@@ -1,0 +1,676 @@
+"""The night in the admin's words: what the dispute report says, as plain data.
+
+`build_digest` turns a judgement (and the previous night's, for what changed) into
+headline tiles and sections of cards. Every value is already people-facing text —
+phones masked, times local, reasons in Chinese — so the HTML and plain-text
+renderings in `report.py` only lay it out. Sections list the most urgent first and
+are capped so a mail stays readable; the CSV contract always has everything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from reconcile.judge import Judgement
+from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
+from reconcile.judge.deals import DealLine
+from reconcile.judge.timeline import Episode, Report
+from reconcile.ledger import Ledger
+from reconcile.periods import period_end
+from reconcile.publish.settlement import NO_CHANNEL
+from reconcile.publish.text import (
+    local_time,
+    mask_numbers,
+    masked_phone,
+    reason_text,
+    until_text,
+    yuan,
+)
+from reconcile.rules import Rules
+
+CARDS_PER_GROUP = 50
+EXPIRING_WITHIN = timedelta(days=7)
+RECENT_COLLISIONS = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One thing to look at: a customer, a report, a file."""
+
+    title: str
+    badge: str
+    tone: str  # urgent | warn | info | ok: how it is coloured
+    fields: tuple[tuple[str, str], ...]
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Group:
+    title: str  # '' when the section has a single group
+    cards: tuple[Card, ...]
+    total: int  # cards before the cap
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.cards)
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    note: str  # one line under the title: what the section holds
+    groups: tuple[Group, ...]
+    empty: str  # said when there is nothing
+
+    @property
+    def total(self) -> int:
+        return sum(group.total for group in self.groups)
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    value: str
+    tone: str
+    anchor: str = ""  # the section it leads to
+
+
+@dataclass(frozen=True)
+class Digest:
+    project: str
+    night: date
+    judged_at: str
+    status_tiles: tuple[Tile, ...]
+    action_tiles: tuple[Tile, ...]
+    money_tiles: tuple[Tile, ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def headline(self) -> tuple[Tile, ...]:
+        return (*self.action_tiles, *self.money_tiles, *self.status_tiles)
+
+
+@dataclass(frozen=True)
+class ChannelMoney:
+    """One channel's commission as of the night, for finance's mail."""
+
+    channel: str
+    deals: int
+    payable: str
+    held: str
+    clawback: str
+    net: str
+
+
+def money_by_channel(judgement: Judgement) -> list[ChannelMoney]:
+    """Commission per channel, as settlement.xlsx's 汇总 sums it.
+
+    Lines without a channel (disputes, natural visits, the developer's own customers)
+    share one row.
+    """
+    totals: dict[str, Counter] = defaultdict(Counter)
+    deals: dict[str, set[str]] = defaultdict(set)
+    for line in judgement.deals:
+        channel = line.channel or NO_CHANNEL
+        totals[channel][line.status] += line.commission
+        deals[channel].add(line.deal_id)
+    return [
+        ChannelMoney(
+            channel,
+            len(deals[channel]),
+            yuan(money["payable"]),
+            yuan(money["held"]),
+            yuan(money["clawback"]),
+            yuan(money["payable"] + money["clawback"]),
+        )
+        for channel, money in sorted(totals.items(), key=lambda item: item[0] == NO_CHANNEL)
+    ]
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    path: str
+    reason: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    path: str
+    sheet: str
+    row_no: int
+    kind: str
+    reason: str
+
+
+@dataclass
+class FileNews:
+    """Files and rows the night turned away, from the ledger (and this run's read errors)."""
+
+    quarantined: list[RejectedFile] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # retried next run
+    rejected_rows: list[RejectedRow] = field(default_factory=list)
+
+
+def file_news(
+    ledger: Ledger, rules: Rules, night: date, failed: list[tuple[str, str]] | None = None
+) -> FileNews:
+    """Quarantined files still in `inputs/` that night, and rows rejected from its new files.
+
+    A file counts if its newest version as of the night is quarantined and it was seen
+    that night or later (it had not been removed). `first_seen` and `last_seen` only
+    grow, so a replay of the night lists the same files.
+    """
+    start = datetime.combine(night, datetime.min.time(), rules.zone)
+    end = start + timedelta(days=1)
+    news = FileNews(failed=list(failed or []))
+    latest: dict[str, tuple] = {}
+    for path, status, reason, first_seen, last_seen in ledger.execute(
+        "SELECT path, status, reason, first_seen, last_seen FROM files ORDER BY file_id"
+    ):
+        seen = datetime.fromisoformat(first_seen)
+        if seen < end and (path not in latest or latest[path][2] <= seen):
+            latest[path] = (status, reason, seen, datetime.fromisoformat(last_seen))
+    for path, (status, reason, seen, last) in sorted(latest.items()):
+        if status == "quarantined" and last >= start:
+            news.quarantined.append(RejectedFile(path, reason or "", seen))
+    for path, sheet, row_no, kind, reason, first_seen in ledger.execute(
+        "SELECT f.path, e.sheet, e.row_no, e.kind, e.reason, f.first_seen "
+        "FROM row_errors e JOIN files f USING (file_id) ORDER BY f.path, e.sheet, e.row_no"
+    ):
+        if start <= datetime.fromisoformat(first_seen) < end:
+            news.rejected_rows.append(RejectedRow(path, sheet, row_no, kind, reason))
+    return news
+
+
+def build_digest(
+    judgement: Judgement,
+    previous: Judgement | None,
+    files: FileNews,
+    rules: Rules,
+) -> Digest:
+    night = judgement.inputs.as_of
+    end = judgement.inputs.as_of_end
+    view = _View(judgement, rules)
+    sections = (
+        view.collisions(),
+        view.disputes(),
+        view.ambiguous(),
+        view.invalid(previous),
+        view.expiring(),
+        view.changes(previous),
+        _files_section(files, rules.zone),
+    )
+    by_key = {section.key: section for section in sections}
+    return Digest(
+        project=rules.project,
+        night=night,
+        judged_at=local_time(end, rules.zone, seconds=True),
+        status_tiles=view.status_tiles(),
+        action_tiles=(
+            Tile("disputes", "待裁决", str(by_key["disputes"].total), "urgent", "disputes"),
+            Tile("collisions", "撞单", str(by_key["collisions"].total), "warn", "collisions"),
+            Tile("ambiguous", "号码待确认", str(by_key["ambiguous"].total), "warn", "ambiguous"),
+            Tile(
+                "files",
+                "拒收文件",
+                str(len(files.quarantined) + len(files.failed)),
+                "warn",
+                "files",
+            ),
+        ),
+        money_tiles=view.money_tiles(),
+        sections=sections,
+    )
+
+
+class _View:
+    """The judgement seen from the admin's desk on the morning after the night."""
+
+    def __init__(self, judgement: Judgement, rules: Rules) -> None:
+        self.j = judgement
+        self.rules = rules
+        self.zone: ZoneInfo = rules.zone
+        self.end: datetime = judgement.inputs.as_of_end
+        self.deals_by_phone: dict[str, list[DealLine]] = defaultdict(list)
+        for line in judgement.deals:
+            if line.customer_phone:
+                self.deals_by_phone[line.customer_phone].append(line)
+        self.episodes_by_phone: dict[str, list[Episode]] = defaultdict(list)
+        for episode in judgement.episodes:
+            self.episodes_by_phone[episode.phone].append(episode)
+
+    # --- headline ----------------------------------------------------------------------
+    def status_tiles(self) -> tuple[Tile, ...]:
+        counts = Counter(report.status for report in self.j.reports)
+        counts["invalid"] += self.j.error_reports.height
+        tones = {"valid": "ok", "invalid": "warn", "disputed": "urgent", "ambiguous": "warn"}
+        return tuple(
+            Tile(
+                status, REPORT_STATUS_LABELS[status], str(counts[status]), tones.get(status, "info")
+            )
+            for status in REPORT_STATUSES
+        )
+
+    def money_tiles(self) -> tuple[Tile, ...]:
+        total: Counter = Counter()
+        held_lines = 0
+        for line in self.j.deals:
+            total[line.status] += line.commission
+            held_lines += line.status == "held"
+        return (
+            Tile("payable", "可结佣", yuan(total["payable"]), "ok"),
+            Tile("held", f"暂缓结佣（{held_lines} 笔）", yuan(total["held"]), "warn"),
+            Tile("clawback", "追回佣金", yuan(total["clawback"]), "info"),
+            Tile("net", "应付净额", yuan(total["payable"] + total["clawback"]), "ok"),
+        )
+
+    # --- sections ----------------------------------------------------------------------
+    def collisions(self) -> Section:
+        recent_from = self.end - RECENT_COLLISIONS
+        chosen = [
+            e
+            for e in self.j.episodes
+            if e.owner_type != "disputed"
+            and e.had_collision
+            and (self._appeal_open(e) or (e.first_visit_at and e.first_visit_at >= recent_from))
+        ]
+        older = sum(
+            1 for e in self.j.episodes if e.owner_type != "disputed" and e.had_collision
+        ) - len(chosen)
+        chosen.sort(
+            key=lambda e: (not self._appeal_open(e), _sort_time(self._appeal_end(e)), e.phone)
+        )
+        cards = [self._collision_card(e) for e in chosen]
+        suspected = [self._suspected_card(a, b) for a, b in self.j.suspected]
+        note = "申诉期内或近 7 天到访的撞单，申诉截止最早的在前。"
+        if older:
+            note += f"更早的 {older} 起见 attribution.csv。"
+        groups = [_group("已到访的撞单", cards)]
+        if suspected:
+            groups.append(_group("疑似撞单（尚未到访，号码可能是同一客户）", suspected))
+        return Section("collisions", "撞单", note, tuple(groups), "没有需要关注的撞单。")
+
+    def disputes(self) -> Section:
+        disputed = sorted(
+            (e for e in self.j.episodes if e.owner_type == "disputed"),
+            key=lambda e: (_sort_time(self._appeal_end(e)), e.phone),
+        )
+        cards = []
+        for episode in disputed:
+            fields = [("首次到访", local_time(episode.first_visit_at, self.zone))]
+            fields += [
+                ("候选", self._claim(r)) for r in episode.contested if r.status == "disputed"
+            ]
+            fields.append(("申诉截止", self._deadline_text(episode)))
+            for line in self.deals_by_phone.get(episode.phone, []):
+                fields.append(
+                    ("涉及成交", f"{line.deal_id} · {line.stage} · {yuan(line.amount)}，佣金暂缓")
+                )
+            cards.append(
+                Card(
+                    self._customer(episode.phone, episode.customer_name),
+                    "待裁决",
+                    "urgent",
+                    tuple(fields),
+                    self._sources(episode),
+                )
+            )
+        return Section(
+            "disputes",
+            "待裁决的争议",
+            "报备时间过近或同时带看，需案场在裁决表中写明归属渠道；申诉截止最早的在前。",
+            (_group("", cards),),
+            "没有等待裁决的争议。",
+        )
+
+    def ambiguous(self) -> Section:
+        reports = sorted(
+            (r for r in self.j.reports if r.status == "ambiguous"), key=lambda r: (r.at, r.order)
+        )
+        cards = []
+        for report in reports:
+            fields = [
+                ("渠道", _who(report.channel, report.agent)),
+                ("报备时间", self._at(report.at)),
+            ]
+            for phone in self.j.fits.get(report.row_id, []):
+                fields.append(("可能是", self._candidate(phone)))
+            cards.append(
+                Card(
+                    f"{report.phone_pattern} {report.customer_name or ''}".strip(),
+                    "号码待确认",
+                    "warn",
+                    tuple(fields),
+                    (report.source,),
+                )
+            )
+        return Section(
+            "ambiguous",
+            "号码待确认",
+            "隐号报备同时符合多位客户，需在裁决表中写明是哪位客户。",
+            (_group("", cards),),
+            "没有匹配到多位客户的报备。",
+        )
+
+    def invalid(self, previous: Judgement | None) -> Section:
+        before = _statuses(previous)
+        by_reason: dict[str, list[tuple]] = defaultdict(list)
+        for report in self.j.reports:
+            if report.status == "invalid" and before.get(report.row_id) != "invalid":
+                by_reason[report.codes[0]].append(
+                    ((report.at, report.source), self._report_card(report))
+                )
+        for row in self.j.error_reports.iter_rows(named=True):
+            if before.get(row["row_id"]) != "invalid":
+                reported = row["reported_at"]
+                card = Card(
+                    (row["customer_name"] or "（无姓名）"),
+                    "无效",
+                    "warn",
+                    (
+                        ("渠道", _who(row["channel"], row["agent"])),
+                        ("报备时间", self._at(reported)),
+                        ("原因", "R02 号码不合规：无法识别号码"),
+                    ),
+                    (row["source"],),
+                )
+                by_reason["R02"].append(((reported or self.end, row["source"]), card))
+        groups = tuple(
+            _group(
+                f"{code} {REASONS[code]}", [card for _, card in sorted(items, key=lambda i: i[0])]
+            )
+            for code, items in sorted(by_reason.items())
+        )
+        total = (
+            sum(1 for r in self.j.reports if r.status == "invalid") + self.j.error_reports.height
+        )
+        return Section(
+            "invalid",
+            "今晚新判无效的报备（按原因）",
+            f"与上一晚相比新出现的无效报备；目前无效报备共 {total} 条，全部见 reports.csv。",
+            groups,
+            "今晚没有新判无效的报备。",
+        )
+
+    def expiring(self) -> Section:
+        horizon = self.end + EXPIRING_WITHIN
+        items: list[tuple] = []
+        for e in self.j.episodes:
+            if e.owner_type == "channel" and e.until is not None and self.end < e.until <= horizon:
+                fields = (
+                    ("渠道", _who(e.channels[0] if e.channels else None, e.agent)),
+                    ("首次到访", local_time(e.first_visit_at, self.zone)),
+                    ("到访保护期至", until_text(e.until, self.zone)),
+                )
+                card = Card(
+                    self._customer(e.phone, e.customer_name),
+                    "到访保护将到期",
+                    "info",
+                    fields,
+                    self._sources(e),
+                )
+                items.append(((e.until, e.phone), card))
+        for r in self.j.reports:
+            if r.status == "pending" and r.until is not None and self.end < r.until <= horizon:
+                fields = (
+                    ("渠道", _who(r.channel, r.agent)),
+                    ("报备时间", self._at(r.at)),
+                    ("报备保护期至", until_text(r.until, self.zone)),
+                )
+                card = Card(
+                    f"{r.phone_pattern} {r.customer_name or ''}".strip(),
+                    "报备将到期",
+                    "info",
+                    fields,
+                    (r.source,),
+                )
+                items.append(((r.until, r.phone_pattern), card))
+        items.sort(key=lambda item: item[0])
+        return Section(
+            "expiring",
+            "7 天内到期的保护",
+            "到访保护期和未到访报备的保护期，最先到期的在前。",
+            (_group("", [card for _, card in items]),),
+            "7 天内没有到期的保护。",
+        )
+
+    def changes(self, previous: Judgement | None) -> Section:
+        if previous is None:
+            return Section("changes", "与上一晚相比", "", (), "上一晚尚无数据，无从比较。")
+        then = _View(previous, self.rules)
+        old_collisions = {_episode_key(e) for e in previous.episodes if _contested(e)}
+        new_collisions = [
+            Card(
+                self._customer(e.phone, e.customer_name),
+                "新撞单" if e.owner_type != "disputed" else "新争议",
+                "warn",
+                (("首次到访", local_time(e.first_visit_at, self.zone)), ("现归属", self._owner(e))),
+                self._sources(e),
+            )
+            for e in self.j.episodes
+            if _contested(e) and _episode_key(e) not in old_collisions
+        ]
+        flips = []
+        for phone, episodes in sorted(self.episodes_by_phone.items()):
+            old = then.episodes_by_phone.get(phone)
+            if not old:
+                continue
+            now_latest, old_latest = _latest(episodes), _latest(old)
+            if _holder(now_latest) != _holder(old_latest):
+                flips.append(
+                    Card(
+                        self._customer(phone, now_latest.customer_name),
+                        "归属变化",
+                        "warn",
+                        (
+                            ("昨晚", then._owner(old_latest)),
+                            ("今晚", self._owner(now_latest)),
+                            ("依据", reason_text(now_latest.codes) or "—"),
+                        ),
+                        self._sources(now_latest),
+                    )
+                )
+        refunded_before = {line.deal_id for line in previous.deals if "X01" in line.reason_codes}
+        refunds = [
+            Card(
+                line.deal_id,
+                "新退房",
+                "info",
+                (
+                    ("客户", masked_phone(line.customer_phone)),
+                    ("渠道", _who(line.channel, line.agent)),
+                    ("成交金额", yuan(line.amount)),
+                    (
+                        "佣金",
+                        yuan(line.commission)
+                        + ("（追回）" if line.status == "clawback" else "（不结佣）"),
+                    ),
+                ),
+            )
+            for line in self.j.deals
+            if "X01" in line.reason_codes and line.deal_id not in refunded_before
+        ]
+        groups = tuple(
+            group
+            for group in (
+                _group("新出现的撞单与争议", new_collisions),
+                _group("归属发生变化的客户", flips),
+                _group("新退房", refunds),
+            )
+            if group.total
+        )
+        return Section(
+            "changes",
+            "与上一晚相比",
+            f"与 {previous.inputs.as_of} 的判定相比。",
+            groups,
+            "与上一晚相比没有变化。",
+        )
+
+    # --- pieces ------------------------------------------------------------------------
+    def _collision_card(self, episode: Episode) -> Card:
+        fields = [
+            ("首次到访", local_time(episode.first_visit_at, self.zone)),
+            ("归属", self._owner(episode)),
+        ]
+        for report in episode.contested:
+            if report is not episode.report:
+                fields.append(
+                    (
+                        REPORT_STATUS_LABELS[report.status],
+                        f"{self._claim(report)}：{reason_text(report.codes) or '—'}",
+                    )
+                )
+        fields.append(("申诉截止", self._deadline_text(episode)))
+        return Card(
+            self._customer(episode.phone, episode.customer_name),
+            "撞单",
+            "warn",
+            tuple(fields),
+            self._sources(episode),
+        )
+
+    def _suspected_card(self, first: Report, second: Report) -> Card:
+        return Card(
+            f"{first.phone_pattern} / {second.phone_pattern}",
+            "疑似撞单",
+            "info",
+            (("报备一", self._claim(first)), ("报备二", self._claim(second))),
+            (first.source, second.source),
+        )
+
+    def _report_card(self, report: Report) -> Card:
+        return Card(
+            f"{report.phone_pattern} {report.customer_name or ''}".strip(),
+            REPORT_STATUS_LABELS[report.status],
+            "warn",
+            (
+                ("渠道", _who(report.channel, report.agent)),
+                ("报备时间", self._at(report.at)),
+                ("原因", "；".join(f"{c} {REASONS[c]}" for c in report.codes)),
+            ),
+            (report.source,),
+        )
+
+    def _claim(self, report: Report) -> str:
+        kind = f"{report.report_type}·" if report.report_type else ""
+        return f"{_who(report.channel, report.agent)}（{kind}报备 {self._at(report.at)}）"
+
+    def _candidate(self, phone: str) -> str:
+        episodes = self.episodes_by_phone.get(phone, [])
+        name = next((e.customer_name for e in episodes if e.customer_name), "")
+        first = min((e.first_visit_at for e in episodes if e.first_visit_at), default=None)
+        seen = f"，首次到访 {local_time(first, self.zone)}" if first else ""
+        return f"{masked_phone(phone)} {name}{seen}".strip()
+
+    def _owner(self, episode: Episode) -> str:
+        if episode.owner_type == "channel":
+            if len(episode.shares) > 1:
+                return "、".join(f"{channel} {share:.0%}" for channel, share in episode.shares)
+            return _who(episode.channels[0] if episode.channels else None, episode.agent)
+        return OWNER_TYPE_LABELS[episode.owner_type]
+
+    def _customer(self, phone: str, name: str | None) -> str:
+        return f"{masked_phone(phone)} {name or ''}".strip()
+
+    def _sources(self, episode: Episode) -> tuple[str, ...]:
+        sources = [visit.source for visit in episode.visits]
+        sources += [report.source for report in episode.contested]
+        return tuple(dict.fromkeys(sources))
+
+    def _appeal_end(self, episode: Episode) -> datetime | None:
+        if episode.first_visit_at is None:
+            return None
+        return period_end(episode.first_visit_at, self.rules.conflict.appeal_window, self.zone)
+
+    def _appeal_open(self, episode: Episode) -> bool:
+        end = self._appeal_end(episode)
+        return end is not None and self.end < end
+
+    def _deadline_text(self, episode: Episode) -> str:
+        end = self._appeal_end(episode)
+        if end is None:
+            return "—"
+        return until_text(end, self.zone) + ("" if self.end < end else "（已截止）")
+
+    def _at(self, moment: datetime | None) -> str:
+        return local_time(moment, self.zone)
+
+
+def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
+    quarantined = [
+        Card(
+            item.path,
+            "已隔离",
+            "urgent",
+            (("原因", item.reason), ("首次收到", local_time(item.first_seen, zone))),
+            (item.path,),
+        )
+        for item in files.quarantined
+    ]
+    quarantined += [
+        Card(path, "读取出错", "urgent", (("原因", reason),), (path,))
+        for path, reason in files.failed
+    ]
+    by_file: dict[str, list[Card]] = defaultdict(list)
+    for row in files.rejected_rows:
+        by_file[row.path].append(
+            Card(
+                f"{row.sheet} 第 {row.row_no} 行",
+                "拒收",
+                "warn",
+                (("原因", mask_numbers(row.reason)),),
+                (f"{row.path}#{row.sheet}!{row.row_no}",),
+            )
+        )
+    groups = [_group("整份拒收的文件（修改后重新放入即可）", quarantined)] if quarantined else []
+    groups += [_group(f"{path} 中拒收的行", cards) for path, cards in sorted(by_file.items())]
+    return Section(
+        "files",
+        "拒收的文件与数据行",
+        "整份隔离的文件及今晚新文件中被拒收的行。",
+        tuple(groups),
+        "没有拒收的文件或数据行。",
+    )
+
+
+def _group(title: str, cards: list[Card]) -> Group:
+    return Group(title, tuple(cards[:CARDS_PER_GROUP]), len(cards))
+
+
+def _who(channel: str | None, agent: str | None) -> str:
+    return " / ".join(part for part in (channel, agent) if part) or "—"
+
+
+def _sort_time(moment: datetime | None) -> tuple:
+    return (moment is None, moment)
+
+
+def _statuses(judgement: Judgement | None) -> dict[str, str]:
+    if judgement is None:
+        return {}
+    statuses = {report.row_id: report.status for report in judgement.reports}
+    statuses.update((row_id, "invalid") for row_id in judgement.error_reports["row_id"])
+    return statuses
+
+
+def _contested(episode: Episode) -> bool:
+    return episode.owner_type == "disputed" or episode.had_collision
+
+
+def _episode_key(episode: Episode) -> tuple:
+    return (episode.phone, episode.first_visit_at)
+
+
+def _latest(episodes: list[Episode]) -> Episode:
+    return max(episodes, key=lambda e: (e.first_visit_at is not None, e.first_visit_at))
+
+
+def _holder(episode: Episode) -> tuple:
+    return (episode.owner_type, tuple(episode.channels), tuple(episode.shares))

@@ -1,0 +1,103 @@
+"""The night's publishing step: files for people, then mails.
+
+Everything is derived from the judgement and the ledger, so the same night written
+twice gives the same bytes, and a mail already recorded for a night is never
+composed or sent again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from reconcile.judge import Judgement, judge
+from reconcile.judge.inputs import load
+from reconcile.ledger import Ledger
+from reconcile.publish.digest import Digest, build_digest, file_news, money_by_channel
+from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post
+from reconcile.publish.receipts import write_receipts
+from reconcile.publish.report import settlement_mail, subject, write_report
+from reconcile.publish.settlement import write_settlement
+from reconcile.workspace import Workspace
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Published:
+    digest: Digest
+    report: Path
+    settlement: Path
+    receipts: list[Path]
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.report, self.settlement, *self.receipts]
+
+
+def publish(
+    workspace: Workspace,
+    ledger: Ledger,
+    judgement: Judgement,
+    *,
+    failed: list[tuple[str, str]] | None = None,
+    compose: bool = True,
+    send: bool = True,
+) -> Published:
+    """Write the night's people-facing files and post its mails.
+
+    `compose=False` (a replay of a past night) rewrites the files but adds no mail:
+    that night's mails were posted when it first ran. `send=False` (`--no-email`)
+    leaves tonight's mails in the outbox folder only. Mails queued by an earlier run
+    go out whenever `send` is true.
+    """
+    rules = workspace.rules
+    night = judgement.inputs.as_of
+    digest = build_digest(
+        judgement,
+        previous_night(ledger, workspace, judgement),
+        file_news(ledger, rules, night, failed),
+        rules,
+    )
+    report, html, text = write_report(digest, workspace.reports)
+    folder = workspace.outputs / night.isoformat()
+    settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
+    receipts = write_receipts(judgement, rules, night, folder / "channels")
+    published = Published(digest, report, settlement, receipts)
+    now = datetime.now(rules.zone)
+    if compose:
+        attachment = f"结算表_{night.isoformat()}.xlsx"
+        finance_subject, finance_html, finance_text = settlement_mail(
+            digest, money_by_channel(judgement), attachment
+        )
+        mails = (
+            Mail("dispute_report", night, tuple(rules.notify.admin), subject(digest), html, text),
+            Mail(
+                "settlement",
+                night,
+                tuple(rules.notify.finance),
+                finance_subject,
+                finance_html,
+                finance_text,
+                (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
+            ),
+        )
+        for mail in mails:
+            delivery = post(ledger, rules, mail, folder / "outbox", now, send)
+            if delivery is not None:
+                published.deliveries.append(delivery)
+    sent = {d.message_id: d for d in flush(ledger, rules, now, send)}
+    published.deliveries = [sent.pop(d.message_id, d) for d in published.deliveries]
+    published.deliveries += sent.values()
+    return published
+
+
+def previous_night(ledger: Ledger, workspace: Workspace, judgement: Judgement) -> Judgement | None:
+    """The night before as the ledger knew it then, or None if it knew nothing yet."""
+    inputs = load(ledger, workspace.rules, judgement.inputs.as_of - timedelta(days=1))
+    frames = (inputs.reports, inputs.report_errors, inputs.visits, inputs.deals)
+    if not any(frame.height for frame in frames):
+        return None
+    return judge(inputs, workspace.rules)

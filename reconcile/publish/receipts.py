@@ -1,0 +1,376 @@
+"""One receipt workbook per agency (SPEC §7): `outputs/<date>/channels/<渠道>.xlsx`.
+
+A receipt shows an agency only what came from its own rows: its reports and their
+status, the customers it owns, its commission lines. It never names another channel,
+another channel's agent, or a customer only another channel reported.
+
+The seed rule (在客户签定正式合同前不得将撞单信息通知任意方): until the customer's
+contract is signed, a receipt does not even say that a collision happened. Lost and
+disputed reports, the collision codes (C01, C02, D01, H01, J01) and shares are shown
+in neutral words; after signing, the codes' own labels may be shown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from reconcile.judge import Judgement
+from reconcile.judge.codes import DEAL_STATUS_LABELS, REASONS, REPORT_STATUS_LABELS
+from reconcile.judge.deals import DealLine
+from reconcile.judge.timeline import Episode, Report
+from reconcile.publish.settlement import ordered_lines
+from reconcile.publish.text import mask_numbers, masked_phone, safe_filename
+from reconcile.publish.workbook import (
+    Column,
+    new_workbook,
+    night_moment,
+    save_workbook,
+    setup_page,
+    write_table,
+)
+from reconcile.rules import Rules
+
+OVERVIEW, REPORTS, CUSTOMERS, COMMISSION = "概要", "报备回执", "归属客户", "佣金"
+TITLE = "渠道回执"
+
+OVERVIEW_COLUMNS = (Column("项目"), Column("数量", "count"), Column("金额", "money"))
+REPORT_COLUMNS = (
+    Column("报备编号"),
+    Column("经纪人"),
+    Column("客户"),
+    Column("号码"),
+    Column("报备时间", "datetime"),
+    Column("报备类型"),
+    Column("状态"),
+    Column("原因", max_width=40),
+    Column("来源", max_width=60),
+)
+CUSTOMER_COLUMNS = (
+    Column("客户"),
+    Column("客户姓名"),
+    Column("首次到访", "datetime"),
+    Column("保护期至", "datetime"),
+    Column("经纪人"),
+    Column("报备编号"),
+    Column("备注", max_width=40),
+)
+COMMISSION_COLUMNS = (
+    Column("成交编号"),
+    Column("客户"),
+    Column("阶段"),
+    Column("成交日期", "date"),
+    Column("成交金额", "money"),
+    Column("分成比例", "percent"),
+    Column("佣金", "money"),
+    Column("状态"),
+    Column("原因", max_width=40),
+)
+
+# Codes that tell of a collision or a ruling between channels: hidden until signing.
+COLLISION_CODES = frozenset({"C01", "C02", "D01", "H01", "J01"})
+# Neutral wording before signing: (status, reason).
+NEUTRAL_REPORT = {
+    "lost": ("未获归属", "客户已有归属，详情请咨询案场"),
+    "disputed": ("审核中", "归属审核中"),
+}
+NEUTRAL_HELD = ("暂缓结佣", "结佣审核中")
+FOREVER = "长期"
+OTHER_FILE = "（非本渠道文件）第 {row} 行"
+SIGNED_STAGE = "签约"
+
+
+def write_receipts(judgement: Judgement, rules: Rules, as_of: date, folder: Path) -> list[Path]:
+    """Write one receipt per channel into `folder`; returns the files written.
+
+    Other `.xlsx` files in `folder` (receipts of an earlier run of the same night) are
+    removed.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    signed = signed_phones(judgement.inputs.deals, judgement.inputs.as_of_end)
+    taken: set[str] = set()
+    folded: set[str] = set()
+    written = []
+    for channel, receipt in Receipt.all(judgement, signed).items():
+        # The file name comes from the channel name, which is cell text: never trusted.
+        path = folder / f"{_file_name(channel, taken, folded)}.xlsx"
+        if path.resolve().parent != root:
+            raise ValueError(f"receipt path escapes its folder: {path!r}")
+        written.append(_write(receipt, rules, as_of, path))
+    _remove_stale(folder, written)
+    return written
+
+
+def _remove_stale(folder: Path, written: list[Path]) -> None:
+    """Receipts an earlier run of the night left that this one did not write again.
+
+    The folder holds exactly tonight's receipts, so an agency is never sent an old one
+    that a re-run has since corrected.
+    """
+    keep = {path.name for path in written}
+    for old in folder.glob("*.xlsx"):
+        if old.name not in keep and old.is_file():
+            old.unlink()
+
+
+def _file_name(channel: str, taken: set[str], folded: set[str]) -> str:
+    """A safe name that differs from the others also where case does not count.
+
+    `ABC` and `Abc` are two channels but one file on Windows and macOS (and in a zip
+    opened there): the second one gets the hash suffix `safe_filename` gives to a
+    name already taken.
+    """
+    name = safe_filename(channel, taken)
+    if name.casefold() in folded:
+        name = safe_filename(channel, taken)
+    folded.add(name.casefold())
+    return name
+
+
+def receipt_channels(judgement: Judgement) -> list[str]:
+    """Every channel with a report (readable or not), a deal line or a customer."""
+    channels = {report.channel for report in judgement.reports}
+    channels.update(c for c in judgement.error_reports["channel"].to_list() if c)
+    channels.update(line.channel for line in judgement.deals if line.channel)
+    channels.update(c for e in judgement.episodes if e.owner_type == "channel" for c in e.channels)
+    return sorted(c for c in channels if c)
+
+
+def signed_phones(deals: pl.DataFrame, as_of_end: datetime) -> set[str]:
+    """Numbers of customers whose deal reached 签约 by the night (as the judge dates stages)."""
+    phones: dict[str, set[str]] = {}
+    signed: set[str] = set()
+    if deals.height == 0:
+        return signed
+    rows = deals.with_columns(deal_id=pl.coalesce("deal_no", "room"))
+    for deal_id, phone, stage, signed_at in rows.select(
+        "deal_id", "phone", "stage", "signed_at"
+    ).rows():
+        if phone:
+            phones.setdefault(deal_id, set()).add(phone)
+        at = datetime.fromisoformat(signed_at) if signed_at else None
+        if (at is not None and at <= as_of_end) or (at is None and stage == SIGNED_STAGE):
+            signed.add(deal_id)
+    return {phone for deal_id in signed for phone in phones.get(deal_id, ())}
+
+
+@dataclass
+class Receipt:
+    """One channel's own rows, and which of its customers have signed."""
+
+    channel: str
+    reports: list[Report]
+    errors: list[dict]
+    episodes: list[Episode]
+    deals: list[DealLine]
+    signed: set[str]
+    # Customers this channel reported or owns: the only ones its receipt may show.
+    own_phones: set[str] = field(default_factory=set)
+    by_phone: dict[str, list[Report]] = field(default_factory=dict)  # its linked reports
+
+    @classmethod
+    def all(cls, judgement: Judgement, signed: set[str]) -> dict[str, Receipt]:
+        """Every channel's receipt, its rows gathered in one pass over the night."""
+        receipts = {
+            channel: cls(channel, [], [], [], [], signed) for channel in receipt_channels(judgement)
+        }
+        for report in judgement.reports:
+            receipts[report.channel].reports.append(report)
+        for error in judgement.error_reports.iter_rows(named=True):
+            if error["channel"]:
+                receipts[error["channel"]].errors.append(error)
+        for episode in judgement.episodes:
+            if episode.owner_type == "channel":
+                for channel in dict.fromkeys(episode.channels):
+                    receipts[channel].episodes.append(episode)
+        for line in ordered_lines(judgement.deals):
+            if line.channel:
+                receipts[line.channel].deals.append(line)
+        for receipt in receipts.values():
+            receipt.reports.sort(key=lambda r: (r.order, r.phone_pattern))
+            for report in receipt.reports:
+                if report.phone:
+                    receipt.by_phone.setdefault(report.phone, []).append(report)
+            receipt.own_phones = set(receipt.by_phone) | {e.phone for e in receipt.episodes}
+        return receipts
+
+    # 报备回执 -------------------------------------------------------------------------
+    def report_rows(self) -> list[list[object]]:
+        rows = [self._report_row(report) for report in self.reports]
+        rows += [self._error_row(error) for error in self.errors]
+        return rows
+
+    def _report_row(self, report: Report) -> list[object]:
+        status, reason = report_view(report.status, report.codes, report.phone in self.signed)
+        return [
+            report.row_id,
+            report.agent,
+            report.customer_name,
+            masked_phone(report.phone_pattern),
+            report.at,
+            report.report_type,
+            status,
+            reason,
+            self._source(report.source, report.order[0], report.order[2]),
+        ]
+
+    def _error_row(self, error: dict) -> list[object]:
+        detail = mask_numbers(error.get("reason") or "")
+        reason = f"R02 {REASONS['R02']}" + (f"（{detail}）" if detail else "")
+        return [
+            error["row_id"],
+            error["agent"],
+            error["customer_name"],
+            None,
+            error["reported_at"],
+            error["report_type"],
+            REPORT_STATUS_LABELS["invalid"],
+            reason,
+            self._source(error["source"], error["path"], error["row_no"]),
+        ]
+
+    def _source(self, source: str, path: str | None, row: int | None) -> str:
+        """The row's file, when it lies in this channel's own folder.
+
+        A file elsewhere (another agency's folder, a combined list) would name its
+        owner through its path or sheet, so only the row number is shown.
+        """
+        if path and path.startswith(f"channels/{self.channel}/"):
+            return source
+        return OTHER_FILE.format(row=row if row is not None else "?")
+
+    # 归属客户 -------------------------------------------------------------------------
+    def customer_rows(self) -> list[list[object]]:
+        return [self._customer_row(e) for e in self.episodes]
+
+    def _customer_row(self, episode: Episode) -> list[object]:
+        mine = self._own_report(episode)
+        brought = [v for v in episode.visits if v.channel == self.channel]
+        name = (mine.customer_name if mine else None) or next(
+            (v.customer_name for v in brought if v.customer_name), None
+        )
+        agent = (mine.agent if mine else None) or next((v.agent for v in brought if v.agent), None)
+        # The agency's own pattern where it has one, so no digit it did not give is shown.
+        phone = mine.phone_pattern if mine else episode.phone
+        return [
+            masked_phone(phone),
+            name,
+            episode.first_visit_at,
+            episode.until if episode.until is not None else FOREVER,
+            agent,
+            mine.row_id if mine else None,
+            self._customer_note(episode),
+        ]
+
+    def _own_report(self, episode: Episode) -> Report | None:
+        if episode.report is not None and episode.report.channel == self.channel:
+            return episode.report
+        candidates = [r for r in episode.contested if r.channel == self.channel]
+        candidates += self.by_phone.get(episode.phone, [])
+        valid = [r for r in candidates if r.status == "valid"] or candidates
+        return min(valid, key=lambda r: (r.at, r.order), default=None)
+
+    def _customer_note(self, episode: Episode) -> str:
+        notes = []
+        if episode.renewals:
+            notes.append(f"到访保护期已续期 {episode.renewals} 次")
+        if episode.phone in self.signed and episode.ruled:
+            share = dict(episode.shares).get(self.channel)
+            notes.append(f"J01 {REASONS['J01']}")
+            if share is not None and share < 1:
+                notes.append(f"分成 {share:.0%}")
+        return "；".join(notes)
+
+    # 佣金 ------------------------------------------------------------------------------
+    def deal_rows(self) -> list[list[object]]:
+        return [self._deal_row(line) for line in self.deals]
+
+    def _deal_row(self, line: DealLine) -> list[object]:
+        signed = line.customer_phone in self.signed
+        status, reason = deal_view(line.status, line.reason_codes, signed)
+        phone = line.customer_phone if line.customer_phone in self.own_phones else None
+        return [
+            line.deal_id,
+            masked_phone(phone) if phone else "（家庭成员）",
+            line.stage,
+            line.deal_date,
+            line.amount,
+            line.share if signed else None,
+            line.commission,
+            status,
+            reason,
+        ]
+
+    # 概要 ------------------------------------------------------------------------------
+    def overview_rows(self, report_rows: list[list[object]]) -> list[list[object]]:
+        shown = Counter(row[6] for row in report_rows)
+        rows: list[list[object]] = [[f"渠道：{self.channel}", None, None]]
+        rows.append(["报备总数", len(self.reports) + len(self.errors), None])
+        rows += [[f"报备·{status}", count, None] for status, count in _in_order(shown)]
+        rows.append(["归属客户", len(self.episodes), None])
+        money: dict[str, float] = Counter()
+        counts: Counter = Counter()
+        for line in self.deals:
+            money[line.status] += line.commission
+            counts[line.status] += 1
+        rows.append(["成交笔数", len(self.deals), None])
+        for status in ("payable", "held", "clawback", "not_payable"):
+            if counts[status]:
+                label = DEAL_STATUS_LABELS[status]
+                rows.append([f"佣金·{label}", counts[status], round(money[status], 2)])
+        net = round(money["payable"] + money["clawback"], 2)
+        rows.append(["应付净额（可结佣 + 追回）", None, net])
+        return rows
+
+
+def _in_order(counts: Counter) -> Iterable[tuple[str, int]]:
+    order = [*REPORT_STATUS_LABELS.values(), *(status for status, _ in NEUTRAL_REPORT.values())]
+    return sorted(counts.items(), key=lambda item: (_rank(order, item[0]), item[0]))
+
+
+def _rank(order: list[str], status: str) -> int:
+    return order.index(status) if status in order else len(order)
+
+
+def report_view(status: str, codes: Iterable[str], signed: bool) -> tuple[str, str]:
+    """A report's status and reason as its own agency may read them tonight."""
+    codes = list(codes)
+    if not signed and status in NEUTRAL_REPORT:
+        return NEUTRAL_REPORT[status]
+    return REPORT_STATUS_LABELS.get(status, status), _reasons(codes, signed)
+
+
+def deal_view(status: str, codes: Iterable[str], signed: bool) -> tuple[str, str]:
+    """A deal line's status and reason as the agency may read them tonight."""
+    codes = list(codes)
+    if not signed and status == "held":
+        return NEUTRAL_HELD
+    return DEAL_STATUS_LABELS.get(status, status), _reasons(codes, signed)
+
+
+def _reasons(codes: list[str], signed: bool) -> str:
+    shown = [c for c in codes if signed or c not in COLLISION_CODES]
+    return "；".join(f"{code} {REASONS.get(code, '')}".strip() for code in shown)
+
+
+def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:
+    zone = rules.zone
+    wb = new_workbook()
+    reports = receipt.report_rows()
+    tables = (
+        (OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
+        (REPORTS, REPORT_COLUMNS, reports),
+        (CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows()),
+        (COMMISSION, COMMISSION_COLUMNS, receipt.deal_rows()),
+    )
+    for name, columns, rows in tables:
+        sheet = wb.create_sheet(name)
+        write_table(sheet, columns, rows, zone)
+        setup_page(sheet, rules.project, f"{TITLE}·{name}", as_of)
+    return save_workbook(wb, path, night_moment(as_of, zone))

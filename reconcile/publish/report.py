@@ -1,0 +1,70 @@
+"""The dispute report: the digest rendered as mail-safe HTML and as plain text.
+
+Templates live in the package (`reconcile/templates/report/`). Autoescaping is on,
+so no cell text can inject markup; CSS is inlined with css-inline because mail
+clients drop `<style>` blocks. The layout is one fluid column of cards, which reads
+the same at phone width as on a desktop without media queries.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import css_inline
+import jinja2
+
+from reconcile.contract import write_atomic
+from reconcile.publish.digest import ChannelMoney, Digest
+
+REPORT_NAME = "dispute_report.html"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("reconcile", "templates/report"),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_html(digest: Digest) -> str:
+    html = _environment().get_template("dispute_report.html.j2").render(d=digest)
+    return css_inline.inline(html)
+
+
+def render_text(digest: Digest) -> str:
+    return _environment().get_template("dispute_report.txt.j2").render(d=digest)
+
+
+def subject(digest: Digest) -> str:
+    tiles = {tile.key: tile.value for tile in digest.action_tiles}
+    return (
+        f"【{digest.project}】{digest.night} 撞单与争议日报："
+        f"待裁决 {tiles['disputes']}，撞单 {tiles['collisions']}，号码待确认 {tiles['ambiguous']}"
+    )
+
+
+def settlement_mail(
+    digest: Digest, channels: list[ChannelMoney], attachment: str
+) -> tuple[str, str, str]:
+    """Finance's mail that carries the settlement workbook: subject, HTML and text."""
+    context = {"d": digest, "channels": channels, "attachment": attachment}
+    environment = _environment()
+    html = css_inline.inline(environment.get_template("settlement_mail.html.j2").render(context))
+    text = environment.get_template("settlement_mail.txt.j2").render(context)
+    money = {tile.key: tile.value for tile in digest.money_tiles}
+    title = (
+        f"【{digest.project}】{digest.night} 佣金结算表：可结佣 {money['payable']}，"
+        f"暂缓 {money['held']}，追回 {money['clawback']}"
+    )
+    return title, html, text
+
+
+def write_report(digest: Digest, reports_dir: Path) -> tuple[Path, str, str]:
+    """Write `reports/<date>/dispute_report.html`; returns the path, HTML and text."""
+    html, text = render_html(digest), render_text(digest)
+    path = write_atomic(reports_dir / digest.night.isoformat() / REPORT_NAME, html.encode("utf-8"))
+    return path, html, text

@@ -1,0 +1,419 @@
+"""The settlement workbook for finance (SPEC §7): `outputs/<date>/settlement.xlsx`.
+
+Sheets, in reading order:
+- 汇总: one row per channel with live COUNTIFS/SUMIFS formulas over 明细, a row for
+  deal lines without a channel (disputes, natural and existing customers), a 合计 row.
+- 明细: every deal line of deals.csv, in the same order.
+- 暂缓: held lines, why, and until when.
+- 调整: refund clawbacks and lines decided by a ruling.
+
+Totals are formulas rather than numbers so that finance can filter or correct 明细 and
+the summary follows; they agree with deals.csv because 明细 holds exactly its lines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.judge import Judgement
+from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, label
+from reconcile.judge.deals import DealLine
+from reconcile.judge.timeline import Episode
+from reconcile.publish.text import local_time, masked_phone, yuan
+from reconcile.publish.workbook import (
+    TOTAL_FONT,
+    Column,
+    Formula,
+    cell_text,
+    new_workbook,
+    night_moment,
+    put,
+    save_workbook,
+    setup_page,
+    write_notes,
+    write_table,
+)
+from reconcile.rules import Rules
+
+SUMMARY, DETAIL, HELD, ADJUSTMENTS = "汇总", "明细", "暂缓", "调整"
+NO_CHANNEL = "（无渠道 / 待裁决）"
+FILE_NAME = "settlement.xlsx"
+TITLE = "佣金结算表"
+
+DETAIL_COLUMNS = (
+    Column("成交编号"),
+    Column("客户"),
+    Column("客户姓名"),
+    Column("阶段"),
+    Column("成交日期", "date"),
+    Column("成交金额", "money"),
+    Column("归属类型"),
+    Column("渠道"),
+    Column("经纪人"),
+    Column("分成比例", "percent"),
+    Column("计佣金额", "money"),
+    Column("佣金", "money"),
+    Column("状态"),
+    Column("原因", max_width=40),
+)
+# Where the summary's formulas look in 明细 (letters follow DETAIL_COLUMNS).
+_DETAIL_LETTER = {
+    column.title: get_column_letter(index) for index, column in enumerate(DETAIL_COLUMNS, 1)
+}
+SUMMARY_COLUMNS = (
+    Column("渠道"),
+    Column("成交笔数", "count"),
+    Column("成交金额(按分成)", "money"),
+    Column("可结佣", "money"),
+    Column("暂缓", "money"),
+    Column("追回", "money"),
+    Column("应付净额", "money"),
+)
+HELD_COLUMNS = (
+    Column("成交编号"),
+    Column("客户"),
+    Column("渠道"),
+    Column("经纪人"),
+    Column("成交日期", "date"),
+    Column("成交金额", "money"),
+    Column("分成比例", "percent"),
+    Column("佣金", "money"),
+    Column("原因", max_width=40),
+    Column("申诉截止", "datetime"),
+    Column("暂缓说明", max_width=60),
+)
+ADJUSTMENT_COLUMNS = (
+    Column("成交编号"),
+    Column("客户"),
+    Column("渠道"),
+    Column("经纪人"),
+    Column("成交日期", "date"),
+    Column("成交金额", "money"),
+    Column("分成比例", "percent"),
+    Column("佣金", "money"),
+    Column("调整类型"),
+    Column("原因", max_width=40),
+    Column("说明", max_width=60),
+)
+# Deal lines without a channel, by the owner type 明细 shows for them.
+_CHANNELLESS = ("disputed", "natural", "existing")
+# Excel keeps at most 255 characters in a text constant inside a formula.
+_MAX_LITERAL = 255
+
+
+def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path) -> Path:
+    """Write the night's settlement workbook to `path` (a folder gets `settlement.xlsx`)."""
+    if path.is_dir():
+        path = path / FILE_NAME
+    zone = rules.zone
+    lines = ordered_lines(judgement.deals)
+    book = _Book(judgement, rules, zone)
+    wb = new_workbook()
+    sheets = {name: wb.create_sheet(name) for name in (SUMMARY, DETAIL, HELD, ADJUSTMENTS)}
+    _write_summary(sheets[SUMMARY], lines, zone)
+    write_table(sheets[DETAIL], DETAIL_COLUMNS, [book.detail_row(line) for line in lines], zone)
+    held = [line for line in lines if line.status == "held"]
+    write_table(sheets[HELD], HELD_COLUMNS, [book.held_row(line) for line in held], zone)
+    adjusted = [line for line in lines if _adjustment_kinds(line)]
+    write_table(
+        sheets[ADJUSTMENTS],
+        ADJUSTMENT_COLUMNS,
+        [book.adjustment_row(line) for line in adjusted],
+        zone,
+    )
+    for name, sheet in sheets.items():
+        setup_page(sheet, rules.project, f"{TITLE}·{name}", as_of)
+    return save_workbook(wb, path, night_moment(as_of, zone))
+
+
+def ordered_lines(lines: Sequence[DealLine]) -> list[DealLine]:
+    """Deal lines in deals.csv order (reconcile.contract.deal_rows)."""
+    return sorted(
+        lines,
+        key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
+    )
+
+
+@dataclass
+class _Book:
+    """What a settlement row needs beyond its deal line: names, episodes, rules."""
+
+    judgement: Judgement
+    rules: Rules
+    zone: ZoneInfo
+
+    def __post_init__(self) -> None:
+        inputs = self.judgement.inputs
+        self.names, self.refunds = _deal_facts(inputs.deals, inputs.as_of_end, self.zone)
+        self.episodes: dict[str, list[Episode]] = {}
+        for episode in self.judgement.episodes:
+            self.episodes.setdefault(episode.phone, []).append(episode)
+
+    def detail_row(self, line: DealLine) -> list[object]:
+        return [
+            line.deal_id,
+            masked_phone(line.customer_phone),
+            self.names.get(line.deal_id),
+            line.stage,
+            line.deal_date,
+            line.amount,
+            OWNER_TYPE_LABELS.get(line.owner_type, line.owner_type),
+            line.channel,
+            line.agent,
+            line.share,
+            commission_base(line),
+            line.commission,
+            DEAL_STATUS_LABELS.get(line.status, line.status),
+            label(line.reason_codes),
+        ]
+
+    def held_row(self, line: DealLine) -> list[object]:
+        return [
+            *self._head(line),
+            line.share,
+            line.commission,
+            label(line.reason_codes),
+            line.held_until,
+            self._held_note(line),
+        ]
+
+    def adjustment_row(self, line: DealLine) -> list[object]:
+        return [
+            *self._head(line),
+            line.share,
+            line.commission,
+            "；".join(_adjustment_kinds(line)),
+            label(line.reason_codes),
+            self._adjustment_note(line),
+        ]
+
+    def _head(self, line: DealLine) -> list[object]:
+        return [
+            line.deal_id,
+            masked_phone(line.customer_phone),
+            line.channel,
+            line.agent,
+            line.deal_date,
+            line.amount,
+        ]
+
+    def _held_note(self, line: DealLine) -> str:
+        deadline = local_time(line.held_until, self.zone) or "未定"
+        if "D01" not in line.reason_codes:
+            return f"申诉期内暂缓结佣；申诉截止 {deadline}，期满且无裁决变更后可结佣"
+        note = f"待裁决（申诉截止 {deadline}）"
+        tied = self._tied_channels(line)
+        if tied:
+            note += f"；争议渠道：{'、'.join(tied)}"
+            estimate = self._estimate(line, tied)
+            if estimate:
+                note += f"；裁决后按归属渠道计佣，预计不超过 {yuan(estimate)}"
+        return note
+
+    def _tied_channels(self, line: DealLine) -> list[str]:
+        disputed = [
+            e
+            for e in self.episodes.get(line.customer_phone or "", [])
+            if e.owner_type == "disputed"
+        ]
+        return sorted({channel for e in disputed for channel in e.channels})
+
+    def _estimate(self, line: DealLine, channels: list[str]) -> float:
+        """The largest commission any disputing channel could get, for finance's provision."""
+        terms = self.rules.commission
+        best = 0.0
+        for channel in channels:
+            term = terms.channels.get(channel, terms.default)
+            value = (
+                term.fixed if term.fixed is not None else (line.amount or 0.0) * (term.rate or 0)
+            )
+            best = max(best, value)
+        return round(best, 2)
+
+    def _adjustment_note(self, line: DealLine) -> str:
+        notes = []
+        if line.status == "clawback":
+            refunded = self.refunds.get(line.deal_id)
+            when = f"（退房日期 {refunded.isoformat()}）" if refunded else ""
+            notes.append(f"结佣后退房{when}，追回佣金 {yuan(abs(line.commission))}")
+        if "J01" in line.reason_codes:
+            share = f"{line.share:.0%}" if line.share is not None else "全部"
+            source = self._ruling_source(line)
+            notes.append(f"按裁决{f'（{source}）' if source else ''}分得 {share}")
+        return "；".join(notes)
+
+    def _ruling_source(self, line: DealLine) -> str:
+        for episode in self.episodes.get(line.customer_phone or "", []):
+            for flag in episode.flags if episode.ruled else ():
+                if flag.startswith("ruling="):
+                    return flag.removeprefix("ruling=")
+        return ""
+
+
+def commission_base(line: DealLine) -> float | None:
+    """The part of the deal amount a line is paid on: amount × share (whole deal if no share)."""
+    if line.amount is None:
+        return None
+    return round(line.amount * (line.share if line.share is not None else 1.0), 2)
+
+
+def _adjustment_kinds(line: DealLine) -> list[str]:
+    kinds = []
+    if line.status == "clawback":
+        kinds.append("退房追回")
+    if "J01" in line.reason_codes:
+        kinds.append("按裁决分成" if line.share is not None and line.share < 1 else "按裁决归属")
+    return kinds
+
+
+def _deal_facts(
+    deals: pl.DataFrame, as_of_end: datetime, zone: ZoneInfo
+) -> tuple[dict[str, str], dict[str, date]]:
+    """Customer name (latest given) and refund day per deal id, from the raw deal rows."""
+    names: dict[str, str] = {}
+    refunds: dict[str, date] = {}
+    if deals.height == 0:
+        return names, refunds
+    rows = deals.with_columns(deal_id=pl.coalesce("deal_no", "room")).sort(
+        "path", "sheet", "row_no"
+    )
+    for deal_id, name, refunded in rows.select("deal_id", "customer_name", "refunded_at").rows():
+        if deal_id is None:
+            continue
+        if name:
+            names[deal_id] = name
+        at = datetime.fromisoformat(refunded) if refunded else None
+        if at is not None and at <= as_of_end:  # a refund dated after the night is not known
+            day = at.astimezone(zone).date()
+            refunds[deal_id] = min(day, refunds.get(deal_id, day))
+    return names, refunds
+
+
+# 汇总 ------------------------------------------------------------------------------
+
+
+def _write_summary(ws: Worksheet, lines: list[DealLine], zone: ZoneInfo) -> None:
+    channels = sorted({line.channel for line in lines if line.channel})
+    # SUMIFS compares text without case: channels that differ only in case are matched
+    # exactly instead, or each row would also count the other's lines.
+    folded = Counter(cell_text(name).casefold() for name in channels)
+    detail_last = len(lines) + 1
+    rows = []
+    for row, name in enumerate(channels, start=2):
+        if folded[cell_text(name).casefold()] > 1:
+            rows.append(_exact_row(row, detail_last))
+        else:
+            rows.append(_sumifs_row(row, _channel_criteria(name, row)))
+    labels = list(channels)
+    if any(line.channel is None for line in lines):
+        rows.append(_sumifs_row(len(rows) + 2, _channelless_criteria()))
+        labels.append(NO_CHANNEL)
+    table = [[name, *row] for name, row in zip(labels, rows, strict=True)]
+    last = write_table(ws, SUMMARY_COLUMNS, table, zone)
+    total = last + 1
+    put(ws, total, 1, "合计", "text", zone).font = TOTAL_FONT
+    for index, column in enumerate(SUMMARY_COLUMNS[1:], start=2):
+        letter = get_column_letter(index)
+        formula = Formula(f"=SUM({letter}2:{letter}{last})")
+        put(ws, total, index, formula, column.kind, zone).font = TOTAL_FONT
+    notes = [
+        "说明：应付净额 = 可结佣 + 追回（追回为负数）；暂缓的佣金待申诉期满或裁决后结算，"
+        "不计入应付净额。",
+        "各行均为公式，按“明细”表的渠道与状态汇总；在“明细”中修改后自动更新。",
+    ]
+    if NO_CHANNEL in labels:
+        notes.append(
+            f"{NO_CHANNEL}：撞单待裁决、自然到访或案场老客户的成交，尚无渠道佣金；"
+            "待裁决的成交及预计佣金见“暂缓”表。"
+        )
+    write_notes(ws, total + 2, notes)
+    check = total + 2 + len(notes)
+    put(ws, check, 1, "核对：明细表佣金合计（应等于 可结佣+暂缓+追回 的合计）", "text", zone)
+    put(ws, check, len(SUMMARY_COLUMNS), Formula(f"=SUM({_detail('佣金')})"), "money", zone)
+
+
+def _sumifs_row(row: int, criteria: list[str]) -> list[Formula]:
+    """成交笔数 … 应付净额 for one summary row; `criteria` are `range,criterion` pairs.
+
+    Several criteria are alternatives (their results are added), so one row can
+    cover the three owner types that have no channel.
+    """
+    status = _detail("状态")
+
+    def total(column: str, state: str | None = None) -> str:
+        extra = f",{status},{_literal(DEAL_STATUS_LABELS[state])}" if state else ""
+        return "+".join(f"SUMIFS({_detail(column)},{c}{extra})" for c in criteria)
+
+    count = "+".join(f"COUNTIFS({c})" for c in criteria)
+    return [
+        Formula(f"={count}"),
+        Formula(f"={total('计佣金额')}"),
+        Formula(f"={total('佣金', 'payable')}"),
+        Formula(f"={total('佣金', 'held')}"),
+        Formula(f"={total('佣金', 'clawback')}"),
+        Formula(f"=D{row}+F{row}"),
+    ]
+
+
+def _exact_row(row: int, detail_last: int) -> list[Formula]:
+    """The same sums with a case-sensitive match on this row's 渠道 cell (SUMPRODUCT)."""
+
+    def cells(title: str) -> str:
+        letter = _DETAIL_LETTER[title]
+        return f"'{DETAIL}'!${letter}$2:${letter}${detail_last}"
+
+    match = f"EXACT({cells('渠道')},$A{row})"
+
+    def total(column: str, state: str | None = None) -> str:
+        status = f"*({cells('状态')}={_literal(DEAL_STATUS_LABELS[state])})" if state else ""
+        return f"SUMPRODUCT({match}{status}*1,{cells(column)})"
+
+    return [
+        Formula(f"=SUMPRODUCT({match}*1)"),
+        Formula(f"={total('计佣金额')}"),
+        Formula(f"={total('佣金', 'payable')}"),
+        Formula(f"={total('佣金', 'held')}"),
+        Formula(f"={total('佣金', 'clawback')}"),
+        Formula(f"=D{row}+F{row}"),
+    ]
+
+
+def _channel_criteria(channel: str, row: int) -> list[str]:
+    """明细's 渠道 equals the channel exactly, compared with the text 明细 stores.
+
+    The `=` keeps a name such as `<>x` from reading as an operator, and escaping keeps
+    `*`/`?` in a name from matching other channels.
+    """
+    wanted = _literal("=" + _escape_wildcards(cell_text(channel)))
+    if len(wanted) > _MAX_LITERAL:
+        # Too long for a formula constant: compare with the name in this row's 渠道 cell.
+        wanted = f'"="&$A{row}'
+    return [f"{_detail('渠道')},{wanted}"]
+
+
+def _channelless_criteria() -> list[str]:
+    column = _detail("归属类型")
+    return [f"{column},{_literal(OWNER_TYPE_LABELS[kind])}" for kind in _CHANNELLESS]
+
+
+def _detail(title: str) -> str:
+    letter = _DETAIL_LETTER[title]
+    return f"'{DETAIL}'!${letter}:${letter}"
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _escape_wildcards(text: str) -> str:
+    """COUNTIFS/SUMIFS read `*`, `?` and `~` as wildcards; `~` makes them literal."""
+    return text.replace("~", "~~").replace("*", "~*").replace("?", "~?")

@@ -1,0 +1,213 @@
+"""The dispute report: what the admin reads each morning, checked in data, HTML and a browser."""
+
+from __future__ import annotations
+
+import re
+import struct
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reconcile.pipeline import RunSummary, run
+from reconcile.publish.digest import Digest, Section
+from reconcile.publish.report import render_text
+from reconcile.workspace import Workspace
+from tests.publish.browser import view_on_phone
+from tests.scenarios.test_scenarios import make_workspace, write_input
+
+RULES = """\
+project: 测试项目
+report:
+  hours: {start: "08:00", end: "20:00"}
+  validity: 3d
+visit:
+  protection: 5d
+conflict:
+  min_gap: 1h
+  appeal_window: 24h
+notify:
+  admin: [admin@example.com]
+  finance: [finance@example.com]
+"""
+REPORT_HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
+VISIT_HEADER = ["客户姓名", "客户电话", "到访时间", "渠道", "经纪人"]
+DEAL_HEADER = [
+    "成交编号", "房号", "客户姓名", "客户电话", "成交阶段",
+    "认购日期", "签约日期", "退房日期", "成交金额",
+]  # fmt: skip
+HOSTILE_AGENT = '<script>alert("x")</script>'
+NIGHT_1, NIGHT_2 = date(2026, 11, 19), date(2026, 11, 20)
+
+
+def _night_one(inputs: Path) -> None:
+    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
+        REPORT_HEADER,
+        ["张先生", "138****1234", "2026-11-19 09:00", "王五"],   # tie with 我爱我家 → dispute
+        ["刘女士", "139****5678", "2026-11-18 14:00", "王五"],   # loses to 房多多 (C01)
+        ["何先生", "150****0001", "2026-11-19 22:30", "王五"],   # after hours (R03)
+        ["=HYPERLINK(\"http://evil\")", "151****0002", "2026-11-19 10:00", HOSTILE_AGENT],
+    ]})  # fmt: skip
+    write_input(inputs, "channels/我爱我家/报备.xlsx", {"报备": [
+        REPORT_HEADER,
+        ["张先生", "138****1234", "2026-11-19 09:20", "赵六"],
+        ["李先生", "137****0000", "2026-11-18 09:00", "赵六"],   # fits two visitors → ambiguous
+        ["孙先生", "1380013800", "2026-11-19 11:00", "赵六"],    # unreadable phone → R02
+    ]})  # fmt: skip
+    write_input(inputs, "channels/房多多/报备.xlsx", {"报备": [
+        REPORT_HEADER,
+        ["刘女士", "139****5678", "2026-11-18 10:00", "周杰"],
+        ["钱先生", "186****4321", "2026-11-19 10:00", "周杰"],   # still waiting for a visit
+    ]})  # fmt: skip
+    write_input(inputs, "visits/来访.xlsx", {"来访": [
+        VISIT_HEADER,
+        ["张三", "13812341234", "2026-11-19 15:00", None, None],
+        ["刘梅", "13912345678", "2026-11-19 10:00", "房多多", "周杰"],
+        ["李一", "13711110000", "2026-11-18 11:00", None, None],
+        ["李二", "13722220000", "2026-11-18 12:00", None, None],
+    ]})  # fmt: skip
+    write_input(inputs, "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["A-0101", "1-1501", "刘梅", "13912345678", "签约", None, "2026-11-19", None, 2000000],
+    ]})  # fmt: skip
+    (inputs / "channels/房多多/坏文件.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+
+
+def _night_two(inputs: Path) -> None:
+    write_input(inputs, "rulings/裁决.xlsx", {"裁决": [
+        ["客户电话", "归属渠道", "经纪人", "裁决日期", "备注"],
+        ["13812341234", "我爱我家", "赵六", "2026-11-20", "我爱我家提供了带看录音"],
+    ]})  # fmt: skip
+    write_input(inputs, "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["A-0101", "1-1501", "刘梅", "13912345678", "退房", None, "2026-11-19", "2026-11-20", 2e6],
+    ]})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> tuple[Workspace, RunSummary, RunSummary]:
+    root = make_workspace(tmp_path_factory.mktemp("busy"), RULES)
+    _night_one(root / "inputs")
+    workspace = Workspace.open(root)
+    first = run(workspace, NIGHT_1)
+    _night_two(root / "inputs")
+    second = run(workspace, NIGHT_2)
+    return workspace, first, second
+
+
+def _section(digest: Digest, key: str) -> Section:
+    return next(section for section in digest.sections if section.key == key)
+
+
+def _titles(section: Section) -> list[str]:
+    return [card.title for group in section.groups for card in group.cards]
+
+
+def _fields(section: Section) -> list[tuple[str, str]]:
+    return [field for group in section.groups for card in group.cards for field in card.fields]
+
+
+def test_headline_counts_match_the_judgement(nights):
+    _, first, _ = nights
+    digest = first.published.digest
+    tiles = {tile.key: tile.value for tile in digest.headline}
+    statuses = [r.status for r in first.judgement.reports]
+    assert tiles["disputed"] == str(statuses.count("disputed")) == "2"
+    assert tiles["invalid"] == str(statuses.count("invalid") + first.judgement.error_reports.height)
+    assert tiles["disputes"] == "1" and tiles["collisions"] == "1" and tiles["ambiguous"] == "1"
+    assert tiles["files"] == "1"
+    assert tiles["payable"] == "¥0.00"  # the collision's deal is held inside the appeal window
+    assert tiles["held"] == "¥20,000.00"
+
+
+def test_sections_hold_the_night_most_urgent_first(nights):
+    _, first, _ = nights
+    digest = first.published.digest
+    assert [s.key for s in digest.sections] == [
+        "collisions", "disputes", "ambiguous", "invalid", "expiring", "changes", "files",
+    ]  # fmt: skip
+    disputes = _section(digest, "disputes")
+    assert _titles(disputes) == ["138****1234 张三"]
+    assert ("申诉截止", "2026-11-20 15:00") in _fields(disputes)
+    assert ("到访保护期至", "2026-11-23 24:00") in _fields(_section(digest, "expiring"))
+    candidates = [value for label, value in _fields(disputes) if label == "候选"]
+    assert candidates == [
+        "链家 / 王五（报备 2026-11-19 09:00）",
+        "我爱我家 / 赵六（报备 2026-11-19 09:20）",
+    ]
+
+    collisions = _section(digest, "collisions")
+    assert ("归属", "房多多 / 周杰") in _fields(collisions)
+    assert ("撞单未获归属", "链家 / 王五（报备 2026-11-18 14:00）：撞单-他方优先") in _fields(
+        collisions
+    )
+
+    ambiguous = _fields(_section(digest, "ambiguous"))
+    assert [v for label, v in ambiguous if label == "可能是"] == [
+        "137****0000 李一，首次到访 2026-11-18 11:00",
+        "137****0000 李二，首次到访 2026-11-18 12:00",
+    ]
+    invalid = _section(digest, "invalid")
+    assert [group.title for group in invalid.groups] == [
+        "R01 缺少客户姓氏", "R02 号码不合规", "R03 超出报备时段",
+    ]  # fmt: skip
+    expiring = _section(digest, "expiring")
+    assert "186****4321 钱先生" in _titles(expiring)  # report protection ends within 7 days
+    files = _section(digest, "files")
+    assert any(card.title == "channels/房多多/坏文件.xlsx" for card in files.groups[0].cards)
+    # the first night has nothing before it to compare with
+    assert _section(digest, "changes").total == 0
+
+
+def test_changes_since_the_previous_night(nights):
+    _, _, second = nights
+    changes = _section(second.published.digest, "changes")
+    titles = {group.title: [card.title for card in group.cards] for group in changes.groups}
+    assert titles["归属发生变化的客户"] == ["138****1234 张三"]
+    assert ("昨晚", "待裁决") in _fields(changes) and ("今晚", "我爱我家 / 赵六") in _fields(
+        changes
+    )
+    assert titles["新退房"] == ["A-0101"]
+    assert "新出现的撞单与争议" not in titles
+    assert _section(second.published.digest, "disputes").total == 0
+
+
+def test_every_phone_is_masked_and_every_cell_escaped(nights):
+    workspace, first, _ = nights
+    html = first.published.report.read_text(encoding="utf-8")
+    text = render_text(first.published.digest)
+    for body in (html, text):
+        assert not re.search(r"(?<!\d)1\d{10}(?!\d)", body), "a full phone number is shown"
+    assert HOSTILE_AGENT not in html and "<script" not in html
+    assert '&lt;script&gt;alert("x")&lt;/script&gt;' in html
+    assert "<style" not in html and 'style="' in html  # CSS inlined for mail clients
+    assert first.published.report == workspace.reports / "2026-11-19" / "dispute_report.html"
+
+
+def test_an_empty_section_says_so(tmp_path):
+    root = make_workspace(tmp_path, "project: 空项目\n")
+    summary = run(Workspace.open(root), NIGHT_1)
+    html = summary.published.report.read_text(encoding="utf-8")
+    for section in summary.published.digest.sections:
+        assert section.empty in html
+    assert "没有等待裁决的争议。" in render_text(summary.published.digest)
+
+
+def test_the_report_reads_well_at_phone_width_in_chromium(nights, tmp_path):
+    workspace, first, _ = nights
+    shot = workspace.outputs / "2026-11-19" / "dispute_report.png"
+    view = view_on_phone(first.published.report, shot, tmp_path / "profile")
+    measured = view.probe
+    assert measured["innerWidth"] == 390
+    assert measured["scrollWidth"] <= measured["innerWidth"], "the page scrolls sideways"
+    expected = {tile.key: tile for tile in first.published.digest.headline}
+    seen = {tile["key"]: tile for tile in measured["tiles"]}
+    assert set(seen) == set(expected)
+    for key, tile in seen.items():
+        assert tile["shown"] and tile["width"] > 0 and tile["height"] > 0, key
+        assert 0 <= tile["left"] and tile["right"] <= measured["innerWidth"], key
+        assert expected[key].value in tile["text"] and expected[key].label in tile["text"], key
+    for key in ("disputes", "collisions", "ambiguous", "files", "payable", "held"):
+        assert seen[key]["bottom"] <= measured["innerHeight"], f"{key} is below the first screen"
+    width, height = struct.unpack(">II", shot.read_bytes()[16:24])
+    assert width == 390 and height > measured["innerHeight"]  # the whole page, not one screen

@@ -1,0 +1,276 @@
+"""settlement.xlsx for finance, read back by python-calamine and recalculated by LibreOffice.
+
+The workbook is written from real nights (tests/publish/conftest.py and the demo);
+its 明细 must be deals.csv line by line, and 汇总's formulas, once LibreOffice has
+calculated them, must give the sums deals.csv gives.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS
+from reconcile.publish.settlement import NO_CHANNEL, write_settlement
+from reconcile.publish.text import masked_phone
+from reconcile.publish.workbook import MONEY_FORMAT
+from tests.publish.browser import require_tool
+from tests.publish.conftest import (
+    HOSTILE_AGENT,
+    HOSTILE_CHANNEL,
+    Night,
+    run_night,
+    sheets,
+    write_inputs,
+)
+
+SHEETS = ["汇总", "明细", "暂缓", "调整"]
+SUMMARY_HEADER = ["渠道", "成交笔数", "成交金额(按分成)", "可结佣", "暂缓", "追回", "应付净额"]
+DETAIL_HEADER = [
+    "成交编号", "客户", "客户姓名", "阶段", "成交日期", "成交金额", "归属类型", "渠道",
+    "经纪人", "分成比例", "计佣金额", "佣金", "状态", "原因",
+]  # fmt: skip
+FULL_MOBILE = re.compile(r"1[3-9]\d{9}")
+SOFFICE_TIMEOUT = 180
+
+
+def write(night: Night, name: str = "settlement.xlsx") -> Path:
+    return write_settlement(night.judgement, night.rules, night.as_of, night.outputs / name)
+
+
+@pytest.fixture(scope="module")
+def garden(night: Night) -> Path:
+    return write(night)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_night: Night) -> Path:
+    return write(demo_night)
+
+
+@pytest.fixture(scope="module")
+def recalculated(garden: Path, demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Both workbooks after LibreOffice opened, recalculated and saved them (one soffice run).
+
+    openpyxl writes formulas without cached values; LibreOffice computes them on load
+    and stores the results, which calamine then reads.
+    """
+    soffice = require_tool("soffice")
+    folder = tmp_path_factory.mktemp("lo")
+    sources = {"garden": garden, "demo": demo}
+    inputs = []
+    for name, path in sources.items():
+        inputs.append(folder / f"{name}.xlsx")
+        shutil.copyfile(path, inputs[-1])
+    out = folder / "out"
+    profile = f"-env:UserInstallation={(folder / 'profile').as_uri()}"
+    command = [
+        soffice, "--headless", "--norestore", profile,
+        "--convert-to", "xlsx", "--outdir", str(out), *map(str, inputs),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=SOFFICE_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    return {name: sheets(out / f"{name}.xlsx") for name in sources}
+
+
+# What deals.csv says ------------------------------------------------------------------
+
+
+def expected_summary(deals: list[dict[str, str]]) -> dict[str, list[float]]:
+    """Per channel (and NO_CHANNEL): count, amount × share, payable, held, clawback, net."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 6)
+    for line in deals:
+        row = sums[line["channel"] or NO_CHANNEL]
+        commission = float(line["commission"])
+        share = float(line["share"]) if line["share"] else 1.0
+        row[0] += 1
+        row[1] += float(line["amount"] or 0) * share
+        for index, status in ((2, "payable"), (3, "held"), (4, "clawback")):
+            if line["status"] == status:
+                row[index] += commission
+    for row in sums.values():
+        row[5] = row[2] + row[4]
+    return dict(sums)
+
+
+def shown(text: str) -> str:
+    """A cell text as the workbook stores it (formula starts neutralised)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# Layout and contents ------------------------------------------------------------------
+
+
+def test_sheets_and_headers(garden: Path) -> None:
+    book = sheets(garden)
+    assert list(book) == SHEETS
+    assert book["汇总"][0] == SUMMARY_HEADER
+    assert book["明细"][0] == DETAIL_HEADER
+    assert book["暂缓"][0][:3] == ["成交编号", "客户", "渠道"]
+    assert "暂缓说明" in book["暂缓"][0] and "申诉截止" in book["暂缓"][0]
+    assert "说明" in book["调整"][0] and "调整类型" in book["调整"][0]
+
+
+@pytest.mark.parametrize("which", ["garden", "demo"])
+def test_detail_is_deals_csv_line_by_line(which: str, request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(which)
+    night = request.getfixturevalue({"garden": "night", "demo": "demo_night"}[which])
+    deals = night.contract("deals")
+    rows = sheets(path)["明细"][1:]
+    assert len(rows) == len(deals) > 0
+    for row, line in zip(rows, deals, strict=True):
+        got = dict(zip(DETAIL_HEADER, row, strict=True))
+        assert got["成交编号"] == line["deal_id"]
+        assert got["客户"] == masked_phone(line["customer_phone"])
+        assert got["阶段"] == line["stage"]
+        assert got["成交日期"].isoformat() == line["deal_date"][:10]
+        assert got["成交金额"] == pytest.approx(float(line["amount"]))
+        assert got["归属类型"] == OWNER_TYPE_LABELS[line["owner_type"]]
+        assert got["渠道"] == shown(line["channel"])
+        assert got["经纪人"] == shown(line["agent"])
+        assert got["分成比例"] == (float(line["share"]) if line["share"] else "")
+        assert got["佣金"] == pytest.approx(float(line["commission"]))
+        assert got["状态"] == DEAL_STATUS_LABELS[line["status"]]
+        codes = [c for c in line["reason_codes"].split(";") if c]
+        assert [part.split(" ")[0] for part in got["原因"].split("；") if part] == codes
+
+
+def test_hostile_text_is_a_string_and_phones_are_masked(garden: Path) -> None:
+    book = sheets(garden)
+    detail = book["明细"]
+    assert ["'" + HOSTILE_AGENT] == [row[8] for row in detail if row[0] == "D-1"]
+    assert ["'" + HOSTILE_CHANNEL] == [row[7] for row in detail if row[0] == "D-9"]
+    assert book["汇总"][1][0] == "'" + HOSTILE_CHANNEL
+    for rows in book.values():
+        for row in rows:
+            for cell in row:
+                assert not FULL_MOBILE.search(str(cell)), cell
+    sheet = openpyxl.load_workbook(garden)["明细"]
+    hostile = [c for c in sheet["I"] if c.value == "'" + HOSTILE_AGENT]
+    assert hostile and all(c.data_type == "s" for c in hostile)
+
+
+def test_formats_freeze_filters_and_pages(garden: Path) -> None:
+    book = openpyxl.load_workbook(garden)
+    for sheet in book.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+        assert sheet["A1"].font.b
+        assert sheet.page_setup.orientation == "landscape"
+        assert int(sheet.page_setup.fitToWidth) == 1 and int(sheet.page_setup.fitToHeight) == 0
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_title_rows == "$1:$1"
+        assert "测试花园" in sheet.oddHeader.left.text
+        assert all(sheet.column_dimensions[c].width >= 6 for c in "ABC")
+    detail = book["明细"]
+    for column in "FKL":  # 成交金额, 计佣金额, 佣金
+        assert detail[f"{column}2"].number_format == MONEY_FORMAT
+    assert detail["J2"].number_format.endswith("%")
+    assert detail["E2"].number_format == "yyyy-mm-dd"
+    summary = book["汇总"]
+    for column in "CDEFG":
+        assert summary[f"{column}2"].number_format == MONEY_FORMAT
+    assert book["暂缓"]["H2"].number_format == MONEY_FORMAT
+    assert book["调整"]["H2"].number_format == MONEY_FORMAT
+
+
+def test_summary_is_live_formulas_over_detail(garden: Path) -> None:
+    summary = openpyxl.load_workbook(garden)["汇总"]
+    rows = list(summary.iter_rows(min_row=2, values_only=True))
+    channel_rows = [row for row in rows if row[0] and row[1] is not None]
+    assert [row[0] for row in channel_rows][-2:] == [NO_CHANNEL, "合计"]
+    for row in channel_rows[:-1]:
+        assert all(isinstance(v, str) and v.startswith("=") for v in row[1:]), row
+        assert "'明细'!" in row[3] and '"可结佣"' in row[3]
+    total = channel_rows[-1]
+    assert total[1] == f"=SUM(B2:B{len(channel_rows)})"
+    # Abc and ABC are equal to SUMIFS: those rows compare exactly instead.
+    exact = [row for row in channel_rows if row[0] in ("Abc", "ABC")]
+    assert len(exact) == 2 and all("EXACT(" in row[3] for row in exact)
+
+
+def test_held_lines_say_why_and_until_when(garden: Path) -> None:
+    held = {row[0]: row for row in sheets(garden)["暂缓"][1:]}
+    assert set(held) == {"D-2", "D-3"}
+    header = sheets(garden)["暂缓"][0]
+    h01 = dict(zip(header, held["D-2"], strict=True))
+    assert h01["原因"] == "H01 申诉期内暂缓结佣"
+    assert h01["佣金"] == 30000
+    assert h01["申诉截止"].isoformat().startswith("2026-12-05")
+    d01 = dict(zip(header, held["D-3"], strict=True))
+    assert d01["原因"].startswith("D01 撞单待裁决")
+    assert d01["渠道"] == ""
+    assert d01["暂缓说明"].startswith("待裁决（申诉截止 2026-11-19 00:00）")
+    assert "我爱我家、链家" in d01["暂缓说明"]
+    assert "¥25,000.00" in d01["暂缓说明"]  # 2,500,000 × 1%: the provision finance keeps
+
+
+def test_adjustments_list_clawbacks_and_rulings(garden: Path) -> None:
+    book = sheets(garden)["调整"]
+    rows = [dict(zip(book[0], row, strict=True)) for row in book[1:]]
+    assert [(r["成交编号"], r["渠道"]) for r in rows] == [
+        ("D-5", "房多多"),
+        ("D-5", "链家"),
+        ("D-6", "我爱我家"),
+    ]
+    assert rows[0]["调整类型"] == "按裁决分成" and rows[0]["分成比例"] == 0.5
+    assert "50%" in rows[0]["说明"] and "rulings/裁决.xlsx#裁决!2" in rows[0]["说明"]
+    assert rows[2]["调整类型"] == "退房追回" and rows[2]["佣金"] == -15000
+    assert "追回佣金 ¥15,000.00" in rows[2]["说明"] and "2026-11-20" in rows[2]["说明"]
+
+
+def test_a_night_without_deals_keeps_every_header_and_says_none(tmp_path: Path) -> None:
+    early = run_night(write_inputs(tmp_path), date(2026, 11, 1))  # reports only: no deal yet
+    assert early.contract("deals") == []
+    book = sheets(write(early))
+    assert list(book) == SHEETS
+    for name in SHEETS:
+        assert book[name][1][0] == "无", name
+    assert book["汇总"][2][0] == "合计"
+    summary = openpyxl.load_workbook(write(early))["汇总"]
+    assert summary["D3"].value == "=SUM(D2:D2)"
+
+
+# LibreOffice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["garden", "demo"])
+def test_libreoffice_totals_agree_with_deals_csv(
+    which: str, recalculated: dict, request: pytest.FixtureRequest
+) -> None:
+    night = request.getfixturevalue({"garden": "night", "demo": "demo_night"}[which])
+    expected = expected_summary(night.contract("deals"))
+    rows = recalculated[which]["汇总"]
+    assert rows[0] == SUMMARY_HEADER
+    by_name = {}
+    for row in rows[1:]:
+        if row[0] == "合计":
+            total = row
+            break
+        by_name[row[0]] = row
+    assert set(by_name) == {shown(name) if name != NO_CHANNEL else name for name in expected}
+    for name, sums in expected.items():
+        got = by_name[shown(name) if name != NO_CHANNEL else name]
+        assert got[1:] == pytest.approx(sums, abs=0.005), name
+    columns = list(zip(*expected.values(), strict=True))
+    assert total[1:] == pytest.approx([sum(c) for c in columns], abs=0.005)
+    check = next(row for row in rows if str(row[0]).startswith("核对"))
+    assert check[-1] == pytest.approx(sum(float(d["commission"]) for d in night.contract("deals")))
+
+
+# Determinism ------------------------------------------------------------------------
+
+
+def test_the_same_night_gives_the_same_bytes(night: Night, garden: Path, tmp_path: Path) -> None:
+    assert write(night, "again.xlsx").read_bytes() == garden.read_bytes()
+    # A second workspace with the same inputs, its night run twice.
+    root = write_inputs(tmp_path)
+    first = write(run_night(root)).read_bytes()
+    assert write(run_night(root)).read_bytes() == first == garden.read_bytes()
