@@ -21,6 +21,7 @@ from reconcile.ledger import LedgerError
 from reconcile.normalise.phones import mask, parse_phone
 from reconcile.pipeline import RunSummary, judge_night, ledger_totals, run
 from reconcile.publish.night import Published
+from reconcile.publish.text import yuan
 from reconcile.rules import Rules, RulesError, load_rules
 from reconcile.workspace import Workspace, init_workspace
 
@@ -243,12 +244,12 @@ def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> No
         elif line.status == "held" and line.channel:
             held[line.channel] += line.commission
     print(
-        f"应付净额 ¥{sum(net.values()):,.2f}（可结佣 ¥{sum(payable.values()):,.2f}，"
-        f"追回 ¥{sum(clawback.values()):,.2f}）"
-        + ("：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(net.items())) if net else "")
+        f"应付净额 {yuan(sum(net.values()))}（可结佣 {yuan(sum(payable.values()))}，"
+        f"追回 {yuan(sum(clawback.values()))}）"
+        + ("：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(net.items())) if net else "")
     )
     if held:
-        print("暂缓结佣：" + "、".join(f"{c} ¥{v:,.2f}" for c, v in sorted(held.items())))
+        print("暂缓结佣：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(held.items())))
     for path in written:
         print(f"  已写出 {Path(path).relative_to(root)}")
 

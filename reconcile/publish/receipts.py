@@ -25,7 +25,7 @@ from reconcile.judge.codes import DEAL_STATUS_LABELS, REASONS, REPORT_STATUS_LAB
 from reconcile.judge.deals import DealLine
 from reconcile.judge.timeline import Episode, Report
 from reconcile.publish.settlement import ordered_lines
-from reconcile.publish.text import mask_numbers, masked_phone, safe_filename
+from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text
 from reconcile.publish.workbook import (
     Column,
     new_workbook,
@@ -55,7 +55,7 @@ CUSTOMER_COLUMNS = (
     Column("客户"),
     Column("客户姓名"),
     Column("首次到访", "datetime"),
-    Column("保护期至", "datetime"),
+    Column("保护期至", "text"),
     Column("经纪人"),
     Column("报备编号"),
     Column("备注", max_width=40),
@@ -262,7 +262,8 @@ class Receipt:
             masked_phone(phone),
             name,
             episode.first_visit_at,
-            episode.until if episode.until is not None else FOREVER,
+            # Periods end at 24:00 of their last day; shown as the report shows them.
+            until_text(episode.until, episode.until.tzinfo) if episode.until else FOREVER,
             agent,
             mine.row_id if mine else None,
             self._customer_note(episode),

@@ -28,7 +28,7 @@ from reconcile.judge import Judgement
 from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, label
 from reconcile.judge.deals import DealLine
 from reconcile.judge.timeline import Episode
-from reconcile.publish.text import local_time, masked_phone, yuan
+from reconcile.publish.text import masked_phone, until_text, yuan
 from reconcile.publish.workbook import (
     TOTAL_FONT,
     Column,
@@ -207,7 +207,7 @@ class _Book:
         ]
 
     def _held_note(self, line: DealLine) -> str:
-        deadline = local_time(line.held_until, self.zone) or "未定"
+        deadline = until_text(line.held_until, self.zone) if line.held_until else "未定"
         if "D01" not in line.reason_codes:
             return f"申诉期内暂缓结佣；申诉截止 {deadline}，期满且无裁决变更后可结佣"
         note = f"待裁决（申诉截止 {deadline}）"

@@ -207,7 +207,7 @@ def test_held_lines_say_why_and_until_when(garden: Path) -> None:
     d01 = dict(zip(header, held["D-3"], strict=True))
     assert d01["原因"].startswith("D01 撞单待裁决")
     assert d01["渠道"] == ""
-    assert d01["暂缓说明"].startswith("待裁决（申诉截止 2026-11-19 00:00）")
+    assert d01["暂缓说明"].startswith("待裁决（申诉截止 2026-11-18 24:00）")
     assert "我爱我家、链家" in d01["暂缓说明"]
     assert "¥25,000.00" in d01["暂缓说明"]  # 2,500,000 × 1%: the provision finance keeps
 
