@@ -202,7 +202,7 @@ def print_published(workspace: Workspace, published: Published) -> None:
         label = f"邮件 {mail}（{delivery.night}）→ {'、'.join(delivery.to)}"
         eml = delivery.eml.relative_to(root) if delivery.eml.is_relative_to(root) else delivery.eml
         if delivery.status == "sent":
-            print(f"{label}：已发送")
+            print(f"{label}：已于 {(delivery.sent_at or '')[:19].replace('T', ' ')} 发送")
         elif delivery.status == "queued":
             print(f"{label}：发送失败，下次运行重试（{delivery.error or '未知原因'}）")
         else:

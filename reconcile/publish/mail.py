@@ -72,6 +72,7 @@ class Delivery:
     status: str  # outbox | queued | sent
     eml: Path  # from `post`: the file in tonight's outbox; from `flush`: relative to the workspace
     error: str | None  # Chinese reason when sending failed (queued for next run)
+    sent_at: str | None = None  # when the server accepted it (this run or an earlier one)
 
 
 # composing
@@ -163,6 +164,7 @@ def _delivery(row: dict, eml: Path) -> Delivery:
         status=row["status"],
         eml=eml,
         error=row["last_error"],
+        sent_at=row.get("sent_at"),
     )
 
 
@@ -375,7 +377,7 @@ def flush(ledger: Ledger, rules: Rules, now: datetime, send: bool) -> list[Deliv
                         sent_at=stamp,
                         last_error=note,
                     )
-                    row.update(status="sent", last_error=note)
+                    row.update(status="sent", last_error=note, sent_at=stamp)
                     deliveries.append(_delivery(row, Path(row["eml_path"])))
                     continue
             assert error is not None

@@ -78,7 +78,8 @@ SUMMARY_COLUMNS = (
     Column("追回", "money"),
     Column("应付净额", "money"),
 )
-HELD_COLUMNS = (
+# The deal line as held and adjustment sheets show it, before their own columns.
+_LINE_COLUMNS = (
     Column("成交编号"),
     Column("客户"),
     Column("渠道"),
@@ -87,19 +88,15 @@ HELD_COLUMNS = (
     Column("成交金额", "money"),
     Column("分成比例", "percent"),
     Column("佣金", "money"),
+)
+HELD_COLUMNS = (
+    *_LINE_COLUMNS,
     Column("原因", max_width=40),
     Column("申诉截止", "datetime"),
     Column("暂缓说明", max_width=60),
 )
 ADJUSTMENT_COLUMNS = (
-    Column("成交编号"),
-    Column("客户"),
-    Column("渠道"),
-    Column("经纪人"),
-    Column("成交日期", "date"),
-    Column("成交金额", "money"),
-    Column("分成比例", "percent"),
-    Column("佣金", "money"),
+    *_LINE_COLUMNS,
     Column("调整类型"),
     Column("原因", max_width=40),
     Column("说明", max_width=60),
