@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import polars as pl
+
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.judge.deals import DealLine
@@ -477,6 +479,7 @@ class _View:
                     )
                 )
         refunded_before = {line.deal_id for line in previous.deals if "X01" in line.reason_codes}
+        sources = _deal_sources(self.j)
         refunds = [
             Card(
                 line.deal_id,
@@ -492,6 +495,7 @@ class _View:
                         + ("（追回）" if line.status == "clawback" else "（不结佣）"),
                     ),
                 ),
+                sources.get(line.deal_id, ()),
             )
             for line in self.j.deals
             if "X01" in line.reason_codes and line.deal_id not in refunded_before
@@ -638,6 +642,20 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         tuple(groups),
         "没有拒收的文件或数据行。",
     )
+
+
+def _deal_sources(judgement: Judgement) -> dict[str, tuple[str, ...]]:
+    """Every CRM row behind each deal id, in file order."""
+    rows = judgement.inputs.deals
+    sources: dict[str, list[str]] = defaultdict(list)
+    if rows.height:
+        keyed = rows.with_columns(deal_id=pl.coalesce("deal_no", "room")).sort(
+            "path", "sheet", "row_no"
+        )
+        for deal_id, source in keyed.select("deal_id", "source").rows():
+            if deal_id is not None:
+                sources[deal_id].append(source)
+    return {deal_id: tuple(dict.fromkeys(found)) for deal_id, found in sources.items()}
 
 
 def _group(title: str, cards: list[Card]) -> Group:

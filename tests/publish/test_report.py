@@ -168,6 +168,8 @@ def test_changes_since_the_previous_night(nights):
         changes
     )
     assert titles["新退房"] == ["A-0101"]
+    refund = next(group for group in changes.groups if group.title == "新退房").cards[0]
+    assert refund.sources == ("crm/成交.xlsx#成交!2",)
     assert "新出现的撞单与争议" not in titles
     assert _section(second.published.digest, "disputes").total == 0
 
