@@ -221,7 +221,7 @@ def _lines(
             channel,
             episode.agent if channel == episode.channels[0] else _agent_of(episode, channel),
             share,
-            sign * _commission(rules, channel, deal.amount) * share,
+            sign * commission_for(rules, channel, deal.amount) * share,
             status,
             codes,
             appeal_end(episode, rules) if status == "held" else None,
@@ -248,7 +248,8 @@ def _agent_of(episode: Episode, channel: str) -> str | None:
     return next((r.agent for r in episode.contested if r.channel == channel and r.agent), None)
 
 
-def _commission(rules: Rules, channel: str, amount: float | None) -> float:
+def commission_for(rules: Rules, channel: str, amount: float | None) -> float:
+    """A whole deal's commission for `channel`: its rate of the amount, or its fixed sum."""
     term = rules.commission.channels.get(channel, rules.commission.default)
     if term.fixed is not None:
         return term.fixed

@@ -22,7 +22,7 @@ from reconcile.judge.deals import DealLine
 from reconcile.judge.timeline import Episode, Report
 from reconcile.ledger import Ledger
 from reconcile.periods import period_end
-from reconcile.publish.settlement import NO_CHANNEL
+from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
     local_time,
     mask_numbers,
@@ -265,12 +265,22 @@ class _View:
         for line in self.j.deals:
             total[line.status] += line.commission
             held_lines += line.status == "held"
-        return (
+        tiles = [
             Tile("payable", "可结佣", yuan(total["payable"]), "ok"),
             Tile("held", f"暂缓结佣（{held_lines} 笔）", yuan(total["held"]), "warn"),
             Tile("clawback", "追回佣金", yuan(total["clawback"]), "info"),
             Tile("net", "应付净额", yuan(total["payable"] + total["clawback"]), "ok"),
-        )
+        ]
+        # A disputed deal carries no commission until ruled; say what is at stake.
+        disputed = [line for line in self.j.deals if "D01" in line.reason_codes]
+        if disputed:
+            stake = sum(
+                dispute_ceiling(line, tied_channels(line, self.episodes_by_phone), self.rules)
+                for line in disputed
+            )
+            label = f"待裁决成交佣金（{len(disputed)} 笔，至多）"
+            tiles.append(Tile("disputed_deals", label, yuan(stake), "urgent"))
+        return tuple(tiles)
 
     # --- sections ----------------------------------------------------------------------
     def collisions(self) -> Section:

@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.judge import Judgement
 from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, label
-from reconcile.judge.deals import DealLine
+from reconcile.judge.deals import DealLine, commission_for
 from reconcile.judge.timeline import Episode
 from reconcile.publish.text import masked_phone, until_text, yuan
 from reconcile.publish.workbook import (
@@ -208,33 +208,13 @@ class _Book:
         if "D01" not in line.reason_codes:
             return f"申诉期内暂缓结佣；申诉截止 {deadline}，期满且无裁决变更后可结佣"
         note = f"待裁决（申诉截止 {deadline}）"
-        tied = self._tied_channels(line)
+        tied = tied_channels(line, self.episodes)
         if tied:
             note += f"；争议渠道：{'、'.join(tied)}"
-            estimate = self._estimate(line, tied)
-            if estimate:
-                note += f"；裁决后按归属渠道计佣，预计不超过 {yuan(estimate)}"
+            ceiling = dispute_ceiling(line, tied, self.rules)
+            if ceiling:
+                note += f"；裁决后按归属渠道计佣，预计不超过 {yuan(ceiling)}"
         return note
-
-    def _tied_channels(self, line: DealLine) -> list[str]:
-        disputed = [
-            e
-            for e in self.episodes.get(line.customer_phone or "", [])
-            if e.owner_type == "disputed"
-        ]
-        return sorted({channel for e in disputed for channel in e.channels})
-
-    def _estimate(self, line: DealLine, channels: list[str]) -> float:
-        """The largest commission any disputing channel could get, for finance's provision."""
-        terms = self.rules.commission
-        best = 0.0
-        for channel in channels:
-            term = terms.channels.get(channel, terms.default)
-            value = (
-                term.fixed if term.fixed is not None else (line.amount or 0.0) * (term.rate or 0)
-            )
-            best = max(best, value)
-        return round(best, 2)
 
     def _adjustment_note(self, line: DealLine) -> str:
         notes = []
@@ -254,6 +234,19 @@ class _Book:
                 if flag.startswith("ruling="):
                     return flag.removeprefix("ruling=")
         return ""
+
+
+def tied_channels(line: DealLine, episodes: dict[str, list[Episode]]) -> list[str]:
+    """The channels whose dispute holds a D01 line (its customer's disputed episodes)."""
+    disputed = [
+        e for e in episodes.get(line.customer_phone or "", []) if e.owner_type == "disputed"
+    ]
+    return sorted({channel for e in disputed for channel in e.channels})
+
+
+def dispute_ceiling(line: DealLine, channels: list[str], rules: Rules) -> float:
+    """The most commission a disputed deal can cost once ruled: finance's provision."""
+    return round(max((commission_for(rules, c, line.amount) for c in channels), default=0.0), 2)
 
 
 def commission_base(line: DealLine) -> float | None:

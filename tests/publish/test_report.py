@@ -69,6 +69,7 @@ def _night_one(inputs: Path) -> None:
     write_input(inputs, "crm/成交.xlsx", {"成交": [
         DEAL_HEADER,
         ["A-0101", "1-1501", "刘梅", "13912345678", "签约", None, "2026-11-19", None, 2000000],
+        ["B-0202", "2-0802", "张三", "13812341234", "认购", "2026-11-19", None, None, 1000000],
     ]})  # fmt: skip
     (inputs / "channels/房多多/坏文件.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
 
@@ -118,6 +119,8 @@ def test_headline_counts_match_the_judgement(nights):
     assert tiles["files"] == "1"
     assert tiles["payable"] == "¥0.00"  # the collision's deal is held inside the appeal window
     assert tiles["held"] == "¥20,000.00"
+    # the dispute's deal carries no commission until ruled: the tile says what is at stake
+    assert tiles["disputed_deals"] == "¥10,000.00"
 
 
 def test_sections_hold_the_night_most_urgent_first(nights):
@@ -129,6 +132,7 @@ def test_sections_hold_the_night_most_urgent_first(nights):
     disputes = _section(digest, "disputes")
     assert _titles(disputes) == ["138****1234 张三"]
     assert ("申诉截止", "2026-11-20 15:00") in _fields(disputes)
+    assert ("涉及成交", "B-0202 · 认购 · ¥1,000,000.00，佣金暂缓") in _fields(disputes)
     assert ("到访保护期至", "2026-11-23 24:00") in _fields(_section(digest, "expiring"))
     candidates = [value for label, value in _fields(disputes) if label == "候选"]
     assert candidates == [
