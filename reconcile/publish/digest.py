@@ -217,7 +217,7 @@ def build_digest(
         action_tiles=(
             Tile("disputes", "待裁决", str(by_key["disputes"].total), "urgent", "disputes"),
             Tile("collisions", "撞单", str(by_key["collisions"].total), "warn", "collisions"),
-            Tile("ambiguous", "号码待确认", str(by_key["ambiguous"].total), "warn", "ambiguous"),
+            Tile("to_confirm", "号码待确认", str(by_key["ambiguous"].total), "warn", "ambiguous"),
             Tile(
                 "files",
                 "拒收文件",

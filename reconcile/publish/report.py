@@ -43,7 +43,7 @@ def subject(digest: Digest) -> str:
     tiles = {tile.key: tile.value for tile in digest.action_tiles}
     return (
         f"【{digest.project}】{digest.night} 撞单与争议日报："
-        f"待裁决 {tiles['disputes']}，撞单 {tiles['collisions']}，号码待确认 {tiles['ambiguous']}"
+        f"待裁决 {tiles['disputes']}，撞单 {tiles['collisions']}，号码待确认 {tiles['to_confirm']}"
     )
 
 

@@ -115,7 +115,7 @@ def test_headline_counts_match_the_judgement(nights):
     statuses = [r.status for r in first.judgement.reports]
     assert tiles["disputed"] == str(statuses.count("disputed")) == "2"
     assert tiles["invalid"] == str(statuses.count("invalid") + first.judgement.error_reports.height)
-    assert tiles["disputes"] == "1" and tiles["collisions"] == "1" and tiles["ambiguous"] == "1"
+    assert tiles["disputes"] == "1" and tiles["collisions"] == "1" and tiles["to_confirm"] == "1"
     assert tiles["files"] == "1"
     assert tiles["payable"] == "¥0.00"  # the collision's deal is held inside the appeal window
     assert tiles["held"] == "¥20,000.00"
@@ -208,12 +208,13 @@ def test_the_report_reads_well_at_phone_width_in_chromium(nights, tmp_path):
     assert measured["scrollWidth"] <= measured["innerWidth"], "the page scrolls sideways"
     expected = {tile.key: tile for tile in first.published.digest.headline}
     seen = {tile["key"]: tile for tile in measured["tiles"]}
+    assert len(seen) == len(measured["tiles"]) == len(expected), "a headline key is repeated"
     assert set(seen) == set(expected)
     for key, tile in seen.items():
         assert tile["shown"] and tile["width"] > 0 and tile["height"] > 0, key
         assert 0 <= tile["left"] and tile["right"] <= measured["innerWidth"], key
         assert expected[key].value in tile["text"] and expected[key].label in tile["text"], key
-    for key in ("disputes", "collisions", "ambiguous", "files", "payable", "held"):
+    for key in ("disputes", "collisions", "to_confirm", "files", "payable", "held"):
         assert seen[key]["bottom"] <= measured["innerHeight"], f"{key} is below the first screen"
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])
     assert width == 390 and height > measured["innerHeight"]  # the whole page, not one screen
