@@ -29,6 +29,7 @@ class Judgement:
     error_reports: pl.DataFrame  # report rows with an unusable phone (invalid R02)
     episodes: list[Episode]  # attribution: one per ownership episode
     deals: list[DealLine]
+    deal_records: dict[str, Deal]  # deal id -> what the CRM rows say of it (stages, sources)
     suspected: list[tuple[Report, Report]]  # masked reports of two channels that may collide
     fits: dict[str, list[str]] = field(default_factory=dict)  # report row_id -> fitting numbers
 
@@ -104,15 +105,15 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             report.status = "pending" if protected else "expired_unvisited"
 
     households = _households(inputs)
-    deal_lines = settle(
-        _deals(inputs.deals, inputs.as_of_end), episodes, households, rules, inputs.as_of_end
-    )
+    deals = _deals(inputs.deals, inputs.as_of_end)
+    deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
     return Judgement(
         inputs=inputs,
         reports=list(reports.values()),
         error_reports=inputs.report_errors,
         episodes=[e for phone in sorted(episodes) for e in episodes[phone]],
         deals=deal_lines,
+        deal_records={deal.deal_id: deal for deal in deals},
         suspected=_suspected(admitted, reports, rules),
         fits=dict(fits),
     )
@@ -262,9 +263,14 @@ def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
         **{name: parse_iso(name, zone) for name in ("subscribed_at", "signed_at", "refunded_at")},
     )
     deals: dict[str, Deal] = {}
+    names: dict[str, list[tuple[tuple[str, str, int], str]]] = {}
     for row in dated.sort("at", "path", "sheet", "row_no", nulls_last=False).iter_rows(named=True):
         deal = deals.setdefault(row["deal_id"], Deal(row["deal_id"]))
         deal.phone = row["phone"] or deal.phone
+        source = (row["path"], row["sheet"], row["row_no"])
+        deal.sources.append(source)
+        if row["customer_name"]:
+            names.setdefault(deal.deal_id, []).append((source, row["customer_name"]))
         if row["amount"] is not None:
             deal.amount = row["amount"]
         stage_dates = dict(
@@ -276,6 +282,8 @@ def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
         if row["stage"] in STAGES and stage_dates[row["stage"]] is None:
             # The row's stage without its own date column: dated by the row (or undated).
             _mark(deal, row["stage"], row["at"])
+    for deal_id, given in names.items():
+        deals[deal_id].customer_name = max(given)[1]  # the last row in file order
     return [deals[key] for key in sorted(deals)]
 
 

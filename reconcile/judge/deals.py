@@ -23,6 +23,13 @@ class Deal:
     phone: str | None = None
     amount: float | None = None
     stage_at: dict[str, datetime | None] = field(default_factory=dict)  # stage -> earliest date
+    customer_name: str | None = None  # the latest the CRM rows gave, in file order
+    sources: list[tuple[str, str, int]] = field(default_factory=list)  # (path, sheet, row)
+
+    @property
+    def source_texts(self) -> tuple[str, ...]:
+        """`file#sheet!row` of every CRM row behind the deal, in file order, once each."""
+        return tuple(dict.fromkeys(f"{p}#{s}!{r}" for p, s, r in sorted(self.sources)))
 
     @property
     def stage(self) -> str:

@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import polars as pl
-
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
-from reconcile.judge.deals import DealLine
+from reconcile.judge.deals import DealLine, appeal_end
 from reconcile.judge.timeline import Episode, Report
 from reconcile.ledger import Ledger
-from reconcile.periods import period_end
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
     local_time,
@@ -489,7 +486,6 @@ class _View:
                     )
                 )
         refunded_before = {line.deal_id for line in previous.deals if "X01" in line.reason_codes}
-        sources = _deal_sources(self.j)
         refunds = [
             Card(
                 line.deal_id,
@@ -505,7 +501,7 @@ class _View:
                         + ("（追回）" if line.status == "clawback" else "（不结佣）"),
                     ),
                 ),
-                sources.get(line.deal_id, ()),
+                self.j.deal_records[line.deal_id].source_texts,
             )
             for line in self.j.deals
             if "X01" in line.reason_codes and line.deal_id not in refunded_before
@@ -599,9 +595,7 @@ class _View:
         return tuple(dict.fromkeys(sources))
 
     def _appeal_end(self, episode: Episode) -> datetime | None:
-        if episode.first_visit_at is None:
-            return None
-        return period_end(episode.first_visit_at, self.rules.conflict.appeal_window, self.zone)
+        return appeal_end(episode, self.rules)
 
     def _appeal_open(self, episode: Episode) -> bool:
         end = self._appeal_end(episode)
@@ -652,20 +646,6 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         tuple(groups),
         "没有拒收的文件或数据行。",
     )
-
-
-def _deal_sources(judgement: Judgement) -> dict[str, tuple[str, ...]]:
-    """Every CRM row behind each deal id, in file order."""
-    rows = judgement.inputs.deals
-    sources: dict[str, list[str]] = defaultdict(list)
-    if rows.height:
-        keyed = rows.with_columns(deal_id=pl.coalesce("deal_no", "room")).sort(
-            "path", "sheet", "row_no"
-        )
-        for deal_id, source in keyed.select("deal_id", "source").rows():
-            if deal_id is not None:
-                sources[deal_id].append(source)
-    return {deal_id: tuple(dict.fromkeys(found)) for deal_id, found in sources.items()}
 
 
 def _group(title: str, cards: list[Card]) -> Group:

@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-
-import polars as pl
 
 from reconcile.judge import Judgement
 from reconcile.judge.codes import DEAL_STATUS_LABELS, REASONS, REPORT_STATUS_LABELS
@@ -93,7 +91,7 @@ def write_receipts(judgement: Judgement, rules: Rules, as_of: date, folder: Path
     """
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
-    signed = signed_phones(judgement.inputs.deals, judgement.inputs.as_of_end)
+    signed = signed_phones(judgement)
     taken: set[str] = set()
     folded: set[str] = set()
     written = []
@@ -142,22 +140,13 @@ def receipt_channels(judgement: Judgement) -> list[str]:
     return sorted(c for c in channels if c)
 
 
-def signed_phones(deals: pl.DataFrame, as_of_end: datetime) -> set[str]:
-    """Numbers of customers whose deal reached 签约 by the night (as the judge dates stages)."""
-    phones: dict[str, set[str]] = {}
-    signed: set[str] = set()
-    if deals.height == 0:
-        return signed
-    rows = deals.with_columns(deal_id=pl.coalesce("deal_no", "room"))
-    for deal_id, phone, stage, signed_at in rows.select(
-        "deal_id", "phone", "stage", "signed_at"
-    ).rows():
-        if phone:
-            phones.setdefault(deal_id, set()).add(phone)
-        at = datetime.fromisoformat(signed_at) if signed_at else None
-        if (at is not None and at <= as_of_end) or (at is None and stage == SIGNED_STAGE):
-            signed.add(deal_id)
-    return {phone for deal_id in signed for phone in phones.get(deal_id, ())}
+def signed_phones(judgement: Judgement) -> set[str]:
+    """Numbers of customers whose deal reached 签约 by the night, as the judge dated it."""
+    return {
+        deal.phone
+        for deal in judgement.deal_records.values()
+        if deal.phone and SIGNED_STAGE in deal.stage_at
+    }
 
 
 @dataclass

@@ -30,13 +30,17 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def _render(template: str, **context: object) -> str:
+    page = _environment().get_template(template).render(**context)
+    return css_inline.inline(page) if template.endswith(".html.j2") else page
+
+
 def render_html(digest: Digest) -> str:
-    html = _environment().get_template("dispute_report.html.j2").render(d=digest)
-    return css_inline.inline(html)
+    return _render("dispute_report.html.j2", d=digest)
 
 
 def render_text(digest: Digest) -> str:
-    return _environment().get_template("dispute_report.txt.j2").render(d=digest)
+    return _render("dispute_report.txt.j2", d=digest)
 
 
 def subject(digest: Digest) -> str:
@@ -52,9 +56,8 @@ def settlement_mail(
 ) -> tuple[str, str, str]:
     """Finance's mail that carries the settlement workbook: subject, HTML and text."""
     context = {"d": digest, "channels": channels, "attachment": attachment}
-    environment = _environment()
-    html = css_inline.inline(environment.get_template("settlement_mail.html.j2").render(context))
-    text = environment.get_template("settlement_mail.txt.j2").render(context)
+    html = _render("settlement_mail.html.j2", **context)
+    text = _render("settlement_mail.txt.j2", **context)
     money = {tile.key: tile.value for tile in digest.money_tiles}
     title = (
         f"【{digest.project}】{digest.night} 佣金结算表：可结佣 {money['payable']}，"

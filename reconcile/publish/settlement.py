@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import polars as pl
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -149,8 +148,7 @@ class _Book:
     zone: ZoneInfo
 
     def __post_init__(self) -> None:
-        inputs = self.judgement.inputs
-        self.names, self.refunds = _deal_facts(inputs.deals, inputs.as_of_end, self.zone)
+        self.records = self.judgement.deal_records
         self.episodes: dict[str, list[Episode]] = {}
         for episode in self.judgement.episodes:
             self.episodes.setdefault(episode.phone, []).append(episode)
@@ -159,7 +157,7 @@ class _Book:
         return [
             line.deal_id,
             masked_phone(line.customer_phone),
-            self.names.get(line.deal_id),
+            self.records[line.deal_id].customer_name,
             line.stage,
             line.deal_date,
             line.amount,
@@ -219,8 +217,8 @@ class _Book:
     def _adjustment_note(self, line: DealLine) -> str:
         notes = []
         if line.status == "clawback":
-            refunded = self.refunds.get(line.deal_id)
-            when = f"（退房日期 {refunded.isoformat()}）" if refunded else ""
+            refunded = self.records[line.deal_id].stage_at.get("退房")
+            when = f"（退房日期 {refunded.astimezone(self.zone).date()}）" if refunded else ""
             notes.append(f"结佣后退房{when}，追回佣金 {yuan(abs(line.commission))}")
         if "J01" in line.reason_codes:
             share = f"{line.share:.0%}" if line.share is not None else "全部"
@@ -263,29 +261,6 @@ def _adjustment_kinds(line: DealLine) -> list[str]:
     if "J01" in line.reason_codes:
         kinds.append("按裁决分成" if line.share is not None and line.share < 1 else "按裁决归属")
     return kinds
-
-
-def _deal_facts(
-    deals: pl.DataFrame, as_of_end: datetime, zone: ZoneInfo
-) -> tuple[dict[str, str], dict[str, date]]:
-    """Customer name (latest given) and refund day per deal id, from the raw deal rows."""
-    names: dict[str, str] = {}
-    refunds: dict[str, date] = {}
-    if deals.height == 0:
-        return names, refunds
-    rows = deals.with_columns(deal_id=pl.coalesce("deal_no", "room")).sort(
-        "path", "sheet", "row_no"
-    )
-    for deal_id, name, refunded in rows.select("deal_id", "customer_name", "refunded_at").rows():
-        if deal_id is None:
-            continue
-        if name:
-            names[deal_id] = name
-        at = datetime.fromisoformat(refunded) if refunded else None
-        if at is not None and at <= as_of_end:  # a refund dated after the night is not known
-            day = at.astimezone(zone).date()
-            refunds[deal_id] = min(day, refunds.get(deal_id, day))
-    return names, refunds
 
 
 # 汇总 ------------------------------------------------------------------------------
