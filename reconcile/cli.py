@@ -1,4 +1,8 @@
-"""Command line: `reconcile init | run | check | explain | demo`. The only module that prints."""
+"""Command line: `reconcile init | run | serve | status | check | explain | template | demo`.
+
+The only module that prints. Exit codes (SPEC §8): 0 ok, 1 the run failed (or could
+not start because another run holds the workspace), 2 usage or configuration error.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,11 @@ import logging
 import re
 import signal
 import sys
+import threading
 from collections import Counter
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 from reconcile import __version__
@@ -18,8 +25,11 @@ from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.ledger import LedgerError
+from reconcile.lock import RunLocked
+from reconcile.logs import logging_to
 from reconcile.normalise.phones import mask, parse_phone
-from reconcile.pipeline import RunSummary, judge_night, ledger_totals, run
+from reconcile.pipeline import Abandoned, RunSummary, judge_night, ledger_totals, run
+from reconcile.progress import BarSteps, LogSteps, Steps
 from reconcile.publish.night import Published
 from reconcile.publish.text import yuan
 from reconcile.rules import Rules, RulesError, load_rules
@@ -28,15 +38,28 @@ from reconcile.workspace import Workspace, init_workspace
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
 SHOWN_ERRORS = 30
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+log = logging.getLogger("reconcile.cli")
 
 
-def _as_of(text: str) -> date:
+def _as_of(text: str) -> date | str:
+    """YYYY-MM-DD, or `today`/`yesterday` (resolved in the project's timezone)."""
+    if text in RELATIVE_DAYS:
+        return text
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{text}") from None
+        raise argparse.ArgumentTypeError(
+            f"日期格式应为 YYYY-MM-DD、today 或 yesterday：{text}"
+        ) from None
+
+
+def _resolve_day(value: date | str | None, workspace: Workspace) -> date | None:
+    if isinstance(value, str):
+        return workspace.today() - timedelta(days=RELATIVE_DAYS[value])
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,9 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
     )
     run_cmd.add_argument(
-        "--as-of", type=_as_of, default=None, help="按该日 23:59:59 判定（重放历史）"
+        "--as-of",
+        type=_as_of,
+        default=None,
+        help="按该日 23:59:59 判定：YYYY-MM-DD、today（默认）或 yesterday；"
+        "早于已运行的日期即重放历史",
     )
     run_cmd.add_argument("--no-email", action="store_true", help="不发送邮件")
+
+    serve = commands.add_parser("serve", help="常驻运行：每天在 schedule.at 自动对账")
+    serve.add_argument("--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）")
+
+    status_cmd = commands.add_parser(
+        "status", help="运行状态：最近的运行、等待中的文件、隔离的文件、未发出的邮件"
+    )
+    status_cmd.add_argument(
+        "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
+    )
 
     check = commands.add_parser("check", help="检查一个报备文件，逐行列出问题")
     check.add_argument("file", type=Path)
@@ -83,11 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `reconcile check x | head` ends quietly, like any tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "status":
+            return _status(args)
         if args.command == "check":
             return _check(args)
         if args.command == "demo":
@@ -105,26 +145,109 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _run(args: argparse.Namespace) -> int:
-    if not args.workspace.is_dir():
-        print(f"工作目录不存在：{args.workspace}", file=sys.stderr)
-        return EXIT_USAGE
-    workspace = Workspace.open(args.workspace)
+def _open(folder: Path) -> Workspace | None:
+    if not folder.is_dir():
+        print(f"工作目录不存在：{folder}", file=sys.stderr)
+        return None
+    return Workspace.open(folder)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, again_interrupts: bool) -> Iterator[None]:
+    """SIGTERM/SIGINT ask the work to stop at a safe point. With `again_interrupts`, a
+    second Ctrl+C stops at once (the current file's transaction rolls back)."""
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set() and again_interrupts and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.warning(
+            "signal.received signal=%s action=stop_at_safe_point", signal.Signals(signum).name
+        )
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        summary = run(workspace, args.as_of, send=not args.no_email)
-    except LedgerError:
-        raise
-    except Exception as exc:  # the run is recorded as failed in the ledger; say so plainly
-        logging.getLogger("reconcile").exception("run failed")
-        print(f"运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _steps() -> Steps:
+    return BarSteps() if sys.stderr.isatty() else LogSteps(logging.getLogger("reconcile.run"))
+
+
+def _run(args: argparse.Namespace) -> int:
+    workspace = _open(args.workspace)
+    if workspace is None:
+        return EXIT_USAGE
+    stop = threading.Event()
+    # On a terminal the bars show progress; under cron every step is a log line.
+    quiet = logging.WARNING if sys.stderr.isatty() else logging.INFO
+    with (
+        _stop_on_signals(stop, again_interrupts=True),
+        logging_to(workspace.state_dir / "logs", "run", workspace.rules.zone, quiet),
+    ):
+        try:
+            summary = run(
+                workspace,
+                _resolve_day(args.as_of, workspace),
+                send=not args.no_email,
+                stop=stop,
+                steps=_steps(),
+            )
+        except RunLocked as busy:
+            print(str(busy), file=sys.stderr)
+            return EXIT_FAILED
+        except Abandoned:
+            print(
+                "运行已按要求中止：已读取的文件都已完整记入台账，下次运行从这里继续。",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        except LedgerError:
+            raise
+        except Exception as exc:  # the run is recorded as failed in the ledger; say so plainly
+            log.exception("run failed")
+            print(f"运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     print_summary(workspace, summary)
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from reconcile.serve import Server
+
+    workspace = _open(args.workspace)
+    if workspace is None:
+        return EXIT_USAGE
+    rules = workspace.rules
+    stop = threading.Event()
+    logs = workspace.state_dir / "logs"
+    with (
+        _stop_on_signals(stop, again_interrupts=False),
+        logging_to(logs, "serve", rules.zone, logging.INFO),
+    ):
+        print(
+            f"reconcile serve：{rules.project} 每天 {rules.schedule.at:%H:%M}（{rules.timezone}）"
+            f"运行对账；日志写入 {logs / 'serve.log'}；按 Ctrl+C 或发送 SIGTERM 停止。",
+            flush=True,
+        )
+        try:
+            return Server(workspace.root, stop).serve()
+        except RunLocked as busy:
+            who = busy.holder.describe() if busy.holder else "另一个进程"
+            print(f"该工作目录已有 reconcile serve 在运行：{who}", file=sys.stderr)
+            return EXIT_FAILED
 
 
 def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
     print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
+    if summary.took_over is not None:
+        print(f"  上次运行未正常结束（{summary.took_over.describe()}），本次已接管运行锁")
+    if summary.interrupted:
+        print(f"  台账中 {summary.interrupted} 次中断的运行已标记为“中断”")
     if summary.mode == "replay":
         _print_totals(workspace, summary)
         _print_judged(workspace, summary)
@@ -153,9 +276,9 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     for path, reason in summary.failed:
         print(f"  {path}：{reason}")
     if summary.waiting:
-        print("等待中的文件（临时文件或锁文件，未读取）：")
-        for path in summary.waiting:
-            print(f"  {path}")
+        print("等待中的文件（本次未读取）：")
+        for waiting in summary.waiting:
+            print(f"  {waiting.rel}：{waiting.reason}")
     errors = [
         (row["source"], row["reason"])
         for outcome in summary.files_new
@@ -173,6 +296,24 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
             print(f"  {source}  {reason}")
     _print_totals(workspace, summary)
     _print_judged(workspace, summary)
+    _print_moves(summary)
+
+
+MOVE_LABELS = {"archive": "归档", "quarantine": "移入隔离区"}
+
+
+def _print_moves(summary: RunSummary) -> None:
+    done = [move for move in summary.moves if move.dest is not None]
+    for kind, label in MOVE_LABELS.items():
+        count = sum(move.kind == kind for move in done)
+        if count:
+            print(f"{label} {count} 个文件（inputs/ 下）：")
+            for move in done:
+                if move.kind == kind:
+                    print(f"  {move.rel} → {move.dest}")
+    for move in summary.moves:
+        if move.dest is None:
+            print(f"  未能{MOVE_LABELS[move.kind]}：{move.rel}（{move.problem}）")
 
 
 def _print_judged(workspace: Workspace, summary: RunSummary) -> None:
@@ -280,10 +421,81 @@ def _print_totals(workspace: Workspace, summary: RunSummary) -> None:
         f"{KIND_LABELS[kind]} {count} 条" for kind, count in totals.rows_by_kind.items()
     )
     print(f"台账累计：{kinds or '无记录'}；错误行 {totals.errors} 条")
-    if summary.in_quarantine and not summary.quarantined:
-        print("仍在隔离中的文件（内容修改后会重新读取）：")
-        for path, reason in summary.in_quarantine:
+    moved = {move.rel for move in summary.moves if move.dest is not None}
+    earlier = [
+        (path, reason)
+        for path, reason in summary.in_quarantine
+        if path not in moved and (path, reason) not in summary.quarantined
+    ]
+    if earlier:
+        print("仍在 inputs/ 中、此前已拒收的文件（内容修改后会重新读取）：")
+        for path, reason in earlier:
             print(f"  {path}：{reason}")
+
+
+RUN_STATUS_LABELS = {
+    "ok": "成功",
+    "failed": "失败",
+    "running": "运行中",
+    "abandoned": "已中止（收到停止信号）",
+    "interrupted": "中断（进程意外退出）",
+}
+
+
+def _status(args: argparse.Namespace) -> int:
+    from reconcile.status import status
+
+    workspace = _open(args.workspace)
+    if workspace is None:
+        return EXIT_USAGE
+    state = status(workspace)
+    print(f"{workspace.rules.project} · 工作目录 {workspace.root}")
+    if state.serving is not None:
+        upcoming = f"，下次运行 {state.next_run:%Y-%m-%d %H:%M}" if state.next_run else ""
+        print(f"定时服务：运行中（{state.serving.describe()}）{upcoming}")
+    else:
+        print("定时服务：未运行（reconcile serve）")
+    if state.running is not None:
+        print(f"正在运行：{state.running.describe()}")
+    elif state.died is not None:
+        print(f"注意：上次运行未正常结束（{state.died.describe()}），下次运行会接管")
+    print("最近的运行：" if state.runs else "最近的运行：还没有运行过（reconcile run）")
+    for row in state.runs:
+        took = f"{row.seconds:.1f} 秒" if row.seconds is not None else "—"
+        mode = "重放" if row.mode == "replay" else "读取"
+        files = row.summary.get("files_new")
+        detail = f"，新文件 {files} 个" if files is not None and row.mode == "ingest" else ""
+        outcome = RUN_STATUS_LABELS.get(row.status, row.status)
+        started = row.started_at[:19].replace("T", " ")
+        print(
+            f"  #{row.run_id} 判定日 {row.as_of} {mode} · {outcome} · "
+            f"开始 {started} · 用时 {took}{detail}"
+        )
+    queued = [mail for mail in state.mails if mail.status == "queued"]
+    kept = [mail for mail in state.mails if mail.status == "outbox"]
+    sections = (
+        ("等待中的文件", [f"{w.rel}：{w.reason}" for w in state.waiting]),
+        ("尚未读取的新文件（下次运行读取）", state.unread),
+        ("隔离的文件", [f"{path}：{reason}" for path, reason in state.quarantined]),
+        (
+            "待重发的邮件",
+            [
+                f"{mail.night} {MAIL_LABELS.get(mail.key, mail.key)} → "
+                f"{'、'.join(mail.recipients)}：已尝试 {mail.attempts} 次，{mail.last_error}"
+                for mail in queued
+            ],
+        ),
+    )
+    for title, lines in sections:
+        print(f"{title}：{len(lines)} 个" if lines else f"{title}：无")
+        for line in lines:
+            print(f"  {line}")
+    if kept:
+        print(
+            f"只写入发件箱、未发送的邮件 {len(kept)} 封（未配置 smtp 或使用了 --no-email），"
+            f"最近一晚 {kept[-1].night}"
+        )
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:

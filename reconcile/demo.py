@@ -287,6 +287,10 @@ commission:
     链家: {rate: 0.012}
     自有渠道: {fixed: 3000}
 
+# 演示工作区里有一份故意损坏的文件；保留在原处，演示可以反复运行。正式项目请用默认的 true：
+# 拒收的文件移到 inputs/_quarantine/，旁边附“隔离原因”说明。
+quarantine: false
+
 notify:
   admin: [anchang@shanhu.example.com]     # 撞单与争议日报
   finance: [caiwu@shanhu.example.com]     # 结算表

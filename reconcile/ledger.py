@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS runs (
     mode        TEXT NOT NULL,           -- ingest | replay
     started_at  TEXT NOT NULL,
     finished_at TEXT,
-    status      TEXT NOT NULL,           -- running | ok | failed
+    status      TEXT NOT NULL,           -- running | ok | failed | abandoned (stopped on
+                                         -- request) | interrupted (its process died)
     summary     TEXT                     -- JSON counts
 );
 CREATE TABLE IF NOT EXISTS files (
@@ -119,6 +120,14 @@ CREATE TABLE IF NOT EXISTS mails (
     created_at  TEXT NOT NULL,
     sent_at     TEXT,
     UNIQUE (night, key)
+);
+CREATE TABLE IF NOT EXISTS file_moves (
+    path        TEXT NOT NULL,           -- where it was, relative to inputs/ (files.path)
+    sha256      TEXT NOT NULL,
+    run_id      INTEGER NOT NULL REFERENCES runs,
+    kind        TEXT NOT NULL,           -- archive | quarantine
+    dest        TEXT NOT NULL,           -- where it is now, relative to inputs/
+    moved_at    TEXT NOT NULL
 );
 CREATE VIEW IF NOT EXISTS ledger_rows AS
     SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
@@ -237,6 +246,16 @@ class Ledger:
             "UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?",
             (status, finished_at, json.dumps(summary, ensure_ascii=False, sort_keys=True), run_id),
         )
+
+    def close_dead_runs(self, finished_at: str) -> int:
+        """Runs still marked running belong to a process that died: only the lock holder
+        may call this. Returns how many there were."""
+        dead = self.execute("SELECT count(*) FROM runs WHERE status = 'running'")[0][0]
+        self.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+            (finished_at,),
+        )
+        return int(dead)
 
     def latest_ingest_as_of(self) -> str | None:
         return self.execute("SELECT max(as_of) FROM runs WHERE mode = 'ingest' AND status = 'ok'")[
@@ -376,6 +395,15 @@ class Ledger:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
 
     def count(self, table: str) -> int:
-        if table not in {"rows", "row_errors", "files", "sheets", "sheet_cells", "runs", "mails"}:
+        if table not in {
+            "rows",
+            "row_errors",
+            "files",
+            "sheets",
+            "sheet_cells",
+            "runs",
+            "mails",
+            "file_moves",
+        }:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

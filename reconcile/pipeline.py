@@ -2,26 +2,43 @@
 
 `run` reads every new or changed input file into the ledger, one transaction per
 file, judges the night from the ledger, writes the CSV contract to
-`outputs/<as-of>/` and publishes the files and mails people receive. A run as of a
+`outputs/<as-of>/` and publishes the files and mails people receive, then moves
+rejected (and, with `archive: true`, read) files out of the way. A run as of a
 day earlier than the latest ingesting run is a replay: it reads no files, so the
 past night is reproduced from what the ledger knew then.
+
+Only one run at a time holds the workspace (`reconcile.lock`). A run asked to stop
+(`stop` set, by SIGTERM in `serve`) stops between files or before publishing, and
+is recorded as abandoned; every file already read was one whole transaction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from reconcile.contract import write_contract
-from reconcile.ingest.files import FileOutcome, InputFile, discover, read_input, sha256_of
+from reconcile.housekeeping import Move, Processed, tidy
+from reconcile.ingest.arrival import settled
+from reconcile.ingest.files import (
+    FileOutcome,
+    InputFile,
+    Waiting,
+    discover,
+    read_input,
+    sha256_of,
+)
 from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import load
 from reconcile.ledger import Ledger
+from reconcile.lock import Holder, run_lock
+from reconcile.progress import Steps
 from reconcile.publish.night import Published, publish
 from reconcile.rules import Rules
 from reconcile.workspace import Workspace
@@ -38,7 +55,7 @@ class RunSummary:
     files_unchanged: int = 0
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     failed: list[tuple[str, str]] = field(default_factory=list)  # internal errors, retried next run
-    waiting: list[str] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
     rows_added: int = 0
     errors_added: int = 0
     # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
@@ -46,6 +63,10 @@ class RunSummary:
     judgement: Judgement | None = None
     written: list = field(default_factory=list)  # paths of the night's CSV contract
     published: Published | None = None  # the night's files for people, and its mails
+    processed: list[Processed] = field(default_factory=list)  # every settled file read or known
+    moves: list[Move] = field(default_factory=list)  # to the quarantine or the archive
+    took_over: Holder | None = None  # the previous lock holder, if it died holding the lock
+    interrupted: int = 0  # runs of dead processes closed as interrupted by this one
 
     @property
     def ledger_quarantined(self) -> int:
@@ -73,46 +94,101 @@ class RunSummary:
             "files_unchanged": self.files_unchanged,
             "quarantined": len(self.quarantined),
             "failed": len(self.failed),
-            "waiting": len(self.waiting),
+            "waiting": [[w.rel, w.reason] for w in self.waiting],
             "rows_in": self.rows_in,
             "accepted": self.accepted,
             "rejected": self.rejected,
             "skipped": sum(self.skipped.values()),
             "rows_added": self.rows_added,
             "errors_added": self.errors_added,
+            "quarantined_files": [[path, reason] for path, reason in self.quarantined],
+            "failed_files": [[path, reason] for path, reason in self.failed],
+            "moved": [[m.rel, m.dest, m.kind, m.problem] for m in self.moves],
         }
 
 
-def run(workspace: Workspace, as_of: date | None = None, send: bool = True) -> RunSummary:
-    """One night: ingest (unless a replay), judge, write the contract, publish.
+class Abandoned(Exception):
+    """The run was asked to stop; it stopped at a point where the ledger is consistent."""
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Abandoned("运行被要求停止（SIGTERM/SIGINT），已在安全位置中止")
+
+
+def run(
+    workspace: Workspace,
+    as_of: date | None = None,
+    send: bool = True,
+    *,
+    stop: threading.Event | None = None,
+    steps: Steps | None = None,
+    command: str = "run",
+) -> RunSummary:
+    """One night: ingest (unless a replay), judge, write the contract, publish, tidy.
 
     `send=False` (`--no-email`) leaves tonight's mails in the outbox folder only.
+    Raises `RunLocked` if another run holds the workspace, `Abandoned` if `stop` was set.
     """
     as_of = as_of or workspace.today()
-    with Ledger(workspace.ledger_path) as ledger:
+    steps = steps or Steps()
+    started = datetime.now(workspace.rules.zone)
+    with (
+        run_lock(workspace.state_dir, command, started) as took_over,
+        Ledger(workspace.ledger_path) as ledger,
+    ):
+        interrupted = ledger.close_dead_runs(workspace.now())
         latest = ledger.latest_ingest_as_of()
         mode = "replay" if latest is not None and as_of.isoformat() < latest else "ingest"
-        run_id = ledger.start_run(as_of.isoformat(), mode, workspace.now())
-        summary = RunSummary(run_id, as_of, mode)
+        run_id = ledger.start_run(as_of.isoformat(), mode, started.isoformat("T", "seconds"))
+        summary = RunSummary(run_id, as_of, mode, took_over=took_over, interrupted=interrupted)
+        log.info("run.start run=%d as_of=%s mode=%s", run_id, as_of, mode)
+        if took_over is not None:
+            log.warning("lock.taken_over previous=%s", took_over.describe())
         try:
             if mode == "ingest":
-                ingest(workspace, ledger, summary)
-            summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
-            summary.written = write_contract(
-                summary.judgement, workspace.outputs / as_of.isoformat()
+                ingest(workspace, ledger, summary, stop, steps)
+            _check(stop)
+            with steps.step("判定客户归属"):
+                summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
+            with steps.step("写出对账结果（CSV）"):
+                summary.written = write_contract(
+                    summary.judgement, workspace.outputs / as_of.isoformat()
+                )
+            _check(stop)
+            with steps.step("生成日报、结算表、渠道回执与邮件"):
+                summary.published = publish(
+                    workspace,
+                    ledger,
+                    summary.judgement,
+                    failed=summary.failed,
+                    compose=mode == "ingest",
+                    send=send,
+                )
+            if mode == "ingest":
+                summary.moves = tidy(
+                    workspace, ledger, run_id, as_of, summary.processed, workspace.now()
+                )
+        except BaseException as exc:
+            status = "abandoned" if isinstance(exc, Abandoned) else "failed"
+            ledger.finish_run(run_id, status, workspace.now(), summary.as_dict())
+            log.log(
+                logging.WARNING if status == "abandoned" else logging.ERROR,
+                "run.%s run=%d as_of=%s error=%s",
+                status,
+                run_id,
+                as_of,
+                f"{type(exc).__name__}: {exc}",
             )
-            summary.published = publish(
-                workspace,
-                ledger,
-                summary.judgement,
-                failed=summary.failed,
-                compose=mode == "ingest",
-                send=send,
-            )
-        except BaseException:
-            ledger.finish_run(run_id, "failed", workspace.now(), summary.as_dict())
             raise
         ledger.finish_run(run_id, "ok", workspace.now(), summary.as_dict())
+        log.info(
+            "run.ok run=%d as_of=%s mode=%s seconds=%.1f",
+            run_id,
+            as_of,
+            mode,
+            (datetime.now(workspace.rules.zone) - started).total_seconds(),
+        )
     return summary
 
 
@@ -140,33 +216,65 @@ def ledger_totals(workspace: Workspace) -> LedgerTotals:
         return LedgerTotals(ledger.rows_by_kind(), ledger.count("row_errors"))
 
 
-def ingest(workspace: Workspace, ledger: Ledger, summary: RunSummary) -> None:
+def ingest(
+    workspace: Workspace,
+    ledger: Ledger,
+    summary: RunSummary,
+    stop: threading.Event | None = None,
+    steps: Steps | None = None,
+) -> None:
     rules = workspace.rules
+    steps = steps or Steps()
     aliases = AliasTable.build(rules.columns)
     seen = workspace.end_of_day(summary.as_of)
     files, summary.waiting = discover(workspace.inputs)
-    for item in files:
-        sha = sha256_of(item.path)
-        state = ledger.file_state(item.rel, sha)
-        if state is not None:
-            ledger.touch_file(item.rel, sha, seen)
-            summary.files_unchanged += 1
-            if state.status == "quarantined":
-                summary.in_quarantine.append((item.rel, state.reason or ""))
-            continue
-        try:
-            outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
-        except Exception as exc:  # a bug must not cost the night: the file is retried next run
-            log.exception("internal error while reading %s", item.rel)
-            summary.failed.append(
-                (item.rel, f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试")
-            )
-            continue
-        if outcome.rejected is not None:
-            summary.quarantined.append((item.rel, outcome.rejected.reason))
-            summary.in_quarantine.append((item.rel, outcome.rejected.reason))
-        else:
-            summary.files_new.append(outcome)
+    with steps.step("确认文件已传完"):
+        ready, changing = settled(files, rules.schedule.settle, stop)
+    summary.waiting += changing
+    for item in changing:
+        log.info("file.waiting file=%s reason=%s", item.rel, item.reason)
+    with steps.step("读取文件", total=len(ready)) as advance:
+        for item, snapshot in ready:
+            _check(stop)
+            processed = _ingest_one(ledger, item, rules, aliases, summary, seen)
+            if processed is not None:
+                summary.processed.append(Processed(item, snapshot, *processed))
+            advance(item.rel)
+
+
+def _ingest_one(
+    ledger: Ledger,
+    item: InputFile,
+    rules: Rules,
+    aliases: AliasTable,
+    summary: RunSummary,
+    seen: str,
+) -> tuple[str, str, str | None] | None:
+    """(sha256, status, reason) of a file now in the ledger; None if it failed to read."""
+    sha = sha256_of(item.path)
+    state = ledger.file_state(item.rel, sha)
+    if state is not None:
+        ledger.touch_file(item.rel, sha, seen)
+        summary.files_unchanged += 1
+        if state.status == "quarantined":
+            summary.in_quarantine.append((item.rel, state.reason or ""))
+        return sha, state.status, state.reason
+    try:
+        outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
+    except Exception as exc:  # a bug must not cost the night: the file is retried next run
+        log.exception("file.failed file=%s", item.rel)
+        summary.failed.append(
+            (item.rel, f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试")
+        )
+        return None
+    if outcome.rejected is not None:
+        log.warning("file.quarantined file=%s reason=%s", item.rel, outcome.rejected.reason)
+        summary.quarantined.append((item.rel, outcome.rejected.reason))
+        summary.in_quarantine.append((item.rel, outcome.rejected.reason))
+        return sha, "quarantined", outcome.rejected.reason
+    log.info("file.read file=%s rows=%d", item.rel, outcome.total("rows_in"))
+    summary.files_new.append(outcome)
+    return sha, "ingested", None
 
 
 def ingest_file(

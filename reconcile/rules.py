@@ -219,8 +219,22 @@ class NotifyRules(_Strict):
     smtp: Smtp | None = None
 
 
+def _parse_seconds(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+)\s*(s|m)\s*", str(value))
+    if not match:
+        raise ValueError(f"等待时长格式不对：{value!r}，应写成 10s、30s 或 1m")
+    return float(int(match.group(1)) * (60 if match.group(2) == "m" else 1))
+
+
+SecondsValue = Annotated[float, BeforeValidator(_parse_seconds)]
+
+
 class ScheduleRules(_Strict):
     at: ClockValue = time(2, 0)
+    # How long a freshly changed file must stay unchanged before it is read.
+    settle: SecondsValue = 10.0
 
 
 class Rules(_Strict):
@@ -238,6 +252,7 @@ class Rules(_Strict):
     columns: dict[str, list[str]] = {}
     state_dir: str = ".reconcile"
     archive: bool = False
+    quarantine: bool = True
     max_file_mb: int = Field(default=100, ge=1)
 
     @field_validator("timezone")

@@ -73,3 +73,11 @@ def workspace(tmp_path: Path) -> Path:
 
 
 __all__ = ["date", "datetime", "load_fixture", "fixture_names", "write_fixture"]
+
+
+@pytest.fixture(autouse=True)
+def _files_are_complete(request, monkeypatch):
+    """Files a test writes are complete: the settle wait passes at once (nothing changes
+    meanwhile). Tests of safe arrival mark themselves `real_settle` and really wait."""
+    if "real_settle" not in request.keywords:
+        monkeypatch.setattr("reconcile.ingest.arrival.pause", lambda seconds, stop: False)

@@ -124,13 +124,29 @@ def test_a_crash_mid_file_leaves_the_ledger_as_before_that_file(workspace, monke
     assert run(ws, AS_OF).rows_added == 3, "the failed file is retried on the next run"
 
 
-def test_a_bad_file_is_quarantined_once_and_read_again_when_fixed(workspace):
+def test_a_bad_file_moves_to_the_quarantine_and_is_read_when_dropped_again_fixed(workspace):
     path = workspace / "inputs/channels/链家/报备.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PK\x03\x04 half a zip")
     ws = Workspace.open(workspace)
     first = run(ws, AS_OF)
     assert [p for p, _ in first.quarantined] == ["channels/链家/报备.xlsx"]
+    assert [m.dest for m in first.moves] == ["_quarantine/channels/链家/报备.xlsx"]
+    assert not path.exists()
+    assert run(ws, AS_OF).files_unchanged == 0, "the quarantine is not read"
+    write_xlsx(path, [SheetSpec("报备", HEADER, _rows(2))])
+    third = run(ws, AS_OF)
+    assert third.rows_added == 2 and third.moves == []
+
+
+def test_a_bad_file_left_in_place_is_not_read_again_until_it_changes(workspace):
+    (workspace / "rules.yaml").write_text("quarantine: false\n", encoding="utf-8")
+    path = workspace / "inputs/channels/链家/报备.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK\x03\x04 half a zip")
+    ws = Workspace.open(workspace)
+    first = run(ws, AS_OF)
+    assert [p for p, _ in first.quarantined] == ["channels/链家/报备.xlsx"] and first.moves == []
     second = run(ws, AS_OF)
     assert second.quarantined == [] and second.files_unchanged == 1, "not retried unchanged"
     assert second.ledger_quarantined == 1
@@ -167,7 +183,10 @@ def test_waiting_and_ignored_files_are_not_read(workspace):
     (folder / "报备.xlsx.part").write_bytes(b"half")
     (folder / "Thumbs.db").write_bytes(b"x")
     summary = run(Workspace.open(workspace), AS_OF)
-    assert sorted(summary.waiting) == ["channels/链家/~$报备.xlsx", "channels/链家/报备.xlsx.part"]
+    assert sorted(w.rel for w in summary.waiting) == [
+        "channels/链家/~$报备.xlsx",
+        "channels/链家/报备.xlsx.part",
+    ]
     assert summary.quarantined == [] and summary.files_new == []
 
 

@@ -31,6 +31,18 @@ _TITLE_MONTH = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*月?")
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A file in `inputs/` not read tonight because it is not (yet) a finished data file."""
+
+    rel: str
+    reason: str  # Chinese, for the operator
+
+
+TEMPORARY_REASON = "临时文件（下载或复制尚未完成），改名为正式文件后自动读取"
+OFFICE_LOCK_REASON = "Office 锁文件（有人正用 Excel 打开同一文件夹的表格），不是数据文件，不读取"
+
+
+@dataclass(frozen=True)
 class InputFile:
     path: Path
     rel: str  # relative to inputs/, forward slashes
@@ -86,10 +98,10 @@ class FileOutcome:
         return sum((sheet.skipped for sheet in self.sheets), Counter())
 
 
-def discover(inputs: Path) -> tuple[list[InputFile], list[str]]:
-    """Input files in a stable order, and names set aside as temporary (still being copied)."""
+def discover(inputs: Path) -> tuple[list[InputFile], list[Waiting]]:
+    """Input files in a stable order, and temporary or Office lock files set aside."""
     found: list[InputFile] = []
-    waiting: list[str] = []
+    waiting: list[Waiting] = []
     if not inputs.is_dir():
         return found, waiting
     for path in sorted(inputs.rglob("*")):
@@ -102,8 +114,11 @@ def discover(inputs: Path) -> tuple[list[InputFile], list[str]]:
         if name.lower() in IGNORED_NAMES or name == ".gitkeep":
             continue
         rel = "/".join(parts)
-        if name.startswith("~$") or name.lower().endswith(TEMPORARY_SUFFIXES):
-            waiting.append(rel)
+        if name.startswith("~$"):
+            waiting.append(Waiting(rel, OFFICE_LOCK_REASON))
+            continue
+        if name.lower().endswith(TEMPORARY_SUFFIXES):
+            waiting.append(Waiting(rel, TEMPORARY_REASON))
             continue
         folder = parts[0] if len(parts) > 1 and parts[0] in INPUT_FOLDERS else None
         channel = parts[1] if folder == "channels" and len(parts) > 2 else None

@@ -1,0 +1,70 @@
+"""How a run shows its steps: bars on a terminal, structured log lines under cron.
+
+The pipeline only calls `step(label, total)` and the `advance(item)` it yields; it
+never knows whether anyone is watching.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+Advance = Callable[[str], None]
+
+
+class Steps:
+    """Silent: for library callers and tests."""
+
+    @contextmanager
+    def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
+        yield lambda item: None
+
+
+class LogSteps(Steps):
+    """One log line per step and per item: `step.start name=读取文件 total=8`."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.log = logger
+
+    @contextmanager
+    def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
+        started = time.monotonic()
+        done = 0
+        self.log.info("step.start name=%s%s", label, f" total={total}" if total is not None else "")
+
+        def advance(item: str) -> None:
+            nonlocal done
+            done += 1
+            self.log.info("step.item name=%s n=%d/%s item=%s", label, done, total or "?", item)
+
+        yield advance
+        self.log.info("step.done name=%s seconds=%.2f", label, time.monotonic() - started)
+
+
+class BarSteps(Steps):
+    """rich progress bars on stderr, cleared when the step ends."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+
+    @contextmanager
+    def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
+        columns = [SpinnerColumn(), TextColumn("{task.description}")]
+        if total is not None:
+            columns += [BarColumn(), MofNCompleteColumn()]
+        columns += [TimeElapsedColumn(), TextColumn("[dim]{task.fields[item]}")]
+        with Progress(*columns, console=self.console, transient=True) as bars:
+            task = bars.add_task(label, total=total, item="")
+            yield lambda item: bars.update(task, advance=1, item=item)
