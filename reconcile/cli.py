@@ -11,7 +11,6 @@ import logging
 import re
 import signal
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,12 +32,15 @@ from reconcile.progress import BarSteps, LogSteps, Steps
 from reconcile.publish.night import Published
 from reconcile.publish.text import yuan
 from reconcile.rules import Rules, RulesError, load_rules
+from reconcile.stop import Stop
 from reconcile.workspace import Workspace, init_workspace
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
 SHOWN_ERRORS = 30
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+# Sheets of instructions (our template has one): not data, and not a problem either.
+INSTRUCTION_SHEETS = {"说明", "填写说明", "填表说明", "使用说明"}
 log = logging.getLogger("reconcile.cli")
 
 
@@ -108,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_as_of, default=None, help="按该日判定（默认最近一次运行的判定日）"
     )
 
+    template = commands.add_parser(
+        "template", help="生成给渠道使用的空白报备登记表（含数据校验与规则说明）"
+    )
+    template.add_argument(
+        "--out", type=Path, default=None, help="输出文件（默认当前目录下的 报备登记表.xlsx）"
+    )
+    template.add_argument(
+        "--workspace", type=Path, default=Path("."), help="按该工作目录的 rules.yaml 生成说明"
+    )
+
     init = commands.add_parser("init", help="新建工作目录：文件夹与带注释的 rules.yaml")
     init.add_argument("dir", type=Path, nargs="?", default=Path("."))
 
@@ -130,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             return _status(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "template":
+            return _template(args)
         if args.command == "demo":
             return _demo(args)
         if args.command == "init":
@@ -153,17 +167,15 @@ def _open(folder: Path) -> Workspace | None:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event, again_interrupts: bool) -> Iterator[None]:
+def _stop_on_signals(stop: Stop, again_interrupts: bool) -> Iterator[None]:
     """SIGTERM/SIGINT ask the work to stop at a safe point. With `again_interrupts`, a
     second Ctrl+C stops at once (the current file's transaction rolls back)."""
 
     def handler(signum: int, frame: object) -> None:
         if stop.is_set() and again_interrupts and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        log.warning(
-            "signal.received signal=%s action=stop_at_safe_point", signal.Signals(signum).name
-        )
-        stop.set()
+        # Nothing that takes a lock here (no logging): the work notices and says so.
+        stop.request(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -181,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     workspace = _open(args.workspace)
     if workspace is None:
         return EXIT_USAGE
-    stop = threading.Event()
+    stop = Stop()
     # On a terminal the bars show progress; under cron every step is a log line.
     quiet = logging.WARNING if sys.stderr.isatty() else logging.INFO
     with (
@@ -222,7 +234,7 @@ def _serve(args: argparse.Namespace) -> int:
     if workspace is None:
         return EXIT_USAGE
     rules = workspace.rules
-    stop = threading.Event()
+    stop = Stop()
     logs = workspace.state_dir / "logs"
     with (
         _stop_on_signals(stop, again_interrupts=False),
@@ -527,6 +539,9 @@ def print_check(outcome: FileOutcome) -> int:
     rejected = 0
     for sheet in outcome.sheets:
         hidden = "（隐藏工作表）" if sheet.hidden else ""
+        if sheet.kind is None and sheet.name in INSTRUCTION_SHEETS:
+            print(f"工作表“{sheet.name}”{hidden}：填写说明，不作为数据读取")
+            continue
         if sheet.kind is None:
             print(f"工作表“{sheet.name}”{hidden}：未识别——{sheet.note}")
             print(
@@ -564,6 +579,26 @@ def print_check(outcome: FileOutcome) -> int:
         print(f"结论：有 {rejected} 行需要修改后再提交。")
         return CHECK_REJECTED
     print("结论：文件可以提交。")
+    return EXIT_OK
+
+
+def _template(args: argparse.Namespace) -> int:
+    from reconcile.template import DEFAULT_TEMPLATE_NAME, write_template
+
+    rules = load_rules(args.workspace / "rules.yaml")
+    out: Path = args.out or Path(DEFAULT_TEMPLATE_NAME)
+    if out.is_dir():
+        out = out / DEFAULT_TEMPLATE_NAME
+    if out.suffix.lower() != ".xlsx":
+        print(f"报备登记表只能写成 .xlsx 文件：{out}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        write_template(rules, out)
+    except OSError as exc:
+        print(f"无法写出 {out}：{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"已写出 {out}（{rules.project} 的报备登记表与“说明”页）")
+    print("发给各渠道填写；放回 inputs/channels/<渠道>/ 之前，可以用 reconcile check 文件名 检查。")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -26,6 +27,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from reconcile.contract import write_atomic
+
+HOLDER_WRITE_TRIES = 20  # × 50 ms
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def run_lock(
     try:
         lock.acquire()
     except Timeout:
-        raise RunLocked(read_holder(state_dir, name)) from None
+        raise RunLocked(_holder_of_busy_lock(state_dir, name)) from None
     holder_path = state_dir / f"{name}.json"
     try:
         stale = read_holder(state_dir, name) if holder_path.exists() else None
@@ -81,6 +84,16 @@ def run_lock(
     finally:
         holder_path.unlink(missing_ok=True)
         lock.release()
+
+
+def _holder_of_busy_lock(state_dir: Path, name: str) -> Holder | None:
+    """The holder writes its name just after taking the lock: give it a moment."""
+    for _ in range(HOLDER_WRITE_TRIES):
+        holder = read_holder(state_dir, name)
+        if holder is not None:
+            return holder
+        time.sleep(0.05)
+    return None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from reconcile.lock import Holder, run_lock
 from reconcile.progress import Steps
 from reconcile.publish.night import Published, publish
 from reconcile.rules import Rules
+from reconcile.stop import Stop
 from reconcile.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,9 @@ class Abandoned(Exception):
     """The run was asked to stop; it stopped at a point where the ledger is consistent."""
 
 
-def _check(stop: threading.Event | None) -> None:
+def _check(stop: Stop | None) -> None:
     if stop is not None and stop.is_set():
-        raise Abandoned("运行被要求停止（SIGTERM/SIGINT），已在安全位置中止")
+        raise Abandoned(f"运行被要求停止（{stop.reason}），已在安全位置中止")
 
 
 def run(
@@ -121,7 +121,7 @@ def run(
     as_of: date | None = None,
     send: bool = True,
     *,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     steps: Steps | None = None,
     command: str = "run",
 ) -> RunSummary:
@@ -220,7 +220,7 @@ def ingest(
     workspace: Workspace,
     ledger: Ledger,
     summary: RunSummary,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     steps: Steps | None = None,
 ) -> None:
     rules = workspace.rules

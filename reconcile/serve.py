@@ -17,7 +17,6 @@ alone at 2 a.m. needs:
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from reconcile.lock import RunLocked, run_lock
 from reconcile.pipeline import Abandoned, run
 from reconcile.progress import LogSteps
 from reconcile.rules import Rules, RulesError
+from reconcile.stop import Stop
 from reconcile.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -63,17 +63,17 @@ def last_success(workspace: Workspace) -> datetime | None:
 
 
 class Server:
-    """One workspace served until `stop` is set. `wait(seconds)` returns True on stop;
-    tests pass one that moves a fake clock instead of sleeping."""
+    """One workspace served until a stop is requested. `wait(seconds)` returns True on
+    a stop; tests pass one that moves a fake clock instead of sleeping."""
 
     def __init__(
         self,
         root: Path,
-        stop: threading.Event | None = None,
+        stop: Stop | None = None,
         wait: Callable[[float], bool] | None = None,
     ) -> None:
         self.root = root
-        self.stop = stop or threading.Event()
+        self.stop = stop or Stop()
         self.wait = wait or self.stop.wait
         self.scheduler = schedule.Scheduler()
         self.due: datetime | None = None  # the scheduled time whose night has yet to run
@@ -101,7 +101,7 @@ class Server:
                 log.info("serve.catch_up scheduled=%s night=%s", last.isoformat(), night_of(last))
                 self.due = last
             self._loop()
-        log.info("serve.stop nights=%d", len(self.attempted))
+        log.info("serve.stop reason=%s nights=%d", self.stop.reason, len(self.attempted))
         return 0
 
     def _loop(self) -> None:

@@ -125,14 +125,14 @@ def _scan_inputs(
         snapshot = Snapshot.of(item.path)
         if snapshot is None:
             continue
-        if now_ns - snapshot.changed_ns < settle_ns:
-            state.waiting.append(Waiting(item.rel, "最近有改动，稳定后才会读取"))
-            continue
         key = (item.rel, sha256_of(item.path))
-        if key not in known:
+        if key in known:
+            if known[key] is not None:  # rejected, and left in place (`quarantine: false`)
+                state.quarantined.append((item.rel, known[key] or ""))
+        elif now_ns - snapshot.changed_ns < settle_ns:
+            state.waiting.append(Waiting(item.rel, "最近有改动，稳定后才会读取"))
+        else:
             state.unread.append(item.rel)
-        elif known[key] is not None:  # rejected, and left in place (`quarantine: false`)
-            state.quarantined.append((item.rel, known[key] or ""))
     quarantine = workspace.inputs / QUARANTINE_DIR
     if quarantine.is_dir():
         for path in sorted(quarantine.rglob("*")):

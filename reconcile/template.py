@@ -11,12 +11,12 @@ Data validation guides entry without replacing `reconcile check` (pasted cells b
 it). The phone column accepts what the nightly run admits (parsing and R02 with
 `report.min_visible`), written in one canonical form: exactly 11 ASCII characters,
 digits and one run of `*`, so `138****1234` and also `1381***1234`, `137***12345`
-or a full number. Two deliberate differences from the run: other mask glyphs
-(`x`, `＊`, `●` …) and miscounted masks (`138**1234`), which the run tolerates,
-are refused so every row is written one way; and at least the first two digits
-(the 号段 13–19) must show even when `min_visible.prefix` allows fewer, since a
-spreadsheet formula cannot check the 号段 of a shorter prefix within Excel's 255
-characters, and agencies never hide it. Date columns take real date-time cells.
+or a full number. Two deliberate differences from the run: the other spellings it
+tolerates (mask glyphs `x` `＊` `●`, spaces or dashes, `+86`, full-width digits, a
+miscounted mask `138**1234`) are refused so every row is written one way; and the
+first two digits (the 号段 13–19) must show even when `min_visible.prefix` allows
+fewer, since a formula that checks the 号段 of a shorter prefix does not fit Excel's
+255 characters, and agencies never hide it. Date columns take real date-time cells.
 
 Sheet “说明” is generated from the `Rules` object: only rules an agency is judged
 by. Commission terms are left out, since `commission.channels` would tell one
@@ -34,6 +34,7 @@ from pathlib import Path
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.ingest.headers import ALIASES
@@ -62,6 +63,7 @@ EARLIEST, LATEST = date(2020, 1, 1), date(2100, 12, 31)
 EXAMPLE_NUMBER = "13800001234"
 EXAMPLE_TIME = "2026-11-18 17:20"
 
+# The file depends on the rules only, so its timestamps do not move either.
 _STAMP = datetime(2020, 1, 1)
 _LAST_ROW = 1_048_576  # validation and formats cover the whole column: no row limit to outgrow
 _MOBILE_LENGTH = 11
@@ -79,6 +81,8 @@ _WIDTHS = {
 _DATETIME_FIELDS = ("reported_at", "expected_visit_at")
 _CN_DIGITS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一")
 _ORDER_LABELS = {"first_visit": "先带客户到访者优先", "first_report": "先报备者优先"}
+_TOPIC_WIDTH, _TEXT_WIDTH = 16, 80
+_LINE_HEIGHT = 18  # points per wrapped line of 11-point CJK text
 _TITLE_FONT = Font(bold=True, size=14)
 _SECTION_FONT = Font(bold=True)
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -126,6 +130,9 @@ def _report_sheet(ws: Worksheet, rules: Rules) -> None:
             validation.add(f"{letter}2:{letter}{_LAST_ROW}")
             ws.add_data_validation(validation)
     ws.freeze_panes = "A2"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    _fit_to_page_width(ws)
 
 
 def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
@@ -243,8 +250,8 @@ def type_list_formula(rules: Rules) -> str | None:
 
 
 def _notes_sheet(ws: Worksheet, rules: Rules) -> None:
-    ws.column_dimensions["A"].width = 16
-    ws.column_dimensions["B"].width = 90
+    ws.column_dimensions["A"].width = _TOPIC_WIDTH
+    ws.column_dimensions["B"].width = _TEXT_WIDTH
     title = ws.cell(row=1, column=1, value=cell_text(f"{rules.project} 报备登记表填写说明"))
     title.font = _TITLE_FONT
     row = 2
@@ -255,7 +262,19 @@ def _notes_sheet(ws: Worksheet, rules: Rules) -> None:
             row += 1
             ws.cell(row=row, column=1, value=cell_text(topic)).alignment = _WRAP
             ws.cell(row=row, column=2, value=cell_text(text)).alignment = _WRAP
+            # Stored heights: not every program sizes a wrapped row by itself on opening.
+            wrapped = -(-display_width(text) // (_TEXT_WIDTH - 2))
+            ws.row_dimensions[row].height = _LINE_HEIGHT * max(wrapped, 1)
         row += 1
+    _fit_to_page_width(ws)
+
+
+def _fit_to_page_width(ws: Worksheet) -> None:
+    """Printed on A4, as wide as the page and as long as it takes."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
 def _notes(rules: Rules) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -325,7 +344,7 @@ def _rules(rules: Rules) -> list[tuple[str, str]]:
         (
             "报备有效期",
             f"{period_text(report.validity, '报备时间', '报备当天')}；"
-            f"期满客户仍未到访，报备失效{_code('R09')}",
+            f"期满后客户才到访的，报备无效{_code('R09')}",
         ),
         ("首开日期", _opening(rules)),
         (

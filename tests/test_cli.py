@@ -97,3 +97,51 @@ def test_demo_generates_and_runs(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo")]) == 0
     again = capsys.readouterr().out
     assert "已生成" not in again and "新文件 0 个" in again
+
+
+def test_run_as_of_yesterday_settles_the_day_before_in_the_project_timezone(workspace, capsys):
+    import time_machine
+
+    (workspace / "rules.yaml").write_text("timezone: Asia/Shanghai\n", encoding="utf-8")
+    # 2026-11-21 01:30 in Shanghai is still the 20th in UTC: the project's day counts.
+    with time_machine.travel("2026-11-20T17:30:00+00:00", tick=False):
+        assert main(["run", "--workspace", str(workspace), "--as-of", "yesterday"]) == 0
+        assert "判定日 2026-11-20" in capsys.readouterr().out
+        assert main(["run", "--workspace", str(workspace), "--as-of", "today"]) == 0
+        assert "判定日 2026-11-21" in capsys.readouterr().out
+
+
+def test_a_run_without_a_terminal_logs_every_step_as_a_structured_line(workspace, capsys):
+    write_xlsx(
+        workspace / "inputs/channels/链家/a.xlsx",
+        [SheetSpec("报备", HEADER, [["张三", "138****1234", "2026-11-18 10:00", "王五"]])],
+    )
+    assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-20"]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if " reconcile." in line]
+    assert any("INFO reconcile.run step.start name=读取文件 total=1" in line for line in lines)
+    assert any("step.item name=读取文件 n=1/1 item=channels/链家/a.xlsx" in line for line in lines)
+    assert any(
+        "INFO reconcile.pipeline run.ok run=1 as_of=2026-11-20 mode=ingest" in line
+        for line in lines
+    )
+    assert all(line[:25].endswith("+08:00") for line in lines), "ISO time with offset first"
+    log = (workspace / ".reconcile/logs/run.log").read_text(encoding="utf-8")
+    assert "run.ok run=1" in log, "the same lines go to the rotating log file"
+
+
+def test_template_writes_a_workbook_that_check_accepts(tmp_path, capsys, monkeypatch):
+    (tmp_path / "rules.yaml").write_text("project: 测试花园\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["template"]) == 0
+    assert "已写出 报备登记表.xlsx（测试花园" in capsys.readouterr().out
+    assert main(["check", "报备登记表.xlsx"]) == 0
+    out = capsys.readouterr().out
+    assert "工作表“说明”：填写说明，不作为数据读取" in out and "结论：文件可以提交" in out
+    (tmp_path / "folder").mkdir()
+    assert main(["template", "--out", str(tmp_path / "folder")]) == 0
+    assert (tmp_path / "folder/报备登记表.xlsx").is_file(), "a folder gets the default name"
+    assert main(["template", "--out", str(tmp_path / "链家.xlsx")]) == 0
+    assert (tmp_path / "链家.xlsx").read_bytes() == (tmp_path / "报备登记表.xlsx").read_bytes()
+    assert main(["template", "--out", str(tmp_path / "t.csv")]) == 2
+    assert "只能写成 .xlsx" in capsys.readouterr().err

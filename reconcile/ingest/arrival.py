@@ -11,12 +11,12 @@ Only freshly changed files make the run wait, and only once.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconcile.ingest.files import InputFile, Waiting
+from reconcile.stop import Stop
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Snapshot:
         return max(self.mtime_ns, self.ctime_ns)
 
 
-def pause(seconds: float, stop: threading.Event | None) -> bool:
+def pause(seconds: float, stop: Stop | None) -> bool:
     """Wait; True when a stop was requested meanwhile (the wait then ends early)."""
     if stop is None:
         time.sleep(seconds)
@@ -50,7 +50,7 @@ def pause(seconds: float, stop: threading.Event | None) -> bool:
 
 
 def settled(
-    files: list[InputFile], settle: float, stop: threading.Event | None = None
+    files: list[InputFile], settle: float, stop: Stop | None = None
 ) -> tuple[list[tuple[InputFile, Snapshot]], list[Waiting]]:
     """The files that are safe to read, each with the snapshot it was judged on, and
     the files still changing."""

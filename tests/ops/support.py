@@ -1,0 +1,45 @@
+"""Running `reconcile` as real processes, and small workspaces for the nightly-operation tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reconcile.demo import generate_workspace
+
+RECONCILE = str(Path(sys.executable).parent / "reconcile")
+
+
+def demo_workspace(root: Path, extra_rules: str = "") -> Path:
+    """The demo's inputs and rules, with `extra_rules` appended (top-level keys)."""
+    generate_workspace(root)
+    if extra_rules:
+        rules = root / "rules.yaml"
+        rules.write_text(rules.read_text(encoding="utf-8") + "\n" + extra_rules, encoding="utf-8")
+    return root
+
+
+def spawn(*args: str, log: Path) -> subprocess.Popen:
+    """`reconcile ARGS` in its own process, stdout and stderr to `log`; no terminal."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [RECONCILE, *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+__all__ = ["RECONCILE", "demo_workspace", "os", "spawn", "text", "wait_for"]

@@ -1,0 +1,78 @@
+"""`reconcile status`: the morning-after view of runs, files and mails."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from reconcile.cli import main
+from reconcile.ledger import Ledger
+from reconcile.lock import run_lock
+from tests.ops.support import demo_workspace
+
+NOW = datetime(2026, 11, 21, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_status_before_any_run(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\n")
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "最近的运行：还没有运行过" in out and "定时服务：未运行" in out
+    assert "尚未读取的新文件（下次运行读取）：8 个" in out
+
+
+def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\nquarantine: true\n")
+    assert main(["run", "--workspace", str(ws), "--as-of", "2026-11-20", "--no-email"]) == 0
+    (ws / "inputs/channels/链家/新报备.xlsx.part").write_bytes(b"half")
+    (ws / "inputs/channels/链家/~$链家报备_2026-11.xlsx").write_bytes(b"lock")
+    (ws / "inputs/channels/链家/晚到.csv").write_text("客户姓名,客户电话\n", encoding="utf-8")
+    with Ledger(ws / ".reconcile/ledger.sqlite") as ledger:
+        ledger.execute(
+            "UPDATE mails SET status = 'queued', attempts = 2, last_error = '无法连接邮件服务器' "
+            "WHERE key = 'settlement'"
+        )
+        ledger.execute(
+            "INSERT INTO runs (as_of, mode, started_at, finished_at, status) VALUES "
+            "('2026-11-21', 'ingest', '2026-11-22T02:00:00+08:00', "
+            "'2026-11-22T02:00:03+08:00', 'abandoned')"
+        )
+    capsys.readouterr()
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "#2 判定日 2026-11-21 读取 · 已中止（收到停止信号） · " in out
+    assert "开始 2026-11-22 02:00:00 · 用时 3.0 秒" in out
+    assert "#1 判定日 2026-11-20 读取 · 成功" in out and "新文件 7 个" in out
+    assert "等待中的文件：2 个" in out
+    assert "channels/链家/新报备.xlsx.part：临时文件" in out
+    assert "channels/链家/~$链家报备_2026-11.xlsx：Office 锁文件" in out
+    assert "尚未读取的新文件（下次运行读取）：1 个\n  channels/链家/晚到.csv" in out
+    assert (
+        "隔离的文件：1 个\n  _quarantine/channels/房多多/房多多报备_补充.xlsx：文件已损坏或不完整"
+        in out
+    )
+    assert "待重发的邮件：1 个" in out and "已尝试 2 次，无法连接邮件服务器" in out
+    assert "只写入发件箱、未发送的邮件 1 封" in out
+
+
+def test_status_sees_a_live_run_and_a_live_server(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws")
+    with (
+        run_lock(ws / ".reconcile", "serve", NOW, name="serve"),
+        run_lock(ws / ".reconcile", "run", NOW),
+    ):
+        assert main(["status", "--workspace", str(ws)]) == 0
+        out = capsys.readouterr().out
+    assert f"定时服务：运行中（进程 {os.getpid()}" in out and "下次运行" in out
+    assert f"正在运行：进程 {os.getpid()}" in out and "开始于 2026-11-21 02:00:00" in out
+    assert main(["status", "--workspace", str(ws)]) == 0
+    assert "定时服务：未运行" in capsys.readouterr().out
+
+
+def test_files_still_settling_are_waiting_not_new(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 60m\n")
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "等待中的文件：8 个" in out and "最近有改动，稳定后才会读取" in out
+    assert "尚未读取的新文件（下次运行读取）：无" in out
