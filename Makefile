@@ -28,6 +28,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/judge.py
 	$(BIN)/python benchmarks/publish.py
+	$(BIN)/python benchmarks/operations.py
 
 clean:
 	rm -rf $(VENV) .reconcile outputs/20* reports/20*

@@ -233,20 +233,23 @@ def _serve(args: argparse.Namespace) -> int:
     workspace = _open(args.workspace)
     if workspace is None:
         return EXIT_USAGE
-    rules = workspace.rules
     stop = Stop()
     logs = workspace.state_dir / "logs"
     with (
         _stop_on_signals(stop, again_interrupts=False),
-        logging_to(logs, "serve", rules.zone, logging.INFO),
+        logging_to(logs, "serve", workspace.rules.zone, logging.INFO),
     ):
-        print(
-            f"reconcile serve：{rules.project} 每天 {rules.schedule.at:%H:%M}（{rules.timezone}）"
-            f"运行对账；日志写入 {logs / 'serve.log'}；按 Ctrl+C 或发送 SIGTERM 停止。",
-            flush=True,
-        )
+
+        def announce(rules: Rules) -> None:
+            print(
+                f"reconcile serve：{rules.project} 每天 {rules.schedule.at:%H:%M}"
+                f"（{rules.timezone}）运行对账；日志写入 {logs / 'serve.log'}；"
+                "按 Ctrl+C 或发送 SIGTERM 停止。",
+                flush=True,
+            )
+
         try:
-            return Server(workspace.root, stop).serve()
+            return Server(workspace.root, stop, announce=announce).serve()
         except RunLocked as busy:
             who = busy.holder.describe() if busy.holder else "另一个进程"
             print(f"该工作目录已有 reconcile serve 在运行：{who}", file=sys.stderr)
@@ -332,13 +335,13 @@ def _print_judged(workspace: Workspace, summary: RunSummary) -> None:
     if summary.judgement is not None:
         print_judgement(summary.judgement, summary.written, workspace.root)
     if summary.published is not None:
-        print_published(workspace, summary.published)
+        print_published(workspace, summary.published, summary.mail_deferred)
 
 
 MAIL_LABELS = {"dispute_report": "撞单与争议日报", "settlement": "结算表"}
 
 
-def print_published(workspace: Workspace, published: Published) -> None:
+def print_published(workspace: Workspace, published: Published, deferred: bool = False) -> None:
     """Where the people-facing files went, and what became of each mail."""
     root = workspace.root
     print(f"  已写出 {published.report.relative_to(root)}（撞单与争议日报）")
@@ -347,8 +350,13 @@ def print_published(workspace: Workspace, published: Published) -> None:
         folder = published.receipts[0].parent.relative_to(root)
         print(f"  已写出 {folder}/ 下的渠道回执 {len(published.receipts)} 份")
     notify = workspace.rules.notify
+    if deferred:
+        print(
+            "判定日当天尚未结束：文件已写出，当晚的邮件留给当天结束后的首次运行"
+            "（reconcile serve 或定时任务）生成并发送"
+        )
     for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance)):
-        if not recipients:
+        if not recipients and not deferred:
             print(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
     for delivery in published.deliveries:
         mail = MAIL_LABELS.get(delivery.key, delivery.key)
@@ -454,6 +462,16 @@ RUN_STATUS_LABELS = {
 }
 
 
+def _duration(seconds: float | None) -> str:
+    """Runs are timed to the second (the ledger keeps whole seconds)."""
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return "不到 1 秒"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
+
+
 def _status(args: argparse.Namespace) -> int:
     from reconcile.status import status
 
@@ -473,7 +491,7 @@ def _status(args: argparse.Namespace) -> int:
         print(f"注意：上次运行未正常结束（{state.died.describe()}），下次运行会接管")
     print("最近的运行：" if state.runs else "最近的运行：还没有运行过（reconcile run）")
     for row in state.runs:
-        took = f"{row.seconds:.1f} 秒" if row.seconds is not None else "—"
+        took = _duration(row.seconds)
         mode = "重放" if row.mode == "replay" else "读取"
         files = row.summary.get("files_new")
         detail = f"，新文件 {files} 个" if files is not None and row.mode == "ingest" else ""

@@ -157,9 +157,15 @@ class Ledger:
     through Python objects row by row.
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only` opens an existing ledger for looking only (`reconcile status`):
+        nothing is created or written, and a user without write access can read it."""
         self.path = path
+        if read_only:
+            self._conn = adbc_sqlite.connect(f"{path.resolve().as_uri()}?mode=ro", autocommit=True)
+            self.execute("PRAGMA busy_timeout=10000")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = adbc_sqlite.connect(str(path), autocommit=True)
         # A rollback journal writes bulk appends once (WAL writes them twice); FULL keeps
         # every committed file durable across a power cut.

@@ -98,20 +98,34 @@ def _holder_of_busy_lock(state_dir: Path, name: str) -> Holder | None:
 
 @dataclass(frozen=True)
 class LockState:
-    running: Holder | None  # a live run holds the lock
+    running: Holder | None  # a live process holds the lock
     died: Holder | None  # the last holder died without releasing it
 
 
 def lock_state(state_dir: Path, name: str = "run") -> LockState:
-    """Whether the lock is held, without disturbing its holder (for `reconcile status`)."""
-    if not (state_dir / f"{name}.lock").exists():
-        return LockState(None, read_holder(state_dir, name))
-    lock = FileLock(state_dir / f"{name}.lock", blocking=False)
+    """Whether the lock is held, without touching it (for `reconcile status`).
+
+    Probing the lock itself could make a run starting at that instant find it taken,
+    and needs write access; the holder's note and whether its process lives tell the
+    same, read-only. (A holder on another machine is taken as alive.)
+    """
+    holder = read_holder(state_dir, name)
+    if holder is None:
+        return LockState(None, None)
+    if holder.host != socket.gethostname() or _alive(holder.pid):
+        return LockState(holder, None)
+    return LockState(None, holder)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there: assume alive
+        return True
     try:
-        lock.acquire()
-    except Timeout:
-        return LockState(read_holder(state_dir, name) or Holder(0, "?", "?", ""), None)
-    try:
-        return LockState(None, read_holder(state_dir, name))
-    finally:
-        lock.release()
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OSError:
+        return False
+    return True

@@ -67,6 +67,7 @@ class RunSummary:
     moves: list[Move] = field(default_factory=list)  # to the quarantine or the archive
     took_over: Holder | None = None  # the previous lock holder, if it died holding the lock
     interrupted: int = 0  # runs of dead processes closed as interrupted by this one
+    mail_deferred: bool = False  # the day is not over: its mails wait for the nightly run
 
     @property
     def ledger_quarantined(self) -> int:
@@ -124,10 +125,14 @@ def run(
     stop: Stop | None = None,
     steps: Steps | None = None,
     command: str = "run",
+    scheduled: bool = False,
 ) -> RunSummary:
     """One night: ingest (unless a replay), judge, write the contract, publish, tidy.
 
     `send=False` (`--no-email`) leaves tonight's mails in the outbox folder only.
+    A night's mails are composed once, so only by a run that knows the whole day: one
+    after the day is over, or the scheduled run (`scheduled`, from `serve`). A run
+    during the day it judges writes every file but leaves the mails to that run.
     Raises `RunLocked` if another run holds the workspace, `Abandoned` if `stop` was set.
     """
     as_of = as_of or workspace.today()
@@ -142,6 +147,10 @@ def run(
         mode = "replay" if latest is not None and as_of.isoformat() < latest else "ingest"
         run_id = ledger.start_run(as_of.isoformat(), mode, started.isoformat("T", "seconds"))
         summary = RunSummary(run_id, as_of, mode, took_over=took_over, interrupted=interrupted)
+        day_over = datetime.now(workspace.rules.zone) > datetime.fromisoformat(
+            workspace.end_of_day(as_of)
+        )
+        summary.mail_deferred = mode == "ingest" and not (scheduled or day_over)
         log.info("run.start run=%d as_of=%s mode=%s", run_id, as_of, mode)
         if took_over is not None:
             log.warning("lock.taken_over previous=%s", took_over.describe())
@@ -162,7 +171,7 @@ def run(
                     ledger,
                     summary.judgement,
                     failed=summary.failed,
-                    compose=mode == "ingest",
+                    compose=mode == "ingest" and not summary.mail_deferred,
                     send=send,
                 )
             if mode == "ingest":
@@ -228,7 +237,7 @@ def ingest(
     aliases = AliasTable.build(rules.columns)
     seen = workspace.end_of_day(summary.as_of)
     files, summary.waiting = discover(workspace.inputs)
-    with steps.step("确认文件已传完"):
+    with steps.step(f"确认文件已传完（最多等{rules.schedule.settle:g}秒）"):
         ready, changing = settled(files, rules.schedule.settle, stop)
     summary.waiting += changing
     for item in changing:

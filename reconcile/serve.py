@@ -71,10 +71,12 @@ class Server:
         root: Path,
         stop: Stop | None = None,
         wait: Callable[[float], bool] | None = None,
+        announce: Callable[[Rules], None] | None = None,
     ) -> None:
         self.root = root
         self.stop = stop or Stop()
         self.wait = wait or self.stop.wait
+        self.announce = announce  # told once this server holds the workspace
         self.scheduler = schedule.Scheduler()
         self.due: datetime | None = None  # the scheduled time whose night has yet to run
         self.rules_stamp: float | None = None
@@ -87,6 +89,8 @@ class Server:
         workspace = Workspace.open(self.root)
         now = datetime.now(workspace.rules.zone)
         with run_lock(workspace.state_dir, "serve", now, name="serve"):
+            if self.announce is not None:
+                self.announce(workspace.rules)
             self._use(workspace.rules)
             last = last_occurrence(now, workspace.rules.schedule.at)
             succeeded = last_success(workspace)
@@ -165,7 +169,14 @@ class Server:
             self.due = None
             return True
         try:
-            run(workspace, night, stop=self.stop, steps=LogSteps(log), command="serve")
+            run(
+                workspace,
+                night,
+                stop=self.stop,
+                steps=LogSteps(log),
+                command="serve",
+                scheduled=True,
+            )
         except RunLocked as busy:
             log.warning("run.busy night=%s holder=%s retry_in=%ds", night, busy, RETRY_BUSY_SECONDS)
             return False

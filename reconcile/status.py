@@ -74,7 +74,7 @@ def status(workspace: Workspace) -> Status:
     known: dict[tuple[str, str], str | None] = {}  # (path, sha256) -> why quarantined, or None
     moved: dict[str, str] = {}  # where a quarantined file is now -> why
     if workspace.ledger_path.exists():
-        with Ledger(workspace.ledger_path) as ledger:
+        with Ledger(workspace.ledger_path, read_only=True) as ledger:
             state.runs = _runs(ledger)
             state.mails = _mails(ledger)
             for path, sha, status, reason in ledger.execute(

@@ -162,3 +162,30 @@ def test_sigterm_during_a_run_abandons_it_cleanly_and_exits_zero(tmp_path):
     wait_for(lambda: text(log).count("serve.catch_up") == 2, what="a second catch-up")
     again.send_signal(signal.SIGINT)
     assert again.wait(15) == 0
+
+
+def _mails(ws: Path) -> list[tuple[str, str]]:
+    with Ledger(ws / ".reconcile/ledger.sqlite") as ledger:
+        return ledger.execute("SELECT night, key FROM mails ORDER BY night, key")
+
+
+def test_a_daytime_run_leaves_the_nights_mails_to_the_nightly_run(tmp_path, capsys):
+    from reconcile.cli import main
+
+    ws = demo_workspace(tmp_path / "ws")
+    args = ["run", "--workspace", str(ws), "--as-of", "today"]
+    with time_machine.travel(at(20, 15), tick=False):
+        assert main(args) == 0
+    assert "判定日当天尚未结束" in capsys.readouterr().out
+    assert _mails(ws) == [] and not (ws / "outputs/2026-11-20/outbox").exists()
+    assert (ws / "reports/2026-11-20/dispute_report.html").exists(), "the files are written"
+    serve_until(ws, at(21, 1), at(21, 3))  # the night's run composes them, from all of the day
+    assert _mails(ws) == [("2026-11-20", "dispute_report"), ("2026-11-20", "settlement")]
+
+
+def test_an_evening_schedule_mails_its_own_day(tmp_path):
+    ws = demo_workspace(tmp_path / "ws", 'schedule:\n  at: "23:30"\n')
+    serve_until(ws, at(20, 13), at(20, 23, 45))
+    # 13:00 catches up the 19th (its 23:30 passed); 23:30 runs the 20th before it ends.
+    assert [as_of for as_of, *_ in _runs(ws)] == ["2026-11-19", "2026-11-20"]
+    assert ("2026-11-20", "dispute_report") in _mails(ws)

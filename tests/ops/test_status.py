@@ -42,7 +42,7 @@ def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
     assert main(["status", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
     assert "#2 判定日 2026-11-21 读取 · 已中止（收到停止信号） · " in out
-    assert "开始 2026-11-22 02:00:00 · 用时 3.0 秒" in out
+    assert "开始 2026-11-22 02:00:00 · 用时 3 秒" in out
     assert "#1 判定日 2026-11-20 读取 · 成功" in out and "新文件 7 个" in out
     assert "等待中的文件：2 个" in out
     assert "channels/链家/新报备.xlsx.part：临时文件" in out
@@ -76,3 +76,14 @@ def test_files_still_settling_are_waiting_not_new(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "等待中的文件：8 个" in out and "最近有改动，稳定后才会读取" in out
     assert "尚未读取的新文件（下次运行读取）：无" in out
+
+
+def test_status_only_reads(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\n")
+    assert main(["status", "--workspace", str(ws)]) == 0
+    assert not (ws / ".reconcile").exists(), "no ledger, lock or log is created"
+    assert main(["run", "--workspace", str(ws), "--as-of", "2026-11-20", "--no-email"]) == 0
+    state = ws / ".reconcile"
+    before = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()}
+    assert main(["status", "--workspace", str(ws)]) == 0
+    assert {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()} == before
