@@ -217,6 +217,9 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_FAILED
+        except KeyboardInterrupt:  # a second Ctrl+C: the current file was rolled back
+            print("运行已立即中止：正在读取的文件未记入台账，下次运行重新读取。", file=sys.stderr)
+            return EXIT_FAILED
         except LedgerError:
             raise
         except Exception as exc:  # the run is recorded as failed in the ledger; say so plainly
