@@ -81,7 +81,9 @@ def test_a_held_lock_refuses_at_once_and_names_its_holder(tmp_path, capsys):
 def test_ctrl_c_stops_a_manual_run_at_a_safe_point(tmp_path):
     ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 60s\n")
     job = spawn("run", "--workspace", str(ws), "--as-of", NIGHT, log=tmp_path / "run.log")
-    wait_for(lambda: "step.start name=确认文件已传完" in text(tmp_path / "run.log"), what="the wait")
+    wait_for(
+        lambda: "step.start name=确认文件已传完" in text(tmp_path / "run.log"), what="the wait"
+    )
     job.send_signal(signal.SIGINT)
     assert job.wait(15) == 1
     assert "运行已按要求中止" in text(tmp_path / "run.log")
