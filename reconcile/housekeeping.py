@@ -69,11 +69,7 @@ def tidy(
             continue
         move = _move(workspace.inputs, file, target, kind, workspace.rules.project, moved_at)
         if move.dest is not None:
-            ledger.execute(
-                "INSERT INTO file_moves (path, sha256, run_id, kind, dest, moved_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (file.item.rel, file.sha256, run_id, kind, move.dest, moved_at),
-            )
+            ledger.record_move(file.item.rel, file.sha256, run_id, kind, move.dest, moved_at)
         moves.append(move)
     return moves
 

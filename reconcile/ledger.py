@@ -296,6 +296,17 @@ class Ledger:
             f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id]
         )
 
+    def record_move(
+        self, path: str, sha256: str, run_id: int, kind: str, dest: str, moved_at: str
+    ) -> None:
+        """A file moved to the quarantine or the archive (committed at once, so a crash
+        never loses the record of a move that happened)."""
+        self.execute(
+            "INSERT INTO file_moves (path, sha256, run_id, kind, dest, moved_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (path, sha256, run_id, kind, dest, moved_at),
+        )
+
     def record_sheet(self, **fields: object) -> None:
         """A sheet's recognition result and counts."""
         self.execute(
@@ -380,6 +391,10 @@ class Ledger:
     def queued_mails(self) -> list[dict]:
         """Mails waiting to be sent, oldest first."""
         return self._mail_rows("WHERE status = 'queued' ORDER BY night, created_at, message_id")
+
+    def unsent_mails(self) -> list[dict]:
+        """Mails in the outbox only or queued for another try, by night."""
+        return self._mail_rows("WHERE status != 'sent' ORDER BY night, key")
 
     def add_mail(self, **fields: object) -> None:
         self.execute(

@@ -26,7 +26,7 @@ class LineFormatter(logging.Formatter):
         self.zone = zone
 
     def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, self.zone).astimezone(self.zone)
+        moment = datetime.fromtimestamp(record.created).astimezone(self.zone)
         line = (
             f"{moment.isoformat(timespec='seconds')} {record.levelname} "
             f"{record.name} {record.getMessage()}"

@@ -58,8 +58,6 @@ class RunSummary:
     waiting: list[Waiting] = field(default_factory=list)
     rows_added: int = 0
     errors_added: int = 0
-    # Files in inputs/ now whose content is quarantined (new tonight or from an earlier night).
-    in_quarantine: list[tuple[str, str]] = field(default_factory=list)
     judgement: Judgement | None = None
     written: list = field(default_factory=list)  # paths of the night's CSV contract
     published: Published | None = None  # the night's files for people, and its mails
@@ -68,6 +66,11 @@ class RunSummary:
     took_over: Holder | None = None  # the previous lock holder, if it died holding the lock
     interrupted: int = 0  # runs of dead processes closed as interrupted by this one
     mail_deferred: bool = False  # the day is not over: its mails wait for the nightly run
+
+    @property
+    def in_quarantine(self) -> list[tuple[str, str]]:
+        """Files found tonight whose content is quarantined (new tonight or earlier)."""
+        return [(p.item.rel, p.reason or "") for p in self.processed if p.status == "quarantined"]
 
     @property
     def ledger_quarantined(self) -> int:
@@ -265,8 +268,6 @@ def _ingest_one(
     if state is not None:
         ledger.touch_file(item.rel, sha, seen)
         summary.files_unchanged += 1
-        if state.status == "quarantined":
-            summary.in_quarantine.append((item.rel, state.reason or ""))
         return sha, state.status, state.reason
     try:
         outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
@@ -279,7 +280,6 @@ def _ingest_one(
     if outcome.rejected is not None:
         log.warning("file.quarantined file=%s reason=%s", item.rel, outcome.rejected.reason)
         summary.quarantined.append((item.rel, outcome.rejected.reason))
-        summary.in_quarantine.append((item.rel, outcome.rejected.reason))
         return sha, "quarantined", outcome.rejected.reason
     log.info("file.read file=%s rows=%d", item.rel, outcome.total("rows_in"))
     summary.files_new.append(outcome)

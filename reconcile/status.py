@@ -7,7 +7,6 @@ alive, files waiting to be read, files in quarantine, and mails not yet sent.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -102,13 +101,16 @@ def _runs(ledger: Ledger) -> list[RunRow]:
 
 
 def _mails(ledger: Ledger) -> list[QueuedMail]:
-    rows = ledger.execute(
-        "SELECT night, key, recipients, status, attempts, last_error FROM mails "
-        "WHERE status != 'sent' ORDER BY night, key"
-    )
     return [
-        QueuedMail(night, key, json.loads(recipients), status, attempts, error)
-        for night, key, recipients, status, attempts, error in rows
+        QueuedMail(
+            row["night"],
+            row["key"],
+            json.loads(row["recipients"]),
+            row["status"],
+            row["attempts"],
+            row["last_error"],
+        )
+        for row in ledger.unsent_mails()
     ]
 
 
@@ -120,7 +122,6 @@ def _scan_inputs(
 ) -> None:
     files, state.waiting = discover(workspace.inputs)
     settle_ns = workspace.rules.schedule.settle * 1e9
-    now_ns = time.time_ns()
     for item in files:
         snapshot = Snapshot.of(item.path)
         if snapshot is None:
@@ -129,7 +130,7 @@ def _scan_inputs(
         if key in known:
             if known[key] is not None:  # rejected, and left in place (`quarantine: false`)
                 state.quarantined.append((item.rel, known[key] or ""))
-        elif now_ns - snapshot.changed_ns < settle_ns:
+        elif snapshot.age_ns() < settle_ns:
             state.waiting.append(Waiting(item.rel, "最近有改动，稳定后才会读取"))
         else:
             state.unread.append(item.rel)

@@ -40,6 +40,10 @@ class Snapshot:
     def changed_ns(self) -> int:
         return max(self.mtime_ns, self.ctime_ns)
 
+    def age_ns(self) -> int:
+        """How long ago the file last changed (negative if the share's clock runs ahead)."""
+        return time.time_ns() - self.changed_ns
+
 
 def pause(seconds: float, stop: Stop | None) -> bool:
     """Wait; True when a stop was requested meanwhile (the wait then ends early)."""
@@ -55,13 +59,9 @@ def settled(
     """The files that are safe to read, each with the snapshot it was judged on, and
     the files still changing."""
     first = {item.rel: Snapshot.of(item.path) for item in files}
-    now_ns = time.time_ns()
     settle_ns = int(settle * 1e9)
-    ages = {
-        rel: now_ns - snapshot.changed_ns
-        for rel, snapshot in first.items()
-        if snapshot is not None and now_ns - snapshot.changed_ns < settle_ns
-    }
+    ages = {rel: snapshot.age_ns() for rel, snapshot in first.items() if snapshot is not None}
+    ages = {rel: age for rel, age in ages.items() if age < settle_ns}
     if ages:
         # A share whose clock runs ahead gives negative ages: never wait more than `settle`.
         pause(min(settle_ns, settle_ns - min(ages.values())) / 1e9, stop)
