@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import adbc_driver_manager.dbapi as adbc_dbapi
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
@@ -27,6 +28,19 @@ _ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c not in ("source", "error_ke
 
 SCHEMA_VERSION = 1
 _BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+
+
+def _call_with_pythons_sigint(func: Callable, args: tuple, kwargs: dict, cancel: object) -> object:
+    return func(*args, **kwargs)
+
+
+# adbc_driver_manager swaps its own SIGINT handler in around every statement run on the
+# main thread, to cancel the statement; the SQLite driver cannot cancel, so a Ctrl+C (or
+# a service manager's SIGINT) landing inside a ledger statement became a NotSupportedError
+# and never reached the run's stop request (reconcile.stop). Every statement here is short
+# and every file is one transaction, so Python's own handler is left in place, as the
+# driver manager itself does on Windows (apache/arrow-adbc#1522).
+adbc_dbapi._blocking_call = _call_with_pythons_sigint
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
