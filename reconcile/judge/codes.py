@@ -24,6 +24,7 @@ REASONS: dict[str, str] = {
     "X01": "退房追回",
     "S01": "未到结佣节点",
     "J01": "按裁决",
+    "X02": "退房无需追回",
 }
 
 REPORT_STATUSES = (

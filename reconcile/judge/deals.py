@@ -214,7 +214,7 @@ def _lines(
         status, sign, codes = (
             ("clawback" if clawback else "not_payable"),
             -int(clawback),
-            [*codes, "X01"],
+            [*codes, "X01" if clawback else "X02"],
         )
     elif not deal.reached(stage):
         status, sign, codes = "not_payable", 0, [*codes, "S01"]
