@@ -20,9 +20,10 @@ from pathlib import Path
 from reconcile import __version__
 from reconcile.explain import explain
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
-from reconcile.ingest.headers import FIELD_LABELS, KIND_LABELS, AliasTable
+from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
+from reconcile.kinds import FIELD_LABELS, KIND_LABELS
 from reconcile.ledger import LedgerError
 from reconcile.lock import RunLocked
 from reconcile.logs import logging_to

@@ -250,6 +250,8 @@ class Rules(_Strict):
     notify: NotifyRules = NotifyRules()
     schedule: ScheduleRules = ScheduleRules()
     columns: dict[str, list[str]] = {}
+    # channel -> the other names its agencies' files use for it (链家: [链家地产, 北京链家])
+    channels: dict[str, list[str]] = {}
     state_dir: str = ".reconcile"
     archive: bool = False
     quarantine: bool = True
@@ -279,7 +281,7 @@ class Rules(_Strict):
     @field_validator("columns")
     @classmethod
     def _columns_name_known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        from reconcile.ingest.headers import FIELDS
+        from reconcile.kinds import FIELDS
 
         unknown = [name for name in value if name not in FIELDS]
         if unknown:
@@ -287,6 +289,30 @@ class Rules(_Strict):
                 f"columns 中的字段名未知：{'、'.join(unknown)}；可用字段：{'、'.join(FIELDS)}"
             )
         return value
+
+    @field_validator("channels")
+    @classmethod
+    def _one_channel_per_variant(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        owner: dict[str, str] = {}
+        for channel, variants in value.items():
+            for variant in variants:
+                if variant in owner and owner[variant] != channel:
+                    raise ValueError(
+                        f"channels 中“{variant}”同时属于“{owner[variant]}”和“{channel}”，"
+                        "一个名称只能对应一个渠道"
+                    )
+                owner[variant] = channel
+        return value
+
+    @property
+    def channel_names(self) -> tuple[tuple[str, str], ...]:
+        """(variant, channel) pairs: every name variant read as its channel."""
+        return tuple(
+            (variant.strip(), channel)
+            for channel, variants in self.channels.items()
+            for variant in variants
+            if variant.strip() != channel
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,7 +1,7 @@
 """`reconcile template`: the blank 报备登记表 agencies fill in, and the rules it is judged by.
 
 Sheet “报备登记表” has one header row of the names ingest knows first for each field
-(`ALIASES`), so a filled copy is recognised as a report sheet and every column maps
+(`reconcile.kinds.FIELDS`), so a filled copy is recognised as a report sheet and every column maps
 to its field: 客户姓名, 客户电话, 报备时间, 预计到访时间, 经纪人, 报备类型 (only when
 `report.types` is configured) and 备注. There is no 渠道 column on purpose: the
 folder `inputs/channels/<渠道>/` names the channel, and a column would win over it
@@ -37,8 +37,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from reconcile.ingest.headers import ALIASES
 from reconcile.judge.codes import REASONS
+from reconcile.kinds import FIELDS
 from reconcile.publish.text import neutralise
 from reconcile.publish.workbook import (
     DATETIME_FORMAT,
@@ -96,7 +96,7 @@ def template_fields(rules: Rules) -> list[str]:
 
 def template_headers(rules: Rules) -> list[str]:
     """The header row: each field's first built-in alias, the name ingest knows best."""
-    return [ALIASES[field][0] for field in template_fields(rules)]
+    return [FIELDS[field].aliases[0] for field in template_fields(rules)]
 
 
 def write_template(rules: Rules, out: Path) -> Path:
@@ -162,7 +162,7 @@ def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
             errorTitle="日期时间格式不对",
             error=f"请填写 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间的日期和时间，"
             f"例如 {EXAMPLE_TIME}。",
-            promptTitle=ALIASES[field][0],
+            promptTitle=FIELDS[field].aliases[0],
             prompt=f"日期和时间（年-月-日 时:分），如 {EXAMPLE_TIME}",
         )
     if field == "report_type":
@@ -294,7 +294,9 @@ def _filling(rules: Rules) -> list[tuple[str, str]]:
             "不要修改第 1 行表头和工作表名称，文件可以另存为任意名称",
         ),
     ]
-    lines += [(ALIASES[field][0], _column_note(field, rules)) for field in template_fields(rules)]
+    lines += [
+        (FIELDS[field].aliases[0], _column_note(field, rules)) for field in template_fields(rules)
+    ]
     lines += [
         (
             "渠道",

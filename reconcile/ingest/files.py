@@ -184,6 +184,7 @@ def read_input(
         folder_channel=item.channel,
         timezone=rules.timezone,
         report_types=tuple(rules.report.types),
+        channel_names=rules.channel_names,
         file_name=item.path.name,
         require_channel=require_channel,
     )

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile.ingest.headers import (
+    COMBINED_LABELLED,
     HEADER_SCAN_ROWS,
     AliasTable,
     HeaderMatch,
     find_header,
-    recognise_kind,
+    recognise,
 )
 from reconcile.ingest.readers import RawSheet
+from reconcile.kinds import FIELD_LABELS, KIND_LABELS, KINDS
 
 ROW = "__row"  # spreadsheet row number (CSV: line number), 1-based
 
@@ -49,6 +51,10 @@ class SheetTable:
     hidden: bool = False
     extra_phone_headers: list[str] = field(default_factory=list)  # read as more numbers
     ignored_headers: dict[str, str] = field(default_factory=dict)  # repeated field: kept raw only
+    # header text -> the fields its cells were split into (姓名(手机), 客户信息)
+    combined: dict[str, list[str]] = field(default_factory=dict)
+    # header text -> why it is not used (未识别的列, 本表不使用, 与…重复): kept in the raw cells
+    unused: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -104,7 +110,7 @@ def extract_table(
         if sheet.line_numbers
         else pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
     )
-    match = find_header(_top_rows(sheet, HEADER_SCAN_ROWS), aliases)
+    match = find_header(_top_rows(sheet, HEADER_SCAN_ROWS), aliases, sheet.merges)
     if match is None:
         return UnrecognisedSheet(
             sheet.name,
@@ -114,19 +120,47 @@ def extract_table(
             frame.with_columns(numbers),
             hidden,
         )
-    kind = recognise_kind(set(match.mapping), folder, (sheet.name, file_name))
+    fields = set(match.mapping) | {f for parts in match.combined.values() for f in parts}
+    if COMBINED_LABELLED in fields:  # a 客户信息 cell holds the name and the number
+        fields |= {"customer_name", "phone"}
+    found = recognise(fields, folder, (sheet.name, file_name))
     headers = [text if text is not None else "" for text in match.headers]
+    seen = "、".join(h for h in headers if h) or "无"
+    kind = found.kind
+    reason = None
     if kind is None:
+        guesses = "或".join(KIND_LABELS[g] for g in found.guesses) or "、".join(
+            KIND_LABELS.values()
+        )
+        reason = f"无法判断表格类型（最接近：{guesses}），为免误读未读取；请检查列名，表头：{seen}"
+    elif (missing := _missing_required(kind, fields)) is not None:
+        reason = (
+            f"识别为{KIND_LABELS[kind]}，但缺少必需的列“{missing}”，整张表未读取"
+            f"（不会按默认值猜测）；表头：{seen}"
+        )
+    if reason is not None:
         return UnrecognisedSheet(
             sheet.name,
             [h for h in headers if h],
             frame.select(non_blank.sum()).item(),
-            "无法判断表格类型（报备、来访、CRM客户、跟进、成交或裁决），请检查列名",
+            reason,
             frame.with_columns(numbers),
             hidden,
         )
+    assert kind is not None
     full = _fill_merges(frame, sheet.merges, match.row_index + 1).with_columns(numbers)
-    return _table(sheet.name, full, match, kind, headers, hidden)
+    return _table(sheet.name, full, match, kind, headers, hidden, aliases)
+
+
+def _missing_required(kind: str, fields: set[str]) -> str | None:
+    """What a recognised sheet lacks to be read at all (SPEC 4.1), or None."""
+    required = KINDS[kind].required
+    if required is None:
+        return None
+    group, label = required
+    if any(f in fields for f in group) or "date" in fields:
+        return None
+    return label
 
 
 def _first_non_blank(frame: pl.DataFrame) -> list[str]:
@@ -168,6 +202,7 @@ def _table(
     kind: str,
     headers: list[str],
     hidden: bool,
+    aliases: AliasTable,
 ) -> SheetTable:
     title = " ".join(
         str(cell)
@@ -178,13 +213,18 @@ def _table(
     data = full.slice(match.row_index + 1)
     cells = [name for name in data.columns if name != ROW]
     first_cell = pl.coalesce(cells).str.strip_chars_start()
-    identity = [match.mapping[f] for f in ("phone", "deal_no", "room") if f in match.mapping]
+    identity = [
+        column
+        for field, column in match.mapping.items()
+        if field in ("phone", "deal_no", "subscription_no", "contract_no", "room", "room_name")
+    ] + list(match.combined)
     no_identity = pl.all_horizontal(pl.col(name).is_null() for name in identity)
+    raw = match.raw_headers
     repeated_header = (
         pl.sum_horizontal(
-            (pl.col(name) == headers[i]).fill_null(False).cast(pl.Int32)
+            (pl.col(name) == str(raw[i])).fill_null(False).cast(pl.Int32)
             for i, name in enumerate(cells)
-            if i < len(headers) and headers[i]
+            if i < len(raw) and raw[i]
         )
         >= 2
     )
@@ -206,22 +246,30 @@ def _table(
         dict(data.filter(pl.col("__skip").is_not_null())["__skip"].value_counts().iter_rows())
     )
     data = data.filter(pl.col("__skip").is_null())
+    reads = KINDS[kind].reads
+    mapping_columns = {f: c for f, c in match.mapping.items() if f in reads}
     # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
     # they claim together, like several numbers in one cell.
     extra_phones = [column for column, field in match.duplicates.items() if field == "phone"]
     table = data.select(
         pl.col(ROW),
         *(
-            _combined(column, extra_phones if field == "phone" else []).alias(field)
-            for field, column in match.mapping.items()
+            _joined(column, extra_phones if field == "phone" else []).alias(field)
+            for field, column in mapping_columns.items()
         ),
     )
-    mapping = {field: headers[int(column[1:])] for field, column in match.mapping.items()}
+    table = _split_combined(table, data, match, aliases, reads)
+    mapping = {field: headers[int(column[1:])] for field, column in mapping_columns.items()}
     ignored = {
         headers[int(column[1:])]: field
         for column, field in match.duplicates.items()
         if column not in extra_phones
     }
+    combined = {
+        headers[int(column[1:])]: [f for f in parts if f in reads or f == COMBINED_LABELLED]
+        for column, parts in match.combined.items()
+    }
+    unused = _unused(headers, match, reads, extra_phones)
     return SheetTable(
         name,
         kind,
@@ -235,9 +283,89 @@ def _table(
         hidden,
         [headers[int(column[1:])] for column in extra_phones],
         ignored,
+        combined,
+        unused,
     )
 
 
-def _combined(column: str, extra: list[str]) -> pl.Expr:
+UNUSED_UNKNOWN = "未识别的列"
+UNUSED_OTHER_KIND = "本表类型不使用（原文保留，可用 explain 查看）"
+
+
+def _unused(
+    headers: list[str], match: HeaderMatch, reads: frozenset[str], extra_phones: list[str]
+) -> dict[str, str]:
+    """Every non-blank header that yields nothing, with why (SPEC 4.1: none is dropped silently)."""
+    used = {int(c[1:]) for f, c in match.mapping.items() if f in reads}
+    used |= {int(c[1:]) for c in extra_phones}
+    used |= {int(c[1:]) for c in match.combined}
+    unused: dict[str, str] = {}
+    for position, text in enumerate(headers):
+        if not text or position in used:
+            continue
+        column = f"c{position}"
+        field = match.duplicates.get(column) or next(
+            (f for f, c in match.mapping.items() if c == column), None
+        )
+        if column in match.duplicates:
+            unused[text] = f"与“{FIELD_LABELS[field]}”列重复，以第一列为准"
+        elif field is not None:
+            unused[text] = UNUSED_OTHER_KIND
+        else:
+            unused[text] = UNUSED_UNKNOWN
+    return unused
+
+
+_LABELLED = re.compile(r"([^\s:：,，;；]{1,12})\s*[:：]\s*([^\n\r,，;；]*)")
+
+
+def _split_combined(
+    table: pl.DataFrame,
+    data: pl.DataFrame,
+    match: HeaderMatch,
+    aliases: AliasTable,
+    reads: frozenset[str],
+) -> pl.DataFrame:
+    """Fields taken out of combined cells, where no column of their own gives them.
+
+    `客户信息` cells are `label：value` lines; a header naming several fields
+    (姓名(手机), 渠道来源-机构-渠道人员-渠道人员手机) splits its cells the same way.
+    """
+    added: dict[str, list[str | None]] = {}
+    for column, parts in match.combined.items():
+        values = data[column].to_list()
+        if parts == (COMBINED_LABELLED,):
+            for position, text in enumerate(values):
+                for label, value in _LABELLED.findall(text or ""):
+                    field = aliases.field_for(label)
+                    if field is None or field not in reads or not value.strip():
+                        continue
+                    slot = added.setdefault(field, [None] * len(values))
+                    slot[position] = slot[position] or value.strip()
+            continue
+        for position, text in enumerate(values):
+            pieces = _split_parts(text, len(parts))
+            for field, value in zip(parts, pieces, strict=False):
+                if field in reads and value:
+                    added.setdefault(field, [None] * len(values))[position] = value
+    fresh = {f: v for f, v in added.items() if f not in table.columns}
+    if not fresh:
+        return table
+    return table.with_columns(pl.Series(f, v, dtype=pl.String) for f, v in fresh.items())
+
+
+_CELL_SEPARATORS = re.compile(r"\s*[-—/|()（）、]\s*")
+
+
+def _split_parts(text: str | None, count: int) -> list[str]:
+    """A combined cell cut into `count` pieces from the left; the last keeps the rest
+    (a number written 139-0000-1111 stays whole)."""
+    if not text:
+        return []
+    pieces = _CELL_SEPARATORS.split(text.strip(), maxsplit=count - 1)
+    return [p.strip().strip("()（） ") for p in pieces]
+
+
+def _joined(column: str, extra: list[str]) -> pl.Expr:
     cells = [pl.col(name).str.strip_chars() for name in (column, *extra)]
     return pl.concat_str(cells, separator=" / ", ignore_nulls=True) if extra else cells[0]

@@ -13,34 +13,20 @@ after the keys of the row's `data` JSON.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
 
 import polars as pl
 
+from reconcile.kinds import KIND_LIST
 from reconcile.ledger import Ledger
 from reconcile.normalise import dates
 from reconcile.rules import Rules
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 
-_DATA_FIELDS: dict[str, dict[str, pl.DataType]] = {
-    "report": {"time_known": pl.Boolean(), "expected_visit_at": pl.String()},
-    "visit": {"relative_phone": pl.String(), "time_known": pl.Boolean()},
-    "crm_customer": {"source_channel": pl.String()},
-    "crm_followup": {"follow_type": pl.String(), "follow_note": pl.String()},
-    "deal": {
-        "deal_no": pl.String(),
-        "room": pl.String(),
-        "stage": pl.String(),
-        "amount": pl.Float64(),
-        "subscribed_at": pl.String(),
-        "signed_at": pl.String(),
-        "refunded_at": pl.String(),
-        "relative_phone": pl.String(),
-    },
-    "ruling": {"shares": pl.String(), "remark": pl.String()},
-}
+# What the judge reads of each kind's `data` JSON: its declaration, typed.
+_DATA_FIELDS: dict[str, dict[str, pl.DataType]] = {k.name: k.data_types for k in KIND_LIST}
 # Phone codes that make a report row R02 (号码不合规) rather than an unreadable row.
 PHONE_ERROR_PREFIX = "phone_"
 
@@ -56,6 +42,8 @@ class Inputs:
     crm: pl.DataFrame  # CRM customers and follow-ups: developer contacts
     deals: pl.DataFrame
     rulings: pl.DataFrame
+    # 交易变更 rows (退房, 换房, 更名 …), which reach their deal by flat or number, not phone
+    deal_changes: pl.DataFrame = field(default_factory=lambda: empty_frame("deal_change"))
 
 
 def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
@@ -95,11 +83,14 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
         visits=frames["visit"],
         crm=crm,
         deals=frames["deal"],
+        deal_changes=frames["deal_change"],
         rulings=frames["ruling"],
     )
 
 
-_CONTACT_COLUMNS = ("row_id", "phone", "customer_name", "at", "source", "path", "sheet", "row_no")
+_CONTACT_COLUMNS = (
+    "row_id", "phone", "customer_name", "at", "time_known", "source", "path", "sheet", "row_no",
+)  # fmt: skip
 
 
 def _empty_rows() -> dict[str, pl.DataType]:
@@ -122,6 +113,11 @@ def _empty_rows() -> dict[str, pl.DataType]:
         "first_run": pl.Int64(),
         "first_seen": pl.String(),
     }
+
+
+def empty_frame(kind: str) -> pl.DataFrame:
+    """A kind's judge frame with no rows (tests and benchmarks build inputs in memory)."""
+    return _kind_frame(pl.DataFrame(), kind, "UTC", datetime(9999, 12, 31, tzinfo=UTC))
 
 
 def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -> pl.DataFrame:
@@ -207,20 +203,19 @@ def _cells_by_field(raw: list, mapping: str | None, headers: str | None) -> dict
         return {}
     header_list = json.loads(headers)
     cells: dict[str, str] = {}
-    for field, header in json.loads(mapping).items():
+    for name, header in json.loads(mapping).items():
         if header in header_list:
             index = header_list.index(header)
             if index < len(raw) and raw[index] not in (None, ""):
-                cells[field] = str(raw[index])
+                cells[name] = str(raw[index])
     return cells
 
 
 def _reported_at(cells: dict[str, str], as_of_end: datetime) -> datetime | None:
     ref = as_of_end.date()
-    if "reported_date" in cells:
-        parsed = dates.combine(
-            cells["reported_date"], cells.get("time") or cells.get("reported_at"), ref=ref
-        )
+    day = cells.get("reported_date") or cells.get("date")
+    if day is not None:
+        parsed = dates.combine(day, cells.get("time") or cells.get("reported_at"), ref=ref)
     else:
         parsed = dates.parse_datetime(cells.get("reported_at"), ref=ref)
     if parsed.value is None:

@@ -6,7 +6,9 @@ two numbers gives two records with the same `source`):
 - `row_key`: the row's normalised content that identifies it (for reports the
   SPEC §7 `report_id` fields: channel, agent, phone pattern, surname,
   reported_at); the ledger's `row_id` is `ids_from_keys(row_key)`
-- `kind`: report | visit | crm_customer | crm_followup | deal | ruling
+- `kind`: a kind of `reconcile.kinds` (report | visit | crm_customer | crm_followup |
+  deal | deal_change | ruling); a row may also yield a record of another kind (a
+  CRM customer's 最近跟进日期 is a follow-up)
 - `channel`, `agent`: agency and its agent (bringer for visits, owner for rulings)
 - `customer_name`: simplified display name; `surnames`: `;`-joined surnames
 - `phone`: full 11-digit mobile or null; `phone_pattern`: the full number or
@@ -14,8 +16,8 @@ two numbers gives two records with the same `source`):
 - `event_at`: the row's own time (报备/到访/首次接触/跟进/成交/裁决), ISO 8601
   with offset, or null when the kind allows an undated row
 - `report_type`: 预报备 / 临报 … (reports only)
-- `data`: JSON of kind-specific normalised fields (the cells as read stay with
-  the sheet: `SheetTable.cells`)
+- `data`: JSON of the kind's declared `data` fields, typed as declared (the cells as
+  read stay with the sheet: `SheetTable.cells`)
 - `sheet`, `row_no`, `source` (`path#sheet!row`)
 
 Errors (`ERROR_COLUMNS`): `error_key`, `kind`, `channel`, `sheet`, `row_no`,
@@ -35,6 +37,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from reconcile.ingest.sheet import ROW, SheetTable, json_array
+from reconcile.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
 from reconcile.normalise import dates, deals, names, phones
 
 RECORD_COLUMNS = (
@@ -65,31 +68,16 @@ ERROR_COLUMNS = (
     "raw",
 )
 
-_MAIN_TIME: dict[str, tuple[str, str | None, bool]] = {
-    # kind: (datetime field, separate date field, required)
-    "report": ("reported_at", "reported_date", True),
-    "visit": ("visited_at", "visited_date", True),
-    "crm_customer": ("first_contact_at", None, False),
-    "crm_followup": ("followed_at", None, True),
-    "deal": ("deal_date", None, False),
-    "ruling": ("ruled_at", None, False),
-}
-_TIME_LABELS = {
-    "reported_at": "报备时间",
-    "visited_at": "到访时间",
-    "first_contact_at": "首次接触时间",
-    "followed_at": "跟进时间",
-    "deal_date": "成交日期",
-    "ruled_at": "裁决日期",
-}
-_KEY_FIELDS: dict[str, tuple[str, ...]] = {
-    "report": ("channel", "agent", "phone_pattern", "surname_key", "event_at"),
-    "visit": ("phone", "event_at", "channel", "agent"),
-    "crm_customer": ("phone", "event_at", "customer_name"),
-    "crm_followup": ("phone", "event_at", "data"),
-    "deal": ("phone", "data"),
-    "ruling": ("phone", "channel", "event_at", "data"),
-}
+# Fields that hold only a calendar date: joined with a `time` column when there is one.
+_DATE_ONLY_FIELDS = ("reported_date", "visited_date", "date")
+
+
+def _time_fields(kind: Kind, columns: list[str]) -> tuple[str | None, str | None]:
+    """(date-time field, date-only field) that give a row of this sheet its own time."""
+    present = [f for f in kind.time if f in columns]
+    at = next((f for f in present if f not in _DATE_ONLY_FIELDS), None)
+    day = next((f for f in present if f in _DATE_ONLY_FIELDS), None)
+    return at, day
 
 
 @dataclass(frozen=True)
@@ -100,6 +88,7 @@ class SheetContext:
     timezone: str
     report_types: tuple[str, ...] = ()
     file_name: str = ""
+    channel_names: tuple[tuple[str, str], ...] = ()  # (variant, channel) from rules `channels:`
     # `reconcile check` of a file not yet in its channels/<渠道>/ folder: the folder will say.
     require_channel: bool = True
 
@@ -177,18 +166,12 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
 
 
 # Other dated columns of a row, whose year a year-less main date (11月18日) is read against.
-_OTHER_DATES: dict[str, tuple[str, ...]] = {
-    "report": ("expected_visit_at",),
-    "deal": ("subscribed_at", "signed_at", "refunded_at"),
-}
-
-
-def _other_dates(frame: pl.DataFrame, kind: str, ctx: SheetContext) -> dict[str, pl.DataFrame]:
+def _other_dates(frame: pl.DataFrame, kind: Kind, ctx: SheetContext) -> dict[str, pl.DataFrame]:
     """The row's other dated columns, parsed once against the file's reference date."""
     return {
-        field: dates.parse_datetime_series(frame[field], ref=ctx.ref_date)
-        for field in _OTHER_DATES.get(kind, ())
-        if field in frame.columns
+        f.name: dates.parse_datetime_series(frame[f.name], ref=ctx.ref_date)
+        for f in kind.data
+        if f.type is DataType.DATETIME and f.name in frame.columns
     }
 
 
@@ -204,12 +187,12 @@ def _row_reference(other: dict[str, pl.DataFrame]) -> pl.Series | None:
 
 
 def _parse_times(
-    frame: pl.DataFrame, kind: str, ctx: SheetContext, other: dict[str, pl.DataFrame]
+    frame: pl.DataFrame, kind: Kind, ctx: SheetContext, other: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
-    at_field, date_field, _ = _MAIN_TIME[kind]
+    at_field, date_field = _time_fields(kind, frame.columns)
     ref_dates = _row_reference(other)
-    if date_field and date_field in frame.columns:
-        time_field = at_field if at_field in frame.columns else "time"
+    if date_field is not None:
+        time_field = at_field or "time"
         triples = frame.select(
             _column(frame, date_field).alias("d"),
             _column(frame, time_field).alias("t"),
@@ -227,7 +210,7 @@ def _parse_times(
             lookup, on=["d", "t", "r"], how="left", nulls_equal=True, maintain_order="left"
         )
     return dates.parse_datetime_series(
-        _column(frame, at_field), ref=ctx.ref_date, ref_dates=ref_dates
+        _column(frame, at_field or kind.time[0]), ref=ctx.ref_date, ref_dates=ref_dates
     )
 
 
@@ -266,9 +249,54 @@ def _map_unique(values: pl.Series, parse) -> tuple[pl.Series, pl.Series, pl.Seri
     )
 
 
+def channel_series(cells: pl.Series, kind: str, ctx: SheetContext) -> pl.Series:
+    """Each row's channel (SPEC 4.1): its own cell, else the folder's, through `channels:`.
+
+    A placeholder (`-`, `/`) means the folder's channel, or none outside a channel's
+    folder. Words that mean "no channel" (自然到访, 案场 …) are no channel: on a
+    report, whose channel is whoever sent it, they fall back to the folder too.
+    """
+    text = cells.str.strip_chars()
+    fallback = pl.lit(ctx.folder_channel, dtype=pl.String)
+    no_channel = text.is_in(list(NO_CHANNEL))
+    placeholder = text.is_in(list(PLACEHOLDERS)) | (text == "")
+    if kind == "report":
+        placeholder = placeholder | no_channel
+        no_channel = pl.repeat(False, len(text), eager=True)
+    channel = pl.select(
+        pl.when(text.is_null() | placeholder)
+        .then(fallback)
+        .when(no_channel)
+        .then(None)
+        .otherwise(text)
+    ).to_series()
+    if ctx.channel_names:
+        variants, canonical = zip(*ctx.channel_names, strict=True)
+        channel = channel.replace(list(variants), list(canonical))
+    return channel.alias("channel")
+
+
+def _gendered_names(frame: pl.DataFrame) -> pl.Series:
+    """The name cell, with a separate 性别 cell making a bare surname 张 read as 张先生."""
+    name = _column(frame, "customer_name").str.strip_chars()
+    if "gender" not in frame.columns:
+        return name
+    gender = frame["gender"].str.strip_chars()
+    title = (
+        pl.when(gender.is_in(["男", "先生", "男士", "M", "m"]))
+        .then(pl.lit("先生"))
+        .when(gender.is_in(["女", "女士", "小姐", "F", "f"]))
+        .then(pl.lit("女士"))
+    )
+    bare_surname = name.str.len_chars().is_between(1, 2) & ~name.str.contains(r"[先女小总某*＊]")
+    return pl.select(
+        pl.when(bare_surname & title.is_not_null()).then(name + title).otherwise(name)
+    ).to_series()
+
+
 def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     frame = table.frame
-    kind = table.kind
+    kind = KINDS[table.kind]
     height = frame.height
     error_codes: list[pl.Series] = []
     error_texts: list[pl.Series] = []
@@ -285,9 +313,17 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
 
     # Phones: reports may be masked; every other kind identifies a customer by full number.
     parsed_phones = phones.parse_phone_series(_column(frame, "phone"))
-    add_error(parsed_phones["phone_error_code"], parsed_phones["phone_error"])
+    phone_code = parsed_phones["phone_error_code"]
+    if not kind.phone_required:  # a transaction change reaches its deal by flat or number
+        phone_code = pl.select(
+            pl.when(phone_code == "phone_missing").then(None).otherwise(phone_code)
+        ).to_series()
+    add_error(
+        phone_code,
+        pl.select(pl.when(phone_code.is_not_null()).then(parsed_phones["phone_error"])).to_series(),
+    )
     patterns = parsed_phones["phone_patterns"]
-    if kind != "report":
+    if not kind.masked_phone_ok:
         masked = patterns.list.eval(pl.element().str.contains(r"\*")).list.any().fill_null(False)
         add_rule_error(
             masked,
@@ -296,15 +332,15 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         )
 
     # The row's own time.
-    at_field, _, required = _MAIN_TIME[kind]
     other_dates = _other_dates(frame, kind, ctx)
     times = _parse_times(frame, kind, ctx, other_dates)
     time_error = times["error_code"]
-    if not required:
+    if not kind.time_required:
         time_error = pl.select(
             pl.when(time_error == "date_missing").then(None).otherwise(time_error)
         ).to_series()
-    label = _TIME_LABELS[at_field]
+    at_field, day_field = _time_fields(kind, frame.columns)
+    label = FIELD_LABELS[at_field or day_field or kind.time[0]].split("（")[0]
     add_error(
         time_error,
         pl.select(
@@ -315,49 +351,28 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     event_date = times["value"].dt.date()
 
     # Who: customer name, channel, agent.
-    name_frame = names.name_series(_column(frame, "customer_name"))
-    channel = _column(frame, "channel")
-    if ctx.folder_channel is not None:
-        channel = channel.fill_null(ctx.folder_channel)
-    if kind == "ruling":
+    name_frame = names.name_series(_gendered_names(frame))
+    channel = channel_series(_column(frame, "channel"), kind.name, ctx)
+    if kind.name == "ruling":
         channel = _column(frame, "ruling_owner")
-    if kind == "report" and ctx.require_channel:
+    if kind.name == "report" and ctx.require_channel:
         add_rule_error(
             channel.is_null(),
             "channel_missing",
             "无法确定渠道：表中没有渠道列，文件也不在 channels/<渠道>/ 文件夹下",
         )
 
-    data: dict[str, pl.Series] = {}
-    if kind == "report":
-        data["expected_visit_at"] = _secondary_datetime(
-            frame, "expected_visit_at", ctx, event_date, other_dates
-        )
-        data["agent_phone"] = _column(frame, "agent_phone")
-    if kind in ("report", "visit"):
-        # A date written without a clock time reads as 00:00; the judge must know that.
-        data["time_known"] = times["has_time"]
-    if kind == "visit":
-        relatives = phones.parse_phone_series(_column(frame, "relative_phone"))
-        data["relative_phone"] = relatives["phone_patterns"].list.first().alias("relative_phone")
-        data["relative_name"] = _column(frame, "relative_name")
-        data["relationship"] = _column(frame, "relationship")
-        data["consultant"] = _column(frame, "consultant")
-    if kind == "crm_customer":
-        data["source_channel"] = _column(frame, "source_channel")
-        data["consultant"] = _column(frame, "consultant")
-    if kind == "crm_followup":
-        data["follow_type"] = _column(frame, "follow_type")
-        data["follow_note"] = _column(frame, "follow_note")
-    if kind == "deal":
-        _deal_fields(frame, ctx, event_date, other_dates, data, add_error, add_rule_error)
-        # A deal without its own 成交日期 is dated by its earliest stage date.
+    data = _data_columns(frame, kind, ctx, event_date, other_dates, times)
+    if kind.name in ("deal", "deal_change"):
+        _deal_fields(frame, data, add_error, add_rule_error)
+    if kind.name == "deal":
+        # A deal without its own 成交日期 is dated by its earliest stage at 认购 level or above.
         event_at = event_at.fill_null(
             pl.select(
                 pl.min_horizontal(data["subscribed_at"], data["signed_at"], data["refunded_at"])
             ).to_series()
         )
-    if kind == "ruling":
+    if kind.name == "ruling":
         shares, code, text = _map_unique(_column(frame, "ruling_shares"), deals.parse_shares)
         add_error(code, text)
         add_rule_error(
@@ -366,11 +381,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             "裁决表缺少归属渠道或分成",
         )
         data["shares"] = shares
-        data["remark"] = _column(frame, "remark")
-    if kind in ("report", "visit"):
-        data["remark"] = _column(frame, "remark")
 
-    report_type = _report_types(frame, kind, ctx, table.sheet)
+    report_type = _report_types(frame, kind.name, ctx, table.sheet)
 
     data_json = (
         pl.DataFrame({key: series.alias(key) for key, series in data.items()})
@@ -384,7 +396,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     prefix = f"{ctx.path}#{table.sheet}!"
     base = pl.DataFrame(
         {
-            "kind": pl.Series([kind] * height, dtype=pl.String),
+            "kind": pl.Series([kind.name] * height, dtype=pl.String),
             "channel": channel,
             "agent": _column(frame, "agent"),
             "customer_name": name_frame["customer_name"],
@@ -414,9 +426,10 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         error_key=content_keys(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
     ).select(ERROR_COLUMNS)
 
+    accepted = base.filter(pl.col("codes") == "")
+    accepted = pl.concat([accepted, *_also_records(accepted, frame, kind, ctx, event_date)])
     accepted = (
-        base.filter(pl.col("codes") == "")
-        .explode("patterns")
+        accepted.explode("patterns", empty_as_null=True)
         .rename({"patterns": "phone_pattern"})
         .with_columns(
             phone=pl.when(pl.col("phone_pattern").str.contains(r"\*"))
@@ -425,10 +438,79 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             surname_key=pl.col("surnames").str.split(";").list.first(),
         )
     )
-    records = accepted.with_columns(row_key=content_keys(accepted, kind, _KEY_FIELDS[kind])).select(
-        RECORD_COLUMNS
+    parts = [
+        group.with_columns(row_key=content_keys(group, name, KINDS[name].key))
+        for (name,), group in accepted.group_by("kind", maintain_order=True)
+    ]
+    records = (
+        pl.concat(parts).select(RECORD_COLUMNS)
+        if parts
+        else accepted.with_columns(row_key=pl.lit(None, pl.String)).select(RECORD_COLUMNS)
     )
     return Normalised(records, errors)
+
+
+def _data_columns(
+    frame: pl.DataFrame,
+    kind: Kind,
+    ctx: SheetContext,
+    event_date: pl.Series,
+    other_dates: dict[str, pl.DataFrame],
+    times: pl.DataFrame,
+) -> dict[str, pl.Series]:
+    """The kind's declared `data` fields, each normalised as its type says."""
+    data: dict[str, pl.Series] = {}
+    for spec in kind.data:
+        if spec.type is DataType.DATETIME:
+            data[spec.name] = _secondary_datetime(frame, spec.name, ctx, event_date, other_dates)
+        elif spec.type is DataType.AMOUNT:
+            amount, _, _ = _map_unique(_column(frame, spec.name), deals.parse_amount)
+            data[spec.name] = amount.cast(pl.Float64, strict=False)
+        elif spec.type is DataType.PHONE:
+            parsed = phones.parse_phone_series(_column(frame, spec.name))
+            data[spec.name] = parsed["phone_patterns"].list.first()
+        elif spec.type is DataType.FLAG:
+            # A date written without a clock time reads as 00:00; the judge must know that.
+            data[spec.name] = times["has_time"]
+        else:
+            data[spec.name] = _column(frame, spec.name).str.strip_chars()
+    return data
+
+
+def _also_records(
+    accepted: pl.DataFrame,
+    frame: pl.DataFrame,
+    kind: Kind,
+    ctx: SheetContext,
+    event_date: pl.Series,
+) -> list[pl.DataFrame]:
+    """Further events a row records (a visit register's 最近到访 is a second visit)."""
+    extra: list[pl.DataFrame] = []
+    if accepted.height == 0:
+        return extra
+    rows = frame.with_row_index("__i").filter(pl.col(ROW).is_in(accepted["row_no"].implode()))
+    for field, other_kind in kind.also:
+        if field not in frame.columns:
+            continue
+        parsed = dates.parse_datetime_series(
+            rows[field], ref=ctx.ref_date, ref_dates=event_date.gather(rows["__i"])
+        )
+        at = _iso(parsed["value"], ctx.timezone)
+        # The second event keeps the row's data (a visit's relatives) with its own time_known.
+        known = pl.DataFrame({"time_known": parsed["has_time"]})
+        if other_kind == kind.name:
+            kept = accepted.select(pl.col("data").str.json_decode(infer_schema_length=None))
+            known = kept.unnest("data").drop("time_known", strict=False).hstack(known)
+        data = known.select(pl.struct(pl.all())).to_series()
+        more = accepted.with_columns(
+            kind=pl.lit(other_kind),
+            event_at=at,
+            data=data.struct.json_encode(),
+        ).filter(
+            pl.col("event_at").is_not_null() & pl.col("event_at").ne_missing(accepted["event_at"])
+        )
+        extra.append(more)
+    return extra
 
 
 def _collect(columns: list[pl.Series], separator: str) -> pl.Series:
@@ -448,35 +530,36 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     return column.fill_null(by_name) if by_name else column
 
 
-def _deal_fields(frame, ctx, event_date, other_dates, data, add_error, add_rule_error) -> None:
-    stage_dates = {
-        field: _secondary_datetime(frame, field, ctx, event_date, other_dates)
-        for field in ("subscribed_at", "signed_at", "refunded_at")
-    }
+def _deal_fields(frame: pl.DataFrame, data: dict, add_error, add_rule_error) -> None:
+    """Stage and amount checks, and a deal row's identity (SPEC 6.5)."""
+    identity = [
+        _column(frame, f).is_null()
+        for f in ("deal_no", "subscription_no", "contract_no", "room_id", "room_name", "room")
+    ]
+    add_rule_error(
+        pl.select(pl.all_horizontal(identity)).to_series(),
+        "deal_id_missing",
+        "成交记录缺少房间（房号）和成交、认购、合同编号，无法确定是哪一套房",
+    )
+    if "stage" in data:
+        _stage(frame, data, add_error)
+    amount_code = _map_unique(_column(frame, "amount"), deals.parse_amount)
+    add_error(amount_code[1], amount_code[2])
+
+
+def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:
+    """The stage as written, else the latest stage whose date the row gives."""
     inferred_stage = pl.select(
-        pl.when(stage_dates["refunded_at"].is_not_null())
+        pl.when(data["refunded_at"].is_not_null())
         .then(pl.lit("退房"))
-        .when(stage_dates["signed_at"].is_not_null())
+        .when(data["signed_at"].is_not_null())
         .then(pl.lit("签约"))
-        .when(stage_dates["subscribed_at"].is_not_null())
+        .when(data["subscribed_at"].is_not_null())
         .then(pl.lit("认购"))
+        .when(data["deposit_at"].is_not_null())
+        .then(pl.lit("小订"))
     ).to_series()
     stage_text = _column(frame, "stage").fill_null(inferred_stage)
     stage, code, text = _map_unique(stage_text, deals.parse_stage)
     add_error(code, text)
-    amount, code, text = _map_unique(_column(frame, "amount"), deals.parse_amount)
-    add_error(code, text)
-    add_rule_error(
-        _column(frame, "deal_no").is_null() & _column(frame, "room").is_null(),
-        "deal_id_missing",
-        "成交记录缺少成交编号和房号",
-    )
-    data["deal_no"] = _column(frame, "deal_no")
-    data["room"] = _column(frame, "room")
     data["stage"] = stage.str.strip_chars('"')
-    data["amount"] = amount.cast(pl.Float64, strict=False)
-    data.update(stage_dates)
-    data["relative_phone"] = phones.parse_phone_series(_column(frame, "relative_phone"))[
-        "phone_patterns"
-    ].list.first()
-    data["consultant"] = _column(frame, "consultant")

@@ -1,0 +1,447 @@
+"""Sheet kinds and their fields: the one place each is declared (SPEC 4.1).
+
+A **field** is a canonical column (`phone`, `reported_at` …) with the header texts
+real exports use for it (docs/real-exports.md lists where each came from). A
+**kind** (报备登记表, 来访登记表 …) says which fields make a sheet of that kind,
+which column it cannot do without, which fields it reads, and the typed `data`
+each row stores in the ledger. Header mapping, kind detection, normalisation and
+the judge's loading all read these declarations, so a field added here is
+mapped, stored and decoded everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import polars as pl
+
+
+class DataType(Enum):
+    """How a data field is normalised and how the judge decodes it."""
+
+    TEXT = "text"  # the cell as read (stripped)
+    DATETIME = "datetime"  # ISO 8601 with offset; a year-less value takes the row's year
+    AMOUNT = "amount"  # yuan, float
+    PHONE = "phone"  # the first full number or pattern of the cell
+    FLAG = "flag"  # a boolean the normaliser derives (time_known)
+
+    @property
+    def polars(self) -> pl.DataType:
+        return {DataType.AMOUNT: pl.Float64(), DataType.FLAG: pl.Boolean()}.get(self, pl.String())
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str  # what a clerk calls it (the Chinese shown by `check`)
+    aliases: tuple[str, ...]  # header texts, compared after `normalise_header`
+
+
+def _f(name: str, label: str, *aliases: str) -> Field:
+    return Field(name, label, aliases)
+
+
+# Every canonical field. The first alias is what the product writes in its own templates.
+FIELD_LIST: tuple[Field, ...] = (
+    _f(
+        "customer_name", "客户姓名",
+        "客户姓名", "姓名", "客户", "客户名称", "客户名", "购房人", "购房人姓名", "客户称呼",
+        "来访人", "来访客户", "来访人姓名", "业主姓名", "买受人", "买受人姓名", "认购人",
+        "签约客户", "客户全称", "主购房人", "权益人", "客户姓名(全称)",
+    ),
+    _f("gender", "客户性别", "客户性别", "性别", "称谓"),
+    _f(
+        "customer_info", "客户信息（组合单元格）",
+        "客户信息", "客户资料", "客户详情", "报备客户信息",
+    ),
+    _f(
+        "phone", "客户电话",
+        "客户电话", "联系方式", "手机号", "客户联系方式", "电话", "手机", "联系电话", "手机号码",
+        "客户手机", "客户手机号", "客户手机号码", "电话号码", "客户号码", "客户电话号码",
+        "来访人电话", "购房人电话", "号码", "客户联系电话", "联系手机", "移动电话",
+        "买受人电话", "买受人联系电话", "主联系电话", "报备电话", "报备手机号", "客户手机号(隐号)",
+    ),
+    _f(
+        "channel", "渠道",
+        "渠道", "分销商", "公司", "渠道名称", "渠道公司", "中介", "中介公司", "分销公司",
+        "所属渠道", "带看渠道", "分销渠道", "渠道商", "合作渠道", "报备渠道", "所属公司",
+        "所属机构", "报备经纪公司名称", "经纪公司", "经纪公司名称", "报备公司", "报备机构",
+        "机构名称", "合作机构", "来访渠道", "分销商名称", "渠道商名称", "中介机构", "经纪机构",
+        "报备经纪公司", "渠道单位", "机构",
+    ),
+    _f("branch", "门店", "门店", "所属门店", "门店名称", "经纪人门店", "报备门店", "分店"),
+    _f(
+        "agent", "经纪人",
+        "经纪人", "报备人", "渠道专员", "经纪人姓名", "带看人", "带看经纪人", "渠道经纪人",
+        "报备经纪人", "置业经纪人", "带看人员", "渠道人员", "报备人姓名", "经纪人名称",
+        "业务员", "报备经纪人姓名", "渠道对接人",
+    ),
+    _f(
+        "agent_phone", "经纪人电话",
+        "经纪人电话", "经纪人手机", "报备人电话", "带看人电话", "经纪人联系方式", "渠道专员电话",
+        "渠道人员手机", "经纪人手机号", "报备人手机", "报备人手机号", "报备经纪人电话",
+        "经纪人联系电话", "带看人手机",
+    ),
+    _f(
+        "reported_at", "报备时间",
+        "报备时间", "报备日期时间", "报备登记时间", "提报时间", "报备发起时间", "报备提交时间",
+        "报备创建时间", "预报时间", "临报时间", "预报备时间", "报备成功时间",
+    ),
+    _f(
+        "reported_date", "报备日期（与时间列合并）",
+        "报备日期", "报备发起日期", "预报日期", "临报日期", "预报备日期", "报备提交日期",
+    ),
+    # 日期 and 时间 alone mean the sheet's own date and time: each kind says which.
+    _f("date", "日期（本表的主日期）", "日期", "登记日期"),
+    _f("time", "时间（与日期列合并）", "时间", "具体时间", "时刻"),
+    _f(
+        "expected_visit_at", "预计到访时间",
+        "预计到访时间", "预约到访时间", "预计到访", "预计到访日期", "预计带看时间", "预约时间",
+        "计划到访时间", "预约带看时间",
+    ),
+    _f("report_type", "报备类型", "报备类型", "类型", "报备方式"),
+    _f(
+        "visited_at", "到访时间",
+        "到访时间", "来访时间", "到访日期时间", "带看时间", "实际到访时间", "来访登记时间",
+        "接待时间", "到访登记时间", "确认到访时间",
+    ),
+    _f(
+        "visited_date", "到访日期（与时间列合并）",
+        "到访日期", "来访日期", "带看日期", "接待日期",
+    ),
+    _f(
+        "first_visit_at", "首次到访时间",
+        "首次到访时间", "首次到访日期", "首访时间", "首访日期", "首次来访时间", "首次来访日期",
+        "第一次到访时间", "首次带看时间", "首次带看日期",
+    ),
+    _f(
+        "last_visit_at", "最近到访时间",
+        "最近到访时间", "最近到访日期", "最后到访时间", "最后到访日期", "末次到访时间",
+        "最近来访时间", "最近来访日期", "最后来访时间", "最近带看时间",
+    ),
+    _f("visit_count", "到访次数", "到访次数", "来访次数", "带看次数"),
+    _f(
+        "relative_phone", "配偶电话",
+        "配偶电话", "家属电话", "配偶手机", "关联电话", "亲属电话", "配偶联系方式",
+        "家属联系方式", "共同购买人电话",
+    ),
+    _f(
+        "relative_name", "配偶姓名",
+        "配偶姓名", "家属姓名", "配偶", "家属", "亲属姓名", "共同购买人",
+    ),
+    _f("relationship", "关系", "关系", "与客户关系", "亲属关系"),
+    _f(
+        "consultant", "置业顾问",
+        "置业顾问", "接待顾问", "销售顾问", "接待人", "接待置业顾问", "所属顾问", "归属顾问",
+        "顾问", "接待销售",
+    ),
+    _f(
+        "project", "项目",
+        "项目", "项目名称", "报备项目", "楼盘", "楼盘名称", "意向项目", "所属项目",
+    ),
+    _f("remark", "备注", "备注", "说明", "备注说明"),
+    _f(
+        "first_contact_at", "首次接触时间",
+        "首次接触时间", "创建时间", "录入时间", "建档时间", "首次接触日期", "创建日期",
+        "客户创建时间", "建档日期", "录入日期",
+    ),
+    _f(
+        "last_followed_at", "最近跟进时间",
+        "最近跟进时间", "最近跟进日期", "最后跟进时间", "最后跟进日期", "末次跟进时间",
+        "最新跟进时间",
+    ),
+    _f(
+        "source_channel", "客户来源",
+        "客户来源", "来源", "认知途径", "来源渠道", "媒体来源", "获知途径", "渠道来源",
+    ),
+    _f("followed_at", "跟进时间", "跟进时间", "跟进日期", "回访时间", "回访日期"),
+    _f("follow_type", "跟进方式", "跟进方式", "回访方式"),
+    _f("follow_note", "跟进内容", "跟进内容", "跟进记录", "回访内容", "跟进情况"),
+    _f("follower", "跟进人", "跟进人", "跟进人员", "回访人"),
+    _f("deal_no", "成交编号", "成交编号", "交易编号", "订单号", "订单编号", "成交单号"),
+    _f(
+        "subscription_no", "认购编号",
+        "认购编号", "认购单号", "认购书编号", "认购书号", "认购协议编号", "认购协议号",
+    ),
+    _f(
+        "contract_no", "合同编号",
+        "合同编号", "合同号", "签约编号", "草签合同编号", "网签合同编号", "网签合同号",
+        "网签编号", "合同备案号", "备案合同号",
+    ),
+    _f(
+        "room_id", "房间编号（唯一码）",
+        "房源唯一码", "房间编号", "房间GUID", "房间ID", "房源编码", "房间编码", "房源ID",
+        "房屋编码", "房间代码",
+    ),
+    _f(
+        "room_name", "房间（楼栋-单元-房号）",
+        "房间", "房源", "房屋", "房间名称", "房间全称", "房号全称", "房源名称", "房屋名称",
+        "认购房间", "签约房间", "房间信息",
+    ),
+    _f("building", "楼栋", "楼栋", "楼栋名称", "楼号", "栋号", "楼栋号", "楼宇", "栋", "幢号"),
+    _f("unit", "单元", "单元", "单元号", "单元名称"),
+    _f("room", "房号", "房号", "房间号", "室号", "房号(室)"),
+    _f(
+        "stage", "成交阶段",
+        "成交阶段", "阶段", "状态", "成交状态", "交易状态", "交易阶段", "业务状态", "销售状态",
+        "房间状态", "认购状态", "签约状态",
+    ),
+    _f("deal_date", "成交日期", "成交日期", "交易日期", "成交时间", "业务日期"),
+    _f(
+        "deposit_at", "小订日期",
+        "小订日期", "认筹日期", "定金日期", "小订时间", "认筹时间", "交定日期", "诚意金日期",
+    ),
+    _f("subscribed_at", "认购日期", "认购日期", "认购时间", "大定日期"),
+    _f(
+        "signed_at", "签约日期",
+        "签约日期", "签约时间", "网签日期", "草签日期", "合同签订日期", "网签时间",
+    ),
+    _f("refunded_at", "退房日期", "退房日期", "退房时间", "退订日期", "退定日期"),
+    _f(
+        "amount", "成交金额",
+        "成交金额", "合同金额", "成交总价", "总价", "金额", "认购金额", "成交价", "房款总额",
+        "合同总价", "签约金额", "认购总价", "签约总价",
+    ),
+    _f("change_type", "变更类型", "申请类型", "变更类型", "交易变更类型", "变更事项", "业务类型"),
+    _f("executed_at", "执行日期", "执行日期", "执行时间", "变更日期", "生效日期"),
+    _f("approved_at", "审批日期", "审批日期", "审批时间", "审核日期", "审批通过日期"),
+    _f("applied_at", "申请日期", "申请日期", "申请时间"),
+    _f(
+        "new_room_name", "新房间",
+        "新房间", "新房号", "换房后房间", "新房间名称", "新房源", "变更后房间",
+    ),
+    _f("new_amount", "新成交总价", "新成交总价", "新总价", "换房后总价", "变更后总价"),
+    _f(
+        "refund_amount", "退款金额",
+        "实际退房退款金额", "退款金额", "实际退款金额", "退房退款金额",
+    ),
+    _f("new_customer_name", "新客户名称", "新客户名称", "变更后客户", "新权益人"),
+    _f("ruling_owner", "归属渠道", "归属渠道", "裁决渠道", "判定渠道", "裁决归属"),
+    _f("ruling_shares", "分成", "分成", "分成比例", "佣金分成"),
+    _f("ruled_at", "裁决日期", "裁决日期", "裁决时间"),
+)  # fmt: skip
+
+FIELDS: dict[str, Field] = {f.name: f for f in FIELD_LIST}
+
+
+@dataclass(frozen=True)
+class DataField:
+    name: str
+    type: DataType
+
+
+def _data(**fields: DataType) -> tuple[DataField, ...]:
+    return tuple(DataField(name, kind) for name, kind in fields.items())
+
+
+T, D, A, P, B = DataType.TEXT, DataType.DATETIME, DataType.AMOUNT, DataType.PHONE, DataType.FLAG
+_FLAT = dict(room_id=T, room_name=T, building=T, unit=T, room=T)
+_NUMBERS = dict(deal_no=T, subscription_no=T, contract_no=T)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One sheet kind.
+
+    `signature`: groups of fields; a sheet can be of this kind when it has one
+    field of every group. `required`: the column the kind cannot do without,
+    as one group (any field of it) with the wording of what is missing. `time`:
+    the fields that give the row's own time, in order (a `date` + `time` pair is
+    joined); `date` (日期) counts as the first. `also`: fields whose value is a
+    second event of the row (最近到访 is another visit). `characteristic`: fields
+    that make the kind more likely. `data`: the typed fields each row stores.
+    """
+
+    name: str
+    label: str
+    signature: tuple[tuple[str, ...], ...]
+    required: tuple[tuple[str, ...], str] | None
+    time: tuple[str, ...]
+    time_required: bool
+    characteristic: frozenset[str]
+    reads: frozenset[str]  # every field the kind uses; other mapped headers are unused
+    data: tuple[DataField, ...]
+    key: tuple[str, ...]  # what identifies a row (SPEC 7 report_id for reports)
+    masked_phone_ok: bool = False
+    phone_required: bool = True
+    also: tuple[tuple[str, str], ...] = ()  # (field, kind of the extra record)
+    folders: tuple[str, ...] = ()
+    name_hints: tuple[str, ...] = ()
+
+    @property
+    def data_types(self) -> dict[str, pl.DataType]:
+        return {f.name: f.type.polars for f in self.data}
+
+
+_WHO = frozenset({"customer_name", "gender", "customer_info", "phone", "remark", "project"})
+
+KIND_LIST: tuple[Kind, ...] = (
+    Kind(
+        name="report",
+        label="报备登记表",
+        signature=(("phone", "customer_info"), ("reported_at", "reported_date")),
+        required=(("reported_at", "reported_date"), "报备时间"),
+        time=("reported_at", "reported_date", "date"),
+        time_required=True,
+        characteristic=frozenset(
+            {"reported_at", "reported_date", "expected_visit_at", "report_type", "agent",
+             "agent_phone", "channel", "branch"}
+        ),  # fmt: skip
+        reads=_WHO
+        | {"channel", "branch", "agent", "agent_phone", "reported_at", "reported_date", "date",
+           "time", "expected_visit_at", "report_type"},  # fmt: skip
+        data=_data(
+            expected_visit_at=D, agent_phone=T, branch=T, project=T, time_known=B, remark=T
+        ),
+        key=("channel", "agent", "phone_pattern", "surname_key", "event_at"),
+        masked_phone_ok=True,
+        folders=("channels",),
+        name_hints=("报备", "预报", "临报"),
+    ),
+    Kind(
+        name="visit",
+        label="来访登记表",
+        signature=(
+            ("phone", "customer_info"),
+            ("visited_at", "visited_date", "first_visit_at", "last_visit_at"),
+        ),
+        required=(("visited_at", "visited_date", "first_visit_at"), "到访时间"),
+        time=("visited_at", "visited_date", "first_visit_at", "date"),
+        time_required=True,
+        characteristic=frozenset(
+            {"visited_at", "visited_date", "first_visit_at", "last_visit_at", "visit_count",
+             "consultant", "relative_phone", "relative_name", "relationship"}
+        ),  # fmt: skip
+        reads=_WHO
+        | {"channel", "agent", "visited_at", "visited_date", "first_visit_at", "last_visit_at",
+           "date", "time", "visit_count", "consultant", "relative_phone", "relative_name",
+           "relationship", "branch"},  # fmt: skip
+        data=_data(
+            relative_phone=P, relative_name=T, relationship=T, consultant=T, visit_count=T,
+            project=T, time_known=B, remark=T,
+        ),  # fmt: skip
+        key=("phone", "event_at", "channel", "agent"),
+        also=(("last_visit_at", "visit"),),
+        folders=("visits", "channels"),
+        name_hints=("来访", "到访", "带看"),
+    ),
+    Kind(
+        name="crm_customer",
+        label="CRM客户",
+        signature=(("phone",), ("first_contact_at", "source_channel", "last_followed_at")),
+        required=None,
+        time=("first_contact_at", "first_visit_at", "date"),
+        time_required=False,
+        characteristic=frozenset(
+            {"first_contact_at", "source_channel", "consultant", "last_followed_at",
+             "first_visit_at"}
+        ),  # fmt: skip
+        reads=_WHO
+        | {"first_contact_at", "first_visit_at", "last_followed_at", "source_channel",
+           "consultant", "date", "last_visit_at", "follower"},  # fmt: skip
+        data=_data(source_channel=T, consultant=T, time_known=B),
+        key=("phone", "event_at", "customer_name"),
+        also=(("last_followed_at", "crm_followup"), ("last_visit_at", "crm_followup")),
+        folders=("crm",),
+        name_hints=("客户",),
+    ),
+    Kind(
+        name="crm_followup",
+        label="CRM跟进记录",
+        signature=(("phone",), ("followed_at",)),
+        required=(("followed_at",), "跟进时间"),
+        time=("followed_at", "date"),
+        time_required=True,
+        characteristic=frozenset({"followed_at", "follow_type", "follow_note", "follower"}),
+        reads=_WHO | {"followed_at", "follow_type", "follow_note", "follower", "consultant"},
+        data=_data(follow_type=T, follow_note=T, follower=T, consultant=T, time_known=B),
+        key=("phone", "event_at", "data"),
+        folders=("crm",),
+        name_hints=("跟进", "回访"),
+    ),
+    Kind(
+        name="deal",
+        label="成交记录",
+        signature=(
+            ("deal_no", "subscription_no", "contract_no", "room_id", "room_name", "room"),
+            ("stage", "amount", "deal_date", "deposit_at", "subscribed_at", "signed_at"),
+        ),
+        required=(
+            ("deal_date", "deposit_at", "subscribed_at", "signed_at", "refunded_at"),
+            "成交日期（或认购、签约日期）",
+        ),
+        time=("deal_date", "date"),
+        time_required=False,
+        characteristic=frozenset(
+            {"deal_no", "subscription_no", "contract_no", "room_id", "room_name", "building",
+             "unit", "room", "stage", "amount", "deal_date", "deposit_at", "subscribed_at",
+             "signed_at", "refunded_at"}
+        ),  # fmt: skip
+        reads=_WHO
+        | {"deal_no", "subscription_no", "contract_no", "room_id", "room_name", "building",
+           "unit", "room", "stage", "amount", "deal_date", "date", "deposit_at", "subscribed_at",
+           "signed_at", "refunded_at", "relative_phone", "consultant"},  # fmt: skip
+        data=_data(
+            **_NUMBERS, **_FLAT, stage=T, amount=A, deposit_at=D, subscribed_at=D,
+            signed_at=D, refunded_at=D, relative_phone=P, consultant=T, project=T,
+            time_known=B,
+        ),  # fmt: skip
+        key=("phone", "data"),
+        folders=("crm",),
+        name_hints=("成交", "认购", "签约", "销售明细"),
+    ),
+    Kind(
+        name="deal_change",
+        label="交易变更明细",
+        signature=(
+            ("change_type",),
+            ("deal_no", "subscription_no", "contract_no", "room_id", "room_name", "room"),
+        ),
+        required=(("executed_at", "approved_at", "applied_at"), "执行日期"),
+        time=("executed_at", "approved_at", "applied_at", "date"),
+        time_required=True,
+        characteristic=frozenset(
+            {"change_type", "executed_at", "approved_at", "applied_at", "new_room_name",
+             "new_amount", "refund_amount", "new_customer_name"}
+        ),  # fmt: skip
+        reads=_WHO
+        | {"change_type", "executed_at", "approved_at", "applied_at", "date", "new_room_name",
+           "new_amount", "refund_amount", "new_customer_name", "deal_no", "subscription_no",
+           "contract_no", "room_id", "room_name", "building", "unit", "room",
+           "amount"},  # fmt: skip
+        data=_data(
+            change_type=T, **_NUMBERS, **_FLAT, new_room_name=T, new_amount=A,
+            refund_amount=A, amount=A, new_customer_name=T, remark=T, time_known=B,
+        ),  # fmt: skip
+        key=("data", "event_at"),
+        phone_required=False,
+        folders=("crm",),
+        name_hints=("变更", "退房"),
+    ),
+    Kind(
+        name="ruling",
+        label="裁决表",
+        signature=(("phone",), ("ruling_owner", "ruling_shares")),
+        required=None,
+        time=("ruled_at", "date"),
+        time_required=False,
+        characteristic=frozenset({"ruling_owner", "ruling_shares", "ruled_at"}),
+        reads=_WHO | {"ruling_owner", "ruling_shares", "ruled_at", "date", "agent"},
+        data=_data(shares=T, remark=T, time_known=B),
+        key=("phone", "channel", "event_at", "data"),
+        folders=("rulings",),
+        name_hints=("裁决",),
+    ),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in KIND_LIST}
+KIND_LABELS: dict[str, str] = {k.name: k.label for k in KIND_LIST}
+FIELD_LABELS: dict[str, str] = {f.name: f.label for f in FIELD_LIST}
+
+# Cells that say "no channel" (SPEC 4.1): a natural visit, the sales office itself.
+NO_CHANNEL = frozenset(
+    {"自然到访", "自访", "自然来访", "直访", "案场", "无", "无渠道", "自然", "自然客户", "非渠道"}
+)
+# Placeholders: outside a channel's folder they mean no channel; inside it, the folder's.
+PLACEHOLDERS = frozenset({"-", "—", "--", "——", "/", "\\", "－", "／"})
