@@ -32,6 +32,7 @@ _YEAR_MIN = 1900
 _YEAR_MAX = 2199
 _MIDNIGHT = time(0)
 _SECONDS_PER_DAY = 86400
+_MICRO_DIGITS = 6
 _SHOWN_MAX = 40
 
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-"))
@@ -57,7 +58,15 @@ _DATED_RES = (
 _YEARLESS_RES = (
     re.compile(r"(?P<m>[0-9]{1,2}) ?月 ?(?P<d>[0-9]{1,2}) ?(?:[日号]|(?![0-9]))(?P<rest>.*)"),
     re.compile(r"(?P<m>[0-9]{1,2})[-/](?P<d>[0-9]{1,2})(?![0-9])(?P<rest>.*)"),
+    # 12.1 and 11.30 are month.day (a numeric cell 12.1 arrives as the same text),
+    # but 0.75 is a day fraction and 13.45 no date at all, so only a month of 1-12
+    # makes a dotted number a date. Serials are taken before this is tried.
+    re.compile(r"(?P<m>0?[1-9]|1[0-2])\.(?P<d>[0-9]{1,2})(?![0-9])(?P<rest>.*)"),
 )
+# Systems that cannot leave a date blank write a placeholder day instead: MySQL's
+# zero date 0000-00-00 and the 1900-01-01 that SQL Server stores for ''. Excel's
+# day zero (see _EPOCH_DAY_RE) is the third; with no clock it is an empty cell.
+_PLACEHOLDER_DAYS = frozenset({(0, 0, 0), (1900, 1, 1)})
 
 _PERIOD = "(?P<period>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|夜间|晚间)"
 _AMPM = r"(?P<ampm>am|pm|a\.m\.|p\.m\.)"
@@ -195,7 +204,10 @@ def _parse_clock(text: str) -> _Clock | None:
     clock = _to_24h(hour, period or ampm)
     if clock is None:
         return None
-    micro = int(groups["f"][:6].ljust(6, "0")) if groups.get("f") else 0
+    # Fractional seconds (10:15:32.247, SQL Server's milliseconds) are kept to the
+    # microsecond; further digits are dropped.
+    fraction = groups.get("f")
+    micro = int(fraction[:_MICRO_DIGITS].ljust(_MICRO_DIGITS, "0")) if fraction else 0
     value = time(clock[0], minute, second, micro)
     in_words = match.re is not _COLON_CLOCK_RE or period is not None or ampm is not None
     return _Clock(value, clock[1], value != _MIDNIGHT or in_words)
@@ -283,6 +295,18 @@ def _dated(year: int, month: int, day: int, rest: str, text: str, *, inferred: b
     return DateParse(value, True, clock.known, inferred, None, None)
 
 
+def _is_placeholder(year: int, month: int, day: int, rest: str) -> bool:
+    """A placeholder day with no clock or a digit midnight: the cell was empty.
+
+    With a real clock (1900-01-01 10:15) the cell held something, so it is left
+    to the ordinary rules rather than silently emptied.
+    """
+    if (year, month, day) not in _PLACEHOLDER_DAYS:
+        return False
+    clock = _rest_clock(rest)
+    return clock is not None and not clock.known
+
+
 def _from_serial(serial: float) -> DateParse:
     value = excel_serial_to_datetime(serial)
     return DateParse(value, True, value.time() != _MIDNIGHT, False, None, None)
@@ -292,7 +316,9 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
     """Parse a date or datetime cell; never raises.
 
     ``ref`` (the row's other dates or the file date) supplies the year for
-    dates written without one. Error codes: ``date_missing`` (blank),
+    dates written without one (``11月18日``, ``11-18``, ``12.1``). Error codes:
+    ``date_missing`` (blank, or a placeholder such as ``0000-00-00``,
+    ``1900-01-01`` or Excel's day zero at midnight),
     ``date_time_only`` (a time with no date), ``date_invalid`` (anything else,
     including impossible dates and year-less dates without ``ref``).
     """
@@ -308,12 +334,19 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
         if _SERIAL_MIN <= number <= _SERIAL_MAX:
             return _from_serial(number)
     if _EPOCH_DAY_RE.fullmatch(s):
-        return _time_only(text) if _parse_time_of_day(s) is not None else _invalid(text)
+        clock = _parse_time_of_day(s)
+        if clock is None:
+            return _invalid(text)
+        # Day zero at a digit midnight is serial 0: an empty date cell, whereas
+        # day zero with a real clock is a time-only cell.
+        return _time_only(text) if clock.known else _MISSING
 
     for pattern in _DATED_RES:
         match = pattern.fullmatch(s)
         if match is not None:
             year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
+            if _is_placeholder(year, month, day, match["rest"]):
+                return _MISSING
             return _dated(year, month, day, match["rest"], text, inferred=False)
 
     for pattern in _YEARLESS_RES:
@@ -368,11 +401,14 @@ def combine(
 # 20000-80000) so that no further range checks are needed per row.
 _FAST_DATE_RE = (
     r"^(?:19|20|21)[0-9]{2}(?:-[0-9]{2}-[0-9]{2}|/[0-9]{2}/[0-9]{2}|\.[0-9]{2}\.[0-9]{2})"
-    r"(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?$"
+    r"(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?)?$"
 )
 _FAST_SERIAL_RE = r"^(?:[2-7][0-9]{4}(?:\.[0-9]{1,15})?|80000(?:\.0{1,15})?)$"
 _FAST_DATE_LEN = len("2026-11-18")
 _FAST_MINUTE_LEN = len("2026-11-18 17:20")
+_FAST_SECOND_LEN = len("2026-11-18 17:20:00")
+# Placeholder days go to parse_datetime, which reads them as empty cells.
+_FAST_PLACEHOLDER = datetime(1900, 1, 1)
 _EPOCH_US = int((_EXCEL_EPOCH - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
 _RESULT_SCHEMA = {
     "value": pl.Datetime("us"),
@@ -387,18 +423,29 @@ _RESULT_SCHEMA = {
 def _fast_value(text: pl.Expr) -> pl.Expr:
     length = text.str.len_bytes()
     dashed = text.str.replace_all("/", "-", literal=True).str.replace_all(".", "-", literal=True)
-    # str.to_datetime takes one format, so pad every accepted shape to full seconds.
+    # str.to_datetime takes one format, so pad every accepted shape to full seconds
+    # and cut off fractional seconds (a "%.f" format is three times slower).
     padded = (
         pl.when(length == _FAST_DATE_LEN)
         .then(dashed + " 00:00:00")
         .when(length == _FAST_MINUTE_LEN)
         .then(dashed + ":00")
-        .otherwise(dashed)
+        .otherwise(dashed.str.slice(0, _FAST_SECOND_LEN))
     )
     # Nearly every value is distinct, so to_datetime's per-string cache only costs time.
-    calendar = padded.str.to_datetime(
-        "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False, cache=False
+    whole = padded.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False, cache=False)
+    # Digits past the sixth are dropped, as _parse_clock drops them. Eager polars
+    # does not share subexpressions, so ``whole`` appears once.
+    micro = (
+        pl.when(length > _FAST_SECOND_LEN)
+        .then(
+            text.str.slice(_FAST_SECOND_LEN + 1, _MICRO_DIGITS)
+            .str.pad_end(_MICRO_DIGITS, "0")
+            .cast(pl.Int64, strict=False)
+        )
+        .otherwise(0)
     )
+    calendar = whole + pl.duration(microseconds=micro)
     seconds = (text.cast(pl.Float64, strict=False) * _SECONDS_PER_DAY + 0.5).floor().cast(pl.Int64)
     serial = (seconds * 1_000_000 + _EPOCH_US).cast(pl.Datetime("us"))
     return (
@@ -427,6 +474,9 @@ def parse_datetime_series(
             pl.col("ref").fill_null(scalar_ref)
         )
     frame = frame.with_columns(fast_value=_fast_value(pl.col("text").str.strip_chars()))
+    # A separate step, so the fast expression is not evaluated twice.
+    placeholder = pl.col("fast_value") == _FAST_PLACEHOLDER
+    frame = frame.with_columns(fast_value=pl.when(~placeholder).then(pl.col("fast_value")))
     fast = pl.col("fast_value").is_not_null()
     fast_has_time = pl.col("fast_value").dt.time() != _MIDNIGHT
 

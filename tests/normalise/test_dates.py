@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
@@ -49,6 +51,14 @@ PARSE_CASES = [
     ("2026-11-18T17:20:30", None, dt(2026, 11, 18, 17, 20, 30), True, False, None),
     ("2026-11-18 17:20:00.000", None, dt(2026, 11, 18, 17, 20), True, False, None),
     ("2026-11-18 17:20:00.250", None, dt(2026, 11, 18, 17, 20, 0, 250000), True, False, None),
+    ("2026-11-18 10:15:32.247", None, dt(2026, 11, 18, 10, 15, 32, 247000), True, False, None),
+    ("2026/11/18 10:15:32.2474449", None, dt(2026, 11, 18, 10, 15, 32, 247444), True, False, None),
+    ("2026.11.18 10:15:32.5", None, dt(2026, 11, 18, 10, 15, 32, 500000), True, False, None),
+    ("2026-11-18T10:15:32.247", None, dt(2026, 11, 18, 10, 15, 32, 247000), True, False, None),
+    ("2026-11-18 00:00:00.000", None, dt(2026, 11, 18), False, False, None),
+    ("2026-11-18 00:00:00.001", None, dt(2026, 11, 18, 0, 0, 0, 1000), True, False, None),
+    ("2026-11-18 10:15:32.", None, None, False, False, INVALID),
+    ("2026-11-18 10:15.5", None, None, False, False, INVALID),
     ("2026年11月18日", None, dt(2026, 11, 18), False, False, None),
     ("2026年11月18日 17:20", None, dt(2026, 11, 18, 17, 20), True, False, None),
     ("2026年11月18号", None, dt(2026, 11, 18), False, False, None),
@@ -89,6 +99,7 @@ PARSE_CASES = [
     ("11月18日 17:20", REF, dt(2026, 11, 18, 17, 20), True, True, None),
     ("11月18日下午3点", REF, dt(2026, 11, 18, 15), True, True, None),
     ("11月18日下午3点半", REF, dt(2026, 11, 18, 15, 30), True, True, None),
+    ("11月18日 10:15:32.247", REF, dt(2026, 11, 18, 10, 15, 32, 247000), True, True, None),
     ("11月18号", REF, dt(2026, 11, 18), False, True, None),
     ("11-18 17:20", REF, dt(2026, 11, 18, 17, 20), True, True, None),
     ("11/18", REF, dt(2026, 11, 18), False, True, None),
@@ -99,6 +110,39 @@ PARSE_CASES = [
     ("2月29日", REF, None, False, False, INVALID),
     ("2月29日", date(2028, 3, 1), dt(2028, 2, 29), False, True, None),
     ("13月1日", REF, None, False, False, INVALID),
+    # dotted and dashed dates without a year (SPEC 4.1, "More date shapes")
+    ("12.1", REF, dt(2026, 12, 1), False, True, None),
+    ("11.30", REF, dt(2026, 11, 30), False, True, None),
+    ("12.01", REF, dt(2026, 12, 1), False, True, None),
+    ("12-01", REF, dt(2026, 12, 1), False, True, None),
+    ("12/1", REF, dt(2026, 12, 1), False, True, None),
+    ("11.30 17:20", REF, dt(2026, 11, 30, 17, 20), True, True, None),
+    ("12.1 下午3点", REF, dt(2026, 12, 1, 15), True, True, None),
+    ("12.1下午3点", REF, dt(2026, 12, 1, 15), True, True, None),
+    ("12.1 00:00:00", REF, dt(2026, 12, 1), False, True, None),
+    ("１２．１", REF, dt(2026, 12, 1), False, True, None),
+    ("1.5", date(2026, 12, 30), dt(2027, 1, 5), False, True, None),
+    ("12.1", date(2027, 1, 3), dt(2026, 12, 1), False, True, None),
+    ("2.29", date(2028, 3, 1), dt(2028, 2, 29), False, True, None),
+    ("2.29", REF, None, False, False, INVALID),
+    ("12.1", None, None, False, False, INVALID),
+    ("11.30 17:20", None, None, False, False, INVALID),
+    ("13.45", REF, None, False, False, INVALID),
+    ("2.30", REF, None, False, False, INVALID),
+    ("11.31", REF, None, False, False, INVALID),
+    ("12.0", REF, None, False, False, INVALID),
+    ("12.123", REF, None, False, False, INVALID),
+    ("3.14159", REF, None, False, False, INVALID),
+    ("12.1.5", REF, None, False, False, INVALID),
+    ("12.1 25:00", REF, None, False, False, INVALID),
+    ("12.1 明天", REF, None, False, False, INVALID),
+    ("12-32", REF, None, False, False, INVALID),
+    # decimals that are not month.day keep their old meaning
+    ("46344.5", REF, dt(2026, 11, 18, 12), True, False, None),
+    ("0.75", REF, None, True, False, TIME_ONLY),
+    (".5", REF, None, True, False, TIME_ONLY),
+    ("0.5", REF, None, True, False, TIME_ONLY),
+    ("12345.5", REF, None, False, False, INVALID),
     # times without a date
     ("17:20", None, None, True, False, TIME_ONLY),
     ("17:20:00", REF, None, True, False, TIME_ONLY),
@@ -108,11 +152,40 @@ PARSE_CASES = [
     ("1899-12-30 17:20:00", None, None, True, False, TIME_ONLY),
     ("1899-12-31 17:20:00", None, None, True, False, TIME_ONLY),
     ("1900-01-00 17:20:00", None, None, True, False, TIME_ONLY),
+    ("1899-12-30 凌晨12点", None, None, True, False, TIME_ONLY),
+    ("1899-12-30 10:15:32.247", None, None, True, False, TIME_ONLY),
+    ("10:15:32.247", None, None, True, False, TIME_ONLY),
     # blanks
     ("", None, None, False, False, MISSING),
     ("   ", None, None, False, False, MISSING),
     ("\u3000", None, None, False, False, MISSING),
     (None, None, None, False, False, MISSING),
+    # placeholder days mean an empty cell (SPEC 4.1)
+    ("1900-01-01", None, None, False, False, MISSING),
+    ("1900-01-01", REF, None, False, False, MISSING),
+    ("1900/1/1", None, None, False, False, MISSING),
+    ("1900.01.01", None, None, False, False, MISSING),
+    ("1900年1月1日", None, None, False, False, MISSING),
+    ("19000101", None, None, False, False, MISSING),
+    ("1900-01-01 00:00:00", None, None, False, False, MISSING),
+    ("1900-01-01 00:00", None, None, False, False, MISSING),
+    ("1900-01-01 00:00:00.000", None, None, False, False, MISSING),
+    ("1900-01-01T00:00:00", None, None, False, False, MISSING),
+    ("0000-00-00", None, None, False, False, MISSING),
+    ("0000-00-00 00:00:00", None, None, False, False, MISSING),
+    ("0000/00/00", None, None, False, False, MISSING),
+    ("1899-12-30 00:00:00", None, None, False, False, MISSING),
+    ("1899-12-30", REF, None, False, False, MISSING),
+    ("1899-12-31 00:00:00", None, None, False, False, MISSING),
+    ("1900-01-00", None, None, False, False, MISSING),
+    # ... but not with a real clock, nor on a neighbouring day
+    ("1900-01-01 10:15", None, dt(1900, 1, 1, 10, 15), True, False, None),
+    ("1900-01-01 00:00:01", None, dt(1900, 1, 1, 0, 0, 1), True, False, None),
+    ("1900-01-01 凌晨12点", None, dt(1900, 1, 1), True, False, None),
+    ("1900-01-02", None, dt(1900, 1, 2), False, False, None),
+    ("1月1日", date(1900, 1, 2), dt(1900, 1, 1), False, True, None),
+    ("0000-00-00 10:00", None, None, False, False, INVALID),
+    ("0000-01-01", None, None, False, False, INVALID),
     # junk and impossible values
     ("abc", None, None, False, False, INVALID),
     ("待定", None, None, False, False, INVALID),
@@ -153,6 +226,13 @@ def test_parse_datetime(cell, ref, value, has_time, year_inferred, code):
         ("17:20", None, "只有时间没有日期（17:20）"),
         ("下午3点", REF, "只有时间没有日期（下午3点）"),
         ("11月18日", None, "缺少年份且无法推断（11月18日）"),
+        ("12.1", None, "缺少年份且无法推断（12.1）"),
+        ("13.45", REF, "无法识别的日期（13.45）"),
+        ("2.30", REF, "无法识别的日期（2.30）"),
+        ("1900-01-01", None, "缺少日期"),
+        ("0000-00-00 00:00:00", None, "缺少日期"),
+        ("1899-12-30 00:00:00", None, "缺少日期"),
+        ("1899-12-30 17:20:00", None, "只有时间没有日期（17:20:00）"),
         ("x" * 60, None, f"无法识别的日期（{'x' * 40}…）"),
     ],
 )
@@ -185,6 +265,11 @@ def test_error_reasons_quote_the_cell(cell, ref, reason):
         ("1899-12-30 17:20:00", time(17, 20)),
         ("1900-01-00 17:20:00", time(17, 20)),
         ("1899-12-30", time(0)),
+        ("10:15:32.247", time(10, 15, 32, 247000)),
+        ("10:15:32.2474449", time(10, 15, 32, 247444)),
+        ("1899-12-30 10:15:32.247", time(10, 15, 32, 247000)),
+        ("1900-01-01", None),
+        ("12.1", None),
         ("１７：２０", time(17, 20)),
         ("", None),
         (None, None),
@@ -221,6 +306,17 @@ COMBINE_CASES = [
     ("", "", None, None, False, False, MISSING),
     ("abc", "17:20", None, None, False, False, INVALID),
     ("11月18日", "17:20", None, None, False, False, INVALID),
+    ("12.1", "17:20", REF, dt(2026, 12, 1, 17, 20), True, True, None),
+    ("11.30", "下午3点", REF, dt(2026, 11, 30, 15), True, True, None),
+    ("2026-11-19", "10:15:32.247", None, dt(2026, 11, 19, 10, 15, 32, 247000), True, False, None),
+    ("2026-11-19", "1899-12-30 00:00:00", None, dt(2026, 11, 19), False, False, None),
+    ("2026-11-19", "0000-00-00 00:00:00", None, dt(2026, 11, 19), False, False, None),
+    # a placeholder date cell is an empty one
+    ("1900-01-01", "17:20", None, None, True, False, TIME_ONLY),
+    ("0000-00-00", "", None, None, False, False, MISSING),
+    ("1899-12-30 00:00:00", None, None, None, False, False, MISSING),
+    ("1899-12-30 00:00:00", "17:20", None, None, True, False, TIME_ONLY),
+    ("1900-01-01 00:00:00", "2026-11-19 10:00:00", None, dt(2026, 11, 19, 10), True, False, None),
 ]
 
 
@@ -333,8 +429,58 @@ def test_series_fast_forms_only():
         "80000.0",
         "1900-01-01 00:00:01",
         "2199-12-31 23:59:59",
+        "2026-11-18 10:15:32.247",
+        "2026/11/18 10:15:32.2474449",
+        "2026.11.18 00:00:00.000",
+        "2026-11-18 00:00:00.5",
     ]
     assert_series_matches(cells, None, None)
+
+
+def test_fractional_seconds_stay_on_the_fast_path(monkeypatch):
+    from reconcile.normalise import dates as module
+
+    def per_row(*args, **kwargs):
+        raise AssertionError(f"per-row parser called for {args!r}")
+
+    monkeypatch.setattr(module, "parse_datetime", per_row)
+    out = parse_datetime_series(
+        pl.Series(
+            ["2026-11-18 10:15:32.247", "2026/11/18 10:15:32.2474449", "2026-11-18 00:00:00.000"]
+        )
+    )
+    assert out["value"].to_list() == [
+        dt(2026, 11, 18, 10, 15, 32, 247000),
+        dt(2026, 11, 18, 10, 15, 32, 247444),
+        dt(2026, 11, 18),
+    ]
+    assert out["has_time"].to_list() == [True, True, False]
+
+
+def test_series_reads_placeholders_as_missing():
+    """1900-01-01 fits the fast pattern, yet it must come back as an empty cell."""
+    cells = ["1900-01-01", "1900-01-01 00:00:00", "1900/01/01 00:00", "1900.01.01", "0000-00-00"]
+    out = parse_datetime_series(pl.Series([*cells, "1900-01-01 10:15:00", "2026-11-18"]), ref=REF)
+    assert out["error_code"].to_list() == [MISSING] * len(cells) + [None, None]
+    assert out["value"].to_list() == [None] * len(cells) + [
+        dt(1900, 1, 1, 10, 15),
+        dt(2026, 11, 18),
+    ]
+
+
+def test_series_infers_the_year_of_dotted_dates():
+    out = parse_datetime_series(
+        pl.Series(["12.1", "12.1", "11.30 17:20", "13.45"]),
+        ref=date(2026, 11, 20),
+        ref_dates=pl.Series([None, date(2027, 10, 1), None, None], dtype=pl.Date),
+    )
+    assert out["value"].to_list() == [
+        dt(2026, 12, 1),
+        dt(2027, 12, 1),
+        dt(2026, 11, 30, 17, 20),
+        None,
+    ]
+    assert out["year_inferred"].to_list() == [True, True, True, False]
 
 
 def test_series_handles_empty_and_all_null():
@@ -471,6 +617,7 @@ DATE_PIECES = st.sampled_from(
         "-", "/", ".", ":", " ", "T", "t", "年", "月", "日", "号", "点", "时", "分", "秒", "半",
         "上午", "下午", "晚上", "中午", "凌晨", "am", "PM", "三", "十", "两", "一刻",
         "２", "：", "－", "\u3000", "\u200b", "待定", "x",
+        "12.1", "11.30", "0.75", "1900-01-01", "0000-00-00", "00:00:00", ".247",
     ]
 )  # fmt: skip
 DATE_TEXT = st.lists(DATE_PIECES, max_size=10).map("".join)
@@ -499,3 +646,106 @@ def test_series_equals_scalar_with_scalar_ref(cells, ref):
 @given(st.lists(st.tuples(CELLS, REFS), max_size=25), REFS)
 def test_series_equals_scalar_with_per_row_refs(rows, ref):
     assert_series_matches([cell for cell, _ in rows], ref, [row_ref for _, row_ref in rows])
+
+
+# ------------------------------------------------- more date shapes (SPEC 4.1)
+
+
+def _yearless(month: int, day: int, sep: str, pad: bool, clock: str) -> str:
+    return f"{month:02}{sep}{day:02}{clock}" if pad else f"{month}{sep}{day}{clock}"
+
+
+CLOCKS = st.sampled_from(
+    ["", " 17:20", " 00:00:00", " 9:05:07.1", "下午3点", " 10:15:32.247", " 25:00", " 上午15点"]
+)
+# Months and days a little past the valid range, so that errors are generated too.
+YEARLESS = st.builds(
+    _yearless,
+    st.integers(0, 14),
+    st.integers(0, 33),
+    st.sampled_from([".", "-", "/"]),
+    st.booleans(),
+    CLOCKS,
+)
+PLACEHOLDERS = st.builds(
+    str.__add__,
+    st.sampled_from(
+        [
+            "1900-01-01", "1900/1/1", "1900.01.01", "1900年1月1日", "19000101", "0000-00-00",
+            "0000/00/00", "1899-12-30", "1899-12-31", "1900-01-00", "1900-01-02",
+        ]
+    ),
+    st.sampled_from(
+        ["", " 00:00:00", " 00:00", " 00:00:00.000", "T00:00:00", " 10:15", " 凌晨12点"]
+    ),
+)  # fmt: skip
+FRACTIONS = st.text("0123456789", min_size=1, max_size=9)
+PRECISE = st.datetimes(min_value=datetime(1955, 1, 1), max_value=datetime(2118, 12, 31))
+FRACTIONAL = st.builds(
+    lambda d, sep, fraction, with_date: (
+        (f"{d.year}{sep}{d.month:02}{sep}{d.day:02} " if with_date else "")
+        + f"{d:%H:%M:%S}.{fraction}"
+    ),
+    PRECISE,
+    st.sampled_from(["-", "/", "."]),
+    FRACTIONS,
+    st.booleans(),
+)
+DECIMALS = st.builds(
+    lambda whole, fraction: f"{whole}.{fraction}",
+    st.one_of(st.integers(0, 40), st.integers(19990, 80010)),
+    st.text("0123456789", min_size=1, max_size=4),
+)
+NEW_SHAPES = st.one_of(YEARLESS, PLACEHOLDERS, FRACTIONAL, DECIMALS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(NEW_SHAPES, REFS), max_size=25), REFS)
+def test_series_equals_scalar_on_new_shapes(rows, ref):
+    assert_series_matches([cell for cell, _ in rows], ref, [row_ref for _, row_ref in rows])
+
+
+@settings(max_examples=300, deadline=None)
+@given(YEARLESS, st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31)))
+def test_dotted_and_dashed_dates_read_like_chinese_month_day(cell, ref):
+    """12.1 and 12-01 take their year exactly as 12月1日 does; 0.x stays a day fraction."""
+    match = re.fullmatch(r"([0-9]+)[-./]([0-9]+)(.*)", cell)
+    assert match is not None
+    month, day, clock = int(match[1]), int(match[2]), match[3]
+    parsed = parse_datetime(cell, ref=ref)
+    if month == 0 and "." in cell:
+        assert parsed.value is None
+        return
+    chinese = parse_datetime(f"{month}月{day}日{clock}", ref=ref)
+    # Everything but the reason, which quotes the cell as written.
+    assert parsed == replace(chinese, error=parsed.error)
+    assert (parsed.error is None) is (chinese.error is None)
+    if parsed.value is not None:
+        assert parsed.year_inferred
+        assert (parsed.value.month, parsed.value.day) == (month, day) or clock.strip() == "25:00"
+
+
+@settings(max_examples=200, deadline=None)
+@given(PLACEHOLDERS, REFS)
+def test_placeholders_without_a_real_clock_are_empty(cell, ref):
+    parsed = parse_datetime(cell, ref=ref)
+    clock = re.sub(r"^[0-9./\-年月日]+[ t]?", "", cell.lower())
+    real_clock = clock not in ("", "00:00:00", "00:00", "00:00:00.000")
+    if cell.startswith("1900-01-02"):
+        assert parsed.value is not None
+    elif real_clock:
+        assert parsed.error_code != MISSING
+    else:
+        assert parsed == parse_datetime("", ref=ref)
+
+
+@settings(max_examples=200, deadline=None)
+@given(PRECISE, FRACTIONS)
+def test_fractional_seconds_are_kept_to_the_microsecond(d, fraction):
+    cell = f"{d:%Y-%m-%d %H:%M:%S}.{fraction}"
+    expected = d.replace(microsecond=int(fraction[:6].ljust(6, "0")))
+    parsed = parse_datetime(cell)
+    assert parsed.value == expected
+    assert parsed.has_time is (expected.time() != time(0))
+    assert parse_time(cell.split(" ")[1]) == expected.time()
+    assert parse_datetime_series(pl.Series([cell]))["value"].to_list() == [expected]
