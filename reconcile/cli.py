@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from reconcile import __version__
@@ -23,6 +23,8 @@ from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
+from reconcile.judge.codes import label as code_label
+from reconcile.judge.preview import FUTURE, report_verdicts
 from reconcile.kinds import FIELD_LABELS, KIND_LABELS
 from reconcile.ledger import LedgerError
 from reconcile.lock import RunLocked
@@ -278,7 +280,7 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
     skipped = "、".join(f"{reason} {count}" for reason, count in sorted(summary.skipped.items()))
     print(
         f"  数据行 {summary.rows_in}：接收 {summary.accepted}，拒收 {summary.rejected}"
-        + (f"（另跳过 {skipped}）" if skipped else "")
+        + (f"，跳过 {skipped}" if skipped else "")
     )
     print(f"  台账新增记录 {summary.rows_added} 条，新增错误行 {summary.errors_added} 条")
     for outcome in summary.files_new:
@@ -288,6 +290,10 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
                 f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
                 f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}"
             )
+            if sheet.kind is None and sheet.note:
+                print(f"      未读取：{sheet.note}")
+            if sheet.unused:
+                print(f"      未使用的列：{unused_text(sheet.unused)}")
     if summary.quarantined:
         print("隔离的文件（内容修改后会重新读取）：")
         for path, reason in summary.quarantined:
@@ -511,6 +517,7 @@ def _status(args: argparse.Namespace) -> int:
         ("等待中的文件", [f"{w.rel}：{w.reason}" for w in state.waiting]),
         ("尚未读取的新文件（下次运行读取）", state.unread),
         ("隔离的文件", [f"{path}：{reason}" for path, reason in state.quarantined]),
+        ("未读取的工作表与未使用的列", [f"{where}：{what}" for where, what in state.sheet_notes]),
         (
             "待重发的邮件",
             [
@@ -542,7 +549,7 @@ def _check(args: argparse.Namespace) -> int:
     outcome = read_input(
         item, rules, AliasTable.build(rules.columns), require_channel=item.folder == "channels"
     )
-    return print_check(outcome)
+    return print_check(outcome, rules)
 
 
 def _rules_near(path: Path) -> Rules:
@@ -553,12 +560,17 @@ def _rules_near(path: Path) -> Rules:
     return Rules()
 
 
-def print_check(outcome: FileOutcome) -> int:
+def unused_text(unused: dict[str, str]) -> str:
+    """`A（未识别的列）、B（…）`: every header nothing reads, with why."""
+    return "、".join(f"{header}（{why}）" for header, why in unused.items())
+
+
+def print_check(outcome: FileOutcome, rules: Rules) -> int:
     print(f"文件：{outcome.file.path}")
     if outcome.rejected is not None:
         print(f"  无法读取：{outcome.rejected.reason}")
         return CHECK_UNREADABLE
-    rejected = 0
+    rejected = invalid = set_aside = 0
     for sheet in outcome.sheets:
         hidden = "（隐藏工作表）" if sheet.hidden else ""
         if sheet.kind is None and sheet.name in INSTRUCTION_SHEETS:
@@ -569,6 +581,7 @@ def print_check(outcome: FileOutcome) -> int:
             print(
                 f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取"
             )
+            set_aside += int(sheet.set_aside)
             continue
         print(
             f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，"
@@ -580,28 +593,55 @@ def print_check(outcome: FileOutcome) -> int:
         )
         if sheet.extra_phone_headers:
             print(f"  另有电话列：{'、'.join(sheet.extra_phone_headers)}（作为同一客户的其他号码）")
-        if sheet.ignored_headers:
-            repeated = "、".join(
-                f"{text}（与{FIELD_LABELS[field]}重复）"
-                for text, field in sheet.ignored_headers.items()
+        if sheet.combined:
+            print(
+                "  拆分的组合列："
+                + "；".join(
+                    f"{text} → {'、'.join(FIELD_LABELS[f] for f in fields)}"
+                    for text, fields in sheet.combined.items()
+                )
             )
-            print(f"  未使用的重复列：{repeated}，只保留原文，以第一列为准")
+        if sheet.unused:
+            print(f"  未使用的列（原文保留在台账中）：{unused_text(sheet.unused)}")
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
         print(
             f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
-            + (f"（另跳过 {skipped}）" if skipped else "")
+            + (f"，跳过 {skipped}" if skipped else "")
         )
         errors = sheet.normalised.errors if sheet.normalised is not None else None
         for row in errors.iter_rows(named=True) if errors is not None else ():
             print(f"    第 {row['row_no']} 行：{row['reason']}")
         rejected += sheet.rejected
+        if sheet.normalised is not None:
+            judged = _print_verdicts(sheet.normalised.records, outcome.file.rel, rules)
+            invalid += judged
     if outcome.file.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
         print("提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。")
+    problems = []
     if rejected:
-        print(f"结论：有 {rejected} 行需要修改后再提交。")
+        problems.append(f"有 {rejected} 行无法读取")
+    if invalid:
+        problems.append(f"有 {invalid} 行按本项目规则会被判无效或暂不判定")
+    if set_aside:
+        problems.append(f"有 {set_aside} 张工作表无法读取")
+    if problems:
+        print(f"结论：{'，'.join(problems)}，需要修改后再提交。")
         return CHECK_REJECTED
     print("结论：文件可以提交。")
     return EXIT_OK
+
+
+def _print_verdicts(records, path: str, rules: Rules) -> int:
+    """The report rows the night will reject for a reason the file alone shows."""
+    verdicts = report_verdicts(records, path, rules, datetime.now(rules.zone))
+    rows = sorted(set(verdicts["row_no"].to_list()))
+    for row_no, pattern, codes in verdicts.iter_rows():
+        text = "；".join(
+            "报备时间晚于现在，要到那天才会判定" if code == FUTURE else code_label([code])
+            for code in codes
+        )
+        print(f"    第 {row_no} 行（{mask(pattern)}）：{text}")
+    return len(rows)
 
 
 def _template(args: argparse.Namespace) -> int:

@@ -85,6 +85,8 @@ CREATE TABLE IF NOT EXISTS sheets (
     rejected    INTEGER NOT NULL,
     skipped     TEXT NOT NULL,           -- JSON reason -> count
     note        TEXT,
+    unused      TEXT,                    -- JSON header -> why no field reads it
+    ref_date    TEXT,                    -- YYYY-MM-DD a year-less date was read against
     PRIMARY KEY (file_id, sheet)
 );
 CREATE TABLE IF NOT EXISTS sheet_cells (
@@ -195,6 +197,7 @@ class Ledger:
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 self.execute(statement)
+        self._add_missing_columns()
         self.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -205,6 +208,17 @@ class Ledger:
                 f"台账 {path} 的版本为 {version}，本程序需要版本 {SCHEMA_VERSION}；"
                 "请先备份再升级台账"
             )
+
+    # Columns added to a table after ledgers were made with it: nullable, so an older
+    # ledger gains them in place and keeps its schema version.
+    _ADDED_COLUMNS = {"sheets": ("unused TEXT", "ref_date TEXT")}
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in self._ADDED_COLUMNS.items():
+            present = {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in present:
+                    self.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         # A fresh cursor per statement: an ADBC cursor keeps its last parameter binding.

@@ -345,6 +345,8 @@ def ingest_file(
                 rejected=sheet.rejected,
                 skipped=json.dumps(dict(sheet.skipped), ensure_ascii=False, sort_keys=True),
                 note=sheet.note,
+                unused=json.dumps(sheet.unused, ensure_ascii=False),
+                ref_date=sheet.ref_date.isoformat() if sheet.ref_date else None,
             )
         ledger.update_file(
             file_id,

@@ -59,6 +59,8 @@ class Status:
     waiting: list[Waiting] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # settled, not yet in the ledger
     quarantined: list[tuple[str, str]] = field(default_factory=list)  # (path in inputs/, why)
+    # (path#sheet, what was not read of it): sheets set aside and columns no field reads
+    sheet_notes: list[tuple[str, str]] = field(default_factory=list)
     mails: list[QueuedMail] = field(default_factory=list)
 
 
@@ -72,6 +74,7 @@ def status(workspace: Workspace) -> Status:
         state.next_run = last_occurrence(now, workspace.rules.schedule.at) + timedelta(days=1)
     known: dict[tuple[str, str], str | None] = {}  # (path, sha256) -> why quarantined, or None
     moved: dict[str, str] = {}  # where a quarantined file is now -> why
+    notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     if workspace.ledger_path.exists():
         with Ledger(workspace.ledger_path, read_only=True) as ledger:
             state.runs = _runs(ledger)
@@ -84,8 +87,27 @@ def status(workspace: Workspace) -> Status:
                 "SELECT dest, path, sha256 FROM file_moves WHERE kind = 'quarantine'"
             ):
                 moved[dest] = known.get((path, sha)) or ""
-    _scan_inputs(workspace, state, known, moved)
+            notes = _sheet_notes(ledger)
+    _scan_inputs(workspace, state, known, moved, notes)
     return state
+
+
+def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Per stored file, its sheets that were set aside or left columns unused."""
+    notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for path, sha, sheet, kind, note, unused in ledger.execute(
+        "SELECT f.path, f.sha256, s.sheet, s.kind, s.note, s.unused "
+        "FROM sheets s JOIN files f USING (file_id) WHERE f.status = 'ingested' "
+        "ORDER BY f.path, s.sheet"
+    ):
+        found = notes.setdefault((path, sha), [])
+        if kind is None and note:
+            found.append((f"{path}#{sheet}", f"未读取：{note}"))
+        columns = json.loads(unused) if unused else {}
+        if columns:
+            text = "、".join(f"{header}（{why}）" for header, why in columns.items())
+            found.append((f"{path}#{sheet}", f"未使用的列：{text}"))
+    return notes
 
 
 def _runs(ledger: Ledger) -> list[RunRow]:
@@ -119,6 +141,7 @@ def _scan_inputs(
     state: Status,
     known: dict[tuple[str, str], str | None],
     moved: dict[str, str],
+    notes: dict[tuple[str, str], list[tuple[str, str]]],
 ) -> None:
     files, state.waiting = discover(workspace.inputs)
     settle_ns = workspace.rules.schedule.settle * 1e9
@@ -130,6 +153,7 @@ def _scan_inputs(
         if key in known:
             if known[key] is not None:  # rejected, and left in place (`quarantine: false`)
                 state.quarantined.append((item.rel, known[key] or ""))
+            state.sheet_notes += notes.get(key, [])
         elif snapshot.age_ns() < settle_ns:
             state.waiting.append(Waiting(item.rel, "最近有改动，稳定后才会读取"))
         else:

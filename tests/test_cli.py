@@ -38,7 +38,7 @@ def test_check_lists_each_rejected_row_and_exits_1(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "第 3 行：号码被Excel科学计数法截断" in out
     assert "第 4 行：报备时间：无法识别的日期（昨天）" in out
-    assert "有 2 行需要修改" in out
+    assert "有 2 行无法读取" in out
 
 
 def test_check_an_unreadable_file_exits_2(tmp_path, capsys):

@@ -63,12 +63,19 @@ class SheetOutcome:
     skipped: Counter = field(default_factory=Counter)
     note: str | None = None
     unrecognised_rows: int = 0
+    set_aside: bool = False  # a data sheet the night cannot read safely (see `note`)
     extra_phone_headers: list[str] = field(default_factory=list)
     ignored_headers: dict[str, str] = field(default_factory=dict)
+    combined: dict[str, list[str]] = field(default_factory=dict)  # header -> fields split out
+    unused: dict[str, str] = field(default_factory=dict)  # header -> why nothing reads it
+    data_rows: int = 0  # rows below the header as read: accepted + rejected + skipped
+    ref_date: date | None = None  # what a year-less date was read against
 
     @property
     def rows_in(self) -> int:
-        return self.accepted + self.rejected
+        """Data rows of a recognised sheet, counted from the
+        cells as read, not from what normalising made of them."""
+        return self.data_rows if self.kind is not None else 0
 
     @property
     def accepted(self) -> int:
@@ -207,6 +214,7 @@ def read_input(
                     table.cells,
                     note=table.reason,
                     unrecognised_rows=table.rows,
+                    set_aside=table.set_aside,
                 )
             )
             continue
@@ -268,4 +276,8 @@ def _normalise_sheet(
         table.skipped,
         extra_phone_headers=table.extra_phone_headers,
         ignored_headers=table.ignored_headers,
+        combined=table.combined,
+        unused=table.unused,
+        data_rows=table.data_rows,
+        ref_date=context.ref_date,
     )

@@ -71,19 +71,15 @@ class HeaderMatch:
     raw_headers: list[str | None]  # the header row as written (to spot repeated header rows)
 
 
-def _groups(rows: list[list[str | None]], index: int, merges: list[tuple]) -> list[str | None]:
+def _groups(rows: list[list[str | None]], index: int) -> list[str | None]:
     """Per column, the group label above the header row, when that row is a group row.
 
     A title above the table (one text across the sheet) is not a group row; a row of
-    two or more distinct labels, each spreading over its merged columns, is.
+    two or more distinct labels (merged cells already spread over their columns) is.
     """
     if index == 0:
         return []
     above = list(rows[index - 1])
-    for r1, c1, r2, c2 in merges:
-        if r1 <= index - 1 <= r2 and c1 < len(above):
-            for column in range(c1, min(c2 + 1, len(above))):
-                above[column] = rows[r1][c1] if c1 < len(rows[r1]) else None
     if len({cell for cell in above if cell}) < 2:
         return []
     return above
@@ -116,9 +112,7 @@ def _is_time(field: str) -> bool:
     return field in ("date", "time") or field.endswith(("_at", "_date"))
 
 
-def find_header(
-    rows: list[list[str | None]], aliases: AliasTable, merges: list[tuple] | None = None
-) -> HeaderMatch | None:
+def find_header(rows: list[list[str | None]], aliases: AliasTable) -> HeaderMatch | None:
     """The first row among the top rows that names the most known fields (at least two)."""
     best: tuple[int, int] | None = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
@@ -135,7 +129,7 @@ def find_header(
         return None
     index = best[0]
     raw = list(rows[index])
-    groups = _groups(rows, index, merges or [])
+    groups = _groups(rows, index)
     headers: list[str | None] = []
     mapping: dict[str, str] = {}
     duplicates: dict[str, str] = {}

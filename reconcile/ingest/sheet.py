@@ -46,6 +46,7 @@ class SheetTable:
     mapping: dict[str, str]  # canonical field -> header text as written
     frame: pl.DataFrame
     cells: pl.DataFrame  # every row of the sheet as read (merged cells filled): `__row`, c0..cN
+    data_rows: int  # rows below the header, whatever became of them
     skipped: Counter = field(default_factory=Counter)
     title: str = ""  # text above the header (e.g. 山湖一号报备客户 2026年11月)
     hidden: bool = False
@@ -65,15 +66,14 @@ class UnrecognisedSheet:
     reason: str
     cells: pl.DataFrame  # every row as read: `__row`, c0..cN
     hidden: bool = False
+    # A header was found but the sheet could not be read safely (kind unclear, a
+    # required column missing): its rows are data the night does not read.
+    set_aside: bool = False
 
 
-def _top_rows(sheet: RawSheet, count: int) -> list[list[str | None]]:
-    return [list(row) for row in sheet.frame.head(count).iter_rows()]
-
-
-def _fill_merges(frame: pl.DataFrame, merges: list[tuple], first_data_index: int) -> pl.DataFrame:
+def _fill_merges(frame: pl.DataFrame, merges: list[tuple]) -> pl.DataFrame:
     """Every cell of a merged range takes the value of its top-left cell (as Excel shows it)."""
-    relevant = [m for m in merges if m[2] >= first_data_index and m[0] < frame.height]
+    relevant = [m for m in merges if m[0] < frame.height]
     if not relevant:
         return frame
     columns = {name: frame[name].to_list() for name in frame.columns}
@@ -86,7 +86,7 @@ def _fill_merges(frame: pl.DataFrame, merges: list[tuple], first_data_index: int
             cells = columns.get(f"c{column}")
             if cells is None:
                 continue
-            for row in range(max(r1, first_data_index), min(r2, frame.height - 1) + 1):
+            for row in range(r1, min(r2, frame.height - 1) + 1):
                 cells[row] = value
     return pl.DataFrame(columns, schema=frame.schema)
 
@@ -97,8 +97,12 @@ def extract_table(
     folder: str | None,
     file_name: str,
 ) -> SheetTable | UnrecognisedSheet | None:
-    """None for a sheet with no content at all."""
-    frame = sheet.frame
+    """None for a sheet with no content at all.
+
+    Merged cells are filled first, header rows included (a group label spreads over
+    the columns it spans), so the stored cells re-derive the sheet on their own.
+    """
+    frame = _fill_merges(sheet.frame, sheet.merges)
     hidden = not sheet.visible
     if frame.height == 0 or frame.width == 0:
         return None
@@ -110,7 +114,7 @@ def extract_table(
         if sheet.line_numbers
         else pl.int_range(1, frame.height + 1, dtype=pl.Int64, eager=True).alias(ROW)
     )
-    match = find_header(_top_rows(sheet, HEADER_SCAN_ROWS), aliases, sheet.merges)
+    match = find_header([list(row) for row in frame.head(HEADER_SCAN_ROWS).iter_rows()], aliases)
     if match is None:
         return UnrecognisedSheet(
             sheet.name,
@@ -146,9 +150,10 @@ def extract_table(
             reason,
             frame.with_columns(numbers),
             hidden,
+            set_aside=True,
         )
     assert kind is not None
-    full = _fill_merges(frame, sheet.merges, match.row_index + 1).with_columns(numbers)
+    full = frame.with_columns(numbers)
     return _table(sheet.name, full, match, kind, headers, hidden, aliases)
 
 
@@ -204,13 +209,10 @@ def _table(
     hidden: bool,
     aliases: AliasTable,
 ) -> SheetTable:
-    title = " ".join(
-        str(cell)
-        for row in full.drop(ROW).head(match.row_index).iter_rows()
-        for cell in row
-        if cell is not None
-    )
+    above = [str(c) for row in full.drop(ROW).head(match.row_index).iter_rows() for c in row if c]
+    title = " ".join(dict.fromkeys(above))  # a merged title fills every cell it spans
     data = full.slice(match.row_index + 1)
+    data_rows = data.height
     cells = [name for name in data.columns if name != ROW]
     first_cell = pl.coalesce(cells).str.strip_chars_start()
     identity = [
@@ -278,6 +280,7 @@ def _table(
         mapping,
         table,
         full,
+        data_rows,
         skipped,
         title,
         hidden,
@@ -336,7 +339,10 @@ def _split_combined(
         values = data[column].to_list()
         if parts == (COMBINED_LABELLED,):
             for position, text in enumerate(values):
-                for label, value in _LABELLED.findall(text or ""):
+                pairs = _LABELLED.findall(text or "")
+                if text and not pairs:  # some systems put only the name in 客户信息
+                    pairs = [("客户姓名", text.strip().splitlines()[0])]
+                for label, value in pairs:
                     field = aliases.field_for(label)
                     if field is None or field not in reads or not value.strip():
                         continue

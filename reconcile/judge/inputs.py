@@ -121,11 +121,18 @@ def empty_frame(kind: str) -> pl.DataFrame:
 
 
 def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -> pl.DataFrame:
+    frame = rows_frame(rows.filter(pl.col("kind") == kind) if rows.height else rows, kind, zone)
+    return frame.filter(pl.col("at").is_null() | (pl.col("at") <= as_of_end))
+
+
+def rows_frame(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
+    """Ledger-shaped rows of one kind as the judge reads them: `data` decoded as the
+    kind declares it, times parsed, in submission order."""
     schema = _empty_rows()
     if rows.height == 0:
         frame = pl.DataFrame(schema=schema)
     else:
-        frame = rows.filter(pl.col("kind") == kind).cast(schema)  # type: ignore[arg-type]
+        frame = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
     fields = _DATA_FIELDS[kind]
     data = frame["data"].str.json_decode(pl.Struct(fields)) if frame.height else None
     frame = frame.with_columns(
@@ -138,10 +145,8 @@ def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -
         frame = frame.with_columns(
             pl.lit(None, dtype=dtype).alias(name) for name, dtype in fields.items()
         )
-    return (
-        frame.filter(pl.col("at").is_null() | (pl.col("at") <= as_of_end))
-        .drop("data", "event_at", "first_seen", "kind")
-        .sort("path", "sheet", "row_no", "phone_pattern", nulls_last=True)
+    return frame.drop("data", "event_at", "first_seen", "kind").sort(
+        "path", "sheet", "row_no", "phone_pattern", nulls_last=True
     )
 
 

@@ -9,6 +9,7 @@ are capped so a mail stays readable; the CSV contract always has everything.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -147,6 +148,16 @@ class RejectedRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class SheetNote:
+    """A sheet of a new file that was set aside, or whose columns were not all used."""
+
+    path: str
+    sheet: str
+    set_aside: str | None  # why the sheet was not read (None: it was read)
+    unused: dict[str, str]  # header -> why no field reads it
+
+
 @dataclass
 class FileNews:
     """Files and rows the night turned away, from the ledger (and this run's read errors)."""
@@ -154,6 +165,7 @@ class FileNews:
     quarantined: list[RejectedFile] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # retried next run
     rejected_rows: list[RejectedRow] = field(default_factory=list)
+    sheets: list[SheetNote] = field(default_factory=list)
 
 
 def file_news(
@@ -184,6 +196,15 @@ def file_news(
     ):
         if start <= datetime.fromisoformat(first_seen) < end:
             news.rejected_rows.append(RejectedRow(path, sheet, row_no, kind, reason))
+    for path, sheet, kind, note, unused, first_seen, status in ledger.execute(
+        "SELECT f.path, s.sheet, s.kind, s.note, s.unused, f.first_seen, f.status "
+        "FROM sheets s JOIN files f USING (file_id) ORDER BY f.path, s.sheet"
+    ):
+        if not start <= datetime.fromisoformat(first_seen) < end or status == "quarantined":
+            continue
+        columns = json.loads(unused) if unused else {}
+        if (kind is None and note) or columns:
+            news.sheets.append(SheetNote(path, sheet, note if kind is None else None, columns))
     return news
 
 
@@ -637,8 +658,37 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
                 (f"{row.path}#{row.sheet}!{row.row_no}",),
             )
         )
+    set_aside = [
+        Card(
+            f"{note.path} · {note.sheet}",
+            "未读取",
+            "urgent",
+            (("原因", note.set_aside),),
+            (note.path,),
+        )
+        for note in files.sheets
+        if note.set_aside
+    ]
+    unused = [
+        Card(
+            f"{note.path} · {note.sheet}",
+            "有未使用的列",
+            "info",
+            tuple((header, why) for header, why in note.unused.items()),
+            (note.path,),
+        )
+        for note in files.sheets
+        if note.unused
+    ]
     groups = [_group("整份拒收的文件（修改后重新放入即可）", quarantined)] if quarantined else []
+    groups += [_group("未读取的工作表（数据未进入台账）", set_aside)] if set_aside else []
     groups += [_group(f"{path} 中拒收的行", cards) for path, cards in sorted(by_file.items())]
+    if unused:
+        groups.append(
+            _group(
+                "未使用的列（原文保留；如需读取，可在 rules.yaml 的 columns 中补充列名）", unused
+            )
+        )
     return Section(
         "files",
         "拒收的文件与数据行",

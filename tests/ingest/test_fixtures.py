@@ -38,8 +38,11 @@ def test_fixture(name, workspace):
         if sheet.kind is None:
             assert sheet.note and sheet.headers is not None
             continue
-        data_rows = sheet.normalised.records["row_no"].n_unique() + sheet.normalised.errors.height
-        assert sheet.rows_in == data_rows == sheet.accepted + sheet.rejected
+        # Every row below the header, counted from the cells as read, is accepted,
+        # rejected or skipped with a reason: none vanishes between reading and the ledger.
+        seen_rows = sheet.normalised.records["row_no"].n_unique() + sheet.normalised.errors.height
+        assert seen_rows == sheet.accepted + sheet.rejected
+        assert sheet.rows_in == seen_rows + sum(sheet.skipped.values()), name_
         for key in ("accepted", "rejected", "header_row", "hidden"):
             if key in wanted:
                 assert getattr(sheet, key) == wanted[key], (name_, key)

@@ -1,0 +1,54 @@
+"""What the night will say of a file's report rows that the file alone decides (SPEC 4.1).
+
+`reconcile check` runs the judge's own admission (R01 surname, R02 visible digits,
+R03 hours or type window) on a file's normalised report records, with the
+workspace's rules, so its verdicts cannot drift from the night's. Rules that need
+other files (quota, repeats, visits, the CRM) are left to the night. A report time
+after now is shown too: the night does not judge it until that day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from reconcile.judge.admission import admit
+from reconcile.judge.inputs import rows_frame
+from reconcile.normalise.records import ids_from_keys
+from reconcile.rules import Rules
+
+FILE_CODES = ("R01", "R02", "R03")
+FUTURE = "future"
+
+
+def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetime) -> pl.DataFrame:
+    """One row per report record the night will reject or postpone: `row_no`,
+    `phone_pattern`, `codes` (list: R01–R03, or `future`)."""
+    reports = records.filter(pl.col("kind") == "report")
+    empty = pl.DataFrame(
+        schema={"row_no": pl.Int64, "phone_pattern": pl.String, "codes": pl.List(pl.String)}
+    )
+    if reports.height == 0:
+        return empty
+    ledger_like = reports.with_columns(
+        row_id=ids_from_keys(reports["row_key"]),
+        source=pl.col("source"),
+        path=pl.lit(path),
+        first_run=pl.lit(None, pl.Int64),
+        first_seen=pl.lit(now.astimezone(rules.zone).isoformat("T", "seconds")),
+    )
+    frame = rows_frame(ledger_like, "report", rules.timezone)
+    admitted = admit(frame, rules, None)
+    judged = admitted.with_columns(
+        codes=pl.col("codes").list.eval(pl.element().filter(pl.element().is_in(FILE_CODES)))
+    ).with_columns(
+        codes=pl.when(pl.col("at") > now)
+        .then(pl.col("codes").list.concat(pl.lit([FUTURE])))
+        .otherwise(pl.col("codes"))
+    )
+    return (
+        judged.filter(pl.col("codes").list.len() > 0)
+        .select("row_no", "phone_pattern", "codes")
+        .sort("row_no", "phone_pattern")
+    )
