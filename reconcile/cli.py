@@ -1,4 +1,4 @@
-"""Command line: `reconcile init | run | serve | status | check | explain | template | demo`.
+"""Command line: `reconcile init | run | serve | status | check | reread | explain | …`.
 
 The only module that prints. Exit codes (SPEC §8): 0 ok, 1 the run failed (or could
 not start because another run holds the workspace), 2 usage or configuration error.
@@ -21,6 +21,7 @@ from reconcile import __version__
 from reconcile.explain import explain
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.reread import Reread
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.judge.codes import label as code_label
@@ -30,7 +31,14 @@ from reconcile.ledger import LedgerError
 from reconcile.lock import RunLocked
 from reconcile.logs import logging_to
 from reconcile.normalise.phones import mask, parse_phone
-from reconcile.pipeline import Abandoned, RunSummary, judge_night, ledger_totals, run
+from reconcile.pipeline import (
+    Abandoned,
+    RunSummary,
+    judge_night,
+    ledger_totals,
+    reread_workspace,
+    run,
+)
 from reconcile.progress import BarSteps, LogSteps, Steps
 from reconcile.publish.night import Published
 from reconcile.publish.text import yuan
@@ -123,6 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", type=Path, default=Path("."), help="按该工作目录的 rules.yaml 生成说明"
     )
 
+    reread_cmd = commands.add_parser(
+        "reread", help="按台账保存的原始单元格重新解析所有已读取的表（列名对应变化后使用）"
+    )
+    reread_cmd.add_argument(
+        "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
+    )
+
     init = commands.add_parser("init", help="新建工作目录：文件夹与带注释的 rules.yaml")
     init.add_argument("dir", type=Path, nargs="?", default=Path("."))
 
@@ -153,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return _init(args)
         if args.command == "explain":
             return _explain(args)
+        if args.command == "reread":
+            return _reread(args)
     except RulesError as exc:
         print(f"配置错误：\n{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -233,6 +250,35 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reread(args: argparse.Namespace) -> int:
+    workspace = _open(args.workspace)
+    if workspace is None:
+        return EXIT_USAGE
+    if not workspace.ledger_path.exists():
+        print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run），没有可重新解析的表")
+        return EXIT_OK
+    try:
+        result = reread_workspace(workspace)
+    except RunLocked as busy:
+        print(str(busy), file=sys.stderr)
+        return EXIT_FAILED
+    print_reread(result)
+    print("下次 reconcile run 按重新解析的结果判定。")
+    return EXIT_OK
+
+
+def print_reread(result: Reread) -> None:
+    print(
+        f"已按原始单元格重新解析 {result.files} 个文件：记录 {result.rows_before} → "
+        f"{result.rows_after} 条，拒收行 {result.errors_before} → {result.errors_after} 条；"
+        f"{result.renamed} 条记录内容有变，旧编号仍可查询"
+    )
+    for path in result.now_read:
+        print(f"  原先隔离、现在可以读取：{path}")
+    for path in result.now_quarantined:
+        print(f"  现在无法读取（已记为隔离）：{path}")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from reconcile.serve import Server
 
@@ -273,6 +319,9 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
         _print_totals(workspace, summary)
         _print_judged(workspace, summary)
         return
+    if summary.reread is not None:
+        print("  列名对应或规则中的列名、渠道名有变化：", end="")
+        print_reread(summary.reread)
     print(
         f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
         f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个"

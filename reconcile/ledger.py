@@ -145,6 +145,11 @@ CREATE TABLE IF NOT EXISTS file_moves (
     dest        TEXT NOT NULL,           -- where it is now, relative to inputs/
     moved_at    TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS row_aliases (
+    old_id      TEXT PRIMARY KEY,        -- a row id a re-read replaced (its content changed)
+    new_id      TEXT NOT NULL,           -- the id the same source row has now
+    run_id      INTEGER                  -- the run (or reread) that replaced it
+);
 CREATE VIEW IF NOT EXISTS ledger_rows AS
     SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
            f.first_run, f.first_seen
@@ -360,6 +365,71 @@ class Ledger:
             return None
         return pl.read_parquet(io.BytesIO(found[0][0]))
 
+    def meta(self, key: str) -> str | None:
+        found = self.execute("SELECT value FROM meta WHERE key = ?", (key,))
+        return found[0][0] if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def stored_files(self) -> list[tuple[int, str, str, str, str]]:
+        """(file_id, path, sha256, status, first_seen) of every file whose cells the
+        ledger kept, first seen first."""
+        return [
+            (int(file_id), path, sha, status, seen)
+            for file_id, path, sha, status, seen in self.execute(
+                "SELECT file_id, path, sha256, status, first_seen FROM files WHERE file_id IN "
+                "(SELECT file_id FROM sheet_cells) ORDER BY file_id"
+            )
+        ]
+
+    def stored_sheets(self, file_id: int) -> list[tuple[str, bool, str | None, pl.DataFrame]]:
+        """(sheet, hidden, ref_date, cells) of one file, in the order they were read."""
+        found = self.execute(
+            "SELECT c.sheet, coalesce(s.hidden, 0), s.ref_date, c.cells FROM sheet_cells c "
+            "LEFT JOIN sheets s ON s.file_id = c.file_id AND s.sheet = c.sheet "
+            "WHERE c.file_id = ? ORDER BY c.rowid",
+            (file_id,),
+        )
+        return [
+            (sheet, bool(hidden), ref, pl.read_parquet(io.BytesIO(blob)))
+            for sheet, hidden, ref, blob in found
+        ]
+
+    def forget_derived(self, file_id: int) -> pl.DataFrame:
+        """Remove what a file's sheets yielded (rows it was first to hold, its errors and
+        sheet results), keeping its cells; returns the removed rows' `row_id`, `kind`,
+        `sheet`, `row_no`, `phone_pattern` so replaced ids can be aliased."""
+        old = self.query(
+            "SELECT row_id, kind, sheet, row_no, phone_pattern FROM rows WHERE file_id = ?",
+            (file_id,),
+        )
+        schema = {"row_id": pl.String, "kind": pl.String, "sheet": pl.String}
+        schema |= {"row_no": pl.Int64, "phone_pattern": pl.String}
+        old = (
+            old.cast(schema)  # type: ignore[arg-type]
+            if old.height
+            else pl.DataFrame(schema=schema)
+        )
+        for table in ("rows", "row_errors", "sheets"):
+            self.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+        return old
+
+    def add_aliases(self, pairs: list[tuple[str, str]], run_id: int | None) -> None:
+        """Old row ids now known by new ones; an id that was itself an alias target
+        follows on, so every old id leads to the current one."""
+        for old, new in pairs:
+            self.execute("UPDATE row_aliases SET new_id = ? WHERE new_id = ?", (new, old))
+            self.execute(
+                "INSERT OR REPLACE INTO row_aliases (old_id, new_id, run_id) VALUES (?, ?, ?)",
+                (old, new, run_id),
+            )
+        self.execute("DELETE FROM row_aliases WHERE old_id = new_id")
+
+    def resolve_alias(self, row_id: str) -> str:
+        found = self.execute("SELECT new_id FROM row_aliases WHERE old_id = ?", (row_id,))
+        return found[0][0] if found else row_id
+
     # rows
     def add_part(self, part: Normalised, file_id: int) -> tuple[int, int]:
         """Records and errors of one normalised chunk; returns how many of each were new."""
@@ -453,6 +523,7 @@ class Ledger:
             "runs",
             "mails",
             "file_moves",
+            "row_aliases",
         }:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

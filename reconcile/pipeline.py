@@ -14,7 +14,6 @@ is recorded as abandoned; every file already read was one whole transaction.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,6 +32,14 @@ from reconcile.ingest.files import (
     sha256_of,
 )
 from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.reread import (
+    VOCABULARY_KEY,
+    Reread,
+    needs_reread,
+    record_outcome,
+    reread,
+    vocabulary_fingerprint,
+)
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import load
 from reconcile.ledger import Ledger
@@ -66,6 +73,7 @@ class RunSummary:
     took_over: Holder | None = None  # the previous lock holder, if it died holding the lock
     interrupted: int = 0  # runs of dead processes closed as interrupted by this one
     mail_deferred: bool = False  # the day is not over: its mails wait for the nightly run
+    reread: Reread | None = None  # stored sheets re-derived (the vocabulary changed)
 
     @property
     def in_quarantine(self) -> list[tuple[str, str]]:
@@ -204,6 +212,28 @@ def run(
     return summary
 
 
+def reread_workspace(workspace: Workspace) -> Reread:
+    """`reconcile reread`: re-derive every stored sheet now, holding the run lock.
+
+    Raises `RunLocked` if a run holds the workspace. The next run judges from the
+    re-derived rows; nothing is published here.
+    """
+    started = datetime.now(workspace.rules.zone)
+    with (
+        run_lock(workspace.state_dir, "reread", started),
+        Ledger(workspace.ledger_path) as ledger,
+    ):
+        result = reread(ledger, workspace.rules)
+    log.info(
+        "ledger.reread files=%d rows_before=%d rows_after=%d renamed=%d",
+        result.files,
+        result.rows_before,
+        result.rows_after,
+        result.renamed,
+    )
+    return result
+
+
 def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
     """The night's judgement from the ledger alone (read-only): for `reconcile explain`.
 
@@ -239,6 +269,18 @@ def ingest(
     steps = steps or Steps()
     aliases = AliasTable.build(rules.columns)
     seen = workspace.end_of_day(summary.as_of)
+    if needs_reread(ledger, rules):
+        with steps.step("列名对应已变化：按台账保存的原始单元格重新解析"):
+            summary.reread = reread(ledger, rules, summary.run_id)
+        log.info(
+            "ledger.reread files=%d rows_before=%d rows_after=%d renamed=%d",
+            summary.reread.files,
+            summary.reread.rows_before,
+            summary.reread.rows_after,
+            summary.reread.renamed,
+        )
+    elif ledger.meta(VOCABULARY_KEY) is None:
+        ledger.set_meta(VOCABULARY_KEY, vocabulary_fingerprint(rules))
     files, summary.waiting = discover(workspace.inputs)
     with steps.step(f"确认文件已传完（最多等{rules.schedule.settle:g}秒）"):
         ready, changing = settled(files, rules.schedule.settle, stop)
@@ -320,40 +362,10 @@ def ingest_file(
                 ),
             )
             written = [result for future in pending if (result := future.result()) is not None]
-        if outcome.rejected is not None:
-            ledger.update_file(
-                file_id,
-                status="quarantined",
-                reason_code=outcome.rejected.code,
-                reason=outcome.rejected.reason,
-            )
-            return outcome
         added = sum(rows for rows, _ in written)
+        record_outcome(ledger, file_id, outcome, added)
+        if outcome.rejected is not None:
+            return outcome
         summary.rows_added += added
         summary.errors_added += sum(errors for _, errors in written)
-        for sheet in outcome.sheets:
-            ledger.record_sheet(
-                file_id=file_id,
-                sheet=sheet.name,
-                kind=sheet.kind,
-                hidden=int(sheet.hidden),
-                header_row=sheet.header_row,
-                mapping=json.dumps(sheet.mapping, ensure_ascii=False),
-                headers=json.dumps(sheet.headers, ensure_ascii=False),
-                rows_in=sheet.rows_in or sheet.unrecognised_rows,
-                accepted=sheet.accepted,
-                rejected=sheet.rejected,
-                skipped=json.dumps(dict(sheet.skipped), ensure_ascii=False, sort_keys=True),
-                note=sheet.note,
-                unused=json.dumps(sheet.unused, ensure_ascii=False),
-                ref_date=sheet.ref_date.isoformat() if sheet.ref_date else None,
-            )
-        ledger.update_file(
-            file_id,
-            rows_in=outcome.total("rows_in"),
-            accepted=outcome.total("accepted"),
-            rejected=outcome.total("rejected"),
-            skipped=sum(outcome.skipped.values()),
-            rows_added=added,
-        )
     return outcome

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.ingest.headers import AliasTable
-from reconcile.ingest.readers import FileRejected, read_file
+from reconcile.ingest.readers import FileRejected, RawSheet, read_file
 from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
 from reconcile.normalise.records import Normalised, SheetContext, normalise_table
 from reconcile.rules import Rules
@@ -153,7 +153,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def reference_date(title: str, file_name: str, mtime: float, rules: Rules) -> date:
+def reference_date(title: str, file_name: str, file_date: date) -> date:
     """The date a year-less `11月18日` is read against.
 
     The month named in the sheet title or the file name, else the file's date.
@@ -162,7 +162,7 @@ def reference_date(title: str, file_name: str, mtime: float, rules: Rules) -> da
         match = _TITLE_MONTH.search(text)
         if match and 1 <= int(match.group(2)) <= 12:
             return date(int(match.group(1)), int(match.group(2)), 15)
-    return datetime.fromtimestamp(mtime, rules.zone).date()
+    return file_date
 
 
 def read_input(
@@ -186,6 +186,37 @@ def read_input(
     except FileRejected as rejected:
         outcome.rejected = rejected
         return outcome
+    file_date = datetime.fromtimestamp(stat.st_mtime, rules.zone).date()
+    derive(
+        outcome,
+        raw_sheets,
+        rules,
+        aliases,
+        lambda _sheet: file_date,
+        sink,
+        require_channel,
+        on_cells,
+    )
+    return outcome
+
+
+def derive(
+    outcome: FileOutcome,
+    raw_sheets: list[RawSheet],
+    rules: Rules,
+    aliases: AliasTable,
+    file_date: Callable[[str], date],
+    sink: Callable[[Normalised], None] | None = None,
+    require_channel: bool = True,
+    on_cells: Callable[[str, pl.DataFrame], None] | None = None,
+) -> None:
+    """Recognise and normalise a file's sheets into `outcome` (from the file as read, or
+    from the cells the ledger kept of it: `reconcile reread`).
+
+    `file_date(sheet)` is the date a year-less value falls back on when neither the
+    sheet's title nor the file name names a month.
+    """
+    item = outcome.file
     context_base = dict(
         path=item.rel,
         folder_channel=item.channel,
@@ -218,16 +249,14 @@ def read_input(
                 )
             )
             continue
-        outcome.sheets.append(
-            _normalise_sheet(table, context_base, item, stat.st_mtime, rules, sink)
-        )
+        ref = reference_date(table.title, item.path.name, file_date(table.sheet))
+        outcome.sheets.append(_normalise_sheet(table, context_base, ref, sink))
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(
             f"工作表“{s.name}”：{s.note}（表头：{'、'.join(s.headers[:12]) or '无'}）"
             for s in outcome.sheets
         )
         outcome.rejected = FileRejected(f"没有可识别的工作表。{described}", "unrecognised")
-    return outcome
 
 
 def chunk_plan(rows: int) -> list[tuple[int, int]]:
@@ -246,14 +275,10 @@ def chunk_plan(rows: int) -> list[tuple[int, int]]:
 def _normalise_sheet(
     table: SheetTable,
     context_base: dict,
-    item: InputFile,
-    mtime: float,
-    rules: Rules,
+    ref_date: date,
     sink: Callable[[Normalised], None] | None,
 ) -> SheetOutcome:
-    context = SheetContext(
-        ref_date=reference_date(table.title, item.path.name, mtime, rules), **context_base
-    )
+    context = SheetContext(ref_date=ref_date, **context_base)
     parts = []
     for offset, length in chunk_plan(table.frame.height):
         part = normalise_table(replace(table, frame=table.frame.slice(offset, length)), context)

@@ -1,0 +1,140 @@
+"""Re-reading stored sheets when the vocabulary or `columns:` changes (SPEC 4.1).
+
+A real workspace, a real SQLite ledger, real workbooks: an alias added to rules.yaml
+changes the verdict of rows already read, while the ledger keeps one row per source
+row, each with its source and first-seen time, and old ids stay findable.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reconcile.cli import main
+from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.ingest.reread import VOCABULARY_KEY
+from reconcile.ledger import Ledger
+from reconcile.pipeline import run
+from reconcile.workspace import Workspace, init_workspace
+
+NIGHT_1 = date(2026, 11, 20)
+NIGHT_2 = date(2026, 11, 21)
+HEADER = ["客户姓氏", "客户电话", "报备时间", "经纪人"]
+ROWS = [
+    ["张先生", "138****0001", "2026-11-18 10:00", "王五"],
+    ["李女士", "139****0002", "2026-11-18 11:00", "王五"],
+    ["赵先生", "137****0003", "2026-11-19 09:30", "王五"],
+]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    init_workspace(tmp_path)
+    (tmp_path / "rules.yaml").write_text("project: 测试项目\n", encoding="utf-8")
+    write_xlsx(tmp_path / "inputs/channels/链家/报备.xlsx", [SheetSpec("报备", HEADER, ROWS)])
+    return tmp_path
+
+
+def _reports(root: Path, night: date) -> list[dict]:
+    with (root / "outputs" / night.isoformat() / "reports.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _ledger_rows(root: Path) -> list[tuple]:
+    ws = Workspace.open(root)
+    with Ledger(ws.ledger_path) as ledger:
+        return ledger.execute(
+            "SELECT row_id, source, first_seen FROM ledger_rows WHERE kind = 'report' "
+            "ORDER BY source"
+        )
+
+
+def _add_alias(root: Path) -> None:
+    (root / "rules.yaml").write_text(
+        "project: 测试项目\ncolumns:\n  customer_name: [客户姓氏]\n", encoding="utf-8"
+    )
+
+
+def test_an_added_alias_rereads_stored_rows_without_a_second_copy(workspace: Path):
+    first = run(Workspace.open(workspace), NIGHT_1, send=False)
+    assert first.reread is None
+    before = _ledger_rows(workspace)
+    assert {r["reason_codes"] for r in _reports(workspace, NIGHT_1)} == {"R01"}
+
+    _add_alias(workspace)
+    second = run(Workspace.open(workspace), NIGHT_2, send=False)
+
+    assert second.reread is not None and second.reread.files == 1
+    assert second.reread.rows_before == second.reread.rows_after == 3
+    assert second.reread.renamed == 3, "the surname is part of a report's id"
+    after = _ledger_rows(workspace)
+    assert [(s, seen) for _, s, seen in after] == [(s, seen) for _, s, seen in before]
+    assert {r["status"] for r in _reports(workspace, NIGHT_2)} == {"pending"}
+    assert {r["reason_codes"] for r in _reports(workspace, NIGHT_2)} == {""}
+    old_to_new = dict(zip(sorted(i for i, *_ in before), sorted(i for i, *_ in after), strict=True))
+    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+        resolved = {old: ledger.resolve_alias(old) for old in old_to_new}
+    assert set(resolved.values()) == {i for i, *_ in after}
+
+
+def test_a_resaved_file_after_the_alias_adds_only_its_new_row(workspace: Path):
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    _add_alias(workspace)
+    resaved = [*ROWS, ["钱先生", "136****0004", "2026-11-20 15:00", "王五"]]
+    write_xlsx(
+        workspace / "inputs/channels/链家/报备_更新.xlsx", [SheetSpec("报备", HEADER, resaved)]
+    )
+    summary = run(Workspace.open(workspace), NIGHT_2, send=False)
+    assert summary.rows_added == 1
+    assert len(_ledger_rows(workspace)) == 4
+
+
+def test_an_unchanged_vocabulary_rereads_nothing(workspace: Path):
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    again = run(Workspace.open(workspace), NIGHT_2, send=False)
+    assert again.reread is None
+
+
+def test_reread_command_is_idempotent(workspace: Path, capsys):
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    _add_alias(workspace)
+    assert main(["reread", "--workspace", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert "重新解析 1 个文件" in out and "3 条记录内容有变" in out
+    before = _ledger_rows(workspace)
+    assert main(["reread", "--workspace", str(workspace)]) == 0
+    assert "0 条记录内容有变" in capsys.readouterr().out
+    assert _ledger_rows(workspace) == before
+    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+        assert ledger.meta(VOCABULARY_KEY) is not None
+    # The run after a reread finds the vocabulary current: nothing to redo.
+    assert run(Workspace.open(workspace), NIGHT_2, send=False).reread is None
+
+
+def test_a_quarantined_file_is_read_once_the_alias_makes_it_readable(workspace: Path):
+    (workspace / "rules.yaml").write_text(
+        "project: 测试项目\nquarantine: false\n", encoding="utf-8"
+    )
+    write_xlsx(
+        workspace / "inputs/visits/登记.xlsx",
+        [
+            SheetSpec(
+                "登记",
+                ["姓名", "手机号", "登记时刻"],
+                [["张三", "13800000001", "2026-11-19 10:00"]],
+            )
+        ],
+    )
+    first = run(Workspace.open(workspace), NIGHT_1, send=False)
+    assert [path for path, _ in first.quarantined] == ["visits/登记.xlsx"]
+    (workspace / "rules.yaml").write_text(
+        "project: 测试项目\nquarantine: false\ncolumns:\n  visited_at: [登记时刻]\n",
+        encoding="utf-8",
+    )
+    second = run(Workspace.open(workspace), NIGHT_2, send=False)
+    assert second.reread is not None and second.reread.now_read == ["visits/登记.xlsx"]
+    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+        assert ledger.execute("SELECT count(*) FROM rows WHERE kind = 'visit'")[0][0] == 1
