@@ -27,7 +27,7 @@ from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPOR
 from reconcile.judge.codes import label as code_label
 from reconcile.judge.preview import FUTURE, report_verdicts
 from reconcile.kinds import FIELD_LABELS, KIND_LABELS
-from reconcile.ledger import LedgerError
+from reconcile.ledger import Ledger, LedgerError
 from reconcile.lock import RunLocked
 from reconcile.logs import logging_to
 from reconcile.normalise.phones import mask, parse_phone
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     explain = commands.add_parser("explain", help="某个客户的时间线与判定理由")
-    explain.add_argument("phone", help="客户完整手机号")
+    explain.add_argument("phone", help="客户完整手机号，或报备编号（report_id）")
     explain.add_argument(
         "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
     )
@@ -474,17 +474,26 @@ def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> No
         print(f"  已写出 {Path(path).relative_to(root)}")
 
 
+_REPORT_ID = re.compile(r"[0-9a-f]{20}")
+
+
 def _explain(args: argparse.Namespace) -> int:
+    if _REPORT_ID.fullmatch(args.phone.strip().lower()):
+        return _explain_report(args, args.phone.strip().lower())
     parsed = parse_phone(args.phone)
     number = parsed.phones[0].full if len(parsed.phones) == 1 else None
     if number is None:
-        print(f"请输入客户的完整手机号（11 位）：{args.phone}", file=sys.stderr)
+        print(f"请输入客户的完整手机号（11 位）或报备编号：{args.phone}", file=sys.stderr)
         return EXIT_USAGE
     workspace = Workspace.open(args.workspace)
     if not workspace.ledger_path.exists():
         print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
         return EXIT_USAGE
     judgement = judge_night(workspace, args.as_of)
+    return _print_explained(judgement, number, workspace)
+
+
+def _print_explained(judgement: Judgement, number: str, workspace: Workspace) -> int:
     lines = explain(judgement, number, workspace.rules.project)
     if not lines:
         print(f"台账中没有与 {number} 相关的记录（判定日 {judgement.inputs.as_of}）")
@@ -492,6 +501,29 @@ def _explain(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return EXIT_OK
+
+
+def _explain_report(args: argparse.Namespace, report_id: str) -> int:
+    """A report by its `report_id`; an id a re-read replaced still leads to its row."""
+    workspace = Workspace.open(args.workspace)
+    if not workspace.ledger_path.exists():
+        print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
+        return EXIT_USAGE
+    with Ledger(workspace.ledger_path, read_only=True) as ledger:
+        current = ledger.resolve_alias(report_id)
+    judgement = judge_night(workspace, args.as_of)
+    report = next((r for r in judgement.reports if r.row_id == current), None)
+    if report is None:
+        print(f"台账中没有编号为 {report_id} 的报备（判定日 {judgement.inputs.as_of}）")
+        return EXIT_FAILED
+    if current != report_id:
+        print(f"报备 {report_id} 重新解析后的编号为 {current}（来源 {report.source}）")
+    if report.phone is None:
+        status = REPORT_STATUS_LABELS[report.status]
+        reason = f" — {code_label(report.codes)}" if report.codes else ""
+        print(f"报备 {current}（{report.source}）：{status}{reason}；尚未对应到具体客户")
+        return EXIT_OK
+    return _print_explained(judgement, report.phone, workspace)
 
 
 def _print_totals(workspace: Workspace, summary: RunSummary) -> None:

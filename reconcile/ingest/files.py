@@ -165,6 +165,20 @@ def reference_date(title: str, file_name: str, file_date: date) -> date:
     return file_date
 
 
+_TITLE_DATE = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*[月\-_./]\s*(\d{1,2})\s*日?")
+
+
+def title_date(title: str) -> date | None:
+    """The one day a title or corner cell names (来访登记 2026年11月18日), if exactly one."""
+    found = set()
+    for year, month, day in _TITLE_DATE.findall(title):
+        try:
+            found.add(date(int(year), int(month), int(day)))
+        except ValueError:
+            continue
+    return found.pop() if len(found) == 1 else None
+
+
 def read_input(
     item: InputFile,
     rules: Rules,
@@ -250,7 +264,8 @@ def derive(
             )
             continue
         ref = reference_date(table.title, item.path.name, file_date(table.sheet))
-        outcome.sheets.append(_normalise_sheet(table, context_base, ref, sink))
+        context = SheetContext(ref_date=ref, title_date=title_date(table.title), **context_base)
+        outcome.sheets.append(_normalise_sheet(table, context, sink))
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(
             f"工作表“{s.name}”：{s.note}（表头：{'、'.join(s.headers[:12]) or '无'}）"
@@ -274,11 +289,9 @@ def chunk_plan(rows: int) -> list[tuple[int, int]]:
 
 def _normalise_sheet(
     table: SheetTable,
-    context_base: dict,
-    ref_date: date,
+    context: SheetContext,
     sink: Callable[[Normalised], None] | None,
 ) -> SheetOutcome:
-    context = SheetContext(ref_date=ref_date, **context_base)
     parts = []
     for offset, length in chunk_plan(table.frame.height):
         part = normalise_table(replace(table, frame=table.frame.slice(offset, length)), context)

@@ -354,10 +354,15 @@ def _split_combined(
             for field, value in zip(parts, pieces, strict=False):
                 if field in reads and value:
                     added.setdefault(field, [None] * len(values))[position] = value
-    fresh = {f: v for f, v in added.items() if f not in table.columns}
-    if not fresh:
-        return table
-    return table.with_columns(pl.Series(f, v, dtype=pl.String) for f, v in fresh.items())
+    # A field's own column wins; the combined cell fills the rows where it is blank.
+    return table.with_columns(
+        (
+            pl.col(f).fill_null(pl.Series(values, dtype=pl.String))
+            if f in table.columns
+            else pl.Series(f, values, dtype=pl.String)
+        ).alias(f)
+        for f, values in added.items()
+    )
 
 
 _CELL_SEPARATORS = re.compile(r"\s*[-—/|()（）、]\s*")

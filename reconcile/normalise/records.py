@@ -89,6 +89,7 @@ class SheetContext:
     report_types: tuple[str, ...] = ()
     file_name: str = ""
     channel_names: tuple[tuple[str, str], ...] = ()  # (variant, channel) from rules `channels:`
+    title_date: date | None = None  # a date the title or a corner cell states, for time-only rows
     # `reconcile check` of a file not yet in its channels/<渠道>/ folder: the folder will say.
     require_channel: bool = True
 
@@ -191,27 +192,51 @@ def _parse_times(
 ) -> pl.DataFrame:
     at_field, date_field = _time_fields(kind, frame.columns)
     ref_dates = _row_reference(other)
-    if date_field is not None:
-        time_field = at_field or "time"
+    time_field = at_field or ("time" if "time" in frame.columns else kind.time[0])
+    if date_field is None:
+        parsed = dates.parse_datetime_series(
+            _column(frame, time_field), ref=ctx.ref_date, ref_dates=ref_dates
+        )
+    else:
         triples = frame.select(
             _column(frame, date_field).alias("d"),
             _column(frame, time_field).alias("t"),
             (ref_dates if ref_dates is not None else pl.lit(None, pl.Date)).alias("r"),
         )
         unique = triples.unique()
-        parsed = [dates.combine(d, t, ref=r or ctx.ref_date) for d, t, r in unique.iter_rows()]
-        lookup = unique.with_columns(
-            pl.Series("value", [p.value for p in parsed], dtype=pl.Datetime("us")),
-            pl.Series("has_time", [p.has_time for p in parsed], dtype=pl.Boolean),
-            pl.Series("error_code", [p.error_code for p in parsed], dtype=pl.String),
-            pl.Series("error", [p.error for p in parsed], dtype=pl.String),
-        )
-        return triples.join(
+        results = [dates.combine(d, t, ref=r or ctx.ref_date) for d, t, r in unique.iter_rows()]
+        lookup = unique.with_columns(_parse_columns(results))
+        parsed = triples.join(
             lookup, on=["d", "t", "r"], how="left", nulls_equal=True, maintain_order="left"
         )
-    return dates.parse_datetime_series(
-        _column(frame, at_field or kind.time[0]), ref=ctx.ref_date, ref_dates=ref_dates
-    )
+    return _dated_by_title(parsed, _column(frame, time_field), ctx)
+
+
+def _parse_columns(results: list[dates.DateParse]) -> list[pl.Series]:
+    return [
+        pl.Series("value", [p.value for p in results], dtype=pl.Datetime("us")),
+        pl.Series("has_time", [p.has_time for p in results], dtype=pl.Boolean),
+        pl.Series("error_code", [p.error_code for p in results], dtype=pl.String),
+        pl.Series("error", [p.error for p in results], dtype=pl.String),
+    ]
+
+
+def _dated_by_title(parsed: pl.DataFrame, clock: pl.Series, ctx: SheetContext) -> pl.DataFrame:
+    """Rows that give only a time take the date a title or corner cell states (SPEC 4.1)."""
+    only_time = (parsed["error_code"] == dates.DATE_TIME_ONLY).fill_null(False)
+    if ctx.title_date is None or not only_time.any():
+        return parsed
+    day = ctx.title_date.isoformat()
+    fixed = [
+        dates.combine(day, text) if alone else None
+        for alone, text in zip(only_time.to_list(), clock.to_list(), strict=True)
+    ]
+    kept = [
+        dates.DateParse(v, v is not None, bool(t), False, c, e)
+        for v, t, c, e in parsed.select("value", "has_time", "error_code", "error").iter_rows()
+    ]
+    merged = [new or old for new, old in zip(fixed, kept, strict=True)]
+    return parsed.with_columns(_parse_columns(merged))
 
 
 def _secondary_datetime(
@@ -499,7 +524,7 @@ def _also_records(
         # The second event keeps the row's data (a visit's relatives) with its own time_known.
         known = pl.DataFrame({"time_known": parsed["has_time"]})
         if other_kind == kind.name:
-            kept = accepted.select(pl.col("data").str.json_decode(infer_schema_length=None))
+            kept = accepted.select(pl.col("data").str.json_decode(pl.Struct(kind.data_types)))
             known = kept.unnest("data").drop("time_known", strict=False).hstack(known)
         data = known.select(pl.struct(pl.all())).to_series()
         more = accepted.with_columns(

@@ -72,6 +72,11 @@ def test_fixture(name, workspace):
                 actual = json.loads(found["data"]) if key == "data" else found
                 for field, value in fields.items():
                     assert actual[field] == value, (sheet_name, row_no, field)
+    for sheet_name, wanted in expect.get("mapping", {}).items():
+        mapped = {header: field for field, header in sheets[sheet_name].mapping.items()}
+        assert {h: mapped.get(h) for h in wanted} == wanted, sheet_name
+    for sheet_name, wanted in expect.get("unused", {}).items():
+        assert list(sheets[sheet_name].unused) == wanted, sheet_name
     if "record_count" in expect:
         assert (
             sum(s.normalised.records.height for s in outcome.sheets if s.normalised)

@@ -138,3 +138,14 @@ def test_a_quarantined_file_is_read_once_the_alias_makes_it_readable(workspace: 
     assert second.reread is not None and second.reread.now_read == ["visits/登记.xlsx"]
     with Ledger(Workspace.open(workspace).ledger_path) as ledger:
         assert ledger.execute("SELECT count(*) FROM rows WHERE kind = 'visit'")[0][0] == 1
+
+
+def test_explain_finds_a_report_by_the_id_it_had_before_the_reread(workspace: Path, capsys):
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    old_id = _reports(workspace, NIGHT_1)[0]["report_id"]
+    _add_alias(workspace)
+    run(Workspace.open(workspace), NIGHT_2, send=False)
+    assert main(["explain", old_id, "--workspace", str(workspace)]) == 0
+    out = capsys.readouterr().out
+    assert f"报备 {old_id} 重新解析后的编号为" in out
+    assert "待到访" in out and "channels/链家/报备.xlsx#报备!" in out
