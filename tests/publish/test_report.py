@@ -218,3 +218,23 @@ def test_the_report_reads_well_at_phone_width_in_chromium(nights, tmp_path):
         assert seen[key]["bottom"] <= measured["innerHeight"], f"{key} is below the first screen"
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])
     assert width == 390 and height > measured["innerHeight"]  # the whole page, not one screen
+
+
+def test_sheets_set_aside_and_unused_columns_are_in_the_files_section(tmp_path):
+    root = make_workspace(tmp_path, "project: 测试项目\n")
+    write_input(root / "inputs", "channels/链家/报备.xlsx", {
+        "报备": [[*REPORT_HEADER, "业绩"], ["张先生", "138****1234", "2026-11-19 09:00", "王五", "3"]],
+        "成交": [["房号", "客户电话", "成交总价", "状态"], ["1-1001", "13812341234", "1", "签约"]],
+    })  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    files = _section(summary.published.digest, "files")
+    groups = {group.title: group.cards for group in files.groups}
+    [set_aside] = groups["未读取的工作表（数据未进入台账）"]
+    assert set_aside.title == "channels/链家/报备.xlsx · 成交"
+    assert "缺少必需的列“成交日期（或认购、签约日期）”" in dict(set_aside.fields)["原因"]
+    unused = next(cards for title, cards in groups.items() if title.startswith("未使用的列"))
+    assert [(card.title, card.fields) for card in unused] == [
+        ("channels/链家/报备.xlsx · 报备", (("业绩", "未识别的列"),))
+    ]
+    html = summary.published.report.read_text(encoding="utf-8")
+    assert "未读取的工作表" in html and "业绩" in html
