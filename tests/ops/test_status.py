@@ -87,3 +87,28 @@ def test_status_only_reads(tmp_path, capsys):
     before = {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()}
     assert main(["status", "--workspace", str(ws)]) == 0
     assert {p.name: p.read_bytes() for p in state.iterdir() if p.is_file()} == before
+
+
+def test_status_lists_sheets_set_aside_and_unused_columns(tmp_path, capsys):
+    from reconcile.demo import SheetSpec, write_xlsx
+
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\n")
+    write_xlsx(
+        ws / "inputs/channels/链家/带备注.xlsx",
+        [
+            SheetSpec(
+                "报备",
+                ["客户姓名", "客户电话", "报备时间", "业绩"],
+                [["张先生", "138****1234", "2026-11-19 09:00", "3"]],
+            ),
+            SheetSpec(
+                "名单", ["客户姓名", "客户电话", "日期"], [["李四", "13900000000", "2026-11-19"]]
+            ),
+        ],
+    )
+    assert main(["run", "--workspace", str(ws), "--as-of", "2026-11-20", "--no-email"]) == 0
+    capsys.readouterr()
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "channels/链家/带备注.xlsx#报备：未使用的列：业绩（未识别的列）" in out
+    assert "channels/链家/带备注.xlsx#名单：未读取：无法判断表格类型（最接近：" in out
