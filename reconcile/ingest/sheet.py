@@ -292,6 +292,8 @@ def _table(
 
 
 UNUSED_UNKNOWN = "未识别的列"
+UNUSED_ROW_NUMBER = "序号列，无需读取"
+_ROW_NUMBER_HEADERS = frozenset({"序号", "行号", "no", "no.", "#"})
 UNUSED_OTHER_KIND = "本表类型不使用（原文保留，可用 explain 查看）"
 
 
@@ -314,6 +316,8 @@ def _unused(
             unused[text] = f"与“{FIELD_LABELS[field]}”列重复，以第一列为准"
         elif field is not None:
             unused[text] = UNUSED_OTHER_KIND
+        elif text.strip().lower() in _ROW_NUMBER_HEADERS:
+            unused[text] = UNUSED_ROW_NUMBER
         else:
             unused[text] = UNUSED_UNKNOWN
     return unused
