@@ -3,10 +3,12 @@
 Generates 1,000,000 reports, 300,000 visits, 1,000,000 CRM customers and 50,000
 deals over 50 projects (cached as Parquet under benchmarks/.cache), then measures,
 each in a fresh subprocess so peak memory is its own:
-  (a) `reconcile.link.link`: the admitted reports against the customers,
+  (a) `reconcile.link.link`: the admitted reports against the customers (visitors,
+      buyers, ruled numbers and every CRM customer, as `link.customers` gives them),
   (b) DuckDB: the same masked-bucket join (bucket = first 3 + last 4 digits, then
-      every visible digit; `in_time` = first_at < until) over the same frames; it
-      does not check names, which `link` does in Python,
+      every visible digit; `in_time` = first_at < until; CRM-only customers first
+      seen after the report's protection dropped) over the same frames; it does not
+      check names, which `link` does with polars and, for odd cells, in Python,
   (c) `reconcile.judge.judge`: admission → link → timelines → rulings → deals.
 Ingestion and `load()` are bypassed: the frames have the schema `load()` returns.
 
@@ -673,7 +675,7 @@ def _link_inputs(inputs, rules):
 
     admitted = admit(inputs.reports, rules, inputs.first_run)
     linkable = admitted.filter(~pl.col("codes").list.contains("R02"))
-    people = link.customers(inputs.visits, inputs.deals, inputs.rulings)
+    people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
     return linkable, people
 
 
@@ -683,12 +685,17 @@ _DIGITS = " AND ".join(
     for i in range(1, 12)
 )
 DUCKDB_JOIN = f"""
-SELECT r.row_id, c.phone, r.until IS NULL OR c.first_at < r.until AS in_time
-FROM linkable r
-JOIN (SELECT phone, first_at, substr(phone, 1, 3) || '|' || substr(phone, 8, 4) AS bucket
-      FROM people) c USING (bucket)
-WHERE {_DIGITS}
-ORDER BY r.row_id, c.phone
+SELECT row_id, phone, in_time, crm_only FROM (
+  SELECT r.row_id, c.phone, c.crm_only,
+         r.until IS NULL OR coalesce(c.first_at < r.until, c.crm_only) AS in_time
+  FROM linkable r
+  JOIN (SELECT phone, first_at, crm_only,
+               substr(phone, 1, 3) || '|' || substr(phone, 8, 4) AS bucket
+        FROM people) c USING (bucket)
+  WHERE {_DIGITS}
+)
+WHERE in_time OR NOT crm_only
+ORDER BY row_id, phone
 """
 
 
@@ -728,12 +735,18 @@ def child(task: str, layout: str, root: Path) -> None:
             found = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
         else:
             con.register("linkable", linkable.select("row_id", "phone_pattern", "bucket", "until"))
-            con.register("people", people.select("phone", "first_at"))
+            con.register("people", people.select("phone", "first_at", "crm_only"))
             found = con.sql(DUCKDB_JOIN).pl()
             con.unregister("linkable")
             con.unregister("people")
         seconds += time.perf_counter() - start
         pairs += found.height
+        for name, n in (
+            ("customers", people.height),
+            ("CRM-only customers", int(people["crm_only"].sum())),
+            ("CRM-only pairs", int(found["crm_only"].sum())),
+        ):
+            statuses[name] = statuses.get(name, 0) + n
     print(
         json.dumps(
             {
@@ -811,6 +824,18 @@ def _print_table(best: dict[str, dict]) -> None:
     if "link" in best and "duckdb" in best:
         ratio = best["link"]["seconds"] / best["duckdb"]["seconds"]
         print(f"ratio (a)/(b): {ratio:5.2f}×  (target ≤ 2×)")
+    linked = best.get("link") or best.get("duckdb")
+    if linked:
+        counts = linked["statuses"]
+        found = ", ".join(
+            f"{'(a)' if task == 'link' else '(b)'} {best[task]['statuses']['CRM-only pairs']:,}"
+            for task in ("link", "duckdb")
+            if task in best
+        )
+        print(
+            f"customers: {counts['customers']:,}, of them known only from the CRM "
+            f"{counts['CRM-only customers']:,}; pairs with those: {found}"
+        )
     if "judge" in best:
         judged = best["judge"]
         print(
@@ -868,7 +893,8 @@ def main() -> None:
         f"\nbest of {args.repeat} runs each; every run in a fresh process.\n"
         "rows: reports given to link (admitted, without R02) or to judge(); inputs: RSS just\n"
         "before the timed call (largest over the projects; for link and DuckDB after admission,\n"
-        "which is not timed); pairs: (report, customer) pairs found (DuckDB: before names)."
+        "which is not timed); pairs: (report, customer) pairs found (DuckDB: before names);\n"
+        "customers: link.customers() over visits, deals, rulings and the CRM (not timed)."
     )
 
 

@@ -19,6 +19,7 @@ from reconcile.judge.deals import STAGES, Deal, DealLine, Households, settle
 from reconcile.judge.inputs import Inputs, parse_iso
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
 from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
+from reconcile.periods import period_end_expr
 from reconcile.rules import Rules
 
 
@@ -66,20 +67,26 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         reports[row["row_id"]] = _report(row)
 
     rulings = [_ruling(row) for row in inputs.rulings.iter_rows(named=True) if row["phone"]]
-    people = link.customers(inputs.visits, inputs.deals, inputs.rulings)
+    people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
     linkable = admitted.filter(~pl.col("codes").list.contains("R02"))
     fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
     fits = _choose_fits(fit_pairs)
     _resolve_by_rulings(reports, fits, rulings)
 
+    crm_only = set(fit_pairs.filter("crm_only")["phone"].to_list())
     per_phone: dict[str, list[Report]] = defaultdict(list)
+    crm_linked: list[Report] = []  # linked to a customer known only from the CRM
     for row_id, phones in fits.items():
         report = reports[row_id]
         if len(phones) == 1:
             report.phone = phones[0]
-            per_phone[phones[0]].append(report)
+            if phones[0] in crm_only:
+                crm_linked.append(report)
+            else:
+                per_phone[phones[0]].append(report)
         elif not report.codes:
             report.status, report.codes = "ambiguous", ["A01"]
+    _known_in_crm(crm_linked, inputs.crm, rules)
 
     visits = _group(_visit(row) for row in inputs.visits.iter_rows(named=True))
     ruled = _group(rulings)
@@ -210,13 +217,56 @@ def _choose_fits(pairs: pl.DataFrame) -> dict[str, list[str]]:
     """
     in_time: dict[str, list[str]] = defaultdict(list)
     late: dict[str, list[str]] = defaultdict(list)
-    for row_id, phone, on_time in pairs.iter_rows():
+    for row_id, phone, on_time in pairs.select("row_id", "phone", "in_time").iter_rows():
         (in_time if on_time else late)[row_id].append(phone)
     fits: dict[str, list[str]] = dict(in_time)
     for row_id, phones in late.items():
         if row_id not in fits and len(phones) == 1:
             fits[row_id] = phones
     return fits
+
+
+def _known_in_crm(linked: list[Report], crm: pl.DataFrame, rules: Rules) -> None:
+    """R06 at once for admitted reports linked to a customer known only from the CRM.
+
+    Such a customer has no timeline yet (no visit, deal or ruling): a report is R06
+    when a CRM contact before it still holds the customer (`released_after` since the
+    latest such contact); otherwise it waits for a visit like any linked report. A
+    contact dated only on the report's day is not before it (SPEC §6.4).
+    """
+    existing = rules.existing_customer
+    admitted = [r for r in linked if not r.codes]
+    if not admitted or not existing.crm_contact_before_report:
+        return
+    zone = rules.timezone
+    asked = pl.DataFrame(
+        {
+            "row_id": [r.row_id for r in admitted],
+            "phone": [r.phone for r in admitted],
+            "reported_at": pl.Series([r.at for r in admitted], dtype=pl.Datetime("us", zone)),
+        }
+    )
+    known = "time_known" in crm.columns
+    time_known = pl.col("time_known").fill_null(True) if known else pl.lit(True)
+    contacts = crm.filter(
+        pl.col("at").is_not_null() & pl.col("phone").is_in(asked["phone"].implode())
+    )
+    contacts = contacts.select("phone", contact_at=pl.col("at"), time_known=time_known)
+    contact_at, reported_at = pl.col("contact_at"), pl.col("reported_at")
+    same_day_unknown = ~pl.col("time_known") & (contact_at.dt.date() == reported_at.dt.date())
+    latest = (
+        asked.join(contacts, on="phone", how="inner")
+        .filter((contact_at < reported_at) & ~same_day_unknown)
+        .group_by("row_id")
+        .agg(contact_at.max(), reported_at.first())
+    )
+    if existing.released_after is not None:
+        held_until = period_end_expr(contact_at, existing.released_after, zone)
+        latest = latest.filter(held_until.is_null() | (reported_at < held_until))
+    held = set(latest["row_id"].to_list())
+    for report in admitted:
+        if report.row_id in held:
+            report.codes.append("R06")
 
 
 def _resolve_by_rulings(
