@@ -39,14 +39,23 @@ class SheetSpec:
     )  # data-relative r1,c1,r2,c2
     footer: list[list[Cell]] = field(default_factory=list)  # totals / notes rows
     hidden: bool = False
+    # Group header rows above `header` (易居's 业绩归属 | 基本信息 over 序号 | 客户姓名 …), and
+    # the merged ranges of the header block, as sheet-absolute 0-based r1,c1,r2,c2.
+    header_above: list[list[Cell]] = field(default_factory=list)
+    header_merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def all_rows(self) -> list[list[Cell]]:
-        return [*self.title, self.header, *self.rows, *self.footer]
+        return [*self.title, *self.header_above, self.header, *self.rows, *self.footer]
 
     @property
     def first_data_row(self) -> int:
         """0-based sheet row of the first data row."""
-        return len(self.title) + 1
+        return len(self.title) + len(self.header_above) + 1
+
+    def cell(self, r: int, c: int) -> Cell:
+        """The value at a sheet-absolute 0-based position (None past a short row)."""
+        rows = self.all_rows()
+        return rows[r][c] if r < len(rows) and c < len(rows[r]) else None
 
 
 def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
@@ -70,6 +79,9 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
             offset = spec.first_data_row
             sheet.merge_range(r1 + offset, c1, r2 + offset, c2, None)
             _write_xlsx_cell(sheet, r1 + offset, c1, spec.rows[r1][c1], formats)
+        for r1, c1, r2, c2 in spec.header_merges:
+            sheet.merge_range(r1, c1, r2, c2, None)
+            _write_xlsx_cell(sheet, r1, c1, spec.cell(r1, c1), formats)
         if spec.title:
             sheet.merge_range(0, 0, 0, max(len(spec.header) - 1, 1), spec.title[0][0], bold)
         if spec.hidden:
@@ -81,9 +93,16 @@ def write_xlsx(path: Path, sheets: list[SheetSpec]) -> Path:
 def _covered(spec: SheetSpec) -> set[tuple[int, int]]:
     """Sheet cells under a merged range but its top-left one: Excel keeps them empty."""
     offset = spec.first_data_row
-    return {
+    data = {
         (r + offset, c)
         for r1, c1, r2, c2 in spec.merges
+        for r in range(r1, r2 + 1)
+        for c in range(c1, c2 + 1)
+        if (r, c) != (r1, c1)
+    }
+    return data | {
+        (r, c)
+        for r1, c1, r2, c2 in spec.header_merges
         for r in range(r1, r2 + 1)
         for c in range(c1, c2 + 1)
         if (r, c) != (r1, c1)
@@ -118,16 +137,16 @@ def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
     }
     for spec in sheets:
         sheet = workbook.add_sheet(spec.name)
+        offset = spec.first_data_row
         merged = {
-            (r1 + spec.first_data_row, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in spec.merges
-        }
+            (r1 + offset, c1): (r1 + offset, c1, r2 + offset, c2) for r1, c1, r2, c2 in spec.merges
+        } | {(r1, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in spec.header_merges}
         covered = _covered(spec)
         for r, row in enumerate(spec.all_rows()):
             for c, value in enumerate(row):
                 if (r, c) in merged:
                     r1, c1, r2, c2 = merged[(r, c)]
-                    offset = spec.first_data_row
-                    sheet.write_merge(r1 + offset, r2 + offset, c1, c2, value)
+                    sheet.write_merge(r1, r2, c1, c2, value)
                 elif (r, c) not in covered and value is not None:
                     style = styles.get(type(value))
                     if isinstance(value, time):

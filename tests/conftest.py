@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -21,18 +22,45 @@ def _cell(value):
     return value
 
 
+def excel_range(ref: str) -> tuple[int, int, int, int]:
+    """`B1:Q1` (or a single `A1`) as 0-based r1, c1, r2, c2."""
+
+    def one(cell: str) -> tuple[int, int]:
+        match = re.fullmatch(r"([A-Z]+)(\d+)", cell.strip().upper())
+        if match is None:
+            raise ValueError(f"not an Excel cell reference: {cell!r}")
+        column = 0
+        for letter in match.group(1):
+            column = column * 26 + ord(letter) - ord("A") + 1
+        return int(match.group(2)) - 1, column - 1
+
+    first, _, last = ref.partition(":")
+    (r1, c1), (r2, c2) = one(first), one(last or first)
+    return r1, c1, r2, c2
+
+
 def sheet_specs(fixture: dict) -> list[SheetSpec]:
+    """One spec per fixture sheet.
+
+    A multi-row header is `header_rows:` (group rows first, the row of column names
+    last) with `header_merges:` as Excel ranges of the sheet (`A1:A2`, `B1:Q1`); the
+    labels a merge covers may be repeated in the YAML for readability, they are not
+    written (Excel keeps a merged range's value in its top-left cell only).
+    """
     specs = []
     for sheet in fixture["sheets"]:
+        header_rows = [[_cell(v) for v in row] for row in sheet.get("header_rows", [])]
         specs.append(
             SheetSpec(
                 name=sheet["name"],
-                header=sheet["header"],
+                header=header_rows[-1] if header_rows else sheet["header"],
                 rows=[[_cell(v) for v in row] for row in sheet.get("rows", [])],
                 title=[[_cell(v) for v in row] for row in sheet.get("title", [])],
                 merges=[tuple(m) for m in sheet.get("merges", [])],
                 footer=[[_cell(v) for v in row] for row in sheet.get("footer", [])],
                 hidden=sheet.get("hidden", False),
+                header_above=header_rows[:-1],
+                header_merges=[excel_range(ref) for ref in sheet.get("header_merges", [])],
             )
         )
     return specs
