@@ -51,7 +51,7 @@ def judge(inputs: Inputs, rules: Rules) -> Judgement:
 
 _REPORT_FIELDS = (
     "row_id", "channel", "agent", "customer_name", "phone_pattern", "at", "report_type",
-    "until", "source", "path", "sheet", "row_no", "codes",
+    "until", "source", "path", "sheet", "row_no", "codes", "time_known",
 )  # fmt: skip
 _SHARED_TEXT = ("channel", "agent", "report_type", "path", "sheet")
 
@@ -143,18 +143,27 @@ def _report(row: dict) -> Report:
         source=row["source"],
         order=_order(row),
         codes=list(row["codes"]),
+        time_known=_time_known(row),
     )
 
 
 def _visit(row: dict) -> Visit:
     return Visit(
         row["row_id"], row["phone"], row["at"], row["channel"], row["agent"],
-        row["customer_name"], row["source"], _order(row),
+        row["customer_name"], row["source"], _order(row), _time_known(row),
     )  # fmt: skip
 
 
 def _contact(row: dict) -> Contact:
-    return Contact(row["row_id"], row["phone"], row["at"], row["kind"], row["source"], _order(row))
+    return Contact(
+        row["row_id"], row["phone"], row["at"], row["kind"], row["source"], _order(row),
+        _time_known(row),
+    )  # fmt: skip
+
+
+def _time_known(row: dict) -> bool:
+    """False only when the cell gave a date without a clock time (SPEC §6.4)."""
+    return row.get("time_known") is not False
 
 
 def _ruling(row: dict) -> Ruling:

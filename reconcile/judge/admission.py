@@ -55,9 +55,13 @@ def admit(reports: pl.DataFrame, rules: Rules, first_run: int | None) -> pl.Data
     )
     checks.append(pl.when(_outside_hours(rules)).then(pl.lit("R03")))
     if report.max_delay is not None and first_run is not None:
-        late = pl.col("first_seen_at") > period_end_expr(
-            pl.col("at"), report.max_delay, rules.timezone
+        # A date-only report counts as made at the end of its day (SPEC §6.4).
+        made = (
+            pl.when(pl.col("time_known"))
+            .then(pl.col("at"))
+            .otherwise(pl.col("at").dt.offset_by("1d"))
         )
+        late = pl.col("first_seen_at") > period_end_expr(made, report.max_delay, rules.timezone)
         checks.append(pl.when(late & (pl.col("first_run") != first_run)).then(pl.lit("R10")))
     frame = frame.with_columns(codes=pl.concat_list(checks).list.drop_nulls())
     frame = _quota(frame, rules)
@@ -112,7 +116,8 @@ def _quota(frame: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """R04: per day and agent/channel, rows beyond the first `limit` that passed R01–R03.
 
     Counting is by source row (a cell with two numbers counts once), in submission
-    order: 报备时间, then file, sheet and row.
+    order: 报备时间, then file, sheet and row. Date-only rows count after the day's
+    timed rows, in file and row order (SPEC §6.4).
     """
     report = rules.report
     pools: dict[str, Quota] = {}
@@ -143,12 +148,13 @@ def _quota(frame: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         .group_by("pool", "per_key", "day", "source")
         .agg(
             pl.col("at").min(),
-            pl.col("path").first(),
-            pl.col("sheet").first(),
-            pl.col("row_no").first(),
-            pl.col("limit").first(),
+            date_only=~pl.col("time_known").all(),
+            path=pl.col("path").first(),
+            sheet=pl.col("sheet").first(),
+            row_no=pl.col("row_no").first(),
+            limit=pl.col("limit").first(),
         )
-        .sort("at", "path", "sheet", "row_no")
+        .sort("date_only", "at", "path", "sheet", "row_no")
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("pool", "per_key", "day"))
         .filter(pl.col("rank") > pl.col("limit"))
         .select("source", over=pl.lit(True))

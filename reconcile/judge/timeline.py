@@ -4,12 +4,20 @@ The holder at any instant is a channel (visit protection), the developer (after 
 natural visit or a CRM contact, until `released_after`), or nobody (公共客户).
 Reports wait for the customer's next decisive visit; that visit decides between
 them by the rules of `conflict:` and opens an ownership episode.
+
+A value written with a date but no clock time (`time_known` false) reads as 00:00 of
+its day. Against another row of the same calendar day its order is unknown, and it
+resolves for the report (SPEC §6.4): within a day, date-only reports come first and
+date-only CRM contacts and visits last, so neither is "before" the report; the lead
+time is met; two reports whose order would decide the owner tie. Every such
+resolution is kept on the episode (`order_unknown`) for the admin to verify.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from reconcile.judge.admission import lead_time, type_rules
 from reconcile.periods import local_day, period_end, window_start
@@ -31,6 +39,10 @@ class Report:
     codes: list[str] = field(default_factory=list)
     status: str = ""
     phone: str | None = None
+    time_known: bool = True  # false: a date without a clock time (reads as 00:00)
+    # Rows of its day whose order with it is unknown, resolved in its favour (§6.4);
+    # a tuple: a million reports share the one empty one.
+    unknown_order: tuple[OrderUnknown, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -43,6 +55,7 @@ class Visit:
     customer_name: str | None
     source: str
     order: tuple
+    time_known: bool = True
 
 
 @dataclass(slots=True, eq=False)
@@ -53,6 +66,20 @@ class Contact:
     kind: str  # crm | followup
     source: str
     order: tuple
+    time_known: bool = True
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OrderUnknown:
+    """A report and another row of the same calendar day, one of them without a clock
+    time: which came first is unknown and was resolved for the report (SPEC §6.4)."""
+
+    report: Report
+    kind: str  # the other row: crm | followup (CRM contacts), visit, report
+    at: datetime
+    time_known: bool
+    source: str
+    channel: str | None = None  # the visit's bringer, the other report's channel
 
 
 @dataclass(slots=True, eq=False)
@@ -72,6 +99,7 @@ class Episode:
     renewals: int = 0
     shares: list[tuple[str, float]] = field(default_factory=list)
     ruled: bool = False
+    order_unknown: list[OrderUnknown] = field(default_factory=list)  # flag `order_unknown`
 
     @property
     def holds_by_visit(self) -> bool:
@@ -83,19 +111,56 @@ class Episode:
 
 
 _EVENT_ORDER = {"contact": 0, "report": 1, "visit": 2}
+ORDER_UNKNOWN = "order_unknown"
+
+
+def event_key(at: datetime, time_known: bool, kind: str, zone: ZoneInfo) -> tuple:
+    """Where an event stands in a customer's timeline (SPEC §6.4).
+
+    By calendar day, then: date-only reports, timed events in time order, date-only
+    CRM contacts and visits. So an unknown order within a day resolves for the report.
+    """
+    slot = 1 if time_known else 0 if kind == "report" else 2
+    return (local_day(at, zone), slot, at, _EVENT_ORDER[kind])
+
+
+def same_day_unknown(
+    first: datetime, first_known: bool, second: datetime, second_known: bool, zone: ZoneInfo
+) -> bool:
+    """Two rows of the same calendar day, at least one without a clock time."""
+    return not (first_known and second_known) and local_day(first, zone) == local_day(second, zone)
+
+
+def end_of_day(moment: datetime, zone: ZoneInfo) -> datetime:
+    """24:00 of the moment's local day (00:00 of the next)."""
+    return datetime.combine(local_day(moment, zone) + timedelta(days=1), time(0), zone)
 
 
 def group_visits(visits: list[Visit], rules: Rules) -> list[list[Visit]]:
-    """Visits this close together are one visit at the earliest time, with several bringers."""
+    """Visits this close together are one visit at the earliest time, with several bringers.
+
+    Date-only visits of one day are one visit; they never join a timed visit, whose
+    order with them is unknown.
+    """
+    zone = rules.zone
     groups: list[list[Visit]] = []
+    timed: list[Visit] | None = None
+    dated: dict[date, list[Visit]] = {}
     for visit in sorted(visits, key=lambda v: (v.at, v.order)):
-        if groups:
-            first = groups[-1][0]
-            end = period_end(first.at, rules.visit.simultaneous_within, rules.zone)
+        if not visit.time_known:
+            day = local_day(visit.at, zone)
+            if day not in dated:
+                dated[day] = []
+                groups.append(dated[day])
+            dated[day].append(visit)
+            continue
+        if timed is not None:
+            end = period_end(timed[0].at, rules.visit.simultaneous_within, zone)
             if end is None or visit.at <= end:
-                groups[-1].append(visit)
+                timed.append(visit)
                 continue
-        groups.append([visit])
+        timed = [visit]
+        groups.append(timed)
     return groups
 
 
@@ -111,19 +176,30 @@ class Timeline:
         self.waiting: list[Report] = []
         self.crm_at: datetime | None = None  # latest developer contact through the CRM
         self.natural_at: datetime | None = None  # latest visit while the developer holds
+        # The latest instant processed: date-only contacts and visits come after the
+        # timed events of their day but read as 00:00, so time must not run back.
+        self.clock: datetime | None = None
+        self.contacts_by_day: dict[date, list[Contact]] = {}
 
     def run(
         self, reports: list[Report], visits: list[Visit], contacts: list[Contact]
     ) -> list[Episode]:
+        zone = self.zone
         events: list[tuple] = []
         for contact in contacts:
-            events.append((contact.at, _EVENT_ORDER["contact"], contact.order, "contact", contact))
+            key = event_key(contact.at, contact.time_known, "contact", zone)
+            events.append((key, contact.order, "contact", contact))
+            self.contacts_by_day.setdefault(key[0], []).append(contact)
         for report in reports:
-            events.append((report.at, _EVENT_ORDER["report"], report.order, "report", report))
+            key = event_key(report.at, report.time_known, "report", zone)
+            events.append((key, report.order, "report", report))
         for group in group_visits(visits, self.rules):
-            events.append((group[0].at, _EVENT_ORDER["visit"], group[0].order, "visit", group))
-        for at, _, _, kind, item in sorted(events, key=lambda e: e[:3]):
-            self._expire(at)
+            key = event_key(group[0].at, group[0].time_known, "visit", zone)
+            events.append((key, group[0].order, "visit", group))
+        for _, _, kind, item in sorted(events, key=lambda e: e[:2]):
+            at = item[0].at if kind == "visit" else item.at
+            self.clock = at if self.clock is None else max(self.clock, at)
+            self._expire(self.clock)
             if kind == "contact":
                 self._contact(item)
             elif kind == "report":
@@ -163,7 +239,7 @@ class Timeline:
     def _contact(self, contact: Contact) -> None:
         if self.current is not None and self.current.holds_by_visit:
             return  # the channel holds; a developer contact does not take the customer
-        self.crm_at = contact.at
+        self.crm_at = _latest(self.crm_at, contact.at)
         if self.current is not None:
             self.current.until = self._developer_until(self._developer_since())
 
@@ -188,11 +264,33 @@ class Timeline:
             report.codes.append("R07")
         if report.codes:
             report.status = "invalid"
-        else:
-            self.waiting.append(report)
+            return
+        if existing.crm_contact_before_report:
+            report.unknown_order += self._same_day_contacts(report)
+        self.waiting.append(report)
 
     def _developer_holds_before(self, at: datetime, since: datetime | None) -> bool:
         return since is not None and since < at and self._developer_holds(at, since)
+
+    def _same_day_contacts(self, report: Report) -> tuple[OrderUnknown, ...]:
+        """CRM contacts of the report's day, of unknown order with it, that would have made
+        it R06 had they come first: they are not before it (SPEC §6.4), only flagged."""
+        found = []
+        for contact in self.contacts_by_day.get(local_day(report.at, self.zone), ()):
+            if contact.time_known and report.time_known:
+                continue  # a known order: the timeline already decided
+            end = self._developer_until(contact.at)
+            if end is None or report.at < end:
+                found.append(
+                    OrderUnknown(
+                        report,
+                        kind=contact.kind,
+                        at=contact.at,
+                        time_known=contact.time_known,
+                        source=contact.source,
+                    )
+                )
+        return tuple(found)
 
     def _visit(self, group: list[Visit]) -> None:
         at = group[0].at
@@ -202,26 +300,33 @@ class Timeline:
             current.visits.extend(group)
             self._renew(current, at, bringers)
             return
-        candidates = self._candidates(at)
+        candidates = self._candidates(group)
         if candidates:
             self._contest(at, group, bringers, candidates)
             return
         if current is not None:  # the developer's episode goes on
             current.visits.extend(group)
-            self.natural_at = at
+            self.natural_at = _latest(self.natural_at, at)
             current.until = self._developer_until(self._developer_since())
             return
-        existing = self._developer_holds(at, self._developer_since())
+        existing = self._developer_holds(self.clock or at, self._developer_since())
         self._open_developer("existing" if existing else "natural", group, bringers)
 
-    def _candidates(self, at: datetime) -> list[Report]:
+    def _candidates(self, group: list[Visit]) -> list[Report]:
         report_rules = self.rules.report
+        visit = group[0]
+        at = visit.at
+        # A date-only visit is as late as its day allows: on another day, the day decides.
+        reading = at if visit.time_known else end_of_day(at, self.zone)
         candidates = []
         for report in self.waiting:
+            unknown = same_day_unknown(
+                report.at, report.time_known, at, visit.time_known, self.zone
+            )
             # The latest report time that is still `lead_time` before the visit (inclusive).
-            latest = window_start(at, lead_time(report_rules, report.report_type), self.zone)
+            latest = window_start(reading, lead_time(report_rules, report.report_type), self.zone)
             kind = type_rules(report_rules, report.report_type)
-            if report.at > latest:
+            if report.at > latest and not unknown:
                 report.codes.append("R08")
             elif report.until is not None and at >= report.until:
                 report.codes.append("R09")
@@ -233,6 +338,17 @@ class Timeline:
             ):
                 report.codes.append("R03")
             else:
+                if unknown:  # same day, one without a clock time: in time (SPEC §6.4)
+                    report.unknown_order += (
+                        OrderUnknown(
+                            report,
+                            kind="visit",
+                            at=at,
+                            time_known=visit.time_known,
+                            source=visit.source,
+                            channel=visit.channel,
+                        ),
+                    )
                 candidates.append(report)
                 continue
             report.status = "invalid"
@@ -245,6 +361,8 @@ class Timeline:
         conflict = self.rules.conflict
         episode = Episode(self.phone, "channel", at, _name_of(group), visits=list(group))
         episode.contested = list(candidates)
+        for report in candidates:
+            episode.order_unknown.extend(report.unknown_order)
         pool = list(candidates)
         priority = self.rules.report.type_priority
         if priority:
@@ -269,11 +387,13 @@ class Timeline:
             for report in candidates:
                 report.status, report.codes = "invalid", [*report.codes, "N01"]
             episode.owner_type, episode.codes = "natural", ["N01", *episode.codes]
+            _flag_order_unknown(episode)
             self._start(episode, developer=True)
             return
         remaining = self._rank(pool, bringers)
         channels = sorted({r.channel for r in remaining})
         if len(channels) > 1:
+            episode.order_unknown.extend(self._tied_same_day(remaining))
             tied = [
                 min((r for r in remaining if r.channel == c), key=_report_key) for c in channels
             ]
@@ -303,6 +423,7 @@ class Timeline:
                 sorted({f"lost={r.channel}" for r in candidates if r.status == "lost"})
             )
         episode.until = period_end(at, self.rules.visit.protection, self.zone)
+        _flag_order_unknown(episode)
         self._start(episode, developer=False)
 
     def _rank(self, pool: list[Report], bringers: list[str]) -> list[Report]:
@@ -314,14 +435,44 @@ class Timeline:
                 if any(r.channel in bringers for r in remaining):
                     remaining = [r for r in remaining if r.channel in bringers]
             else:
-                earliest = min(r.at for r in remaining)
-                gap = conflict.min_gap
-                if gap is None:
-                    remaining = [r for r in remaining if r.at == earliest]
-                else:
-                    end = period_end(earliest, gap, self.zone)
-                    remaining = [r for r in remaining if end is None or r.at < end]
+                # Those no other candidate certainly reported first (by more than min_gap).
+                remaining = [r for r in remaining if not any(self._before(o, r) for o in remaining)]
         return remaining
+
+    def _before(self, first: Report, second: Report) -> bool:
+        """`first` was reported before `second`, farther apart than `conflict.min_gap`.
+
+        With a date-only report the day decides; on the same day the order is unknown.
+        """
+        if not (first.time_known and second.time_known):
+            return local_day(first.at, self.zone) < local_day(second.at, self.zone)
+        if first.at >= second.at:
+            return False
+        gap = self.rules.conflict.min_gap
+        if gap is None:
+            return True
+        end = period_end(first.at, gap, self.zone)
+        return end is not None and second.at >= end
+
+    def _tied_same_day(self, tied: list[Report]) -> list[OrderUnknown]:
+        """Pairs of tied reports of different channels whose order is unknown."""
+        found = []
+        for index, first in enumerate(tied):
+            for second in tied[index + 1 :]:
+                if first.channel != second.channel and same_day_unknown(
+                    first.at, first.time_known, second.at, second.time_known, self.zone
+                ):
+                    found.append(
+                        OrderUnknown(
+                            first,
+                            kind="report",
+                            at=second.at,
+                            time_known=second.time_known,
+                            source=second.source,
+                            channel=second.channel,
+                        )
+                    )
+        return found
 
     def _open_developer(self, owner_type: str, group: list[Visit], bringers: list[str]) -> None:
         episode = Episode(self.phone, owner_type, group[0].at, _name_of(group), visits=list(group))
@@ -363,6 +514,15 @@ class Timeline:
 
 def _report_key(report: Report) -> tuple:
     return (report.at, report.order)
+
+
+def _latest(known: datetime | None, at: datetime) -> datetime:
+    return at if known is None else max(known, at)
+
+
+def _flag_order_unknown(episode: Episode) -> None:
+    if episode.order_unknown:
+        episode.flags.append(ORDER_UNKNOWN)
 
 
 def _name_of(group: list[Visit]) -> str | None:

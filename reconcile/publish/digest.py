@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.judge.deals import DealLine, appeal_end
-from reconcile.judge.timeline import Episode, Report
+from reconcile.judge.timeline import ORDER_UNKNOWN, Episode, OrderUnknown, Report
 from reconcile.ledger import Ledger
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
@@ -217,10 +217,13 @@ def build_digest(
     night = judgement.inputs.as_of
     end = judgement.inputs.as_of_end
     view = _View(judgement, rules)
+    to_verify = view.order_unknown()
     sections = (
         view.collisions(),
         view.disputes(),
         view.ambiguous(),
+        # Only on nights that have one: most projects write every clock time.
+        *((to_verify,) if to_verify.total else ()),
         view.invalid(previous),
         view.expiring(),
         view.changes(previous),
@@ -386,6 +389,46 @@ class _View:
             "隐号报备同时符合多位客户，需在裁决表中写明是哪位客户。",
             (_group("", cards),),
             "没有匹配到多位客户的报备。",
+        )
+
+    def order_unknown(self) -> Section:
+        """需核实: a date without a clock time against a row of the same day (SPEC §6.4).
+
+        The judge resolved the unknown order for the report; the admin checks the two
+        rows and writes a ruling when the originals say otherwise.
+        """
+        flagged = sorted(
+            (e for e in self.j.episodes if ORDER_UNKNOWN in e.flags and e.order_unknown),
+            key=lambda e: (_sort_time(e.first_visit_at), e.phone),
+        )
+        cards = []
+        for episode in flagged:
+            fields = [
+                ("首次到访", local_time(episode.first_visit_at, self.zone)),
+                ("归属", self._owner(episode)),
+            ]
+            sources: list[str] = []
+            for item in episode.order_unknown:
+                fields.append(
+                    ("先后不明", f"{self._dated_claim(item.report)} 与 {self._other(item)}")
+                )
+                sources += [item.report.source, item.source]
+            cards.append(
+                Card(
+                    self._customer(episode.phone, episode.customer_name),
+                    "需核实",
+                    "warn",
+                    tuple(fields),
+                    tuple(dict.fromkeys(sources)),
+                )
+            )
+        return Section(
+            "order_unknown",
+            "需核实：同一天先后不明",
+            "只写了日期、没有写钟点的记录与同一天的另一条记录谁先谁后无法确定，已按报备方在先判定"
+            "（两份报备则为撞单待裁决）。请对照两条来源记录核实；如有出入，请在裁决表中裁决。",
+            (_group("", cards),),
+            "没有先后不明需核实的记录。",
         )
 
     def invalid(self, previous: Judgement | None) -> Section:
@@ -592,6 +635,25 @@ class _View:
     def _claim(self, report: Report) -> str:
         kind = f"{report.report_type}·" if report.report_type else ""
         return f"{_who(report.channel, report.agent)}（{kind}报备 {self._at(report.at)}）"
+
+    def _dated_claim(self, report: Report) -> str:
+        """A claim whose date-only 报备时间 reads as a day, not as 00:00."""
+        kind = f"{report.report_type}·" if report.report_type else ""
+        when = self._at(report.at) if report.time_known else self._day(report.at)
+        return f"{_who(report.channel, report.agent)}（{kind}报备 {when}）"
+
+    def _other(self, item: OrderUnknown) -> str:
+        """The row whose order with the report is unknown, in the admin's words."""
+        when = self._at(item.at) if item.time_known else self._day(item.at)
+        if item.kind == "visit":
+            bringer = f"{item.channel} 带看" if item.channel else "自行到访"
+            return f"到访 {when}（{bringer}）"
+        if item.kind == "report":
+            return f"{item.channel or '—'}（报备 {when}）"
+        return f"{'CRM 跟进' if item.kind == 'followup' else 'CRM 客户登记'} {when}"
+
+    def _day(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self.zone).date().isoformat()}（未写时刻）"
 
     def _candidate(self, phone: str) -> str:
         episodes = self.episodes_by_phone.get(phone, [])
