@@ -223,7 +223,10 @@ def test_the_report_reads_well_at_phone_width_in_chromium(nights, tmp_path):
 def test_sheets_set_aside_and_unused_columns_are_in_the_files_section(tmp_path):
     root = make_workspace(tmp_path, "project: 测试项目\n")
     write_input(root / "inputs", "channels/链家/报备.xlsx", {
-        "报备": [[*REPORT_HEADER, "业绩"], ["张先生", "138****1234", "2026-11-19 09:00", "王五", "3"]],
+        "报备": [
+            [*REPORT_HEADER, "业绩"],
+            ["张先生", "138****1234", "2026-11-19 09:00", "王五", "3"],
+        ],
         "成交": [["房号", "客户电话", "成交总价", "状态"], ["1-1001", "13812341234", "1", "签约"]],
     })  # fmt: skip
     summary = run(Workspace.open(root), NIGHT_1)
