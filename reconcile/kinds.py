@@ -351,7 +351,12 @@ KIND_LIST: tuple[Kind, ...] = (
            "consultant", "date", "last_visit_at", "follower"},  # fmt: skip
         data=_data(source_channel=T, consultant=T, time_known=B),
         key=("phone", "event_at", "customer_name"),
-        also=(("last_followed_at", "crm_followup"), ("last_visit_at", "crm_followup")),
+        # Every date a CRM row gives is a contact of the developer's (SPEC 6.3 R06).
+        also=(
+            ("first_visit_at", "crm_followup"),
+            ("last_followed_at", "crm_followup"),
+            ("last_visit_at", "crm_followup"),
+        ),
         folders=("crm",),
         name_hints=("客户",),
     ),
