@@ -9,14 +9,13 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import polars as pl
 
 from reconcile import link
 from reconcile.judge.admission import admit, bucket_expr
-from reconcile.judge.deals import STAGES, Deal, DealLine, Households, settle
-from reconcile.judge.inputs import Inputs, parse_iso
+from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
+from reconcile.judge.inputs import Inputs
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
 from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
 from reconcile.periods import period_end_expr
@@ -112,7 +111,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             report.status = "pending" if protected else "expired_unvisited"
 
     households = _households(inputs)
-    deals = _deals(inputs.deals, inputs.as_of_end)
+    deals = _deals(inputs)
     deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
     return Judgement(
         inputs=inputs,
@@ -314,39 +313,6 @@ def _households(inputs: Inputs) -> Households:
     return households
 
 
-def _deals(frame: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
-    """Deal rows grouped by deal id; stage dates after the as-of night are not yet known."""
-    zone = str(as_of_end.tzinfo)
-    dated = frame.with_columns(
-        deal_id=pl.coalesce("deal_no", "room"),
-        **{name: parse_iso(name, zone) for name in ("subscribed_at", "signed_at", "refunded_at")},
-    )
-    deals: dict[str, Deal] = {}
-    names: dict[str, list[tuple[tuple[str, str, int], str]]] = {}
-    for row in dated.sort("at", "path", "sheet", "row_no", nulls_last=False).iter_rows(named=True):
-        deal = deals.setdefault(row["deal_id"], Deal(row["deal_id"]))
-        deal.phone = row["phone"] or deal.phone
-        source = (row["path"], row["sheet"], row["row_no"])
-        deal.sources.append(source)
-        if row["customer_name"]:
-            names.setdefault(deal.deal_id, []).append((source, row["customer_name"]))
-        if row["amount"] is not None:
-            deal.amount = row["amount"]
-        stage_dates = dict(
-            zip(STAGES, (row["subscribed_at"], row["signed_at"], row["refunded_at"]), strict=True)
-        )
-        for stage, at in stage_dates.items():
-            if at is not None and at <= as_of_end:
-                _mark(deal, stage, at)
-        if row["stage"] in STAGES and stage_dates[row["stage"]] is None:
-            # The row's stage without its own date column: dated by the row (or undated).
-            _mark(deal, row["stage"], row["at"])
-    for deal_id, given in names.items():
-        deals[deal_id].customer_name = max(given)[1]  # the last row in file order
-    return [deals[key] for key in sorted(deals)]
-
-
-def _mark(deal: Deal, stage: str, at: datetime | None) -> None:
-    known = deal.stage_at.get(stage)
-    if stage not in deal.stage_at or (at is not None and (known is None or at < known)):
-        deal.stage_at[stage] = at
+def _deals(inputs: Inputs) -> list[Deal]:
+    """Deal rows and 交易变更 rows as deals across nights (SPEC 6.5, judge/deals.py)."""
+    return assemble(inputs.deals, inputs.deal_changes, inputs.as_of_end)

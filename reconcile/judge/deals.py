@@ -1,49 +1,110 @@
-"""Stage 4 of the judge: deals, their owner on the deal date, and commission.
+"""Stage 4 of the judge: deals across nights, their owner on the deal date, and commission.
 
-A deal is every row with the same deal id (成交编号, else 房号). The owner is the
-episode of the buyer, or of a household member (配偶/家属 columns), that holds on
-the deal date; among several, the one with the earliest valid report.
+A deal is one flat sold once (SPEC 6.5). Deal rows are grouped by their flat (房源唯一码,
+else 楼栋-单元-房号, else 房号 with the buyer's number) and by their numbers (成交编号,
+合同编号, 认购编号), in the order they happened: a number joins the deal that already
+has it or holds its flat, a flat refunded and sold again starts a new deal, and a
+交易变更 row (退房, 换房, 更名 …) reaches its deal by number or flat, never by phone.
+The owner is the episode of a buyer, or of a buyer's household (配偶/家属 columns), that
+holds on the deal date; among several, the earliest claim by `conflict.order`.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+import polars as pl
+
+from reconcile.judge.inputs import parse_iso
 from reconcile.judge.timeline import Episode
+from reconcile.normalise import deals as cells
 from reconcile.periods import period_end
 from reconcile.rules import Rules
 
-STAGES = ("认购", "签约", "退房")
+STAGES = cells.STAGES  # 小订 < 认购 < 签约 < 退房, each written as its first word
+DEPOSIT, SUBSCRIBED, SIGNED, REFUNDED = STAGES
+# Deal numbers, in the order that names a deal (SPEC 6.5: 成交编号, else 合同, else 认购).
+NUMBERS = (("deal_no", "成交编号"), ("contract_no", "合同编号"), ("subscription_no", "认购编号"))
+_STAGE_DATES = (
+    ("deposit_at", DEPOSIT),
+    ("subscribed_at", SUBSCRIBED),
+    ("signed_at", SIGNED),
+    ("refunded_at", REFUNDED),
+)
+_FLAT_FIELDS = ("room_id", "room_name", "building", "unit", "room")
+
+
+@dataclass(frozen=True, slots=True)
+class DealChange:
+    """A 交易变更 row as it reached its deal."""
+
+    change_type: str  # as written: 退房, 换房, 更名, 增减权益人, 折扣变更 …
+    kind: str  # refund | move | buyers | other
+    at: datetime | None
+    source: str  # file#sheet!row
+    new_flat: str | None = None  # 换房: the flat the deal moved to
+    amount: float | None = None  # 换房: 新成交总价; 退房: 实际退房退款金额
 
 
 @dataclass(slots=True)
 class Deal:
     deal_id: str
+    # The buyer whose household owns the deal (set by `settle`); before that the first buyer.
     phone: str | None = None
     amount: float | None = None
     stage_at: dict[str, datetime | None] = field(default_factory=dict)  # stage -> earliest date
-    customer_name: str | None = None  # the latest the CRM rows gave, in file order
+    customer_name: str | None = None  # the latest the rows gave (a 更名 gives a new one)
     sources: list[tuple[str, str, int]] = field(default_factory=list)  # (path, sheet, row)
+    buyers: list[str] = field(default_factory=list)  # every buyer number, first seen first
+    added: set[str] = field(default_factory=set)  # buyers a 更名/增减权益人 brought: never owners
+    numbers: list[tuple[str, str]] = field(default_factory=list)  # (成交编号 …, number)
+    flats: list[str] = field(default_factory=list)  # flat keys: where it was sold first
+    changes: list[DealChange] = field(default_factory=list)
+    refund_amount: float | None = None
 
     @property
     def source_texts(self) -> tuple[str, ...]:
-        """`file#sheet!row` of every CRM row behind the deal, in file order, once each."""
+        """`file#sheet!row` of every row behind the deal (交易变更 too), in file order, once."""
         return tuple(dict.fromkeys(f"{p}#{s}!{r}" for p, s, r in sorted(self.sources)))
 
     @property
+    def owners(self) -> list[str]:
+        """The buyers whose claims decide the owner: not those a 更名/增减权益人 added."""
+        return [b for b in self.buyers if b not in self.added] or list(self.buyers)
+
+    @property
+    def flat(self) -> str | None:
+        """The flat it is on now (a 换房 moves it)."""
+        return self.flats[-1] if self.flats else None
+
+    @property
     def stage(self) -> str:
+        if REFUNDED in self.stage_at:
+            return REFUNDED
         reached = [s for s in STAGES if s in self.stage_at]
-        return reached[-1] if reached else "认购"
+        return reached[-1] if reached else SUBSCRIBED
 
     @property
     def deal_date(self) -> datetime | None:
+        """The day the deal was made: its first stage at 认购 level or above (SPEC 6.1 step 6).
+
+        A deal that never got that far (only 小订, or only a 退房 row) is dated by the
+        earliest stage it has.
+        """
+        made = [at for s in (SUBSCRIBED, SIGNED) if (at := self.stage_at.get(s)) is not None]
+        if made:
+            return min(made)
         dated = [at for at in self.stage_at.values() if at is not None]
         return min(dated) if dated else None
 
     def _implied(self, stage: str) -> list[str]:
-        """Stages recorded that imply `stage`: 签约 implies 认购; 退房 implies neither."""
-        return [s for s in STAGES[STAGES.index(stage) : 2] if s in self.stage_at]
+        """Stages recorded that imply `stage`: 签约 implies 认购 and 小订; 退房 implies none."""
+        levels = STAGES[STAGES.index(stage) : STAGES.index(SIGNED) + 1]
+        return [s for s in levels if s in self.stage_at]
 
     def reached(self, stage: str) -> bool:
         return bool(self._implied(stage))
@@ -52,6 +113,488 @@ class Deal:
         """When the deal reached `stage`, if that was dated."""
         dated = [at for s in self._implied(stage) if (at := self.stage_at[s]) is not None]
         return min(dated) if dated else None
+
+    def mark(self, stage: str, at: datetime | None) -> None:
+        """Record a stage; the earliest date seen is its date."""
+        known = self.stage_at.get(stage)
+        if stage not in self.stage_at or (at is not None and (known is None or at < known)):
+            self.stage_at[stage] = at
+
+
+# Assembling deals across nights (SPEC 6.5) ------------------------------------------------
+
+
+def change_kind(change_type: str | None) -> str:
+    """What a 交易变更 does: refund (退房/退定), move (换房), buyers (更名/增减权益人), other."""
+    text = unicodedata.normalize("NFKC", change_type or "").strip()
+    if "换房" in text:
+        return "move"
+    if re.search(r"退(房|定|订|购)", text):
+        return "refund"
+    if "更名" in text or "权益人" in text or "改名" in text:
+        return "buyers"
+    return "other"
+
+
+_NAME_SPLIT = re.compile(r"[;；/、,，\s]+")
+
+
+def _names(text: str | None) -> set[str]:
+    return {n for n in _NAME_SPLIT.split(text or "") if n}
+
+
+@dataclass(slots=True, eq=False)
+class _Row:
+    """One source row of a deal sheet (all its buyer numbers) or of a 交易变更 sheet."""
+
+    order: tuple  # when it happened, then arrival and file order
+    source: tuple[str, str, int]
+    phones: list[str]
+    customer_name: str | None
+    flats: tuple[str, ...]  # the flat's identities, most specific first
+    numbers: tuple[tuple[str, str], ...]
+    at: datetime | None
+    amount: float | None = None
+    stage: str | None = None
+    stage_at: dict[str, datetime | None] = field(default_factory=dict)
+    sale_at: datetime | None = None  # its earliest stage short of 退房
+    change: DealChange | None = None  # a 交易变更 row
+    room: cells.Room | None = None  # 换房: the new room as written
+    new_names: set[str] = field(default_factory=set)  # 更名/增减权益人: names it brings
+
+
+def _sort_key(at: datetime | None, change: bool, row: dict) -> tuple:
+    """Rows in the order things happened; undated rows last; deal rows before changes."""
+    seen = row.get("first_seen_at")
+    return (at is None, at, change, seen is None, seen, row["path"], row["sheet"], row["row_no"])
+
+
+def _column(frame: pl.DataFrame, name: str, zone: str | None = None) -> pl.Expr:
+    if name not in frame.columns:
+        return pl.lit(None).alias(name)
+    return parse_iso(name, zone).alias(name) if zone else pl.col(name)
+
+
+def _numbers(row: dict) -> tuple[tuple[str, str], ...]:
+    found = []
+    for name, label in NUMBERS:
+        value = unicodedata.normalize("NFKC", row.get(name) or "").strip()
+        if value:
+            found.append((label, value))
+    return tuple(found)
+
+
+def deal_rows(frame: pl.DataFrame, as_of_end: datetime) -> list[_Row]:
+    """Deal rows, one per source row: a co-buyer cell gave one frame row per number."""
+    zone = str(as_of_end.tzinfo)
+    wanted = [*(name for name, _ in NUMBERS), *_FLAT_FIELDS, "stage", "amount", "first_seen_at"]
+    no_date = pl.lit(None, pl.Datetime("us", zone))
+    dated = frame.with_columns(
+        *(_column(frame, name) for name in wanted if name not in frame.columns),
+        *(
+            _column(frame, name, zone) if name in frame.columns else no_date.alias(name)
+            for name, _ in _STAGE_DATES
+        ),
+    )
+    rows: dict[tuple, _Row] = {}
+    for row in dated.iter_rows(named=True):
+        key = (row["path"], row["sheet"], row["row_no"], row.get("first_run"))
+        known = rows.get(key)
+        if known is not None:
+            if row["phone"] and row["phone"] not in known.phones:
+                known.phones.append(row["phone"])
+            continue
+        given = {stage: row[name] for name, stage in _STAGE_DATES if row[name] is not None}
+        stage_at = {stage: at for stage, at in given.items() if at <= as_of_end}
+        if row["stage"] in STAGES and row["stage"] not in given:
+            # The row's stage without its own date column: dated by the row (or undated).
+            stage_at[row["stage"]] = row["at"]
+        if not stage_at:
+            continue  # every stage it tells of is after the night (a 小订 row has no `at`)
+        sales = [at for stage, at in stage_at.items() if stage != REFUNDED and at is not None]
+        sale_at = min(sales) if sales else None
+        refund_at = stage_at.get(REFUNDED)
+        phone = row["phone"]
+        rows[key] = _Row(
+            order=_sort_key(sale_at or refund_at or row["at"], False, row),
+            source=(row["path"], row["sheet"], row["row_no"]),
+            phones=[phone] if phone else [],
+            customer_name=row["customer_name"],
+            flats=cells.flat_keys(*(row[name] for name in _FLAT_FIELDS), phone=phone),
+            numbers=_numbers(row),
+            at=row["at"],
+            amount=row["amount"],
+            stage=row["stage"],
+            stage_at=stage_at,
+            sale_at=sale_at,
+        )
+    return list(rows.values())
+
+
+def change_rows(frame: pl.DataFrame) -> list[_Row]:
+    """交易变更 rows: they reach a deal by flat or number (a phone is rarely given)."""
+    rows: dict[tuple, _Row] = {}
+    for row in frame.iter_rows(named=True):
+        get = row.get
+        key = (row["path"], row["sheet"], row["row_no"], get("first_run"))
+        if key in rows:  # a cell of several numbers gave one frame row each
+            if get("phone") and get("phone") not in rows[key].phones:
+                rows[key].phones.append(get("phone"))
+            continue
+        kind = change_kind(get("change_type"))
+        amount = get("new_amount") if kind == "move" else get("refund_amount")
+        phone = get("phone")
+        source = f"{row['path']}#{row['sheet']}!{row['row_no']}"
+        rows[key] = _Row(
+            order=_sort_key(row["at"], True, row),
+            source=(row["path"], row["sheet"], row["row_no"]),
+            phones=[phone] if phone else [],
+            customer_name=get("new_customer_name") if kind == "buyers" else None,
+            flats=cells.flat_keys(*(get(name) for name in _FLAT_FIELDS), phone=phone),
+            numbers=_numbers(row),
+            at=row["at"],
+            change=DealChange(
+                (get("change_type") or "").strip(), kind, row["at"], source, amount=amount
+            ),
+            room=cells.parse_room(get("new_room_name")) if kind == "move" else None,
+            new_names=(
+                _names(get("new_customer_name")) - _names(row["customer_name"])
+                if kind == "buyers"
+                else set()
+            ),
+        )
+    return list(rows.values())
+
+
+class _Flats:
+    """Identities of one flat (a GUID and its 楼栋-单元-房号 on one row) joined (union-find)."""
+
+    def __init__(self) -> None:
+        self._parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        parent = self._parent.setdefault(key, key)
+        if parent != key:
+            parent = self._parent[key] = self.find(parent)
+        return parent
+
+    def join(self, keys: tuple[str, ...]) -> str | None:
+        if len(keys) < 2:
+            return self.find(keys[0]) if keys else None
+        roots = sorted({self.find(k) for k in keys}, key=_specificity)
+        for other in roots[1:]:
+            self._parent[other] = roots[0]
+        return roots[0] if roots else None
+
+    def root(self, row: _Row) -> str | None:
+        return self.find(row.flats[0]) if row.flats else None
+
+
+def _specificity(key: str) -> tuple:
+    """A flat's name: its 房源唯一码 first, then 楼栋-单元-房号, then 房号@number."""
+    return (2 if "@" in key else 1 if cells.is_room_key(key) else 0, key)
+
+
+def _join_bare_rooms(flats: _Flats, rows: list[_Row]) -> None:
+    """`房号@number` is the flat the same buyer has under a building of that 房号, if one."""
+    full: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        if row.change is None and row.flats and "@" not in row.flats[0]:
+            for key in filter(cells.is_room_key, row.flats):
+                room = key.rsplit("-", 1)[-1]
+                for phone in row.phones:
+                    full.setdefault((room, phone), set()).add(flats.find(row.flats[0]))
+    for row in rows:
+        if row.flats and "@" in row.flats[0]:
+            room, _, phone = row.flats[0].partition("@")
+            found = {flats.find(k) for k in full.get((room, phone), ())}
+            if len(found) == 1:
+                flats.join((row.flats[0], *found))
+
+
+class _Book:
+    """The sweep over deal and change rows in the order things happened."""
+
+    def __init__(self, flats: _Flats, moves: dict[str, list[_Row]]) -> None:
+        self.flats = flats
+        self.moves = moves  # flat -> 换房 changes into it
+        self.deals: list[Deal] = []
+        self.on_flat: dict[str, Deal] = {}  # flat -> its current deal
+        self.by_number: dict[tuple[str, str], Deal] = {}
+        self.amounts: dict[int, list[tuple[tuple, float]]] = {}
+        self.names: dict[int, list[tuple[tuple, str]]] = {}
+        self.buyer_names: dict[int, dict[str, set[str]]] = {}  # deal -> buyer -> names
+        self.added_names: dict[int, set[str]] = {}  # deal -> names a 更名 brought
+        self.by_buyer: dict[str, list[Deal]] = {}
+        self.left: dict[str, set[int]] = {}  # flat -> deals a 换房 took away from it
+        self.made: dict[int, int] = {}  # deal -> when it was made (its place in `deals`)
+        self.gone: set[int] = set()  # deals merged into another
+
+    # deal rows
+
+    def place(self, row: _Row, last: bool = False) -> bool:
+        """Attach a deal row to its deal; False: a number-only row to try again at the end."""
+        deal = self._by_numbers(row.numbers)
+        flat = self.flats.root(row)
+        if deal is None and flat is not None:
+            current = self.on_flat.get(flat)
+            if current is not None and not _resold(current, row):
+                deal = current
+            else:
+                deal = self._moved_into(flat, row)
+        if deal is None and flat is None:
+            if not last:
+                return False
+            deal = self._buyers_deal(row)
+        if deal is None:
+            deal = Deal("")
+            self.made[id(deal)] = len(self.deals)
+            self.deals.append(deal)
+        if flat is not None:
+            other = self.on_flat.get(flat)
+            if other is not None and other is not deal and not _resold(other, row):
+                deal = self._merge(other, deal)  # one flat never gives two deals
+        self._attach(deal, row, flat)
+        return True
+
+    def _by_numbers(self, numbers: Iterable[tuple[str, str]]) -> Deal | None:
+        found: list[Deal] = []
+        for number in numbers:
+            deal = self.by_number.get(number)
+            if deal is not None and deal not in found:
+                found.append(deal)
+        deal = found[0] if found else None
+        for other in found[1:]:
+            deal = self._merge(deal, other)  # type: ignore[arg-type]
+        return deal
+
+    def _moved_into(self, flat: str, row: _Row) -> Deal | None:
+        """The deal a 换房 moves into this flat, for its rows dated before the change."""
+        for change in self.moves.get(flat, ()):
+            deal = self._target(change)
+            if deal is not None and set(deal.buyers) & set(row.phones):
+                return deal
+        return None
+
+    def _buyers_deal(self, row: _Row) -> Deal | None:
+        """A row with new numbers and no flat: its buyer's one open deal, if exactly one."""
+        candidates = {id(d): d for p in row.phones for d in self.by_buyer.get(p, ())}
+        mine = [
+            d
+            for d in candidates.values()
+            if REFUNDED not in d.stage_at
+            and not any(
+                kind == k and number != n for kind, number in row.numbers for k, n in d.numbers
+            )
+        ]
+        return mine[0] if len(mine) == 1 else None
+
+    def _attach(self, deal: Deal, row: _Row, flat: str | None) -> None:
+        deal.sources.append(row.source)
+        names = self.buyer_names.setdefault(id(deal), {})
+        for phone in row.phones:
+            self._buyer(deal, phone)
+            names.setdefault(phone, set()).update(_names(row.customer_name))
+        self._numbers(deal, row.numbers)
+        if flat is not None and id(deal) not in self.left.get(flat, ()):
+            if flat not in deal.flats:
+                deal.flats.append(flat)
+            self.on_flat[flat] = deal
+        for stage, at in row.stage_at.items():
+            deal.mark(stage, at)
+        if row.amount is not None:
+            self.amounts.setdefault(id(deal), []).append((row.order, row.amount))
+        if row.customer_name:
+            self.names.setdefault(id(deal), []).append((row.order, row.customer_name))
+
+    def _buyer(self, deal: Deal, phone: str) -> None:
+        if phone not in deal.buyers:
+            deal.buyers.append(phone)
+            self.by_buyer.setdefault(phone, []).append(deal)
+
+    def _numbers(self, deal: Deal, numbers: Iterable[tuple[str, str]]) -> None:
+        for number in numbers:
+            self.by_number.setdefault(number, deal)
+            if number not in deal.numbers:
+                deal.numbers.append(number)
+
+    def _merge(self, keep: Deal, gone: Deal) -> Deal:
+        """Two deals that turn out to be one: the earlier-made keeps everything."""
+        if self.made[id(gone)] < self.made[id(keep)]:
+            keep, gone = gone, keep
+        keep.sources.extend(gone.sources)
+        for buyer in gone.buyers:
+            self._buyer(keep, buyer)
+            self.by_buyer[buyer].remove(gone)
+        keep.added |= gone.added
+        keep.numbers.extend(n for n in gone.numbers if n not in keep.numbers)
+        keep.flats.extend(f for f in gone.flats if f not in keep.flats)
+        keep.changes.extend(gone.changes)
+        for stage, at in gone.stage_at.items():
+            keep.mark(stage, at)
+        if keep.refund_amount is None:
+            keep.refund_amount = gone.refund_amount
+        for table in (self.amounts, self.names):
+            table.setdefault(id(keep), []).extend(table.pop(id(gone), []))
+        names = self.buyer_names.setdefault(id(keep), {})
+        for buyer, given in self.buyer_names.pop(id(gone), {}).items():
+            names.setdefault(buyer, set()).update(given)
+        self.added_names.setdefault(id(keep), set()).update(self.added_names.pop(id(gone), set()))
+        for flat in gone.flats:
+            if self.on_flat.get(flat) is gone:
+                self.on_flat[flat] = keep
+        for number in gone.numbers:
+            if self.by_number.get(number) is gone:
+                self.by_number[number] = keep
+        for away in self.left.values():
+            if id(gone) in away:
+                away.add(id(keep))
+        self.gone.add(id(gone))
+        return keep
+
+    # 交易变更 rows
+
+    def _target(self, row: _Row) -> Deal | None:
+        deal = self._by_numbers(row.numbers)
+        flat = self.flats.root(row)
+        if deal is None and flat is not None:
+            deal = self.on_flat.get(flat)
+        return deal
+
+    def change(self, row: _Row, last: bool = False) -> bool:
+        """Apply a 交易变更 to its deal; False: not found yet, try again at the end."""
+        deal = self._target(row)
+        if deal is None and last and row.phones:
+            deal = self._buyers_deal(row)
+        if deal is None:
+            return last  # at the end: a change for no deal we know changes nothing
+        change = row.change
+        assert change is not None
+        deal.sources.append(row.source)
+        self._numbers(deal, row.numbers)
+        if change.kind == "refund":
+            if change.at is not None:
+                deal.mark(REFUNDED, change.at)
+            if change.amount is not None:
+                deal.refund_amount = change.amount
+        elif change.kind == "move":
+            change = self._move(deal, row, change)
+        elif change.kind == "buyers":
+            for phone in row.phones:
+                if phone not in deal.buyers:
+                    deal.added.add(phone)
+                    self._buyer(deal, phone)
+            if row.customer_name:
+                self.names.setdefault(id(deal), []).append((row.order, row.customer_name))
+            self.added_names.setdefault(id(deal), set()).update(row.new_names)
+        deal.changes.append(change)
+        return True
+
+    def _move(self, deal: Deal, row: _Row, change: DealChange) -> DealChange:
+        """换房: the deal leaves its flat for the new one, with the new price."""
+        old = self.flats.root(row) or deal.flat
+        new = _new_flat(row.room, old, (deal.owners or [None])[0])
+        if new is None:
+            return change
+        new = self.flats.find(new)
+        if old is not None and self.on_flat.get(old) is deal:
+            del self.on_flat[old]  # the old flat may be sold again
+            self.left.setdefault(old, set()).add(id(deal))
+        if new not in deal.flats:
+            deal.flats.append(new)
+        else:  # back to the end: the flat it is on now
+            deal.flats.remove(new)
+            deal.flats.append(new)
+        self.on_flat[new] = deal
+        if change.amount is not None:
+            self.amounts.setdefault(id(deal), []).append((row.order, change.amount))
+        return DealChange(
+            change.change_type, change.kind, change.at, change.source, new, change.amount
+        )
+
+
+def _new_flat(room: cells.Room | None, old: str | None, buyer: str | None) -> str | None:
+    """The flat a 换房 names: a full name, or a bare 房号 in the old flat's building."""
+    if room is None:
+        return None
+    if room.key is not None:
+        return room.key
+    if old is not None and cells.is_room_key(old):
+        return f"{old.rsplit('-', 1)[0]}-{room.room}"
+    return f"{room.room}@{buyer}" if buyer else None
+
+
+def _resold(current: Deal, row: _Row) -> bool:
+    """Whether a row on the flat of a refunded deal is a new sale of that flat."""
+    refunded = current.stage_at.get(REFUNDED)
+    return refunded is not None and row.sale_at is not None and row.sale_at >= refunded
+
+
+def assemble(deals: pl.DataFrame, changes: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
+    """Every deal the rows tell of, as of the night (SPEC 6.5), sorted by `deal_id`."""
+    rows = deal_rows(deals, as_of_end)
+    altered = change_rows(changes)
+    flats = _Flats()
+    for row in [*rows, *altered]:
+        flats.join(row.flats)
+    _join_bare_rooms(flats, rows)
+    moves: dict[str, list[_Row]] = {}
+    for row in altered:
+        if row.change is not None and row.change.kind == "move":
+            target = _new_flat(row.room, flats.root(row), None)
+            if target is not None:
+                moves.setdefault(flats.find(target), []).append(row)
+    book = _Book(flats, moves)
+    later: list[_Row] = []
+    for row in sorted([*rows, *altered], key=lambda r: r.order):
+        done = book.place(row) if row.change is None else book.change(row)
+        if not done:
+            later.append(row)
+    for row in later:  # number-only rows and changes whose deal came later in time
+        if row.change is None:
+            book.place(row, last=True)
+        else:
+            book.change(row, last=True)
+    return _finish(book)
+
+
+def _finish(book: _Book) -> list[Deal]:
+    """Amounts, names, buyers a 更名 added, and each deal's id."""
+    book.deals = [deal for deal in book.deals if id(deal) not in book.gone]
+    for deal in book.deals:
+        amounts = sorted(book.amounts.get(id(deal), []), key=lambda item: item[0])
+        if amounts:
+            deal.amount = amounts[-1][1]
+        given = sorted(book.names.get(id(deal), []), key=lambda item: item[0])
+        if given:
+            deal.customer_name = given[-1][1]
+        brought = book.added_names.get(id(deal), set())
+        names = book.buyer_names.get(id(deal), {})
+        if brought:  # rows under a name a 更名/增减权益人 brought are the new buyers'
+            deal.added |= {b for b in deal.buyers if names.get(b) and names[b] <= brought}
+        deal.phone = deal.owners[0] if deal.buyers else None
+    _name_deals(book.deals, book.flats)
+    return sorted(book.deals, key=lambda d: d.deal_id)
+
+
+def _name_deals(deals: list[Deal], flats: _Flats) -> None:
+    """`deal_id`: 成交编号, else 合同编号, else 认购编号, else the flat key (SPEC 6.5).
+
+    A flat sold again without numbers is `5-2-802#2`; a deal with nothing to name it by
+    (no number, no flat) is named by its first source row.
+    """
+    taken: dict[str, int] = {}
+    for deal in deals:
+        name = next(
+            (no for _, label in NUMBERS for kind, no in deal.numbers if kind == label), None
+        )
+        if name is None and deal.flats:
+            name = cells.room_label(deal.flats[0])
+        if name is None:
+            path, sheet, row = min(deal.sources)
+            name = f"{path}#{sheet}!{row}"
+        count = taken[name] = taken.get(name, 0) + 1
+        deal.deal_id = name if count == 1 else f"{name}#{count}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,32 +662,58 @@ def _day_end(at: datetime) -> datetime:
 
 
 def _owner(
-    deal: Deal, members: list[str], episodes: dict[str, list[Episode]]
-) -> tuple[Episode | None, Episode | None]:
-    """The episode holding on the deal date, else the channel episode that lapsed before it."""
+    deal: Deal,
+    households: Households,
+    episodes: dict[str, list[Episode]],
+    order: list[str],
+) -> tuple[Episode | None, Episode | None, str | None]:
+    """The episode holding on the deal date, else the channel episode that lapsed before it,
+    and the buyer through whose household it holds.
+
+    Every buyer counts but those a 更名/增减权益人 added; among channel episodes holding on
+    the deal's day, the earliest claim by `conflict.order` wins (SPEC 6.5).
+    """
+    buyer_of: dict[str, str] = {}  # household member -> the first buyer it belongs with
+    for buyer in deal.owners:
+        for member in households.members(buyer):
+            buyer_of.setdefault(member, buyer)
+    mine = [e for phone in buyer_of for e in episodes.get(phone, [])]
+    first = deal.owners[0] if deal.owners else None
     at = deal.deal_date
-    mine = [e for phone in members for e in episodes.get(phone, [])]
     if at is None:
         ordered = sorted(mine, key=lambda e: (e.first_visit_at is None, e.first_visit_at))
-        return (ordered[-1] if ordered else None), None
+        latest = ordered[-1] if ordered else None
+        return latest, None, buyer_of[latest.phone] if latest is not None else first
     holding = [e for e in mine if _holds(e, at)]
     channel = [e for e in holding if e.holds_by_visit]
     if channel:
-        return min(channel, key=_claim_time), None
-    own = [e for e in episodes.get(deal.phone or "", []) if e in holding] or holding
-    if own:
-        return own[0], None
+        won = min(channel, key=lambda e: _claim_key(e, order))
+        return won, None, buyer_of[won.phone]
+    own = [e for buyer in deal.owners for e in episodes.get(buyer, []) if e in holding]
+    if own or holding:
+        held = (own or holding)[0]
+        return held, None, buyer_of[held.phone]
     lapsed = [
         e
         for e in mine
         if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at < _day_end(at)
     ]
-    return None, (max(lapsed, key=lambda e: e.first_visit_at) if lapsed else None)  # type: ignore[arg-type, return-value]
+    if not lapsed:
+        return None, None, first
+    last = max(lapsed, key=lambda e: e.first_visit_at)  # type: ignore[arg-type, return-value]
+    return None, last, buyer_of[last.phone]
 
 
-def _claim_time(episode: Episode) -> tuple:
+def _claim_key(episode: Episode, order: list[str]) -> tuple:
+    """How early a channel's claim is, by `conflict.order` (brought first, reported first)."""
     report = episode.report
-    return (report is None, report.at if report else None, episode.first_visit_at)
+    keys: list[tuple] = []
+    for rule in order:
+        if rule == "first_visit":
+            keys.append((episode.first_visit_at is None, episode.first_visit_at))
+        elif rule == "first_report":
+            keys.append((report is None, report.at if report else None))
+    return (*keys, episode.phone)
 
 
 def settle(
@@ -154,11 +723,11 @@ def settle(
     rules: Rules,
     as_of_end: datetime,
 ) -> list[DealLine]:
+    """Each deal's lines; `deal.phone` becomes the buyer whose household owns it."""
     lines: list[DealLine] = []
     for deal in deals:
-        episode, lapsed = _owner(
-            deal, households.members(deal.phone) if deal.phone else [], episodes
-        )
+        episode, lapsed, buyer = _owner(deal, households, episodes, rules.conflict.order)
+        deal.phone = buyer
         lines.extend(_lines(deal, episode, lapsed, rules, as_of_end))
     return lines
 
@@ -205,8 +774,8 @@ def _lines(
     shares = episode.shares or [(episode.channels[0], 1.0)]
     stage = rules.deal.commission_stage
     codes = ["J01"] if episode.ruled else []
-    if "退房" in deal.stage_at:
-        paid_at, refunded_at = deal.reached_at(stage), deal.stage_at["退房"]
+    if REFUNDED in deal.stage_at:
+        paid_at, refunded_at = deal.reached_at(stage), deal.stage_at[REFUNDED]
         paid_before = deal.reached(stage) and (
             paid_at is None or refunded_at is None or paid_at < refunded_at
         )

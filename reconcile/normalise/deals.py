@@ -1,12 +1,22 @@
-"""Deal and ruling cells: stages, amounts and commission shares."""
+"""Deal and ruling cells: stages, flats, amounts and commission shares."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
-STAGES = ("认购", "签约", "退房")
+# Deal stage levels, lowest first; each is written as its first word (SPEC 6.5).
+STAGES = ("小订", "认购", "签约", "退房")
+STAGE_WORDS: dict[str, tuple[str, ...]] = {
+    "小订": ("小订", "认筹", "定金"),
+    "认购": ("认购", "大定"),
+    "签约": ("签约", "草签", "网签", "成销"),
+    "退房": ("退房", "退定"),
+}
+# How CRM exports spell them, most telling first: 退订 is a refund, 定金 a deposit, 大定 a
+# subscription, and a bare 订/定 (已订, 预定) the subscription it used to mean.
 _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("退", "退房"),
     ("撤", "退房"),
@@ -15,7 +25,14 @@ _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("签", "签约"),
     ("合同", "签约"),
     ("备案", "签约"),
+    ("成销", "签约"),
     ("认购", "认购"),
+    ("大定", "认购"),
+    ("小订", "小订"),
+    ("小定", "小订"),
+    ("认筹", "小订"),
+    ("定金", "小订"),
+    ("诚意金", "小订"),
     ("订", "认购"),
     ("定", "认购"),
 )
@@ -30,14 +47,247 @@ class Parsed:
 
 
 def parse_stage(value: str | None) -> Parsed:
-    """认购 / 签约 / 退房 from the many ways CRM exports spell them (已签约, 网签, 退订 …)."""
+    """小订 / 认购 / 签约 / 退房 from the many ways CRM exports spell them.
+
+    已签约, 网签, 草签 and 成销 are 签约; 大定 is 认购; 认筹 and 定金 are 小订; 退订, 退定 and
+    作废 are 退房.
+    """
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        return Parsed(None, "stage_missing", "缺少成交阶段（认购/签约/退房）")
+        return Parsed(None, "stage_missing", "缺少成交阶段（小订/认购/签约/退房）")
     for word, stage in _STAGE_WORDS:
         if word in text:
             return Parsed(stage)
-    return Parsed(None, "stage_invalid", f"无法识别的成交阶段（{text}），应为认购、签约或退房")
+    return Parsed(
+        None, "stage_invalid", f"无法识别的成交阶段（{text}），应为小订、认购、签约或退房"
+    )
+
+
+def stage_level(stage: str | None) -> int:
+    """A stage's place in STAGES (-1 for none)."""
+    return STAGES.index(stage) if stage in STAGES else -1
+
+
+# Flats ------------------------------------------------------------------------------------
+
+# Words that close a part of a room name: 5栋 / 5幢 / 5座 / 5号楼 / 5# (building),
+# 2单元 (unit), 0802室 (room); 一期 / 二区 name a phase or area, not the flat.
+_BUILDING_WORDS = ("号楼", "栋", "幢", "座", "楼", "#")
+_UNIT_WORDS = ("单元",)
+_ROOM_WORDS = ("室",)  # 号 and 房 may close a building too (5号2单元): placed by position
+_PHASE_WORDS = ("期", "区")
+_PART = re.compile(r"(.*?)(号楼|单元|栋|幢|座|楼|#|室|号|房|期|区)")
+_SEPARATORS = re.compile(r"[-—–_/\\\s·,，、]+")
+_CODE = re.compile(r"[A-Z0-9]+")
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+_GUID = re.compile(r"[0-9A-F]{8}(-?[0-9A-F]{4}){3}-?[0-9A-F]{12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room name read into its parts: building (楼栋) and unit (单元) may be missing."""
+
+    building: str | None
+    unit: str | None
+    room: str
+
+    @property
+    def key(self) -> str | None:
+        """`楼栋-单元-房号` (`5-2-802`); None for a bare 房号, which is no flat on its own."""
+        if self.building is None:
+            return None
+        return "-".join(p for p in (self.building, self.unit, self.room) if p is not None)
+
+
+def _cn_number(text: str) -> str:
+    """一 … 九十九 as digits (五号楼 = 5号楼); other text as it is."""
+    if not text or text.isascii() or any(c not in _CN_DIGITS and c != "十" for c in text):
+        return text
+    if "十" not in text:
+        return "".join(str(_CN_DIGITS[c]) for c in text)
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return text
+    return str((_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0))
+
+
+def _code(text: str | None) -> str | None:
+    """One part of a flat (`05` → `5`, `a` → `A`, `五` → `5`); None when it is no code."""
+    if text is None:
+        return None
+    text = _cn_number(unicodedata.normalize("NFKC", text).strip().upper())
+    if not _CODE.fullmatch(text):
+        return None
+    return text.lstrip("0") or "0" if text.isdigit() else text
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(value, word) pieces of a name: `5号楼2单元0802室` → (5, 号楼), (2, 单元), (0802, 室)."""
+    pieces: list[tuple[str, str]] = []
+    for segment in _SEPARATORS.split(text):
+        rest = segment
+        while rest:
+            match = _PART.match(rest)
+            if match is None or not match.group(1):
+                # A word without a value before it (`#` alone) or no word at all.
+                if match is not None and not match.group(1):
+                    rest = rest[match.end() :]
+                    continue
+                pieces.append((rest, ""))
+                break
+            pieces.append((match.group(1), match.group(2)))
+            rest = rest[match.end() :]
+    return pieces
+
+
+@lru_cache(maxsize=1 << 16)
+def parse_room(text: str | None) -> Room | None:
+    """A room name in any of the ways exports write it, or None when it names no room.
+
+    `5#-2单元-0802`, `5栋2单元802`, `5-2-802`, `5号楼2单元0802室` → 5 / 2 / 802;
+    `A座1001` → A / – / 1001; `1001` → a bare 房号 (no building). Parts that are
+    not codes (the project's name, 一期) are left out; parts without a word are
+    placed by position (building, unit, room from the right).
+    """
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFKC", str(text)).strip().upper()
+    parts: list[tuple[str, str]] = []  # (b | u | r | "" for a part placed by position, code)
+    for value, word in _tokens(text):
+        if word in _PHASE_WORDS:
+            continue
+        code = _code(value)
+        if code is None and not word:
+            found = re.search(r"[A-Z0-9]+$", value)  # `山湖5`: the project's name, then 5
+            code = _code(found.group()) if found else None
+        if code is None:
+            continue
+        place = "b" if word in _BUILDING_WORDS else "u" if word in _UNIT_WORDS else ""
+        parts.append(("r" if word == "室" else place, code))
+    rooms = [i for i, (place, _) in enumerate(parts) if place == "r"]
+    loose = [i for i, (place, _) in enumerate(parts) if not place]
+    if not rooms and not loose:
+        return None
+    room_at = rooms[-1] if rooms else loose[-1]
+    room = parts.pop(room_at)[1]
+    if not any(c.isdigit() for c in room):
+        return None
+    building = next((code for place, code in reversed(parts) if place == "b"), None)
+    unit = next((code for place, code in reversed(parts) if place == "u"), None)
+    b_at = max((i for i, (place, _) in enumerate(parts) if place == "b"), default=-1)
+    u_at = max((i for i, (place, _) in enumerate(parts) if place == "u"), default=len(parts))
+    if building is None:
+        before_unit = [code for i, (place, code) in enumerate(parts) if not place and i < u_at]
+        if unit is None and len(before_unit) >= 2:
+            building, unit = before_unit[-2], before_unit[-1]
+        elif before_unit:
+            building = before_unit[-1]
+    elif unit is None:
+        after = [code for i, (place, code) in enumerate(parts) if not place and i > b_at]
+        unit = after[-1] if after else None
+    return Room(building, unit, room)
+
+
+def flat_key(
+    room_id: str | None = None,
+    room_name: str | None = None,
+    building: str | None = None,
+    unit: str | None = None,
+    room: str | None = None,
+    phone: str | None = None,
+) -> str | None:
+    """The most specific identity of the flat a deal row names (SPEC 6.5), or None.
+
+    房源唯一码 / 房间编号 / GUID as given; else `楼栋-单元-房号` (`5-2-802`) from the
+    room's name or from separate 楼栋 / 单元 / 房号 columns; else `房号@phone`: a bare
+    房号 repeats across buildings, so only with the buyer's number is it a flat.
+    """
+    keys = flat_keys(room_id, room_name, building, unit, room, phone)
+    return keys[0] if keys else None
+
+
+@lru_cache(maxsize=1 << 16)
+def flat_keys(
+    room_id: str | None = None,
+    room_name: str | None = None,
+    building: str | None = None,
+    unit: str | None = None,
+    room: str | None = None,
+    phone: str | None = None,
+) -> tuple[str, ...]:
+    """Every identity a row gives its flat, most specific first (`flat_key` is the first).
+
+    A 房间编号 that is really the room's full name (`山湖一号-一期-5#-2单元-0802`, as 明源's
+    销售明细表 writes it) is read as a name, so it meets the same flat written in columns.
+    """
+    keys: list[str] = []
+    ident = unicodedata.normalize("NFKC", room_id or "").strip().upper()
+    named = _room_id_as_name(ident)
+    if ident and named is None:
+        keys.append(ident)
+    name = named or _name_key(room_name) or _columns_key(building, unit, room)
+    if name is not None and name not in keys:
+        keys.append(name)
+    if not keys:
+        bare = parse_room(room) or parse_room(room_name)
+        if bare is not None and phone:
+            keys.append(f"{bare.room}@{phone}")
+    return tuple(keys)
+
+
+def _room_id_as_name(ident: str) -> str | None:
+    if not ident or _GUID.fullmatch(ident):
+        return None
+    words = any(w in ident for w in (*_BUILDING_WORDS, *_UNIT_WORDS, "室"))
+    if not words and not re.fullmatch(r"[A-Z]?\d+(-\d+){1,2}", ident):
+        return None
+    return _name_key(ident)
+
+
+def _name_key(text: str | None) -> str | None:
+    parsed = parse_room(text)
+    return parsed.key if parsed is not None else None
+
+
+def _columns_key(building: str | None, unit: str | None, room: str | None) -> str | None:
+    """楼栋, 单元 and 房号 from their own columns (a 房号 may itself be a full name)."""
+    parsed = parse_room(room)
+    if parsed is None:
+        return None
+    built = _part(building, _BUILDING_WORDS)
+    if built is None:
+        return parsed.key
+    own_unit = _part(unit, _UNIT_WORDS)
+    if parsed.building is not None and parsed.building != built:
+        # `2-0802` under 楼栋 5: the 房号 column wrote unit and room.
+        own_unit = own_unit or parsed.building
+    return Room(built, own_unit or parsed.unit, parsed.room).key
+
+
+def _part(text: str | None, words: tuple[str, ...]) -> str | None:
+    """A 楼栋 or 单元 cell as a code: `5#`, `5栋`, `5#楼`, `第5栋`, `05`, `二单元` → 5 / 2."""
+    if text is None:
+        return None
+    value = unicodedata.normalize("NFKC", str(text)).strip().upper().removeprefix("第")
+    ends = sorted(words, key=len, reverse=True)
+    while word := next((w for w in ends if value.endswith(w) and len(value) > len(w)), None):
+        value = value[: -len(word)]
+    return _code(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def is_room_key(key: str) -> bool:
+    """Whether a flat key is a `楼栋-单元-房号` (not a 房源唯一码, not `房号@number`)."""
+    parsed = parse_room(key) if "@" not in key else None
+    return parsed is not None and parsed.key == key
+
+
+def room_label(key: str) -> str:
+    """A flat key as people may see it: `房号@number` shows the number masked."""
+    room, at, phone = key.partition("@")
+    if not at or len(phone) != 11:
+        return key
+    return f"{room}@{phone[:3]}****{phone[-4:]}"
 
 
 def parse_amount(value: str | None) -> Parsed:

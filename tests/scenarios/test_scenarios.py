@@ -92,6 +92,7 @@ REASON_CODES = (
     "X01",
     "S01",
     "J01",
+    "X02",
 )
 RULES_SECTIONS = frozenset(
     {
