@@ -549,7 +549,8 @@ class _View:
                         self._sources(now_latest),
                     )
                 )
-        refunded_before = {line.deal_id for line in previous.deals if "X01" in line.reason_codes}
+        # Every refund is news, clawed back (X01) or not (X02: nothing had been paid).
+        refunded_before = {line.deal_id for line in previous.deals if line.stage == REFUNDED}
         refunds = [
             Card(
                 line.deal_id,
@@ -568,7 +569,7 @@ class _View:
                 self.j.deal_records[line.deal_id].source_texts,
             )
             for line in self.j.deals
-            if "X01" in line.reason_codes and line.deal_id not in refunded_before
+            if line.stage == REFUNDED and line.deal_id not in refunded_before
         ]
         groups = tuple(
             group
@@ -758,6 +759,9 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         tuple(groups),
         "没有拒收的文件或数据行。",
     )
+
+
+REFUNDED = "退房"  # deals.csv's stage word for a refunded deal (SPEC 6.5)
 
 
 def _group(title: str, cards: list[Card]) -> Group:

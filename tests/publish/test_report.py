@@ -241,3 +241,29 @@ def test_sheets_set_aside_and_unused_columns_are_in_the_files_section(tmp_path):
     ]
     html = summary.published.report.read_text(encoding="utf-8")
     assert "未读取的工作表" in html and "业绩" in html
+
+
+def test_a_refund_with_nothing_to_claw_back_is_news_too(tmp_path):
+    root = make_workspace(tmp_path, "project: 测试项目\n")
+    inputs = root / "inputs"
+    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
+        REPORT_HEADER, ["张先生", "138****1234", "2026-11-18 09:00", "王五"],
+    ]})  # fmt: skip
+    write_input(inputs, "visits/来访.xlsx", {"来访": [
+        VISIT_HEADER, ["张三", "13812341234", "2026-11-19 10:00", "链家", "王五"],
+    ]})  # fmt: skip
+    write_input(inputs, "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["C-0303", "3-0101", "张三", "13812341234", "认购", "2026-11-19", None, None, 1e6],
+    ]})  # fmt: skip
+    run(Workspace.open(root), NIGHT_1)
+    write_input(inputs, "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["C-0303", "3-0101", "张三", "13812341234", "退房", "2026-11-19", None, "2026-11-20", 1e6],
+    ]})  # fmt: skip
+    second = run(Workspace.open(root), NIGHT_2)
+    [line] = [line for line in second.judgement.deals if line.deal_id == "C-0303"]
+    assert line.status == "not_payable" and "X02" in line.reason_codes
+    changes = _section(second.published.digest, "changes")
+    titles = {group.title: [card.title for card in group.cards] for group in changes.groups}
+    assert titles["新退房"] == ["C-0303"]
