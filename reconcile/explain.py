@@ -40,12 +40,15 @@ _FLAG_LABELS = {
     "provisional": "按报备类型优先暂定（需核实证据）",
     "split": "分成",
     "ruling": "裁决依据",
+    "order_unknown": "同一天先后不明，按报备方认定（需核实）",
 }
+# Flags that are a statement on their own, without a value.
+_BARE_FLAGS = ("provisional", "order_unknown")
 
 
 def flag_text(flag: str) -> str:
     key, _, value = flag.partition("=")
-    if key == "provisional":
+    if key in _BARE_FLAGS:
         return _FLAG_LABELS[key]
     return f"{_FLAG_LABELS.get(key, key)} {value}"
 

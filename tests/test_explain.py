@@ -76,3 +76,9 @@ def test_explain_an_unknown_or_masked_number(workspace, capsys):
     assert "没有与 13900000000 相关的记录" in capsys.readouterr().out
     assert main(["explain", "138****1234", "--workspace", str(workspace)]) == 2
     assert "完整手机号" in capsys.readouterr().err
+
+
+def test_the_order_unknown_flag_reads_as_words():
+    from reconcile.explain import flag_text
+
+    assert flag_text("order_unknown") == "同一天先后不明，按报备方认定（需核实）"
