@@ -674,6 +674,11 @@ def print_check(outcome: FileOutcome, rules: Rules) -> int:
         )
         if sheet.extra_phone_headers:
             print(f"  另有电话列：{'、'.join(sheet.extra_phone_headers)}（作为同一客户的其他号码）")
+        if sheet.fallback_headers:
+            backups = "；".join(
+                f"{text} → {FIELD_LABELS[f]}" for text, f in sheet.fallback_headers.items()
+            )
+            print(f"  备用列（同一字段的前一列为空时取用）：{backups}")
         if sheet.combined:
             print(
                 "  拆分的组合列："

@@ -294,15 +294,31 @@ KIND_LIST: tuple[Kind, ...] = (
         time=("reported_at", "reported_date", "date"),
         time_required=True,
         characteristic=frozenset(
-            {"reported_at", "reported_date", "expected_visit_at", "report_type", "agent",
-             "agent_phone", "channel", "branch"}
+            {
+                "reported_at",
+                "reported_date",
+                "expected_visit_at",
+                "report_type",
+                "agent",
+                "agent_phone",
+                "channel",
+                "branch",
+            }
         ),  # fmt: skip
         reads=_WHO
-        | {"channel", "branch", "agent", "agent_phone", "reported_at", "reported_date", "date",
-           "time", "expected_visit_at", "report_type"},  # fmt: skip
-        data=_data(
-            expected_visit_at=D, agent_phone=T, branch=T, project=T, time_known=B, remark=T
-        ),
+        | {
+            "channel",
+            "branch",
+            "agent",
+            "agent_phone",
+            "reported_at",
+            "reported_date",
+            "date",
+            "time",
+            "expected_visit_at",
+            "report_type",
+        },  # fmt: skip
+        data=_data(expected_visit_at=D, agent_phone=T, branch=T, project=T, time_known=B, remark=T),
         key=("channel", "agent", "phone_pattern", "surname_key", "event_at"),
         masked_phone_ok=True,
         folders=("channels",),
@@ -319,16 +335,44 @@ KIND_LIST: tuple[Kind, ...] = (
         time=("visited_at", "visited_date", "first_visit_at", "date"),
         time_required=True,
         characteristic=frozenset(
-            {"visited_at", "visited_date", "first_visit_at", "last_visit_at", "visit_count",
-             "consultant", "relative_phone", "relative_name", "relationship"}
+            {
+                "visited_at",
+                "visited_date",
+                "first_visit_at",
+                "last_visit_at",
+                "visit_count",
+                "consultant",
+                "relative_phone",
+                "relative_name",
+                "relationship",
+            }
         ),  # fmt: skip
         reads=_WHO
-        | {"channel", "agent", "visited_at", "visited_date", "first_visit_at", "last_visit_at",
-           "date", "time", "visit_count", "consultant", "relative_phone", "relative_name",
-           "relationship", "branch"},  # fmt: skip
+        | {
+            "channel",
+            "agent",
+            "visited_at",
+            "visited_date",
+            "first_visit_at",
+            "last_visit_at",
+            "date",
+            "time",
+            "visit_count",
+            "consultant",
+            "relative_phone",
+            "relative_name",
+            "relationship",
+            "branch",
+        },  # fmt: skip
         data=_data(
-            relative_phone=P, relative_name=T, relationship=T, consultant=T, visit_count=T,
-            project=T, time_known=B, remark=T,
+            relative_phone=P,
+            relative_name=T,
+            relationship=T,
+            consultant=T,
+            visit_count=T,
+            project=T,
+            time_known=B,
+            remark=T,
         ),  # fmt: skip
         key=("phone", "event_at", "channel", "agent"),
         also=(("last_visit_at", "visit"),),
@@ -339,16 +383,33 @@ KIND_LIST: tuple[Kind, ...] = (
         name="crm_customer",
         label="CRM客户",
         signature=(("phone",), ("first_contact_at", "source_channel", "last_followed_at")),
-        required=None,
+        # An undated customer list cannot say who knew the customer first (R06).
+        required=(
+            ("first_contact_at", "first_visit_at", "last_followed_at", "last_visit_at"),
+            "创建时间（或首次到访、最近跟进日期）",
+        ),
         time=("first_contact_at", "first_visit_at", "date"),
         time_required=False,
         characteristic=frozenset(
-            {"first_contact_at", "source_channel", "consultant", "last_followed_at",
-             "first_visit_at"}
+            {
+                "first_contact_at",
+                "source_channel",
+                "consultant",
+                "last_followed_at",
+                "first_visit_at",
+            }
         ),  # fmt: skip
         reads=_WHO
-        | {"first_contact_at", "first_visit_at", "last_followed_at", "source_channel",
-           "consultant", "date", "last_visit_at", "follower"},  # fmt: skip
+        | {
+            "first_contact_at",
+            "first_visit_at",
+            "last_followed_at",
+            "source_channel",
+            "consultant",
+            "date",
+            "last_visit_at",
+            "follower",
+        },  # fmt: skip
         data=_data(source_channel=T, consultant=T, time_known=B),
         key=("phone", "event_at", "customer_name"),
         # Every date a CRM row gives is a contact of the developer's (SPEC 6.3 R06).
@@ -388,17 +449,57 @@ KIND_LIST: tuple[Kind, ...] = (
         time=("deal_date", "date"),
         time_required=False,
         characteristic=frozenset(
-            {"deal_no", "subscription_no", "contract_no", "room_id", "room_name", "building",
-             "unit", "room", "stage", "amount", "deal_date", "deposit_at", "subscribed_at",
-             "signed_at", "refunded_at"}
+            {
+                "deal_no",
+                "subscription_no",
+                "contract_no",
+                "room_id",
+                "room_name",
+                "building",
+                "unit",
+                "room",
+                "stage",
+                "amount",
+                "deal_date",
+                "deposit_at",
+                "subscribed_at",
+                "signed_at",
+                "refunded_at",
+            }
         ),  # fmt: skip
         reads=_WHO
-        | {"deal_no", "subscription_no", "contract_no", "room_id", "room_name", "building",
-           "unit", "room", "stage", "amount", "deal_date", "date", "deposit_at", "subscribed_at",
-           "signed_at", "refunded_at", "relative_phone", "consultant"},  # fmt: skip
+        | {
+            "deal_no",
+            "subscription_no",
+            "contract_no",
+            "room_id",
+            "room_name",
+            "building",
+            "unit",
+            "room",
+            "stage",
+            "amount",
+            "deal_date",
+            "date",
+            "deposit_at",
+            "subscribed_at",
+            "signed_at",
+            "refunded_at",
+            "relative_phone",
+            "consultant",
+        },  # fmt: skip
         data=_data(
-            **_NUMBERS, **_FLAT, stage=T, amount=A, deposit_at=D, subscribed_at=D,
-            signed_at=D, refunded_at=D, relative_phone=P, consultant=T, project=T,
+            **_NUMBERS,
+            **_FLAT,
+            stage=T,
+            amount=A,
+            deposit_at=D,
+            subscribed_at=D,
+            signed_at=D,
+            refunded_at=D,
+            relative_phone=P,
+            consultant=T,
+            project=T,
             time_known=B,
         ),  # fmt: skip
         key=("phone", "data"),
@@ -416,17 +517,49 @@ KIND_LIST: tuple[Kind, ...] = (
         time=("executed_at", "approved_at", "applied_at", "date"),
         time_required=True,
         characteristic=frozenset(
-            {"change_type", "executed_at", "approved_at", "applied_at", "new_room_name",
-             "new_amount", "refund_amount", "new_customer_name"}
+            {
+                "change_type",
+                "executed_at",
+                "approved_at",
+                "applied_at",
+                "new_room_name",
+                "new_amount",
+                "refund_amount",
+                "new_customer_name",
+            }
         ),  # fmt: skip
         reads=_WHO
-        | {"change_type", "executed_at", "approved_at", "applied_at", "date", "new_room_name",
-           "new_amount", "refund_amount", "new_customer_name", "deal_no", "subscription_no",
-           "contract_no", "room_id", "room_name", "building", "unit", "room",
-           "amount"},  # fmt: skip
+        | {
+            "change_type",
+            "executed_at",
+            "approved_at",
+            "applied_at",
+            "date",
+            "new_room_name",
+            "new_amount",
+            "refund_amount",
+            "new_customer_name",
+            "deal_no",
+            "subscription_no",
+            "contract_no",
+            "room_id",
+            "room_name",
+            "building",
+            "unit",
+            "room",
+            "amount",
+        },  # fmt: skip
         data=_data(
-            change_type=T, **_NUMBERS, **_FLAT, new_room_name=T, new_amount=A,
-            refund_amount=A, amount=A, new_customer_name=T, remark=T, time_known=B,
+            change_type=T,
+            **_NUMBERS,
+            **_FLAT,
+            new_room_name=T,
+            new_amount=A,
+            refund_amount=A,
+            amount=A,
+            new_customer_name=T,
+            remark=T,
+            time_known=B,
         ),  # fmt: skip
         key=("data", "event_at"),
         phone_required=False,
@@ -452,6 +585,15 @@ KIND_LIST: tuple[Kind, ...] = (
 KINDS: dict[str, Kind] = {k.name: k for k in KIND_LIST}
 KIND_LABELS: dict[str, str] = {k.name: k.label for k in KIND_LIST}
 FIELD_LABELS: dict[str, str] = {f.name: f.label for f in FIELD_LIST}
+
+# Fields a second column may give when the first is blank in a row (草签合同编号 and
+# 网签合同编号 are both the contract number); any other repeated field keeps its first
+# column only (RuoYi's 渠道专员 beside 经纪人 must never stand in for the agent).
+FILL_FROM_DUPLICATES = frozenset(
+    {"deal_no", "subscription_no", "contract_no", "room_id", "room_name", "deal_date",
+     "deposit_at", "subscribed_at", "signed_at", "refunded_at", "executed_at", "approved_at",
+     "reported_at", "visited_at", "first_contact_at", "followed_at"}
+)  # fmt: skip
 
 # Cells that say "no channel" (SPEC 4.1): a natural visit, the sales office itself.
 NO_CHANNEL = frozenset(

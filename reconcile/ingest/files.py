@@ -66,6 +66,7 @@ class SheetOutcome:
     set_aside: bool = False  # a data sheet the night cannot read safely (see `note`)
     extra_phone_headers: list[str] = field(default_factory=list)
     ignored_headers: dict[str, str] = field(default_factory=dict)
+    fallback_headers: dict[str, str] = field(default_factory=dict)  # header -> field it backs up
     combined: dict[str, list[str]] = field(default_factory=dict)  # header -> fields split out
     unused: dict[str, str] = field(default_factory=dict)  # header -> why nothing reads it
     data_rows: int = 0  # rows below the header as read: accepted + rejected + skipped
@@ -314,6 +315,7 @@ def _normalise_sheet(
         table.skipped,
         extra_phone_headers=table.extra_phone_headers,
         ignored_headers=table.ignored_headers,
+        fallback_headers=table.fallback_headers,
         combined=table.combined,
         unused=table.unused,
         data_rows=table.data_rows,

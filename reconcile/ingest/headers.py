@@ -180,9 +180,15 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
     the two best guesses.
     """
     possible = [k for k in KINDS.values() if _fits(k, fields)]
-    if any(k.name == "report" for k in possible):
-        possible = [k for k in possible if k.name not in _REPORT_OUTRANKS]
     hints = [_name_hint(name) for name in names]
+    if any(k.name == "report" for k in possible):
+        outranked = _REPORT_OUTRANKS
+        # A developer system's channel-customer list (泰禾 带看确认单列表) carries CRM-ish
+        # columns (渠道来源, 最近跟进) beside 报备时间; it is the CRM's customer list only
+        # when it has its own 创建时间 or calls itself a customer list (客户管理列表).
+        if "first_contact_at" not in fields and "crm_customer" not in hints:
+            outranked = outranked | {"crm_customer"}
+        possible = [k for k in possible if k.name not in outranked]
 
     def score(kind: Kind) -> tuple[int, ...]:
         return (

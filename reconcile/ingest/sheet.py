@@ -22,7 +22,7 @@ from reconcile.ingest.headers import (
     recognise,
 )
 from reconcile.ingest.readers import RawSheet
-from reconcile.kinds import FIELD_LABELS, KIND_LABELS, KINDS
+from reconcile.kinds import FIELD_LABELS, FILL_FROM_DUPLICATES, KIND_LABELS, KINDS
 
 ROW = "__row"  # spreadsheet row number (CSV: line number), 1-based
 
@@ -30,6 +30,12 @@ SKIP_BLANK = "空行"
 SKIP_TOTALS = "合计/小计行"
 SKIP_NOTES = "备注/说明行"
 SKIP_REPEATED_HEADER = "重复的表头行"
+SKIP_UNSOLD = "未售房源"
+
+_IDENTITY_FIELDS = frozenset(
+    {"phone", "deal_no", "subscription_no", "contract_no", "room_id", "room", "room_name"}
+)
+_UNSOLD = re.compile(r"待售|未售|可售|销控|预留|未推|不可售")
 
 _TOTALS = re.compile(r"^\s*(合计|总计|小计|共计|总数|汇总)")
 _NOTES = re.compile(r"^\s*(备注|说明|注[:：]|注意|填表说明|制表|审核|附注|\*注|※)")
@@ -52,6 +58,8 @@ class SheetTable:
     hidden: bool = False
     extra_phone_headers: list[str] = field(default_factory=list)  # read as more numbers
     ignored_headers: dict[str, str] = field(default_factory=dict)  # repeated field: kept raw only
+    # header text -> field it gives where the field's first column is blank in a row
+    fallback_headers: dict[str, str] = field(default_factory=dict)
     # header text -> the fields its cells were split into (姓名(手机), 客户信息)
     combined: dict[str, list[str]] = field(default_factory=dict)
     # header text -> why it is not used (未识别的列, 本表不使用, 与…重复): kept in the raw cells
@@ -159,7 +167,10 @@ def extract_table(
 
 def _missing_required(kind: str, fields: set[str]) -> str | None:
     """What a recognised sheet lacks to be read at all (SPEC 4.1), or None."""
-    required = KINDS[kind].required
+    declared = KINDS[kind]
+    if declared.phone_required and not fields & {"phone", COMBINED_LABELLED}:
+        return FIELD_LABELS["phone"]
+    required = declared.required
     if required is None:
         return None
     group, label = required
@@ -216,11 +227,19 @@ def _table(
     cells = [name for name in data.columns if name != ROW]
     first_cell = pl.coalesce(cells).str.strip_chars_start()
     identity = [
-        column
-        for field, column in match.mapping.items()
-        if field in ("phone", "deal_no", "subscription_no", "contract_no", "room", "room_name")
+        column for field, column in match.mapping.items() if field in _IDENTITY_FIELDS
     ] + list(match.combined)
-    no_identity = pl.all_horizontal(pl.col(name).is_null() for name in identity)
+    no_identity = (
+        pl.all_horizontal(pl.col(name).is_null() for name in identity) if identity else pl.lit(True)
+    )
+    # A 明源 房源明细 lists unsold flats too: no buyer, status 待售 — not a deal, not an error.
+    stage = match.mapping.get("stage") if kind == "deal" else None
+    unsold = (
+        pl.col(stage).str.contains(_UNSOLD.pattern).fill_null(False)
+        & (pl.col(match.mapping["phone"]).is_null() if "phone" in match.mapping else pl.lit(True))
+        if stage is not None
+        else pl.lit(False)
+    )
     raw = match.raw_headers
     repeated_header = (
         pl.sum_horizontal(
@@ -240,6 +259,8 @@ def _table(
         .then(pl.lit(SKIP_TOTALS))
         .when(no_identity & first_cell.str.contains(_NOTES.pattern))
         .then(pl.lit(SKIP_NOTES))
+        .when(unsold)
+        .then(pl.lit(SKIP_UNSOLD))
         .otherwise(None)
         .alias("__skip")
     )
@@ -253,10 +274,19 @@ def _table(
     # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
     # they claim together, like several numbers in one cell.
     extra_phones = [column for column, field in match.duplicates.items() if field == "phone"]
+    fallbacks = {
+        column: field
+        for column, field in match.duplicates.items()
+        if field in FILL_FROM_DUPLICATES and field in mapping_columns
+    }
     table = data.select(
         pl.col(ROW),
         *(
-            _joined(column, extra_phones if field == "phone" else []).alias(field)
+            (
+                _joined(column, extra_phones)
+                if field == "phone"
+                else _first_filled([column, *(c for c, f in fallbacks.items() if f == field)])
+            ).alias(field)
             for field, column in mapping_columns.items()
         ),
     )
@@ -265,13 +295,13 @@ def _table(
     ignored = {
         headers[int(column[1:])]: field
         for column, field in match.duplicates.items()
-        if column not in extra_phones
+        if column not in extra_phones and column not in fallbacks
     }
     combined = {
         headers[int(column[1:])]: [f for f in parts if f in reads or f == COMBINED_LABELLED]
         for column, parts in match.combined.items()
     }
-    unused = _unused(headers, match, reads, extra_phones)
+    unused = _unused(headers, match, reads, [*extra_phones, *fallbacks])
     return SheetTable(
         name,
         kind,
@@ -286,6 +316,7 @@ def _table(
         hidden,
         [headers[int(column[1:])] for column in extra_phones],
         ignored,
+        {headers[int(column[1:])]: field for column, field in fallbacks.items()},
         combined,
         unused,
     )
@@ -298,11 +329,11 @@ UNUSED_OTHER_KIND = "本表类型不使用（原文保留，可用 explain 查�
 
 
 def _unused(
-    headers: list[str], match: HeaderMatch, reads: frozenset[str], extra_phones: list[str]
+    headers: list[str], match: HeaderMatch, reads: frozenset[str], also_used: list[str]
 ) -> dict[str, str]:
     """Every non-blank header that yields nothing, with why (SPEC 4.1: none is dropped silently)."""
     used = {int(c[1:]) for f, c in match.mapping.items() if f in reads}
-    used |= {int(c[1:]) for c in extra_phones}
+    used |= {int(c[1:]) for c in also_used}
     used |= {int(c[1:]) for c in match.combined}
     unused: dict[str, str] = {}
     for position, text in enumerate(headers):
@@ -379,6 +410,11 @@ def _split_parts(text: str | None, count: int) -> list[str]:
         return []
     pieces = _CELL_SEPARATORS.split(text.strip(), maxsplit=count - 1)
     return [p.strip().strip("()（） ") for p in pieces]
+
+
+def _first_filled(columns: list[str]) -> pl.Expr:
+    cells = [pl.col(name).str.strip_chars() for name in columns]
+    return pl.coalesce(cells) if len(cells) > 1 else cells[0]
 
 
 def _joined(column: str, extra: list[str]) -> pl.Expr:

@@ -234,6 +234,7 @@ def parse_phone(value: str | None) -> PhoneParse:
         return PhoneParse((), _MISSING, _MISSING_REASON)
     text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE_TABLE)
     phones: dict[str, Phone] = {}
+    landline: PhoneParse | None = None
     for part in _HARD_SEPARATOR.split(text):
         chunks = [chunk for chunk in _SOFT_SEPARATOR.split(part) if chunk]
         if not chunks:
@@ -243,12 +244,17 @@ def parse_phone(value: str | None) -> PhoneParse:
             several: tuple[Phone, ...] | None = (found,)
         else:
             several = _segment(chunks) if 1 < len(chunks) <= _MAX_CHUNKS else None
+        if several is None and found.code == _LANDLINE_CODE:
+            # CRM exports list every number of a customer (手机;家庭座机): a landline
+            # beside a mobile is not the customer's mobile, but does not void it.
+            landline = landline or PhoneParse((), found.code, _reason(found, _shown(part)))
+            continue
         if several is None:
             return PhoneParse((), found.code, _reason(found, _shown(part)))
         for phone in several:
             phones.setdefault(phone.pattern, phone)
     if not phones:
-        return PhoneParse((), _MISSING, _MISSING_REASON)
+        return landline or PhoneParse((), _MISSING, _MISSING_REASON)
     return PhoneParse(tuple(phones.values()), None, None)
 
 

@@ -313,7 +313,8 @@ def _gendered_names(frame: pl.DataFrame) -> pl.Series:
         .when(gender.is_in(["女", "女士", "小姐", "F", "f"]))
         .then(pl.lit("女士"))
     )
-    bare_surname = name.str.len_chars().is_between(1, 2) & ~name.str.contains(r"[先女小总某*＊]")
+    # Only a surname alone (张, 欧阳) takes the title; 张三 is a full name already.
+    bare_surname = (name.str.len_chars() == 1) | name.is_in(list(names.COMPOUND_SURNAMES))
     return pl.select(
         pl.when(bare_surname & title.is_not_null()).then(name + title).otherwise(name)
     ).to_series()

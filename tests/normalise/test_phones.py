@@ -96,7 +96,10 @@ PARSE_CASES = [
     ("12345678", [], "phone_landline"),
     ("88888888", [], "phone_landline"),
     ("6666666", [], "phone_landline"),
-    ("13812345678/010-12345678", [], "phone_landline"),
+    # A landline beside a mobile (CRM 所有电话号码) is skipped, not fatal to the cell.
+    ("13812345678/010-12345678", ["13812345678"], None),
+    ("17700006612;021-62001234", ["17700006612"], None),
+    ("021-62001234;010-12345678", [], "phone_landline"),
     # not a mobile
     ("23812345678", [], "phone_not_mobile"),
     ("12812345678", [], "phone_not_mobile"),
