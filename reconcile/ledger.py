@@ -404,8 +404,10 @@ class Ledger:
             "SELECT row_id, kind, sheet, row_no, phone_pattern FROM rows WHERE file_id = ?",
             (file_id,),
         )
-        schema = {"row_id": pl.String, "kind": pl.String, "sheet": pl.String}
-        schema |= {"row_no": pl.Int64, "phone_pattern": pl.String}
+        schema: dict[str, type[pl.DataType]] = {
+            "row_id": pl.String, "kind": pl.String, "sheet": pl.String,
+            "row_no": pl.Int64, "phone_pattern": pl.String,
+        }  # fmt: skip
         old = (
             old.cast(schema)  # type: ignore[arg-type]
             if old.height

@@ -232,15 +232,6 @@ def derive(
     sheet's title nor the file name names a month.
     """
     item = outcome.file
-    context_base = dict(
-        path=item.rel,
-        folder_channel=item.channel,
-        timezone=rules.timezone,
-        report_types=tuple(rules.report.types),
-        channel_names=rules.channel_names,
-        file_name=item.path.name,
-        require_channel=require_channel,
-    )
     for raw in raw_sheets:
         table = extract_table(raw, aliases, item.folder, item.path.stem)
         if table is None:
@@ -265,7 +256,17 @@ def derive(
             )
             continue
         ref = reference_date(table.title, item.path.name, file_date(table.sheet))
-        context = SheetContext(ref_date=ref, title_date=title_date(table.title), **context_base)
+        context = SheetContext(
+            path=item.rel,
+            folder_channel=item.channel,
+            ref_date=ref,
+            timezone=rules.timezone,
+            report_types=tuple(rules.report.types),
+            file_name=item.path.name,
+            channel_names=rules.channel_names,
+            title_date=title_date(table.title),
+            require_channel=require_channel,
+        )
         outcome.sheets.append(_normalise_sheet(table, context, sink))
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(

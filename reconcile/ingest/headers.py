@@ -37,13 +37,13 @@ class AliasTable:
     @classmethod
     def build(cls, extra: dict[str, list[str]] | None = None) -> AliasTable:
         lookup: dict[str, str] = {}
-        for field in FIELDS_BY_NAME.values():
-            for alias in (field.name, *field.aliases):
-                lookup.setdefault(normalise_header(alias), field.name)
+        for declared in FIELDS_BY_NAME.values():
+            for alias in (declared.name, *declared.aliases):
+                lookup.setdefault(normalise_header(alias), declared.name)
         # Project aliases win over built-in ones: the project knows its own sheets.
-        for field, aliases in (extra or {}).items():
+        for name, aliases in (extra or {}).items():
             for alias in aliases:
-                lookup[normalise_header(alias)] = field
+                lookup[normalise_header(alias)] = name
         return cls(lookup)
 
     def field_for(self, header: str | None) -> str | None:

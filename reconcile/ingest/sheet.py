@@ -340,11 +340,10 @@ def _unused(
         if not text or position in used:
             continue
         column = f"c{position}"
-        field = match.duplicates.get(column) or next(
-            (f for f, c in match.mapping.items() if c == column), None
-        )
-        if column in match.duplicates:
-            unused[text] = f"与“{FIELD_LABELS[field]}”列重复，以第一列为准"
+        repeated = match.duplicates.get(column)
+        field = repeated or next((f for f, c in match.mapping.items() if c == column), None)
+        if repeated is not None:
+            unused[text] = f"与“{FIELD_LABELS[repeated]}”列重复，以第一列为准"
         elif field is not None:
             unused[text] = UNUSED_OTHER_KIND
         elif text.strip().lower() in _ROW_NUMBER_HEADERS:
