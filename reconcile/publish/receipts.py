@@ -26,6 +26,7 @@ from reconcile.publish.settlement import ordered_lines
 from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text
 from reconcile.publish.workbook import (
     Column,
+    cell_text,
     new_workbook,
     night_moment,
     save_workbook,
@@ -92,12 +93,14 @@ def write_receipts(judgement: Judgement, rules: Rules, as_of: date, folder: Path
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
     signed = signed_phones(judgement)
+    # Keys of the names given so far: `ABC` and `Abc` are one file on Windows and macOS
+    # (and in a zip opened there), so the second one gets a suffix.
     taken: set[str] = set()
-    folded: set[str] = set()
     written = []
     for channel, receipt in Receipt.all(judgement, signed).items():
         # The file name comes from the channel name, which is cell text: never trusted.
-        path = folder / f"{_file_name(channel, taken, folded)}.xlsx"
+        # Channels come sorted, so each keeps its file from one run of the night to the next.
+        path = folder / f"{safe_filename(channel, taken)}.xlsx"
         if path.resolve().parent != root:
             raise ValueError(f"receipt path escapes its folder: {path!r}")
         written.append(_write(receipt, rules, as_of, path))
@@ -115,20 +118,6 @@ def _remove_stale(folder: Path, written: list[Path]) -> None:
     for old in folder.glob("*.xlsx"):
         if old.name not in keep and old.is_file():
             old.unlink()
-
-
-def _file_name(channel: str, taken: set[str], folded: set[str]) -> str:
-    """A safe name that differs from the others also where case does not count.
-
-    `ABC` and `Abc` are two channels but one file on Windows and macOS (and in a zip
-    opened there): the second one gets the hash suffix `safe_filename` gives to a
-    name already taken.
-    """
-    name = safe_filename(channel, taken)
-    if name.casefold() in folded:
-        name = safe_filename(channel, taken)
-    folded.add(name.casefold())
-    return name
 
 
 def receipt_channels(judgement: Judgement) -> list[str]:
@@ -300,7 +289,9 @@ class Receipt:
     # 概要 ------------------------------------------------------------------------------
     def overview_rows(self, report_rows: list[list[object]]) -> list[list[object]]:
         shown = Counter(row[6] for row in report_rows)
-        rows: list[list[object]] = [[f"渠道：{self.channel}", None, None]]
+        # The whole channel name, as the settlement's 汇总 and 明细 show it: the file name
+        # may be cleaned or suffixed, so this row is what says whose receipt it is.
+        rows: list[list[object]] = [[f"渠道：{cell_text(self.channel)}", None, None]]
         rows.append(["报备总数", len(self.reports) + len(self.errors), None])
         rows += [[f"报备·{status}", count, None] for status, count in _in_order(shown)]
         rows.append(["归属客户", len(self.episodes), None])

@@ -1,8 +1,10 @@
 """The settlement workbook for finance (SPEC §7): `outputs/<date>/settlement.xlsx`.
 
 Sheets, in reading order:
-- 汇总: one row per channel with live COUNTIFS/SUMIFS formulas over 明细, a row for
+- 汇总: one row per channel with live SUMPRODUCT/EXACT formulas over 明细, a row for
   deal lines without a channel (disputes, natural and existing customers), a 合计 row.
+  No formula holds a name or any other text: each compares 明细's cells with the cells
+  of 汇总 that hold the channel (column A) and the status (the column's header).
 - 明细: every deal line of deals.csv, in the same order.
 - 暂缓: held lines, why, and until when.
 - 调整: refund clawbacks and lines decided by a ruling.
@@ -13,7 +15,6 @@ the summary follows; they agree with deals.csv because 明细 holds exactly its 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +33,6 @@ from reconcile.publish.workbook import (
     TOTAL_FONT,
     Column,
     Formula,
-    cell_text,
     new_workbook,
     night_moment,
     put,
@@ -68,15 +68,21 @@ DETAIL_COLUMNS = (
 _DETAIL_LETTER = {
     column.title: get_column_letter(index) for index, column in enumerate(DETAIL_COLUMNS, 1)
 }
+# The status columns' titles are the status labels of 明细's 状态 column: each of their
+# formulas matches 状态 against its own header cell, so no label is inside a formula.
+_PAYABLE, _HELD, _CLAWBACK = (DEAL_STATUS_LABELS[s] for s in ("payable", "held", "clawback"))
 SUMMARY_COLUMNS = (
     Column("渠道"),
     Column("成交笔数", "count"),
     Column("成交金额(按分成)", "money"),
-    Column("可结佣", "money"),
-    Column("暂缓", "money"),
-    Column("追回", "money"),
+    Column(_PAYABLE, "money"),
+    Column(_HELD, "money"),
+    Column(_CLAWBACK, "money"),
     Column("应付净额", "money"),
 )
+_SUMMARY_LETTER = {
+    column.title: get_column_letter(index) for index, column in enumerate(SUMMARY_COLUMNS, 1)
+}
 # The deal line as held and adjustment sheets show it, before their own columns.
 _LINE_COLUMNS = (
     Column("成交编号"),
@@ -100,10 +106,6 @@ ADJUSTMENT_COLUMNS = (
     Column("原因", max_width=40),
     Column("说明", max_width=60),
 )
-# Deal lines without a channel, by the owner type 明细 shows for them.
-_CHANNELLESS = ("disputed", "natural", "existing")
-# Excel keeps at most 255 characters in a text constant inside a formula.
-_MAX_LITERAL = 255
 
 
 def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path) -> Path:
@@ -264,24 +266,23 @@ def _adjustment_kinds(line: DealLine) -> list[str]:
 
 
 # 汇总 ------------------------------------------------------------------------------
+#
+# No formula holds text from the night: a channel's row compares 明细's 渠道 cells with
+# its own 渠道 cell ($A) by EXACT, and a status column compares 明细's 状态 cells with
+# its own header cell (row 1), whose title is the status label. Criteria strings
+# (COUNTIFS/SUMIFS) are not used at all: they read `* ? ~` as wildcards and `< > =` as
+# operators, and compare without case, so `链家*`, `A?B`, `~x`, `<5` or `Abc`/`ABC`
+# would count other channels' lines or none.
 
 
 def _write_summary(ws: Worksheet, lines: list[DealLine], zone: ZoneInfo) -> None:
     channels = sorted({line.channel for line in lines if line.channel})
-    # SUMIFS compares text without case: channels that differ only in case are matched
-    # exactly instead, or each row would also count the other's lines.
-    folded = Counter(cell_text(name).casefold() for name in channels)
-    detail_last = len(lines) + 1
-    rows = []
-    for row, name in enumerate(channels, start=2):
-        if folded[cell_text(name).casefold()] > 1:
-            rows.append(_exact_row(row, detail_last))
-        else:
-            rows.append(_sumifs_row(row, _channel_criteria(name, row)))
-    labels = list(channels)
+    detail = _DetailRanges(last=len(lines) + 1)
+    labels: list[str] = list(channels)
+    rows = [detail.row(row, detail.channel_is(f"$A{row}")) for row in range(2, len(labels) + 2)]
     if any(line.channel is None for line in lines):
-        rows.append(_sumifs_row(len(rows) + 2, _channelless_criteria()))
         labels.append(NO_CHANNEL)
+        rows.append(detail.row(len(labels) + 1, detail.no_channel()))
     table = [[name, *row] for name, row in zip(labels, rows, strict=True)]
     last = write_table(ws, SUMMARY_COLUMNS, table, zone)
     total = last + 1
@@ -291,94 +292,69 @@ def _write_summary(ws: Worksheet, lines: list[DealLine], zone: ZoneInfo) -> None
         formula = Formula(f"=SUM({letter}2:{letter}{last})")
         put(ws, total, index, formula, column.kind, zone).font = TOTAL_FONT
     notes = [
-        "说明：应付净额 = 可结佣 + 追回（追回为负数）；暂缓的佣金待申诉期满或裁决后结算，"
-        "不计入应付净额。",
-        "各行均为公式，按“明细”表的渠道与状态汇总；在“明细”中修改后自动更新。",
+        f"说明：应付净额 = {_PAYABLE} + {_CLAWBACK}（{_CLAWBACK}为负数）；{_HELD}的佣金待申诉期满"
+        "或裁决后结算，不计入应付净额。",
+        "各行均为公式：把“明细”中渠道与本行渠道逐字相同（区分大小写）、状态与本列标题逐字相同"
+        "的成交行相加；在“明细”中修改后重新计算即更新。请勿改动本表的列标题。",
     ]
     if NO_CHANNEL in labels:
         notes.append(
-            f"{NO_CHANNEL}：撞单待裁决、自然到访或案场老客户的成交，尚无渠道佣金；"
-            "待裁决的成交及预计佣金见“暂缓”表。"
+            f"{NO_CHANNEL}：“明细”中渠道为空的成交行——撞单待裁决、自然到访或案场老客户的成交，"
+            "尚无渠道佣金；待裁决的成交及预计佣金见“暂缓”表。"
         )
     write_notes(ws, total + 2, notes)
     check = total + 2 + len(notes)
-    put(ws, check, 1, "核对：明细表佣金合计（应等于 可结佣+暂缓+追回 的合计）", "text", zone)
-    put(ws, check, len(SUMMARY_COLUMNS), Formula(f"=SUM({_detail('佣金')})"), "money", zone)
+    what = f"核对：明细表佣金合计（应等于 {_PAYABLE}+{_HELD}+{_CLAWBACK} 的合计）"
+    put(ws, check, 1, what, "text", zone)
+    put(ws, check, len(SUMMARY_COLUMNS), Formula(f"=SUM({_column(DETAIL, '佣金')})"), "money", zone)
 
 
-def _sumifs_row(row: int, criteria: list[str]) -> list[Formula]:
-    """成交笔数 … 应付净额 for one summary row; `criteria` are `range,criterion` pairs.
+@dataclass(frozen=True)
+class _DetailRanges:
+    """明细's columns as absolute ranges over its lines (rows 2 … `last`), and 汇总's rows.
 
-    Several criteria are alternatives (their results are added), so one row can
-    cover the three owner types that have no channel.
+    Ranges end at the last line rather than taking whole columns: SUMPRODUCT over a
+    whole column computes a million rows. A row inserted inside 明细 widens them, as
+    Excel and LibreOffice adjust references when rows are inserted.
     """
-    status = _detail("状态")
 
-    def total(column: str, state: str | None = None) -> str:
-        extra = f",{status},{_literal(DEAL_STATUS_LABELS[state])}" if state else ""
-        return "+".join(f"SUMIFS({_detail(column)},{c}{extra})" for c in criteria)
+    last: int
 
-    count = "+".join(f"COUNTIFS({c})" for c in criteria)
-    return [
-        Formula(f"={count}"),
-        Formula(f"={total('计佣金额')}"),
-        Formula(f"={total('佣金', 'payable')}"),
-        Formula(f"={total('佣金', 'held')}"),
-        Formula(f"={total('佣金', 'clawback')}"),
-        Formula(f"=D{row}+F{row}"),
-    ]
-
-
-def _exact_row(row: int, detail_last: int) -> list[Formula]:
-    """The same sums with a case-sensitive match on this row's 渠道 cell (SUMPRODUCT)."""
-
-    def cells(title: str) -> str:
+    def cells(self, title: str) -> str:
         letter = _DETAIL_LETTER[title]
-        return f"'{DETAIL}'!${letter}$2:${letter}${detail_last}"
+        return f"'{DETAIL}'!${letter}$2:${letter}${self.last}"
 
-    match = f"EXACT({cells('渠道')},$A{row})"
+    def channel_is(self, cell: str) -> str:
+        """明细's 渠道 equals the text in `cell`, exactly (case counts, no wildcards)."""
+        return f"EXACT({self.cells('渠道')},{cell})"
 
-    def total(column: str, state: str | None = None) -> str:
-        status = f"*({cells('状态')}={_literal(DEAL_STATUS_LABELS[state])})" if state else ""
-        return f"SUMPRODUCT({match}{status}*1,{cells(column)})"
+    def no_channel(self) -> str:
+        """明细's 渠道 is empty: disputed, natural and existing-customer lines."""
+        return f"(LEN({self.cells('渠道')})=0)"
 
-    return [
-        Formula(f"=SUMPRODUCT({match}*1)"),
-        Formula(f"={total('计佣金额')}"),
-        Formula(f"={total('佣金', 'payable')}"),
-        Formula(f"={total('佣金', 'held')}"),
-        Formula(f"={total('佣金', 'clawback')}"),
-        Formula(f"=D{row}+F{row}"),
-    ]
+    def row(self, row: int, match: str) -> list[Formula]:
+        """成交笔数 … 应付净额 of summary row `row`, over the 明细 lines `match` selects.
 
+        `match` is a TRUE/FALSE array over 明细's lines; a status column also takes
+        EXACT of 明细's 状态 with its own header cell. SUMPRODUCT gets the summed column
+        as a separate argument, so an empty or text cell there counts as 0, not an error.
+        """
 
-def _channel_criteria(channel: str, row: int) -> list[str]:
-    """明细's 渠道 equals the channel exactly, compared with the text 明细 stores.
+        def total(column: str, status: str | None = None) -> Formula:
+            header = f"*EXACT({self.cells('状态')},{_SUMMARY_LETTER[status]}$1)" if status else "*1"
+            return Formula(f"=SUMPRODUCT({match}{header},{self.cells(column)})")
 
-    The `=` keeps a name such as `<>x` from reading as an operator, and escaping keeps
-    `*`/`?` in a name from matching other channels.
-    """
-    wanted = _literal("=" + _escape_wildcards(cell_text(channel)))
-    if len(wanted) > _MAX_LITERAL:
-        # Too long for a formula constant: compare with the name in this row's 渠道 cell.
-        wanted = f'"="&$A{row}'
-    return [f"{_detail('渠道')},{wanted}"]
-
-
-def _channelless_criteria() -> list[str]:
-    column = _detail("归属类型")
-    return [f"{column},{_literal(OWNER_TYPE_LABELS[kind])}" for kind in _CHANNELLESS]
+        payable, clawback = _SUMMARY_LETTER[_PAYABLE], _SUMMARY_LETTER[_CLAWBACK]
+        return [
+            Formula(f"=SUMPRODUCT({match}*1)"),
+            total("计佣金额"),
+            total("佣金", _PAYABLE),
+            total("佣金", _HELD),
+            total("佣金", _CLAWBACK),
+            Formula(f"={payable}{row}+{clawback}{row}"),
+        ]
 
 
-def _detail(title: str) -> str:
+def _column(sheet: str, title: str) -> str:
     letter = _DETAIL_LETTER[title]
-    return f"'{DETAIL}'!${letter}:${letter}"
-
-
-def _literal(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _escape_wildcards(text: str) -> str:
-    """COUNTIFS/SUMIFS read `*`, `?` and `~` as wildcards; `~` makes them literal."""
-    return text.replace("~", "~~").replace("*", "~*").replace("?", "~?")
+    return f"'{sheet}'!${letter}:${letter}"

@@ -8,7 +8,9 @@ in one place.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +21,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A run of seven or more digits (a phone number, whole or mistyped), separators inside.
 _NUMBER_RUN = re.compile(r"(?<![\d.])(\+?86[\s-]?)?(\d(?:[\s-]?\d){6,})(?![\d.])")
 _UNSAFE_NAME = re.compile(r"[^\w\u3400-\u9fff（）() .·-]+")
-_MAX_NAME = 60
+# Stripped from both ends of a file name (and `-` from its start).
+_NAME_EDGES = " ._"
+_UNNAMED = "未命名"
+# Bytes of UTF-8 in a file name stem (40 CJK characters): far inside the 255 of ext4,
+# NTFS and SMB and the 143 of an encrypted home folder, with room for `.xlsx`, and short
+# enough that `outputs/<date>/channels/<stem>.xlsx` stays inside Windows' 260-character
+# paths from any sensible base folder.
+MAX_NAME_BYTES = 120
 
 
 def masked_phone(phone: str | None) -> str:
@@ -99,30 +108,81 @@ def reason_text(codes: list[str] | tuple[str, ...]) -> str:
 
 
 def safe_filename(name: str, taken: set[str] | None = None) -> str:
-    """A file name (without extension) made from untrusted text such as a channel name.
+    """A file name stem (the caller adds `.xlsx`) made from untrusted text such as a channel.
 
-    Keeps letters, digits, CJK and a few punctuation marks; anything that could steer a
-    path (separators, `..`, control characters, reserved device names) is replaced. A
-    name that had to change, or that collides with one in `taken`, gets a short hash of
-    the original so two channels never share a file.
+    Keeps letters, digits, CJK and a few harmless marks (NFC-normalised); every other
+    run of characters becomes `_` (path separators, control and format characters,
+    Windows' `<>:"|?*`). The stem never starts with `-`, `.`, `_` or a space (an option
+    to a shell command, a hidden file), never ends with `.`, `_` or a space (Windows
+    drops those), is never a Windows device name (`CON`, `nul.txt`, `COM¹` …) and stays
+    within `MAX_NAME_BYTES` of UTF-8.
+
+    A name that had to change gets `_` and a hash of the original, so two channels that
+    clean to the same text still differ. With `taken` (the keys of the names given so
+    far, filled in by this function), a name whose `name_key` is already there also
+    gets a suffix, and a further one until it is free: `ABC` and `Abc` are one file on
+    Windows, macOS and SMB shares. The result depends only on `name` and on `taken`,
+    so the same channels in the same order always get the same files.
     """
-    cleaned = _UNSAFE_NAME.sub("_", name).strip(" ._")[:_MAX_NAME]
-    reserved = cleaned.upper().split(".")[0] in _WINDOWS_RESERVED
-    if not cleaned or reserved or cleaned != name or (taken is not None and cleaned in taken):
-        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=4).hexdigest()
-        cleaned = f"{cleaned or '未命名'}_{digest}"
+    base = _clean_name(name)
+    plain = [base] if base and base == name and not is_device_name(base) else []
+    suffixed = (_suffixed(base, name, attempt) for attempt in itertools.count())
+    for stem in itertools.chain(plain, suffixed):
+        if taken is None or name_key(stem) not in taken:
+            break
     if taken is not None:
-        taken.add(cleaned)
-    return cleaned
+        taken.add(name_key(stem))
+    return stem
 
 
-_WINDOWS_RESERVED = frozenset(
+def name_key(stem: str) -> str:
+    """What file systems compare: case and Unicode forms folded (coarser than any of them).
+
+    NTFS and SMB compare upper-cased names, APFS and HFS+ fold case and canonical
+    forms: NFKC then upper then casefold equates everything either would (ß and SS
+    too, which is merely cautious).
+    """
+    folded = unicodedata.normalize("NFKC", stem).upper().casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def is_device_name(stem: str) -> bool:
+    """True for a stem Windows opens as a device: `CON`, `nul.txt`, `Com1 .x`, `LPT¹` …"""
+    first = unicodedata.normalize("NFKC", stem).split(".")[0].rstrip(" ")
+    return first.upper() in _WINDOWS_DEVICES
+
+
+def _clean_name(name: str) -> str:
+    cleaned = _UNSAFE_NAME.sub("_", unicodedata.normalize("NFC", name))
+    cleaned = cleaned.lstrip(_NAME_EDGES + "-").rstrip(_NAME_EDGES)
+    return _cut(cleaned, MAX_NAME_BYTES)
+
+
+def _suffixed(base: str, name: str, attempt: int) -> str:
+    key = name if attempt == 0 else f"{name}\x00{attempt}"
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+    head = _cut(base, MAX_NAME_BYTES - len(digest) - 1).rstrip(_NAME_EDGES) or _UNNAMED
+    first, dot, rest = head.partition(".")
+    if dot and is_device_name(first):
+        # Windows reads `con.txt_1a2b3c4d.xlsx` as CON too: only what precedes a dot counts.
+        head = f"{first}_{rest}"
+    return f"{head}_{digest}"
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` bytes of UTF-8, never inside a character."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore").rstrip(_NAME_EDGES)
+
+
+_WINDOWS_DEVICES = frozenset(
     {
         "CON",
         "PRN",
         "AUX",
         "NUL",
-        *(f"COM{i}" for i in range(1, 10)),
-        *(f"LPT{i}" for i in range(1, 10)),
+        *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789¹²³"),
     }
 )

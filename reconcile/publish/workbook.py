@@ -73,8 +73,14 @@ class Column:
 
 
 def cell_text(value: str) -> str:
-    """Text as it may go into a cell: no control characters, never a formula, not too long."""
-    cleaned = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
+    """Text as it may go into a cell: no control characters, never a formula, not too long.
+
+    A text that starts with `'` gets a second one, so that neutralising stays one to
+    one: `=x` is shown as `'=x` and `'=x` as `''=x`. The settlement's formulas match
+    明细 against the names 汇总 shows, so two channels must never share a cell text.
+    """
+    cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cleaned = neutralise("'" + cleaned if cleaned.startswith("'") else cleaned)
     # A bare CR is read back as LF from the XML: store what every reader will see.
     return cleaned.replace("\r\n", "\n").replace("\r", "\n")[:_MAX_CELL_TEXT]
 

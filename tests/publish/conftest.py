@@ -36,6 +36,8 @@ from reconcile.judge import Judgement
 from reconcile.pipeline import run
 from reconcile.rules import Rules
 from reconcile.workspace import Workspace
+from tests.publish.hostile import AS_OF as HOSTILE_AS_OF
+from tests.publish.hostile import write_hostile_inputs
 
 AS_OF = date(2026, 11, 30)
 HOSTILE_AGENT = '=HYPERLINK("http://x","y")'
@@ -192,3 +194,16 @@ def demo_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
     root = tmp_path_factory.mktemp("demo")
     generate_workspace(root)
     return run_night(root, DEMO_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def hostile_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
+    """tests/publish/hostile.py's night: channel names made to break formulas and files."""
+    return run_night(write_hostile_inputs(tmp_path_factory.mktemp("hostile")), HOSTILE_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def tame_night(tmp_path_factory: pytest.TempPathFactory) -> Night:
+    """The same night with every hostile text replaced by a plain one."""
+    root = write_hostile_inputs(tmp_path_factory.mktemp("tame"), tame=True)
+    return run_night(root, HOSTILE_AS_OF)

@@ -14,6 +14,7 @@ import pytest
 
 from reconcile.publish.receipts import receipt_channels, write_receipts
 from reconcile.publish.text import masked_phone
+from reconcile.publish.workbook import cell_text
 from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, sheets
 
 SHEETS = ["概要", "报备回执", "归属客户", "佣金"]
@@ -140,7 +141,7 @@ def test_own_rows_are_all_there(night: Night, garden: dict[str, Path]) -> None:
         assert book["报备回执"][0] == REPORT_HEADER
         ids = [row[0] for row in book["报备回执"][1:] if row[0] != "无"]
         assert sorted(ids) == sorted(r["report_id"] for r in reports if r["channel"] == channel)
-        assert book["概要"][1][0] == f"渠道：{channel}"
+        assert book["概要"][1][0] == f"渠道：{cell_text(channel)}"  # whole, neutralised
     lianjia = sheets(garden["链家"])
     first = dict(zip(REPORT_HEADER, lianjia["报备回执"][1], strict=True))
     assert first["经纪人"] == "'" + HOSTILE_AGENT  # text, never a formula

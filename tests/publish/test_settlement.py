@@ -32,7 +32,8 @@ from tests.publish.conftest import (
 )
 
 SHEETS = ["汇总", "明细", "暂缓", "调整"]
-SUMMARY_HEADER = ["渠道", "成交笔数", "成交金额(按分成)", "可结佣", "暂缓", "追回", "应付净额"]
+SUMMARY_HEADER = ["渠道", "成交笔数", "成交金额(按分成)", "可结佣", "暂缓结佣", "追回佣金"]
+SUMMARY_HEADER += ["应付净额"]
 DETAIL_HEADER = [
     "成交编号", "客户", "客户姓名", "阶段", "成交日期", "成交金额", "归属类型", "渠道",
     "经纪人", "分成比例", "计佣金额", "佣金", "状态", "原因",
@@ -101,8 +102,8 @@ def expected_summary(deals: list[dict[str, str]]) -> dict[str, list[float]]:
 
 
 def shown(text: str) -> str:
-    """A cell text as the workbook stores it (formula starts neutralised)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """A cell text as the workbook stores it (formula starts and a leading `'` get a `'`)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "'") else text
 
 
 # Layout and contents ------------------------------------------------------------------
@@ -186,14 +187,20 @@ def test_summary_is_live_formulas_over_detail(garden: Path) -> None:
     rows = list(summary.iter_rows(min_row=2, values_only=True))
     channel_rows = [row for row in rows if row[0] and row[1] is not None]
     assert [row[0] for row in channel_rows][-2:] == [NO_CHANNEL, "合计"]
-    for row in channel_rows[:-1]:
+    last = len(sheets(garden)["明细"])
+    for index, row in enumerate(channel_rows[:-2], start=2):
         assert all(isinstance(v, str) and v.startswith("=") for v in row[1:]), row
-        assert "'明细'!" in row[3] and '"可结佣"' in row[3]
+        # The channel is this row's own A cell, the status the column's own header cell.
+        match = f"EXACT('明细'!$H$2:$H${last},$A{index})"
+        assert row[1] == f"=SUMPRODUCT({match}*1)"
+        assert row[3] == (
+            f"=SUMPRODUCT({match}*EXACT('明细'!$M$2:$M${last},D$1),'明细'!$L$2:$L${last})"
+        )
+        assert row[6] == f"=D{index}+F{index}"
+        assert '"' not in "".join(row[1:])  # no text constant at all
+    assert channel_rows[-2][1] == f"=SUMPRODUCT((LEN('明细'!$H$2:$H${last})=0)*1)"
     total = channel_rows[-1]
     assert total[1] == f"=SUM(B2:B{len(channel_rows)})"
-    # Abc and ABC are equal to SUMIFS: those rows compare exactly instead.
-    exact = [row for row in channel_rows if row[0] in ("Abc", "ABC")]
-    assert len(exact) == 2 and all("EXACT(" in row[3] for row in exact)
 
 
 def test_held_lines_say_why_and_until_when(garden: Path) -> None:
