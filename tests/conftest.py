@@ -10,12 +10,12 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
+
 # Timing belongs to benchmarks: a loaded 2-core CI machine must not fail a property
 # test because one example was slow.
 settings.register_profile("reconcile", deadline=None)
 settings.load_profile("reconcile")
-
-from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
 
 FIXTURES = Path(__file__).parent / "ingest" / "fixtures"
 
