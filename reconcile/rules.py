@@ -237,6 +237,25 @@ class ScheduleRules(_Strict):
     settle: SecondsValue = 10.0
 
 
+class Limits(_Strict):
+    """Bounds on reading one input file (reconcile/ingest/limits.py); a file beyond any
+    of them is quarantined with a reason naming the limit."""
+
+    max_file_mb: int = Field(default=200, ge=1)
+    max_inflated_mb: int = Field(default=1024, ge=1)
+    max_ratio: int = Field(default=200, ge=2)
+    max_rows: int = Field(default=2_000_000, ge=1)
+    max_cells: int = Field(default=50_000_000, ge=1)
+    memory_gb: float = Field(default=2, gt=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"应为数字，例如 200，而不是 {value!r}")
+        return value
+
+
 class Rules(_Strict):
     project: str = "示例项目"
     timezone: str = "Asia/Shanghai"
@@ -255,7 +274,29 @@ class Rules(_Strict):
     state_dir: str = ".reconcile"
     archive: bool = False
     quarantine: bool = True
-    max_file_mb: int = Field(default=100, ge=1)
+    limits: Limits = Limits()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_max_file_mb(cls, data: Any) -> Any:
+        """`max_file_mb:` at the top level, as rules files wrote it before `limits:`."""
+        if not isinstance(data, dict) or "max_file_mb" not in data:
+            return data
+        data = dict(data)
+        value = data.pop("max_file_mb")
+        limits = data.get("limits") or {}
+        if isinstance(limits, dict):
+            if "max_file_mb" in limits and limits["max_file_mb"] != value:
+                raise ValueError(
+                    "max_file_mb 与 limits.max_file_mb 不一致；只写 limits.max_file_mb 即可"
+                )
+            data["limits"] = {**limits, "max_file_mb": value}
+        return data
+
+    @property
+    def max_file_mb(self) -> int:
+        """The file-size cap, `limits.max_file_mb` (formerly a top-level key)."""
+        return self.limits.max_file_mb
 
     @field_validator("timezone")
     @classmethod

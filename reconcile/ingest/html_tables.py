@@ -2,15 +2,21 @@
 
 Each `<table>` becomes a sheet. `colspan`/`rowspan` cells are recorded as merged
 ranges, so they are filled from their top-left value like real merged cells.
+
+The page is decoded and parsed a step at a time, and rows and cells (a table's rows ×
+its widest row) are counted as they are parsed, against `limits:`.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import polars as pl
 
+from reconcile.ingest.limits import Bounds, MiB
 from reconcile.ingest.readers import FileRejected, RawSheet
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
@@ -30,8 +36,14 @@ def decode_html(data: bytes) -> str:
 
 
 class _Tables(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, bounds: Bounds | None = None, size: int = 0) -> None:
         super().__init__(convert_charrefs=True)
+        self._bounds = bounds
+        self._size = size
+        self._width = 0
+        self._checked_rows = 0
+        self._done_rows = 0
+        self._done_cells = 0
         self.tables: list[tuple[list[list[str | None]], list[tuple[int, int, int, int]]]] = []
         self._rows: list[list[str | None]] | None = None
         self._merges: list[tuple[int, int, int, int]] = []
@@ -48,6 +60,9 @@ class _Tables(HTMLParser):
         elif self._rows is not None and self._depth == 1:
             if tag == "tr":
                 self._rows.append([])
+                if self._bounds is not None and len(self._rows) > self._checked_rows:
+                    self._checked_rows = len(self._rows) + 1024
+                    self._check(len(self._rows))
             elif tag in ("td", "th"):
                 if not self._rows:
                     self._rows.append([])
@@ -68,7 +83,10 @@ class _Tables(HTMLParser):
         elif tag == "table":
             if self._depth == 1 and self._rows is not None:
                 self.tables.append((self._rows, self._merges))
+                self._done_rows += len(self._rows)
+                self._done_cells += len(self._rows) * self._width
                 self._rows = None
+                self._width = self._checked_rows = 0
             self._depth = max(0, self._depth - 1)
 
     def _place(self, text: str | None) -> None:
@@ -82,11 +100,25 @@ class _Tables(HTMLParser):
         row.append(text)
         rows, cols = self._span
         row.extend([None] * (cols - 1))
+        height = r + rows
+        if self._bounds is not None and (len(row) > self._width or height > self._checked_rows):
+            self._width = max(self._width, len(row))
+            self._checked_rows = height + 1024  # rows × width, checked every 1,024 rows
+            self._check(height)
         if rows > 1 or cols > 1:
             self._merges.append((r, c, r + rows - 1, c + cols - 1))
             self._taken.update(
                 (rr, cc) for rr in range(r + 1, r + rows) for cc in range(c, c + cols)
             )
+
+    def _check(self, height: int) -> None:
+        assert self._bounds is not None
+        cells = height * self._width
+        # Parsed cells wait as Python strings until the table is done: about 64 bytes each.
+        where = f"网页第 {len(self.tables) + 1} 个表格"
+        self._bounds.check(where, height, cells, self._size, extra=cells * 64)
+        rows, cells = self._done_rows + height, self._done_cells + cells
+        self._bounds.check("网页各表格合计", rows, cells, self._size, extra=cells * 64)
 
 
 def _span(value: str | None) -> int:
@@ -100,6 +132,43 @@ def read_html_tables(data: bytes, name: str) -> list[RawSheet]:
     parser = _Tables()
     parser.feed(decode_html(data))
     parser.close()
+    return _sheets(parser, name)
+
+
+def read_html_file(path: Path, name: str, bounds: Bounds) -> list[RawSheet]:
+    """`read_html_tables` for a file, decoded and parsed a step at a time, within `bounds`."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        declared = _CHARSET.search(head)
+        candidates = [declared.group(1).decode("ascii")] if declared else []
+        encoding = None
+        for candidate in (*candidates, "utf-8-sig", "gb18030"):
+            try:
+                decoder = codecs.getincrementaldecoder(candidate)("strict")
+                handle.seek(0)
+                while chunk := handle.read(4 * MiB):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except (LookupError, UnicodeDecodeError):
+                continue
+            encoding = candidate
+            break
+        if encoding is None:
+            raise FileRejected(
+                "网页格式的导出文件编码无法识别，请用 Excel 另存为 .xlsx 后提交", "bad_encoding"
+            )
+        parser = _Tables(bounds, size)
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        handle.seek(0)
+        while chunk := handle.read(MiB):
+            parser.feed(decoder.decode(chunk))
+        parser.feed(decoder.decode(b"", final=True))
+        parser.close()
+    return _sheets(parser, name)
+
+
+def _sheets(parser: _Tables, name: str) -> list[RawSheet]:
     sheets = []
     for index, (rows, merges) in enumerate(parser.tables, start=1):
         width = max((len(row) for row in rows), default=0)

@@ -7,6 +7,10 @@ trailing `.0` and datetime cells as `YYYY-MM-DD HH:MM:SS`. Row `i` of a
 `RawSheet.frame` is spreadsheet row `i + 1` (CSV: line `i + 1` for one-line rows;
 `line_numbers` says otherwise). Anything that makes a whole file unusable raises
 `FileRejected` with a reason a clerk understands.
+
+Every reader is bounded by `rules.yaml` `limits:` (reconcile/ingest/limits.py): a
+workbook is measured and inflated under a cap before calamine sees it, and text
+files count rows and cells while they are read.
 """
 
 from __future__ import annotations
@@ -14,21 +18,26 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING
 
 import fastexcel
 import polars as pl
 import python_calamine
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv"}
+from reconcile.ingest.limits import Bounds, MiB, OverLimit, Tally, measure_workbook
+
+if TYPE_CHECKING:
+    from reconcile.rules import Limits
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
+TEXT_SUFFIXES = {".csv", ".txt"}  # delimited text: comma, tab, semicolon or bar
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_TEXT_ROWS = 65_536  # text rows gathered before they become one polars chunk
 
 
 class FileRejected(Exception):
@@ -38,6 +47,15 @@ class FileRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+def over_limit(broken: OverLimit) -> FileRejected:
+    """A broken bound of `limits:` as a quarantine reason."""
+    return FileRejected(
+        f"{broken.reason}。文件已隔离，其中的行都没有读取；请核对文件（或拆分后重新提交），"
+        "确属正常的大文件时可在 rules.yaml 的 limits 中调高该上限",
+        "over_limit",
+    )
 
 
 @dataclass
@@ -52,13 +70,17 @@ class RawSheet:
         return self.line_numbers[index] if self.line_numbers else index + 1
 
 
-def read_file(path: Path, max_bytes: int) -> list[RawSheet]:
+def read_file(path: Path, limits: Limits | int) -> list[RawSheet]:
+    """Every sheet of the file, within `limits` (`rules.limits`; a bare int is a
+    file-size cap in bytes with the other limits at their defaults)."""
+    bounds = Bounds.of(limits)
     size = path.stat().st_size
     if size == 0:
         raise FileRejected("文件为空（0 字节），可能未保存或未传完，请重新提交", "empty")
-    if size > max_bytes:
+    if size > bounds.file_bytes:
         raise FileRejected(
-            f"文件过大（{size / 2**20:.1f} MB，上限 {max_bytes / 2**20:.0f} MB），请拆分后提交",
+            f"文件过大（{size / MiB:.1f} MB，上限 limits.max_file_mb = "
+            f"{bounds.file_bytes / MiB:g} MB），请拆分后提交",
             "too_large",
         )
     suffix = path.suffix.lower()
@@ -69,16 +91,19 @@ def read_file(path: Path, max_bytes: int) -> list[RawSheet]:
         )
     with path.open("rb") as handle:
         head = handle.read(4096)
-    if suffix == ".csv":
-        sheets = [_read_csv(path)]
-    elif suffix == ".xls" and _looks_like_html(head):
-        # Imported here: the HTML reader builds on this module's RawSheet.
-        from reconcile.ingest.html_tables import read_html_tables
+    try:
+        if suffix in TEXT_SUFFIXES:
+            sheets = [_read_csv(path, bounds)]
+        elif suffix == ".xls" and _looks_like_html(head):
+            # Imported here: the HTML reader builds on this module's RawSheet.
+            from reconcile.ingest.html_tables import read_html_file
 
-        sheets = read_html_tables(path.read_bytes(), path.stem)
-    else:
-        _check_container(path, suffix, head)
-        sheets = _read_workbook(path, suffix)
+            sheets = read_html_file(path, path.stem, bounds)
+        else:
+            _check_container(path, suffix, head)
+            sheets = _read_workbook(path, head, bounds)
+    except OverLimit as broken:
+        raise over_limit(broken) from None
     if not any(sheet.frame.height for sheet in sheets):
         raise FileRejected("文件中没有任何数据（所有工作表均为空）", "no_data")
     return sheets
@@ -134,24 +159,49 @@ def _calamine_reason(exc: Exception) -> FileRejected:
     return FileRejected(f"无法读取文件：{first_line}", "unreadable")
 
 
-def _read_workbook(path: Path, suffix: str) -> list[RawSheet]:
+def _read_workbook(path: Path, head: bytes, bounds: Bounds) -> list[RawSheet]:
+    if not head.startswith(_ZIP_MAGIC):  # legacy .xls: bounded by its size, then its cells
+        reader = _open(str(path))
+        sheets = _load_sheets(reader, list(reader.sheet_names), Tally(bounds))
+        for sheet, merges in zip(sheets, _xls_merged_ranges(path, sheets), strict=True):
+            sheet.merges = merges
+        return sheets
+    # calamine reads these very bytes once they are measured: nothing read in between.
+    data = path.read_bytes()
     try:
-        reader = fastexcel.read_excel(str(path))
-        names = list(reader.sheet_names)
-    except Exception as exc:  # the reader reports every container problem as a generic error
-        raise _calamine_reason(exc) from None
-    # Scanning for merged ranges decompresses the sheet XML a second time; doing it on the
-    # other core while calamine parses costs no wall time.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        merges_future = pool.submit(_merged_ranges, path, suffix, names)
-        sheets = _load_sheets(reader, names)
-        merges = merges_future.result()
+        workbook = measure_workbook(data, bounds)
+    except zipfile.BadZipFile as exc:
+        if "encrypted" in str(exc):
+            raise FileRejected(
+                "文件已加密（设置了打开密码），请取消密码后重新提交", "encrypted"
+            ) from None
+        raise FileRejected(
+            "文件已损坏或不完整（可能未传完或保存中断），请重新导出后提交", "corrupt"
+        ) from None
+    reader = _open(data)
+    names = list(reader.sheet_names)
+    # The grid calamine is about to build for each sheet: highest row × highest column.
+    text = workbook.inflated + 2 * len(data)
+    ahead = Tally(bounds, text=text)
+    for name in names:
+        scan = workbook.scans.get(workbook.sheets.get(name, ""))
+        if scan is not None:
+            ahead.add(f"工作表“{name}”", scan.rows, scan.rows * scan.cols)
+    sheets = _load_sheets(reader, names, Tally(bounds, text=text))
     for sheet in sheets:
-        sheet.merges = merges.get(sheet.name, [])
+        scan = workbook.scans.get(workbook.sheets.get(sheet.name, ""))
+        sheet.merges = scan.merges if scan is not None else []
     return sheets
 
 
-def _load_sheets(reader: fastexcel.ExcelReader, names: list[str]) -> list[RawSheet]:
+def _open(source: str | bytes) -> fastexcel.ExcelReader:
+    try:
+        return fastexcel.read_excel(source)
+    except Exception as exc:  # the reader reports every container problem as a generic error
+        raise _calamine_reason(exc) from None
+
+
+def _load_sheets(reader: fastexcel.ExcelReader, names: list[str], tally: Tally) -> list[RawSheet]:
     sheets: list[RawSheet] = []
     for index, name in enumerate(names):
         try:
@@ -166,80 +216,26 @@ def _load_sheets(reader: fastexcel.ExcelReader, names: list[str]) -> list[RawShe
                 frame, visible = pl.DataFrame(), True
             else:
                 raise _calamine_reason(exc) from None
+        tally.add(f"工作表“{name}”", frame.height, frame.height * frame.width)
         frame = frame.rename({old: f"c{i}" for i, old in enumerate(frame.columns)})
         sheets.append(RawSheet(name, visible, frame))
     return sheets
 
 
-def _merged_ranges(path: Path, suffix: str, names: list[str]) -> dict[str, list[tuple]]:
-    if suffix == ".xls":
-        try:
-            workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-            return {
-                name: [
-                    (r1, c1, r2, c2)
-                    for (r1, c1), (r2, c2) in (
-                        workbook.get_sheet_by_name(name).merged_cell_ranges or []
-                    )
-                ]
-                for name in names
-            }
-        except Exception:  # merged ranges are a refinement; the cells were already read
-            return {}
-    return _xlsx_merged_ranges(path)
-
-
-def _column_index(letters: bytes) -> int:
-    index = 0
-    for char in letters:
-        index = index * 26 + (char - 64)
-    return index - 1
-
-
-def _xlsx_merged_ranges(path: Path) -> dict[str, list[tuple]]:
-    """Merged ranges per sheet name, scanned from the sheet XML without building a DOM."""
-    result: dict[str, list[tuple]] = {}
+def _xls_merged_ranges(path: Path, sheets: list[RawSheet]) -> list[list[tuple]]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            for name, member in _xlsx_sheet_members(archive).items():
-                result[name] = _scan_merges(archive, member)
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError):
-        return {}
-    return result
-
-
-def _xlsx_sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    }
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels}
-    members = {}
-    for sheet in workbook.iterfind("m:sheets/m:sheet", ns):
-        target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
-        target = target.lstrip("/")
-        members[sheet.get("name", "")] = target if target.startswith("xl/") else f"xl/{target}"
-    return members
-
-
-def _scan_merges(archive: zipfile.ZipFile, member: str) -> list[tuple]:
-    merges = []
-    tail = b""
-    with archive.open(member) as stream:
-        while chunk := stream.read(1 << 20):
-            block = tail + chunk
-            if b"mergeCell" in block:
-                for match in _MERGE_REF.finditer(block):
-                    c1, r1, c2, r2 = match.groups()
-                    c2, r2 = c2 or c1, r2 or r1
-                    merges.append((int(r1) - 1, _column_index(c1), int(r2) - 1, _column_index(c2)))
-                last = block.rfind(b"<")
-                tail = block[last:] if last >= 0 and b">" not in block[last:] else b""
-            else:
-                tail = block[-64:]
-    return sorted(set(merges))
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        return [
+            [
+                (r1, c1, r2, c2)
+                for (r1, c1), (r2, c2) in (
+                    workbook.get_sheet_by_name(sheet.name).merged_cell_ranges or []
+                )
+            ]
+            for sheet in sheets
+        ]
+    except Exception:  # merged ranges are a refinement; the cells were already read
+        return [[] for _ in sheets]
 
 
 def decode_csv(data: bytes) -> str:
@@ -261,29 +257,81 @@ def decode_csv(data: bytes) -> str:
         ) from None
 
 
-def _read_csv(path: Path) -> RawSheet:
-    text = decode_csv(path.read_bytes())
-    if "\x00" in text:
-        raise FileRejected("CSV 文件中含有二进制内容，可能不是文本表格", "not_spreadsheet")
-    sample = text[:8192]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",\t;|")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[list[str]] = []
-    line_numbers: list[int] = []
-    next_line = 1
-    for row in reader:
-        rows.append(row)
-        line_numbers.append(next_line)
-        next_line = reader.line_num + 1
+def _text_encoding(path: Path) -> str:
+    """The codec `decode_csv` would pick, found by decoding step by step."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        for encoding in ("utf-8", "gb18030"):
+            handle.seek(0)
+            decoder = codecs.getincrementaldecoder(encoding)("strict")
+            try:
+                while chunk := handle.read(4 * MiB):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+                return encoding
+            except UnicodeDecodeError:
+                continue
+    raise FileRejected(
+        "CSV 文件编码无法识别（既不是 UTF-8 也不是 GBK），请用 Excel 另存为 .xlsx 后提交",
+        "bad_encoding",
+    )
+
+
+def _lines(stream: io.TextIOBase) -> Iterator[str]:
+    for line in stream:
+        if "\x00" in line:
+            raise FileRejected("CSV 文件中含有二进制内容，可能不是文本表格", "not_spreadsheet")
+        yield line
+
+
+def _read_csv(path: Path, bounds: Bounds) -> RawSheet:
+    """Delimited text, streamed: rows become polars chunks as they come, and the file's
+    rows, cells (rows × the widest row) and memory are checked while it is read."""
+    encoding = _text_encoding(path)
+    size = path.stat().st_size
+    with path.open("r", encoding=encoding, newline="") as stream:
+        sample = stream.read(8192)
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+        except csv.Error:
+            delimiter = ","
+        stream.seek(0)
+        reader = csv.reader(_lines(stream), delimiter=delimiter)
+        chunks: list[pl.DataFrame] = []
+        rows: list[list[str]] = []
+        line_numbers: list[int] = []
+        multiline = False
+        next_line, count, width = 1, 0, 0
+        where = f"{path.suffix.lstrip('.').upper() or 'CSV'} 文件"
+        for row in reader:
+            rows.append(row)
+            line_numbers.append(next_line)
+            multiline = multiline or next_line != count + 1
+            next_line = reader.line_num + 1
+            count += 1
+            if len(row) > width:
+                width = len(row)
+                bounds.check(where, count, count * width, size)
+            if len(rows) == _TEXT_ROWS:
+                bounds.check(where, count, count * width, size)
+                chunks.append(_text_frame(rows))
+                rows = []
+        bounds.check(where, count, count * width, size)
+    if rows or not chunks:
+        chunks.append(_text_frame(rows))
+    frame = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
+    frame = frame.select(sorted(frame.columns, key=lambda name: int(name[1:])))
+    return RawSheet(path.stem, True, frame, [], line_numbers if multiline else None)
+
+
+def _text_frame(rows: list[list[str]]) -> pl.DataFrame:
     width = max((len(row) for row in rows), default=0)
     columns = {
         f"c{i}": [(row[i] if i < len(row) and row[i].strip() else None) for row in rows]
         for i in range(width)
     }
-    frame = pl.DataFrame(columns, schema={name: pl.String for name in columns})
-    multiline = line_numbers != list(range(1, len(rows) + 1))
-    return RawSheet(path.stem, True, frame, [], line_numbers if multiline else None)
+    return pl.DataFrame(columns, schema={name: pl.String for name in columns})
