@@ -1,0 +1,200 @@
+"""Memory as a promise (issue 12): `reconcile check` and `reconcile run` stay within
+`limits.memory_gb` (2 GiB by default) on every hostile shape, in real processes whose
+memory is capped, so that a regression fails here and not on the office server.
+
+- `check` runs with its address space capped (`RLIMIT_AS`, set in the child): the
+  budget plus the address space a plain `check` already takes (polars, pyarrow and
+  their thread pools reserve about 1.8 GB they never touch), measured first.
+- `run` cannot run under any address-space cap: the ledger's SQLite driver (ADBC,
+  queried with `adbc.sqlite.query.batch_rows` = 2**30) reserves 8 GiB of untouched
+  address space per result column, 500 GB in all, and dies of SIGSEGV when it cannot
+  (`RLIMIT_DATA` counts those reservations too). So `run` is held to its resident
+  memory instead: a watchdog kills it the moment it passes the budget, and the peak
+  the kernel reports for it when it ends (`wait4`) must be within the budget.
+
+Each hostile file sits in a workspace beside a normal file: the run must exit 0,
+quarantine the hostile file with its Chinese reason and keep the normal file's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.rules import Limits
+from tests.ingest.test_limits import cell, far_cells, sheet_workbook, sheet_xml, zip_bomb
+
+GiB = 2**30
+BUDGET = int(Limits().memory_gb * GiB)
+CHECK_UNREADABLE = 2
+NORMAL = SheetSpec(
+    "报备",
+    ["客户姓名", "客户电话", "报备时间"],
+    [["张三", "13812345678", "2026-11-18 10:00"], ["李四", "13912345678", "2026-11-18 11:00"]],
+)
+_VM_PEAK = (
+    "import sys\n"
+    "from reconcile.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmPeak')][0]\n"
+    "print('VMPEAK', int(peak.split()[1]) * 1024)\n"
+)
+
+
+@dataclass
+class Finished:
+    code: int
+    output: str
+    peak: int  # bytes of resident memory at the most
+    killed: bool  # by the watchdog, past the budget
+
+
+def _run(args: list[str], log: Path, address_space: int | None = None) -> Finished:
+    """`python ARGS` in a child, its resident memory watched (and its address space
+    capped when asked); killed at the budget or after two minutes."""
+
+    def cap() -> None:
+        if address_space is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
+    with log.open("wb") as out:
+        child = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=cap,  # noqa: PLW1509 - the child's own limit is the point
+        )
+    killed, reaped = threading.Event(), threading.Event()
+    deadline = time.monotonic() + 120
+
+    def watch() -> None:
+        status = Path(f"/proc/{child.pid}/status")
+        while not reaped.is_set():
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:
+                return
+            rss = next((line for line in lines if line.startswith("VmRSS")), None)
+            if rss is None:  # a zombie: it has ended
+                return
+            if int(rss.split()[1]) * 1024 > BUDGET or time.monotonic() > deadline:
+                killed.set()
+                child.kill()
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    reaped.set()
+    child.returncode = os.waitstatus_to_exitcode(status)
+    watcher.join()
+    return Finished(
+        child.returncode, log.read_text("utf-8", "replace"), usage.ru_maxrss * 1024, killed.is_set()
+    )
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> dict[str, Path]:
+    """Each hostile shape, a few MiB on disk at most."""
+    folder = tmp_path_factory.mktemp("hostile")
+    rows = folder / "百万行.csv"
+    rows.write_bytes("客户姓名,客户电话\n".encode() + b"a,1\n" * 2_500_000)
+    body = f'<row r="1">{cell("A1", "客户姓名")}{cell("B1", "客户电话")}'
+    body += f'{cell("C1", "报备时间")}</row><row r="2">{cell("A2", "王五")}'
+    body += f"{cell('B2', '13712345678')}{cell('C2', '2026-11-18 12:00')}</row>"
+    return {
+        "bomb": zip_bomb(folder / "压缩炸弹.xlsx", 2 * GiB),
+        "liar": zip_bomb(folder / "伪装大小.xlsx", 2 * GiB, declared=60_000, crc=False),
+        "rows": rows,
+        "far": far_cells(folder / "远处的格.xlsx"),
+        "dimension": sheet_workbook(folder / "虚报范围.xlsx", sheet_xml(body, "A1:XFD1048576")),
+    }
+
+
+# What each shape must come to: quarantined with a reason naming the limit, or read.
+EXPECTED = {
+    "bomb": "limits.max_inflated_mb",
+    "liar": "limits.max_inflated_mb",
+    "rows": "limits.memory_gb",
+    "far": "limits.max_cells",
+    "dimension": None,
+}
+
+
+@pytest.fixture(scope="module")
+def check_address_space(tmp_path_factory) -> int:
+    """The budget plus the address space of a plain `check` of a normal file."""
+    folder = tmp_path_factory.mktemp("baseline")
+    normal = write_xlsx(folder / "normal.xlsx", [NORMAL])
+    done = _run(["-c", _VM_PEAK, "check", str(normal)], folder / "log.txt")
+    baseline = int(done.output.split("VMPEAK")[1].split()[0])
+    assert 0 < baseline < 8 * GiB, done.output
+    return baseline + BUDGET
+
+
+@pytest.mark.parametrize("shape", list(EXPECTED))
+def test_check_stays_within_the_budget(hostile, check_address_space, tmp_path, shape):
+    path = hostile[shape]
+    done = _run(
+        ["-m", "reconcile.cli", "check", str(path)], tmp_path / "check.txt", check_address_space
+    )
+    assert not done.killed and done.peak < BUDGET, (done.peak, done.output[-2000:])
+    if EXPECTED[shape] is None:
+        assert done.code in (0, 1), done.output[-2000:]
+        assert "无法读取" not in done.output
+    else:
+        assert done.code == CHECK_UNREADABLE, done.output[-2000:]
+        assert "无法读取" in done.output and EXPECTED[shape] in done.output
+
+
+@pytest.mark.parametrize("shape", list(EXPECTED))
+def test_run_stays_within_the_budget_and_publishes_the_rest(hostile, tmp_path, shape):
+    root = tmp_path / "ws"
+    channel = root / "inputs" / "channels" / "链家"
+    channel.mkdir(parents=True)
+    (root / "rules.yaml").write_text("schedule: {settle: 0s}\n", encoding="utf-8")
+    write_xlsx(channel / "正常.xlsx", [NORMAL])
+    (channel / hostile[shape].name).write_bytes(hostile[shape].read_bytes())
+    done = _run(
+        [
+            "-m",
+            "reconcile.cli",
+            "run",
+            "--workspace",
+            str(root),
+            "--as-of",
+            "2026-11-20",
+            "--no-email",
+        ],
+        tmp_path / "run.txt",
+    )
+    assert not done.killed and done.peak < BUDGET, (done.peak, done.output[-2000:])
+    assert done.code == 0, done.output[-3000:]
+    with sqlite3.connect(f"file:{root / '.reconcile' / 'ledger.sqlite'}?mode=ro", uri=True) as db:
+        files = {
+            Path(path).name: (status, code, reason, added)
+            for path, status, code, reason, added in db.execute(
+                "SELECT path, status, reason_code, reason, rows_added FROM files"
+            )
+        }
+    assert files["正常.xlsx"][0] == "ingested" and files["正常.xlsx"][3] == 2
+    status, code, reason, added = files[hostile[shape].name]
+    if EXPECTED[shape] is None:
+        assert status == "ingested" and added == 1, reason
+    else:
+        assert (status, code) == ("quarantined", "over_limit"), reason
+        assert EXPECTED[shape] in reason
+        moved = root / "inputs" / "_quarantine" / "channels" / "链家" / hostile[shape].name
+        assert moved.exists()
