@@ -65,6 +65,8 @@ class Deal:
     flats: list[str] = field(default_factory=list)  # flat keys: where it was sold first
     changes: list[DealChange] = field(default_factory=list)
     refund_amount: float | None = None
+    # Other open deals of another buyer on one of this deal's flats (a CRM error to verify).
+    rivals: list[Deal] = field(default_factory=list)
 
     @property
     def source_texts(self) -> tuple[str, ...]:
@@ -336,9 +338,12 @@ class _Book:
         """Attach a deal row to its deal; False: a number-only row to try again at the end."""
         deal = self._by_numbers(row.numbers)
         flat = self.flats.root(row)
+        rival = None
         if deal is None and flat is not None:
             current = self.on_flat.get(flat)
-            if current is not None and not _resold(current, row):
+            if current is not None and not _resold(current, row) and _rival(current, row):
+                rival = current
+            elif current is not None and not _resold(current, row):
                 deal = current
             else:
                 deal = self._moved_into(flat, row)
@@ -353,7 +358,13 @@ class _Book:
         if flat is not None:
             other = self.on_flat.get(flat)
             if other is not None and other is not deal and not _resold(other, row):
-                deal = self._merge(other, deal)  # one flat never gives two deals
+                if _rival(other, row):
+                    rival = other
+                else:
+                    deal = self._merge(other, deal)  # one flat never gives two deals
+        if rival is not None and rival is not deal and rival not in deal.rivals:
+            deal.rivals.append(rival)
+            rival.rivals.append(deal)
         self._attach(deal, row, flat)
         return True
 
@@ -522,6 +533,17 @@ def _new_flat(room: cells.Room | None, old: str | None, buyer: str | None) -> st
     if old is not None and cells.is_room_key(old):
         return f"{old.rsplit('-', 1)[0]}-{room.room}"
     return f"{room.room}@{buyer}" if buyer else None
+
+
+def _rival(current: Deal, row: _Row) -> bool:
+    """A row of another buyer carrying another number of a kind the flat's open deal
+    already has (认购编号 SHYH-0101 vs SHYH-0102): a second sale of one flat, which is
+    an error in the CRM, not one deal. Merging them would drop one buyer's deal and pay
+    on the wrong amount, so they stay two deals and both are flagged for the admin."""
+    if not row.phones or set(row.phones) & set(current.buyers):
+        return False
+    mine = dict(current.numbers)
+    return any(kind in mine and mine[kind] != number for kind, number in row.numbers)
 
 
 def _resold(current: Deal, row: _Row) -> bool:

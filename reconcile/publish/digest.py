@@ -218,12 +218,15 @@ def build_digest(
     end = judgement.inputs.as_of_end
     view = _View(judgement, rules)
     to_verify = view.order_unknown()
+    sold_twice = view.flats_sold_twice()
     sections = (
         view.collisions(),
         view.disputes(),
         view.ambiguous(),
         # Only on nights that have one: most projects write every clock time.
         *((to_verify,) if to_verify.total else ()),
+        # Only when the CRM shows one flat sold to two buyers at once.
+        *((sold_twice,) if sold_twice.total else ()),
         view.invalid(previous),
         view.expiring(),
         view.changes(previous),
@@ -429,6 +432,38 @@ class _View:
             "（两份报备则为撞单待裁决）。请对照两条来源记录核实；如有出入，请在裁决表中裁决。",
             (_group("", cards),),
             "没有先后不明需核实的记录。",
+        )
+
+    def flats_sold_twice(self) -> Section:
+        """需核实: two open deals of different buyers on one flat (SPEC 6.5).
+
+        One flat is sold once, so the CRM holds a mistake (a missing 退房, a wrong 房号).
+        Both deals stay as they are — nothing merged, nothing dropped — until it is fixed.
+        """
+        cards = []
+        seen: set[str] = set()
+        for deal_id, deal in sorted(self.j.deal_records.items()):
+            if not deal.rivals or deal_id in seen:
+                continue
+            group = [deal, *deal.rivals]
+            seen.update(d.deal_id for d in group)
+            fields = tuple(
+                (
+                    d.deal_id,
+                    f"{masked_phone(d.phone)} {d.customer_name or ''} · {d.stage} · "
+                    f"{yuan(d.amount)}".strip(),
+                )
+                for d in group
+            )
+            sources = tuple(dict.fromkeys(t for d in group for t in d.source_texts))
+            cards.append(Card("、".join(deal.flats) or deal_id, "需核实", "warn", fields, sources))
+        return Section(
+            "flats_sold_twice",
+            "需核实：同一房源两笔未退成交",
+            "CRM 中同一套房有两位客户各自的成交且都未退房。一套房只能卖一次，可能缺少退房记录或"
+            "房号录错；两笔成交均按原样判定，请在 CRM 中更正后重新导出。",
+            (_group("", cards),),
+            "没有重复成交的房源。",
         )
 
     def invalid(self, previous: Judgement | None) -> Section:

@@ -267,3 +267,24 @@ def test_a_refund_with_nothing_to_claw_back_is_news_too(tmp_path):
     changes = _section(second.published.digest, "changes")
     titles = {group.title: [card.title for card in group.cards] for group in changes.groups}
     assert titles["新退房"] == ["C-0303"]
+
+
+def test_one_flat_sold_to_two_buyers_stays_two_deals_and_is_listed(tmp_path):
+    root = make_workspace(tmp_path, "project: 测试项目\n")
+    write_input(root / "inputs", "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["SHYH-0101", "6-1802", "汤娟芳", "19194642278", "签约", "2026-11-14", "2026-11-16",
+         None, 3260000],
+        ["SHYH-0102", "6-1802", "袁敏怡", "18848583473", "认购", "2026-11-19", None, None, 2880000],
+    ]})  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    deals = {line.deal_id: line for line in summary.judgement.deals}
+    assert set(deals) == {"SHYH-0101", "SHYH-0102"}
+    assert deals["SHYH-0101"].amount == 3260000 and deals["SHYH-0102"].amount == 2880000
+    section = _section(summary.published.digest, "flats_sold_twice")
+    [card] = [card for group in section.groups for card in group.cards]
+    assert card.title == "6-1802" and [label for label, _ in card.fields] == [
+        "SHYH-0101",
+        "SHYH-0102",
+    ]
+    assert card.sources == ("crm/成交.xlsx#成交!2", "crm/成交.xlsx#成交!3")
