@@ -54,6 +54,8 @@ MAX_MEMBERS = 10_000  # parts in one workbook; real ones have tens
 RATIO_FLOOR = MiB  # a member smaller than this inflated cannot be a meaningful bomb
 _LONGEST_TAG = MiB  # an XML start tag longer than this is not a spreadsheet
 _SMALL_PART = 16 * MiB  # xl/workbook.xml and its rels: a list of sheets
+_SMALL_PARTS = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml"}
+MAX_SHEETS = 1_000  # sheets in one workbook; Excel users rarely pass a few dozen
 
 # What one file costs a whole `reconcile run` (read, recognise, normalise, ledger,
 # judge, publish), fitted on this 2-core machine to report workbooks of 200,000 and
@@ -200,6 +202,17 @@ class Workbook:
     sheets: dict[str, str]  # sheet name -> member
     inflated: int  # bytes of every member, inflated
 
+    def scan(self, sheet: str) -> SheetScan:
+        """The scan of a sheet; for a sheet not found in the workbook's parts, the
+        largest extent of any member, since calamine may have found it elsewhere."""
+        member = self.sheets.get(sheet)
+        if member in self.scans:
+            return self.scans[member]
+        return SheetScan(
+            max_row=max((scan.rows for scan in self.scans.values()), default=0),
+            max_col=max((scan.cols for scan in self.scans.values()), default=0),
+        )
+
 
 _ROW_REF = re.compile(rb"<(?:[\w.-]+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d+)[\"']")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row\b")
@@ -333,23 +346,25 @@ class _Scanner:
         self._in_text = False  # the last block ended after a tag, inside text
 
     def feed(self, data: bytes) -> None:
+        begin = 0
         if self._in_text:
-            start = data.find(b"<")
-            if start < 0:
+            begin = data.find(b"<")
+            if begin < 0:
                 return
-            data = data[start:]
             self._in_text = False
-        block = self._carry + data if self._carry else data
-        start = block.rfind(b"<")
+        block = self._carry + data[begin:] if self._carry else data
+        if self._carry:
+            begin = 0
+        start = block.rfind(b"<", begin)
         end = block.find(b">", start) if start >= 0 else -1
         if end >= 0:
             cut, self._carry, self._in_text = end + 1, b"", True
         else:
-            cut, self._carry = max(start, 0), block[max(start, 0) :]
+            cut, self._carry = max(start, begin), block[max(start, begin) :]
         if len(self._carry) > _LONGEST_TAG:
             raise OverLimit("工作表的 XML 中有一个超过 1 MB 的标签，不是正常的表格文件")
-        if cut:
-            _scan_block(self.scan, block[:cut])
+        if cut > begin:
+            _scan_block(self.scan, block[begin:cut] if begin or cut < len(block) else block)
 
     def close(self) -> SheetScan:
         if self._carry:
@@ -476,7 +491,14 @@ def _read_small(archive: zipfile.ZipFile, name: str) -> bytes:
 
 def _check_declared(infos: list[zipfile.ZipInfo], bounds: Bounds) -> None:
     total = 0
+    if len({info.filename for info in infos}) != len(infos):
+        raise zipfile.BadZipFile("two members of one name")
     for info in infos:
+        if info.filename in _SMALL_PARTS and info.file_size > _SMALL_PART:
+            raise OverLimit(
+                f"压缩包内的 {info.filename} 声明解压后 {info.file_size / MiB:,.1f} MB，"
+                f"工作簿目录不会超过 {_SMALL_PART // MiB} MB"
+            )
         if info.flag_bits & 0x1:
             raise zipfile.BadZipFile("encrypted member")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):

@@ -28,7 +28,14 @@ import fastexcel
 import polars as pl
 import python_calamine
 
-from reconcile.ingest.limits import Bounds, MiB, OverLimit, Tally, measure_workbook
+from reconcile.ingest.limits import (
+    MAX_SHEETS,
+    Bounds,
+    MiB,
+    OverLimit,
+    Tally,
+    measure_workbook,
+)
 
 if TYPE_CHECKING:
     from reconcile.rules import Limits
@@ -38,6 +45,7 @@ TEXT_SUFFIXES = {".csv", ".txt"}  # delimited text: comma, tab, semicolon or bar
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _TEXT_ROWS = 65_536  # text rows gathered before they become one polars chunk
+_TEXT_CELLS = 1_000_000  # or text cells
 
 
 class FileRejected(Exception):
@@ -180,17 +188,17 @@ def _read_workbook(path: Path, head: bytes, bounds: Bounds) -> list[RawSheet]:
         ) from None
     reader = _open(data)
     names = list(reader.sheet_names)
+    if len(names) > MAX_SHEETS:
+        raise OverLimit(f"工作簿有 {len(names):,} 个工作表，远超任何报备文件（{MAX_SHEETS:,} 个）")
     # The grid calamine is about to build for each sheet: highest row × highest column.
     text = workbook.inflated + 2 * len(data)
     ahead = Tally(bounds, text=text)
     for name in names:
-        scan = workbook.scans.get(workbook.sheets.get(name, ""))
-        if scan is not None:
-            ahead.add(f"工作表“{name}”", scan.rows, scan.rows * scan.cols)
+        scan = workbook.scan(name)
+        ahead.add(f"工作表“{name}”", scan.rows, scan.rows * scan.cols)
     sheets = _load_sheets(reader, names, Tally(bounds, text=text))
     for sheet in sheets:
-        scan = workbook.scans.get(workbook.sheets.get(sheet.name, ""))
-        sheet.merges = scan.merges if scan is not None else []
+        sheet.merges = workbook.scan(sheet.name).merges
     return sheets
 
 
@@ -307,19 +315,27 @@ def _read_csv(path: Path, bounds: Bounds) -> RawSheet:
         multiline = False
         next_line, count, width = 1, 0, 0
         where = f"{path.suffix.lstrip('.').upper() or 'CSV'} 文件"
-        for row in reader:
-            rows.append(row)
-            line_numbers.append(next_line)
-            multiline = multiline or next_line != count + 1
-            next_line = reader.line_num + 1
-            count += 1
-            if len(row) > width:
-                width = len(row)
-                bounds.check(where, count, count * width, size)
-            if len(rows) == _TEXT_ROWS:
-                bounds.check(where, count, count * width, size)
-                chunks.append(_text_frame(rows))
-                rows = []
+        waiting = 0  # cells gathered as Python strings since the last chunk
+        try:
+            for row in reader:
+                rows.append(row)
+                line_numbers.append(next_line)
+                multiline = multiline or next_line != count + 1
+                next_line = reader.line_num + 1
+                count += 1
+                waiting += len(row)
+                if len(row) > width:
+                    width = len(row)
+                    bounds.check(where, count, count * width, size)
+                if len(rows) == _TEXT_ROWS or waiting > _TEXT_CELLS:
+                    bounds.check(where, count, count * width, size)
+                    chunks.append(_text_frame(rows))
+                    rows, waiting = [], 0
+        except csv.Error as exc:
+            raise FileRejected(
+                f"CSV 文件第 {reader.line_num} 行无法解析（{exc}），请用 Excel 另存为 .xlsx 后提交",
+                "unreadable",
+            ) from None
         bounds.check(where, count, count * width, size)
     if rows or not chunks:
         chunks.append(_text_frame(rows))

@@ -448,3 +448,43 @@ def test_top_level_max_file_mb_still_works():
     assert parse_rules("max_file_mb: 50\nlimits: {max_file_mb: 50}\n").max_file_mb == 50
     with pytest.raises(RulesError, match="max_file_mb"):
         parse_rules("max_file_mb: 50\nlimits: {max_file_mb: 60}\n")
+
+
+# -- odd containers --------------------------------------------------------------------
+
+
+def test_two_members_of_one_name_are_refused(tmp_path):
+    good = write_xlsx(tmp_path / "good.xlsx", [SPEC])
+    with zipfile.ZipFile(good) as archive:
+        members = [
+            (i.filename, _deflate(data), zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data))
+            for i in archive.infolist()
+            for data in [archive.read(i.filename)]
+        ]
+    sheet = next(m for m in members if m[0] == "xl/worksheets/sheet1.xml")
+    far = sheet_xml(f'<row r="1">{cell("A1")}</row><row r="9">{cell("XFD9")}</row>')
+    twin = (sheet[0], _deflate(far), zipfile.ZIP_DEFLATED, zlib.crc32(far), len(far))
+    path = write_zip(tmp_path / "twins.xlsx", [*members, twin])
+    assert _reject(path).code == "corrupt"
+
+
+def test_thousands_of_sheets_are_refused(tmp_path):
+    base = write_xlsx(tmp_path / "base.xlsx", [SPEC])
+    with zipfile.ZipFile(base) as archive:
+        parts = {i.filename: archive.read(i.filename) for i in archive.infolist()}
+    book = parts["xl/workbook.xml"].decode()
+    sheets = "".join(f'<sheet name="表{i}" sheetId="{i + 1}" r:id="rId1"/>' for i in range(1_001))
+    start, end = book.index("<sheets>") + len("<sheets>"), book.index("</sheets>")
+    parts["xl/workbook.xml"] = (book[:start] + sheets + book[end:]).encode()
+    members = [
+        (name, _deflate(data), zipfile.ZIP_DEFLATED, zlib.crc32(data), len(data))
+        for name, data in parts.items()
+    ]
+    rejected = _reject(write_zip(tmp_path / "many.xlsx", members))
+    assert rejected.code == "over_limit" and "1,001 个工作表" in rejected.reason
+
+
+def test_csv_that_cannot_be_parsed_is_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text('姓名,备注\n张三,"' + "长" * 200_000 + '"\n', encoding="utf-8")
+    assert _reject(path).code == "unreadable"
