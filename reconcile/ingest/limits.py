@@ -294,17 +294,15 @@ def _scan_block(scan: SheetScan, block: bytes) -> None:
     """Update the extent with one block of sheet XML that ends on a tag boundary."""
     # The last cell of the block and of its last whole row: the extent so far, if the
     # rows and cells come in order; the regex below checks that none lies beyond.
-    row_end = block.rfind(b"</row>")
-    for end in (len(block), row_end):
+    # (The first row too: a header is often the widest row.)
+    for end in (len(block), block.rfind(b"</row>"), block.find(b"</row>")):
         last = block.rfind(b'<c r="', 0, end) if end > 0 else -1
         if last >= 0 and (found := _LAST_REF.match(block, last + 2)):
             scan.max_col = max(scan.max_col, letters_to_column(found.group(1)))
             scan.max_row = max(scan.max_row, _number(found.group(2)))
     if _is_unusual(block, _unusual(scan.max_row, scan.max_col)):
         # Cells beyond: take every reference; cells still unusual then lack r=.
-        for letters, digits in _REF.findall(block):
-            scan.max_col = max(scan.max_col, letters_to_column(letters))
-            scan.max_row = max(scan.max_row, _number(digits))
+        _take_references(scan, block)
         if _is_unusual(block, _unusual(scan.max_row, scan.max_col)):
             _scan_one_by_one(scan, block)
     tail = block[-4096:]
@@ -316,12 +314,20 @@ def _scan_block(scan: SheetScan, block: bytes) -> None:
             )
 
 
+def _take_references(scan: SheetScan, block: bytes) -> None:
+    """The highest column and row of every reference in the block."""
+    found = _REF.findall(block)
+    if found:
+        letters = {letters for letters, _ in found}
+        scan.max_col = max(scan.max_col, max(map(letters_to_column, letters)))
+        digits = {digits for _, digits in found}
+        scan.max_row = max(scan.max_row, max(map(_number, digits)))
+
+
 def _scan_one_by_one(scan: SheetScan, block: bytes) -> None:
     """Bounds for a block with unusual cells: every reference, row numbers, and cells
     per row (a cell without r= takes the next column, a row without r= the next row)."""
-    for letters, digits in _REF.findall(block):
-        scan.max_col = max(scan.max_col, letters_to_column(letters))
-        scan.max_row = max(scan.max_row, _number(digits))
+    _take_references(scan, block)
     numbered = _ROW_REF.findall(block)
     if numbered:
         scan.max_row = max(scan.max_row, max(map(_number, numbered)))

@@ -18,7 +18,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +180,7 @@ def _read_workbook(path: Path, head: bytes, bounds: Bounds) -> list[RawSheet]:
     data = path.read_bytes()
     try:
         workbook = measure_workbook(data, bounds)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
         if "encrypted" in str(exc):
             raise FileRejected(
                 "文件已加密（设置了打开密码），请取消密码后重新提交", "encrypted"
