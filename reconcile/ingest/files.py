@@ -197,7 +197,7 @@ def read_input(
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
     try:
-        raw_sheets = read_file(item.path, rules.max_file_mb * 2**20)
+        raw_sheets = read_file(item.path, rules.limits)
     except FileRejected as rejected:
         outcome.rejected = rejected
         return outcome

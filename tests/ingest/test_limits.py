@@ -488,3 +488,19 @@ def test_csv_that_cannot_be_parsed_is_refused(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text('姓名,备注\n张三,"' + "长" * 200_000 + '"\n', encoding="utf-8")
     assert _reject(path).code == "unreadable"
+
+
+def test_run_and_check_apply_every_limit_of_rules_yaml(tmp_path):
+    """The workspace's own limits reach the reader, not only max_file_mb."""
+    from reconcile.ingest.files import classify_path, read_input
+    from reconcile.ingest.headers import AliasTable
+    from reconcile.rules import Rules
+
+    path = tmp_path / "报备.csv"
+    rows = "\n".join(f"张{i},138****{i:04d},2026-11-18 10:00" for i in range(50))
+    path.write_text("客户姓名,客户电话,报备时间\n" + rows + "\n", encoding="utf-8")
+    rules = Rules.model_validate({"limits": {"max_rows": 10}})
+    outcome = read_input(classify_path(path), rules, AliasTable.build())
+    assert outcome.rejected is not None and outcome.rejected.code == "over_limit"
+    assert "max_rows" in outcome.rejected.reason
+    assert read_input(classify_path(path), Rules(), AliasTable.build()).rejected is None
