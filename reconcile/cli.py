@@ -751,8 +751,8 @@ def _template(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    created = init_workspace(args.dir)
     root = args.dir.resolve()
+    created = init_workspace(root)
     if not created:
         print(f"{root} 已是工作目录，没有改动任何文件。")
         return EXIT_OK

@@ -51,3 +51,10 @@ def test_init_creates_the_workspace_and_never_overwrites(tmp_path, capsys):
     assert "没有改动" in capsys.readouterr().out
     assert (root / "rules.yaml").read_text(encoding="utf-8") == "project: 山湖一号\n"
     assert main(["run", "--workspace", str(root), "--as-of", "2026-11-20"]) == 0
+
+
+def test_init_takes_a_relative_directory(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "新项目"]) == 0
+    assert (tmp_path / "新项目" / "rules.yaml").is_file()
+    assert "inputs/channels" in capsys.readouterr().out
