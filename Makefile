@@ -27,6 +27,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/judge.py
+	$(BIN)/python benchmarks/degenerate.py
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/operations.py
 

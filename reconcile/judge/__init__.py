@@ -188,27 +188,10 @@ def _group(items) -> dict[str, list]:
 def _self_duplicates(admitted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """R05 while the channel's own earlier report still protects the customer."""
     clean = admitted.filter(pl.col("codes").list.len() == 0)
-    pairs = link.self_pairs(clean, same_channel=True)
-    if pairs.height == 0:
-        return admitted
-    earlier: dict[str, list[str]] = defaultdict(list)
-    for first, second in pairs.iter_rows():
-        earlier[second].append(first)
-    order = clean.filter(
-        pl.col("row_id").is_in(list({*earlier, *(f for fs in earlier.values() for f in fs)}))
-    )
-    kept: set[str] = set()
-    duplicates: set[str] = set()
     invalidate_all = rules.report.self_duplicate == "invalidate_all"
-    for row_id in order.sort("at", "path", "sheet", "row_no")["row_id"].to_list():
-        holders = [f for f in earlier.get(row_id, []) if f in kept]
-        if not holders:
-            kept.add(row_id)
-            continue
-        duplicates.add(row_id)
-        if invalidate_all:
-            kept.add(row_id)
-            duplicates.update(holders)
+    duplicates = link.self_duplicates(clean, invalidate_all=invalidate_all)
+    if not duplicates:
+        return admitted
     return admitted.with_columns(
         codes=pl.when(pl.col("row_id").is_in(list(duplicates)))
         .then(pl.col("codes").list.concat(pl.lit(["R05"])))
@@ -260,11 +243,29 @@ def _known_in_crm(linked: list[Report], crm: pl.DataFrame, rules: Rules) -> None
         pl.col("at").is_not_null() & pl.col("phone").is_in(asked["phone"].implode())
     )
     contacts = contacts.select("phone", contact_at=pl.col("at"), time_known=time_known)
+    # The latest contact before the report, one as-of join per kind (never every contact
+    # with every report): a timed contact before it, or a date-only one of an earlier day
+    # (one of the report's day is not before it).
+    asked = asked.with_columns(day_start=pl.col("reported_at").dt.truncate("1d"))
+    found = [
+        asked.sort(on).join_asof(
+            contacts.filter(timed).sort("contact_at"),
+            left_on=on,
+            right_on="contact_at",
+            by="phone",
+            strategy="backward",
+            allow_exact_matches=False,
+            check_sortedness=False,  # sorted here; polars cannot check within `by` groups
+        )
+        for on, timed in (
+            ("reported_at", pl.col("time_known")),
+            ("day_start", ~pl.col("time_known")),
+        )
+    ]
     contact_at, reported_at = pl.col("contact_at"), pl.col("reported_at")
-    same_day_unknown = ~pl.col("time_known") & (contact_at.dt.date() == reported_at.dt.date())
     latest = (
-        asked.join(contacts, on="phone", how="inner")
-        .filter((contact_at < reported_at) & ~same_day_unknown)
+        pl.concat([f.select("row_id", "reported_at", "contact_at") for f in found])
+        .filter(contact_at.is_not_null())
         .group_by("row_id")
         .agg(contact_at.max(), reported_at.first())
     )

@@ -15,6 +15,7 @@ resolution is kept on the episode (`order_unknown`) for the admin to verify.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -180,6 +181,7 @@ class Timeline:
         # timed events of their day but read as 00:00, so time must not run back.
         self.clock: datetime | None = None
         self.contacts_by_day: dict[date, list[Contact]] = {}
+        self.undated_contacts_by_day: dict[date, list[Contact]] = {}  # date-only ones
 
     def run(
         self, reports: list[Report], visits: list[Visit], contacts: list[Contact]
@@ -190,6 +192,8 @@ class Timeline:
             key = event_key(contact.at, contact.time_known, "contact", zone)
             events.append((key, contact.order, "contact", contact))
             self.contacts_by_day.setdefault(key[0], []).append(contact)
+            if not contact.time_known:
+                self.undated_contacts_by_day.setdefault(key[0], []).append(contact)
         for report in reports:
             key = event_key(report.at, report.time_known, "report", zone)
             events.append((key, report.order, "report", report))
@@ -276,7 +280,10 @@ class Timeline:
         """CRM contacts of the report's day, of unknown order with it, that would have made
         it R06 had they come first: they are not before it (SPEC §6.4), only flagged."""
         found = []
-        for contact in self.contacts_by_day.get(local_day(report.at, self.zone), ()):
+        # A timed report has a known order with every timed contact: only the date-only
+        # ones of its day can be flagged (so a day of many timed contacts costs nothing).
+        by_day = self.contacts_by_day if not report.time_known else self.undated_contacts_by_day
+        for contact in by_day.get(local_day(report.at, self.zone), ()):
             if contact.time_known and report.time_known:
                 continue  # a known order: the timeline already decided
             end = self._developer_until(contact.at)
@@ -394,11 +401,14 @@ class Timeline:
         channels = sorted({r.channel for r in remaining})
         if len(channels) > 1:
             episode.order_unknown.extend(self._tied_same_day(remaining))
-            tied = [
-                min((r for r in remaining if r.channel == c), key=_report_key) for c in channels
-            ]
+            first_of: dict[str, Report] = {}
+            for report in remaining:
+                best = first_of.get(report.channel)
+                if best is None or _report_key(report) < _report_key(best):
+                    first_of[report.channel] = report
+            tied = {id(first_of[c]) for c in channels}
             for report in candidates:
-                if report in tied:
+                if id(report) in tied:
                     report.status, report.codes = "disputed", ["D01"]
                 else:
                     report.status, report.codes = "lost", ["C01"]
@@ -435,9 +445,46 @@ class Timeline:
                 if any(r.channel in bringers for r in remaining):
                     remaining = [r for r in remaining if r.channel in bringers]
             else:
-                # Those no other candidate certainly reported first (by more than min_gap).
-                remaining = [r for r in remaining if not any(self._before(o, r) for o in remaining)]
+                remaining = self._not_preceded(remaining)
         return remaining
+
+    def _not_preceded(self, reports: list[Report]) -> list[Report]:
+        """Those no other report certainly reported first (`_before`), in n·log n.
+
+        A date-only report is preceded exactly when some report is of an earlier day. A
+        timed one also when some timed report is earlier by `min_gap`: the one whose
+        end of `min_gap` comes first among those made before it (prefix minima of those
+        ends over the timed reports in time order), so no pair is compared.
+        """
+        if len(reports) < 2:
+            return list(reports)
+        zone = self.zone
+        first_day = min(local_day(r.at, zone) for r in reports)
+        undated = [local_day(r.at, zone) for r in reports if not r.time_known]
+        first_undated_day = min(undated) if undated else None
+        timed = sorted(r.at for r in reports if r.time_known)
+        gap = self.rules.conflict.min_gap
+        soonest: list[datetime | None] = []  # the first gap end among timed[: i + 1]
+        if gap is not None:
+            for at in timed:
+                end = period_end(at, gap, zone)
+                if soonest and soonest[-1] is not None and (end is None or soonest[-1] < end):
+                    end = soonest[-1]
+                soonest.append(end)
+        kept = []
+        for report in reports:
+            day = local_day(report.at, zone)
+            if not report.time_known:
+                preceded = first_day < day
+            else:
+                preceded = first_undated_day is not None and first_undated_day < day
+                earlier = bisect_left(timed, report.at)  # timed reports made before it
+                if not preceded and earlier:
+                    end = soonest[earlier - 1] if gap is not None else report.at
+                    preceded = end is not None and report.at >= end
+            if not preceded:
+                kept.append(report)
+        return kept
 
     def _before(self, first: Report, second: Report) -> bool:
         """`first` was reported before `second`, farther apart than `conflict.min_gap`.
@@ -455,23 +502,40 @@ class Timeline:
         return end is not None and second.at >= end
 
     def _tied_same_day(self, tied: list[Report]) -> list[OrderUnknown]:
-        """Pairs of tied reports of different channels whose order is unknown."""
+        """Pairs of tied reports of different channels whose order is unknown (one of them
+        date-only, on the same day), in list order: each date-only report meets the
+        other channels' reports of its day, so only pairs that are found are visited."""
+        days: dict[date, dict[str, list[int]]] = {}
+        for index, report in enumerate(tied):
+            day = days.setdefault(local_day(report.at, self.zone), {})
+            day.setdefault(report.channel, []).append(index)
+        pairs = []
+        for channels in days.values():
+            if len(channels) < 2:
+                continue
+            for channel, indices in channels.items():
+                for i in indices:
+                    if tied[i].time_known:
+                        continue
+                    for other, others in channels.items():
+                        if other == channel:
+                            continue
+                        for j in others:
+                            if tied[j].time_known or i < j:  # two date-only: found once
+                                pairs.append((min(i, j), max(i, j)))
         found = []
-        for index, first in enumerate(tied):
-            for second in tied[index + 1 :]:
-                if first.channel != second.channel and same_day_unknown(
-                    first.at, first.time_known, second.at, second.time_known, self.zone
-                ):
-                    found.append(
-                        OrderUnknown(
-                            first,
-                            kind="report",
-                            at=second.at,
-                            time_known=second.time_known,
-                            source=second.source,
-                            channel=second.channel,
-                        )
-                    )
+        for i, j in sorted(pairs):
+            first, second = tied[i], tied[j]
+            found.append(
+                OrderUnknown(
+                    first,
+                    kind="report",
+                    at=second.at,
+                    time_known=second.time_known,
+                    source=second.source,
+                    channel=second.channel,
+                )
+            )
         return found
 
     def _open_developer(self, owner_type: str, group: list[Visit], bringers: list[str]) -> None:
