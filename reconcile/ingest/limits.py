@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
+from isal import isal_zlib
 
 if TYPE_CHECKING:
     from reconcile.rules import Limits
@@ -447,7 +448,7 @@ def _sheet_members(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
     try:
         book = _read_small(archive, "xl/workbook.xml")
         rels = _read_small(archive, "xl/_rels/workbook.xml.rels")
-    except (KeyError, zipfile.BadZipFile, OverLimit, zlib.error, ValueError):
+    except (KeyError, zipfile.BadZipFile, OverLimit, zlib.error, isal_zlib.error, ValueError):
         return {}, set()
     targets: dict[bytes, str] = {}
     others: set[str] = set()
@@ -541,7 +542,9 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
         for at in range(0, len(raw), STEP):
             yield bytes(raw[at : at + STEP])
         return
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    # ISA-L inflates the same deflate stream about twice as fast as zlib: the measure
+    # is on the path of every workbook, so it is paid every night.
+    inflater = isal_zlib.decompressobj(-zlib.MAX_WBITS)
     produced, limit = 0, info.file_size
     for at in range(0, len(raw), 256 * 1024):
         pending: bytes | memoryview = raw[at : at + 256 * 1024]

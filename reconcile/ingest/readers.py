@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import fastexcel
 import polars as pl
 import python_calamine
+from isal import isal_zlib
 
 from reconcile.ingest.limits import (
     MAX_SHEETS,
@@ -180,7 +181,14 @@ def _read_workbook(path: Path, head: bytes, bounds: Bounds) -> list[RawSheet]:
     data = path.read_bytes()
     try:
         workbook = measure_workbook(data, bounds)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        isal_zlib.error,
+        EOFError,
+        ValueError,
+        struct.error,
+    ) as exc:
         if "encrypted" in str(exc):
             raise FileRejected(
                 "文件已加密（设置了打开密码），请取消密码后重新提交", "encrypted"

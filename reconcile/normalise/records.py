@@ -390,14 +390,12 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
 
     data = _data_columns(frame, kind, ctx, event_date, other_dates, times)
     if kind.name in ("deal", "deal_change"):
-        _deal_fields(frame, data, add_error, add_rule_error)
+        _deal_fields(frame, kind.name, data, add_error, add_rule_error)
     if kind.name == "deal":
         # A deal without its own 成交日期 is dated by its earliest stage at 认购 level or above.
-        event_at = event_at.fill_null(
-            pl.select(
-                pl.min_horizontal(data["subscribed_at"], data["signed_at"], data["refunded_at"])
-            ).to_series()
-        )
+        stage_dates = [data[f] for f in ("subscribed_at", "signed_at", "refunded_at") if f in data]
+        if stage_dates:
+            event_at = event_at.fill_null(pl.select(pl.min_horizontal(stage_dates)).to_series())
     if kind.name == "ruling":
         shares, code, text = _map_unique(_column(frame, "ruling_shares"), deals.parse_shares)
         add_error(code, text)
@@ -464,16 +462,14 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             surname_key=pl.col("surnames").str.split(";").list.first(),
         )
     )
-    parts = [
-        group.with_columns(row_key=content_keys(group, name, KINDS[name].key))
-        for (name,), group in accepted.group_by("kind", maintain_order=True)
-    ]
-    records = (
-        pl.concat(parts).select(RECORD_COLUMNS)
-        if parts
-        else accepted.with_columns(row_key=pl.lit(None, pl.String)).select(RECORD_COLUMNS)
-    )
-    return Normalised(records, errors)
+    if accepted["kind"].n_unique() <= 1:  # the common case: every record of the sheet's kind
+        keyed = accepted.with_columns(row_key=content_keys(accepted, kind.name, kind.key))
+    else:
+        keyed = pl.concat(
+            group.with_columns(row_key=content_keys(group, name, KINDS[name].key))
+            for (name,), group in accepted.group_by("kind", maintain_order=True)
+        )
+    return Normalised(keyed.select(RECORD_COLUMNS), errors)
 
 
 def _data_columns(
@@ -487,6 +483,9 @@ def _data_columns(
     """The kind's declared `data` fields, each normalised as its type says."""
     data: dict[str, pl.Series] = {}
     for spec in kind.data:
+        if spec.type is not DataType.FLAG and spec.name not in frame.columns:
+            # Left out rather than written as null: the judge decodes a missing key as null.
+            continue
         if spec.type is DataType.DATETIME:
             data[spec.name] = _secondary_datetime(frame, spec.name, ctx, event_date, other_dates)
         elif spec.type is DataType.AMOUNT:
@@ -512,7 +511,7 @@ def _also_records(
 ) -> list[pl.DataFrame]:
     """Further events a row records (a visit register's 最近到访 is a second visit)."""
     extra: list[pl.DataFrame] = []
-    if accepted.height == 0:
+    if accepted.height == 0 or not any(field in frame.columns for field, _ in kind.also):
         return extra
     rows = frame.with_row_index("__i").filter(pl.col(ROW).is_in(accepted["row_no"].implode()))
     for field, other_kind in kind.also:
@@ -556,7 +555,9 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     return column.fill_null(by_name) if by_name else column
 
 
-def _deal_fields(frame: pl.DataFrame, data: dict, add_error, add_rule_error) -> None:
+def _deal_fields(
+    frame: pl.DataFrame, table_kind: str, data: dict, add_error, add_rule_error
+) -> None:
     """Stage and amount checks, and a deal row's identity (SPEC 6.5)."""
     identity = [
         _column(frame, f).is_null()
@@ -567,7 +568,7 @@ def _deal_fields(frame: pl.DataFrame, data: dict, add_error, add_rule_error) -> 
         "deal_id_missing",
         "成交记录缺少房间（房号）和成交、认购、合同编号，无法确定是哪一套房",
     )
-    if "stage" in data:
+    if "stage" in {f.name for f in KINDS[table_kind].data}:
         _stage(frame, data, add_error)
     amount_code = _map_unique(_column(frame, "amount"), deals.parse_amount)
     add_error(amount_code[1], amount_code[2])
@@ -575,16 +576,15 @@ def _deal_fields(frame: pl.DataFrame, data: dict, add_error, add_rule_error) -> 
 
 def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:
     """The stage as written, else the latest stage whose date the row gives."""
-    inferred_stage = pl.select(
-        pl.when(data["refunded_at"].is_not_null())
-        .then(pl.lit("退房"))
-        .when(data["signed_at"].is_not_null())
-        .then(pl.lit("签约"))
-        .when(data["subscribed_at"].is_not_null())
-        .then(pl.lit("认购"))
-        .when(data["deposit_at"].is_not_null())
-        .then(pl.lit("小订"))
-    ).to_series()
+    inferred = pl.lit(None, pl.String)
+    # Latest first: the last `when` written is the first one tried.
+    for field, word in (("deposit_at", "小订"), ("subscribed_at", "认购"), ("signed_at", "签约"),
+                        ("refunded_at", "退房")):  # fmt: skip
+        if field in data:
+            inferred = pl.when(data[field].is_not_null()).then(pl.lit(word)).otherwise(inferred)
+    inferred_stage = pl.select(inferred).to_series()
+    if inferred_stage.len() != frame.height:
+        inferred_stage = inferred_stage.extend_constant(None, frame.height - inferred_stage.len())
     stage_text = _column(frame, "stage").fill_null(inferred_stage)
     stage, code, text = _map_unique(stage_text, deals.parse_stage)
     add_error(code, text)
