@@ -1,10 +1,12 @@
 """One flat across two nights, through real files, the ledger and the settlement workbook.
 
-Night 1 the 明源 销售明细表 knows flat 5栋0802 by 楼栋 + 房号 only (认购, no number); night
-2 the contract arrives twice — a 网签 export with the 合同编号 alone, and the 销售明细表
-re-exported with the number and the room written `5号楼0802室`. SPEC 6.5: one flat never
-gives two deals, so deals.csv has one row for it and commission is counted once; the
-settlement workbook, recalculated by LibreOffice, totals what deals.csv says.
+Night 1 the 明源 销售明细表 knows flat 5栋0802 by 楼栋 + 房号 only (认购, no number), and
+房号 1001 in three buildings; night 2 the contract arrives twice — a 网签 export with the
+合同编号 alone, and the 销售明细表 re-exported with the number and the room written
+`5号楼0802室` — and a 交易变更明细表 refunds one 1001 (退房, no phone) and moves another to
+1002 (换房). SPEC 6.5: one flat never gives two deals, so deals.csv has one row per flat
+and commission is counted once; the settlement workbook, recalculated by LibreOffice,
+totals what deals.csv says.
 """
 
 from __future__ import annotations
@@ -81,6 +83,17 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _dated([["5号楼0802室", "HT-2026-0802", "张三", "13812341234", "网签", "2026-11-20",
                  "2026-11-28", 3_000_000]]),
     )  # fmt: skip
+    # 交易变更明细表 (明源): no phone, joined by room. 1#-1单元-1001 is refunded after its
+    # contract (claw back its commission); 2#-1单元-1001 moves to 1002 at a new price.
+    _xlsx(
+        inputs / "crm/交易变更明细表.xlsx",
+        "交易变更",
+        ["房间", "客户名称", "申请类型", "执行日期", "新房间", "新成交总价", "实际退房退款金额"],
+        _dated([
+            ["1#-1单元-1001", "李四", "退房", "2026-11-29", None, None, 2_000_000],
+            ["2#-1单元-1001", "赵六", "换房", "2026-11-29", "2#-1单元-1002", 2_600_000, None],
+        ]),
+    )  # fmt: skip
     run(Workspace.open(root), NIGHT_2, send=False)
     return root
 
@@ -113,9 +126,17 @@ def test_night_two_has_one_payable_deal_for_the_flat(nights: Path) -> None:
     assert (flat["customer_phone"], flat["stage"]) == ("13812341234", "签约")
     assert (flat["channel"], flat["status"], flat["commission"]) == ("链家", "payable", "30000.00")
     assert flat["deal_date"] == "2026-11-20T00:00:00+08:00"  # the 认购 day, not the contract's
-    assert [d["channel"] for d in deals if d["status"] == "payable"].count("链家") == 2
+    refunded = by_id["1-1-1001"]  # 退房 known only from the 交易变更 sheet
+    assert (refunded["status"], refunded["commission"], refunded["reason_codes"]) == (
+        "clawback", "-20000.00", "X01",
+    )  # fmt: skip
+    moved = by_id["2-1-1001"]  # 换房 to 1002: the same deal, at its new price
+    assert (moved["status"], moved["amount"], moved["commission"]) == (
+        "payable", "2600000.00", "26000.00",
+    )  # fmt: skip
+    assert by_id["3-1-1001"]["reason_codes"] == "N01"  # 钱七 walked in: no commission
     total = sum(float(d["commission"]) for d in deals)
-    assert total == pytest.approx(30_000 + 20_000 + 25_000)  # 钱七 walked in: no commission
+    assert total == pytest.approx(30_000 - 20_000 + 26_000)
 
 
 def test_a_replay_of_night_one_still_knows_only_the_flat(nights: Path) -> None:
@@ -142,8 +163,10 @@ def test_the_recalculated_settlement_totals_deals_csv(nights: Path, tmp_path: Pa
     deals = _deals(nights, NIGHT_2)
     commission = sum(float(d["commission"]) for d in deals)
     payable = sum(float(d["commission"]) for d in deals if d["status"] == "payable")
+    clawback = sum(float(d["commission"]) for d in deals if d["status"] == "clawback")
     assert total["成交笔数"] == len(deals)
-    assert total["可结佣"] == pytest.approx(payable, abs=0.005)
-    assert total["应付净额"] == pytest.approx(commission, abs=0.005)  # nothing held or clawed back
+    assert total["可结佣"] == pytest.approx(payable, abs=0.005) == 56_000
+    assert total["应付净额"] == pytest.approx(commission, abs=0.005)
+    assert commission == pytest.approx(payable + clawback) == 36_000  # nothing held
     check = next(row for row in summary if str(row[0]).startswith("核对"))
-    assert check[-1] == pytest.approx(commission, abs=0.005) == 75_000
+    assert check[-1] == pytest.approx(commission, abs=0.005)
