@@ -198,3 +198,61 @@ def test_run_stays_within_the_budget_and_publishes_the_rest(hostile, tmp_path, s
         assert EXPECTED[shape] in reason
         moved = root / "inputs" / "_quarantine" / "channels" / "链家" / hostile[shape].name
         assert moved.exists()
+
+
+def test_a_bomb_and_a_degenerate_file_among_twenty_normal_ones(hostile, tmp_path):
+    """Issue 12's night: one zip bomb and 100,000 reports of one masked number (one
+    channel, a minute apart — ten weeks of them — plus that customer's visit) among 20
+    normal agency files.
+    Everything else is published, the bomb is quarantined with its reason, and the
+    degenerate file is judged completely, within the budget."""
+    import csv
+    from datetime import datetime, timedelta
+
+    import xlsxwriter
+
+    root = tmp_path / "ws"
+    channels = root / "inputs" / "channels"
+    (root / "inputs" / "visits").mkdir(parents=True)
+    (root / "rules.yaml").write_text("schedule: {settle: 0s}\n", encoding="utf-8")
+    for i in range(20):
+        rows = [[f"客户{i}-{j}", f"13{i:02d}***{j:04d}"[:3] + "****" + f"{i:02d}{j:02d}",
+                 f"2026-11-1{j % 9} 10:{j:02d}"] for j in range(5)]  # fmt: skip
+        write_xlsx(
+            channels / f"渠道{i:02d}" / "报备.xlsx", [SheetSpec("报备", NORMAL.header, rows)]
+        )
+    (channels / "渠道00" / hostile["bomb"].name).write_bytes(hostile["bomb"].read_bytes())
+    start = datetime(2026, 11, 1, 8, 0)
+    (channels / "刷单渠道").mkdir()
+    book = xlsxwriter.Workbook(str(channels / "刷单渠道" / "报备.xlsx"), {"constant_memory": True})
+    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    sheet = book.add_worksheet("报备")
+    sheet.write_row(0, 0, ["客户姓名", "客户电话", "报备时间", "经纪人"])
+    for k in range(100_000):
+        sheet.write_row(k + 1, 0, ["王先生", "158****8888"])
+        sheet.write_datetime(k + 1, 2, start + timedelta(minutes=k), stamp)
+        sheet.write_string(k + 1, 3, "赵六")
+    book.close()
+    write_xlsx(
+        root / "inputs" / "visits" / "来访.xlsx",
+        [SheetSpec("来访", ["客户姓名", "客户电话", "到访时间"],
+                   [["王五", "15800008888", "2026-11-19 15:00"]])],
+    )  # fmt: skip
+    done = _run(
+        ["-m", "reconcile.cli", "run", "--workspace", str(root), "--as-of", "2027-01-31",
+         "--no-email"],
+        tmp_path / "run.txt",
+    )  # fmt: skip
+    assert not done.killed and done.peak < BUDGET, (done.peak, done.output[-2000:])
+    assert done.code == 0, done.output[-3000:]
+    moved = root / "inputs" / "_quarantine" / "channels" / "渠道00" / hostile["bomb"].name
+    assert moved.exists()
+    reports = root / "outputs" / "2027-01-31" / "reports.csv"
+    with reports.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    flood = [row for row in rows if row["channel"] == "刷单渠道"]
+    assert len(flood) == 100_000 and all(row["status"] for row in flood)
+    assert sum(row["status"] == "valid" for row in flood) == 1  # the first report holds
+    assert len([row for row in rows if row["channel"].startswith("渠道")]) == 100
+    receipts = root / "outputs" / "2027-01-31" / "channels"
+    assert len(list(receipts.glob("*.xlsx"))) == 21
