@@ -247,6 +247,8 @@ def _data(**fields: DataType) -> tuple[DataField, ...]:
 T, D, A, P, B = DataType.TEXT, DataType.DATETIME, DataType.AMOUNT, DataType.PHONE, DataType.FLAG
 _FLAT = dict(room_id=T, room_name=T, building=T, unit=T, room=T)
 _NUMBERS = dict(deal_no=T, subscription_no=T, contract_no=T)
+# What identifies a flat and its deal (SPEC 6.5), on deal and deal-change sheets alike.
+_DEAL_IDS = frozenset(_FLAT) | frozenset(_NUMBERS)
 
 
 @dataclass(frozen=True)
@@ -448,35 +450,19 @@ KIND_LIST: tuple[Kind, ...] = (
         ),
         time=("deal_date", "date"),
         time_required=False,
-        characteristic=frozenset(
-            {
-                "deal_no",
-                "subscription_no",
-                "contract_no",
-                "room_id",
-                "room_name",
-                "building",
-                "unit",
-                "room",
-                "stage",
-                "amount",
-                "deal_date",
-                "deposit_at",
-                "subscribed_at",
-                "signed_at",
-                "refunded_at",
-            }
-        ),  # fmt: skip
-        reads=_WHO
+        characteristic=_DEAL_IDS
         | {
-            "deal_no",
-            "subscription_no",
-            "contract_no",
-            "room_id",
-            "room_name",
-            "building",
-            "unit",
-            "room",
+            "stage",
+            "amount",
+            "deal_date",
+            "deposit_at",
+            "subscribed_at",
+            "signed_at",
+            "refunded_at",
+        },  # fmt: skip
+        reads=_WHO
+        | _DEAL_IDS
+        | {
             "stage",
             "amount",
             "deal_date",
@@ -529,6 +515,7 @@ KIND_LIST: tuple[Kind, ...] = (
             }
         ),  # fmt: skip
         reads=_WHO
+        | _DEAL_IDS
         | {
             "change_type",
             "executed_at",
@@ -539,14 +526,6 @@ KIND_LIST: tuple[Kind, ...] = (
             "new_amount",
             "refund_amount",
             "new_customer_name",
-            "deal_no",
-            "subscription_no",
-            "contract_no",
-            "room_id",
-            "room_name",
-            "building",
-            "unit",
-            "room",
             "amount",
         },  # fmt: skip
         data=_data(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
+from enum import Enum
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +41,7 @@ def vocabulary_fingerprint(rules: Rules) -> str:
     payload = {
         "derivation": DERIVATION,
         "fields": [(f.name, list(f.aliases)) for f in FIELD_LIST],
-        "kinds": [repr(kind) for kind in KIND_LIST],
+        "kinds": [_canonical(kind) for kind in KIND_LIST],
         "no_channel": sorted(NO_CHANNEL),
         "placeholders": sorted(PLACEHOLDERS),
         "columns": rules.columns,
@@ -50,6 +51,20 @@ def vocabulary_fingerprint(rules: Rules) -> str:
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """A declaration as plain JSON data, sets sorted: `repr` of a frozenset follows the
+    process's string-hash seed, so it would differ from one night's process to the next."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, frozenset | set):
+        return sorted(_canonical(v) for v in value)  # type: ignore[type-var]
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 @dataclass
