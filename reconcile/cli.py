@@ -22,6 +22,7 @@ from reconcile.explain import explain
 from reconcile.ingest.files import FileOutcome, classify_path, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import Reread
+from reconcile.ingest.sheet import describe_unused
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.judge.codes import label as code_label
@@ -342,7 +343,7 @@ def print_summary(workspace: Workspace, summary: RunSummary) -> None:
             if sheet.kind is None and sheet.note:
                 print(f"      未读取：{sheet.note}")
             if sheet.unused:
-                print(f"      未使用的列：{unused_text(sheet.unused)}")
+                print(f"      未使用的列：{describe_unused(sheet.unused)}")
     if summary.quarantined:
         print("隔离的文件（内容修改后会重新读取）：")
         for path, reason in summary.quarantined:
@@ -485,12 +486,19 @@ def _explain(args: argparse.Namespace) -> int:
     if number is None:
         print(f"请输入客户的完整手机号（11 位）或报备编号：{args.phone}", file=sys.stderr)
         return EXIT_USAGE
+    workspace = _judged_workspace(args)
+    if workspace is None:
+        return EXIT_USAGE
+    return _print_explained(judge_night(workspace, args.as_of), number, workspace)
+
+
+def _judged_workspace(args: argparse.Namespace) -> Workspace | None:
+    """The workspace to explain from, if a night has been run there."""
     workspace = Workspace.open(args.workspace)
     if not workspace.ledger_path.exists():
         print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
-        return EXIT_USAGE
-    judgement = judge_night(workspace, args.as_of)
-    return _print_explained(judgement, number, workspace)
+        return None
+    return workspace
 
 
 def _print_explained(judgement: Judgement, number: str, workspace: Workspace) -> int:
@@ -505,9 +513,8 @@ def _print_explained(judgement: Judgement, number: str, workspace: Workspace) ->
 
 def _explain_report(args: argparse.Namespace, report_id: str) -> int:
     """A report by its `report_id`; an id a re-read replaced still leads to its row."""
-    workspace = Workspace.open(args.workspace)
-    if not workspace.ledger_path.exists():
-        print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
+    workspace = _judged_workspace(args)
+    if workspace is None:
         return EXIT_USAGE
     with Ledger(workspace.ledger_path, read_only=True) as ledger:
         current = ledger.resolve_alias(report_id)
@@ -641,11 +648,6 @@ def _rules_near(path: Path) -> Rules:
     return Rules()
 
 
-def unused_text(unused: dict[str, str]) -> str:
-    """`A（未识别的列）、B（…）`: every header nothing reads, with why."""
-    return "、".join(f"{header}（{why}）" for header, why in unused.items())
-
-
 def print_check(outcome: FileOutcome, rules: Rules) -> int:
     print(f"文件：{outcome.file.path}")
     if outcome.rejected is not None:
@@ -688,7 +690,7 @@ def print_check(outcome: FileOutcome, rules: Rules) -> int:
                 )
             )
         if sheet.unused:
-            print(f"  未使用的列（原文保留在台账中）：{unused_text(sheet.unused)}")
+            print(f"  未使用的列（原文保留在台账中）：{describe_unused(sheet.unused)}")
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
         print(
             f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"

@@ -223,15 +223,7 @@ def reread_workspace(workspace: Workspace) -> Reread:
         run_lock(workspace.state_dir, "reread", started),
         Ledger(workspace.ledger_path) as ledger,
     ):
-        result = reread(ledger, workspace.rules)
-    log.info(
-        "ledger.reread files=%d rows_before=%d rows_after=%d renamed=%d",
-        result.files,
-        result.rows_before,
-        result.rows_after,
-        result.renamed,
-    )
-    return result
+        return reread(ledger, workspace.rules)
 
 
 def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
@@ -272,13 +264,6 @@ def ingest(
     if needs_reread(ledger, rules):
         with steps.step("列名对应已变化：按台账保存的原始单元格重新解析"):
             summary.reread = reread(ledger, rules, summary.run_id)
-        log.info(
-            "ledger.reread files=%d rows_before=%d rows_after=%d renamed=%d",
-            summary.reread.files,
-            summary.reread.rows_before,
-            summary.reread.rows_after,
-            summary.reread.renamed,
-        )
     elif ledger.meta(VOCABULARY_KEY) is None:
         ledger.set_meta(VOCABULARY_KEY, vocabulary_fingerprint(rules))
     files, summary.waiting = discover(workspace.inputs)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from reconcile.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
 from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import Waiting, discover, sha256_of
+from reconcile.ingest.sheet import describe_unused
 from reconcile.ledger import Ledger
 from reconcile.lock import Holder, lock_state
 from reconcile.serve import last_occurrence
@@ -105,8 +106,7 @@ def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]
             found.append((f"{path}#{sheet}", f"未读取：{note}"))
         columns = json.loads(unused) if unused else {}
         if columns:
-            text = "、".join(f"{header}（{why}）" for header, why in columns.items())
-            found.append((f"{path}#{sheet}", f"未使用的列：{text}"))
+            found.append((f"{path}#{sheet}", f"未使用的列：{describe_unused(columns)}"))
     return notes
 
 

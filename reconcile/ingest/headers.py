@@ -54,7 +54,7 @@ class AliasTable:
 # them: 经纪人 + 姓名 reads as 经纪人姓名. The label's generic tail is dropped first.
 _GROUP_TAIL = re.compile(r"(信息|资料|情况|详情|明细)$")
 # A header naming several fields at once: 姓名(手机), 渠道来源-机构-渠道人员-渠道人员手机.
-_PART_SEPARATORS = re.compile(r"\s*[-—/|()（）、]\s*")
+PART_SEPARATORS = re.compile(r"\s*[-—/|()（）、]\s*")
 COMBINED_LABELLED = (
     "customer_info"  # a cell of `label：value` lines (客户姓名：张三⏎客户性别：先生)
 )
@@ -99,7 +99,7 @@ def _parts(aliases: AliasTable, text: str | None) -> tuple[str, ...] | None:
     """The fields a header names when it joins several (姓名(手机)), else None."""
     if not text:
         return None
-    pieces = [p for p in _PART_SEPARATORS.split(str(text)) if p]
+    pieces = [p for p in PART_SEPARATORS.split(str(text)) if p]
     if len(pieces) < 2:
         return None
     fields = tuple(aliases.field_for(piece) for piece in pieces)

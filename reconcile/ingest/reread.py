@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import logging
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -29,6 +29,8 @@ from reconcile.ledger import Ledger
 from reconcile.normalise.records import Normalised, ids_from_keys
 from reconcile.rules import Rules
 from reconcile.workspace import INPUT_FOLDERS
+
+log = logging.getLogger(__name__)
 
 # What a row yields also depends on code, not only on the declarations: bump this when
 # normalising changes in a way that must reach rows already in the ledger.
@@ -112,6 +114,13 @@ def reread(ledger: Ledger, rules: Rules, run_id: int | None = None) -> Reread:
     result.renamed = len(pairs)
     result.rows_after = ledger.count("rows")
     result.errors_after = ledger.count("row_errors")
+    log.info(
+        "ledger.reread files=%d rows_before=%d rows_after=%d renamed=%d",
+        result.files,
+        result.rows_before,
+        result.rows_after,
+        result.renamed,
+    )
     return result
 
 
@@ -139,8 +148,7 @@ def _derive_file(
     seen_on = datetime.fromisoformat(first_seen).date()
     refs = {name: date.fromisoformat(ref) if ref else seen_on for name, _, ref, _ in sheets}
     parts: list[Normalised] = []
-    file_date: Callable[[str], date] = lambda sheet: refs.get(sheet, seen_on)  # noqa: E731
-    derive(outcome, raw, rules, aliases, file_date, sink=parts.append)
+    derive(outcome, raw, rules, aliases, lambda sheet: refs.get(sheet, seen_on), sink=parts.append)
     return outcome, parts
 
 

@@ -16,6 +16,7 @@ import polars as pl
 from reconcile.ingest.headers import (
     COMBINED_LABELLED,
     HEADER_SCAN_ROWS,
+    PART_SEPARATORS,
     AliasTable,
     HeaderMatch,
     find_header,
@@ -322,6 +323,11 @@ def _table(
     )
 
 
+def describe_unused(unused: dict[str, str]) -> str:
+    """`A（未识别的列）、B（…）`: every header nothing reads, with why."""
+    return "、".join(f"{header}（{why}）" for header, why in unused.items())
+
+
 UNUSED_UNKNOWN = "未识别的列"
 UNUSED_ROW_NUMBER = "序号列，无需读取"
 _ROW_NUMBER_HEADERS = frozenset({"序号", "行号", "no", "no.", "#"})
@@ -399,15 +405,12 @@ def _split_combined(
     )
 
 
-_CELL_SEPARATORS = re.compile(r"\s*[-—/|()（）、]\s*")
-
-
 def _split_parts(text: str | None, count: int) -> list[str]:
     """A combined cell cut into `count` pieces from the left; the last keeps the rest
     (a number written 139-0000-1111 stays whole)."""
     if not text:
         return []
-    pieces = _CELL_SEPARATORS.split(text.strip(), maxsplit=count - 1)
+    pieces = PART_SEPARATORS.split(text.strip(), maxsplit=count - 1)
     return [p.strip().strip("()（） ") for p in pieces]
 
 

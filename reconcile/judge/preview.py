@@ -33,7 +33,6 @@ def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetim
         return empty
     ledger_like = reports.with_columns(
         row_id=ids_from_keys(reports["row_key"]),
-        source=pl.col("source"),
         path=pl.lit(path),
         first_run=pl.lit(None, pl.Int64),
         first_seen=pl.lit(now.astimezone(rules.zone).isoformat("T", "seconds")),

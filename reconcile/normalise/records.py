@@ -227,16 +227,10 @@ def _dated_by_title(parsed: pl.DataFrame, clock: pl.Series, ctx: SheetContext) -
     if ctx.title_date is None or not only_time.any():
         return parsed
     day = ctx.title_date.isoformat()
-    fixed = [
-        dates.combine(day, text) if alone else None
-        for alone, text in zip(only_time.to_list(), clock.to_list(), strict=True)
-    ]
-    kept = [
-        dates.DateParse(v, v is not None, bool(t), False, c, e)
-        for v, t, c, e in parsed.select("value", "has_time", "error_code", "error").iter_rows()
-    ]
-    merged = [new or old for new, old in zip(fixed, kept, strict=True)]
-    return parsed.with_columns(_parse_columns(merged))
+    rows = only_time.arg_true()
+    fixed = _parse_columns([dates.combine(day, text) for text in clock.gather(rows).to_list()])
+    # Only the time-only rows change; every other row keeps its own parse.
+    return parsed.with_columns(parsed[new.name].scatter(rows, new) for new in fixed)
 
 
 def _secondary_datetime(
