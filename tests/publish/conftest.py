@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +38,7 @@ from reconcile.judge import Judgement
 from reconcile.pipeline import run
 from reconcile.rules import Rules
 from reconcile.workspace import Workspace
+from tests.publish.browser import require_tool
 from tests.publish.hostile import AS_OF as HOSTILE_AS_OF
 from tests.publish.hostile import write_hostile_inputs
 
@@ -140,6 +143,32 @@ def sheets(path: Path) -> dict[str, list[list]]:
     """Every sheet's rows, read by python-calamine (a second reader, not openpyxl)."""
     book = CalamineWorkbook.from_path(str(path))
     return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+SOFFICE_TIMEOUT = 180
+
+
+def recalculate(paths: dict[str, Path], folder: Path) -> dict[str, dict[str, list[list]]]:
+    """The workbooks after LibreOffice opened, recalculated and saved them (one soffice
+    run), read back by calamine.
+
+    openpyxl writes formulas without cached values; LibreOffice computes them on load
+    and stores the results.
+    """
+    soffice = require_tool("soffice")
+    inputs = []
+    for name, path in paths.items():
+        inputs.append(folder / f"{name}.xlsx")
+        shutil.copyfile(path, inputs[-1])
+    out = folder / "out"
+    profile = f"-env:UserInstallation={(folder / 'profile').as_uri()}"
+    command = [
+        soffice, "--headless", "--norestore", profile,
+        "--convert-to", "xlsx", "--outdir", str(out), *map(str, inputs),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=SOFFICE_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    return {name: sheets(out / f"{name}.xlsx") for name in paths}
 
 
 def _cell(value):

@@ -39,9 +39,7 @@ made of digits and punctuation like `0)*0+(1` — shapes a formula.
 from __future__ import annotations
 
 import re
-import shutil
 import string
-import subprocess
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -57,10 +55,9 @@ from python_calamine import CalamineWorkbook
 from reconcile.publish.settlement import NO_CHANNEL, write_settlement
 from reconcile.publish.workbook import cell_text
 from reconcile.template import write_template
-from tests.publish.browser import require_tool
-from tests.publish.conftest import Night, sheets
+from tests.publish.conftest import Night, recalculate, sheets
 from tests.publish.hostile import CHANNELS, HELD_LOSER, HELD_WINNER, ISSUE_CHANNELS
-from tests.publish.test_settlement import SOFFICE_TIMEOUT, SUMMARY_HEADER, expected_summary
+from tests.publish.test_settlement import SUMMARY_HEADER, expected_summary
 
 # Functions the product's formulas call (settlement, template validation).
 FUNCTIONS = frozenset(
@@ -291,24 +288,6 @@ def test_summary_names_every_channel_once_as_its_cells_show_it(books: dict[str, 
 # LibreOffice --------------------------------------------------------------------------
 
 
-def _recalculate(paths: dict[str, Path], folder: Path) -> dict[str, dict[str, list[list]]]:
-    """The workbooks after LibreOffice opened, recalculated and saved them (one run)."""
-    soffice = require_tool("soffice")
-    inputs = []
-    for name, path in paths.items():
-        inputs.append(folder / f"{name}.xlsx")
-        shutil.copyfile(path, inputs[-1])
-    out = folder / "out"
-    profile = f"-env:UserInstallation={(folder / 'profile').as_uri()}"
-    command = [
-        soffice, "--headless", "--norestore", profile,
-        "--convert-to", "xlsx", "--outdir", str(out), *map(str, inputs),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=SOFFICE_TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    return {name: sheets(out / f"{name}.xlsx") for name in paths}
-
-
 def _summary(rows: list[list]) -> dict[str, list]:
     assert rows[0] == SUMMARY_HEADER
     by_name = {}
@@ -349,7 +328,7 @@ def test_libreoffice_totals_agree_with_deals_csv_for_any_name(
 ) -> None:
     deals = hostile_night.contract("deals")
     edited, edited_deals = _edited(books["settlement.xlsx"], tmp_path, deals)
-    done = _recalculate({"night": books["settlement.xlsx"], "edited": edited}, tmp_path)
+    done = recalculate({"night": books["settlement.xlsx"], "edited": edited}, tmp_path)
     for which, lines in (("night", deals), ("edited", edited_deals)):
         expected = expected_summary(lines)
         got = _summary(done[which]["汇总"])

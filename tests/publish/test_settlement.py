@@ -8,8 +8,6 @@ calculated them, must give the sums deals.csv gives.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -21,11 +19,11 @@ from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS
 from reconcile.publish.settlement import NO_CHANNEL, write_settlement
 from reconcile.publish.text import masked_phone
 from reconcile.publish.workbook import MONEY_FORMAT
-from tests.publish.browser import require_tool
 from tests.publish.conftest import (
     HOSTILE_AGENT,
     HOSTILE_CHANNEL,
     Night,
+    recalculate,
     run_night,
     sheets,
     write_inputs,
@@ -39,7 +37,6 @@ DETAIL_HEADER = [
     "经纪人", "分成比例", "计佣金额", "佣金", "状态", "原因",
 ]  # fmt: skip
 FULL_MOBILE = re.compile(r"1[3-9]\d{9}")
-SOFFICE_TIMEOUT = 180
 
 
 def write(night: Night, name: str = "settlement.xlsx") -> Path:
@@ -58,27 +55,8 @@ def demo(demo_night: Night) -> Path:
 
 @pytest.fixture(scope="module")
 def recalculated(garden: Path, demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Both workbooks after LibreOffice opened, recalculated and saved them (one soffice run).
-
-    openpyxl writes formulas without cached values; LibreOffice computes them on load
-    and stores the results, which calamine then reads.
-    """
-    soffice = require_tool("soffice")
-    folder = tmp_path_factory.mktemp("lo")
-    sources = {"garden": garden, "demo": demo}
-    inputs = []
-    for name, path in sources.items():
-        inputs.append(folder / f"{name}.xlsx")
-        shutil.copyfile(path, inputs[-1])
-    out = folder / "out"
-    profile = f"-env:UserInstallation={(folder / 'profile').as_uri()}"
-    command = [
-        soffice, "--headless", "--norestore", profile,
-        "--convert-to", "xlsx", "--outdir", str(out), *map(str, inputs),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=SOFFICE_TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    return {name: sheets(out / f"{name}.xlsx") for name in sources}
+    """Both workbooks after LibreOffice recalculated them (one soffice run)."""
+    return recalculate({"garden": garden, "demo": demo}, tmp_path_factory.mktemp("lo"))
 
 
 # What deals.csv says ------------------------------------------------------------------
