@@ -184,7 +184,7 @@ def _people(rng: random.Random, n: int) -> list[str | None]:
 def build(shape: str, n: int):
     """(`Inputs`, `Rules`) of one shape with `n` report rows."""
     from reconcile.demo import GIVEN
-    from reconcile.judge.inputs import Inputs
+    from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs
     from reconcile.rules import parse_rules
 
     rng = random.Random(f"{shape}-{n}")
@@ -264,18 +264,7 @@ def build(shape: str, n: int):
         reports=reports,
         report_errors=_no_errors(),
         visits=visits,
-        crm=crm.select(
-            "row_id",
-            "phone",
-            "customer_name",
-            "at",
-            "time_known",
-            "source",
-            "path",
-            "sheet",
-            "row_no",
-            kind=pl.lit("crm"),
-        ),  # fmt: skip
+        crm=crm.select(*CONTACT_COLUMNS, kind=pl.lit("crm")),
         deals=_frame("deal", {"row_id": []}),
         rulings=_frame("ruling", {"row_id": []}),
     )

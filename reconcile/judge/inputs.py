@@ -70,8 +70,8 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
     frames = {kind: _kind_frame(rows, kind, zone, as_of_end) for kind in _DATA_FIELDS}
     crm = pl.concat(
         [
-            frames["crm_customer"].select(_CONTACT_COLUMNS).with_columns(kind=pl.lit("crm")),
-            frames["crm_followup"].select(_CONTACT_COLUMNS).with_columns(kind=pl.lit("followup")),
+            frames["crm_customer"].select(CONTACT_COLUMNS).with_columns(kind=pl.lit("crm")),
+            frames["crm_followup"].select(CONTACT_COLUMNS).with_columns(kind=pl.lit("followup")),
         ]
     )
     return Inputs(
@@ -88,7 +88,7 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
     )
 
 
-_CONTACT_COLUMNS = (
+CONTACT_COLUMNS = (
     "row_id", "phone", "customer_name", "at", "time_known", "source", "path", "sheet", "row_no",
 )  # fmt: skip
 

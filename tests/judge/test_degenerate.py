@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 import reconcile.judge as judge_module
 from reconcile import link
 from reconcile.judge import judge
-from reconcile.judge.inputs import Inputs, empty_frame
+from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
 from reconcile.judge.timeline import OrderUnknown, Report, Timeline
 from reconcile.normalise.names import agree_series, name_series
 from reconcile.periods import local_day, period_end_expr
@@ -521,18 +521,7 @@ def nights(draw):
             }  # fmt: skip
         ),
         visits=_frame("visit", visits),
-        crm=crm.select(
-            "row_id",
-            "phone",
-            "customer_name",
-            "at",
-            "time_known",
-            "source",
-            "path",
-            "sheet",
-            "row_no",
-            kind=pl.lit("crm"),
-        ),  # fmt: skip
+        crm=crm.select(*CONTACT_COLUMNS, kind=pl.lit("crm")),
         deals=_frame("deal", []),
         rulings=_frame("ruling", []),
     )
