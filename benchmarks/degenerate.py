@@ -163,7 +163,7 @@ def _minutes(offsets) -> pl.Series:
 
 def _people(rng: random.Random, n: int) -> list[str | None]:
     """Names of `n` different customers, as agents write them."""
-    from reconcile.demo import GIVEN, SURNAMES, TRADITIONAL
+    from reconcile.ops.demo import GIVEN, SURNAMES, TRADITIONAL
 
     names: list[str | None] = []
     for _ in range(n):
@@ -183,9 +183,9 @@ def _people(rng: random.Random, n: int) -> list[str | None]:
 
 def build(shape: str, n: int):
     """(`Inputs`, `Rules`) of one shape with `n` report rows."""
-    from reconcile.demo import GIVEN
+    from reconcile.config.rules import parse_rules
     from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs
-    from reconcile.rules import parse_rules
+    from reconcile.ops.demo import GIVEN
 
     rng = random.Random(f"{shape}-{n}")
     visit_at = START + timedelta(hours=2)

@@ -36,9 +36,9 @@ FULL_INGEST = """
 import json, resource, sys, time
 from datetime import date
 from pathlib import Path
-from reconcile.ledger import Ledger
-from reconcile.pipeline import RunSummary, ingest
-from reconcile.workspace import Workspace
+from reconcile.store.ledger import Ledger
+from reconcile.ops.pipeline import RunSummary, ingest
+from reconcile.config.workspace import Workspace
 workspace = Workspace.open(Path(sys.argv[1]))
 start = time.perf_counter()
 # The ingest stage alone (read + normalise + ledger write); benchmarks/judge.py has the rest.
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from reconcile.demo import big_report_workbook
+    from reconcile.ops.demo import big_report_workbook
 
     workbook = CACHE / f"reports_{args.rows}.xlsx"
     if not workbook.exists():

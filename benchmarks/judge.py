@@ -152,7 +152,7 @@ def _people(rng, n: int) -> pl.DataFrame:
     """`n` people: phone, surname, full name, polite name (张先生), traditional polite."""
     import numpy as np
 
-    from reconcile.demo import COMPOUND, GIVEN, SURNAMES, TRADITIONAL
+    from reconcile.ops.demo import COMPOUND, GIVEN, SURNAMES, TRADITIONAL
 
     common = list(SURNAMES)
     zipf = 1 / (np.arange(len(common)) + 4)
@@ -670,7 +670,7 @@ def _inputs(root: Path, layout: str):
 
 def _link_inputs(inputs, rules):
     """What `judge()` hands to `link.link`: admitted reports without R02, and customers."""
-    from reconcile import link
+    from reconcile.judge import link
     from reconcile.judge.admission import admit
 
     admitted = admit(inputs.reports, rules, inputs.first_run)
@@ -700,10 +700,9 @@ ORDER BY row_id, phone
 
 
 def child(task: str, layout: str, root: Path) -> None:
-    from reconcile import link
-    from reconcile.judge import judge
+    from reconcile.config.rules import parse_rules
+    from reconcile.judge import judge, link
     from reconcile.judge.admission import bucket_expr
-    from reconcile.rules import parse_rules
 
     rules = parse_rules(RULES)
     if task == "duckdb":
@@ -765,8 +764,8 @@ def profile(layout: str, root: Path) -> None:
     import cProfile
     import pstats
 
+    from reconcile.config.rules import parse_rules
     from reconcile.judge import judge
-    from reconcile.rules import parse_rules
 
     rules = parse_rules(RULES)
     profiler = cProfile.Profile()

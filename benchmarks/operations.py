@@ -20,13 +20,13 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import reconcile.pipeline as pipeline
-from reconcile.demo import SheetSpec, write_xlsx
+import reconcile.ops.pipeline as pipeline
+from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import settled
 from reconcile.ingest.files import discover
-from reconcile.lock import run_lock
-from reconcile.status import status
-from reconcile.workspace import Workspace
+from reconcile.ops.lock import run_lock
+from reconcile.ops.status import status
+from reconcile.testing import SheetSpec, write_xlsx
 
 NIGHT = date(2026, 11, 20)
 HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]

@@ -23,14 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import judge as judge_bench  # noqa: E402  (the sibling benchmark's data set)
 
+from reconcile.config.rules import parse_rules  # noqa: E402
 from reconcile.judge import judge  # noqa: E402
-from reconcile.ledger import Ledger  # noqa: E402
 from reconcile.publish.digest import build_digest, file_news, money_by_channel  # noqa: E402
 from reconcile.publish.mail import Attachment, Mail, post  # noqa: E402
 from reconcile.publish.receipts import write_receipts  # noqa: E402
 from reconcile.publish.report import settlement_mail, subject, write_report  # noqa: E402
 from reconcile.publish.settlement import write_settlement  # noqa: E402
-from reconcile.rules import parse_rules  # noqa: E402
+from reconcile.store.ledger import Ledger  # noqa: E402
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
-from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
+from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
 
 # Timing belongs to benchmarks: a loaded 2-core CI machine must not fail a property
 # test because one example was slow.

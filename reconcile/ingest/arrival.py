@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconcile.ingest.files import InputFile, Waiting
-from reconcile.stop import Stop
+from reconcile.ops.stop import Stop
 
 
 @dataclass(frozen=True)

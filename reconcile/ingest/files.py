@@ -16,12 +16,12 @@ from pathlib import Path
 
 import polars as pl
 
+from reconcile.config.rules import Rules
+from reconcile.config.workspace import INPUT_FOLDERS
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, RawSheet, read_file
 from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
 from reconcile.normalise.records import Normalised, SheetContext, normalise_table
-from reconcile.rules import Rules
-from reconcile.workspace import INPUT_FOLDERS
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".download")

@@ -1,7 +1,7 @@
 """Header rows, column aliases and sheet kinds.
 
 A sheet's header row is found among its first rows, its headers are mapped to
-canonical fields through the vocabulary of `reconcile.kinds` (extended by
+canonical fields through the vocabulary of `reconcile.config.kinds` (extended by
 `rules.yaml` `columns:`), and its kind is recognised by scoring the fields it
 carries against every kind's declaration; the folder and the sheet or file name
 are only hints.
@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from reconcile.kinds import FIELDS as FIELDS_BY_NAME
-from reconcile.kinds import KINDS, Kind
+from reconcile.config.kinds import FIELDS as FIELDS_BY_NAME
+from reconcile.config.kinds import KINDS, Kind
 from reconcile.normalise.names import to_simplified
 
 FIELDS: tuple[str, ...] = tuple(FIELDS_BY_NAME)

@@ -46,7 +46,7 @@ import polars as pl
 from isal import isal_zlib
 
 if TYPE_CHECKING:
-    from reconcile.rules import Limits
+    from reconcile.config.rules import Limits
 
 MiB = 2**20
 GiB = 2**30
@@ -91,7 +91,7 @@ class Bounds:
     @classmethod
     def of(cls, limits: Limits | int) -> Bounds:
         """From `rules.limits`; a bare int is a file-size cap with the other defaults."""
-        from reconcile.rules import Limits
+        from reconcile.config.rules import Limits
 
         if isinstance(limits, int):
             return cls._from(Limits(), file_bytes=limits)

@@ -41,7 +41,7 @@ from reconcile.ingest.limits import (
 )
 
 if TYPE_CHECKING:
-    from reconcile.rules import Limits
+    from reconcile.config.rules import Limits
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
 TEXT_SUFFIXES = {".csv", ".txt"}  # delimited text: comma, tab, semicolon or bar

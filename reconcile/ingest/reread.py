@@ -20,15 +20,15 @@ from pathlib import Path
 
 import polars as pl
 
+from reconcile.config.kinds import FIELD_LIST, KIND_LIST, NO_CHANNEL, PLACEHOLDERS
+from reconcile.config.rules import Rules
+from reconcile.config.workspace import INPUT_FOLDERS
 from reconcile.ingest.files import FileOutcome, InputFile, derive
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import RawSheet
-from reconcile.ingest.sheet import ROW
-from reconcile.kinds import FIELD_LIST, KIND_LIST, NO_CHANNEL, PLACEHOLDERS
-from reconcile.ledger import Ledger
 from reconcile.normalise.records import Normalised, ids_from_keys
-from reconcile.rules import Rules
-from reconcile.workspace import INPUT_FOLDERS
+from reconcile.normalise.table import ROW
+from reconcile.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,9 @@
 """The judge (SPEC §6.1): admission → linking → timelines → rulings → deals.
 
 `judge(inputs, rules)` is pure: the same inputs give the same `Judgement`. Stages and
-their semantics are documented in docs/judge.md.
+their semantics are documented in docs/judge.md. Beside them: `inputs` (the frames
+the judge reads), `link` (reports × customers), `periods` (time arithmetic),
+`explain` (why a customer got their status) and `preview` (the `check` verdicts).
 """
 
 from __future__ import annotations
@@ -12,14 +14,14 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from reconcile import link
+from reconcile.config.rules import Rules
+from reconcile.judge import link
 from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
+from reconcile.judge.periods import period_end_expr
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
 from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
-from reconcile.periods import period_end_expr
-from reconcile.rules import Rules
 
 
 @dataclass

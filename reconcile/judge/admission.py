@@ -14,8 +14,8 @@ from datetime import datetime, time
 
 import polars as pl
 
-from reconcile.periods import in_clock_range_expr, period_end_expr
-from reconcile.rules import Duration, Quota, ReportRules, ReportType, Rules
+from reconcile.config.rules import Duration, Quota, ReportRules, ReportType, Rules
+from reconcile.judge.periods import in_clock_range_expr, period_end_expr
 
 _BASE_POOL = "\x00base"
 

@@ -19,11 +19,11 @@ from datetime import datetime, time, timedelta
 
 import polars as pl
 
+from reconcile.config.rules import Rules
 from reconcile.judge.inputs import parse_iso
+from reconcile.judge.periods import period_end
 from reconcile.judge.timeline import Episode
 from reconcile.normalise import deals as cells
-from reconcile.periods import period_end
-from reconcile.rules import Rules
 
 STAGES = cells.STAGES  # 小订 < 认购 < 签约 < 退房, each written as its first word
 DEPOSIT, SUBSCRIBED, SIGNED, REFUNDED = STAGES

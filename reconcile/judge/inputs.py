@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime, time
 
 import polars as pl
 
-from reconcile.kinds import KIND_LIST
-from reconcile.ledger import Ledger
+from reconcile.config.kinds import KIND_LIST
+from reconcile.config.rules import Rules
 from reconcile.normalise import dates
-from reconcile.rules import Rules
+from reconcile.store.ledger import Ledger
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 

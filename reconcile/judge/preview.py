@@ -13,10 +13,10 @@ from datetime import datetime
 
 import polars as pl
 
+from reconcile.config.rules import Rules
 from reconcile.judge.admission import admit
 from reconcile.judge.inputs import rows_frame
 from reconcile.normalise.records import ids_from_keys
-from reconcile.rules import Rules
 
 FILE_CODES = ("R01", "R02", "R03")
 FUTURE = "future"

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from reconcile.config.rules import Rules
+from reconcile.judge.periods import period_end
 from reconcile.judge.timeline import Episode, Report
-from reconcile.periods import period_end
-from reconcile.rules import Rules
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from reconcile.config.rules import Rules
 from reconcile.judge.admission import lead_time, type_rules
-from reconcile.periods import local_day, period_end, window_start
-from reconcile.rules import Rules
+from reconcile.judge.periods import local_day, period_end, window_start
 
 
 @dataclass(slots=True, eq=False)

@@ -6,7 +6,7 @@ two numbers gives two records with the same `source`):
 - `row_key`: the row's normalised content that identifies it (for reports the
   SPEC §7 `report_id` fields: channel, agent, phone pattern, surname,
   reported_at); the ledger's `row_id` is `ids_from_keys(row_key)`
-- `kind`: a kind of `reconcile.kinds` (report | visit | crm_customer | crm_followup |
+- `kind`: a kind of `reconcile.config.kinds` (report | visit | crm_customer | crm_followup |
   deal | deal_change | ruling); a row may also yield a record of another kind (a
   CRM customer's 最近跟进日期 is a follow-up)
 - `channel`, `agent`: agency and its agent (bringer for visits, owner for rulings)
@@ -36,9 +36,9 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from reconcile.ingest.sheet import ROW, SheetTable, json_array
-from reconcile.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
+from reconcile.config.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
 from reconcile.normalise import dates, deals, names, phones
+from reconcile.normalise.table import ROW, SheetTable, json_array
 
 RECORD_COLUMNS = (
     "row_key",

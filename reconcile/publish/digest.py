@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
 from reconcile.judge.deals import DealLine, appeal_end
 from reconcile.judge.timeline import ORDER_UNKNOWN, Episode, OrderUnknown, Report
-from reconcile.ledger import Ledger
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
     local_time,
@@ -29,7 +29,7 @@ from reconcile.publish.text import (
     until_text,
     yuan,
 )
-from reconcile.rules import Rules
+from reconcile.store.ledger import Ledger
 
 CARDS_PER_GROUP = 50
 EXPIRING_WITHIN = timedelta(days=7)

@@ -33,9 +33,9 @@ from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from pathlib import Path
 
-from reconcile.contract import write_atomic
-from reconcile.ledger import Ledger
-from reconcile.rules import Rules, Smtp
+from reconcile.config.rules import Rules, Smtp
+from reconcile.store.files import write_atomic
+from reconcile.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import load
-from reconcile.ledger import Ledger
 from reconcile.publish.digest import Digest, build_digest, file_news, money_by_channel
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post
 from reconcile.publish.receipts import write_receipts
 from reconcile.publish.report import settlement_mail, subject, write_report
 from reconcile.publish.settlement import write_settlement
-from reconcile.workspace import Workspace
+from reconcile.store.ledger import Ledger
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

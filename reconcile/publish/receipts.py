@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.codes import DEAL_STATUS_LABELS, REASONS, REPORT_STATUS_LABELS
 from reconcile.judge.deals import DealLine
@@ -33,7 +34,6 @@ from reconcile.publish.workbook import (
     setup_page,
     write_table,
 )
-from reconcile.rules import Rules
 
 OVERVIEW, REPORTS, CUSTOMERS, COMMISSION = "概要", "报备回执", "归属客户", "佣金"
 TITLE = "渠道回执"

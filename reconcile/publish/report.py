@@ -14,8 +14,8 @@ from pathlib import Path
 import css_inline
 import jinja2
 
-from reconcile.contract import write_atomic
 from reconcile.publish.digest import ChannelMoney, Digest
+from reconcile.store.files import write_atomic
 
 REPORT_NAME = "dispute_report.html"
 

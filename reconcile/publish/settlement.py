@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, label
 from reconcile.judge.deals import DealLine, commission_for
@@ -41,7 +42,6 @@ from reconcile.publish.workbook import (
     write_notes,
     write_table,
 )
-from reconcile.rules import Rules
 
 SUMMARY, DETAIL, HELD, ADJUSTMENTS = "汇总", "明细", "暂缓", "调整"
 NO_CHANNEL = "（无渠道 / 待裁决）"

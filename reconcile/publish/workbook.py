@@ -26,8 +26,8 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from reconcile import contract
 from reconcile.publish.text import neutralise
+from reconcile.store.files import write_atomic
 
 MONEY_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -222,7 +222,7 @@ def save_workbook(wb: Workbook, path: Path, moment: datetime) -> Path:
     local = moment.replace(tzinfo=None)
     stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
     data = stable_zip(buffer.getvalue(), max(stamp, _ZIP_EPOCH))
-    return contract.write_atomic(path, data)
+    return write_atomic(path, data)
 
 
 def stable_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:

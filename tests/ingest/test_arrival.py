@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 import reconcile.ingest.arrival as arrival
-from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot, settled
 from reconcile.ingest.files import OFFICE_LOCK_REASON, TEMPORARY_REASON, discover
-from reconcile.ledger import Ledger
-from reconcile.pipeline import run
-from reconcile.workspace import Workspace
+from reconcile.ops.pipeline import run
+from reconcile.store.ledger import Ledger
+from reconcile.testing import SheetSpec, write_xlsx
 from tests.ops.support import wait_for
 
 HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
+from reconcile.config.workspace import Workspace
 from reconcile.ingest.files import discover, read_input
 from reconcile.ingest.headers import AliasTable
-from reconcile.workspace import Workspace
 from tests.conftest import fixture_names, load_fixture, write_fixture
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import openpyxl
 
+from reconcile.config.rules import Rules
 from reconcile.ingest.files import discover, read_input
 from reconcile.ingest.headers import AliasTable
-from reconcile.rules import Rules
 
 GROUPS = ["报备信息", None, None, "客户信息", None, "经纪人信息", None, "带看信息"]
 HEADER = ["报备发起日期", "所属机构", "门店", "姓名", "电话", "姓名", "电话", "带看日期"]

@@ -7,10 +7,10 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.demo import SheetSpec, write_csv, write_xlsx
+from reconcile.config.rules import Rules
 from reconcile.ingest.files import classify_path, read_input
 from reconcile.ingest.headers import AliasTable
-from reconcile.rules import Rules
+from reconcile.testing import SheetSpec, write_csv, write_xlsx
 
 HEADERS = [
     "客户姓名",

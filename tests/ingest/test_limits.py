@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconcile.demo import SheetSpec, write_xls, write_xlsx
+from reconcile.config.rules import Limits, RulesError, parse_rules
 from reconcile.ingest.limits import Bounds, measure_workbook
 from reconcile.ingest.readers import FileRejected, read_file
-from reconcile.rules import Limits, RulesError, parse_rules
+from reconcile.testing import SheetSpec, write_xls, write_xlsx
 
 SPEC = SheetSpec(
     "报备", ["客户姓名", "客户电话", "报备时间"], [["张三", "138****1234", "2026-11-18 10:00"]]
@@ -492,9 +492,9 @@ def test_csv_that_cannot_be_parsed_is_refused(tmp_path):
 
 def test_run_and_check_apply_every_limit_of_rules_yaml(tmp_path):
     """The workspace's own limits reach the reader, not only max_file_mb."""
+    from reconcile.config.rules import Rules
     from reconcile.ingest.files import classify_path, read_input
     from reconcile.ingest.headers import AliasTable
-    from reconcile.rules import Rules
 
     path = tmp_path / "报备.csv"
     rows = "\n".join(f"张{i},138****{i:04d},2026-11-18 10:00" for i in range(50))

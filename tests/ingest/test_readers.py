@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 
-from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
 from reconcile.ingest.readers import FileRejected, decode_csv, read_file
+from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
 
 MAX = 10 * 2**20
 SPEC = SheetSpec(

@@ -21,12 +21,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconcile.config.kinds import FIELD_LIST, FIELDS
+from reconcile.config.workspace import Workspace
 from reconcile.ingest.files import discover, read_input
 from reconcile.ingest.headers import COMBINED_LABELLED, AliasTable
 from reconcile.ingest.readers import RawSheet, read_file
-from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
-from reconcile.kinds import FIELD_LIST, FIELDS
-from reconcile.workspace import Workspace
+from reconcile.ingest.sheet import UnrecognisedSheet, extract_table
+from reconcile.normalise.table import SheetTable
 from tests.conftest import FIXTURES, load_fixture, write_fixture
 
 REAL = FIXTURES / "real"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.cli import main
-from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.cli.main import main
+from reconcile.config.workspace import Workspace, init_workspace
 from reconcile.ingest.reread import VOCABULARY_KEY
-from reconcile.ledger import Ledger
-from reconcile.pipeline import run
-from reconcile.workspace import Workspace, init_workspace
+from reconcile.ops.pipeline import run
+from reconcile.store.ledger import Ledger
+from reconcile.testing import SheetSpec, write_xlsx
 
 NIGHT_1 = date(2026, 11, 20)
 NIGHT_2 = date(2026, 11, 21)
@@ -160,7 +160,7 @@ def test_the_fingerprint_is_the_same_in_every_process():
 
     code = (
         "from reconcile.ingest.reread import vocabulary_fingerprint\n"
-        "from reconcile.rules import Rules\n"
+        "from reconcile.config.rules import Rules\n"
         "print(vocabulary_fingerprint(Rules()))\n"
     )
     seen = {

@@ -11,11 +11,10 @@ from reconcile.ingest.sheet import (
     SKIP_NOTES,
     SKIP_REPEATED_HEADER,
     SKIP_TOTALS,
-    SheetTable,
     UnrecognisedSheet,
     extract_table,
-    json_array,
 )
+from reconcile.normalise.table import SheetTable, json_array
 
 
 def _sheet(rows, merges=()):

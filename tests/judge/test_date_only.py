@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
+from reconcile.config.rules import Rules, parse_rules
+from reconcile.config.workspace import Workspace
 from reconcile.judge.admission import admit
 from reconcile.judge.inputs import empty_frame
 from reconcile.judge.timeline import (
@@ -24,10 +26,8 @@ from reconcile.judge.timeline import (
     event_key,
     group_visits,
 )
-from reconcile.pipeline import judge_night, run
+from reconcile.ops.pipeline import judge_night, run
 from reconcile.publish.report import render_text
-from reconcile.rules import Rules, parse_rules
-from reconcile.workspace import Workspace
 from tests.scenarios.test_scenarios import make_workspace, write_input
 
 ZONE = ZoneInfo("Asia/Shanghai")

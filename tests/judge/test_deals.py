@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconcile.config.rules import parse_rules
 from reconcile.judge.deals import Deal, Households, assemble, change_kind, settle
 from reconcile.judge.inputs import empty_frame
 from reconcile.judge.timeline import Episode, Report
-from reconcile.rules import parse_rules
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AS_OF_END = datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZONE)

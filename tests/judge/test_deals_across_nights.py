@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.demo import SheetSpec, write_xlsx
-from reconcile.pipeline import run
-from reconcile.workspace import Workspace
+from reconcile.config.workspace import Workspace
+from reconcile.ops.pipeline import run
+from reconcile.testing import SheetSpec, write_xlsx
 from tests.publish.conftest import recalculate
 
 NIGHT_1, NIGHT_2 = date(2026, 11, 22), date(2026, 11, 30)

@@ -30,13 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reconcile.judge as judge_module
-from reconcile import link
-from reconcile.judge import judge
+from reconcile.config.rules import parse_rules
+from reconcile.judge import judge, link
 from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
+from reconcile.judge.periods import local_day, period_end_expr
 from reconcile.judge.timeline import OrderUnknown, Report, Timeline
 from reconcile.normalise.names import agree_series, name_series
-from reconcile.periods import local_day, period_end_expr
-from reconcile.rules import parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "Asia/Shanghai"

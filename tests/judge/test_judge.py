@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.config.rules import parse_rules
+from reconcile.config.workspace import Workspace
 from reconcile.judge import _known_in_crm
 from reconcile.judge.timeline import Report
-from reconcile.pipeline import judge_night, run
-from reconcile.rules import parse_rules
-from reconcile.workspace import Workspace
+from reconcile.ops.pipeline import judge_night, run
+from reconcile.testing import SheetSpec, write_xlsx
 
 REPORT = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 VISIT = ["客户姓名", "客户电话", "到访时间", "渠道", "经纪人"]

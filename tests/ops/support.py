@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from reconcile.demo import generate_workspace
+from reconcile.ops.demo import generate_workspace
 
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 

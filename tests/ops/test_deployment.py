@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconcile.cli import build_parser
-from reconcile.lock import run_lock
-from reconcile.pipeline import run
-from reconcile.workspace import Workspace
+from reconcile.cli.main import build_parser
+from reconcile.config.workspace import Workspace
+from reconcile.ops.lock import run_lock
+from reconcile.ops.pipeline import run
 from tests.ops.support import RECONCILE, demo_workspace, text, wait_for
 from tests.publish.smtp_server import serve as smtp_server
 
@@ -368,7 +368,7 @@ def test_the_serve_unit_catches_up_and_stops_cleanly_on_its_kill_signal(
             process.kill()
     assert (machine.workspace / "outputs" / night.isoformat() / "reports.csv").is_file()
     assert f" run.ok run=1 as_of={night} " in text(serve_log)
-    assert " INFO reconcile.serve serve.start " in text(journal)
+    assert " INFO reconcile.ops.serve serve.start " in text(journal)
 
 
 # --- Windows ------------------------------------------------------------------------

@@ -6,14 +6,14 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-from reconcile.cli import main
-from reconcile.demo import SheetSpec, write_xlsx
-from reconcile.housekeeping import Processed, tidy
+from reconcile.cli.main import main
+from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import discover
-from reconcile.ledger import Ledger
-from reconcile.pipeline import run
-from reconcile.workspace import Workspace
+from reconcile.ops.housekeeping import Processed, tidy
+from reconcile.ops.pipeline import run
+from reconcile.store.ledger import Ledger
+from reconcile.testing import SheetSpec, write_xlsx
 
 HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 VISITS = ["客户姓名", "客户电话", "到访时间"]

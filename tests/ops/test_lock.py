@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reconcile.cli import main
-from reconcile.ledger import Ledger
-from reconcile.lock import RunLocked, lock_state, read_holder, run_lock
+from reconcile.cli.main import main
+from reconcile.ops.lock import RunLocked, lock_state, read_holder, run_lock
+from reconcile.store.ledger import Ledger
 from tests.ops.support import demo_workspace, spawn, text, wait_for
 
 NIGHT = "2026-11-20"

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.demo import SheetSpec, write_xlsx
-from reconcile.rules import Limits
+from reconcile.config.rules import Limits
+from reconcile.testing import SheetSpec, write_xlsx
 from tests.ingest.test_limits import cell, far_cells, sheet_workbook, sheet_xml, zip_bomb
 
 GiB = 2**30
@@ -44,7 +44,7 @@ NORMAL = SheetSpec(
 )
 _VM_PEAK = (
     "import sys\n"
-    "from reconcile.cli import main\n"
+    "from reconcile.cli.main import main\n"
     "code = main(sys.argv[1:])\n"
     "peak = [l for l in open('/proc/self/status') if l.startswith('VmPeak')][0]\n"
     "print('VMPEAK', int(peak.split()[1]) * 1024)\n"
@@ -170,7 +170,7 @@ def test_run_stays_within_the_budget_and_publishes_the_rest(hostile, tmp_path, s
     done = _run(
         [
             "-m",
-            "reconcile.cli",
+            "reconcile.cli.main",
             "run",
             "--workspace",
             str(root),

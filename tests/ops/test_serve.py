@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import time_machine
 
-from reconcile.ledger import Ledger
-from reconcile.lock import read_holder, run_lock
-from reconcile.serve import RETRY_BUSY_SECONDS, Server, last_occurrence, night_of
+from reconcile.ops.lock import read_holder, run_lock
+from reconcile.ops.serve import RETRY_BUSY_SECONDS, Server, last_occurrence, night_of
+from reconcile.store.ledger import Ledger
 from tests.ops.support import demo_workspace, spawn, text, wait_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -170,7 +170,7 @@ def _mails(ws: Path) -> list[tuple[str, str]]:
 
 
 def test_a_daytime_run_leaves_the_nights_mails_to_the_nightly_run(tmp_path, capsys):
-    from reconcile.cli import main
+    from reconcile.cli.main import main
 
     ws = demo_workspace(tmp_path / "ws")
     args = ["run", "--workspace", str(ws), "--as-of", "today"]

@@ -6,9 +6,9 @@ import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from reconcile.cli import main
-from reconcile.ledger import Ledger
-from reconcile.lock import run_lock
+from reconcile.cli.main import main
+from reconcile.ops.lock import run_lock
+from reconcile.store.ledger import Ledger
 from tests.ops.support import demo_workspace
 
 NOW = datetime(2026, 11, 21, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -90,7 +90,7 @@ def test_status_only_reads(tmp_path, capsys):
 
 
 def test_status_lists_sheets_set_aside_and_unused_columns(tmp_path, capsys):
-    from reconcile.demo import SheetSpec, write_xlsx
+    from reconcile.testing import SheetSpec, write_xlsx
 
     ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\n")
     write_xlsx(

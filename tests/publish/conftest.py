@@ -33,11 +33,12 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from reconcile.demo import DEMO_AS_OF, SheetSpec, generate_workspace, write_xlsx
+from reconcile.config.rules import Rules
+from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement
-from reconcile.pipeline import run
-from reconcile.rules import Rules
-from reconcile.workspace import Workspace
+from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
+from reconcile.ops.pipeline import run
+from reconcile.testing import SheetSpec, write_xlsx
 from tests.publish.browser import require_tool
 from tests.publish.hostile import AS_OF as HOSTILE_AS_OF
 from tests.publish.hostile import write_hostile_inputs

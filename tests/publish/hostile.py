@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from reconcile.demo import SheetSpec, write_xlsx
+from reconcile.testing import SheetSpec, write_xlsx
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 CHANNELS = (

@@ -53,8 +53,8 @@ from openpyxl.formula.tokenizer import Token, Tokenizer
 from python_calamine import CalamineWorkbook
 
 from reconcile.publish.settlement import NO_CHANNEL, write_settlement
+from reconcile.publish.template import write_template
 from reconcile.publish.workbook import cell_text
-from reconcile.template import write_template
 from tests.publish.conftest import Night, recalculate, sheets
 from tests.publish.hostile import CHANNELS, HELD_LOSER, HELD_WINNER, ISSUE_CHANNELS
 from tests.publish.test_settlement import SUMMARY_HEADER, expected_summary

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from reconcile.ledger import Ledger
+from reconcile.config.rules import Rules
 from reconcile.publish.mail import Attachment, Mail, flush, message_id, post
-from reconcile.rules import Rules
+from reconcile.store.ledger import Ledger
 from tests.publish.smtp_server import Server, serve
 
 NIGHT = date(2026, 11, 20)

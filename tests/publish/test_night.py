@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.cli import main
-from reconcile.demo import DEMO_AS_OF, generate_workspace
-from reconcile.ledger import Ledger
+from reconcile.cli.main import main
+from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
+from reconcile.store.ledger import Ledger
 from tests.publish.smtp_server import serve
 
 PASSWORD = "s3cret-code"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reconcile.pipeline import RunSummary, run
+from reconcile.config.workspace import Workspace
+from reconcile.ops.pipeline import RunSummary, run
 from reconcile.publish.digest import Digest, Section
 from reconcile.publish.report import render_text
-from reconcile.workspace import Workspace
 from tests.publish.browser import view_on_phone
 from tests.scenarios.test_scenarios import make_workspace, write_input
 

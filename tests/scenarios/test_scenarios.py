@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
-from reconcile.cli import main as reconcile_main
-from reconcile.demo import SheetSpec, write_csv, write_xls, write_xlsx
-from reconcile.rules import RulesError, parse_rules
-from reconcile.workspace import Workspace
+from reconcile.cli.main import main as reconcile_main
+from reconcile.config.rules import RulesError, parse_rules
+from reconcile.config.workspace import Workspace
+from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*.yaml"))

@@ -1,0 +1,435 @@
+"""`rules.yaml`: the project's policy, parsed once into validated, typed objects.
+
+Every key of SPEC §6 has its default here, so a project file states only what
+differs. Errors name the offending key and its line in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|mo)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A policy duration: exact clock time (`m`, `h`) or calendar days/months (`d`, `mo`).
+
+    `same_day` is one calendar day, `next_day` two, `forever` never ends (SPEC §6.3).
+    """
+
+    amount: int
+    unit: Literal["m", "h", "d", "mo", "forever"]
+    text: str
+
+    @property
+    def forever(self) -> bool:
+        return self.unit == "forever"
+
+    @property
+    def minutes(self) -> int | None:
+        """Exact length for clock durations; None for calendar and `forever` durations."""
+        if self.unit == "m":
+            return self.amount
+        if self.unit == "h":
+            return self.amount * 60
+        return None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(value: Any) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    text = str(value).strip()
+    if text == "forever":
+        return Duration(0, "forever", text)
+    if text == "same_day":
+        return Duration(1, "d", text)
+    if text == "next_day":
+        return Duration(2, "d", text)
+    match = _DURATION.match(text)
+    if not match or isinstance(value, bool):
+        raise ValueError(
+            f"时长格式不对：{value!r}，应写成 30m、1h、48h、7d、2mo、same_day、next_day 或 forever"
+        )
+    return Duration(int(match.group(1)), match.group(2), text)  # type: ignore[arg-type]
+
+
+def _parse_clock(value: Any) -> time:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 08:00 as the sexagesimal integer 480.
+        hours, minutes = divmod(value, 60)
+        if hours < 24:
+            return time(hours, minutes)
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(value))
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f'时刻格式不对：{value!r}，应写成 "08:00" 这样的 24 小时制')
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+DurationValue = Annotated[Duration, BeforeValidator(parse_duration)]
+ClockValue = Annotated[time, BeforeValidator(_parse_clock)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Hours(_Strict):
+    start: ClockValue
+    end: ClockValue
+
+
+class Window(_Strict):
+    start: ClockValue
+    end: ClockValue
+    day: Literal["before", "same"] = "same"
+
+
+class Quota(_Strict):
+    per: Literal["agent", "channel"]
+    limit: int = Field(ge=1)
+
+
+class MinVisible(_Strict):
+    prefix: int = Field(default=3, ge=0, le=11)
+    suffix: int = Field(default=4, ge=0, le=11)
+
+
+class ReportType(_Strict):
+    window: Window | None = None
+    hours: Hours | None = None
+    lead_time: DurationValue | None = None
+    validity: DurationValue | None = None
+    quota: Quota | None = None
+
+
+class ReportRules(_Strict):
+    require_surname: bool = True
+    min_visible: MinVisible = MinVisible()
+    hours: Hours | None = None
+    lead_time: DurationValue = parse_duration("30m")
+    validity: DurationValue = parse_duration("30d")
+    validity_before_opening: DurationValue = parse_duration("30d")
+    quota: Quota | None = None
+    self_duplicate: Literal["keep_first", "invalidate_all"] = "keep_first"
+    max_delay: DurationValue | None = None
+    types: dict[str, ReportType] = {}
+    type_priority: list[str] = []
+
+    @model_validator(mode="after")
+    def _priority_names_known_types(self) -> ReportRules:
+        unknown = [name for name in self.type_priority if name not in self.types]
+        if unknown:
+            raise ValueError(f"type_priority 中的报备类型未在 types 中定义：{'、'.join(unknown)}")
+        return self
+
+
+class ExistingCustomerRules(_Strict):
+    crm_contact_before_report: bool = True
+    prior_visit: bool = True
+    released_after: DurationValue | None = None
+
+
+class Renewal(_Strict):
+    window: DurationValue = parse_duration("7d")
+    extend: DurationValue = parse_duration("30d")
+
+
+class VisitRules(_Strict):
+    protection: DurationValue = parse_duration("30d")
+    renewal: Renewal | None = Renewal()
+    simultaneous_within: DurationValue = parse_duration("30m")
+
+
+class ConflictRules(_Strict):
+    order: list[Literal["first_visit", "first_report"]] = ["first_visit", "first_report"]
+    natural_visit: Literal["first_reporter", "natural"] = "first_reporter"
+    brought_by_other: Literal["reporter", "natural"] = "reporter"
+    min_gap: DurationValue | None = None
+    appeal_window: DurationValue = parse_duration("24h")
+    upheld_split: list[float] = [0.5, 0.5]
+
+    @field_validator("upheld_split")
+    @classmethod
+    def _split_sums_to_one(cls, value: list[float]) -> list[float]:
+        if not value or any(share <= 0 for share in value) or abs(sum(value) - 1) > 1e-9:
+            raise ValueError("分成比例须为正数且合计为 1，例如 [0.5, 0.5]")
+        return value
+
+
+class DealRules(_Strict):
+    commission_stage: Literal["认购", "签约"] = "签约"
+    clawback_on_refund: bool = True
+
+
+class CommissionTerm(_Strict):
+    rate: float | None = Field(default=None, ge=0, le=1)
+    fixed: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CommissionTerm:
+        if (self.rate is None) == (self.fixed is None):
+            raise ValueError("佣金须且只能写 rate（比例）或 fixed（固定金额）之一")
+        return self
+
+
+class CommissionRules(_Strict):
+    default: CommissionTerm = CommissionTerm(rate=0.01)
+    channels: dict[str, CommissionTerm] = {}
+
+
+class Smtp(_Strict):
+    host: str
+    port: int = Field(default=465, ge=1, le=65535)
+    ssl: bool = False
+    starttls: bool = False
+    user: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Smtp:
+        if self.ssl and self.starttls:
+            raise ValueError("ssl（端口 465 直接加密）与 starttls（端口 587 升级加密）只能选一个")
+        return self
+
+
+class NotifyRules(_Strict):
+    admin: list[str] = []
+    finance: list[str] = []
+    smtp: Smtp | None = None
+
+
+def _parse_seconds(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = re.fullmatch(r"\s*(\d+)\s*(s|m)\s*", str(value))
+    if not match:
+        raise ValueError(f"等待时长格式不对：{value!r}，应写成 10s、30s 或 1m")
+    return float(int(match.group(1)) * (60 if match.group(2) == "m" else 1))
+
+
+SecondsValue = Annotated[float, BeforeValidator(_parse_seconds)]
+
+
+class ScheduleRules(_Strict):
+    at: ClockValue = time(2, 0)
+    # How long a freshly changed file must stay unchanged before it is read.
+    settle: SecondsValue = 10.0
+
+
+class Limits(_Strict):
+    """Bounds on reading one input file (reconcile/ingest/limits.py); a file beyond any
+    of them is quarantined with a reason naming the limit."""
+
+    max_file_mb: int = Field(default=200, ge=1)
+    max_inflated_mb: int = Field(default=1024, ge=1)
+    max_ratio: int = Field(default=200, ge=2)
+    max_rows: int = Field(default=2_000_000, ge=1)
+    max_cells: int = Field(default=50_000_000, ge=1)
+    memory_gb: float = Field(default=2, gt=0)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"应为数字，例如 200，而不是 {value!r}")
+        return value
+
+
+class Rules(_Strict):
+    project: str = "示例项目"
+    timezone: str = "Asia/Shanghai"
+    opening_date: Annotated[Any, Field(default=None)] = None
+    report: ReportRules = ReportRules()
+    existing_customer: ExistingCustomerRules = ExistingCustomerRules()
+    visit: VisitRules = VisitRules()
+    conflict: ConflictRules = ConflictRules()
+    deal: DealRules = DealRules()
+    commission: CommissionRules = CommissionRules()
+    notify: NotifyRules = NotifyRules()
+    schedule: ScheduleRules = ScheduleRules()
+    columns: dict[str, list[str]] = {}
+    # channel -> the other names its agencies' files use for it (链家: [链家地产, 北京链家])
+    channels: dict[str, list[str]] = {}
+    state_dir: str = ".reconcile"
+    archive: bool = False
+    quarantine: bool = True
+    limits: Limits = Limits()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_max_file_mb(cls, data: Any) -> Any:
+        """`max_file_mb:` at the top level, as rules files wrote it before `limits:`."""
+        if not isinstance(data, dict) or "max_file_mb" not in data:
+            return data
+        data = dict(data)
+        value = data.pop("max_file_mb")
+        limits = data.get("limits") or {}
+        if isinstance(limits, dict):
+            if "max_file_mb" in limits and limits["max_file_mb"] != value:
+                raise ValueError(
+                    "max_file_mb 与 limits.max_file_mb 不一致；只写 limits.max_file_mb 即可"
+                )
+            data["limits"] = {**limits, "max_file_mb": value}
+        return data
+
+    @property
+    def max_file_mb(self) -> int:
+        """The file-size cap, `limits.max_file_mb` (formerly a top-level key)."""
+        return self.limits.max_file_mb
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区：{value!r}，例如 Asia/Shanghai") from exc
+        return value
+
+    @field_validator("opening_date", mode="before")
+    @classmethod
+    def _opening_is_date(cls, value: Any) -> Any:
+        from datetime import date, datetime
+
+        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError as exc:
+            raise ValueError(f"首开日期格式不对：{value!r}，应写成 2026-12-01") from exc
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_name_known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from reconcile.config.kinds import FIELDS
+
+        unknown = [name for name in value if name not in FIELDS]
+        if unknown:
+            raise ValueError(
+                f"columns 中的字段名未知：{'、'.join(unknown)}；可用字段：{'、'.join(FIELDS)}"
+            )
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _one_channel_per_variant(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        owner: dict[str, str] = {}
+        for channel, variants in value.items():
+            for variant in variants:
+                if variant in owner and owner[variant] != channel:
+                    raise ValueError(
+                        f"channels 中“{variant}”同时属于“{owner[variant]}”和“{channel}”，"
+                        "一个名称只能对应一个渠道"
+                    )
+                owner[variant] = channel
+        return value
+
+    @property
+    def channel_names(self) -> tuple[tuple[str, str], ...]:
+        """(variant, channel) pairs: every name variant read as its channel."""
+        return tuple(
+            (variant.strip(), channel)
+            for channel, variants in self.channels.items()
+            for variant in variants
+            if variant.strip() != channel
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML without implicit timestamps: dates are validated by the model, with a clear message."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class RulesError(Exception):
+    """A rules file that cannot be used; the message names the key and the line."""
+
+
+def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+    lines: dict[tuple, int] = {path: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            for sub_path, line in _key_lines(value_node, (*path, key)).items():
+                lines.setdefault(sub_path, line)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_key_lines(item, (*path, index)))
+    return lines
+
+
+def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    path = tuple(
+        part for part in loc if not (isinstance(part, str) and part.startswith("function-"))
+    )
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark else ""
+        raise RulesError(f"{source} {where}: YAML 语法错误：{exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise RulesError(f"{source}: 顶层应为键值对（project: …），实际是 {type(data).__name__}")
+    lines = _key_lines(node) if node is not None else {}
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            key = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+            line = _line_for(loc, lines)
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "未知的配置项"
+            where = f"第 {line} 行 " if line else ""
+            problems.append(f"{source} {where}{key or '(顶层)'}: {message}")
+        raise RulesError("\n".join(problems)) from None
+
+
+def load_rules(path: Path) -> Rules:
+    if not path.exists():
+        return Rules()
+    return parse_rules(path.read_text(encoding="utf-8"), source=path.name)

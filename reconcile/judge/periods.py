@@ -1,0 +1,95 @@
+"""Time arithmetic of SPEC §6.3: when a period that starts at an instant ends.
+
+Clock durations (`m`, `h`) are exact. Calendar durations (`d`, `mo`) count days in the
+project timezone with the start day as day 1 and end at 24:00 of the last day.
+`forever` has no end (None). Every end is exclusive.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from reconcile.config.rules import Duration
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day of the month `months` later, clamped to the month's last day."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def period_end(start: datetime, duration: Duration, zone: ZoneInfo) -> datetime | None:
+    """The exclusive end of a period of `duration` that starts at `start`.
+
+    `30d` from 2026-11-01 10:00 ends 2026-12-01 00:00; `2mo` from 11-15 ends 01-15 00:00.
+    """
+    if duration.forever:
+        return None
+    minutes = duration.minutes
+    if minutes is not None:
+        return start + timedelta(minutes=minutes)
+    local = start.astimezone(zone).date()
+    if duration.unit == "d":
+        return _midnight(local + timedelta(days=duration.amount), zone)
+    return _midnight(add_months(local, duration.amount), zone)
+
+
+def window_start(end: datetime, duration: Duration, zone: ZoneInfo) -> datetime:
+    """The start of the last `duration` before `end` (the renewal window).
+
+    For calendar durations the window is whole days: the last 7 days before an end at
+    12-01 00:00 start 11-24 00:00.
+    """
+    minutes = duration.minutes
+    if minutes is not None:
+        return end - timedelta(minutes=minutes)
+    if duration.forever:
+        return datetime.min.replace(tzinfo=zone)
+    local = end.astimezone(zone)
+    last_day = (local - timedelta(microseconds=1)).date() + timedelta(days=1)
+    if duration.unit == "d":
+        return _midnight(last_day - timedelta(days=duration.amount), zone)
+    return _midnight(add_months(last_day, -duration.amount), zone)
+
+
+def in_clock_range(moment: datetime, start: time, end: time, zone: ZoneInfo) -> bool:
+    """Whether the local clock time of `moment` lies in [start, end] (both ends included).
+
+    A range whose end is before its start runs over midnight (22:00–02:00).
+    """
+    clock = moment.astimezone(zone).time().replace(tzinfo=None)
+    if start <= end:
+        return start <= clock <= end
+    return clock >= start or clock <= end
+
+
+def in_clock_range_expr(moment: pl.Expr, start: time, end: time) -> pl.Expr:
+    """:func:`in_clock_range` for a column of zone-aware datetimes (local clock time)."""
+    clock = moment.dt.time()
+    if start <= end:
+        return (clock >= start) & (clock <= end)
+    return (clock >= start) | (clock <= end)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def period_end_expr(start: pl.Expr, duration: Duration, zone: str) -> pl.Expr:
+    """:func:`period_end` for a column of zone-aware datetimes (null for `forever`)."""
+    if duration.forever:
+        return pl.lit(None).cast(pl.Datetime("us", zone))
+    minutes = duration.minutes
+    if minutes is not None:
+        return start + pl.duration(minutes=minutes)
+    unit = "d" if duration.unit == "d" else "mo"
+    return start.dt.truncate("1d").dt.offset_by(f"{duration.amount}{unit}")

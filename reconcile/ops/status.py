@@ -1,0 +1,166 @@
+"""`reconcile status`: what an operator asks the morning after.
+
+Read-only: the last runs with outcome and duration, whether a run or `serve` is
+alive, files waiting to be read, files in quarantine, and mails not yet sent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from reconcile.config.workspace import Workspace
+from reconcile.ingest.arrival import Snapshot
+from reconcile.ingest.files import Waiting, discover, sha256_of
+from reconcile.ingest.sheet import describe_unused
+from reconcile.ops.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
+from reconcile.ops.lock import Holder, lock_state
+from reconcile.ops.serve import last_occurrence
+from reconcile.store.ledger import Ledger
+
+RECENT_RUNS = 10
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: int
+    as_of: str
+    mode: str
+    status: str  # running | ok | failed | abandoned | interrupted
+    started_at: str
+    finished_at: str | None
+    summary: dict
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        started = datetime.fromisoformat(self.started_at)
+        return (datetime.fromisoformat(self.finished_at) - started).total_seconds()
+
+
+@dataclass(frozen=True)
+class QueuedMail:
+    night: str
+    key: str
+    recipients: list[str]
+    status: str  # outbox | queued
+    attempts: int
+    last_error: str | None
+
+
+@dataclass
+class Status:
+    running: Holder | None = None  # a run holds the workspace now
+    died: Holder | None = None  # the last run's process died holding the lock
+    serving: Holder | None = None  # `reconcile serve` is alive
+    next_run: datetime | None = None  # when serve runs next (if it is alive)
+    runs: list[RunRow] = field(default_factory=list)  # newest first
+    waiting: list[Waiting] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # settled, not yet in the ledger
+    quarantined: list[tuple[str, str]] = field(default_factory=list)  # (path in inputs/, why)
+    # (path#sheet, what was not read of it): sheets set aside and columns no field reads
+    sheet_notes: list[tuple[str, str]] = field(default_factory=list)
+    mails: list[QueuedMail] = field(default_factory=list)
+
+
+def status(workspace: Workspace) -> Status:
+    state = Status()
+    run_lock = lock_state(workspace.state_dir)
+    state.running, state.died = run_lock.running, run_lock.died
+    state.serving = lock_state(workspace.state_dir, "serve").running
+    if state.serving is not None:
+        now = datetime.now(workspace.rules.zone)
+        state.next_run = last_occurrence(now, workspace.rules.schedule.at) + timedelta(days=1)
+    known: dict[tuple[str, str], str | None] = {}  # (path, sha256) -> why quarantined, or None
+    moved: dict[str, str] = {}  # where a quarantined file is now -> why
+    notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    if workspace.ledger_path.exists():
+        with Ledger(workspace.ledger_path, read_only=True) as ledger:
+            state.runs = _runs(ledger)
+            state.mails = _mails(ledger)
+            for path, sha, status, reason in ledger.execute(
+                "SELECT path, sha256, status, reason FROM files"
+            ):
+                known[(path, sha)] = (reason or "") if status == "quarantined" else None
+            for dest, path, sha in ledger.execute(
+                "SELECT dest, path, sha256 FROM file_moves WHERE kind = 'quarantine'"
+            ):
+                moved[dest] = known.get((path, sha)) or ""
+            notes = _sheet_notes(ledger)
+    _scan_inputs(workspace, state, known, moved, notes)
+    return state
+
+
+def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Per stored file, its sheets that were set aside or left columns unused."""
+    notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for path, sha, sheet, kind, note, unused in ledger.execute(
+        "SELECT f.path, f.sha256, s.sheet, s.kind, s.note, s.unused "
+        "FROM sheets s JOIN files f USING (file_id) WHERE f.status = 'ingested' "
+        "ORDER BY f.path, s.sheet"
+    ):
+        found = notes.setdefault((path, sha), [])
+        if kind is None and note:
+            found.append((f"{path}#{sheet}", f"未读取：{note}"))
+        columns = json.loads(unused) if unused else {}
+        if columns:
+            found.append((f"{path}#{sheet}", f"未使用的列：{describe_unused(columns)}"))
+    return notes
+
+
+def _runs(ledger: Ledger) -> list[RunRow]:
+    rows = ledger.execute(
+        "SELECT run_id, as_of, mode, status, started_at, finished_at, summary FROM runs "
+        "ORDER BY run_id DESC LIMIT ?",
+        (RECENT_RUNS,),
+    )
+    return [
+        RunRow(run_id, as_of, mode, status, started, finished, json.loads(summary or "{}"))
+        for run_id, as_of, mode, status, started, finished, summary in rows
+    ]
+
+
+def _mails(ledger: Ledger) -> list[QueuedMail]:
+    return [
+        QueuedMail(
+            row["night"],
+            row["key"],
+            json.loads(row["recipients"]),
+            row["status"],
+            row["attempts"],
+            row["last_error"],
+        )
+        for row in ledger.unsent_mails()
+    ]
+
+
+def _scan_inputs(
+    workspace: Workspace,
+    state: Status,
+    known: dict[tuple[str, str], str | None],
+    moved: dict[str, str],
+    notes: dict[tuple[str, str], list[tuple[str, str]]],
+) -> None:
+    files, state.waiting = discover(workspace.inputs)
+    settle_ns = workspace.rules.schedule.settle * 1e9
+    for item in files:
+        snapshot = Snapshot.of(item.path)
+        if snapshot is None:
+            continue
+        key = (item.rel, sha256_of(item.path))
+        if key in known:
+            if known[key] is not None:  # rejected, and left in place (`quarantine: false`)
+                state.quarantined.append((item.rel, known[key] or ""))
+            state.sheet_notes += notes.get(key, [])
+        elif snapshot.age_ns() < settle_ns:
+            state.waiting.append(Waiting(item.rel, "最近有改动，稳定后才会读取"))
+        else:
+            state.unread.append(item.rel)
+    quarantine = workspace.inputs / QUARANTINE_DIR
+    if quarantine.is_dir():
+        for path in sorted(quarantine.rglob("*")):
+            if path.is_file() and not path.name.endswith(REASON_SUFFIX):
+                rel = path.relative_to(workspace.inputs).as_posix()
+                state.quarantined.append((rel, moved.get(rel, "见旁边的隔离原因说明")))

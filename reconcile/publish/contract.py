@@ -1,0 +1,140 @@
+"""The integration contract (SPEC §7): reports.csv, attribution.csv, deals.csv.
+
+UTF-8, header rows exactly as SPEC says, ISO 8601 timestamps with offset, lists
+`;`-separated. Rows are sorted so that the same night always gives the same bytes.
+Each file is written to a temporary name and renamed, so a reader never sees half.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+
+from reconcile.judge import Judgement
+from reconcile.judge.rulings import share_text
+from reconcile.store.files import write_atomic
+
+REPORT_HEADER = (
+    "report_id", "channel", "agent", "customer_name", "phone_pattern", "reported_at",
+    "report_type", "status", "reason_codes", "customer_phone", "source",
+)  # fmt: skip
+ATTRIBUTION_HEADER = (
+    "customer_phone", "customer_name", "first_visit_at", "owner_type", "channel", "agent",
+    "report_id", "protection_until", "reason_codes", "flags",
+)  # fmt: skip
+DEAL_HEADER = (
+    "deal_id", "customer_phone", "stage", "deal_date", "amount", "owner_type", "channel",
+    "agent", "share", "commission", "status", "reason_codes",
+)  # fmt: skip
+
+
+def iso(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
+
+
+def money(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def report_rows(judgement: Judgement) -> list[tuple]:
+    rows = [
+        (
+            (r.order, r.phone_pattern),
+            (
+                r.row_id,
+                r.channel,
+                r.agent,
+                r.customer_name,
+                r.phone_pattern,
+                iso(r.at),
+                r.report_type,
+                r.status,
+                ";".join(r.codes),
+                r.phone,
+                r.source,
+            ),
+        )  # fmt: skip
+        for r in judgement.reports
+    ]
+    for e in judgement.error_reports.iter_rows(named=True):
+        rows.append(
+            (
+                ((e["path"], e["sheet"], e["row_no"]), ""),
+                (
+                    e["row_id"],
+                    e["channel"],
+                    e["agent"],
+                    e["customer_name"],
+                    "",
+                    iso(e["reported_at"]),
+                    e["report_type"],
+                    "invalid",
+                    "R02",
+                    "",
+                    e["source"],
+                ),
+            )  # fmt: skip
+        )
+    return [row for _, row in sorted(rows, key=lambda item: item[0])]
+
+
+def attribution_rows(judgement: Judgement) -> list[tuple]:
+    rows = []
+    for e in judgement.episodes:
+        channel = e.channels[0] if e.owner_type == "channel" and e.channels else None
+        rows.append(
+            (
+                e.phone,
+                e.customer_name,
+                iso(e.first_visit_at),
+                e.owner_type,
+                channel,
+                e.agent,
+                e.report.row_id if e.report is not None else None,
+                iso(e.until),
+                ";".join(e.codes),
+                ";".join(e.flags),
+            )  # fmt: skip
+        )
+    return sorted(rows, key=lambda row: (row[0], row[2]))
+
+
+def deal_rows(judgement: Judgement) -> list[tuple]:
+    return [
+        (
+            d.deal_id,
+            d.customer_phone,
+            d.stage,
+            iso(d.deal_date),
+            money(d.amount),
+            d.owner_type,
+            d.channel,
+            d.agent,
+            share_text(d.share),
+            money(d.commission),
+            d.status,
+            ";".join(d.reason_codes),
+        )  # fmt: skip
+        for d in sorted(
+            judgement.deals,
+            key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
+        )
+    ]
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return write_atomic(path, buffer.getvalue().encode("utf-8"))
+
+
+def write_contract(judgement: Judgement, folder: Path) -> list[Path]:
+    return [
+        write_csv(folder / "reports.csv", REPORT_HEADER, report_rows(judgement)),
+        write_csv(folder / "attribution.csv", ATTRIBUTION_HEADER, attribution_rows(judgement)),
+        write_csv(folder / "deals.csv", DEAL_HEADER, deal_rows(judgement)),
+    ]

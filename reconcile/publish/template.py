@@ -1,0 +1,552 @@
+"""`reconcile template`: the blank 报备登记表 agencies fill in, and the rules it is judged by.
+
+Sheet “报备登记表” has one header row of the names ingest knows first for each field
+(`reconcile.kinds.FIELDS`), so a filled copy is recognised as a report sheet and every column maps
+to its field: 客户姓名, 客户电话, 报备时间, 预计到访时间, 经纪人, 报备类型 (only when
+`report.types` is configured) and 备注. There is no 渠道 column on purpose: the
+folder `inputs/channels/<渠道>/` names the channel, and a column would win over it
+(SPEC §2), so one agency's spellings would split it into several channels.
+
+Data validation guides entry without replacing `reconcile check` (pasted cells bypass
+it). The phone column accepts what the nightly run admits (parsing and R02 with
+`report.min_visible`), written in one canonical form: exactly 11 ASCII characters,
+digits and one run of `*`, so `138****1234` and also `1381***1234`, `137***12345`
+or a full number. Two deliberate differences from the run: the other spellings it
+tolerates (mask glyphs `x` `＊` `●`, spaces or dashes, `+86`, full-width digits, a
+miscounted mask `138**1234`) are refused so every row is written one way; and the
+first two digits (the 号段 13–19) must show even when `min_visible.prefix` allows
+fewer, since a formula that checks the 号段 of a shorter prefix does not fit Excel's
+255 characters, and agencies never hide it. Date columns take real date-time cells.
+
+Sheet “说明” is generated from the `Rules` object: only rules an agency is judged
+by. Commission terms are left out, since `commission.channels` would tell one
+agency another's rate.
+
+The file depends on the rules only, so it carries a fixed timestamp and the same
+rules give the same bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from pathlib import Path
+
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from reconcile.config.kinds import FIELDS
+from reconcile.config.rules import Duration, Hours, Quota, ReportType, Rules, Window
+from reconcile.judge.codes import REASONS
+from reconcile.publish.text import neutralise
+from reconcile.publish.workbook import (
+    DATETIME_FORMAT,
+    HEADER_ALIGNMENT,
+    HEADER_FILL,
+    HEADER_FONT,
+    cell_text,
+    display_width,
+    new_workbook,
+    save_workbook,
+)
+
+# A fixed name rather than one built from the project: the CLI can name its default
+# before reading any rules, and 报备 in the name is a hint ingest reads as a report.
+DEFAULT_TEMPLATE_NAME = "报备登记表.xlsx"
+REPORT_SHEET = "报备登记表"
+NOTES_SHEET = "说明"
+TEXT_FORMAT = "@"
+# Sanity bounds for typed dates, not a rule: reports may precede the opening date.
+EARLIEST, LATEST = date(2020, 1, 1), date(2100, 12, 31)
+EXAMPLE_NUMBER = "13800001234"
+EXAMPLE_TIME = "2026-11-18 17:20"
+
+# The file depends on the rules only, so its timestamps do not move either.
+_STAMP = datetime(2020, 1, 1)
+_LAST_ROW = 1_048_576  # validation and formats cover the whole column: no row limit to outgrow
+_MOBILE_LENGTH = 11
+# Excel refuses a validation list literal longer than this.
+_MAX_LIST = 255
+_WIDTHS = {
+    "customer_name": 14,
+    "phone": 16,
+    "reported_at": 18,
+    "expected_visit_at": 18,
+    "agent": 12,
+    "report_type": 12,
+    "remark": 32,
+}
+_DATETIME_FIELDS = ("reported_at", "expected_visit_at")
+_CN_DIGITS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一")
+_ORDER_LABELS = {"first_visit": "先带客户到访者优先", "first_report": "先报备者优先"}
+_TOPIC_WIDTH, _TEXT_WIDTH = 16, 80
+_LINE_HEIGHT = 18  # points per wrapped line of 11-point CJK text
+_TITLE_FONT = Font(bold=True, size=14)
+_SECTION_FONT = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def template_fields(rules: Rules) -> list[str]:
+    """The canonical fields of the template's columns, in order."""
+    typed = ["report_type"] if rules.report.types else []
+    return ["customer_name", "phone", "reported_at", "expected_visit_at", "agent", *typed, "remark"]
+
+
+def template_headers(rules: Rules) -> list[str]:
+    """The header row: each field's first built-in alias, the name ingest knows best."""
+    return [FIELDS[field].aliases[0] for field in template_fields(rules)]
+
+
+def write_template(rules: Rules, out: Path) -> Path:
+    """Write the template for `rules` to `out` (atomically, same rules → same bytes)."""
+    wb = new_workbook()
+    _report_sheet(wb.create_sheet(REPORT_SHEET), rules)
+    _notes_sheet(wb.create_sheet(NOTES_SHEET), rules)
+    return save_workbook(wb, out, _STAMP)
+
+
+# The report sheet ----------------------------------------------------------------------
+
+
+def _report_sheet(ws: Worksheet, rules: Rules) -> None:
+    for index, (field, title) in enumerate(
+        zip(template_fields(rules), template_headers(rules), strict=True), start=1
+    ):
+        cell = ws.cell(row=1, column=index, value=title)
+        cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+        letter = get_column_letter(index)
+        column = ws.column_dimensions[letter]
+        column.width = max(_WIDTHS[field], display_width(title) + 2)
+        # Column styles, not cell styles: Excel gives them to every cell typed later, and
+        # no empty styled cells make readers see thousands of blank rows.
+        if field == "phone":
+            column.number_format = TEXT_FORMAT  # a full number stays text, not 1.38E+10
+        elif field in _DATETIME_FIELDS:
+            column.number_format = DATETIME_FORMAT
+        validation = _validation(field, f"{letter}2", rules)
+        if validation is not None:
+            validation.add(f"{letter}2:{letter}{_LAST_ROW}")
+            ws.add_data_validation(validation)
+    ws.freeze_panes = "A2"
+    ws.print_title_rows = "1:1"
+    ws.page_setup.orientation = "landscape"
+    _fit_to_page_width(ws)
+
+
+def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
+    if field == "phone":
+        return DataValidation(
+            type="custom",
+            formula1=phone_formula(rules, cell),
+            allow_blank=True,
+            showErrorMessage=True,
+            showInputMessage=True,
+            errorStyle="stop",
+            errorTitle="客户电话格式不对",
+            error=f"请填写{_phone_rule(rules)}。",
+            promptTitle="客户电话",
+            prompt=_phone_rule(rules),
+        )
+    if field in _DATETIME_FIELDS:
+        return DataValidation(
+            type="date",
+            operator="between",
+            formula1=_date_formula(EARLIEST),
+            formula2=_date_formula(LATEST),
+            allow_blank=True,
+            showErrorMessage=True,
+            showInputMessage=True,
+            errorStyle="stop",
+            errorTitle="日期时间格式不对",
+            error=f"请填写 {EARLIEST:%Y-%m-%d} 至 {LATEST:%Y-%m-%d} 之间的日期和时间，"
+            f"例如 {EXAMPLE_TIME}。",
+            promptTitle=FIELDS[field].aliases[0],
+            prompt=f"日期和时间（年-月-日 时:分），如 {EXAMPLE_TIME}",
+        )
+    if field == "report_type":
+        choices = type_list_formula(rules)
+        if choices is None:
+            return None
+        return DataValidation(
+            type="list",
+            formula1=choices,
+            allow_blank=True,
+            showErrorMessage=True,
+            showInputMessage=True,
+            errorStyle="stop",
+            errorTitle="报备类型不对",
+            error="请从下拉列表中选择报备类型；不填则按普通报备规则。",
+            promptTitle="报备类型",
+            prompt="从下拉列表选择；不填按普通报备",
+        )
+    return None
+
+
+def _date_formula(day: date) -> str:
+    return f"DATE({day.year},{day.month},{day.day})"
+
+
+def phone_formula(rules: Rules, cell: str) -> str:
+    """The phone column's validation formula, written for its first cell `cell`.
+
+    True when the text is 11 characters, starts with a 号段 13–19, shows at least
+    `max(min_visible.prefix, 2)` leading and `min_visible.suffix` trailing digits, hides
+    the rest in one run of `*` (or hides nothing), and is digits otherwise. No array
+    constants (Excel refuses them in validation) and under Excel's 255 characters.
+    """
+    visible = rules.report.min_visible
+    digits = f'SUBSTITUTE({cell},"*","")'
+    first = f'FIND("*",{cell}&"*")'
+    hidden = f"{_MOBILE_LENGTH}-LEN({digits})"
+    parts = [
+        f"LEN({cell})={_MOBILE_LENGTH}",
+        f"ABS(LEFT({cell},2)-16)<4",
+        f"{first}>{_shown_prefix(rules)}",
+        f'ISERR(FIND("*",RIGHT({cell},{visible.suffix})))',
+        # One run of stars: as many characters as there are stars, from the first one on,
+        # are all stars (no FIND of an empty text: LibreOffice calls that an error).
+        f'MID({cell},{first},{hidden})=REPT("*",{hidden})',
+        # Digits only: the text read as a whole number and written back is unchanged
+        # (a 1 leads, so no leading zero is lost; `.`, `e`, `,` and spaces all change).
+        f'INT({digits})&""={digits}',
+    ]
+    return "AND(" + ",".join(parts) + ")"
+
+
+def _shown_prefix(rules: Rules) -> int:
+    return max(rules.report.min_visible.prefix, 2)
+
+
+def _phone_rule(rules: Rules) -> str:
+    """How to write the number, as one phrase: `前三后四的隐号手机号…，例如 138****1234…`."""
+    prefix, suffix = _shown_prefix(rules), rules.report.min_visible.suffix
+    hidden = _MOBILE_LENGTH - prefix - suffix
+    if hidden < 1:
+        return f"完整的 11 位手机号，例如 {EXAMPLE_NUMBER}"
+    example = EXAMPLE_NUMBER[:prefix] + "*" * hidden + EXAMPLE_NUMBER[_MOBILE_LENGTH - suffix :]
+    shown = f"前{_CN_DIGITS[prefix]}" + (f"后{_CN_DIGITS[suffix]}" if suffix else "位")
+    return (
+        f"{shown}的隐号手机号（共 11 位，隐藏的数字用英文星号 * 代替），例如 {example}；"
+        "露出更多数字或填写完整号码也可以"
+    )
+
+
+def type_list_formula(rules: Rules) -> str | None:
+    """The report types as an inline list, or None when one cannot be listed verbatim.
+
+    An inline list (not a range on 说明) survives an agency copying the sheet into its
+    own workbook. A name with a comma or quote, or one a spreadsheet would run as a
+    formula, cannot be listed as it is; 说明 still names every type.
+    """
+    names = list(rules.report.types)
+    listable = all("," not in n and '"' not in n and neutralise(n) == n for n in names)
+    formula = '"' + ",".join(names) + '"'
+    return formula if names and listable and len(formula) <= _MAX_LIST else None
+
+
+# The 说明 sheet -------------------------------------------------------------------------
+
+
+def _notes_sheet(ws: Worksheet, rules: Rules) -> None:
+    ws.column_dimensions["A"].width = _TOPIC_WIDTH
+    ws.column_dimensions["B"].width = _TEXT_WIDTH
+    title = ws.cell(row=1, column=1, value=cell_text(f"{rules.project} 报备登记表填写说明"))
+    title.font = _TITLE_FONT
+    row = 2
+    for section, lines in _notes(rules):
+        row += 1
+        ws.cell(row=row, column=1, value=section).font = _SECTION_FONT
+        for topic, text in lines:
+            row += 1
+            ws.cell(row=row, column=1, value=cell_text(topic)).alignment = _WRAP
+            ws.cell(row=row, column=2, value=cell_text(text)).alignment = _WRAP
+            # Stored heights: not every program sizes a wrapped row by itself on opening.
+            wrapped = -(-display_width(text) // (_TEXT_WIDTH - 2))
+            ws.row_dimensions[row].height = _LINE_HEIGHT * max(wrapped, 1)
+        row += 1
+    _fit_to_page_width(ws)
+
+
+def _fit_to_page_width(ws: Worksheet) -> None:
+    """Printed on A4, as wide as the page and as long as it takes."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def _notes(rules: Rules) -> list[tuple[str, list[tuple[str, str]]]]:
+    sections = [("填写方法", _filling(rules)), ("报备规则（按项目 rules.yaml）", _rules(rules))]
+    if rules.report.types:
+        sections.append(("报备类型", _types(rules)))
+    return sections
+
+
+def _filling(rules: Rules) -> list[tuple[str, str]]:
+    lines = [
+        ("项目", rules.project),
+        ("时间", f"所有时间按项目所在地时间（时区 {rules.timezone}）填写"),
+        (
+            "怎么填",
+            f"在“{REPORT_SHEET}”工作表中从第 2 行起每行填写一位客户、一个号码；"
+            "不要修改第 1 行表头和工作表名称，文件可以另存为任意名称",
+        ),
+    ]
+    lines += [
+        (FIELDS[field].aliases[0], _column_note(field, rules)) for field in template_fields(rules)
+    ]
+    lines += [
+        (
+            "渠道",
+            "表中不填渠道：案场把文件放入对账目录的 inputs/channels/<渠道>/ 文件夹，"
+            "文件夹名就是渠道名",
+        ),
+        (
+            "检查",
+            "在对账电脑上运行 reconcile check <文件> 可逐行列出需要修改的问题；"
+            "粘贴进来的内容不经过表格的下拉和格式校验，以检查结果为准",
+        ),
+    ]
+    return lines
+
+
+def _column_note(field: str, rules: Rules) -> str:
+    report = rules.report
+    if field == "customer_name":
+        if report.require_surname:
+            return f"必填。至少写出姓氏，如 张先生、张女士；没有姓氏的报备无效{_code('R01')}"
+        return "选填。客户姓名或称呼，如 张先生"
+    if field == "phone":
+        return f"必填。{_phone_rule(rules)}；露出的数字不够的报备无效{_code('R02')}"
+    if field == "reported_at":
+        return f"必填。报备的日期和时间（年-月-日 时:分），如 {EXAMPLE_TIME}"
+    if field == "expected_visit_at":
+        return "选填。客户预计到访的日期和时间，写法同报备时间"
+    if field == "agent":
+        if any(quota.per == "agent" for quota in _quotas(rules)):
+            return "必填。报备经纪人的姓名；名额按经纪人计算"
+        return "建议填写。报备经纪人的姓名"
+    if field == "report_type":
+        names = "、".join(report.types)
+        how = "从下拉列表选择" if type_list_formula(rules) is not None else "填写"
+        return f"选填。{how}：{names}；不填按普通报备规则，各类型的规则见下方“报备类型”"
+    return "选填。其他需要说明的情况"
+
+
+def _quotas(rules: Rules) -> list[Quota]:
+    kinds = [kind.quota for kind in rules.report.types.values()]
+    return [quota for quota in (rules.report.quota, *kinds) if quota is not None]
+
+
+def _rules(rules: Rules) -> list[tuple[str, str]]:
+    report, conflict = rules.report, rules.conflict
+    lines = [
+        (
+            "报备有效期",
+            f"{period_text(report.validity, '报备时间', '报备当天')}；"
+            f"期满后客户才到访的，报备无效{_code('R09')}",
+        ),
+        ("首开日期", _opening(rules)),
+        (
+            "提前报备时间",
+            f"报备须早于客户首次到访至少 {duration_text(report.lead_time)}"
+            f"（正好提前这么久也算），否则报备无效{_code('R08')}",
+        ),
+        ("报备时间段", _hours_rule(report.hours)),
+        ("名额", _quota_rule(report.quota)),
+        ("重复报备", _self_duplicate(rules)),
+        ("倒签", _max_delay(rules)),
+        ("案场老客户", _existing(rules)),
+        ("到访保护期", _visit_protection(rules)),
+        ("撞单", _conflict(rules)),
+        (
+            "自行到访",
+            "已报备的客户自己到访（无人带看）："
+            + (
+                "归最早有效报备的渠道"
+                if conflict.natural_visit == "first_reporter"
+                else "算自然到访"
+            ),
+        ),
+        (
+            "带看未报备",
+            "带看了别家渠道已有效报备的客户而自己未报备："
+            + (
+                f"客户归报备的渠道{_code('C02')}"
+                if conflict.brought_by_other == "reporter"
+                else "算自然到访"
+            ),
+        ),
+        (
+            "申诉期",
+            f"到访后 {duration_text(conflict.appeal_window)}内可向案场申诉；"
+            f"期内涉及撞单的佣金暂缓结算{_code('H01')}",
+        ),
+        (
+            "报备类型",
+            "、".join(report.types) + "，见下方" if report.types else "未设置，按上述规则",
+        ),
+    ]
+    if report.type_priority:
+        lines.append(
+            (
+                "类型优先",
+                f"撞单时先按报备类型：{' > '.join(report.type_priority)}"
+                "（暂定，胜出方须提供证据，以案场裁决为准）",
+            )
+        )
+    return lines
+
+
+def _types(rules: Rules) -> list[tuple[str, str]]:
+    return [(name, _type_rule(kind, rules)) for name, kind in rules.report.types.items()]
+
+
+def _type_rule(kind: ReportType, rules: Rules) -> str:
+    report = rules.report
+    same = "同普通报备"
+    if kind.window is not None:
+        hours = _clock_range(kind.window)
+        if kind.window.day == "before":
+            hours += "，且须在到访前一天报备"
+    elif kind.hours is not None:
+        hours = _clock_range(kind.hours)
+    else:
+        hours = f"{same}（{_clock_range(report.hours) if report.hours else '不限'}）"
+    lead = (
+        duration_text(kind.lead_time)
+        if kind.lead_time is not None
+        else f"{same}（{duration_text(report.lead_time)}）"
+    )
+    validity = period_text(kind.validity or report.validity, "报备时间", "报备当天")
+    if kind.quota is not None:
+        quota = _quota_text(kind.quota)
+    elif report.quota is not None:
+        quota = "计入普通报备的名额"
+    else:
+        quota = "不限"
+    return f"报备时间段：{hours}；提前报备：{lead}；有效期：{validity}；名额：{quota}"
+
+
+def _opening(rules: Rules) -> str:
+    if rules.opening_date is None:
+        return "未设置"
+    validity = period_text(rules.report.validity_before_opening, "首开日", "首开日")
+    return f"{rules.opening_date:%Y-%m-%d}；首开前的报备，有效期从首开日起算：{validity}"
+
+
+def _hours_rule(hours: Hours | None) -> str:
+    if hours is None:
+        return "不限"
+    return f"{_clock_range(hours)}（含两端），时段外的报备无效{_code('R03')}"
+
+
+def _clock_range(limits: Hours | Window) -> str:
+    start, end = _clock(limits.start), _clock(limits.end)
+    return f"{start}–{end}" if limits.start <= limits.end else f"{start}–次日 {end}"
+
+
+def _clock(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _quota_rule(quota: Quota | None) -> str:
+    if quota is None:
+        return "不限"
+    return f"{_quota_text(quota)}，按报备时间先后计，超出的报备无效{_code('R04')}"
+
+
+def _quota_text(quota: Quota) -> str:
+    who = "每位经纪人" if quota.per == "agent" else "每个渠道"
+    return f"{who}每天最多 {quota.limit} 条"
+
+
+def _self_duplicate(rules: Rules) -> str:
+    outcome = "只保留第一条" if rules.report.self_duplicate == "keep_first" else "全部作废"
+    return f"同一渠道重复报备同一客户：{outcome}{_code('R05')}"
+
+
+def _max_delay(rules: Rules) -> str:
+    delay = rules.report.max_delay
+    if delay is None:
+        return "不检查"
+    return (
+        f"填写的报备时间比表格实际交到案场的时间早 {duration_text(delay)}以上的，"
+        f"视为倒签，报备无效{_code('R10')}"
+    )
+
+
+def _existing(rules: Rules) -> str:
+    existing = rules.existing_customer
+    rules_in_force = []
+    if existing.crm_contact_before_report:
+        rules_in_force.append(f"报备前已在案场登记（CRM）的客户，报备无效{_code('R06')}")
+    if existing.prior_visit:
+        rules_in_force.append(f"报备前已到访过的客户，报备无效{_code('R07')}")
+    if not rules_in_force:
+        return "不因案场老客户判报备无效"
+    released = existing.released_after
+    if released is None:
+        rules_in_force.append("老客户不会释放")
+    else:
+        rules_in_force.append(
+            f"案场最后一次跟进或到访满 {duration_text(released)}后，客户释放为公共客户，可重新报备"
+        )
+    return "；".join(rules_in_force)
+
+
+def _visit_protection(rules: Rules) -> str:
+    visit = rules.visit
+    text = period_text(visit.protection, "首次到访时间", "首次到访当天")
+    renewal = visit.renewal
+    if visit.protection.forever:
+        return text
+    if renewal is None:
+        return f"{text}；不续期"
+    return (
+        f"{text}；保护期最后 {duration_text(renewal.window)}内原渠道再次带看的，"
+        f"从到期次日起延长 {duration_text(renewal.extend)}"
+    )
+
+
+def _conflict(rules: Rules) -> str:
+    conflict = rules.conflict
+    order = " → ".join(_ORDER_LABELS[step] for step in conflict.order)
+    text = f"多个渠道都有效报备同一客户时，依次按：{order}"
+    if conflict.min_gap is not None:
+        text += (
+            f"；两条报备相隔不到 {duration_text(conflict.min_gap)}视为同时，"
+            f"由案场裁决{_code('D01')}"
+        )
+    return text
+
+
+def _code(code: str) -> str:
+    return f"（{code} {REASONS[code]}）"
+
+
+def duration_text(duration: Duration) -> str:
+    """A rules duration in words: `30 分钟`, `48 小时`, `7 天`, `2 个月`, `长期`."""
+    if duration.forever:
+        return "长期"
+    unit = {"m": "分钟", "h": "小时", "d": "天", "mo": "个月"}[duration.unit]
+    return f"{duration.amount} {unit}"
+
+
+def period_text(duration: Duration, start: str, day: str) -> str:
+    """How long a period from `start` lasts, as SPEC §6.3 counts it.
+
+    `day` names the start's calendar day (报备当天): calendar periods count it as day 1
+    and end at 24:00 of their last day.
+    """
+    if duration.forever:
+        return "长期有效"
+    if duration.minutes is not None:
+        return f"{duration_text(duration)}，从{start}起算"
+    if duration.unit == "d" and duration.amount == 1:
+        return f"到{day} 24:00 止"
+    if duration.unit == "d":
+        return f"{duration.amount} 天，{day}算第 1 天，到第 {duration.amount} 天 24:00 止"
+    return f"{duration.amount} 个月，从{day}起，到 {duration.amount} 个月后同一日的前一天 24:00 止"

@@ -1,0 +1,531 @@
+"""The ledger: one SQLite file that remembers every file, row, error and run.
+
+Rows are keyed by their content-derived id, so re-reading a file adds nothing
+and a re-saved file adds only its new or edited rows. Each input file is written
+in one transaction: a crash mid-file leaves the ledger as it was before it.
+Nothing is ever deleted: a file that leaves `inputs/` keeps its rows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import adbc_driver_manager.dbapi as adbc_dbapi
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import polars as pl
+
+from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS, Normalised, ids_from_keys
+
+# What the ledger stores of a record or error besides its id; `source` is rebuilt from
+# file, sheet and row.
+_ROW_COLUMNS = tuple(c for c in RECORD_COLUMNS if c not in ("source", "row_key"))
+_ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c not in ("source", "error_key"))
+
+SCHEMA_VERSION = 1
+_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+
+
+def _call_with_pythons_sigint(func: Callable, args: tuple, kwargs: dict, cancel: object) -> object:
+    return func(*args, **kwargs)
+
+
+# adbc_driver_manager swaps its own SIGINT handler in around every statement run on the
+# main thread, to cancel the statement; the SQLite driver cannot cancel, so a Ctrl+C (or
+# a service manager's SIGINT) landing inside a ledger statement became a NotSupportedError
+# and never reached the run's stop request (reconcile.ops.stop). Every statement here is short
+# and every file is one transaction, so Python's own handler is left in place, as the
+# driver manager itself does on Windows (apache/arrow-adbc#1522).
+adbc_dbapi._blocking_call = _call_with_pythons_sigint
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      INTEGER PRIMARY KEY,
+    as_of       TEXT NOT NULL,           -- YYYY-MM-DD the run judged
+    mode        TEXT NOT NULL,           -- ingest | replay
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL,           -- running | ok | failed | abandoned (stopped on
+                                         -- request) | interrupted (its process died)
+    summary     TEXT                     -- JSON counts
+);
+CREATE TABLE IF NOT EXISTS files (
+    file_id     INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,           -- relative to inputs/
+    sha256      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    first_run   INTEGER NOT NULL REFERENCES runs,
+    first_seen  TEXT NOT NULL,           -- end of the as-of day of the first run that read it
+    last_seen   TEXT NOT NULL,
+    status      TEXT NOT NULL,           -- ingested | quarantined
+    reason_code TEXT,
+    reason      TEXT,                    -- Chinese, for quarantined files
+    rows_in     INTEGER NOT NULL DEFAULT 0,
+    accepted    INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    skipped     INTEGER NOT NULL DEFAULT 0,
+    rows_added  INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (path, sha256)
+);
+CREATE TABLE IF NOT EXISTS sheets (
+    file_id     INTEGER NOT NULL REFERENCES files,
+    sheet       TEXT NOT NULL,
+    kind        TEXT,                    -- null: not recognised
+    hidden      INTEGER NOT NULL,
+    header_row  INTEGER,
+    mapping     TEXT NOT NULL,           -- JSON canonical field -> header text
+    headers     TEXT NOT NULL,           -- JSON list of header texts
+    rows_in     INTEGER NOT NULL,
+    accepted    INTEGER NOT NULL,
+    rejected    INTEGER NOT NULL,
+    skipped     TEXT NOT NULL,           -- JSON reason -> count
+    note        TEXT,
+    unused      TEXT,                    -- JSON header -> why no field reads it
+    ref_date    TEXT,                    -- YYYY-MM-DD a year-less date was read against
+    PRIMARY KEY (file_id, sheet)
+);
+CREATE TABLE IF NOT EXISTS sheet_cells (
+    file_id     INTEGER NOT NULL REFERENCES files,
+    sheet       TEXT NOT NULL,
+    cells       BLOB NOT NULL,           -- every row as read: Parquet (zstd), __row + c0..cN
+    PRIMARY KEY (file_id, sheet)
+);
+CREATE TABLE IF NOT EXISTS rows (
+    row_id        TEXT NOT NULL UNIQUE,  -- content-derived, the report_id for reports
+    kind          TEXT NOT NULL,
+    channel       TEXT,
+    agent         TEXT,
+    customer_name TEXT,
+    surnames      TEXT,
+    phone         TEXT,
+    phone_pattern TEXT,
+    event_at      TEXT,
+    report_type   TEXT,
+    data          TEXT,
+    file_id       INTEGER NOT NULL REFERENCES files,  -- the file it was first seen in
+    sheet         TEXT NOT NULL,
+    row_no        INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS row_errors (
+    error_id   TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    channel    TEXT,
+    codes      TEXT NOT NULL,
+    reason     TEXT NOT NULL,
+    raw        TEXT NOT NULL,
+    file_id    INTEGER NOT NULL REFERENCES files,
+    sheet      TEXT NOT NULL,
+    row_no     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mails (
+    message_id  TEXT PRIMARY KEY,        -- deterministic for (project, night, key)
+    night       TEXT NOT NULL,           -- YYYY-MM-DD the mail reports
+    key         TEXT NOT NULL,           -- dispute_report | settlement
+    recipients  TEXT NOT NULL,           -- JSON list of the To addresses
+    subject     TEXT NOT NULL,
+    eml_path    TEXT NOT NULL,           -- outputs/<date>/outbox/<key>.eml
+    raw         BLOB NOT NULL,           -- the exact bytes of the message, sent as stored
+    status      TEXT NOT NULL,           -- outbox | queued | sent
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,                    -- Chinese, why the last attempt failed
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    UNIQUE (night, key)
+);
+CREATE TABLE IF NOT EXISTS file_moves (
+    path        TEXT NOT NULL,           -- where it was, relative to inputs/ (files.path)
+    sha256      TEXT NOT NULL,
+    run_id      INTEGER NOT NULL REFERENCES runs,
+    kind        TEXT NOT NULL,           -- archive | quarantine
+    dest        TEXT NOT NULL,           -- where it is now, relative to inputs/
+    moved_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS row_aliases (
+    old_id      TEXT PRIMARY KEY,        -- a row id a re-read replaced (its content changed)
+    new_id      TEXT NOT NULL,           -- the id the same source row has now
+    run_id      INTEGER                  -- the run (or reread) that replaced it
+);
+CREATE VIEW IF NOT EXISTS ledger_rows AS
+    SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
+           f.first_run, f.first_seen
+    FROM rows r JOIN files f USING (file_id);
+CREATE VIEW IF NOT EXISTS ledger_errors AS
+    SELECT e.*, f.path || '#' || e.sheet || '!' || e.row_no AS source,
+           f.first_run, f.first_seen
+    FROM row_errors e JOIN files f USING (file_id);
+"""
+
+
+class LedgerError(Exception):
+    """The ledger file cannot be used by this version of the program."""
+
+
+@dataclass(frozen=True)
+class FileState:
+    status: str
+    reason: str | None
+
+
+class Ledger:
+    """The ledger database, opened through ADBC so that whole sheets move as Arrow data.
+
+    Bulk rows are bound to one prepared `INSERT OR IGNORE` from Arrow columns, never
+    through Python objects row by row.
+    """
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only` opens an existing ledger for looking only (`reconcile status`):
+        nothing is created or written, and a user without write access can read it."""
+        self.path = path
+        if read_only:
+            self._conn = adbc_sqlite.connect(f"{path.resolve().as_uri()}?mode=ro", autocommit=True)
+            self.execute("PRAGMA busy_timeout=10000")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = adbc_sqlite.connect(str(path), autocommit=True)
+        # A rollback journal writes bulk appends once (WAL writes them twice); FULL keeps
+        # every committed file durable across a power cut.
+        for pragma in (
+            "journal_mode=DELETE",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "cache_size=-65536",
+            "temp_store=MEMORY",
+            "busy_timeout=10000",
+        ):
+            self.execute(f"PRAGMA {pragma}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                self.execute(statement)
+        self._add_missing_columns()
+        self.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        version = self.execute("SELECT value FROM meta WHERE key = 'schema_version'")[0][0]
+        if version != str(SCHEMA_VERSION):
+            self.close()
+            raise LedgerError(
+                f"台账 {path} 的版本为 {version}，本程序需要版本 {SCHEMA_VERSION}；"
+                "请先备份再升级台账"
+            )
+
+    # Columns added to a table after ledgers were made with it: nullable, so an older
+    # ledger gains them in place and keeps its schema version.
+    _ADDED_COLUMNS = {"sheets": ("unused TEXT", "ref_date TEXT")}
+
+    def _add_missing_columns(self) -> None:
+        for table, columns in self._ADDED_COLUMNS.items():
+            present = {row[1] for row in self.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column.split()[0] not in present:
+                    self.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+    def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        # A fresh cursor per statement: an ADBC cursor keeps its last parameter binding.
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql, tuple(params) if params else None)
+            if cursor.description is None:
+                return []
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def query(self, sql: str, params: tuple | list = ()) -> pl.DataFrame:
+        """A result set as a polars frame (columnar, no Python row objects).
+
+        The driver infers each column's type from its batch, so the whole result is one
+        batch (a text column whose first rows are empty still comes back as text), and
+        a column with no value at all comes back as polars `Null`.
+        """
+        with self._conn.cursor() as cursor:
+            cursor.adbc_statement.set_options(**{_BATCH_ROWS: str(2**30)})
+            cursor.execute(sql, tuple(params) if params else None)
+            frame: pl.DataFrame = pl.from_arrow(cursor.fetch_arrow_table())  # type: ignore[assignment]
+        return frame.with_columns(
+            pl.col(name).cast(pl.Null)
+            for name in frame.columns
+            if frame.height and frame[name].null_count() == frame.height
+        )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def _last_id(self) -> int:
+        return int(self.execute("SELECT last_insert_rowid()")[0][0])
+
+    # runs
+    def start_run(self, as_of: str, mode: str, started_at: str) -> int:
+        self.execute(
+            "INSERT INTO runs (as_of, mode, started_at, status) VALUES (?, ?, ?, 'running')",
+            (as_of, mode, started_at),
+        )
+        return self._last_id()
+
+    def finish_run(self, run_id: int, status: str, finished_at: str, summary: dict) -> None:
+        self.execute(
+            "UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE run_id = ?",
+            (status, finished_at, json.dumps(summary, ensure_ascii=False, sort_keys=True), run_id),
+        )
+
+    def close_dead_runs(self, finished_at: str) -> int:
+        """Runs still marked running belong to a process that died: only the lock holder
+        may call this. Returns how many there were."""
+        dead = self.execute("SELECT count(*) FROM runs WHERE status = 'running'")[0][0]
+        self.execute(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+            (finished_at,),
+        )
+        return int(dead)
+
+    def latest_ingest_as_of(self) -> str | None:
+        return self.execute("SELECT max(as_of) FROM runs WHERE mode = 'ingest' AND status = 'ok'")[
+            0
+        ][0]
+
+    # files
+    def file_state(self, path: str, sha256: str) -> FileState | None:
+        rows = self.execute(
+            "SELECT status, reason FROM files WHERE path = ? AND sha256 = ?", (path, sha256)
+        )
+        return FileState(*rows[0]) if rows else None
+
+    def touch_file(self, path: str, sha256: str, seen: str) -> None:
+        self.execute(
+            "UPDATE files SET last_seen = max(last_seen, ?) WHERE path = ? AND sha256 = ?",
+            (seen, path, sha256),
+        )
+
+    def record_file(self, run_id: int, seen: str, **fields: object) -> int:
+        columns = ["first_run", "first_seen", "last_seen", *fields]
+        values = [run_id, seen, seen, *fields.values()]
+        self.execute(
+            f"INSERT INTO files ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            values,
+        )
+        return self._last_id()
+
+    def update_file(self, file_id: int, **fields: object) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.execute(
+            f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id]
+        )
+
+    def record_move(
+        self, path: str, sha256: str, run_id: int, kind: str, dest: str, moved_at: str
+    ) -> None:
+        """A file moved to the quarantine or the archive (committed at once, so a crash
+        never loses the record of a move that happened)."""
+        self.execute(
+            "INSERT INTO file_moves (path, sha256, run_id, kind, dest, moved_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (path, sha256, run_id, kind, dest, moved_at),
+        )
+
+    def record_sheet(self, **fields: object) -> None:
+        """A sheet's recognition result and counts."""
+        self.execute(
+            f"INSERT INTO sheets ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+            list(fields.values()),
+        )
+
+    def store_cells(self, file_id: int, sheet: str, cells: pl.DataFrame) -> None:
+        """Every cell of a sheet as read, as one compact Parquet blob."""
+        buffer = io.BytesIO()
+        cells.write_parquet(buffer, compression="zstd")
+        self.execute(
+            "INSERT INTO sheet_cells (file_id, sheet, cells) VALUES (?, ?, ?)",
+            (file_id, sheet, buffer.getvalue()),
+        )
+
+    def sheet_cells(self, file_id: int, sheet: str) -> pl.DataFrame | None:
+        """The cells of a sheet as read, `__row` and one column per header (keyed c0..cN)."""
+        found = self.execute(
+            "SELECT cells FROM sheet_cells WHERE file_id = ? AND sheet = ?", (file_id, sheet)
+        )
+        if not found or found[0][0] is None:
+            return None
+        return pl.read_parquet(io.BytesIO(found[0][0]))
+
+    def meta(self, key: str) -> str | None:
+        found = self.execute("SELECT value FROM meta WHERE key = ?", (key,))
+        return found[0][0] if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def stored_files(self) -> list[tuple[int, str, str, str, str]]:
+        """(file_id, path, sha256, status, first_seen) of every file whose cells the
+        ledger kept, first seen first."""
+        return [
+            (int(file_id), path, sha, status, seen)
+            for file_id, path, sha, status, seen in self.execute(
+                "SELECT file_id, path, sha256, status, first_seen FROM files WHERE file_id IN "
+                "(SELECT file_id FROM sheet_cells) ORDER BY file_id"
+            )
+        ]
+
+    def stored_sheets(self, file_id: int) -> list[tuple[str, bool, str | None, pl.DataFrame]]:
+        """(sheet, hidden, ref_date, cells) of one file, in the order they were read."""
+        found = self.execute(
+            "SELECT c.sheet, coalesce(s.hidden, 0), s.ref_date, c.cells FROM sheet_cells c "
+            "LEFT JOIN sheets s ON s.file_id = c.file_id AND s.sheet = c.sheet "
+            "WHERE c.file_id = ? ORDER BY c.rowid",
+            (file_id,),
+        )
+        return [
+            (sheet, bool(hidden), ref, pl.read_parquet(io.BytesIO(blob)))
+            for sheet, hidden, ref, blob in found
+        ]
+
+    def forget_derived(self, file_id: int) -> pl.DataFrame:
+        """Remove what a file's sheets yielded (rows it was first to hold, its errors and
+        sheet results), keeping its cells; returns the removed rows' `row_id`, `kind`,
+        `sheet`, `row_no`, `phone_pattern` so replaced ids can be aliased."""
+        old = self.query(
+            "SELECT row_id, kind, sheet, row_no, phone_pattern FROM rows WHERE file_id = ?",
+            (file_id,),
+        )
+        schema: dict[str, type[pl.DataType]] = {
+            "row_id": pl.String, "kind": pl.String, "sheet": pl.String,
+            "row_no": pl.Int64, "phone_pattern": pl.String,
+        }  # fmt: skip
+        old = (
+            old.cast(schema)  # type: ignore[arg-type]
+            if old.height
+            else pl.DataFrame(schema=schema)
+        )
+        for table in ("rows", "row_errors", "sheets"):
+            self.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
+        return old
+
+    def add_aliases(self, pairs: list[tuple[str, str]], run_id: int | None) -> None:
+        """Old row ids now known by new ones; an id that was itself an alias target
+        follows on, so every old id leads to the current one."""
+        for old, new in pairs:
+            self.execute("UPDATE row_aliases SET new_id = ? WHERE new_id = ?", (new, old))
+            self.execute(
+                "INSERT OR REPLACE INTO row_aliases (old_id, new_id, run_id) VALUES (?, ?, ?)",
+                (old, new, run_id),
+            )
+        self.execute("DELETE FROM row_aliases WHERE old_id = new_id")
+
+    def resolve_alias(self, row_id: str) -> str:
+        found = self.execute("SELECT new_id FROM row_aliases WHERE old_id = ?", (row_id,))
+        return found[0][0] if found else row_id
+
+    # rows
+    def add_part(self, part: Normalised, file_id: int) -> tuple[int, int]:
+        """Records and errors of one normalised chunk; returns how many of each were new."""
+        return self.add_records(part.records, file_id), self.add_errors(part.errors, file_id)
+
+    def add_records(self, records: pl.DataFrame, file_id: int) -> int:
+        """Insert records not yet known; returns how many were new."""
+        return self._insert("rows", records, _ROW_COLUMNS, "row_key", "row_id", file_id)
+
+    def add_errors(self, errors: pl.DataFrame, file_id: int) -> int:
+        return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_key", "error_id", file_id)
+
+    def _insert(
+        self,
+        table: str,
+        frame: pl.DataFrame,
+        columns: tuple[str, ...],
+        key: str,
+        id_column: str,
+        file_id: int,
+    ) -> int:
+        """Append the rows whose content id the ledger does not hold yet; returns how many."""
+        if frame.height == 0:
+            return 0
+        # Hashing here runs on the writer thread, beside the next chunk's normalising.
+        staged = frame.select(
+            ids_from_keys(frame[key]).alias(id_column),
+            *columns,
+            file_id=pl.lit(file_id, dtype=pl.Int64),
+        ).sort(id_column, maintain_order=True)  # right-edge index growth: few page splits
+        names = ", ".join((id_column, *columns, "file_id"))
+        with self._conn.cursor() as cursor:
+            # Arrow parameters are bound column-wise in C, never as Python row objects.
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} ({names}) "
+                f"VALUES ({', '.join('?' * (len(columns) + 2))})",
+                staged.to_arrow(),
+            )
+            return int(cursor.rowcount)
+
+    # mails
+    _MAIL_COLUMNS = (
+        "message_id, night, key, recipients, subject, eml_path, raw, status, attempts, "
+        "last_error, created_at, sent_at"
+    )
+
+    def _mail_rows(self, where: str, params: tuple = ()) -> list[dict]:
+        names = [name.strip() for name in self._MAIL_COLUMNS.split(",")]
+        rows = self.execute(f"SELECT {self._MAIL_COLUMNS} FROM mails {where}", params)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def mail(self, night: str, key: str) -> dict | None:
+        """The mail recorded for (night, key), as a column -> value dict, or None."""
+        found = self._mail_rows("WHERE night = ? AND key = ?", (night, key))
+        return found[0] if found else None
+
+    def queued_mails(self) -> list[dict]:
+        """Mails waiting to be sent, oldest first."""
+        return self._mail_rows("WHERE status = 'queued' ORDER BY night, created_at, message_id")
+
+    def unsent_mails(self) -> list[dict]:
+        """Mails in the outbox only or queued for another try, by night."""
+        return self._mail_rows("WHERE status != 'sent' ORDER BY night, key")
+
+    def add_mail(self, **fields: object) -> None:
+        self.execute(
+            f"INSERT INTO mails ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})",
+            list(fields.values()),
+        )
+
+    def update_mail(self, message_id: str, *, attempted: bool = False, **fields: object) -> None:
+        """Set fields of one mail; `attempted` also counts one more delivery attempt."""
+        assignments = [f"{name} = ?" for name in fields]
+        if attempted:
+            assignments.append("attempts = attempts + 1")
+        self.execute(
+            f"UPDATE mails SET {', '.join(assignments)} WHERE message_id = ?",
+            [*fields.values(), message_id],
+        )
+
+    def rows_by_kind(self) -> dict[str, int]:
+        return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))
+
+    def count(self, table: str) -> int:
+        if table not in {
+            "rows",
+            "row_errors",
+            "files",
+            "sheets",
+            "sheet_cells",
+            "runs",
+            "mails",
+            "file_moves",
+            "row_aliases",
+        }:
+            raise ValueError(table)
+        return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])

@@ -1,0 +1,45 @@
+"""Progress: bars on a terminal, one structured log line per step and item otherwise."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from rich.console import Console
+
+from reconcile.ops.progress import BarSteps, LogSteps, Steps
+
+
+def _work(steps: Steps) -> None:
+    with steps.step("读取文件", total=2) as advance:
+        advance("channels/链家/a.xlsx")
+        advance("visits/b.xlsx")
+    with steps.step("判定客户归属"):
+        pass
+
+
+def test_log_steps_write_one_line_per_step_and_item(caplog):
+    caplog.set_level(logging.INFO, logger="reconcile.test")
+    _work(LogSteps(logging.getLogger("reconcile.test")))
+    messages = [record.getMessage() for record in caplog.records]
+    assert messages[:3] == [
+        "step.start name=读取文件 total=2",
+        "step.item name=读取文件 n=1/2 item=channels/链家/a.xlsx",
+        "step.item name=读取文件 n=2/2 item=visits/b.xlsx",
+    ]
+    assert messages[3].startswith("step.done name=读取文件 seconds=")
+    assert messages[4] == "step.start name=判定客户归属"
+
+
+def test_bar_steps_draw_bars_on_a_terminal_and_clear_them():
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100, color_system=None)
+    _work(BarSteps(console))
+    drawn = screen.getvalue()
+    assert "读取文件" in drawn and "2/2" in drawn and "判定客户归属" in drawn
+    assert "\x1b[" in drawn, "drawn with terminal control sequences, then cleared"
+
+
+def test_silent_steps_do_nothing(capsys):
+    _work(Steps())
+    assert capsys.readouterr() == ("", "")

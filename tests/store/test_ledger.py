@@ -1,0 +1,33 @@
+"""The ledger as the rest of the job relies on it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from reconcile.store.ledger import Ledger
+
+# Long enough (about a second) that a signal sent 0.2 s in lands inside the statement.
+_SLOW_COUNT = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+SELECT count(*) FROM n
+"""
+
+
+def test_a_sigint_during_a_statement_reaches_pythons_handler_after_it(tmp_path):
+    # The database driver would otherwise take SIGINT over while a statement runs and turn
+    # a Ctrl+C (or a service manager's SIGINT) into a failed statement, never telling the
+    # run's stop request: serve kept running after SIGINT.
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        with Ledger(tmp_path / "ledger.sqlite") as ledger:
+            timer.start()
+            assert ledger.execute(_SLOW_COUNT) == [(3000000,)]
+            timer.join()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert received == [signal.SIGINT]
