@@ -14,9 +14,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from reconcile.ingest.files import InputFile, Waiting
-from reconcile.ops.stop import Stop
+
+
+class Stop(Protocol):
+    """A stop request the wait honours (`reconcile.ops.stop.Stop`); ingest never imports ops."""
+
+    def wait(self, seconds: float) -> bool: ...
 
 
 @dataclass(frozen=True)
