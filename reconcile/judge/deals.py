@@ -790,7 +790,7 @@ def _lines(
         # No owner yet, so no sharing channel: one row until a ruling names one.
         codes = ["D01"]
         deadline = appeal_end(episode, rules)
-        if _appeal_open(episode, rules, as_of_end):
+        if appeal_open(episode, rules, as_of_end):
             codes.append("H01")
         return [line("disputed", None, None, None, 0.0, "held", codes, deadline)]
     shares = episode.shares or [(episode.channels[0], 1.0)]
@@ -809,7 +809,7 @@ def _lines(
         )
     elif not deal.reached(stage):
         status, sign, codes = "not_payable", 0, [*codes, "S01"]
-    elif not episode.ruled and episode.had_collision and _appeal_open(episode, rules, as_of_end):
+    elif not episode.ruled and episode.had_collision and appeal_open(episode, rules, as_of_end):
         status, sign, codes = "held", 1, ["H01"]
     else:
         status, sign = "payable", 1
@@ -829,17 +829,21 @@ def _lines(
 
 
 def appeal_end(episode: Episode, rules: Rules) -> datetime | None:
-    """When losers can no longer appeal: the first visit + `conflict.appeal_window`."""
+    """When losers can no longer appeal: the first visit + `conflict.appeal_window`
+    (None without a visit, and for `forever`: see :func:`appeal_open`)."""
     if episode.first_visit_at is None:
         return None
     return period_end(episode.first_visit_at, rules.conflict.appeal_window, rules.zone)
 
 
-def _appeal_open(episode: Episode, rules: Rules, as_of_end: datetime) -> bool:
+def appeal_open(episode: Episode, rules: Rules, at: datetime) -> bool:
+    """Whether losers may still appeal at `at`: the episode has a visit and its appeal
+    window has not ended (`forever` never ends). The one answer for held commission
+    and for the dispute report."""
     if episode.first_visit_at is None:
         return False
     end = appeal_end(episode, rules)
-    return end is None or as_of_end < end
+    return end is None or at < end
 
 
 def _agent_of(episode: Episode, channel: str) -> str | None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
-from reconcile.judge.deals import DealLine, appeal_end
+from reconcile.judge.deals import DealLine, appeal_end, appeal_open
 from reconcile.judge.timeline import ORDER_UNKNOWN, Episode, OrderUnknown, Report
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
@@ -717,13 +717,12 @@ class _View:
         return appeal_end(episode, self.rules)
 
     def _appeal_open(self, episode: Episode) -> bool:
-        end = self._appeal_end(episode)
-        return end is not None and self.end < end
+        return appeal_open(episode, self.rules, self.end)
 
     def _deadline_text(self, episode: Episode) -> str:
         end = self._appeal_end(episode)
         if end is None:
-            return "—"
+            return "不截止" if self._appeal_open(episode) else "—"
         return until_text(end, self.zone) + ("" if self.end < end else "（已截止）")
 
     def _at(self, moment: datetime | None) -> str:
