@@ -40,7 +40,7 @@ class SheetSpec:
     header_merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def all_rows(self) -> list[list[Cell]]:
-        return [*self.title, *self.header_above, self.header, *self.rows, *self.footer]
+        return [*self.title, *self.header_above, [*self.header], *self.rows, *self.footer]
 
     @property
     def first_data_row(self) -> int:

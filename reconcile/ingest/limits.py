@@ -448,7 +448,8 @@ def _sheet_members(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
     try:
         book = _read_small(archive, "xl/workbook.xml")
         rels = _read_small(archive, "xl/_rels/workbook.xml.rels")
-    except (KeyError, zipfile.BadZipFile, OverLimit, zlib.error, isal_zlib.error, ValueError):
+    # isal's stub declares `error` an instance of Exception; at run time it is a class.
+    except (KeyError, zipfile.BadZipFile, OverLimit, zlib.error, isal_zlib.error, ValueError):  # type: ignore[misc]
         return {}, set()
     targets: dict[bytes, str] = {}
     others: set[str] = set()
@@ -471,10 +472,10 @@ def _sheet_members(archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
     sheets: dict[str, str] = {}
     for match in re.finditer(rb"<(?:[\w.-]+:)?sheet\b[^>]*>", book):
         tag = match.group(0)
-        name = _ATTRIBUTE_NAME.search(tag)
+        label = _ATTRIBUTE_NAME.search(tag)
         ident = _ATTRIBUTE_ID.search(tag)
-        if name and ident and _quoted(ident) in targets:
-            sheets[html.unescape(_quoted(name).decode("utf-8", "replace"))] = targets[
+        if label and ident and _quoted(ident) in targets:
+            sheets[html.unescape(_quoted(label).decode("utf-8", "replace"))] = targets[
                 _quoted(ident)
             ]
     return sheets, others - set(targets.values())

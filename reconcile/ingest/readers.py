@@ -181,7 +181,8 @@ def _read_workbook(path: Path, head: bytes, bounds: Bounds) -> list[RawSheet]:
     data = path.read_bytes()
     try:
         workbook = measure_workbook(data, bounds)
-    except (
+    # isal's stub declares `error` an instance of Exception; at run time it is a class.
+    except (  # type: ignore[misc]
         zipfile.BadZipFile,
         zlib.error,
         isal_zlib.error,
@@ -350,7 +351,8 @@ def _read_csv(path: Path, bounds: Bounds) -> RawSheet:
     if rows or not chunks:
         chunks.append(_text_frame(rows))
     frame = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
-    frame = frame.select(sorted(frame.columns, key=lambda name: int(name[1:])))
+    ordered: list[str] = sorted(frame.columns, key=lambda name: int(name[1:]))
+    frame = frame.select(ordered)
     return RawSheet(path.stem, True, frame, [], line_numbers if multiline else None)
 
 

@@ -412,11 +412,11 @@ _FAST_PLACEHOLDER = datetime(1900, 1, 1)
 _EPOCH_US = int((_EXCEL_EPOCH - datetime(1970, 1, 1)).total_seconds()) * 1_000_000
 _RESULT_SCHEMA = {
     "value": pl.Datetime("us"),
-    "has_date": pl.Boolean,
-    "has_time": pl.Boolean,
-    "year_inferred": pl.Boolean,
-    "error_code": pl.String,
-    "error": pl.String,
+    "has_date": pl.Boolean(),
+    "has_time": pl.Boolean(),
+    "year_inferred": pl.Boolean(),
+    "error_code": pl.String(),
+    "error": pl.String(),
 }
 
 

@@ -16,6 +16,7 @@ import xlsxwriter
 from reconcile.config.workspace import make_folders
 from reconcile.testing import (
     FIXED_CREATED,
+    Cell,
     SheetSpec,
     write_csv,
     write_truncated,
@@ -303,7 +304,8 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
         by_channel.setdefault(report.channel, []).append(report)
 
     # 链家: title row, split date/time columns, the agent merged down its block of rows.
-    rows, merges = [], []
+    rows: list[list[Cell]] = []
+    merges: list[tuple[int, int, int, int]] = []
     lianjia = sorted(by_channel["链家"], key=lambda r: (r.agent, r.at))
     start = 0
     for index, report in enumerate(lianjia):
@@ -426,10 +428,10 @@ def _write_visits(
     reports: list[Report],
     contests: list[Contest],
 ) -> list[Path]:
-    first_report = {}
-    for report in sorted(reports, key=lambda r: r.at):
-        first_report.setdefault(report.person.phone, report)
-    rows = []
+    first_report: dict[str, Report] = {}
+    for earliest in sorted(reports, key=lambda r: r.at):
+        first_report.setdefault(earliest.person.phone, earliest)
+    rows: list[list[Cell]] = []
     visitors = [p for p in plan.customers[:44] if rng.random() < 0.7] + plan.customers[44:50]
     for person in visitors:
         report = first_report.get(person.phone)
@@ -456,8 +458,16 @@ def _write_visits(
         when, person = contest.visit, contest.person
         channel, agent = contest.bringer or (None, None)
         rows.append(
-            [when.date(), when.strftime("%H:%M"), person.name, person.phone, channel, agent]
-            + ["李娜", None]
+            [
+                when.date(),
+                when.strftime("%H:%M"),
+                person.name,
+                person.phone,
+                channel,
+                agent,
+                "李娜",
+                None,
+            ]
         )
     rows.sort(key=lambda r: (r[0], r[1]))
     rows.append([date(2026, 11, 12), "15:20", "無名氏", "0571-88886666", None, None, "黄婷", None])
@@ -473,15 +483,15 @@ def _write_visits(
 def _write_crm(
     inputs: Path, rng: random.Random, plan: DemoPlan, contests: list[Contest]
 ) -> list[Path]:
-    customers = [
+    customers: list[list[Cell]] = [
         [p.name, p.phone, _at(date(2026, 10, rng.randint(1, 28)), 11), "自然来访", "李娜"]
         for p in plan.existing
     ]
-    follow = [
+    follow: list[list[Cell]] = [
         [p.phone, _at(date(2026, 10, 30), 16), "电话", "客户仍在比较竞品"]
         for p in plan.existing[:6]
     ]
-    deals = []
+    deals: list[list[Cell]] = []
     buyers = plan.customers[:44:5]
     for index, person in enumerate(buyers):
         signed = _at(date(2026, 11, 10) + timedelta(days=index), 15)
@@ -541,7 +551,7 @@ def _write_crm(
 
 
 def _write_rulings(inputs: Path, contests: list[Contest]) -> list[Path]:
-    rows = [
+    rows: list[list[Cell]] = [
         [c.person.phone, None, c.ruling, None, date(2026, 11, 18), "双方均提供了带看记录，佣金各半"]
         for c in contests
         if c.ruling
