@@ -233,7 +233,7 @@ def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
     """
     with Ledger(workspace.ledger_path) as ledger:
         if as_of is None:
-            latest = ledger.execute("SELECT max(as_of) FROM runs WHERE status = 'ok'")[0][0]
+            latest = ledger.latest_ok_as_of()
             as_of = date.fromisoformat(latest) if latest else workspace.today()
         return judge(load(ledger, workspace.rules, as_of), workspace.rules)
 
@@ -270,8 +270,8 @@ def ingest(
     with steps.step(f"确认文件已传完（最多等{rules.schedule.settle:g}秒）"):
         ready, changing = settled(files, rules.schedule.settle, stop)
     summary.waiting += changing
-    for item in changing:
-        log.info("file.waiting file=%s reason=%s", item.rel, item.reason)
+    for late in changing:
+        log.info("file.waiting file=%s reason=%s", late.rel, late.reason)
     with steps.step("读取文件", total=len(ready)) as advance:
         for item, snapshot in ready:
             _check(stop)

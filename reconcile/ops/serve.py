@@ -56,10 +56,8 @@ def last_success(workspace: Workspace) -> datetime | None:
     if not workspace.ledger_path.exists():
         return None
     with Ledger(workspace.ledger_path) as ledger:
-        starts = ledger.execute(
-            "SELECT started_at FROM runs WHERE status = 'ok' AND mode = 'ingest'"
-        )
-    return max((datetime.fromisoformat(started) for (started,) in starts), default=None)
+        starts = ledger.ingest_starts()
+    return max((datetime.fromisoformat(started) for started in starts), default=None)
 
 
 class Server:

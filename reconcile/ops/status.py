@@ -17,27 +17,9 @@ from reconcile.ingest.sheet import describe_unused
 from reconcile.ops.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
 from reconcile.ops.lock import Holder, lock_state
 from reconcile.ops.serve import last_occurrence
-from reconcile.store.ledger import Ledger
+from reconcile.store.ledger import Ledger, RunRow
 
 RECENT_RUNS = 10
-
-
-@dataclass(frozen=True)
-class RunRow:
-    run_id: int
-    as_of: str
-    mode: str
-    status: str  # running | ok | failed | abandoned | interrupted
-    started_at: str
-    finished_at: str | None
-    summary: dict
-
-    @property
-    def seconds(self) -> float | None:
-        if self.finished_at is None:
-            return None
-        started = datetime.fromisoformat(self.started_at)
-        return (datetime.fromisoformat(self.finished_at) - started).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -78,16 +60,14 @@ def status(workspace: Workspace) -> Status:
     notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     if workspace.ledger_path.exists():
         with Ledger(workspace.ledger_path, read_only=True) as ledger:
-            state.runs = _runs(ledger)
+            state.runs = ledger.recent_runs(RECENT_RUNS)
             state.mails = _mails(ledger)
-            for path, sha, status, reason in ledger.execute(
-                "SELECT path, sha256, status, reason FROM files"
-            ):
-                known[(path, sha)] = (reason or "") if status == "quarantined" else None
-            for dest, path, sha in ledger.execute(
-                "SELECT dest, path, sha256 FROM file_moves WHERE kind = 'quarantine'"
-            ):
-                moved[dest] = known.get((path, sha)) or ""
+            for file in ledger.files():
+                known[(file.path, file.sha256)] = (
+                    (file.reason or "") if file.status == "quarantined" else None
+                )
+            for move in ledger.quarantine_moves():
+                moved[move.dest] = known.get((move.path, move.sha256)) or ""
             notes = _sheet_notes(ledger)
     _scan_inputs(workspace, state, known, moved, notes)
     return state
@@ -96,30 +76,16 @@ def status(workspace: Workspace) -> Status:
 def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Per stored file, its sheets that were set aside or left columns unused."""
     notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for path, sha, sheet, kind, note, unused in ledger.execute(
-        "SELECT f.path, f.sha256, s.sheet, s.kind, s.note, s.unused "
-        "FROM sheets s JOIN files f USING (file_id) WHERE f.status = 'ingested' "
-        "ORDER BY f.path, s.sheet"
-    ):
-        found = notes.setdefault((path, sha), [])
-        if kind is None and note:
-            found.append((f"{path}#{sheet}", f"未读取：{note}"))
-        columns = json.loads(unused) if unused else {}
-        if columns:
-            found.append((f"{path}#{sheet}", f"未使用的列：{describe_unused(columns)}"))
+    for row in ledger.sheet_rows():
+        if row.file_status != "ingested":
+            continue
+        found = notes.setdefault((row.path, row.sha256), [])
+        where = f"{row.path}#{row.sheet}"
+        if row.kind is None and row.note:
+            found.append((where, f"未读取：{row.note}"))
+        if row.unused:
+            found.append((where, f"未使用的列：{describe_unused(row.unused)}"))
     return notes
-
-
-def _runs(ledger: Ledger) -> list[RunRow]:
-    rows = ledger.execute(
-        "SELECT run_id, as_of, mode, status, started_at, finished_at, summary FROM runs "
-        "ORDER BY run_id DESC LIMIT ?",
-        (RECENT_RUNS,),
-    )
-    return [
-        RunRow(run_id, as_of, mode, status, started, finished, json.loads(summary or "{}"))
-        for run_id, as_of, mode, status, started, finished, summary in rows
-    ]
 
 
 def _mails(ledger: Ledger) -> list[QueuedMail]:

@@ -9,7 +9,6 @@ are capped so a mail stays readable; the CSV contract always has everything.
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -181,30 +180,30 @@ def file_news(
     end = start + timedelta(days=1)
     news = FileNews(failed=list(failed or []))
     latest: dict[str, tuple] = {}
-    for path, status, reason, first_seen, last_seen in ledger.execute(
-        "SELECT path, status, reason, first_seen, last_seen FROM files ORDER BY file_id"
-    ):
-        seen = datetime.fromisoformat(first_seen)
-        if seen < end and (path not in latest or latest[path][2] <= seen):
-            latest[path] = (status, reason, seen, datetime.fromisoformat(last_seen))
+    for file in ledger.files():
+        seen = datetime.fromisoformat(file.first_seen)
+        if seen < end and (file.path not in latest or latest[file.path][2] <= seen):
+            latest[file.path] = (
+                file.status,
+                file.reason,
+                seen,
+                datetime.fromisoformat(file.last_seen),
+            )
     for path, (status, reason, seen, last) in sorted(latest.items()):
         if status == "quarantined" and last >= start:
             news.quarantined.append(RejectedFile(path, reason or "", seen))
-    for path, sheet, row_no, kind, reason, first_seen in ledger.execute(
-        "SELECT f.path, e.sheet, e.row_no, e.kind, e.reason, f.first_seen "
-        "FROM row_errors e JOIN files f USING (file_id) ORDER BY f.path, e.sheet, e.row_no"
-    ):
-        if start <= datetime.fromisoformat(first_seen) < end:
-            news.rejected_rows.append(RejectedRow(path, sheet, row_no, kind, reason))
-    for path, sheet, kind, note, unused, first_seen, status in ledger.execute(
-        "SELECT f.path, s.sheet, s.kind, s.note, s.unused, f.first_seen, f.status "
-        "FROM sheets s JOIN files f USING (file_id) ORDER BY f.path, s.sheet"
-    ):
-        if not start <= datetime.fromisoformat(first_seen) < end or status == "quarantined":
+    for error in ledger.error_rows():
+        if start <= datetime.fromisoformat(error.first_seen) < end:
+            news.rejected_rows.append(
+                RejectedRow(error.path, error.sheet, error.row_no, error.kind, error.reason)
+            )
+    for sheet in ledger.sheet_rows():
+        seen = datetime.fromisoformat(sheet.first_seen)
+        if not start <= seen < end or sheet.file_status == "quarantined":
             continue
-        columns = json.loads(unused) if unused else {}
-        if (kind is None and note) or columns:
-            news.sheets.append(SheetNote(path, sheet, note if kind is None else None, columns))
+        if (sheet.kind is None and sheet.note) or sheet.unused:
+            set_aside = sheet.note if sheet.kind is None else None
+            news.sheets.append(SheetNote(sheet.path, sheet.sheet, set_aside, sheet.unused))
     return news
 
 

@@ -13,7 +13,9 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import adbc_driver_manager.dbapi as adbc_dbapi
 import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -28,9 +30,15 @@ _ERROR_COLUMNS = tuple(c for c in ERROR_COLUMNS if c not in ("source", "error_ke
 
 SCHEMA_VERSION = 1
 _BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+_T = TypeVar("_T")
 
 
-def _call_with_pythons_sigint(func: Callable, args: tuple, kwargs: dict, cancel: object) -> object:
+def _call_with_pythons_sigint(
+    func: Callable[..., _T],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    cancel: Callable[[], None],
+) -> _T:
     return func(*args, **kwargs)
 
 
@@ -171,6 +179,73 @@ class FileState:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class RunRow:
+    """One run as the ledger recorded it."""
+
+    run_id: int
+    as_of: str
+    mode: str  # ingest | replay
+    status: str  # running | ok | failed | abandoned | interrupted
+    started_at: str
+    finished_at: str | None
+    summary: dict  # the counts `finish_run` stored ({} while running)
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        started = datetime.fromisoformat(self.started_at)
+        return (datetime.fromisoformat(self.finished_at) - started).total_seconds()
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One version (path and content) of an input file the ledger has read."""
+
+    path: str  # relative to inputs/
+    sha256: str
+    status: str  # ingested | quarantined
+    reason: str | None  # Chinese, why it was quarantined
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
+class FileMove:
+    """A file moved out of place by housekeeping."""
+
+    path: str  # where it was, relative to inputs/ (FileRow.path)
+    sha256: str
+    dest: str  # where it is now, relative to inputs/
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """A sheet's recognition result, with the file version it belongs to."""
+
+    path: str
+    sha256: str
+    file_status: str  # ingested | quarantined
+    first_seen: str  # the file's
+    sheet: str
+    kind: str | None  # None: not recognised
+    note: str | None  # why it was set aside, or what was noticed reading it
+    unused: dict[str, str]  # header -> why no field reads it
+
+
+@dataclass(frozen=True)
+class ErrorRow:
+    """A rejected row, with the file it was first seen in."""
+
+    path: str
+    sheet: str
+    row_no: int
+    kind: str
+    reason: str  # Chinese
+    first_seen: str  # the file's
+
+
 class Ledger:
     """The ledger database, opened through ADBC so that whole sheets move as Arrow data.
 
@@ -301,6 +376,30 @@ class Ledger:
             0
         ][0]
 
+    def latest_ok_as_of(self) -> str | None:
+        """The latest night a run (ingesting or replaying) judged successfully."""
+        return self.execute("SELECT max(as_of) FROM runs WHERE status = 'ok'")[0][0]
+
+    def ingest_starts(self) -> list[str]:
+        """When each successful ingesting run started, in no particular order."""
+        return [
+            started
+            for (started,) in self.execute(
+                "SELECT started_at FROM runs WHERE status = 'ok' AND mode = 'ingest'"
+            )
+        ]
+
+    def recent_runs(self, limit: int) -> list[RunRow]:
+        """The last `limit` runs, newest first."""
+        return [
+            RunRow(run_id, as_of, mode, status, started, finished, json.loads(summary or "{}"))
+            for run_id, as_of, mode, status, started, finished, summary in self.execute(
+                "SELECT run_id, as_of, mode, status, started_at, finished_at, summary FROM runs "
+                "ORDER BY run_id DESC LIMIT ?",
+                (limit,),
+            )
+        ]
+
     # files
     def file_state(self, path: str, sha256: str) -> FileState | None:
         rows = self.execute(
@@ -328,6 +427,35 @@ class Ledger:
         self.execute(
             f"UPDATE files SET {assignments} WHERE file_id = ?", [*fields.values(), file_id]
         )
+
+    def files(self) -> list[FileRow]:
+        """Every file version the ledger has read, in the order it first read them."""
+        return [
+            FileRow(*row)
+            for row in self.execute(
+                "SELECT path, sha256, status, reason, first_seen, last_seen FROM files "
+                "ORDER BY file_id"
+            )
+        ]
+
+    def quarantine_moves(self) -> list[FileMove]:
+        """Every move of a file into the quarantine, oldest first."""
+        return [
+            FileMove(*row)
+            for row in self.execute(
+                "SELECT path, sha256, dest FROM file_moves WHERE kind = 'quarantine' ORDER BY rowid"
+            )
+        ]
+
+    def sheet_rows(self) -> list[SheetRow]:
+        """Every sheet's recognition result, by file path and sheet name."""
+        return [
+            SheetRow(path, sha, file_status, seen, sheet, kind, note, json.loads(unused or "{}"))
+            for path, sha, file_status, seen, sheet, kind, note, unused in self.execute(
+                "SELECT f.path, f.sha256, f.status, f.first_seen, s.sheet, s.kind, s.note, "
+                "s.unused FROM sheets s JOIN files f USING (file_id) ORDER BY f.path, s.sheet"
+            )
+        ]
 
     def record_move(
         self, path: str, sha256: str, run_id: int, kind: str, dest: str, moved_at: str
@@ -444,6 +572,16 @@ class Ledger:
     def add_errors(self, errors: pl.DataFrame, file_id: int) -> int:
         return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_key", "error_id", file_id)
 
+    def error_rows(self) -> list[ErrorRow]:
+        """Every rejected row, by file path, sheet and row number."""
+        return [
+            ErrorRow(*row)
+            for row in self.execute(
+                "SELECT f.path, e.sheet, e.row_no, e.kind, e.reason, f.first_seen "
+                "FROM row_errors e JOIN files f USING (file_id) ORDER BY f.path, e.sheet, e.row_no"
+            )
+        ]
+
     def _insert(
         self,
         table: str,
@@ -529,3 +667,40 @@ class Ledger:
         }:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])
+
+    # what the judge reads: reconcile.judge.inputs.build turns these into its inputs
+    def judge_rows(self, seen_by: str) -> pl.DataFrame:
+        """Every row of the files first seen by `seen_by` (ISO 8601 with offset), with the
+        columns of `reconcile.judge.inputs.ROW_SCHEMA`."""
+        return self.query(
+            """
+            SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
+                   r.phone_pattern, r.event_at, r.report_type, r.data,
+                   f.path || '#' || r.sheet || '!' || r.row_no AS source,
+                   f.path, r.sheet, r.row_no, f.first_run, f.first_seen
+            FROM rows r JOIN files f USING (file_id)
+            WHERE f.first_seen <= ?
+            """,
+            (seen_by,),
+        )
+
+    def judge_report_errors(self, seen_by: str) -> pl.DataFrame:
+        """Rejected report rows of the files first seen by `seen_by`, with their sheet's
+        header mapping: the columns of `reconcile.judge.inputs.ERROR_SCHEMA`."""
+        return self.query(
+            """
+            SELECT e.error_id, e.channel, e.codes, e.reason, e.raw, s.mapping, s.headers,
+                   f.path || '#' || e.sheet || '!' || e.row_no AS source,
+                   f.path, e.sheet, e.row_no
+            FROM row_errors e JOIN files f USING (file_id)
+                 LEFT JOIN sheets s ON s.file_id = e.file_id AND s.sheet = e.sheet
+            WHERE e.kind = 'report' AND f.first_seen <= ?
+            ORDER BY f.path, e.sheet, e.row_no
+            """,
+            (seen_by,),
+        )
+
+    def first_run(self) -> int | None:
+        """The workspace's very first run, None before any file was read."""
+        found = self.execute("SELECT min(first_run) FROM files")[0][0]
+        return None if found is None else int(found)
