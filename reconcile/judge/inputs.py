@@ -1,7 +1,9 @@
-"""What the judge reads: the ledger's rows as of a night, one polars frame per kind.
+"""What the judge reads: the rows known as of a night, one polars frame per kind.
 
 Only rows first seen by a run as of that night or earlier, and dated on or before
-it (rows without a date always count), so a past night replays exactly.
+it (rows without a date always count), so a past night replays exactly. `load` reads
+them from the ledger; `build` makes the same inputs from plain tables shaped like the
+ledger's, so the judge can also run without one.
 
 Columns common to every frame: `row_id`, `channel`, `agent`, `customer_name`,
 `surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null),
@@ -51,22 +53,35 @@ def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
     return expr.str.to_datetime(ISO_FORMAT, time_zone="UTC").dt.convert_time_zone(zone)
 
 
+def night_end(rules: Rules, as_of: date) -> datetime:
+    """23:59:59 of the as-of day, project time: the moment a night judges at."""
+    return datetime.combine(as_of, time(23, 59, 59), rules.zone)
+
+
 def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
-    zone = rules.timezone
-    as_of_end = datetime.combine(as_of, time(23, 59, 59), rules.zone)
-    seen_by = as_of_end.isoformat()
-    rows = ledger.query(
-        """
-        SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
-               r.phone_pattern, r.event_at, r.report_type, r.data,
-               f.path || '#' || r.sheet || '!' || r.row_no AS source,
-               f.path, r.sheet, r.row_no, f.first_run, f.first_seen
-        FROM rows r JOIN files f USING (file_id)
-        WHERE f.first_seen <= ?
-        """,
-        (seen_by,),
+    """The night's inputs as the ledger knows them."""
+    seen_by = night_end(rules, as_of).isoformat()
+    return build(
+        rules,
+        as_of,
+        ledger.judge_rows(seen_by),
+        ledger.judge_report_errors(seen_by),
+        ledger.first_run(),
     )
-    first_run = ledger.execute("SELECT min(first_run) FROM files")[0][0]
+
+
+def build(
+    rules: Rules, as_of: date, rows: pl.DataFrame, errors: pl.DataFrame, first_run: int | None
+) -> Inputs:
+    """The night's inputs from plain tables, no ledger needed.
+
+    `rows`: every row of the files first seen by the night, with the columns of
+    `ROW_SCHEMA` (a column without any value may come as polars `Null`). `errors`: the
+    rejected report rows of those files, with the columns of `ERROR_SCHEMA`, in `path`,
+    `sheet`, `row_no` order. `first_run`: the workspace's very first run.
+    """
+    zone = rules.timezone
+    as_of_end = night_end(rules, as_of)
     frames = {kind: _kind_frame(rows, kind, zone, as_of_end) for kind in _DATA_FIELDS}
     crm = pl.concat(
         [
@@ -79,7 +94,7 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
         as_of_end=as_of_end,
         first_run=first_run,
         reports=frames["report"],
-        report_errors=_report_errors(ledger, rules, seen_by, as_of_end),
+        report_errors=_report_errors(errors, rules, as_of_end),
         visits=frames["visit"],
         crm=crm,
         deals=frames["deal"],
@@ -93,26 +108,43 @@ CONTACT_COLUMNS = (
 )  # fmt: skip
 
 
-def _empty_rows() -> dict[str, pl.DataType]:
-    return {
-        "row_id": pl.String(),
-        "kind": pl.String(),
-        "channel": pl.String(),
-        "agent": pl.String(),
-        "customer_name": pl.String(),
-        "surnames": pl.String(),
-        "phone": pl.String(),
-        "phone_pattern": pl.String(),
-        "event_at": pl.String(),
-        "report_type": pl.String(),
-        "data": pl.String(),
-        "source": pl.String(),
-        "path": pl.String(),
-        "sheet": pl.String(),
-        "row_no": pl.Int64(),
-        "first_run": pl.Int64(),
-        "first_seen": pl.String(),
-    }
+# The rows the judge reads, as the ledger gives them (`Ledger.judge_rows`): `data` is the
+# JSON of the kind's declared fields, `event_at` and `first_seen` ISO 8601 text.
+ROW_SCHEMA: dict[str, pl.DataType] = {
+    "row_id": pl.String(),
+    "kind": pl.String(),
+    "channel": pl.String(),
+    "agent": pl.String(),
+    "customer_name": pl.String(),
+    "surnames": pl.String(),
+    "phone": pl.String(),
+    "phone_pattern": pl.String(),
+    "event_at": pl.String(),
+    "report_type": pl.String(),
+    "data": pl.String(),
+    "source": pl.String(),
+    "path": pl.String(),
+    "sheet": pl.String(),
+    "row_no": pl.Int64(),
+    "first_run": pl.Int64(),
+    "first_seen": pl.String(),
+}
+# Rejected report rows as the ledger gives them (`Ledger.judge_report_errors`): `codes`
+# `;`-joined, `raw` the JSON array of the row's cells, `mapping` and `headers` the JSON
+# of its sheet's header mapping (null when the sheet was not recorded).
+ERROR_SCHEMA: dict[str, pl.DataType] = {
+    "error_id": pl.String(),
+    "channel": pl.String(),
+    "codes": pl.String(),
+    "reason": pl.String(),
+    "raw": pl.String(),
+    "mapping": pl.String(),
+    "headers": pl.String(),
+    "source": pl.String(),
+    "path": pl.String(),
+    "sheet": pl.String(),
+    "row_no": pl.Int64(),
+}
 
 
 def empty_frame(kind: str) -> pl.DataFrame:
@@ -128,11 +160,10 @@ def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -
 def rows_frame(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
     """Ledger-shaped rows of one kind as the judge reads them: `data` decoded as the
     kind declares it, times parsed, in submission order."""
-    schema = _empty_rows()
     if rows.height == 0:
-        frame = pl.DataFrame(schema=schema)
+        frame = pl.DataFrame(schema=ROW_SCHEMA)
     else:
-        frame = rows.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+        frame = rows.select(list(ROW_SCHEMA)).cast(ROW_SCHEMA)  # type: ignore[arg-type]
     fields = _DATA_FIELDS[kind]
     data = frame["data"].str.json_decode(pl.Struct(fields)) if frame.height else None
     frame = frame.with_columns(
@@ -150,40 +181,29 @@ def rows_frame(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
     )
 
 
-def _report_errors(ledger: Ledger, rules: Rules, seen_by: str, as_of_end: datetime) -> pl.DataFrame:
+def _report_errors(errors: pl.DataFrame, rules: Rules, as_of_end: datetime) -> pl.DataFrame:
     """Report rows rejected for their phone, with what can be read of their other cells."""
-    found = ledger.execute(
-        """
-        SELECT e.error_id, e.channel, e.codes, e.reason, e.raw, s.mapping, s.headers,
-               f.path || '#' || e.sheet || '!' || e.row_no, f.path, e.sheet, e.row_no
-        FROM row_errors e JOIN files f USING (file_id)
-             LEFT JOIN sheets s ON s.file_id = e.file_id AND s.sheet = e.sheet
-        WHERE e.kind = 'report' AND f.first_seen <= ?
-        ORDER BY f.path, e.sheet, e.row_no
-        """,
-        (seen_by,),
-    )
     records = []
-    for error_id, channel, codes, reason, raw, mapping, headers, source, path, sheet, row in found:
-        if not any(code.startswith(PHONE_ERROR_PREFIX) for code in codes.split(";")):
+    for error in errors.iter_rows(named=True):
+        if not any(code.startswith(PHONE_ERROR_PREFIX) for code in error["codes"].split(";")):
             continue
-        cells = _cells_by_field(json.loads(raw), mapping, headers)
+        cells = _cells_by_field(json.loads(error["raw"]), error["mapping"], error["headers"])
         reported = _reported_at(cells, as_of_end)
         if reported is not None and reported > as_of_end:
             continue
         records.append(
             {
-                "row_id": error_id,
-                "channel": channel,
+                "row_id": error["error_id"],
+                "channel": error["channel"],
                 "agent": cells.get("agent"),
                 "customer_name": cells.get("customer_name"),
                 "reported_at": reported,
                 "report_type": cells.get("report_type"),
-                "reason": reason,
-                "source": source,
-                "path": path,
-                "sheet": sheet,
-                "row_no": row,
+                "reason": error["reason"],
+                "source": error["source"],
+                "path": error["path"],
+                "sheet": error["sheet"],
+                "row_no": error["row_no"],
             }
         )
     schema = {
