@@ -301,6 +301,9 @@ class Ledger:
                     self.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        """Raw SQL, for the store's own methods and for tests and tools that look inside
+        the ledger. Product code elsewhere calls the named methods, so every statement
+        lives in this package (tests/store/test_sql.py fails on SQL anywhere else)."""
         # A fresh cursor per statement: an ADBC cursor keeps its last parameter binding.
         with self._conn.cursor() as cursor:
             cursor.execute(sql, tuple(params) if params else None)
@@ -309,7 +312,8 @@ class Ledger:
             return [tuple(row) for row in cursor.fetchall()]
 
     def query(self, sql: str, params: tuple | list = ()) -> pl.DataFrame:
-        """A result set as a polars frame (columnar, no Python row objects).
+        """A result set as a polars frame (columnar, no Python row objects); raw SQL like
+        `execute`, with the same rule.
 
         The driver infers each column's type from its batch, so the whole result is one
         batch (a text column whose first rows are empty still comes back as text), and
