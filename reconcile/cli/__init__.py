@@ -1,7 +1,8 @@
 """The command line (`reconcile run | check | explain | status | serve | …`).
 
-`main` parses the arguments and calls the stages; what the commands print for people
-is built in `reconcile.cli.main` from the typed results the stages return.
+`main` parses the arguments, calls the stages and maps outcomes to exit codes; it is
+the only module that prints. `text` builds what the commands print for people, as
+lines, from the typed results the stages return.
 """
 
 from reconcile.cli.main import main

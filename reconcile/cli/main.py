@@ -11,26 +11,22 @@ import logging
 import re
 import signal
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from reconcile import __version__
-from reconcile.config.kinds import FIELD_LABELS, KIND_LABELS
+from reconcile.cli.text import check_text, reread_lines, status_lines, summary_lines
 from reconcile.config.rules import Rules, RulesError, load_rules
 from reconcile.config.workspace import Workspace, init_workspace
-from reconcile.ingest.files import FileOutcome, classify_path, read_input
+from reconcile.ingest.files import classify_path, read_input
 from reconcile.ingest.headers import AliasTable
-from reconcile.ingest.reread import Reread
-from reconcile.ingest.sheet import describe_unused
 from reconcile.judge import Judgement
-from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
+from reconcile.judge.codes import REPORT_STATUS_LABELS
 from reconcile.judge.codes import label as code_label
 from reconcile.judge.explain import explain
-from reconcile.judge.preview import FUTURE, report_verdicts
-from reconcile.normalise.phones import mask, parse_phone
+from reconcile.normalise.phones import parse_phone
 from reconcile.ops.lock import RunLocked
 from reconcile.ops.logs import logging_to
 from reconcile.ops.pipeline import (
@@ -43,16 +39,12 @@ from reconcile.ops.pipeline import (
 )
 from reconcile.ops.progress import BarSteps, LogSteps, Steps
 from reconcile.ops.stop import Stop
-from reconcile.publish.night import Published
-from reconcile.publish.text import yuan
 from reconcile.store.ledger import Ledger, LedgerError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
-SHOWN_ERRORS = 30
+CHECK_EXIT = {"ok": EXIT_OK, "rejected": CHECK_REJECTED, "unreadable": CHECK_UNREADABLE}
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
-# Sheets of instructions (our template has one): not data, and not a problem either.
-INSTRUCTION_SHEETS = {"说明", "填写说明", "填表说明", "使用说明"}
 log = logging.getLogger("reconcile.cli.main")
 
 
@@ -180,6 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+def _print(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+
+
+def _print_summary(workspace: Workspace, summary: RunSummary) -> None:
+    rules = workspace.rules
+    totals = ledger_totals(workspace)
+    _print(summary_lines(rules.project, workspace.root, rules.notify, summary, totals))
+
+
 def _open(folder: Path) -> Workspace | None:
     if not folder.is_dir():
         print(f"工作目录不存在：{folder}", file=sys.stderr)
@@ -247,7 +250,7 @@ def _run(args: argparse.Namespace) -> int:
             log.exception("run failed")
             print(f"运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
             return EXIT_FAILED
-    print_summary(workspace, summary)
+    _print_summary(workspace, summary)
     return EXIT_OK
 
 
@@ -263,21 +266,9 @@ def _reread(args: argparse.Namespace) -> int:
     except RunLocked as busy:
         print(str(busy), file=sys.stderr)
         return EXIT_FAILED
-    print_reread(result)
+    _print(reread_lines(result))
     print("下次 reconcile run 按重新解析的结果判定。")
     return EXIT_OK
-
-
-def print_reread(result: Reread) -> None:
-    print(
-        f"已按原始单元格重新解析 {result.files} 个文件：记录 {result.rows_before} → "
-        f"{result.rows_after} 条，拒收行 {result.errors_before} → {result.errors_after} 条；"
-        f"{result.renamed} 条记录内容有变，旧编号仍可查询"
-    )
-    for path in result.now_read:
-        print(f"  原先隔离、现在可以读取：{path}")
-    for path in result.now_quarantined:
-        print(f"  现在无法读取（已记为隔离）：{path}")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -307,172 +298,6 @@ def _serve(args: argparse.Namespace) -> int:
             who = busy.holder.describe() if busy.holder else "另一个进程"
             print(f"该工作目录已有 reconcile serve 在运行：{who}", file=sys.stderr)
             return EXIT_FAILED
-
-
-def print_summary(workspace: Workspace, summary: RunSummary) -> None:
-    mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
-    print(f"{workspace.rules.project} · 判定日 {summary.as_of} · {mode}")
-    if summary.took_over is not None:
-        print(f"  上次运行未正常结束（{summary.took_over.describe()}），本次已接管运行锁")
-    if summary.interrupted:
-        print(f"  台账中 {summary.interrupted} 次中断的运行已标记为“中断”")
-    if summary.mode == "replay":
-        _print_totals(workspace, summary)
-        _print_judged(workspace, summary)
-        return
-    if summary.reread is not None:
-        print("  列名对应或规则中的列名、渠道名有变化：", end="")
-        print_reread(summary.reread)
-    print(
-        f"  新文件 {len(summary.files_new)} 个，未变化 {summary.files_unchanged} 个，"
-        f"隔离 {len(summary.quarantined)} 个，等待中 {len(summary.waiting)} 个"
-    )
-    skipped = "、".join(f"{reason} {count}" for reason, count in sorted(summary.skipped.items()))
-    print(
-        f"  数据行 {summary.rows_in}：接收 {summary.accepted}，拒收 {summary.rejected}"
-        + (f"，跳过 {skipped}" if skipped else "")
-    )
-    print(f"  台账新增记录 {summary.rows_added} 条，新增错误行 {summary.errors_added} 条")
-    for outcome in summary.files_new:
-        for sheet in outcome.sheets:
-            label = KIND_LABELS.get(sheet.kind or "", "未识别")
-            print(
-                f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
-                f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}"
-            )
-            if sheet.kind is None and sheet.note:
-                print(f"      未读取：{sheet.note}")
-            if sheet.unused:
-                print(f"      未使用的列：{describe_unused(sheet.unused)}")
-    if summary.quarantined:
-        print("隔离的文件（内容修改后会重新读取）：")
-        for path, reason in summary.quarantined:
-            print(f"  {path}：{reason}")
-    for path, reason in summary.failed:
-        print(f"  {path}：{reason}")
-    if summary.waiting:
-        print("等待中的文件（本次未读取）：")
-        for waiting in summary.waiting:
-            print(f"  {waiting.rel}：{waiting.reason}")
-    errors = [
-        (row["source"], row["reason"])
-        for outcome in summary.files_new
-        for sheet in outcome.sheets
-        if sheet.normalised is not None
-        for row in sheet.normalised.errors.iter_rows(named=True)
-    ]
-    if errors:
-        print(
-            f"拒收的行（共 {len(errors)} 行"
-            + (f"，显示前 {SHOWN_ERRORS} 行" if len(errors) > SHOWN_ERRORS else "")
-            + "）："
-        )
-        for source, reason in errors[:SHOWN_ERRORS]:
-            print(f"  {source}  {reason}")
-    _print_totals(workspace, summary)
-    _print_judged(workspace, summary)
-    _print_moves(summary)
-
-
-MOVE_LABELS = {"archive": "归档", "quarantine": "移入隔离区"}
-
-
-def _print_moves(summary: RunSummary) -> None:
-    done = [move for move in summary.moves if move.dest is not None]
-    for kind, label in MOVE_LABELS.items():
-        count = sum(move.kind == kind for move in done)
-        if count:
-            print(f"{label} {count} 个文件（inputs/ 下）：")
-            for move in done:
-                if move.kind == kind:
-                    print(f"  {move.rel} → {move.dest}")
-    for move in summary.moves:
-        if move.dest is None:
-            print(f"  未能{MOVE_LABELS[move.kind]}：{move.rel}（{move.problem}）")
-
-
-def _print_judged(workspace: Workspace, summary: RunSummary) -> None:
-    if summary.judgement is not None:
-        print_judgement(summary.judgement, summary.written, workspace.root)
-    if summary.published is not None:
-        print_published(workspace, summary.published, summary.mail_deferred)
-
-
-MAIL_LABELS = {"dispute_report": "撞单与争议日报", "settlement": "结算表"}
-
-
-def print_published(workspace: Workspace, published: Published, deferred: bool = False) -> None:
-    """Where the people-facing files went, and what became of each mail."""
-    root = workspace.root
-    print(f"  已写出 {published.report.relative_to(root)}（撞单与争议日报）")
-    print(f"  已写出 {published.settlement.relative_to(root)}（结算表）")
-    if published.receipts:
-        folder = published.receipts[0].parent.relative_to(root)
-        print(f"  已写出 {folder}/ 下的渠道回执 {len(published.receipts)} 份")
-    notify = workspace.rules.notify
-    if deferred:
-        print(
-            "判定日当天尚未结束：文件已写出，当晚的邮件留给当天结束后的首次运行"
-            "（reconcile serve 或定时任务）生成并发送"
-        )
-    for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance)):
-        if not recipients and not deferred:
-            print(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
-    for delivery in published.deliveries:
-        mail = MAIL_LABELS.get(delivery.key, delivery.key)
-        label = f"邮件 {mail}（{delivery.night}）→ {'、'.join(delivery.to)}"
-        eml = delivery.eml.relative_to(root) if delivery.eml.is_relative_to(root) else delivery.eml
-        if delivery.status == "sent":
-            print(f"{label}：已于 {(delivery.sent_at or '')[:19].replace('T', ' ')} 发送")
-        elif delivery.status == "queued":
-            print(f"{label}：发送失败，下次运行重试（{delivery.error or '未知原因'}）")
-        else:
-            print(f"{label}：未发送，已写入发件箱 {eml}")
-
-
-def print_judgement(judgement: Judgement, written: list[Path], root: Path) -> None:
-    """What the night decided: owners, collisions, disputes and commission."""
-    statuses = Counter(r.status for r in judgement.reports)
-    statuses["invalid"] += judgement.error_reports.height
-    print(
-        "报备判定："
-        + "，".join(
-            f"{REPORT_STATUS_LABELS[s]} {statuses[s]}" for s in REPORT_STATUSES if statuses[s]
-        )
-    )
-    owners = Counter(e.owner_type for e in judgement.episodes)
-    by_channel = Counter(e.channels[0] for e in judgement.episodes if e.owner_type == "channel")
-    parts = []
-    for owner_type, label in OWNER_TYPE_LABELS.items():
-        if owners[owner_type]:
-            detail = "、".join(f"{c} {n}" for c, n in sorted(by_channel.items()))
-            extra = f"（{detail}）" if owner_type == "channel" and detail else ""
-            parts.append(f"{label} {owners[owner_type]}{extra}")
-    print(f"客户归属 {len(judgement.episodes)} 段：" + "，".join(parts))
-    collisions = [e for e in judgement.episodes if any(r.status == "lost" for r in e.contested)]
-    disputed = [e for e in judgement.episodes if e.owner_type == "disputed"]
-    print(
-        f"撞单 {len(collisions)} 个（已判定归属），待裁决 {len(disputed)} 个，"
-        f"疑似撞单（尚未到访）{len(judgement.suspected)} 组"
-    )
-    for episode in disputed:
-        print(f"  待裁决：{mask(episode.phone)}  {'、'.join(episode.channels)}")
-    net, payable, clawback, held = Counter(), Counter(), Counter(), Counter()
-    for line in judgement.deals:
-        if line.status in ("payable", "clawback") and line.channel:
-            net[line.channel] += line.commission
-            (payable if line.status == "payable" else clawback)[line.channel] += line.commission
-        elif line.status == "held" and line.channel:
-            held[line.channel] += line.commission
-    print(
-        f"应付净额 {yuan(sum(net.values()))}（可结佣 {yuan(sum(payable.values()))}，"
-        f"追回 {yuan(sum(clawback.values()))}）"
-        + ("：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(net.items())) if net else "")
-    )
-    if held:
-        print("暂缓结佣：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(held.items())))
-    for path in written:
-        print(f"  已写出 {Path(path).relative_to(root)}")
 
 
 _REPORT_ID = re.compile(r"[0-9a-f]{20}")
@@ -533,97 +358,13 @@ def _explain_report(args: argparse.Namespace, report_id: str) -> int:
     return _print_explained(judgement, report.phone, workspace)
 
 
-def _print_totals(workspace: Workspace, summary: RunSummary) -> None:
-    totals = ledger_totals(workspace)
-    kinds = "、".join(
-        f"{KIND_LABELS[kind]} {count} 条" for kind, count in totals.rows_by_kind.items()
-    )
-    print(f"台账累计：{kinds or '无记录'}；错误行 {totals.errors} 条")
-    moved = {move.rel for move in summary.moves if move.dest is not None}
-    earlier = [
-        (path, reason)
-        for path, reason in summary.in_quarantine
-        if path not in moved and (path, reason) not in summary.quarantined
-    ]
-    if earlier:
-        print("仍在 inputs/ 中、此前已拒收的文件（内容修改后会重新读取）：")
-        for path, reason in earlier:
-            print(f"  {path}：{reason}")
-
-
-RUN_STATUS_LABELS = {
-    "ok": "成功",
-    "failed": "失败",
-    "running": "运行中",
-    "abandoned": "已中止（收到停止信号）",
-    "interrupted": "中断（进程意外退出）",
-}
-
-
-def _duration(seconds: float | None) -> str:
-    """Runs are timed to the second (the ledger keeps whole seconds)."""
-    if seconds is None:
-        return "—"
-    if seconds < 1:
-        return "不到 1 秒"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} 分 {rest} 秒" if minutes else f"{rest} 秒"
-
-
 def _status(args: argparse.Namespace) -> int:
     from reconcile.ops.status import status
 
     workspace = _open(args.workspace)
     if workspace is None:
         return EXIT_USAGE
-    state = status(workspace)
-    print(f"{workspace.rules.project} · 工作目录 {workspace.root}")
-    if state.serving is not None:
-        upcoming = f"，下次运行 {state.next_run:%Y-%m-%d %H:%M}" if state.next_run else ""
-        print(f"定时服务：运行中（{state.serving.describe()}）{upcoming}")
-    else:
-        print("定时服务：未运行（reconcile serve）")
-    if state.running is not None:
-        print(f"正在运行：{state.running.describe()}")
-    elif state.died is not None:
-        print(f"注意：上次运行未正常结束（{state.died.describe()}），下次运行会接管")
-    print("最近的运行：" if state.runs else "最近的运行：还没有运行过（reconcile run）")
-    for row in state.runs:
-        took = _duration(row.seconds)
-        mode = "重放" if row.mode == "replay" else "读取"
-        files = row.summary.get("files_new")
-        detail = f"，新文件 {files} 个" if files is not None and row.mode == "ingest" else ""
-        outcome = RUN_STATUS_LABELS.get(row.status, row.status)
-        started = row.started_at[:19].replace("T", " ")
-        print(
-            f"  #{row.run_id} 判定日 {row.as_of} {mode} · {outcome} · "
-            f"开始 {started} · 用时 {took}{detail}"
-        )
-    queued = [mail for mail in state.mails if mail.status == "queued"]
-    kept = [mail for mail in state.mails if mail.status == "outbox"]
-    sections = (
-        ("等待中的文件", [f"{w.rel}：{w.reason}" for w in state.waiting]),
-        ("尚未读取的新文件（下次运行读取）", state.unread),
-        ("隔离的文件", [f"{path}：{reason}" for path, reason in state.quarantined]),
-        ("未读取的工作表与未使用的列", [f"{where}：{what}" for where, what in state.sheet_notes]),
-        (
-            "待重发的邮件",
-            [
-                f"{mail.night} {MAIL_LABELS.get(mail.key, mail.key)} → "
-                f"{'、'.join(mail.recipients)}：已尝试 {mail.attempts} 次，{mail.last_error}"
-                for mail in queued
-            ],
-        ),
-    )
-    for title, lines in sections:
-        print(f"{title}：{len(lines)} 个" if lines else f"{title}：无")
-        for line in lines:
-            print(f"  {line}")
-    if kept:
-        print(
-            f"只写入发件箱、未发送的邮件 {len(kept)} 封（未配置 smtp 或使用了 --no-email），"
-            f"最近一晚 {kept[-1].night}"
-        )
+    _print(status_lines(workspace.rules.project, workspace.root, status(workspace)))
     return EXIT_OK
 
 
@@ -637,7 +378,9 @@ def _check(args: argparse.Namespace) -> int:
     outcome = read_input(
         item, rules, AliasTable.build(rules.columns), require_channel=item.folder == "channels"
     )
-    return print_check(outcome, rules)
+    text = check_text(outcome, rules, datetime.now(rules.zone))
+    _print(text.lines)
+    return CHECK_EXIT[text.verdict]
 
 
 def _rules_near(path: Path) -> Rules:
@@ -646,90 +389,6 @@ def _rules_near(path: Path) -> Rules:
         if (parent / "rules.yaml").is_file() and (parent / "inputs").is_dir():
             return load_rules(parent / "rules.yaml")
     return Rules()
-
-
-def print_check(outcome: FileOutcome, rules: Rules) -> int:
-    print(f"文件：{outcome.file.path}")
-    if outcome.rejected is not None:
-        print(f"  无法读取：{outcome.rejected.reason}")
-        return CHECK_UNREADABLE
-    rejected = invalid = set_aside = 0
-    for sheet in outcome.sheets:
-        hidden = "（隐藏工作表）" if sheet.hidden else ""
-        if sheet.kind is None and sheet.name in INSTRUCTION_SHEETS:
-            print(f"工作表“{sheet.name}”{hidden}：填写说明，不作为数据读取")
-            continue
-        if sheet.kind is None:
-            print(f"工作表“{sheet.name}”{hidden}：未识别——{sheet.note}")
-            print(
-                f"  表头：{'、'.join(sheet.headers) or '无'}；共 {sheet.unrecognised_rows} 行未读取"
-            )
-            set_aside += int(sheet.set_aside)
-            continue
-        print(
-            f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，"
-            f"表头在第 {sheet.header_row} 行"
-        )
-        print(
-            "  列对应："
-            + "；".join(f"{text} → {FIELD_LABELS[field]}" for field, text in sheet.mapping.items())
-        )
-        if sheet.extra_phone_headers:
-            print(f"  另有电话列：{'、'.join(sheet.extra_phone_headers)}（作为同一客户的其他号码）")
-        if sheet.fallback_headers:
-            backups = "；".join(
-                f"{text} → {FIELD_LABELS[f]}" for text, f in sheet.fallback_headers.items()
-            )
-            print(f"  备用列（同一字段的前一列为空时取用）：{backups}")
-        if sheet.combined:
-            print(
-                "  拆分的组合列："
-                + "；".join(
-                    f"{text} → {'、'.join(FIELD_LABELS[f] for f in fields)}"
-                    for text, fields in sheet.combined.items()
-                )
-            )
-        if sheet.unused:
-            print(f"  未使用的列（原文保留在台账中）：{describe_unused(sheet.unused)}")
-        skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
-        print(
-            f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"
-            + (f"，跳过 {skipped}" if skipped else "")
-        )
-        errors = sheet.normalised.errors if sheet.normalised is not None else None
-        for row in errors.iter_rows(named=True) if errors is not None else ():
-            print(f"    第 {row['row_no']} 行：{row['reason']}")
-        rejected += sheet.rejected
-        if sheet.normalised is not None:
-            judged = _print_verdicts(sheet.normalised.records, outcome.file.rel, rules)
-            invalid += judged
-    if outcome.file.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
-        print("提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。")
-    problems = []
-    if rejected:
-        problems.append(f"有 {rejected} 行无法读取")
-    if invalid:
-        problems.append(f"有 {invalid} 行按本项目规则会被判无效或暂不判定")
-    if set_aside:
-        problems.append(f"有 {set_aside} 张工作表无法读取")
-    if problems:
-        print(f"结论：{'，'.join(problems)}，需要修改后再提交。")
-        return CHECK_REJECTED
-    print("结论：文件可以提交。")
-    return EXIT_OK
-
-
-def _print_verdicts(records, path: str, rules: Rules) -> int:
-    """The report rows the night will reject for a reason the file alone shows."""
-    verdicts = report_verdicts(records, path, rules, datetime.now(rules.zone))
-    rows = sorted(set(verdicts["row_no"].to_list()))
-    for row_no, pattern, codes in verdicts.iter_rows():
-        text = "；".join(
-            "报备时间晚于现在，要到那天才会判定" if code == FUTURE else code_label([code])
-            for code in codes
-        )
-        print(f"    第 {row_no} 行（{mask(pattern)}）：{text}")
-    return len(rows)
 
 
 def _template(args: argparse.Namespace) -> int:
@@ -781,7 +440,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"已生成演示工作目录 {root.resolve()}（{len(written)} 个文件）")
     workspace = Workspace.open(root)
     summary = run(workspace, DEMO_AS_OF)
-    print_summary(workspace, summary)
+    _print_summary(workspace, summary)
     return EXIT_OK
 
 
