@@ -5,23 +5,37 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from functools import cache
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
 
 
-@cache
+def _umask() -> int:
+    """This process's umask, read afresh: a test or a wrapper may change it between writes.
+
+    Linux shows it in /proc (since 4.7). Elsewhere it can only be read by setting it, and a
+    file another thread creates in that instant gets the temporary mask.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # the strictest, should a file be created meanwhile
+        os.umask(mask)
+    return mask
+
+
 def _file_mode() -> int:
     """The mode a plain `open()` would give a new file under this process's umask.
 
     `mkstemp` creates files `0600` whatever the umask; outputs land on a shared folder
     where finance and the sales office must be able to open them (0644 usually).
     """
-    with _UMASK_LOCK:  # the umask can only be read by setting it
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return 0o666 & ~mask
+    return 0o666 & ~_umask()
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
