@@ -79,16 +79,19 @@ def test_re_dropping_the_same_bad_file_replaces_its_copy_and_a_different_one_is_
     run(ws, NIGHT_2)
     source.write_bytes(BROKEN + b" another try")
     run(ws, NIGHT_2)
-    assert _tree(ws.inputs / "_quarantine/channels/链家") == {
-        "报备.xlsx": hashlib.sha256(BROKEN).hexdigest(),
-        "报备.xlsx.隔离原因.txt": _tree(ws.inputs / "_quarantine/channels/链家")[
-            "报备.xlsx.隔离原因.txt"
-        ],
-        "报备（2）.xlsx": hashlib.sha256(BROKEN + b" another try").hexdigest(),
-        "报备（2）.xlsx.隔离原因.txt": _tree(ws.inputs / "_quarantine/channels/链家")[
-            "报备（2）.xlsx.隔离原因.txt"
-        ],
-    }
+    quarantine = ws.inputs / "_quarantine/channels/链家"
+    tree = _tree(quarantine)
+    assert sorted(tree) == [
+        "报备.xlsx",
+        "报备.xlsx.隔离原因.txt",
+        "报备（2）.xlsx",
+        "报备（2）.xlsx.隔离原因.txt",
+    ]
+    assert tree["报备.xlsx"] == hashlib.sha256(BROKEN).hexdigest()
+    assert tree["报备（2）.xlsx"] == hashlib.sha256(BROKEN + b" another try").hexdigest()
+    for note in ("报备.xlsx.隔离原因.txt", "报备（2）.xlsx.隔离原因.txt"):
+        text = (quarantine / note).read_bytes().decode("utf-8-sig")
+        assert "原来的位置：inputs/channels/链家/报备.xlsx" in text, note
     assert [dest for _, _, dest in _moves(ws)] == [
         "_quarantine/channels/链家/报备.xlsx",
         "_quarantine/channels/链家/报备.xlsx",

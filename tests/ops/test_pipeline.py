@@ -50,6 +50,7 @@ def test_every_input_row_is_accounted_for(demo):
         sheets = ledger.query(
             "SELECT s.*, f.path FROM sheets s JOIN files f USING (file_id) WHERE s.kind IS NOT NULL"
         )
+        assert sheets.height == 11, "every recognised sheet of the demo's eight files"
         for sheet in sheets.iter_rows(named=True):
             cells = ledger.sheet_cells(sheet["file_id"], sheet["sheet"])
             below_header = cells.filter(pl.col("__row") > sheet["header_row"]).height
