@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import polars as pl
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +27,9 @@ from pydantic import (
 )
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|mo)\s*$")
+# Longer than this is a typo or `forever`; it also keeps every end inside the calendar.
+_MAX_DAYS = 100 * 366
+_DAYS_PER_UNIT = {"m": 1 / 1440, "h": 1 / 24, "d": 1, "mo": 31}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,37 +75,71 @@ def parse_duration(value: Any) -> Duration:
         raise ValueError(
             f"时长格式不对：{value!r}，应写成 30m、1h、48h、7d、2mo、same_day、next_day 或 forever"
         )
-    return Duration(int(match.group(1)), match.group(2), text)  # type: ignore[arg-type]
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount == 0 and unit in ("d", "mo"):
+        # Calendar periods count the start day as day 1: a period of 0 days ends before it starts.
+        raise ValueError(f"时长 {text} 不成立：按天、按月计的时长以当天为第 1 天，至少为 1d 或 1mo")
+    if amount * _DAYS_PER_UNIT[unit] > _MAX_DAYS:
+        raise ValueError(f"时长 {text} 超过 100 年；永不结束请写 forever")
+    return Duration(amount, unit, text)  # type: ignore[arg-type]
+
+
+def _positive(duration: Duration) -> Duration:
+    if not duration.forever and duration.amount == 0:
+        raise ValueError(f"时长 {duration} 须大于 0；永不结束请写 forever")
+    return duration
+
+
+def _ends(duration: Duration) -> Duration:
+    if duration.forever:
+        raise ValueError("此处的时长不能是 forever，应写成 30m、1h、7d 这样的有限时长")
+    return duration
 
 
 def _parse_clock(value: Any) -> time:
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 08:00 as the sexagesimal integer 480.
-        hours, minutes = divmod(value, 60)
-        if hours < 24:
-            return time(hours, minutes)
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", str(value))
+    if isinstance(value, time):
+        return value
+    # A number is never a clock time: `8` would otherwise read as 00:08 (the loader
+    # keeps an unquoted 18:00 as text, not YAML 1.1's sexagesimal 1080).
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         raise ValueError(f'时刻格式不对：{value!r}，应写成 "08:00" 这样的 24 小时制')
     return time(int(match.group(1)), int(match.group(2)))
 
 
 DurationValue = Annotated[Duration, BeforeValidator(parse_duration)]
+# A period that protects or holds something: it has a length (`forever` allowed).
+PeriodValue = Annotated[Duration, BeforeValidator(parse_duration), AfterValidator(_positive)]
+# A span compared against (lead time, simultaneity): 0m allowed, never `forever`.
+SpanValue = Annotated[Duration, BeforeValidator(parse_duration), AfterValidator(_ends)]
 ClockValue = Annotated[time, BeforeValidator(_parse_clock)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False
+    )
 
 
-class Hours(_Strict):
+class _ClockRange(_Strict):
+    """A daily range of clock times, both ends included; an end before the start runs
+    over midnight (22:00–02:00)."""
+
     start: ClockValue
     end: ClockValue
 
+    @model_validator(mode="after")
+    def _not_one_instant(self) -> _ClockRange:
+        if self.start == self.end:
+            raise ValueError("start 与 end 相同，时段只有一瞬间；不限时段请不写此项（或写 null）")
+        return self
 
-class Window(_Strict):
-    start: ClockValue
-    end: ClockValue
+
+class Hours(_ClockRange):
+    pass
+
+
+class Window(_ClockRange):
     day: Literal["before", "same"] = "same"
 
 
@@ -117,23 +156,39 @@ class MinVisible(_Strict):
 class ReportType(_Strict):
     window: Window | None = None
     hours: Hours | None = None
-    lead_time: DurationValue | None = None
-    validity: DurationValue | None = None
+    lead_time: SpanValue | None = None
+    validity: PeriodValue | None = None
     quota: Quota | None = None
+
+    @model_validator(mode="after")
+    def _one_time_range(self) -> ReportType:
+        if self.window is not None and self.hours is not None:
+            raise ValueError(
+                "window 与 hours 只能写一个（window 是报备类型的时段，可加 day: before）"
+            )
+        return self
 
 
 class ReportRules(_Strict):
     require_surname: bool = True
     min_visible: MinVisible = MinVisible()
     hours: Hours | None = None
-    lead_time: DurationValue = parse_duration("30m")
-    validity: DurationValue = parse_duration("30d")
-    validity_before_opening: DurationValue = parse_duration("30d")
+    lead_time: SpanValue = parse_duration("30m")
+    validity: PeriodValue = parse_duration("30d")
+    validity_before_opening: PeriodValue = parse_duration("30d")
     quota: Quota | None = None
     self_duplicate: Literal["keep_first", "invalidate_all"] = "keep_first"
     max_delay: DurationValue | None = None
     types: dict[str, ReportType] = {}
     type_priority: list[str] = []
+
+    @field_validator("types")
+    @classmethod
+    def _named_types(cls, value: dict[str, ReportType]) -> dict[str, ReportType]:
+        # A report's type is matched by name; a blank name never matches any report.
+        if any(not name.strip() for name in value):
+            raise ValueError("types 中的报备类型名称不能为空")
+        return value
 
     @model_validator(mode="after")
     def _priority_names_known_types(self) -> ReportRules:
@@ -146,18 +201,18 @@ class ReportRules(_Strict):
 class ExistingCustomerRules(_Strict):
     crm_contact_before_report: bool = True
     prior_visit: bool = True
-    released_after: DurationValue | None = None
+    released_after: PeriodValue | None = None
 
 
 class Renewal(_Strict):
-    window: DurationValue = parse_duration("7d")
-    extend: DurationValue = parse_duration("30d")
+    window: PeriodValue = parse_duration("7d")
+    extend: PeriodValue = parse_duration("30d")
 
 
 class VisitRules(_Strict):
-    protection: DurationValue = parse_duration("30d")
+    protection: PeriodValue = parse_duration("30d")
     renewal: Renewal | None = Renewal()
-    simultaneous_within: DurationValue = parse_duration("30m")
+    simultaneous_within: SpanValue = parse_duration("30m")
 
 
 class ConflictRules(_Strict):
@@ -168,11 +223,22 @@ class ConflictRules(_Strict):
     appeal_window: DurationValue = parse_duration("24h")
     upheld_split: list[float] = [0.5, 0.5]
 
+    @field_validator("order")
+    @classmethod
+    def _each_rule_once(cls, value: list[str]) -> list[str]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(
+                "order 须列出 first_visit、first_report 中的一项或两项，各一次，"
+                "例如 [first_visit, first_report]"
+            )
+        return value
+
     @field_validator("upheld_split")
     @classmethod
-    def _split_sums_to_one(cls, value: list[float]) -> list[float]:
-        if not value or any(share <= 0 for share in value) or abs(sum(value) - 1) > 1e-9:
-            raise ValueError("分成比例须为正数且合计为 1，例如 [0.5, 0.5]")
+    def _two_shares_summing_to_one(cls, value: list[float]) -> list[float]:
+        # [automatic owner, appellant] (SPEC §6): a third share would have nobody to go to.
+        if len(value) != 2 or any(share <= 0 for share in value) or abs(sum(value) - 1) > 1e-9:
+            raise ValueError("须为两个正数 [原归属渠道, 申诉渠道]，合计为 1，例如 [0.5, 0.5]")
         return value
 
 
@@ -301,9 +367,12 @@ class Rules(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+        # The judge counts days in both Python and polars: the zone must be known to each
+        # (`localtime`, `posixrules` and `Factory` are files of the system's database only).
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+            pl.Series([None], dtype=pl.Datetime("us")).dt.replace_time_zone(value)
+        except (ZoneInfoNotFoundError, ValueError, pl.exceptions.ComputeError) as exc:
             raise ValueError(f"未知时区：{value!r}，例如 Asia/Shanghai") from exc
         return value
 
@@ -329,20 +398,22 @@ class Rules(_Strict):
             raise ValueError(
                 f"columns 中的字段名未知：{'、'.join(unknown)}；可用字段：{'、'.join(FIELDS)}"
             )
+        _one_owner_per_name("columns", "字段", value)
         return value
 
     @field_validator("channels")
     @classmethod
     def _one_channel_per_variant(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        owner: dict[str, str] = {}
+        _one_owner_per_name("channels", "渠道", value)
         for channel, variants in value.items():
-            for variant in variants:
-                if variant in owner and owner[variant] != channel:
-                    raise ValueError(
-                        f"channels 中“{variant}”同时属于“{owner[variant]}”和“{channel}”，"
-                        "一个名称只能对应一个渠道"
-                    )
-                owner[variant] = channel
+            # Names are replaced once: a variant that is another channel's own name would
+            # make that channel's rows this one's.
+            taken = [v.strip() for v in variants if v.strip() != channel and v.strip() in value]
+            if taken:
+                raise ValueError(
+                    f"channels 中“{channel}”的别名“{taken[0]}”本身是另一个渠道，"
+                    "一个名称只能对应一个渠道"
+                )
         return value
 
     @property
@@ -360,12 +431,41 @@ class Rules(_Strict):
         return ZoneInfo(self.timezone)
 
 
+def _one_owner_per_name(key: str, what: str, names: dict[str, list[str]]) -> None:
+    """Every listed name is non-blank and belongs to one entry only."""
+    owner: dict[str, str] = {}
+    for entry, listed in names.items():
+        for name in listed:
+            if not name.strip():
+                raise ValueError(f"{key} 中“{entry}”的名称列表里有空白名称")
+            if owner.get(name.strip(), entry) != entry:
+                raise ValueError(
+                    f"{key} 中“{name}”同时属于“{owner[name.strip()]}”和“{entry}”，"
+                    f"一个名称只能对应一个{what}"
+                )
+            owner[name.strip()] = entry
+
+
 class _Loader(yaml.SafeLoader):
-    """YAML without implicit timestamps: dates are validated by the model, with a clear message."""
+    """YAML without implicit timestamps and sexagesimal numbers: dates and clock times
+    (an unquoted 18:00) stay text and are validated by the model, with a clear message."""
 
 
+_PLAIN_NUMBERS = {
+    "tag:yaml.org,2002:int": re.compile(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"
+    ),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        (tag, _PLAIN_NUMBERS.get(tag, regexp))
+        for tag, regexp in resolvers
+        if tag != "tag:yaml.org,2002:timestamp"
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -414,19 +514,74 @@ def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
         raise RulesError(f"{source}: 顶层应为键值对（project: …），实际是 {type(data).__name__}")
     lines = _key_lines(node) if node is not None else {}
     try:
-        return Rules.model_validate(data)
+        rules = Rules.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            key = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
-            line = _line_for(loc, lines)
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "未知的配置项"
-            where = f"第 {line} 行 " if line else ""
-            problems.append(f"{source} {where}{key or '(顶层)'}: {message}")
-        raise RulesError("\n".join(problems)) from None
+        found = [(tuple(error["loc"]), _message(error)) for error in exc.errors()]
+    else:
+        found = _across_keys(rules)
+    if not found:
+        return rules
+    raise RulesError("\n".join(_located(source, loc, text, lines) for loc, text in found))
+
+
+def _across_keys(rules: Rules) -> list[tuple[tuple, str]]:
+    """Problems of one key that only another key shows, each located at the first key."""
+    problems: list[tuple[tuple, str]] = []
+    # Deals carry the channel's own name: a rate set for one of its variants never applies.
+    variants = dict(rules.channel_names)
+    for name in rules.commission.channels:
+        channel = variants.get(name.strip())
+        if channel is not None:
+            problems.append(
+                (
+                    ("commission", "channels", name),
+                    f"“{name}”是渠道“{channel}”的别名（见 channels），请写“{channel}”",
+                )
+            )
+    return problems
+
+
+def _located(source: str, loc: tuple, message: str, lines: dict[tuple, int]) -> str:
+    key = ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+    line = _line_for(loc, lines)
+    where = f"第 {line} 行 " if line else ""
+    return f"{source} {where}{key or '(顶层)'}: {message}"
+
+
+# What pydantic's own checks mean, in the words of the rest of the file.
+_MESSAGES = {
+    "extra_forbidden": "未知的配置项",
+    "missing": "缺少此项",
+    "finite_number": "应为有限的数字",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "string_type": "应为文字",
+    "list_type": "应为列表，例如 [a, b]",
+    "dict_type": "应为键值对，例如 {a: 1}",
+    "model_type": "应为键值对，例如 {a: 1}",
+    "model_attributes_type": "应为键值对，例如 {a: 1}",
+}
+_BOUNDS = {
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "literal_error": "应为以下之一：{expected}",
+}
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    if kind in _BOUNDS:
+        return _BOUNDS[kind].format(**error.get("ctx", {})).replace("' or '", "'、'")
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def load_rules(path: Path) -> Rules:

@@ -110,6 +110,125 @@ def test_errors_name_the_key_and_the_line(text, line, key, words):
     assert words in message
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        # Values the judge could not use: each was accepted before and crashed or misjudged.
+        ("conflict:\n  upheld_split: [1.0]\n", 2, "conflict.upheld_split", "两个正数"),
+        ("conflict:\n  upheld_split: [0.2, 0.3, 0.5]\n", 2, "conflict.upheld_split", "两个正数"),
+        ("conflict:\n  upheld_split: [0.6, 0.6]\n", 2, "conflict.upheld_split", "合计为 1"),
+        ("conflict:\n  upheld_split: [1, 0]\n", 2, "conflict.upheld_split", "正数"),
+        ("conflict:\n  upheld_split: [.nan, .nan]\n", 2, "conflict.upheld_split.0", "有限"),
+        ("conflict:\n  order: []\n", 2, "conflict.order", "first_visit"),
+        ("conflict:\n  order: [first_report, first_report]\n", 2, "conflict.order", "各一次"),
+        ("commission:\n  default: {fixed: .inf}\n", 2, "commission.default.fixed", "有限"),
+        ("commission:\n  default: {rate: 1.2}\n", 2, "commission.default.rate", "不大于 1"),
+        ("limits:\n  memory_gb: .inf\n", 2, "limits.memory_gb", "有限"),
+        ("schedule:\n  settle: .inf\n", 2, "schedule.settle", "有限"),
+        ("report:\n  validity: 0d\n", 2, "report.validity", "至少为 1d"),
+        ("report:\n  validity: 0m\n", 2, "report.validity", "须大于 0"),
+        ("visit:\n  protection: 0h\n", 2, "visit.protection", "须大于 0"),
+        ("visit:\n  renewal: {window: 0m, extend: 30d}\n", 2, "visit.renewal.window", "大于 0"),
+        ("visit:\n  renewal: {window: 7d, extend: 0mo}\n", 2, "visit.renewal.extend", "1mo"),
+        ("existing_customer:\n  released_after: 0m\n", 2, "existing_customer.released_after", "0"),
+        ("report:\n  validity_before_opening: 0m\n", 2, "report.validity_before_opening", "0"),
+        ("report:\n  lead_time: forever\n", 2, "report.lead_time", "forever"),
+        (
+            "report:\n  types:\n    临报: {lead_time: forever}\n",
+            3,
+            "report.types.临报.lead_time",
+            "forever",
+        ),
+        ("visit:\n  simultaneous_within: forever\n", 2, "visit.simultaneous_within", "forever"),
+        ("report:\n  max_delay: 0d\n", 2, "report.max_delay", "至少为 1d"),
+        ("report:\n  validity: 36700d\n", 2, "report.validity", "100 年"),
+        ("conflict:\n  appeal_window: 9999999h\n", 2, "conflict.appeal_window", "100 年"),
+        # A number is not a clock time: 8 would have read as 00:08.
+        ('report:\n  hours: {start: 8, end: "18:00"}\n', 2, "report.hours.start", "08:00"),
+        ("schedule:\n  at: 24:00\n", 2, "schedule.at", "24:00"),
+        ("report:\n  hours: {start: 09:00, end: 09:00}\n", 2, "report.hours", "相同"),
+        (
+            "report:\n  types:\n    夜报:\n      window: {start: 18:00, end: 21:00}\n"
+            "      hours: {start: 08:00, end: 18:00}\n",
+            3,
+            "report.types.夜报",
+            "只能写一个",
+        ),
+        ("report:\n  types:\n    ' ': {validity: same_day}\n", 2, "report.types", "不能为空"),
+        ("timezone: localtime\n", 1, "timezone", "未知时区"),
+        ("timezone: posixrules\n", 1, "timezone", "未知时区"),
+        (
+            "channels:\n  链家: [链家地产, 我爱我家]\n  我爱我家: [5i5j]\n",
+            1,
+            "channels",
+            "另一个渠道",
+        ),
+        ("channels:\n  链家: [链家地产, '']\n", 1, "channels", "空白"),
+        ("columns:\n  phone: [电话]\n  agent_phone: [电话]\n", 1, "columns", "同时属于"),
+        (
+            "channels:\n  链家: [链家地产]\ncommission:\n  channels:\n    链家地产: {rate: 0.02}\n",
+            5,
+            "commission.channels.链家地产",
+            "请写“链家”",
+        ),
+        # pydantic's own checks, in Chinese.
+        ("deal:\n  commission_stage: 交房\n", 2, "deal.commission_stage", "'认购'、'签约'"),
+        ("report:\n  quota: {per: agent, limit: 0}\n", 2, "report.quota.limit", "不小于 1"),
+        ("report:\n  quota: {per: agent}\n", 2, "report.quota.limit", "缺少此项"),
+        ("project: 123\n", 1, "project", "应为文字"),
+        ("archive: maybe\n", 1, "archive", "true 或 false"),
+        ("notify:\n  admin: a@x.cn\n", 2, "notify.admin", "应为列表"),
+    ],
+)
+def test_values_the_night_cannot_use_are_errors(text, line, key, words):
+    with pytest.raises(RulesError) as error:
+        parse_rules(text)
+    message = str(error.value)
+    assert f"第 {line} 行 {key}:" in message
+    assert words in message
+    assert "Input should" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        # Unquoted clock times stay clock times (no longer via YAML 1.1's base 60).
+        (
+            "report:\n  hours: {start: 8:00, end: 18:30}\n",
+            lambda r: r.report.hours.end.minute == 30,
+        ),
+        (
+            "report:\n  hours: {start: 22:00, end: 02:00}\n",
+            lambda r: r.report.hours.start.hour == 22 and r.report.hours.end.hour == 2,
+        ),
+        ("schedule:\n  at: 2:00\n", lambda r: r.schedule.at.hour == 2),
+        # Zero where zero means "none" (a clock span), `forever` where it means "never ends".
+        ("report:\n  lead_time: 0m\n", lambda r: r.report.lead_time.minutes == 0),
+        ("conflict:\n  appeal_window: 0m\n", lambda r: r.conflict.appeal_window.minutes == 0),
+        ("conflict:\n  appeal_window: forever\n", lambda r: r.conflict.appeal_window.forever),
+        ("conflict:\n  min_gap: forever\n", lambda r: r.conflict.min_gap.forever),
+        ("visit:\n  simultaneous_within: 0m\n", lambda r: r.visit.simultaneous_within.minutes == 0),
+        ("visit:\n  renewal: {window: forever, extend: forever}\n", lambda r: r.visit.renewal),
+        ("visit:\n  renewal: null\n", lambda r: r.visit.renewal is None),
+        ("report:\n  validity: 36500d\n", lambda r: r.report.validity.amount == 36500),
+        (
+            "conflict:\n  upheld_split: [0.7, 0.3]\n",
+            lambda r: r.conflict.upheld_split == [0.7, 0.3],
+        ),
+        ("conflict:\n  order: [first_report]\n", lambda r: r.conflict.order == ["first_report"]),
+        ("commission:\n  default: {rate: 0}\n", lambda r: r.commission.default.rate == 0),
+        ("timezone: America/New_York\n", lambda r: r.zone.key == "America/New_York"),
+        (
+            "channels:\n  链家: [链家, 链家地产]\n"
+            "commission:\n  channels:\n    链家: {rate: 0.02}\n",
+            lambda r: r.channel_names == (("链家地产", "链家"),),
+        ),
+    ],
+)
+def test_edges_that_are_judged_as_written(text, check):
+    assert check(parse_rules(text))
+
+
 def test_yaml_syntax_error_names_the_line():
     with pytest.raises(RulesError, match="第 2 行"):
         parse_rules("project: x\nreport: [unclosed\n")
