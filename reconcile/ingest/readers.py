@@ -308,52 +308,59 @@ def _lines(stream: io.TextIOBase) -> Iterator[str]:
 
 
 def _read_csv(path: Path, bounds: Bounds) -> RawSheet:
-    """Delimited text, streamed: rows become polars chunks as they come, and the file's
-    rows, cells (rows × the widest row) and memory are checked while it is read."""
     encoding = _text_encoding(path)
-    size = path.stat().st_size
     with path.open("r", encoding=encoding, newline="") as stream:
-        sample = stream.read(8192)
-        try:
-            delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
-        except csv.Error:
-            delimiter = ","
-        stream.seek(0)
-        reader = csv.reader(_lines(stream), delimiter=delimiter)
-        chunks: list[pl.DataFrame] = []
-        rows: list[list[str]] = []
-        line_numbers: list[int] = []
-        multiline = False
-        next_line, count, width = 1, 0, 0
-        where = f"{path.suffix.lstrip('.').upper() or 'CSV'} 文件"
-        waiting = 0  # cells gathered as Python strings since the last chunk
-        try:
-            for row in reader:
-                rows.append(row)
-                line_numbers.append(next_line)
-                multiline = multiline or next_line != count + 1
-                next_line = reader.line_num + 1
-                count += 1
-                waiting += len(row)
-                if len(row) > width:
-                    width = len(row)
-                    bounds.check(where, count, count * width, size)
-                if len(rows) == _TEXT_ROWS or waiting > _TEXT_CELLS:
-                    bounds.check(where, count, count * width, size)
-                    chunks.append(_text_frame(rows))
-                    rows, waiting = [], 0
-        except csv.Error as exc:
-            raise FileRejected(
-                f"CSV 文件第 {reader.line_num} 行无法解析（{exc}），请用 Excel 另存为 .xlsx 后提交",
-                "unreadable",
-            ) from None
-        bounds.check(where, count, count * width, size)
+        return read_delimited(stream, path.stem, path.suffix, path.stat().st_size, bounds)
+
+
+def read_delimited(
+    stream: io.TextIOBase, sheet: str, suffix: str, size: int, bounds: Bounds
+) -> RawSheet:
+    """Delimited text from a stream opened with `newline=""` (a file's, or text made in
+    memory by `reconcile.testing`) as the sheet named `sheet`: rows become polars chunks
+    as they come, and the rows, cells (rows × the widest row) and memory (against the
+    file's `size`) are checked while it is read."""
+    sample = stream.read(8192)
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        delimiter = ","
+    stream.seek(0)
+    reader = csv.reader(_lines(stream), delimiter=delimiter)
+    chunks: list[pl.DataFrame] = []
+    rows: list[list[str]] = []
+    line_numbers: list[int] = []
+    multiline = False
+    next_line, count, width = 1, 0, 0
+    where = f"{suffix.lstrip('.').upper() or 'CSV'} 文件"
+    waiting = 0  # cells gathered as Python strings since the last chunk
+    try:
+        for row in reader:
+            rows.append(row)
+            line_numbers.append(next_line)
+            multiline = multiline or next_line != count + 1
+            next_line = reader.line_num + 1
+            count += 1
+            waiting += len(row)
+            if len(row) > width:
+                width = len(row)
+                bounds.check(where, count, count * width, size)
+            if len(rows) == _TEXT_ROWS or waiting > _TEXT_CELLS:
+                bounds.check(where, count, count * width, size)
+                chunks.append(_text_frame(rows))
+                rows, waiting = [], 0
+    except csv.Error as exc:
+        raise FileRejected(
+            f"CSV 文件第 {reader.line_num} 行无法解析（{exc}），请用 Excel 另存为 .xlsx 后提交",
+            "unreadable",
+        ) from None
+    bounds.check(where, count, count * width, size)
     if rows or not chunks:
         chunks.append(_text_frame(rows))
     frame = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
     ordered: list[str] = sorted(frame.columns, key=lambda name: int(name[1:]))
     frame = frame.select(ordered)
-    return RawSheet(path.stem, True, frame, [], line_numbers if multiline else None)
+    return RawSheet(sheet, True, frame, [], line_numbers if multiline else None)
 
 
 def _text_frame(rows: list[list[str]]) -> pl.DataFrame:

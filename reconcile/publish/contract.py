@@ -124,17 +124,22 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
     ]
 
 
-def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> Path:
+def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
-    return write_atomic(path, buffer.getvalue().encode("utf-8"))
+    return buffer.getvalue().encode("utf-8")
+
+
+def contract_files(judgement: Judgement) -> dict[str, bytes]:
+    """The night's three files by name, as the bytes written (also for judging in memory)."""
+    return {
+        "reports.csv": csv_bytes(REPORT_HEADER, report_rows(judgement)),
+        "attribution.csv": csv_bytes(ATTRIBUTION_HEADER, attribution_rows(judgement)),
+        "deals.csv": csv_bytes(DEAL_HEADER, deal_rows(judgement)),
+    }
 
 
 def write_contract(judgement: Judgement, folder: Path) -> list[Path]:
-    return [
-        write_csv(folder / "reports.csv", REPORT_HEADER, report_rows(judgement)),
-        write_csv(folder / "attribution.csv", ATTRIBUTION_HEADER, attribution_rows(judgement)),
-        write_csv(folder / "deals.csv", DEAL_HEADER, deal_rows(judgement)),
-    ]
+    return [write_atomic(folder / name, data) for name, data in contract_files(judgement).items()]

@@ -1,9 +1,14 @@
-"""End-to-end scenarios: clerk-readable YAML cases run through `reconcile run`.
+"""Scenarios: clerk-readable YAML cases, judged in memory and, a handful, end to end.
 
 Every `cases/*.yaml` is one scenario: a project's rules.yaml, one or more nights
 (`runs`), the files dropped into `inputs/` before each night and the rows the
 night must write to `outputs/<as_of>/{reports,attribution,deals}.csv`. The format
 is described in `README.md` next to this file.
+
+Every case runs in memory (`reconcile.testing.nights`: the product's reading,
+normalising, judging and CSV writing, without files or a ledger). The cases of
+`END_TO_END` also run through real files and `reconcile run`, with the same
+expectations, and must give the same bytes as in memory.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import yaml
 from reconcile.cli.main import main as reconcile_main
 from reconcile.config.rules import RulesError, parse_rules
 from reconcile.config.workspace import Workspace
-from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
+from reconcile.judge.codes import DEAL_STATUSES, OWNER_TYPES, REASONS, REPORT_STATUSES
+from reconcile.testing import Cell, SheetSpec, write_csv, write_xls, write_xlsx
+from reconcile.testing.nights import MemoryWorkspace, Night
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(CASES.glob("*.yaml"))
@@ -79,21 +86,7 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 SET_FIELDS = frozenset({"reason_codes", "flags"})  # `;`-separated lists: order does not matter
 MONEY_FIELDS = frozenset({"amount", "commission"})  # yuan with exactly 2 decimals
-REASON_CODES = (
-    *(f"R{n:02d}" for n in range(1, 11)),
-    "A01",
-    "C01",
-    "C02",
-    "D01",
-    "N01",
-    "E01",
-    "P01",
-    "H01",
-    "X01",
-    "S01",
-    "J01",
-    "X02",
-)
+REASON_CODES = tuple(REASONS)
 RULES_SECTIONS = frozenset(
     {
         "project",
@@ -116,10 +109,12 @@ RULES_SECTIONS = frozenset(
 # Outcomes a scenario may also name in `covers`: statuses, owner types, ledger counters.
 COVER_WORDS = frozenset(
     {
-        *("valid", "invalid", "pending", "expired_unvisited", "ambiguous", "lost", "disputed"),
-        *("channel", "natural", "existing"),
-        *("payable", "held", "not_payable", "clawback"),
-        *("row_errors", "quarantined", "unrecognised_sheets"),
+        *REPORT_STATUSES,
+        *OWNER_TYPES,
+        *DEAL_STATUSES,
+        "row_errors",
+        "quarantined",
+        "unrecognised_sheets",
     }
 )
 CASE_KEYS = frozenset({"title", "covers", "seed", "rules", "runs"})
@@ -129,6 +124,18 @@ RUN_KEYS = frozenset({"as_of", "files", "expect"})
 LEDGER_COUNTERS = ("row_errors", "quarantined", "unrecognised_sheets")
 EXPECT_KEYS = frozenset({*HEADERS, "counts", *LEDGER_COUNTERS})
 FILE_SUFFIXES = (".xlsx", ".xls", ".csv")
+# Run through real files and `reconcile run` as well: workbooks old and new, CSV, several
+# nights, re-saved files, rejected rows, a replay of an earlier night.
+END_TO_END = (
+    "seed_damuzhi",  # .xlsx and .xls, four nights, re-saved workbooks
+    "seed_fenxiao",  # .xlsx, .xls and .csv, rulings, deals, a re-saved deal sheet
+    "seed_ziyou",  # three nights, re-saved report and visit sheets
+    "asof_replay",  # a night replayed after a later one
+    "phone_landline_r02_row_error",  # rows ingestion rejects, reported as R02
+    "date_only_report_skips_hours",  # .csv report sheet
+    "deal_room_change",  # a 交易变更 sheet on a second night
+    "unrecognised_sheet_and_file",  # a sheet not recognised, a file quarantined
+)
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -182,18 +189,25 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+def typed_sheets(rel: str, sheets: dict[str, list[list[Any]]]) -> dict[str, list[list[Cell]]]:
+    """A case file's sheets as a clerk's file holds them: header text, typed cells."""
+    cell = csv_cell if rel.lower().endswith(".csv") else excel_cell
+    return {
+        str(name): [
+            ["" if v is None else str(v) for v in rows[0]],
+            *([cell(v) for v in row] for row in rows[1:]),
+        ]
+        for name, rows in sheets.items()
+    }
+
+
 def write_input(inputs: Path, rel: str, sheets: dict[str, list[list[Any]]]) -> Path:
     path = inputs / rel
-    suffix = path.suffix.lower()
-    cell = csv_cell if suffix == ".csv" else excel_cell
     specs = [
-        SheetSpec(
-            name=str(name),
-            header=["" if v is None else str(v) for v in rows[0]],
-            rows=[[cell(v) for v in row] for row in rows[1:]],
-        )
-        for name, rows in sheets.items()
+        SheetSpec(name=name, header=[str(v) for v in rows[0]], rows=rows[1:])
+        for name, rows in typed_sheets(rel, sheets).items()
     ]
+    suffix = path.suffix.lower()
     if suffix == ".csv":
         return write_csv(path, specs[0], encoding="utf-8")
     if suffix == ".xls":
@@ -333,13 +347,14 @@ def failure(case: dict, night: str, problems: list[str], texts: dict, output: st
     return "\n".join(parts)
 
 
-def check_night(ws: Path, case: dict, night: dict, output: str) -> dict[str, str | None]:
+def check_night(
+    case: dict, night: dict, texts: dict[str, str | None], facts: dict[str, list[str]], output: str
+) -> None:
+    """The night's expectations against the CSV texts it wrote and the ledger's totals."""
     as_of = as_of_text(night["as_of"])
     expect = night.get("expect") or {}
-    texts = read_outputs(ws, as_of)
 
     # Ingestion first: a scenario whose inputs are misread says so before any verdict.
-    facts = ledger_facts(ws)
     problems = []
     for counter in LEDGER_COUNTERS:
         want = expect.get(counter, 0)
@@ -369,7 +384,37 @@ def check_night(ws: Path, case: dict, night: dict, output: str) -> dict[str, str
             problems.append(f"counts.{name}: expected {want} rows, got {len(rows)}")
     if problems:
         pytest.fail(failure(case, as_of, problems, texts, output), pytrace=False)
-    return texts
+
+
+def differences(
+    first: dict[str, str | None], second: dict[str, str | None], names: tuple[str, str]
+) -> list[str]:
+    """Each CSV whose text differs between two runs of a night, as a unified diff."""
+    problems = []
+    for name in HEADERS:
+        if first[name] != second[name]:
+            diff = difflib.unified_diff(
+                (first[name] or "").splitlines(),
+                (second[name] or "").splitlines(),
+                *names,
+                lineterm="",
+            )
+            problems.append(f"{name}.csv differs:\n" + "\n".join(diff))
+    return problems
+
+
+def memory_texts(night: Night) -> dict[str, str | None]:
+    return {name: night.contract[f"{name}.csv"].decode("utf-8") for name in HEADERS}
+
+
+def memory_facts(night: Night) -> dict[str, list[str]]:
+    return {counter: getattr(night, counter) for counter in LEDGER_COUNTERS}
+
+
+def run_in_memory(ws: MemoryWorkspace, night: dict) -> Night:
+    for rel, sheets in (night.get("files") or {}).items():
+        ws.put(rel, typed_sheets(rel, sheets))
+    return ws.run(date.fromisoformat(as_of_text(night["as_of"])))
 
 
 def run_night(ws: Path, as_of: str, capsys: pytest.CaptureFixture) -> tuple[int, str]:
@@ -382,9 +427,28 @@ def run_night(ws: Path, as_of: str, capsys: pytest.CaptureFixture) -> tuple[int,
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
-def test_scenario(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_scenario(path: Path) -> None:
     case = load_case(path)
+    ws = MemoryWorkspace(case["rules"])
+    texts: dict[str, str | None] = {}
+    for night in case["runs"]:
+        texts = memory_texts(result := run_in_memory(ws, night))
+        check_night(case, night, texts, memory_facts(result), "")
+
+    # The same night again changes nothing: byte-identical CSVs.
+    again = memory_texts(ws.run(result.as_of))
+    problems = differences(texts, again, ("first run", "second run"))
+    if problems:
+        pytest.fail(failure(case, result.as_of.isoformat(), problems, again), pytrace=False)
+
+
+@pytest.mark.parametrize("stem", END_TO_END)
+def test_scenario_end_to_end(stem: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Real files through `reconcile run`: the same expectations, and every night's CSVs
+    and ledger totals exactly as judged in memory."""
+    case = load_case(CASES / f"{stem}.yaml")
     ws = make_workspace(tmp_path, case["rules"])
+    memory = MemoryWorkspace(case["rules"])
     texts: dict[str, str | None] = {}
     as_of = ""
     for night in case["runs"]:
@@ -392,27 +456,27 @@ def test_scenario(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> 
         for rel, sheets in (night.get("files") or {}).items():
             write_input(ws / "inputs", rel, sheets)
         code, output = run_night(ws, as_of, capsys)
+        texts = read_outputs(ws, as_of)
         if code != 0:
             problems = [f"reconcile run exited with {code}"]
-            pytest.fail(
-                failure(case, as_of, problems, read_outputs(ws, as_of), output), pytrace=False
-            )
-        texts = check_night(ws, case, night, output)
+            pytest.fail(failure(case, as_of, problems, texts, output), pytrace=False)
+        facts = ledger_facts(ws)
+        check_night(case, night, texts, facts, output)
+        in_memory = run_in_memory(memory, night)
+        problems = differences(texts, memory_texts(in_memory), ("reconcile run", "in memory"))
+        problems += [
+            f"{counter}: the ledger has {facts[counter]}, in memory {getattr(in_memory, counter)}"
+            for counter in LEDGER_COUNTERS
+            if facts[counter] != getattr(in_memory, counter)
+        ]
+        if problems:
+            pytest.fail(failure(case, as_of, problems, texts, output), pytrace=False)
 
     # The same night again changes nothing: byte-identical CSVs.
     code, output = run_night(ws, as_of, capsys)
     again = read_outputs(ws, as_of)
     problems = [] if code == 0 else [f"re-running as_of {as_of} exited with {code}"]
-    for name in HEADERS:
-        if again[name] != texts[name]:
-            diff = difflib.unified_diff(
-                (texts[name] or "").splitlines(),
-                (again[name] or "").splitlines(),
-                "first run",
-                "second run",
-                lineterm="",
-            )
-            problems.append(f"{name}.csv differs on re-running the same night:\n" + "\n".join(diff))
+    problems += differences(texts, again, ("first run", "second run"))
     if problems:
         pytest.fail(failure(case, as_of, problems, again, output), pytrace=False)
 
@@ -485,6 +549,18 @@ def _clock_numbers(text: str) -> list[str]:
     return found
 
 
+def _expected_codes(case: dict) -> set[str]:
+    """Every reason code some expected row of the case requires."""
+    found: set[str] = set()
+    for night in case.get("runs") or []:
+        expect = night.get("expect") if isinstance(night, dict) else None
+        for name in HEADERS:
+            for row in (expect.get(name) or []) if isinstance(expect, dict) else []:
+                if isinstance(row, dict) and row.get("reason_codes"):
+                    found |= as_set(str(row["reason_codes"]))
+    return found
+
+
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
 def test_case_file_is_well_formed(path: Path) -> None:
     case = load_case(path)
@@ -496,10 +572,15 @@ def test_case_file_is_well_formed(path: Path) -> None:
     if not isinstance(covers, list) or not covers:
         problems.append("covers: a non-empty list of reason codes, rules.yaml keys, outcomes")
     else:
+        expected = _expected_codes(case)
         for item in map(str, covers):
             if _CODE.fullmatch(item):
                 if item not in REASON_CODES:
                     problems.append(f"covers: unknown reason code {item}")
+                elif item not in expected:
+                    problems.append(
+                        f"covers: {item}, but no expected row has it in its reason_codes"
+                    )
             elif item not in COVER_WORDS and item.split(".")[0] not in RULES_SECTIONS:
                 problems.append(
                     f"covers: {item!r} is not a reason code, a rules.yaml key or an outcome"

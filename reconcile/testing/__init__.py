@@ -1,8 +1,10 @@
-"""Test files as clerks produce them: `.xlsx`, `.xls` and `.csv` writers.
+"""Test support: input files as clerks produce them, and nights judged in memory.
 
-The demo workspace, the test suites and the benchmarks all write their inputs with
-these. Files are byte-for-byte reproducible: xlsxwriter is given a fixed creation
-time, and the CSV and `.xls` writers embed no clock.
+This module writes `.xlsx`, `.xls` and `.csv` files; the demo workspace, the test
+suites and the benchmarks all write their inputs with it. Files are byte-for-byte
+reproducible: xlsxwriter is given a fixed creation time, and the CSV and `.xls`
+writers embed no clock. `reconcile.testing.nights` judges the same sheets without
+writing any file or ledger.
 """
 
 from __future__ import annotations
@@ -156,12 +158,17 @@ def write_xls(path: Path, sheets: list[SheetSpec]) -> Path:
 def write_csv(path: Path, spec: SheetSpec, encoding: str = "utf-8") -> Path:
     """`encoding` 'utf-8-sig' for Excel's "CSV UTF-8", 'gbk' for the legacy Chinese default."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_document(spec.all_rows()).encode(encoding))
+    return path
+
+
+def csv_document(rows: list[list[Cell]]) -> str:
+    """The text `write_csv` writes for a sheet's rows."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in spec.all_rows():
+    for row in rows:
         writer.writerow(["" if v is None else _csv_text(v) for v in row])
-    path.write_bytes(buffer.getvalue().encode(encoding))
-    return path
+    return buffer.getvalue()
 
 
 def _csv_text(value: Cell) -> str:
