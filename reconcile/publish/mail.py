@@ -142,8 +142,8 @@ def compose(rules: Rules, mail: Mail, now: datetime) -> tuple[str, bytes]:
         )
 
     fingerprint = hashlib.sha256(mid.encode())
-    for part in (mail.text, mail.html, *(a.filename for a in mail.attachments)):
-        fingerprint.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    for text in (mail.text, mail.html, *(a.filename for a in mail.attachments)):
+        fingerprint.update(text.encode("utf-8", "surrogatepass") + b"\x00")
     for attachment in mail.attachments:
         fingerprint.update(hashlib.sha256(attachment.content).digest())
     tag = fingerprint.hexdigest()[:32]

@@ -85,7 +85,7 @@ def cell_text(value: str) -> str:
     return cleaned.replace("\r\n", "\n").replace("\r", "\n")[:_MAX_CELL_TEXT]
 
 
-def cell_value(value: object, zone: ZoneInfo) -> object:
+def cell_value(value: object, zone: ZoneInfo) -> bool | int | float | str | date | None:
     """A Python value as a cell holds it: text neutralised, aware times as local naive times."""
     if value is None:
         return None
@@ -178,10 +178,12 @@ def setup_page(ws: Worksheet, project: str, title: str, as_of: date) -> None:
     if ws.sheet_properties.pageSetUpPr is None:
         ws.sheet_properties.pageSetUpPr = PageSetupProperties()
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.oddHeader.left.text = _header_text(project)
-    ws.oddHeader.center.text = _header_text(title)
-    ws.oddHeader.right.text = _header_text(f"截至 {as_of.isoformat()}")
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    header, footer = ws.oddHeader, ws.oddFooter
+    assert header is not None and footer is not None  # every new worksheet has both
+    header.left.text = _header_text(project)
+    header.center.text = _header_text(title)
+    header.right.text = _header_text(f"截至 {as_of.isoformat()}")
+    footer.center.text = "第 &P 页，共 &N 页"
 
 
 def _header_text(text: str) -> str:
@@ -195,7 +197,7 @@ def _header_text(text: str) -> str:
 def new_workbook() -> Workbook:
     """An empty workbook (its default sheet removed): sheets are added in reading order."""
     wb = Workbook()
-    wb.remove(wb.active)
+    wb.remove(wb.worksheets[0])
     return wb
 
 
