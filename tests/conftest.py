@@ -10,6 +10,7 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from reconcile.ingest import arrival
 from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
 
 # Timing belongs to benchmarks: a loaded 2-core CI machine must not fail a property
@@ -109,9 +110,20 @@ def workspace(tmp_path: Path) -> Path:
 __all__ = ["date", "datetime", "load_fixture", "fixture_names", "write_fixture"]
 
 
+_REAL_PAUSE = arrival.pause
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _files_are_complete():
+    """Files the tests write are complete: the settle wait passes at once (nothing changes
+    meanwhile), also for the nights that module and session fixtures run before any test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(arrival, "pause", lambda seconds, stop: False)
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _files_are_complete(request, monkeypatch):
-    """Files a test writes are complete: the settle wait passes at once (nothing changes
-    meanwhile). Tests of safe arrival mark themselves `real_settle` and really wait."""
-    if "real_settle" not in request.keywords:
-        monkeypatch.setattr("reconcile.ingest.arrival.pause", lambda seconds, stop: False)
+def _real_settle(request, monkeypatch):
+    """Tests of safe arrival mark themselves `real_settle` and really wait."""
+    if "real_settle" in request.keywords:
+        monkeypatch.setattr(arrival, "pause", _REAL_PAUSE)

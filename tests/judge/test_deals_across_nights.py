@@ -40,10 +40,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     inputs = root / "inputs"
     for folder in ("channels", "visits", "crm", "rulings"):
         (inputs / folder).mkdir(parents=True)
-    # The nights run before any test's patch of the settle wait: the files are complete.
-    (root / "rules.yaml").write_text(
-        "project: 山湖一号\nschedule: {settle: 0s}\n", encoding="utf-8"
-    )
+    (root / "rules.yaml").write_text("project: 山湖一号\n", encoding="utf-8")
     _xlsx(inputs / "channels/链家/报备.xlsx", "报备", REPORT, [
         ["张先生", "138****1234", "2026-11-10 10:00", "王五"],
         ["李女士", "139****5678", "2026-11-10 10:00", "王五"],

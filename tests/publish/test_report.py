@@ -29,8 +29,6 @@ conflict:
 notify:
   admin: [admin@example.com]
   finance: [finance@example.com]
-# The module's nights run before any test's patch of the settle wait: the files are complete.
-schedule: {settle: 0s}
 """
 REPORT_HEADER = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 VISIT_HEADER = ["客户姓名", "客户电话", "到访时间", "渠道", "经纪人"]
