@@ -280,16 +280,19 @@ def _no_errors() -> pl.DataFrame:
 
 
 def fingerprint(judgement) -> tuple[str, dict]:
-    """A hash of everything the judgement says, and its counts."""
+    """A hash of everything the judgement says, and its counts (codes and flags as text)."""
+    from reconcile.publish.contract import flag_texts
+
     digest = hashlib.sha256()
     counts: dict[str, int] = {}
     for r in sorted(judgement.reports, key=lambda r: r.row_id):
         digest.update(f"{r.row_id}|{r.status}|{';'.join(r.codes)}|{r.phone}\n".encode())
         counts[r.status] = counts.get(r.status, 0) + 1
     for e in judgement.episodes:
+        codes = [str(code) for code in e.codes]
         digest.update(
             f"{e.phone}|{e.owner_type}|{e.first_visit_at}|{e.until}|{e.channels}|"
-            f"{e.report.row_id if e.report else ''}|{e.codes}|{e.flags}|"
+            f"{e.report.row_id if e.report else ''}|{codes}|{flag_texts(e.flags)}|"
             f"{sorted(r.row_id for r in e.contested)}\n".encode()
         )
     pairs = sorted((a.row_id, b.row_id) for a, b in judgement.suspected)

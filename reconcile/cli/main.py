@@ -23,9 +23,8 @@ from reconcile.config.workspace import Workspace, init_workspace
 from reconcile.ingest.files import classify_path, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement
-from reconcile.judge.codes import REPORT_STATUS_LABELS
-from reconcile.judge.codes import label as code_label
 from reconcile.judge.explain import explain
+from reconcile.judge.reasons import labels as code_label
 from reconcile.normalise.phones import parse_phone
 from reconcile.ops.lock import RunLocked
 from reconcile.ops.logs import logging_to
@@ -351,7 +350,7 @@ def _explain_report(args: argparse.Namespace, report_id: str) -> int:
     if current != report_id:
         print(f"报备 {report_id} 重新解析后的编号为 {current}（来源 {report.source}）")
     if report.phone is None:
-        status = REPORT_STATUS_LABELS[report.status]
+        status = report.status.label
         reason = f" — {code_label(report.codes)}" if report.codes else ""
         print(f"报备 {current}（{report.source}）：{status}{reason}；尚未对应到具体客户")
         return EXIT_OK

@@ -21,9 +21,9 @@ from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
 from reconcile.judge import Judgement
-from reconcile.judge.codes import OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, REPORT_STATUSES
-from reconcile.judge.codes import label as code_label
 from reconcile.judge.preview import FUTURE, report_verdicts
+from reconcile.judge.reasons import labels as code_label
+from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.phones import mask
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
 from reconcile.publish.night import Published
@@ -179,24 +179,24 @@ def published_lines(
 def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> list[str]:
     """What the night decided: owners, collisions, disputes and commission."""
     statuses = Counter(r.status for r in judgement.reports)
-    statuses["invalid"] += judgement.error_reports.height
+    statuses[ReportStatus.INVALID] += judgement.error_reports.height
     lines = [
-        "报备判定："
-        + "，".join(
-            f"{REPORT_STATUS_LABELS[s]} {statuses[s]}" for s in REPORT_STATUSES if statuses[s]
-        )
+        "报备判定：" + "，".join(f"{s.label} {statuses[s]}" for s in ReportStatus if statuses[s])
     ]
     owners = Counter(e.owner_type for e in judgement.episodes)
-    by_channel = Counter(e.channels[0] for e in judgement.episodes if e.owner_type == "channel")
+    channel = OwnerType.CHANNEL
+    by_channel = Counter(e.channels[0] for e in judgement.episodes if e.owner_type == channel)
     parts = []
-    for owner_type, label in OWNER_TYPE_LABELS.items():
+    for owner_type in OwnerType:
         if owners[owner_type]:
             detail = "、".join(f"{c} {n}" for c, n in sorted(by_channel.items()))
-            extra = f"（{detail}）" if owner_type == "channel" and detail else ""
-            parts.append(f"{label} {owners[owner_type]}{extra}")
+            extra = f"（{detail}）" if owner_type == channel and detail else ""
+            parts.append(f"{owner_type.label} {owners[owner_type]}{extra}")
     lines.append(f"客户归属 {len(judgement.episodes)} 段：" + "，".join(parts))
-    collisions = [e for e in judgement.episodes if any(r.status == "lost" for r in e.contested)]
-    disputed = [e for e in judgement.episodes if e.owner_type == "disputed"]
+    collisions = [
+        e for e in judgement.episodes if any(r.status == ReportStatus.LOST for r in e.contested)
+    ]
+    disputed = [e for e in judgement.episodes if e.owner_type == OwnerType.DISPUTED]
     lines.append(
         f"撞单 {len(collisions)} 个（已判定归属），待裁决 {len(disputed)} 个，"
         f"疑似撞单（尚未到访）{len(judgement.suspected)} 组"
@@ -207,10 +207,12 @@ def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> li
     clawback: defaultdict[str, float] = defaultdict(float)
     held: defaultdict[str, float] = defaultdict(float)
     for line in judgement.deals:
-        if line.status in ("payable", "clawback") and line.channel:
+        if line.status in (DealStatus.PAYABLE, DealStatus.CLAWBACK) and line.channel:
             net[line.channel] += line.commission
-            (payable if line.status == "payable" else clawback)[line.channel] += line.commission
-        elif line.status == "held" and line.channel:
+            (payable if line.status == DealStatus.PAYABLE else clawback)[line.channel] += (
+                line.commission
+            )
+        elif line.status == DealStatus.HELD and line.channel:
             held[line.channel] += line.commission
     lines.append(
         f"应付净额 {yuan(sum(net.values()))}（可结佣 {yuan(sum(payable.values()))}，"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -21,8 +21,10 @@ import polars as pl
 
 from reconcile.config.rules import Rules
 from reconcile.judge.inputs import parse_iso
-from reconcile.judge.periods import period_end
+from reconcile.judge.reasons import h01, p01, refund, s01
+from reconcile.judge.reasons.h01 import appeal_end
 from reconcile.judge.timeline import Episode
+from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
 
 STAGES = cells.STAGES  # 小订 < 认购 < 签约 < 退房, each written as its first word
@@ -36,6 +38,7 @@ _STAGE_DATES = (
     ("refunded_at", REFUNDED),
 )
 _FLAT_FIELDS = ("room_id", "room_name", "building", "unit", "room")
+NOT_PAYABLE = DealStatus.NOT_PAYABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +243,9 @@ def change_rows(frame: pl.DataFrame) -> list[_Row]:
         get = row.get
         key = (row["path"], row["sheet"], row["row_no"], get("first_run"))
         if key in rows:  # a cell of several numbers gave one frame row each
-            if get("phone") and get("phone") not in rows[key].phones:
-                rows[key].phones.append(get("phone"))
+            phone = get("phone")
+            if phone and phone not in rows[key].phones:
+                rows[key].phones.append(phone)
             continue
         kind = change_kind(get("change_type"))
         amount = get("new_amount") if kind == "move" else get("refund_amount")
@@ -445,8 +449,8 @@ class _Book:
             keep.mark(stage, at)
         if keep.refund_amount is None:
             keep.refund_amount = gone.refund_amount
-        for table in (self.amounts, self.names):
-            table.setdefault(id(keep), []).extend(table.pop(id(gone), []))
+        self.amounts.setdefault(id(keep), []).extend(self.amounts.pop(id(gone), []))
+        self.names.setdefault(id(keep), []).extend(self.names.pop(id(gone), []))
         names = self.buyer_names.setdefault(id(keep), {})
         for buyer, given in self.buyer_names.pop(id(gone), {}).items():
             names.setdefault(buyer, set()).update(given)
@@ -504,7 +508,7 @@ class _Book:
     def _move(self, deal: Deal, row: _Row, change: DealChange) -> DealChange:
         """换房: the deal leaves its flat for the new one, with the new price."""
         old = self.flats.root(row) or deal.flat
-        new = _new_flat(row.room, old, (deal.owners or [None])[0])
+        new = _new_flat(row.room, old, deal.owners[0] if deal.owners else None)
         if new is None:
             return change
         new = self.flats.find(new)
@@ -626,13 +630,13 @@ class DealLine:
     stage: str
     deal_date: datetime | None
     amount: float | None
-    owner_type: str
+    owner_type: OwnerType
     channel: str | None
     agent: str | None
     share: float | None
     commission: float
-    status: str
-    reason_codes: tuple[str, ...]
+    status: DealStatus
+    reason_codes: tuple[Code, ...]
     # Held lines: when the appeal window closes (for D01 the ruling may come later still).
     held_until: datetime | None = None
 
@@ -687,7 +691,7 @@ def _owner(
     deal: Deal,
     households: Households,
     episodes: dict[str, list[Episode]],
-    order: list[str],
+    order: Sequence[str],
 ) -> tuple[Episode | None, Episode | None, str | None]:
     """The episode holding on the deal date, else the channel episode that lapsed before it,
     and the buyer through whose household it holds.
@@ -715,18 +719,13 @@ def _owner(
     if own or holding:
         held = (own or holding)[0]
         return held, None, buyer_of[held.phone]
-    lapsed = [
-        e
-        for e in mine
-        if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at < _day_end(at)
-    ]
-    if not lapsed:
+    last = p01.lapsed(mine, _day_end(at))
+    if last is None:
         return None, None, first
-    last = max(lapsed, key=lambda e: e.first_visit_at)  # type: ignore[arg-type, return-value]
     return None, last, buyer_of[last.phone]
 
 
-def _claim_key(episode: Episode, order: list[str]) -> tuple:
+def _claim_key(episode: Episode, order: Sequence[str]) -> tuple:
     """How early a channel's claim is, by `conflict.order` (brought first, reported first)."""
     report = episode.report
     keys: list[tuple] = []
@@ -779,71 +778,47 @@ def _lines(
     if lapsed is not None:
         # The channel's visit protection ended before the deal: its customer, but no commission.
         return [
-            line("channel", channel, lapsed.agent, None, 0.0, "not_payable", ["P01"])
+            line(OwnerType.CHANNEL, channel, lapsed.agent, None, 0.0, NOT_PAYABLE, [Code.P01])
             for channel in lapsed.channels
         ]
-    if episode is None or episode.owner_type in ("natural", "existing"):
-        owner_type = episode.owner_type if episode is not None else "natural"
-        code = "E01" if owner_type == "existing" else "N01"
-        return [line(owner_type, None, None, None, 0.0, "not_payable", [code])]
-    if episode.owner_type == "disputed":
+    if episode is None or episode.owner_type in (OwnerType.NATURAL, OwnerType.EXISTING):
+        owner_type = episode.owner_type if episode is not None else OwnerType.NATURAL
+        code = Code.E01 if owner_type == OwnerType.EXISTING else Code.N01
+        return [line(owner_type, None, None, None, 0.0, NOT_PAYABLE, [code])]
+    if episode.owner_type == OwnerType.DISPUTED:
         # No owner yet, so no sharing channel: one row until a ruling names one.
-        codes = ["D01"]
+        codes = [Code.D01]
         deadline = appeal_end(episode, rules)
-        if appeal_open(episode, rules, as_of_end):
-            codes.append("H01")
-        return [line("disputed", None, None, None, 0.0, "held", codes, deadline)]
+        if h01.appeal_open(episode, rules, as_of_end):
+            codes.append(Code.H01)
+        return [line(OwnerType.DISPUTED, None, None, None, 0.0, DealStatus.HELD, codes, deadline)]
     shares = episode.shares or [(episode.channels[0], 1.0)]
-    stage = rules.deal.commission_stage
-    codes = ["J01"] if episode.ruled else []
-    if REFUNDED in deal.stage_at:
-        paid_at, refunded_at = deal.reached_at(stage), deal.stage_at[REFUNDED]
-        paid_before = deal.reached(stage) and (
-            paid_at is None or refunded_at is None or paid_at < refunded_at
-        )
-        clawback = paid_before and rules.deal.clawback_on_refund
-        status, sign, codes = (
-            ("clawback" if clawback else "not_payable"),
-            -int(clawback),
-            [*codes, "X01" if clawback else "X02"],
-        )
-    elif not deal.reached(stage):
-        status, sign, codes = "not_payable", 0, [*codes, "S01"]
-    elif not episode.ruled and episode.had_collision and appeal_open(episode, rules, as_of_end):
-        status, sign, codes = "held", 1, ["H01"]
+    codes = [Code.J01] if episode.ruled else []
+    refunded = refund.decide(rules, deal)
+    status: DealStatus
+    if refunded is not None:
+        clawback = refunded == Code.X01
+        status = DealStatus.CLAWBACK if clawback else NOT_PAYABLE
+        sign, codes = -int(clawback), [*codes, refunded]
+    elif s01.decide(rules, deal):
+        status, sign, codes = NOT_PAYABLE, 0, [*codes, Code.S01]
+    elif h01.decide(episode, rules, as_of_end):
+        status, sign, codes = DealStatus.HELD, 1, [Code.H01]
     else:
-        status, sign = "payable", 1
+        status, sign = DealStatus.PAYABLE, 1
     return [
         line(
-            "channel",
+            OwnerType.CHANNEL,
             channel,
             episode.agent if channel == episode.channels[0] else _agent_of(episode, channel),
             share,
             sign * commission_for(rules, channel, deal.amount) * share,
             status,
             codes,
-            appeal_end(episode, rules) if status == "held" else None,
+            appeal_end(episode, rules) if status == DealStatus.HELD else None,
         )
         for channel, share in shares
     ]
-
-
-def appeal_end(episode: Episode, rules: Rules) -> datetime | None:
-    """When losers can no longer appeal: the first visit + `conflict.appeal_window`
-    (None without a visit, and for `forever`: see :func:`appeal_open`)."""
-    if episode.first_visit_at is None:
-        return None
-    return period_end(episode.first_visit_at, rules.conflict.appeal_window, rules.zone)
-
-
-def appeal_open(episode: Episode, rules: Rules, at: datetime) -> bool:
-    """Whether losers may still appeal at `at`: the episode has a visit and its appeal
-    window has not ended (`forever` never ends). The one answer for held commission
-    and for the dispute report."""
-    if episode.first_visit_at is None:
-        return False
-    end = appeal_end(episode, rules)
-    return end is None or at < end
 
 
 def _agent_of(episode: Episode, channel: str) -> str | None:

@@ -13,8 +13,10 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.judge import Judgement
-from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, REPORT_STATUS_LABELS, label
+from reconcile.judge.reasons import labels
+from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report
+from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
 
 
 @dataclass(frozen=True)
@@ -32,25 +34,17 @@ def _who(channel: str | None, agent: str | None) -> str:
     return " ".join(part for part in (channel, agent) if part) or "—"
 
 
-_FLAG_LABELS = {
-    "lost": "撞单未获归属",
-    "brought_by": "带看渠道",
-    "tie": "并列待裁决",
-    "renewed": "续期次数",
-    "provisional": "按报备类型优先暂定（需核实证据）",
-    "split": "分成",
-    "ruling": "裁决依据",
-    "order_unknown": "同一天先后不明，按报备方认定（需核实）",
-}
-# Flags that are a statement on their own, without a value.
-_BARE_FLAGS = ("provisional", "order_unknown")
+# Flags that are a statement on their own: their value (if any) says nothing more.
+_BARE_FLAGS = (Flag.PROVISIONAL, Flag.ORDER_UNKNOWN)
 
 
-def flag_text(flag: str) -> str:
-    key, _, value = flag.partition("=")
-    if key in _BARE_FLAGS:
-        return _FLAG_LABELS[key]
-    return f"{_FLAG_LABELS.get(key, key)} {value}"
+def flag_text(flag: Flag, value: FlagValue) -> str:
+    if flag in _BARE_FLAGS:
+        return flag.label
+    if flag == Flag.SPLIT:
+        assert isinstance(value, tuple)
+        value = ";".join(f"{channel}:{share_text(share)}" for channel, share in value)
+    return f"{flag.label} {value}"
 
 
 def related_reports(judgement: Judgement, phone: str) -> list[Report]:
@@ -102,25 +96,26 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
     lines += [f"  {_when(e.at)}  {e.what}  [{e.source}]" for e in events]
     lines.append("判定：")
     for number, episode in enumerate(judgement.by_phone(phone), start=1):
-        owner = OWNER_TYPE_LABELS[episode.owner_type]
-        if episode.owner_type == "channel":
+        owner = episode.owner_type.label
+        if episode.owner_type == OwnerType.CHANNEL:
             owner += f" {'、'.join(episode.channels)}" + (
                 f"（{episode.agent}）" if episode.agent else ""
             )
-        elif episode.owner_type == "disputed":
+        elif episode.owner_type == OwnerType.DISPUTED:
             owner += f" {'、'.join(episode.channels)}"
         until = _when(episode.until) if episode.until else "长期"
         start = _when(episode.first_visit_at) if episode.first_visit_at else "—"
         lines.append(f"  归属 {number}：{owner}；首次到访 {start}；保护至 {until}")
         if episode.codes:
-            lines.append(f"    原因：{label(episode.codes)}")
-        if episode.flags:
-            lines.append(f"    备注：{'；'.join(map(flag_text, episode.flags))}")
+            lines.append(f"    原因：{labels(episode.codes)}")
+        flags = episode.flags.items()
+        if flags:
+            lines.append(f"    备注：{'；'.join(flag_text(flag, value) for flag, value in flags)}")
         if episode.report is not None:
             lines.append(f"    依据报备：{episode.report.source}")
     for r in related_reports(judgement, phone):
-        status = REPORT_STATUS_LABELS[r.status]
-        reason = f" — {label(r.codes)}" if r.codes else ""
+        status = r.status.label
+        reason = f" — {labels(r.codes)}" if r.codes else ""
         lines.append(
             f"  报备 {_who(r.channel, r.agent)} {_when(r.at)}：{status}{reason}  [{r.source}]"
         )
@@ -129,7 +124,7 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
             continue
         money = f" 佣金 ¥{d.commission:,.2f}" if d.commission else ""
         share = f" 分成 {d.share:g}" if d.share is not None and d.share != 1 else ""
-        reason = f" — {label(d.reason_codes)}" if d.reason_codes else ""
-        status = f"{DEAL_STATUS_LABELS[d.status]} {_who(d.channel, d.agent)}"
+        reason = f" — {labels(d.reason_codes)}" if d.reason_codes else ""
+        status = f"{d.status.label} {_who(d.channel, d.agent)}"
         lines.append(f"  成交 {d.deal_id} {d.stage}：{status}{share}{money}{reason}")
     return lines

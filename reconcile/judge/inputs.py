@@ -22,6 +22,7 @@ import polars as pl
 
 from reconcile.config.kinds import KIND_LIST
 from reconcile.config.rules import Rules
+from reconcile.judge.reasons import r02
 from reconcile.normalise import dates
 from reconcile.store.ledger import Ledger
 
@@ -29,8 +30,6 @@ ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 
 # What the judge reads of each kind's `data` JSON: its declaration, typed.
 _DATA_FIELDS: dict[str, dict[str, pl.DataType]] = {k.name: k.data_types for k in KIND_LIST}
-# Phone codes that make a report row R02 (号码不合规) rather than an unreadable row.
-PHONE_ERROR_PREFIX = "phone_"
 
 
 @dataclass
@@ -185,7 +184,7 @@ def _report_errors(errors: pl.DataFrame, rules: Rules, as_of_end: datetime) -> p
     """Report rows rejected for their phone, with what can be read of their other cells."""
     records = []
     for error in errors.iter_rows(named=True):
-        if not any(code.startswith(PHONE_ERROR_PREFIX) for code in error["codes"].split(";")):
+        if not r02.unreadable(error["codes"]):
             continue
         cells = _cells_by_field(json.loads(error["raw"]), error["mapping"], error["headers"])
         reported = _reported_at(cells, as_of_end)

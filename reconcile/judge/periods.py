@@ -44,10 +44,12 @@ def period_end(start: datetime, duration: Duration, zone: ZoneInfo) -> datetime 
 
 
 def window_start(end: datetime, duration: Duration, zone: ZoneInfo) -> datetime:
-    """The start of the last `duration` before `end` (the renewal window).
+    """The start of the last `duration` before `end`, included: a renewal window, or the
+    latest report time that keeps a lead time before a visit (both inclusive).
 
     For calendar durations the window is whole days: the last 7 days before an end at
-    12-01 00:00 start 11-24 00:00.
+    12-01 00:00 start 11-24 00:00, and `1d` before a visit at 11-20 10:00 is any time
+    before 11-20 00:00.
     """
     minutes = duration.minutes
     if minutes is not None:
@@ -82,6 +84,11 @@ def in_clock_range_expr(moment: pl.Expr, start: time, end: time) -> pl.Expr:
 
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
+
+
+def end_of_day(moment: datetime, zone: ZoneInfo) -> datetime:
+    """24:00 of the moment's local day (00:00 of the next)."""
+    return _midnight(local_day(moment, zone) + timedelta(days=1), zone)
 
 
 def period_end_expr(start: pl.Expr, duration: Duration, zone: str) -> pl.Expr:

@@ -16,9 +16,10 @@ import polars as pl
 from reconcile.config.rules import Rules
 from reconcile.judge.admission import admit
 from reconcile.judge.inputs import rows_frame
+from reconcile.judge.vocabulary import Code
 from reconcile.normalise.records import ids_from_keys
 
-FILE_CODES = ("R01", "R02", "R03")
+FILE_CODES = (Code.R01.value, Code.R02.value, Code.R03.value)
 FUTURE = "future"
 
 

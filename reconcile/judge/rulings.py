@@ -8,12 +8,13 @@ ruling. Every override keeps the ruling's source in `flags`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from reconcile.config.rules import Rules
-from reconcile.judge.periods import period_end
+from reconcile.judge.reasons import j01, p01
 from reconcile.judge.timeline import Episode, Report
+from reconcile.judge.vocabulary import Code, OwnerType, ReportStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ def apply_rulings(
     for ruling in sorted(rulings, key=lambda r: (r.at is None, r.at, r.order)):
         episode = _episode_for(ruling, episodes)
         if episode is None:
-            episode = Episode(phone, "channel", None, None)
+            episode = Episode(phone, OwnerType.CHANNEL, None, None)
             episodes.append(episode)
         _override(episode, ruling, reports, rules)
     return episodes
@@ -69,19 +70,7 @@ def _episode_for(ruling: Ruling, episodes: list[Episode]) -> Episode | None:
 
 
 def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Rules) -> None:
-    shares = list(ruling.shares)
-    automatic = (
-        episode.channels[0] if episode.owner_type == "channel" and episode.channels else None
-    )
-    if not shares and ruling.owner:
-        appellant_lost = any(
-            r.channel == ruling.owner and r.status == "lost" for r in episode.contested
-        )
-        if appellant_lost and automatic and automatic != ruling.owner and not episode.ruled:
-            first, second = rules.conflict.upheld_split[:2]
-            shares = [(automatic, first), (ruling.owner, second)]
-        else:
-            shares = [(ruling.owner, 1.0)]
+    shares = j01.decide(rules, ruling, episode)
     # The ruled channel comes first: the one the ruling names, else the first of its split.
     ruled = sorted((channel for channel, _ in shares), key=lambda c: c != ruling.owner)
     mine = [r for r in reports if r.phone == episode.phone]
@@ -91,34 +80,34 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
             chosen[report.channel] = report
     for report in episode.contested:
         if report.channel not in ruled:
-            report.status, report.codes = "lost", ["C01", "J01"]
+            report.status, report.codes = ReportStatus.LOST, [Code.C01, Code.J01]
     for report in chosen.values():
-        report.status, report.codes = "valid", ["J01"]
+        report.status, report.codes = ReportStatus.VALID, [Code.J01]
         if report not in episode.contested:
             episode.contested.append(report)
     if not episode.holds_by_visit:
         # The developer's episode becomes the ruled channel's: visit protection from its visit.
         episode.until = (
-            period_end(episode.first_visit_at, rules.visit.protection, rules.zone)
+            p01.protection_end(rules, episode.first_visit_at)
             if episode.first_visit_at is not None
             else None
         )
-    episode.owner_type = "channel"
+    episode.owner_type = OwnerType.CHANNEL
     episode.channels = ruled
     episode.shares = shares
     episode.report = chosen.get(ruled[0])
     episode.agent = ruling.agent or (episode.report.agent if episode.report else None)
     episode.ruled = True
-    episode.codes = ["J01"]
-    episode.flags = [
-        f for f in episode.flags if not f.startswith(("tie=", "lost=", "split=", "ruling="))
-    ]
-    episode.flags.extend(
-        sorted({f"lost={r.channel}" for r in episode.contested if r.status == "lost"})
+    episode.codes = [Code.J01]
+    # What the automatic contest found of ties and losers gives way to the ruling's.
+    lost = sorted({r.channel for r in episode.contested if r.status == ReportStatus.LOST})
+    episode.flags = replace(
+        episode.flags,
+        tie=(),
+        lost=tuple(lost),
+        split=tuple(shares) if len(shares) > 1 else (),
+        ruling=ruling.source,
     )
-    if len(shares) > 1:
-        episode.flags.append("split=" + ";".join(f"{c}:{share_text(s)}" for c, s in shares))
-    episode.flags.append(f"ruling={ruling.source}")
 
 
 def share_text(share: float | None) -> str:

@@ -15,14 +15,14 @@ resolution is kept on the episode (`order_unknown`) for the admin to verify.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
-from reconcile.judge.admission import lead_time, type_rules
-from reconcile.judge.periods import local_day, period_end, window_start
+from reconcile.judge.periods import local_day, period_end
+from reconcile.judge.reasons import c02, contest, e01, existing, n01, p01, r03, r08, r09
+from reconcile.judge.vocabulary import Code, Flags, OwnerType, ReportStatus
 
 
 @dataclass(slots=True, eq=False)
@@ -37,8 +37,9 @@ class Report:
     until: datetime | None
     source: str
     order: tuple
-    codes: list[str] = field(default_factory=list)
-    status: str = ""
+    codes: list[Code] = field(default_factory=list)
+    # Until a stage decides otherwise, a report waits for its decisive visit.
+    status: ReportStatus = ReportStatus.PENDING
     phone: str | None = None
     time_known: bool = True  # false: a date without a clock time (reads as 00:00)
     # Rows of its day whose order with it is unknown, resolved in its favour (§6.4);
@@ -86,33 +87,32 @@ class OrderUnknown:
 @dataclass(slots=True, eq=False)
 class Episode:
     phone: str
-    owner_type: str  # channel | natural | existing | disputed
+    owner_type: OwnerType
     first_visit_at: datetime | None
     customer_name: str | None
     until: datetime | None = None
     channels: list[str] = field(default_factory=list)
     agent: str | None = None
     report: Report | None = None
-    codes: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
+    codes: list[Code] = field(default_factory=list)
+    flags: Flags = Flags()
     visits: list[Visit] = field(default_factory=list)
     contested: list[Report] = field(default_factory=list)  # every candidate of the contest
-    renewals: int = 0
     shares: list[tuple[str, float]] = field(default_factory=list)
     ruled: bool = False
     order_unknown: list[OrderUnknown] = field(default_factory=list)  # flag `order_unknown`
 
     @property
     def holds_by_visit(self) -> bool:
-        return self.owner_type in ("channel", "disputed")
+        return self.owner_type in (OwnerType.CHANNEL, OwnerType.DISPUTED)
 
     @property
     def had_collision(self) -> bool:
-        return any(report.status in ("lost", "disputed") for report in self.contested)
+        collided = (ReportStatus.LOST, ReportStatus.DISPUTED)
+        return any(report.status in collided for report in self.contested)
 
 
 _EVENT_ORDER = {"contact": 0, "report": 1, "visit": 2}
-ORDER_UNKNOWN = "order_unknown"
 
 
 def event_key(at: datetime, time_known: bool, kind: str, zone: ZoneInfo) -> tuple:
@@ -130,11 +130,6 @@ def same_day_unknown(
 ) -> bool:
     """Two rows of the same calendar day, at least one without a clock time."""
     return not (first_known and second_known) and local_day(first, zone) == local_day(second, zone)
-
-
-def end_of_day(moment: datetime, zone: ZoneInfo) -> datetime:
-    """24:00 of the moment's local day (00:00 of the next)."""
-    return datetime.combine(local_day(moment, zone) + timedelta(days=1), time(0), zone)
 
 
 def group_visits(visits: list[Visit], rules: Rules) -> list[list[Visit]]:
@@ -214,16 +209,10 @@ class Timeline:
 
     # --- who holds -------------------------------------------------------------------
     def _developer_until(self, since: datetime | None) -> datetime | None:
-        released = self.rules.existing_customer.released_after
-        if since is None or released is None:
-            return None
-        return period_end(since, released, self.zone)
+        return e01.developer_until(self.rules, since)
 
     def _developer_holds(self, at: datetime, since: datetime | None) -> bool:
-        if since is None or since > at:
-            return False
-        end = self._developer_until(since)
-        return end is None or at < end
+        return e01.developer_holds(self.rules, at, since)
 
     def _expire(self, at: datetime) -> None:
         current = self.current
@@ -248,33 +237,18 @@ class Timeline:
             self.current.until = self._developer_until(self._developer_since())
 
     def _report(self, report: Report) -> None:
-        existing = self.rules.existing_customer
         current = self.current
-        if current is not None and current.holds_by_visit:
-            if report.channel in current.channels:
-                report.codes.append("R05")
-            elif existing.prior_visit:
-                report.codes.append("R07")
-            else:
-                self.waiting.append(report)
-                return
-            report.status = "invalid"
+        holders = current.channels if current is not None and current.holds_by_visit else None
+        codes = existing.at_report(
+            self.rules, report.channel, report.at, holders, self.crm_at, self.natural_at
+        )
+        if codes:
+            report.codes.extend(codes)
+            report.status = ReportStatus.INVALID
             return
-        if existing.crm_contact_before_report and self._developer_holds_before(
-            report.at, self.crm_at
-        ):
-            report.codes.append("R06")
-        if existing.prior_visit and self._developer_holds_before(report.at, self.natural_at):
-            report.codes.append("R07")
-        if report.codes:
-            report.status = "invalid"
-            return
-        if existing.crm_contact_before_report:
+        if holders is None and self.rules.existing_customer.crm_contact_before_report:
             report.unknown_order += self._same_day_contacts(report)
         self.waiting.append(report)
-
-    def _developer_holds_before(self, at: datetime, since: datetime | None) -> bool:
-        return since is not None and since < at and self._developer_holds(at, since)
 
     def _same_day_contacts(self, report: Report) -> tuple[OrderUnknown, ...]:
         """CRM contacts of the report's day, of unknown order with it, that would have made
@@ -316,34 +290,24 @@ class Timeline:
             self.natural_at = _latest(self.natural_at, at)
             current.until = self._developer_until(self._developer_since())
             return
-        existing = self._developer_holds(self.clock or at, self._developer_since())
-        self._open_developer("existing" if existing else "natural", group, bringers)
+        holds = self._developer_holds(self.clock or at, self._developer_since())
+        self._open_developer(OwnerType.EXISTING if holds else OwnerType.NATURAL, group, bringers)
 
     def _candidates(self, group: list[Visit]) -> list[Report]:
-        report_rules = self.rules.report
+        rules = self.rules
         visit = group[0]
         at = visit.at
-        # A date-only visit is as late as its day allows: on another day, the day decides.
-        reading = at if visit.time_known else end_of_day(at, self.zone)
         candidates = []
         for report in self.waiting:
             unknown = same_day_unknown(
                 report.at, report.time_known, at, visit.time_known, self.zone
             )
-            # The latest report time that is still `lead_time` before the visit (inclusive).
-            latest = window_start(reading, lead_time(report_rules, report.report_type), self.zone)
-            kind = type_rules(report_rules, report.report_type)
-            if report.at > latest and not unknown:
-                report.codes.append("R08")
-            elif report.until is not None and at >= report.until:
-                report.codes.append("R09")
-            elif (
-                kind is not None
-                and kind.window is not None
-                and kind.window.day == "before"
-                and local_day(report.at, self.zone) >= local_day(at, self.zone)
-            ):
-                report.codes.append("R03")
+            if r08.decide(rules, report.report_type, report.at, at, visit.time_known, unknown):
+                report.codes.append(Code.R08)
+            elif r09.decide(report.until, at):
+                report.codes.append(Code.R09)
+            elif r03.not_day_before(rules.report, report.report_type, report.at, at, self.zone):
+                report.codes.append(Code.R03)
             else:
                 if unknown:  # same day, one without a clock time: in time (SPEC §6.4)
                     report.unknown_order += (
@@ -358,15 +322,14 @@ class Timeline:
                     )
                 candidates.append(report)
                 continue
-            report.status = "invalid"
+            report.status = ReportStatus.INVALID
         self.waiting = []
         return candidates
 
     def _contest(
         self, at: datetime, group: list[Visit], bringers: list[str], candidates: list[Report]
     ) -> None:
-        conflict = self.rules.conflict
-        episode = Episode(self.phone, "channel", at, _name_of(group), visits=list(group))
+        episode = Episode(self.phone, OwnerType.CHANNEL, at, _name_of(group), visits=list(group))
         episode.contested = list(candidates)
         for report in candidates:
             episode.order_unknown.extend(report.unknown_order)
@@ -379,127 +342,56 @@ class Timeline:
             ]
             best = min(ranks)
             if len(set(ranks)) > 1:
-                episode.flags.append("provisional=type_priority")
+                episode.flags = replace(episode.flags, provisional=True)
             pool = [r for r, rank in zip(pool, ranks, strict=True) if rank == best]
-        # A bringer that reported but lost on type priority was not "brought by other" (C02).
-        brought = [r for r in candidates if r.channel in bringers]
-        natural = False
-        if bringers and not brought:
-            episode.codes.append("C02")
-            episode.flags.extend(f"brought_by={channel}" for channel in bringers)
-            natural = conflict.brought_by_other == "natural"
-        elif not bringers:
-            natural = conflict.natural_visit == "natural"
-        if natural:
+        brought_by_other = c02.decide(candidates, bringers)
+        if brought_by_other:
+            episode.codes.append(Code.C02)
+            episode.flags = replace(episode.flags, brought_by=tuple(bringers))
+        if n01.decide(self.rules, bringers, brought_by_other):
             for report in candidates:
-                report.status, report.codes = "invalid", [*report.codes, "N01"]
-            episode.owner_type, episode.codes = "natural", ["N01", *episode.codes]
+                report.status, report.codes = ReportStatus.INVALID, [*report.codes, Code.N01]
+            episode.owner_type, episode.codes = OwnerType.NATURAL, [Code.N01, *episode.codes]
             _flag_order_unknown(episode)
             self._start(episode, developer=True)
             return
-        remaining = self._rank(pool, bringers)
+        remaining = contest.rank(self.rules, pool, bringers)
         channels = sorted({r.channel for r in remaining})
         if len(channels) > 1:
             episode.order_unknown.extend(self._tied_same_day(remaining))
             first_of: dict[str, Report] = {}
             for report in remaining:
-                best = first_of.get(report.channel)
-                if best is None or _report_key(report) < _report_key(best):
+                earliest = first_of.get(report.channel)
+                if earliest is None or _report_key(report) < _report_key(earliest):
                     first_of[report.channel] = report
             tied = {id(first_of[c]) for c in channels}
             for report in candidates:
                 if id(report) in tied:
-                    report.status, report.codes = "disputed", ["D01"]
+                    report.status, report.codes = ReportStatus.DISPUTED, [Code.D01]
                 else:
-                    report.status, report.codes = "lost", ["C01"]
-            episode.owner_type = "disputed"
+                    report.status, report.codes = ReportStatus.LOST, [Code.C01]
+            episode.owner_type = OwnerType.DISPUTED
             episode.channels = channels
-            episode.codes.append("D01")
-            episode.flags.extend(f"tie={channel}" for channel in channels)
+            episode.codes.append(Code.D01)
+            episode.flags = replace(episode.flags, tie=tuple(channels))
         else:
             winner = min(remaining, key=_report_key)
             for report in candidates:
                 if report is winner:
-                    report.status = "valid"
+                    report.status = ReportStatus.VALID
                 else:
-                    report.status, report.codes = "lost", ["C01"]
+                    report.status, report.codes = ReportStatus.LOST, [Code.C01]
             episode.channels = [winner.channel]
             episode.report = winner
             bringer_agent = next(
                 (v.agent for v in group if v.channel == winner.channel and v.agent), None
             )
             episode.agent = winner.agent or bringer_agent
-            episode.flags.extend(
-                sorted({f"lost={r.channel}" for r in candidates if r.status == "lost"})
-            )
-        episode.until = period_end(at, self.rules.visit.protection, self.zone)
+            lost = sorted({r.channel for r in candidates if r.status == ReportStatus.LOST})
+            episode.flags = replace(episode.flags, lost=tuple(lost))
+        episode.until = p01.protection_end(self.rules, at)
         _flag_order_unknown(episode)
         self._start(episode, developer=False)
-
-    def _rank(self, pool: list[Report], bringers: list[str]) -> list[Report]:
-        """The candidates no rule of `conflict.order` separates from the best."""
-        conflict = self.rules.conflict
-        remaining = list(pool)
-        for rule in conflict.order:
-            if rule == "first_visit":
-                if any(r.channel in bringers for r in remaining):
-                    remaining = [r for r in remaining if r.channel in bringers]
-            else:
-                remaining = self._not_preceded(remaining)
-        return remaining
-
-    def _not_preceded(self, reports: list[Report]) -> list[Report]:
-        """Those no other report certainly reported first (`_before`), in n·log n.
-
-        A date-only report is preceded exactly when some report is of an earlier day. A
-        timed one also when some timed report is earlier by `min_gap`: the one whose
-        end of `min_gap` comes first among those made before it (prefix minima of those
-        ends over the timed reports in time order), so no pair is compared.
-        """
-        if len(reports) < 2:
-            return list(reports)
-        zone = self.zone
-        first_day = min(local_day(r.at, zone) for r in reports)
-        undated = [local_day(r.at, zone) for r in reports if not r.time_known]
-        first_undated_day = min(undated) if undated else None
-        timed = sorted(r.at for r in reports if r.time_known)
-        gap = self.rules.conflict.min_gap
-        soonest: list[datetime | None] = []  # the first gap end among timed[: i + 1]
-        if gap is not None:
-            for at in timed:
-                end = period_end(at, gap, zone)
-                if soonest and soonest[-1] is not None and (end is None or soonest[-1] < end):
-                    end = soonest[-1]
-                soonest.append(end)
-        kept = []
-        for report in reports:
-            day = local_day(report.at, zone)
-            if not report.time_known:
-                preceded = first_day < day
-            else:
-                preceded = first_undated_day is not None and first_undated_day < day
-                earlier = bisect_left(timed, report.at)  # timed reports made before it
-                if not preceded and earlier:
-                    end = soonest[earlier - 1] if gap is not None else report.at
-                    preceded = end is not None and report.at >= end
-            if not preceded:
-                kept.append(report)
-        return kept
-
-    def _before(self, first: Report, second: Report) -> bool:
-        """`first` was reported before `second`, farther apart than `conflict.min_gap`.
-
-        With a date-only report the day decides; on the same day the order is unknown.
-        """
-        if not (first.time_known and second.time_known):
-            return local_day(first.at, self.zone) < local_day(second.at, self.zone)
-        if first.at >= second.at:
-            return False
-        gap = self.rules.conflict.min_gap
-        if gap is None:
-            return True
-        end = period_end(first.at, gap, self.zone)
-        return end is not None and second.at >= end
 
     def _tied_same_day(self, tied: list[Report]) -> list[OrderUnknown]:
         """Pairs of tied reports of different channels whose order is unknown (one of them
@@ -538,10 +430,12 @@ class Timeline:
             )
         return found
 
-    def _open_developer(self, owner_type: str, group: list[Visit], bringers: list[str]) -> None:
+    def _open_developer(
+        self, owner_type: OwnerType, group: list[Visit], bringers: list[str]
+    ) -> None:
         episode = Episode(self.phone, owner_type, group[0].at, _name_of(group), visits=list(group))
-        episode.codes.append("E01" if owner_type == "existing" else "N01")
-        episode.flags.extend(f"brought_by={channel}" for channel in bringers)
+        episode.codes.append(Code.E01 if owner_type == OwnerType.EXISTING else Code.N01)
+        episode.flags = replace(episode.flags, brought_by=tuple(bringers))
         self.natural_at = group[0].at
         episode.until = self._developer_until(self._developer_since())
         self.episodes.append(episode)
@@ -559,21 +453,17 @@ class Timeline:
         self.current = episode
 
     def _renew(self, episode: Episode, at: datetime, bringers: list[str]) -> None:
-        renewal = self.rules.visit.renewal
-        if renewal is None or episode.until is None or not set(bringers) & set(episode.channels):
-            return
-        if window_start(episode.until, renewal.window, self.zone) <= at < episode.until:
-            episode.until = period_end(episode.until, renewal.extend, self.zone)
-            episode.renewals += 1
+        if episode.until is not None and p01.renews(
+            self.rules, episode.until, at, bringers, episode.channels
+        ):
+            episode.until = p01.renewal_end(self.rules, episode.until)
+            episode.flags = replace(episode.flags, renewed=episode.flags.renewed + 1)
 
     def finish(self, as_of_end: datetime) -> None:
         """Reports no decisive visit reached: pending while protected, else expired."""
         for report in self.waiting:
             protected = report.until is None or as_of_end < report.until
-            report.status = "pending" if protected else "expired_unvisited"
-        for episode in self.episodes:
-            if episode.renewals:
-                episode.flags.append(f"renewed={episode.renewals}")
+            report.status = ReportStatus.PENDING if protected else ReportStatus.EXPIRED_UNVISITED
 
 
 def _report_key(report: Report) -> tuple:
@@ -586,7 +476,7 @@ def _latest(known: datetime | None, at: datetime) -> datetime:
 
 def _flag_order_unknown(episode: Episode) -> None:
     if episode.order_unknown:
-        episode.flags.append(ORDER_UNKNOWN)
+        episode.flags = replace(episode.flags, order_unknown=True)
 
 
 def _name_of(group: list[Visit]) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
 
 import polars as pl
@@ -51,11 +52,17 @@ _DIGITS_AND_MASKS = re.compile(r"[0-9*]+")
 _ONE_GAP = re.compile(r"([0-9]*)\*+([0-9]*)")
 _MOBILE_PREFIX = re.compile(r"1(?:[3-9][0-9]*)?")
 
-_MISSING = "phone_missing"
-_SCIENTIFIC_CODE = "phone_scientific"
-_LANDLINE_CODE = "phone_landline"
-_NOT_MOBILE = "phone_not_mobile"
-_BAD_MASK = "phone_bad_mask"
+
+class PhoneError(StrEnum):
+    """Row-error codes of a phone cell that cannot identify a customer (`row_errors.codes`)."""
+
+    MISSING = "phone_missing"
+    SCIENTIFIC = "phone_scientific"  # 1.38E+10: the digits are lost
+    LANDLINE = "phone_landline"
+    NOT_MOBILE = "phone_not_mobile"
+    BAD_MASK = "phone_bad_mask"
+    MASKED = "phone_masked"  # a masked number where a full one is required (not a report)
+
 
 _MISSING_REASON = "缺少客户电话"
 _EXAMPLE_MASK = "138****1234"
@@ -148,14 +155,14 @@ class _Failure(NamedTuple):
 
 
 def _reason(failure: _Failure, shown: str) -> str:
-    if failure.code == _SCIENTIFIC_CODE:
+    if failure.code == PhoneError.SCIENTIFIC:
         return (
             f"号码被Excel科学计数法截断（{shown}），有效数字已丢失，"
             "请将该列设为文本格式后重新填写完整号码"
         )
-    if failure.code == _LANDLINE_CODE:
+    if failure.code == PhoneError.LANDLINE:
         return f"固定电话或座机号码（{shown}），请填写客户手机号"
-    if failure.code == _NOT_MOBILE:
+    if failure.code == PhoneError.NOT_MOBILE:
         return f"不是有效的11位手机号（{shown}），{failure.detail}"
     return f"隐藏号码格式无法识别（{shown}），{failure.detail}，应为如{_EXAMPLE_MASK}"
 
@@ -170,22 +177,22 @@ def _shown(part: str) -> str:
 def _classify_masked(token: str) -> Phone | _Failure:
     gap = _ONE_GAP.fullmatch(token)
     if gap is None:
-        return _Failure(_BAD_MASK, "号码中有多处被隐藏")
+        return _Failure(PhoneError.BAD_MASK, "号码中有多处被隐藏")
     prefix, suffix = gap[1], gap[2]
     visible = len(prefix) + len(suffix)
     if visible == 0:
-        return _Failure(_BAD_MASK, "没有露出任何数字")
+        return _Failure(PhoneError.BAD_MASK, "没有露出任何数字")
     if visible > _MAX_MASKED_VISIBLE:
-        return _Failure(_BAD_MASK, f"露出了{visible}位数字，隐藏号码最多露出10位")
+        return _Failure(PhoneError.BAD_MASK, f"露出了{visible}位数字，隐藏号码最多露出10位")
     if prefix and _MOBILE_PREFIX.fullmatch(prefix) is None:
-        return _Failure(_BAD_MASK, "开头不是手机号段（手机号以13至19开头）")
+        return _Failure(PhoneError.BAD_MASK, "开头不是手机号段（手机号以13至19开头）")
     return Phone(prefix, suffix)
 
 
 def _classify(token: str) -> Phone | _Failure:
     """Classify one number with separators already removed (NFKC-folded text)."""
     if _SCIENTIFIC.fullmatch(token):
-        return _Failure(_SCIENTIFIC_CODE, "")
+        return _Failure(PhoneError.SCIENTIFIC, "")
     as_float = _FLOAT_INTEGER.fullmatch(token)
     if as_float is not None:
         token = as_float[1]
@@ -197,13 +204,13 @@ def _classify(token: str) -> Phone | _Failure:
         if _MOBILE.fullmatch(token):
             return Phone(token, "")
         if _LANDLINE.fullmatch(token):
-            return _Failure(_LANDLINE_CODE, "")
+            return _Failure(PhoneError.LANDLINE, "")
         if len(token) == _MOBILE_LENGTH:
-            return _Failure(_NOT_MOBILE, "手机号应以13至19开头")
-        return _Failure(_NOT_MOBILE, f"共{len(token)}位数字")
+            return _Failure(PhoneError.NOT_MOBILE, "手机号应以13至19开头")
+        return _Failure(PhoneError.NOT_MOBILE, f"共{len(token)}位数字")
     if _DIGITS_AND_MASKS.fullmatch(token):
         return _classify_masked(token)
-    return _Failure(_NOT_MOBILE, "含有数字以外的字符")
+    return _Failure(PhoneError.NOT_MOBILE, "含有数字以外的字符")
 
 
 def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
@@ -231,7 +238,7 @@ def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
 def parse_phone(value: str | None) -> PhoneParse:
     """Parse one cell into its mobile numbers, or say in Chinese why it cannot be used."""
     if value is None:
-        return PhoneParse((), _MISSING, _MISSING_REASON)
+        return PhoneParse((), PhoneError.MISSING, _MISSING_REASON)
     text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE_TABLE)
     phones: dict[str, Phone] = {}
     landline: PhoneParse | None = None
@@ -241,20 +248,21 @@ def parse_phone(value: str | None) -> PhoneParse:
             continue
         found = _classify("".join(chunks))
         if isinstance(found, Phone):
-            several: tuple[Phone, ...] | None = (found,)
+            several: tuple[Phone, ...] = (found,)
         else:
-            several = _segment(chunks) if 1 < len(chunks) <= _MAX_CHUNKS else None
-        if several is None and found.code == _LANDLINE_CODE:
-            # CRM exports list every number of a customer (手机;家庭座机): a landline
-            # beside a mobile is not the customer's mobile, but does not void it.
-            landline = landline or PhoneParse((), found.code, _reason(found, _shown(part)))
-            continue
-        if several is None:
-            return PhoneParse((), found.code, _reason(found, _shown(part)))
+            segmented = _segment(chunks) if 1 < len(chunks) <= _MAX_CHUNKS else None
+            if segmented is None and found.code == PhoneError.LANDLINE:
+                # CRM exports list every number of a customer (手机;家庭座机): a landline
+                # beside a mobile is not the customer's mobile, but does not void it.
+                landline = landline or PhoneParse((), found.code, _reason(found, _shown(part)))
+                continue
+            if segmented is None:
+                return PhoneParse((), found.code, _reason(found, _shown(part)))
+            several = segmented
         for phone in several:
             phones.setdefault(phone.pattern, phone)
     if not phones:
-        return landline or PhoneParse((), _MISSING, _MISSING_REASON)
+        return landline or PhoneParse((), PhoneError.MISSING, _MISSING_REASON)
     return PhoneParse(tuple(phones.values()), None, None)
 
 
@@ -289,11 +297,13 @@ _MASK_CLASS = "[" + "".join("\\" + c if c in "\\[]^-&~" else c for c in MASK_CHA
 # A visible prefix must start like a mobile, so a leading 86 or 0086 can only be the
 # country code: the regex and `parse_phone` necessarily strip the same characters.
 _FAST_MASKED = r"^(?:\+86|0086|86)?(?:1[3-9][0-9]*|1)?" + _MASK_CLASS + r"+[0-9]*$"
-_RESULT_SCHEMA = {
-    "phone_patterns": pl.List(pl.String),
-    "phone_error_code": pl.String,
-    "phone_error": pl.String,
-}
+_RESULT_SCHEMA = pl.Schema(
+    {
+        "phone_patterns": pl.List(pl.String),
+        "phone_error_code": pl.String(),
+        "phone_error": pl.String(),
+    }
+)
 
 
 def _parse_residual(values: pl.Series) -> pl.DataFrame:
@@ -384,7 +394,7 @@ def parse_phone_series(values: pl.Series) -> pl.DataFrame:
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))
         .alias("phone_patterns"),
         pl.when(pl.col("missing"))
-        .then(pl.lit(_MISSING))
+        .then(pl.lit(PhoneError.MISSING))
         .otherwise(pl.col("slow_code"))
         .alias("phone_error_code"),
         pl.when(pl.col("missing"))

@@ -143,7 +143,7 @@ _MAX_CONSTANT_SPAN = timedelta(days=3 * 366)
 
 
 @lru_cache(maxsize=256)
-def _zone_offsets(timezone: str, first: date, last: date) -> frozenset[timedelta]:
+def _zone_offsets(timezone: str, first: date, last: date) -> frozenset[timedelta | None]:
     zone = ZoneInfo(timezone)
     days = (last - first).days
     return frozenset(
@@ -159,9 +159,10 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
     if high - low > _MAX_CONSTANT_SPAN:
         return None
     offsets = _zone_offsets(timezone, low.date(), high.date())
-    if len(offsets) != 1:
+    offset = next(iter(offsets))
+    if len(offsets) != 1 or offset is None:  # a ZoneInfo always has an offset
         return None
-    minutes = int(next(iter(offsets)).total_seconds() // 60)
+    minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
@@ -336,7 +337,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     phone_code = parsed_phones["phone_error_code"]
     if not kind.phone_required:  # a transaction change reaches its deal by flat or number
         phone_code = pl.select(
-            pl.when(phone_code == "phone_missing").then(None).otherwise(phone_code)
+            pl.when(phone_code == phones.PhoneError.MISSING).then(None).otherwise(phone_code)
         ).to_series()
     add_error(
         phone_code,
@@ -347,7 +348,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         masked = patterns.list.eval(pl.element().str.contains(r"\*")).list.any().fill_null(False)
         add_rule_error(
             masked,
-            "phone_masked",
+            phones.PhoneError.MASKED,
             "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号",
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reconcile.judge import Judgement
 from reconcile.judge.rulings import share_text
+from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
 from reconcile.store.files import write_atomic
 
 REPORT_HEADER = (
@@ -39,7 +40,7 @@ def money(value: float | None) -> str:
 
 
 def report_rows(judgement: Judgement) -> list[tuple]:
-    rows = [
+    rows: list[tuple[tuple, tuple]] = [
         (
             (r.order, r.phone_pattern),
             (
@@ -70,8 +71,8 @@ def report_rows(judgement: Judgement) -> list[tuple]:
                     "",
                     iso(e["reported_at"]),
                     e["report_type"],
-                    "invalid",
-                    "R02",
+                    ReportStatus.INVALID,
+                    Code.R02,
                     "",
                     e["source"],
                 ),
@@ -83,7 +84,7 @@ def report_rows(judgement: Judgement) -> list[tuple]:
 def attribution_rows(judgement: Judgement) -> list[tuple]:
     rows = []
     for e in judgement.episodes:
-        channel = e.channels[0] if e.owner_type == "channel" and e.channels else None
+        channel = e.channels[0] if e.owner_type == OwnerType.CHANNEL and e.channels else None
         rows.append(
             (
                 e.phone,
@@ -95,10 +96,24 @@ def attribution_rows(judgement: Judgement) -> list[tuple]:
                 e.report.row_id if e.report is not None else None,
                 iso(e.until),
                 ";".join(e.codes),
-                ";".join(e.flags),
+                ";".join(flag_texts(e.flags)),
             )  # fmt: skip
         )
     return sorted(rows, key=lambda row: (row[0], row[2]))
+
+
+def flag_texts(flags: Flags) -> list[str]:
+    """An episode's flags as `attribution.csv` writes them: `key=value`, or the key alone
+    for a statement (`order_unknown`); shares as `split=链家:0.5;我爱我家:0.5`."""
+    return [
+        flag if value is None else f"{flag}={_flag_value(value)}" for flag, value in flags.items()
+    ]
+
+
+def _flag_value(value: FlagValue) -> str:
+    if isinstance(value, tuple):
+        return ";".join(f"{channel}:{share_text(share)}" for channel, share in value)
+    return str(value)
 
 
 def deal_rows(judgement: Judgement) -> list[tuple]:

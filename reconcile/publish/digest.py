@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
-from reconcile.judge.codes import OWNER_TYPE_LABELS, REASONS, REPORT_STATUS_LABELS, REPORT_STATUSES
-from reconcile.judge.deals import DealLine, appeal_end, appeal_open
-from reconcile.judge.timeline import ORDER_UNKNOWN, Episode, OrderUnknown, Report
+from reconcile.judge.deals import DealLine
+from reconcile.judge.reasons import REASONS, labels
+from reconcile.judge.reasons.h01 import appeal_end, appeal_open
+from reconcile.judge.timeline import Episode, OrderUnknown, Report
+from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
     local_time,
@@ -112,7 +114,7 @@ def money_by_channel(judgement: Judgement) -> list[ChannelMoney]:
     Lines without a channel (disputes, natural visits, the developer's own customers)
     share one row.
     """
-    totals: dict[str, Counter] = defaultdict(Counter)
+    totals: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(int))
     deals: dict[str, set[str]] = defaultdict(set)
     for line in judgement.deals:
         channel = line.channel or NO_CHANNEL
@@ -122,10 +124,10 @@ def money_by_channel(judgement: Judgement) -> list[ChannelMoney]:
         ChannelMoney(
             channel,
             len(deals[channel]),
-            yuan(money["payable"]),
-            yuan(money["held"]),
-            yuan(money["clawback"]),
-            yuan(money["payable"] + money["clawback"]),
+            yuan(money[DealStatus.PAYABLE]),
+            yuan(money[DealStatus.HELD]),
+            yuan(money[DealStatus.CLAWBACK]),
+            yuan(money[DealStatus.PAYABLE] + money[DealStatus.CLAWBACK]),
         )
         for channel, money in sorted(totals.items(), key=lambda item: item[0] == NO_CHANNEL)
     ]
@@ -273,29 +275,33 @@ class _View:
     # --- headline ----------------------------------------------------------------------
     def status_tiles(self) -> tuple[Tile, ...]:
         counts = Counter(report.status for report in self.j.reports)
-        counts["invalid"] += self.j.error_reports.height
-        tones = {"valid": "ok", "invalid": "warn", "disputed": "urgent", "ambiguous": "warn"}
+        counts[ReportStatus.INVALID] += self.j.error_reports.height
+        tones = {
+            ReportStatus.VALID: "ok",
+            ReportStatus.INVALID: "warn",
+            ReportStatus.DISPUTED: "urgent",
+            ReportStatus.AMBIGUOUS: "warn",
+        }
         return tuple(
-            Tile(
-                status, REPORT_STATUS_LABELS[status], str(counts[status]), tones.get(status, "info")
-            )
-            for status in REPORT_STATUSES
+            Tile(status, status.label, str(counts[status]), tones.get(status, "info"))
+            for status in ReportStatus
         )
 
     def money_tiles(self) -> tuple[Tile, ...]:
-        total: Counter = Counter()
+        total: defaultdict[str, float] = defaultdict(int)
+        payable, held, clawback = DealStatus.PAYABLE, DealStatus.HELD, DealStatus.CLAWBACK
         held_lines = 0
         for line in self.j.deals:
             total[line.status] += line.commission
-            held_lines += line.status == "held"
+            held_lines += line.status == DealStatus.HELD
         tiles = [
-            Tile("payable", "可结佣", yuan(total["payable"]), "ok"),
-            Tile("held", f"暂缓结佣（{held_lines} 笔）", yuan(total["held"]), "warn"),
-            Tile("clawback", "追回佣金", yuan(total["clawback"]), "info"),
-            Tile("net", "应付净额", yuan(total["payable"] + total["clawback"]), "ok"),
+            Tile(payable, payable.label, yuan(total[payable]), "ok"),
+            Tile(held, f"{held.label}（{held_lines} 笔）", yuan(total[held]), "warn"),
+            Tile(clawback, clawback.label, yuan(total[clawback]), "info"),
+            Tile("net", "应付净额", yuan(total[payable] + total[clawback]), "ok"),
         ]
         # A disputed deal carries no commission until ruled; say what is at stake.
-        disputed = [line for line in self.j.deals if "D01" in line.reason_codes]
+        disputed = [line for line in self.j.deals if Code.D01 in line.reason_codes]
         if disputed:
             stake = sum(
                 dispute_ceiling(line, tied_channels(line, self.episodes_by_phone), self.rules)
@@ -311,12 +317,12 @@ class _View:
         chosen = [
             e
             for e in self.j.episodes
-            if e.owner_type != "disputed"
+            if e.owner_type != OwnerType.DISPUTED
             and e.had_collision
             and (self._appeal_open(e) or (e.first_visit_at and e.first_visit_at >= recent_from))
         ]
         older = sum(
-            1 for e in self.j.episodes if e.owner_type != "disputed" and e.had_collision
+            1 for e in self.j.episodes if e.owner_type != OwnerType.DISPUTED and e.had_collision
         ) - len(chosen)
         chosen.sort(
             key=lambda e: (not self._appeal_open(e), _sort_time(self._appeal_end(e)), e.phone)
@@ -333,14 +339,16 @@ class _View:
 
     def disputes(self) -> Section:
         disputed = sorted(
-            (e for e in self.j.episodes if e.owner_type == "disputed"),
+            (e for e in self.j.episodes if e.owner_type == OwnerType.DISPUTED),
             key=lambda e: (_sort_time(self._appeal_end(e)), e.phone),
         )
         cards = []
         for episode in disputed:
             fields = [("首次到访", local_time(episode.first_visit_at, self.zone))]
             fields += [
-                ("候选", self._claim(r)) for r in episode.contested if r.status == "disputed"
+                ("候选", self._claim(r))
+                for r in episode.contested
+                if r.status == ReportStatus.DISPUTED
             ]
             fields.append(("申诉截止", self._deadline_text(episode)))
             for line in self.deals_by_phone.get(episode.phone, []):
@@ -366,7 +374,8 @@ class _View:
 
     def ambiguous(self) -> Section:
         reports = sorted(
-            (r for r in self.j.reports if r.status == "ambiguous"), key=lambda r: (r.at, r.order)
+            (r for r in self.j.reports if r.status == ReportStatus.AMBIGUOUS),
+            key=lambda r: (r.at, r.order),
         )
         cards = []
         for report in reports:
@@ -400,7 +409,7 @@ class _View:
         rows and writes a ruling when the originals say otherwise.
         """
         flagged = sorted(
-            (e for e in self.j.episodes if ORDER_UNKNOWN in e.flags and e.order_unknown),
+            (e for e in self.j.episodes if e.flags.order_unknown and e.order_unknown),
             key=lambda e: (_sort_time(e.first_visit_at), e.phone),
         )
         cards = []
@@ -469,12 +478,15 @@ class _View:
         before = _statuses(previous)
         by_reason: dict[str, list[tuple]] = defaultdict(list)
         for report in self.j.reports:
-            if report.status == "invalid" and before.get(report.row_id) != "invalid":
+            if (
+                report.status == ReportStatus.INVALID
+                and before.get(report.row_id) != ReportStatus.INVALID
+            ):
                 by_reason[report.codes[0]].append(
                     ((report.at, report.source), self._report_card(report))
                 )
         for row in self.j.error_reports.iter_rows(named=True):
-            if before.get(row["row_id"]) != "invalid":
+            if before.get(row["row_id"]) != ReportStatus.INVALID:
                 reported = row["reported_at"]
                 card = Card(
                     (row["customer_name"] or "（无姓名）"),
@@ -483,19 +495,20 @@ class _View:
                     (
                         ("渠道", _who(row["channel"], row["agent"])),
                         ("报备时间", self._at(reported)),
-                        ("原因", "R02 号码不合规：无法识别号码"),
+                        ("原因", f"{REASONS[Code.R02].text}：无法识别号码"),
                     ),
                     (row["source"],),
                 )
-                by_reason["R02"].append(((reported or self.end, row["source"]), card))
+                by_reason[Code.R02].append(((reported or self.end, row["source"]), card))
         groups = tuple(
             _group(
-                f"{code} {REASONS[code]}", [card for _, card in sorted(items, key=lambda i: i[0])]
+                REASONS[Code(code)].text, [card for _, card in sorted(items, key=lambda i: i[0])]
             )
             for code, items in sorted(by_reason.items())
         )
         total = (
-            sum(1 for r in self.j.reports if r.status == "invalid") + self.j.error_reports.height
+            sum(1 for r in self.j.reports if r.status == ReportStatus.INVALID)
+            + self.j.error_reports.height
         )
         return Section(
             "invalid",
@@ -509,7 +522,11 @@ class _View:
         horizon = self.end + EXPIRING_WITHIN
         items: list[tuple] = []
         for e in self.j.episodes:
-            if e.owner_type == "channel" and e.until is not None and self.end < e.until <= horizon:
+            if (
+                e.owner_type == OwnerType.CHANNEL
+                and e.until is not None
+                and self.end < e.until <= horizon
+            ):
                 fields = (
                     ("渠道", _who(e.channels[0] if e.channels else None, e.agent)),
                     ("首次到访", local_time(e.first_visit_at, self.zone)),
@@ -524,7 +541,11 @@ class _View:
                 )
                 items.append(((e.until, e.phone), card))
         for r in self.j.reports:
-            if r.status == "pending" and r.until is not None and self.end < r.until <= horizon:
+            if (
+                r.status == ReportStatus.PENDING
+                and r.until is not None
+                and self.end < r.until <= horizon
+            ):
                 fields = (
                     ("渠道", _who(r.channel, r.agent)),
                     ("报备时间", self._at(r.at)),
@@ -555,7 +576,7 @@ class _View:
         new_collisions = [
             Card(
                 self._customer(e.phone, e.customer_name),
-                "新撞单" if e.owner_type != "disputed" else "新争议",
+                "新撞单" if e.owner_type != OwnerType.DISPUTED else "新争议",
                 "warn",
                 (("首次到访", local_time(e.first_visit_at, self.zone)), ("现归属", self._owner(e))),
                 self._sources(e),
@@ -597,7 +618,7 @@ class _View:
                     (
                         "佣金",
                         yuan(line.commission)
-                        + ("（追回）" if line.status == "clawback" else "（不结佣）"),
+                        + ("（追回）" if line.status == DealStatus.CLAWBACK else "（不结佣）"),
                     ),
                 ),
                 self.j.deal_records[line.deal_id].source_texts,
@@ -632,7 +653,7 @@ class _View:
             if report is not episode.report:
                 fields.append(
                     (
-                        REPORT_STATUS_LABELS[report.status],
+                        report.status.label,
                         f"{self._claim(report)}：{reason_text(report.codes) or '—'}",
                     )
                 )
@@ -657,12 +678,12 @@ class _View:
     def _report_card(self, report: Report) -> Card:
         return Card(
             f"{report.phone_pattern} {report.customer_name or ''}".strip(),
-            REPORT_STATUS_LABELS[report.status],
+            report.status.label,
             "warn",
             (
                 ("渠道", _who(report.channel, report.agent)),
                 ("报备时间", self._at(report.at)),
-                ("原因", "；".join(f"{c} {REASONS[c]}" for c in report.codes)),
+                ("原因", labels(report.codes)),
             ),
             (report.source,),
         )
@@ -698,11 +719,11 @@ class _View:
         return f"{masked_phone(phone)} {name}{seen}".strip()
 
     def _owner(self, episode: Episode) -> str:
-        if episode.owner_type == "channel":
+        if episode.owner_type == OwnerType.CHANNEL:
             if len(episode.shares) > 1:
                 return "、".join(f"{channel} {share:.0%}" for channel, share in episode.shares)
             return _who(episode.channels[0] if episode.channels else None, episode.agent)
-        return OWNER_TYPE_LABELS[episode.owner_type]
+        return episode.owner_type.label
 
     def _customer(self, phone: str, name: str | None) -> str:
         return f"{masked_phone(phone)} {name or ''}".strip()
@@ -809,16 +830,16 @@ def _sort_time(moment: datetime | None) -> tuple:
     return (moment is None, moment)
 
 
-def _statuses(judgement: Judgement | None) -> dict[str, str]:
+def _statuses(judgement: Judgement | None) -> dict[str, ReportStatus]:
     if judgement is None:
         return {}
     statuses = {report.row_id: report.status for report in judgement.reports}
-    statuses.update((row_id, "invalid") for row_id in judgement.error_reports["row_id"])
+    statuses.update((row_id, ReportStatus.INVALID) for row_id in judgement.error_reports["row_id"])
     return statuses
 
 
 def _contested(episode: Episode) -> bool:
-    return episode.owner_type == "disputed" or episode.had_collision
+    return episode.owner_type == OwnerType.DISPUTED or episode.had_collision
 
 
 def _episode_key(episode: Episode) -> tuple:

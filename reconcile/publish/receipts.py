@@ -6,13 +6,14 @@ another channel's agent, or a customer only another channel reported.
 
 The seed rule (在客户签定正式合同前不得将撞单信息通知任意方): until the customer's
 contract is signed, a receipt does not even say that a collision happened. Lost and
-disputed reports, the collision codes (C01, C02, D01, H01, J01) and shares are shown
-in neutral words; after signing, the codes' own labels may be shown.
+disputed reports, the confidential codes (C01, C02, D01, H01, J01: `Reason.confidential`)
+and shares are shown in neutral words (`Reason.receipt`); after signing, the codes' own
+labels may be shown.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,9 +21,10 @@ from pathlib import Path
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
-from reconcile.judge.codes import DEAL_STATUS_LABELS, REASONS, REPORT_STATUS_LABELS
 from reconcile.judge.deals import DealLine
+from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, Report
+from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import ordered_lines
 from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text
 from reconcile.publish.workbook import (
@@ -71,14 +73,19 @@ COMMISSION_COLUMNS = (
     Column("原因", max_width=40),
 )
 
-# Codes that tell of a collision or a ruling between channels: hidden until signing.
-COLLISION_CODES = frozenset({"C01", "C02", "D01", "H01", "J01"})
-# Neutral wording before signing: (status, reason).
+
+def _neutral(code: Code) -> str:
+    wording = REASONS[code].receipt
+    assert wording is not None, f"{code} decides a status and needs a neutral wording"
+    return wording
+
+
+# Neutral wording before signing: (status, reason), the reason that of the code deciding it.
 NEUTRAL_REPORT = {
-    "lost": ("未获归属", "客户已有归属，详情请咨询案场"),
-    "disputed": ("审核中", "归属审核中"),
+    ReportStatus.LOST: ("未获归属", _neutral(Code.C01)),
+    ReportStatus.DISPUTED: ("审核中", _neutral(Code.D01)),
 }
-NEUTRAL_HELD = ("暂缓结佣", "结佣审核中")
+NEUTRAL_HELD = (DealStatus.HELD.label, _neutral(Code.H01))
 FOREVER = "长期"
 OTHER_FILE = "（非本渠道文件）第 {row} 行"
 SIGNED_STAGE = "签约"
@@ -125,7 +132,9 @@ def receipt_channels(judgement: Judgement) -> list[str]:
     channels = {report.channel for report in judgement.reports}
     channels.update(c for c in judgement.error_reports["channel"].to_list() if c)
     channels.update(line.channel for line in judgement.deals if line.channel)
-    channels.update(c for e in judgement.episodes if e.owner_type == "channel" for c in e.channels)
+    channels.update(
+        c for e in judgement.episodes if e.owner_type == OwnerType.CHANNEL for c in e.channels
+    )
     return sorted(c for c in channels if c)
 
 
@@ -164,7 +173,7 @@ class Receipt:
             if error["channel"]:
                 receipts[error["channel"]].errors.append(error)
         for episode in judgement.episodes:
-            if episode.owner_type == "channel":
+            if episode.owner_type == OwnerType.CHANNEL:
                 for channel in dict.fromkeys(episode.channels):
                     receipts[channel].episodes.append(episode)
         for line in ordered_lines(judgement.deals):
@@ -200,7 +209,7 @@ class Receipt:
 
     def _error_row(self, error: dict) -> list[object]:
         detail = mask_numbers(error.get("reason") or "")
-        reason = f"R02 {REASONS['R02']}" + (f"（{detail}）" if detail else "")
+        reason = REASONS[Code.R02].text + (f"（{detail}）" if detail else "")
         return [
             error["row_id"],
             error["agent"],
@@ -208,7 +217,7 @@ class Receipt:
             None,
             error["reported_at"],
             error["report_type"],
-            REPORT_STATUS_LABELS["invalid"],
+            ReportStatus.INVALID.label,
             reason,
             self._source(error["source"], error["path"], error["row_no"]),
         ]
@@ -252,16 +261,16 @@ class Receipt:
             return episode.report
         candidates = [r for r in episode.contested if r.channel == self.channel]
         candidates += self.by_phone.get(episode.phone, [])
-        valid = [r for r in candidates if r.status == "valid"] or candidates
+        valid = [r for r in candidates if r.status == ReportStatus.VALID] or candidates
         return min(valid, key=lambda r: (r.at, r.order), default=None)
 
     def _customer_note(self, episode: Episode) -> str:
         notes = []
-        if episode.renewals:
-            notes.append(f"到访保护期已续期 {episode.renewals} 次")
+        if episode.flags.renewed:
+            notes.append(f"到访保护期已续期 {episode.flags.renewed} 次")
         if episode.phone in self.signed and episode.ruled:
             share = dict(episode.shares).get(self.channel)
-            notes.append(f"J01 {REASONS['J01']}")
+            notes.append(REASONS[Code.J01].text)
             if share is not None and share < 1:
                 notes.append(f"分成 {share:.0%}")
         return "；".join(notes)
@@ -295,23 +304,27 @@ class Receipt:
         rows.append(["报备总数", len(self.reports) + len(self.errors), None])
         rows += [[f"报备·{status}", count, None] for status, count in _in_order(shown)]
         rows.append(["归属客户", len(self.episodes), None])
-        money: dict[str, float] = Counter()
+        money: defaultdict[str, float] = defaultdict(int)  # an int 0 where none, as before
         counts: Counter = Counter()
         for line in self.deals:
             money[line.status] += line.commission
             counts[line.status] += 1
         rows.append(["成交笔数", len(self.deals), None])
-        for status in ("payable", "held", "clawback", "not_payable"):
+        for status in (
+            DealStatus.PAYABLE,
+            DealStatus.HELD,
+            DealStatus.CLAWBACK,
+            DealStatus.NOT_PAYABLE,
+        ):
             if counts[status]:
-                label = DEAL_STATUS_LABELS[status]
-                rows.append([f"佣金·{label}", counts[status], round(money[status], 2)])
-        net = round(money["payable"] + money["clawback"], 2)
+                rows.append([f"佣金·{status.label}", counts[status], round(money[status], 2)])
+        net = round(money[DealStatus.PAYABLE] + money[DealStatus.CLAWBACK], 2)
         rows.append(["应付净额（可结佣 + 追回）", None, net])
         return rows
 
 
 def _in_order(counts: Counter) -> Iterable[tuple[str, int]]:
-    order = [*REPORT_STATUS_LABELS.values(), *(status for status, _ in NEUTRAL_REPORT.values())]
+    order = [*(status.label for status in ReportStatus), *(s for s, _ in NEUTRAL_REPORT.values())]
     return sorted(counts.items(), key=lambda item: (_rank(order, item[0]), item[0]))
 
 
@@ -319,25 +332,22 @@ def _rank(order: list[str], status: str) -> int:
     return order.index(status) if status in order else len(order)
 
 
-def report_view(status: str, codes: Iterable[str], signed: bool) -> tuple[str, str]:
+def report_view(status: ReportStatus, codes: Iterable[Code], signed: bool) -> tuple[str, str]:
     """A report's status and reason as its own agency may read them tonight."""
-    codes = list(codes)
     if not signed and status in NEUTRAL_REPORT:
         return NEUTRAL_REPORT[status]
-    return REPORT_STATUS_LABELS.get(status, status), _reasons(codes, signed)
+    return status.label, _reasons(codes, signed)
 
 
-def deal_view(status: str, codes: Iterable[str], signed: bool) -> tuple[str, str]:
+def deal_view(status: DealStatus, codes: Iterable[Code], signed: bool) -> tuple[str, str]:
     """A deal line's status and reason as the agency may read them tonight."""
-    codes = list(codes)
-    if not signed and status == "held":
+    if not signed and status == DealStatus.HELD:
         return NEUTRAL_HELD
-    return DEAL_STATUS_LABELS.get(status, status), _reasons(codes, signed)
+    return status.label, _reasons(codes, signed)
 
 
-def _reasons(codes: list[str], signed: bool) -> str:
-    shown = [c for c in codes if signed or c not in COLLISION_CODES]
-    return "；".join(f"{code} {REASONS.get(code, '')}".strip() for code in shown)
+def _reasons(codes: Iterable[Code], signed: bool) -> str:
+    return "；".join(REASONS[code].text for code in codes if signed or code not in CONFIDENTIAL)
 
 
 def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:

@@ -26,9 +26,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
-from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS, label
 from reconcile.judge.deals import DealLine, commission_for
+from reconcile.judge.reasons import REASONS, labels
 from reconcile.judge.timeline import Episode
+from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.publish.text import masked_phone, until_text, yuan
 from reconcile.publish.workbook import (
     TOTAL_FONT,
@@ -70,7 +71,9 @@ _DETAIL_LETTER = {
 }
 # The status columns' titles are the status labels of 明细's 状态 column: each of their
 # formulas matches 状态 against its own header cell, so no label is inside a formula.
-_PAYABLE, _HELD, _CLAWBACK = (DEAL_STATUS_LABELS[s] for s in ("payable", "held", "clawback"))
+_PAYABLE, _HELD, _CLAWBACK = (
+    status.label for status in (DealStatus.PAYABLE, DealStatus.HELD, DealStatus.CLAWBACK)
+)
 SUMMARY_COLUMNS = (
     Column("渠道"),
     Column("成交笔数", "count"),
@@ -119,7 +122,7 @@ def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path
     sheets = {name: wb.create_sheet(name) for name in (SUMMARY, DETAIL, HELD, ADJUSTMENTS)}
     _write_summary(sheets[SUMMARY], lines, zone)
     write_table(sheets[DETAIL], DETAIL_COLUMNS, [book.detail_row(line) for line in lines], zone)
-    held = [line for line in lines if line.status == "held"]
+    held = [line for line in lines if line.status == DealStatus.HELD]
     write_table(sheets[HELD], HELD_COLUMNS, [book.held_row(line) for line in held], zone)
     adjusted = [line for line in lines if _adjustment_kinds(line)]
     write_table(
@@ -163,14 +166,14 @@ class _Book:
             line.stage,
             line.deal_date,
             line.amount,
-            OWNER_TYPE_LABELS.get(line.owner_type, line.owner_type),
+            line.owner_type.label,
             line.channel,
             line.agent,
             line.share,
             commission_base(line),
             line.commission,
-            DEAL_STATUS_LABELS.get(line.status, line.status),
-            label(line.reason_codes),
+            line.status.label,
+            labels(line.reason_codes),
         ]
 
     def held_row(self, line: DealLine) -> list[object]:
@@ -178,7 +181,7 @@ class _Book:
             *self._head(line),
             line.share,
             line.commission,
-            label(line.reason_codes),
+            labels(line.reason_codes),
             line.held_until,
             self._held_note(line),
         ]
@@ -189,7 +192,7 @@ class _Book:
             line.share,
             line.commission,
             "；".join(_adjustment_kinds(line)),
-            label(line.reason_codes),
+            labels(line.reason_codes),
             self._adjustment_note(line),
         ]
 
@@ -205,7 +208,7 @@ class _Book:
 
     def _held_note(self, line: DealLine) -> str:
         deadline = until_text(line.held_until, self.zone) if line.held_until else "未定"
-        if "D01" not in line.reason_codes:
+        if Code.D01 not in line.reason_codes:
             return f"申诉期内暂缓结佣；申诉截止 {deadline}，期满且无裁决变更后可结佣"
         note = f"待裁决（申诉截止 {deadline}）"
         tied = tied_channels(line, self.episodes)
@@ -218,11 +221,11 @@ class _Book:
 
     def _adjustment_note(self, line: DealLine) -> str:
         notes = []
-        if line.status == "clawback":
+        if line.status == DealStatus.CLAWBACK:
             refunded = self.records[line.deal_id].stage_at.get("退房")
             when = f"（退房日期 {refunded.astimezone(self.zone).date()}）" if refunded else ""
             notes.append(f"结佣后退房{when}，追回佣金 {yuan(abs(line.commission))}")
-        if "J01" in line.reason_codes:
+        if Code.J01 in line.reason_codes:
             share = f"{line.share:.0%}" if line.share is not None else "全部"
             source = self._ruling_source(line)
             notes.append(f"按裁决{f'（{source}）' if source else ''}分得 {share}")
@@ -230,16 +233,15 @@ class _Book:
 
     def _ruling_source(self, line: DealLine) -> str:
         for episode in self.episodes.get(line.customer_phone or "", []):
-            for flag in episode.flags if episode.ruled else ():
-                if flag.startswith("ruling="):
-                    return flag.removeprefix("ruling=")
+            if episode.ruled and episode.flags.ruling is not None:
+                return episode.flags.ruling
         return ""
 
 
 def tied_channels(line: DealLine, episodes: dict[str, list[Episode]]) -> list[str]:
     """The channels whose dispute holds a D01 line (its customer's disputed episodes)."""
     disputed = [
-        e for e in episodes.get(line.customer_phone or "", []) if e.owner_type == "disputed"
+        e for e in episodes.get(line.customer_phone or "", []) if e.owner_type == OwnerType.DISPUTED
     ]
     return sorted({channel for e in disputed for channel in e.channels})
 
@@ -258,9 +260,9 @@ def commission_base(line: DealLine) -> float | None:
 
 def _adjustment_kinds(line: DealLine) -> list[str]:
     kinds = []
-    if line.status == "clawback":
-        kinds.append("退房追回")
-    if "J01" in line.reason_codes:
+    if line.status == DealStatus.CLAWBACK:
+        kinds.append(REASONS[Code.X01].label)
+    if Code.J01 in line.reason_codes:
         kinds.append("按裁决分成" if line.share is not None and line.share < 1 else "按裁决归属")
     return kinds
 

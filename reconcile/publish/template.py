@@ -28,7 +28,7 @@ rules give the same bytes.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl.styles import Alignment, Font
@@ -38,8 +38,15 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.config.kinds import FIELDS
-from reconcile.config.rules import Duration, Hours, Quota, ReportType, Rules, Window
-from reconcile.judge.codes import REASONS
+from reconcile.config.rules import Quota, ReportType, Rules
+from reconcile.judge.reasons import REASONS
+from reconcile.judge.reasons.entry import (
+    clock_range_text,
+    duration_text,
+    period_text,
+    quota_text,
+)
+from reconcile.judge.vocabulary import Code
 from reconcile.publish.text import neutralise
 from reconcile.publish.workbook import (
     DATETIME_FORMAT,
@@ -80,7 +87,6 @@ _WIDTHS = {
 }
 _DATETIME_FIELDS = ("reported_at", "expected_visit_at")
 _CN_DIGITS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一")
-_ORDER_LABELS = {"first_visit": "先带客户到访者优先", "first_report": "先报备者优先"}
 _TOPIC_WIDTH, _TEXT_WIDTH = 16, 80
 _LINE_HEIGHT = 18  # points per wrapped line of 11-point CJK text
 _TITLE_FONT = Font(bold=True, size=14)
@@ -316,10 +322,10 @@ def _column_note(field: str, rules: Rules) -> str:
     report = rules.report
     if field == "customer_name":
         if report.require_surname:
-            return f"必填。至少写出姓氏，如 张先生、张女士；没有姓氏的报备无效{_code('R01')}"
+            return f"必填。至少写出姓氏，如 张先生、张女士；没有姓氏的报备无效{_code(Code.R01)}"
         return "选填。客户姓名或称呼，如 张先生"
     if field == "phone":
-        return f"必填。{_phone_rule(rules)}；露出的数字不够的报备无效{_code('R02')}"
+        return f"必填。{_phone_rule(rules)}；露出的数字不够的报备无效{_code(Code.R02)}"
     if field == "reported_at":
         return f"必填。报备的日期和时间（年-月-日 时:分），如 {EXAMPLE_TIME}"
     if field == "expected_visit_at":
@@ -341,49 +347,29 @@ def _quotas(rules: Rules) -> list[Quota]:
 
 
 def _rules(rules: Rules) -> list[tuple[str, str]]:
-    report, conflict = rules.report, rules.conflict
+    """The rules agencies are judged by: each reason code's line (its registry entry's
+    `notes`), with the settings that are not one code's."""
+    report = rules.report
+
+    def line(code: Code) -> tuple[str, str]:
+        notes = REASONS[code].notes
+        assert notes is not None, f"{code} has no line on the 说明 sheet"
+        return notes.topic, notes.text(rules)
+
     lines = [
-        (
-            "报备有效期",
-            f"{period_text(report.validity, '报备时间', '报备当天')}；"
-            f"期满后客户才到访的，报备无效{_code('R09')}",
-        ),
+        line(Code.R09),
         ("首开日期", _opening(rules)),
-        (
-            "提前报备时间",
-            f"报备须早于客户首次到访至少 {duration_text(report.lead_time)}"
-            f"（正好提前这么久也算），否则报备无效{_code('R08')}",
-        ),
-        ("报备时间段", _hours_rule(report.hours)),
-        ("名额", _quota_rule(report.quota)),
-        ("重复报备", _self_duplicate(rules)),
-        ("倒签", _max_delay(rules)),
-        ("案场老客户", _existing(rules)),
-        ("到访保护期", _visit_protection(rules)),
-        ("撞单", _conflict(rules)),
-        (
-            "自行到访",
-            "已报备的客户自己到访（无人带看）："
-            + (
-                "归最早有效报备的渠道"
-                if conflict.natural_visit == "first_reporter"
-                else "算自然到访"
-            ),
-        ),
-        (
-            "带看未报备",
-            "带看了别家渠道已有效报备的客户而自己未报备："
-            + (
-                f"客户归报备的渠道{_code('C02')}"
-                if conflict.brought_by_other == "reporter"
-                else "算自然到访"
-            ),
-        ),
-        (
-            "申诉期",
-            f"到访后 {duration_text(conflict.appeal_window)}内可向案场申诉；"
-            f"期内涉及撞单的佣金暂缓结算{_code('H01')}",
-        ),
+        line(Code.R08),
+        line(Code.R03),
+        line(Code.R04),
+        line(Code.R05),
+        line(Code.R10),
+        line(Code.R06),  # R06 and R07 share the 案场老客户 line
+        line(Code.P01),
+        line(Code.D01),
+        line(Code.N01),
+        line(Code.C02),
+        line(Code.H01),
         (
             "报备类型",
             "、".join(report.types) + "，见下方" if report.types else "未设置，按上述规则",
@@ -408,13 +394,13 @@ def _type_rule(kind: ReportType, rules: Rules) -> str:
     report = rules.report
     same = "同普通报备"
     if kind.window is not None:
-        hours = _clock_range(kind.window)
+        hours = clock_range_text(kind.window)
         if kind.window.day == "before":
             hours += "，且须在到访前一天报备"
     elif kind.hours is not None:
-        hours = _clock_range(kind.hours)
+        hours = clock_range_text(kind.hours)
     else:
-        hours = f"{same}（{_clock_range(report.hours) if report.hours else '不限'}）"
+        hours = f"{same}（{clock_range_text(report.hours) if report.hours else '不限'}）"
     lead = (
         duration_text(kind.lead_time)
         if kind.lead_time is not None
@@ -422,7 +408,7 @@ def _type_rule(kind: ReportType, rules: Rules) -> str:
     )
     validity = period_text(kind.validity or report.validity, "报备时间", "报备当天")
     if kind.quota is not None:
-        quota = _quota_text(kind.quota)
+        quota = quota_text(kind.quota)
     elif report.quota is not None:
         quota = "计入普通报备的名额"
     else:
@@ -437,116 +423,5 @@ def _opening(rules: Rules) -> str:
     return f"{rules.opening_date:%Y-%m-%d}；首开前的报备，有效期从首开日起算：{validity}"
 
 
-def _hours_rule(hours: Hours | None) -> str:
-    if hours is None:
-        return "不限"
-    return f"{_clock_range(hours)}（含两端），时段外的报备无效{_code('R03')}"
-
-
-def _clock_range(limits: Hours | Window) -> str:
-    start, end = _clock(limits.start), _clock(limits.end)
-    return f"{start}–{end}" if limits.start <= limits.end else f"{start}–次日 {end}"
-
-
-def _clock(moment: time) -> str:
-    return moment.strftime("%H:%M")
-
-
-def _quota_rule(quota: Quota | None) -> str:
-    if quota is None:
-        return "不限"
-    return f"{_quota_text(quota)}，按报备时间先后计，超出的报备无效{_code('R04')}"
-
-
-def _quota_text(quota: Quota) -> str:
-    who = "每位经纪人" if quota.per == "agent" else "每个渠道"
-    return f"{who}每天最多 {quota.limit} 条"
-
-
-def _self_duplicate(rules: Rules) -> str:
-    outcome = "只保留第一条" if rules.report.self_duplicate == "keep_first" else "全部作废"
-    return f"同一渠道重复报备同一客户：{outcome}{_code('R05')}"
-
-
-def _max_delay(rules: Rules) -> str:
-    delay = rules.report.max_delay
-    if delay is None:
-        return "不检查"
-    return (
-        f"填写的报备时间比表格实际交到案场的时间早 {duration_text(delay)}以上的，"
-        f"视为倒签，报备无效{_code('R10')}"
-    )
-
-
-def _existing(rules: Rules) -> str:
-    existing = rules.existing_customer
-    rules_in_force = []
-    if existing.crm_contact_before_report:
-        rules_in_force.append(f"报备前已在案场登记（CRM）的客户，报备无效{_code('R06')}")
-    if existing.prior_visit:
-        rules_in_force.append(f"报备前已到访过的客户，报备无效{_code('R07')}")
-    if not rules_in_force:
-        return "不因案场老客户判报备无效"
-    released = existing.released_after
-    if released is None:
-        rules_in_force.append("老客户不会释放")
-    else:
-        rules_in_force.append(
-            f"案场最后一次跟进或到访满 {duration_text(released)}后，客户释放为公共客户，可重新报备"
-        )
-    return "；".join(rules_in_force)
-
-
-def _visit_protection(rules: Rules) -> str:
-    visit = rules.visit
-    text = period_text(visit.protection, "首次到访时间", "首次到访当天")
-    renewal = visit.renewal
-    if visit.protection.forever:
-        return text
-    if renewal is None:
-        return f"{text}；不续期"
-    return (
-        f"{text}；保护期最后 {duration_text(renewal.window)}内原渠道再次带看的，"
-        f"从到期次日起延长 {duration_text(renewal.extend)}"
-    )
-
-
-def _conflict(rules: Rules) -> str:
-    conflict = rules.conflict
-    order = " → ".join(_ORDER_LABELS[step] for step in conflict.order)
-    text = f"多个渠道都有效报备同一客户时，依次按：{order}"
-    if conflict.min_gap is not None:
-        text += (
-            f"；两条报备相隔不到 {duration_text(conflict.min_gap)}视为同时，"
-            f"由案场裁决{_code('D01')}"
-        )
-    return text
-
-
-def _code(code: str) -> str:
-    return f"（{code} {REASONS[code]}）"
-
-
-def duration_text(duration: Duration) -> str:
-    """A rules duration in words: `30 分钟`, `48 小时`, `7 天`, `2 个月`, `长期`."""
-    if duration.forever:
-        return "长期"
-    unit = {"m": "分钟", "h": "小时", "d": "天", "mo": "个月"}[duration.unit]
-    return f"{duration.amount} {unit}"
-
-
-def period_text(duration: Duration, start: str, day: str) -> str:
-    """How long a period from `start` lasts, as SPEC §6.3 counts it.
-
-    `day` names the start's calendar day (报备当天): calendar periods count it as day 1
-    and end at 24:00 of their last day.
-    """
-    if duration.forever:
-        return "长期有效"
-    if duration.minutes is not None:
-        return f"{duration_text(duration)}，从{start}起算"
-    if duration.unit == "d" and duration.amount == 1:
-        return f"到{day} 24:00 止"
-    if duration.unit == "d":
-        return f"{duration.amount} 天，{day}算第 1 天，到第 {duration.amount} 天 24:00 止"
-    return f"{duration.amount} 个月，从{day}起，到 {duration.amount} 个月后同一日的前一天 24:00 止"
+def _code(code: Code) -> str:
+    return REASONS[code].cited

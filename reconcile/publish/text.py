@@ -11,10 +11,12 @@ import hashlib
 import itertools
 import re
 import unicodedata
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from reconcile.judge.codes import REASONS
+from reconcile.judge.reasons import REASONS
+from reconcile.judge.vocabulary import Code
 from reconcile.normalise.phones import mask
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -80,15 +82,16 @@ def local_time(moment: datetime | None, zone: ZoneInfo, seconds: bool = False) -
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
-def until_text(moment: datetime | None, zone: ZoneInfo) -> str:
+def until_text(moment: datetime | None, zone: tzinfo | None) -> str:
     """The end of a period as people say it: an end at midnight is `24:00` of the day before.
 
     Calendar periods end at 24:00 of their last day (SPEC §6.3); `2026-11-24 00:00`
-    would make a clerk think the 24th is still protected.
+    would make a clerk think the 24th is still protected. Without a `zone`, the moment's
+    own.
     """
     if moment is None:
         return "长期有效"
-    local = moment.astimezone(zone)
+    local = moment.astimezone(zone) if zone is not None else moment
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
     return local.strftime("%Y-%m-%d %H:%M")
@@ -102,9 +105,9 @@ def yuan(amount: float | None) -> str:
     return f"{sign}¥{abs(amount):,.2f}"
 
 
-def reason_text(codes: list[str] | tuple[str, ...]) -> str:
+def reason_text(codes: Iterable[Code]) -> str:
     """Chinese reasons for codes, as a clerk reads them: `报备晚于到访；超出报备时段`."""
-    return "；".join(REASONS.get(code, code) for code in codes)
+    return "；".join(REASONS[code].label for code in codes)
 
 
 def safe_filename(name: str, taken: set[str] | None = None) -> str:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reconcile.config.rules import parse_rules
-from reconcile.judge.deals import appeal_end, appeal_open
+from reconcile.judge.reasons.h01 import appeal_end, appeal_open
 from reconcile.judge.timeline import Episode
 from reconcile.publish.digest import _View
 

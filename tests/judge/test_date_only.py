@@ -18,7 +18,6 @@ from reconcile.config.workspace import Workspace
 from reconcile.judge.admission import admit
 from reconcile.judge.inputs import empty_frame
 from reconcile.judge.timeline import (
-    ORDER_UNKNOWN,
     Contact,
     Report,
     Timeline,
@@ -26,6 +25,7 @@ from reconcile.judge.timeline import (
     event_key,
     group_visits,
 )
+from reconcile.judge.vocabulary import Flags
 from reconcile.ops.pipeline import judge_night, run
 from reconcile.publish.report import render_text
 from tests.scenarios.test_scenarios import make_workspace, write_input
@@ -82,6 +82,7 @@ def judge(rules: Rules, reports=(), visits=(), contacts=()):
 
 
 DEFAULT = Rules()
+UNKNOWN = Flags(order_unknown=True)
 
 
 # --- the order of one day -------------------------------------------------------------
@@ -129,7 +130,7 @@ def test_the_reported_bug_a_date_only_crm_contact_on_the_report_day_is_not_r06()
     (episode,) = judge(DEFAULT, [claim], [visit("2026-11-20 15:00", "链家")], [crm])
     assert (claim.status, claim.codes) == ("valid", [])
     assert (episode.owner_type, episode.channels) == ("channel", ["链家"])
-    assert episode.flags == [ORDER_UNKNOWN]
+    assert episode.flags == UNKNOWN
     (pair,) = episode.order_unknown
     assert (pair.report, pair.kind, pair.source) == (claim, "crm", crm.source)
 
@@ -150,7 +151,7 @@ def test_any_crm_contact_of_a_date_only_report_day_is_not_before_it(contact_at, 
     assert (claim.status, episode.owner_type, episode.flags) == (
         "valid",
         "channel",
-        ["order_unknown"],
+        UNKNOWN,
     )
     assert episode.order_unknown[0].kind == "followup"
 
@@ -161,7 +162,7 @@ def test_on_different_days_the_day_decides_r06():
         DEFAULT, [claim], [visit("2026-11-20 15:00", "链家")], [contact("2026-11-19")]
     )
     assert (claim.status, claim.codes) == ("invalid", ["R06"])
-    assert (episode.owner_type, episode.flags) == ("existing", ["brought_by=链家"])
+    assert (episode.owner_type, episode.flags) == ("existing", Flags(brought_by=("链家",)))
 
 
 def test_timed_rows_keep_their_order_and_raise_no_flag():
@@ -171,21 +172,21 @@ def test_timed_rows_keep_their_order_and_raise_no_flag():
     (episode,) = judge(
         DEFAULT, [after], [visit("2026-11-22 15:00", "链家")], [contact("2026-11-21 11:00")]
     )
-    assert (after.status, episode.flags, episode.order_unknown) == ("valid", [], [])
+    assert (after.status, episode.flags, episode.order_unknown) == ("valid", Flags(), [])
 
 
 def test_a_same_day_contact_that_would_have_been_released_by_then_is_not_flagged():
     rules = parse_rules("existing_customer: {released_after: 1h}")
     claim = report("2026-11-20 10:00")
     (episode,) = judge(rules, [claim], [visit("2026-11-20 15:00", "链家")], [contact("2026-11-20")])
-    assert claim.status == "valid" and episode.flags == []
+    assert claim.status == "valid" and episode.flags == Flags()
 
 
 def test_a_crm_check_that_is_off_flags_nothing():
     rules = parse_rules("existing_customer: {crm_contact_before_report: false}")
     claim = report("2026-11-20 10:00")
     (episode,) = judge(rules, [claim], [visit("2026-11-20 15:00", "链家")], [contact("2026-11-20")])
-    assert claim.status == "valid" and episode.flags == []
+    assert claim.status == "valid" and episode.flags == Flags()
 
 
 # --- R07 and R08: the visit -------------------------------------------------------------
@@ -196,7 +197,7 @@ def test_a_date_only_walk_in_on_the_report_day_is_not_before_the_report():
     (episode,) = judge(DEFAULT, [claim], [visit("2026-11-20")])
     assert (claim.status, episode.owner_type, episode.channels) == ("valid", "channel", ["链家"])
     assert episode.first_visit_at == at("2026-11-20")  # shown as 00:00 of its day
-    assert episode.flags == [ORDER_UNKNOWN]
+    assert episode.flags == UNKNOWN
     assert [(p.kind, p.time_known) for p in episode.order_unknown] == [("visit", False)]
 
 
@@ -204,14 +205,14 @@ def test_a_date_only_walk_in_the_day_before_is_r07():
     claim = report("2026-11-20 00:01")
     (episode,) = judge(DEFAULT, [claim], [visit("2026-11-19")])
     assert claim.codes == ["R07"]
-    assert (episode.owner_type, episode.flags) == ("natural", [])
+    assert (episode.owner_type, episode.flags) == ("natural", Flags())
 
 
 def test_a_date_only_visit_of_another_channel_on_the_report_day_is_a_contest_not_r07():
     ours, theirs = report("2026-11-20 11:00", "链家"), report("2026-11-18 10:00", "我爱我家")
     (episode,) = judge(DEFAULT, [ours, theirs], [visit("2026-11-20", "我爱我家")])
     assert (ours.status, ours.codes, theirs.status) == ("lost", ["C01"], "valid")
-    assert set(episode.flags) == {"lost=链家", ORDER_UNKNOWN}
+    assert episode.flags == Flags(lost=("链家",), order_unknown=True)
     assert [p.report for p in episode.order_unknown] == [ours]  # 我爱我家 reported days before
 
 
@@ -219,21 +220,21 @@ def test_a_date_only_report_on_the_visit_day_is_in_time_whatever_the_lead_time()
     rules = parse_rules("report: {lead_time: 1h}")
     claim = report("2026-11-20")
     (episode,) = judge(rules, [claim], [visit("2026-11-20 00:30", "链家")])  # 00:00 reads 30 min
-    assert (claim.status, episode.flags) == ("valid", [ORDER_UNKNOWN])
+    assert (claim.status, episode.flags) == ("valid", UNKNOWN)
 
 
 def test_a_timed_report_late_on_a_date_only_visit_day_is_in_time():
     rules = parse_rules("report: {lead_time: 30m}")
     claim = report("2026-11-20 23:50")
     (episode,) = judge(rules, [claim], [visit("2026-11-20", "链家")])
-    assert (claim.status, episode.flags) == ("valid", [ORDER_UNKNOWN])
+    assert (claim.status, episode.flags) == ("valid", UNKNOWN)
 
 
 def test_before_a_date_only_visit_day_the_day_decides_the_lead_time():
     rules = parse_rules("report: {lead_time: 30m}")
     claim = report("2026-11-19 23:50")  # 00:00 of the visit day would be only 10 min later
     (episode,) = judge(rules, [claim], [visit("2026-11-20", "链家")])
-    assert (claim.status, episode.flags) == ("valid", [])
+    assert (claim.status, episode.flags) == ("valid", Flags())
 
 
 def test_a_timed_report_too_close_to_a_timed_visit_stays_r08():
@@ -268,7 +269,7 @@ def test_a_date_only_and_a_timed_report_of_one_day_tie_when_the_report_order_dec
     (episode,) = judge(DEFAULT, [first, second], [visit("2026-11-21 15:00")])
     assert (first.status, second.status) == ("disputed", "disputed")
     assert (episode.owner_type, episode.codes) == ("disputed", ["D01"])
-    assert set(episode.flags) == {"tie=链家", "tie=我爱我家", ORDER_UNKNOWN}
+    assert episode.flags == Flags(tie=("我爱我家", "链家"), order_unknown=True)
     (pair,) = episode.order_unknown
     assert (pair.report, pair.kind, pair.channel, pair.source) == (
         first, "report", "我爱我家", second.source,
@@ -287,7 +288,7 @@ def test_on_different_days_the_day_decides_the_first_report_even_within_min_gap(
     rules = parse_rules("conflict: {min_gap: 1h}")
     first, second = report("2026-11-19 23:30", "我爱我家"), report("2026-11-20", "链家")
     (episode,) = judge(rules, [first, second], [visit("2026-11-21 15:00")])
-    assert (first.status, second.status, episode.flags) == ("valid", "lost", ["lost=链家"])
+    assert (first.status, second.status, episode.flags) == ("valid", "lost", Flags(lost=("链家",)))
 
 
 def test_min_gap_between_timed_reports_is_unchanged():
@@ -299,20 +300,20 @@ def test_min_gap_between_timed_reports_is_unchanged():
     )
     (episode,) = judge(rules, [a, b, c], [visit("2026-11-21 15:00")])
     assert (a.status, b.status, c.status) == ("disputed", "disputed", "lost")
-    assert ORDER_UNKNOWN not in episode.flags
+    assert not episode.flags.order_unknown
 
 
 def test_the_bringer_decides_before_the_report_order_so_no_tie():
     ours, theirs = report("2026-11-20", "链家"), report("2026-11-20 10:00", "我爱我家")
     (episode,) = judge(DEFAULT, [ours, theirs], [visit("2026-11-21 15:00", "我爱我家")])
-    assert (theirs.status, ours.status, episode.flags) == ("valid", "lost", ["lost=链家"])
+    assert (theirs.status, ours.status, episode.flags) == ("valid", "lost", Flags(lost=("链家",)))
 
 
 def test_one_channel_reporting_twice_on_a_day_is_no_tie():
     dated, timed = report("2026-11-20", "链家", 2), report("2026-11-20 10:00", "链家", 3)
     (episode,) = judge(DEFAULT, [dated, timed], [visit("2026-11-21 15:00")])
     assert episode.owner_type == "channel" and episode.report is dated
-    assert ORDER_UNKNOWN not in episode.flags
+    assert not episode.flags.order_unknown
 
 
 # --- time never runs back ----------------------------------------------------------------
@@ -430,7 +431,7 @@ def test_the_dispute_report_lists_an_order_unknown_episode_under_to_verify(tmp_p
     judgement = summary.judgement
     (claim,) = [r for r in judgement.reports if r.phone == "13812341234"]
     assert (claim.status, claim.codes) == ("valid", [])  # a follow-up dated only that day
-    flagged = [e for e in judgement.episodes if ORDER_UNKNOWN in e.flags]
+    flagged = [e for e in judgement.episodes if e.flags.order_unknown]
     assert [e.phone for e in flagged] == ["13812341234"]
 
     digest = summary.published.digest

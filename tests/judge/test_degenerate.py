@@ -29,11 +29,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import reconcile.judge as judge_module
 from reconcile.config.rules import parse_rules
 from reconcile.judge import judge, link
 from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
-from reconcile.judge.periods import local_day, period_end_expr
+from reconcile.judge.periods import local_day, period_end, period_end_expr
+from reconcile.judge.reasons import contest, existing, r05
 from reconcile.judge.timeline import OrderUnknown, Report, Timeline
 from reconcile.normalise.names import agree_series, name_series
 
@@ -103,14 +103,31 @@ def reference_self_duplicates_frame(admitted: pl.DataFrame, rules) -> pl.DataFra
     )
 
 
-def reference_rank(self: Timeline, pool: list[Report], bringers: list[str]) -> list[Report]:
+def reference_before(rules, first: Report, second: Report) -> bool:
+    """`first` was reported before `second`, farther apart than `conflict.min_gap`; with a
+    date-only report the day decides, on the same day the order is unknown."""
+    zone = rules.zone
+    if not (first.time_known and second.time_known):
+        return local_day(first.at, zone) < local_day(second.at, zone)
+    if first.at >= second.at:
+        return False
+    gap = rules.conflict.min_gap
+    if gap is None:
+        return True
+    end = period_end(first.at, gap, zone)
+    return end is not None and second.at >= end
+
+
+def reference_rank(rules, pool: list[Report], bringers: list[str]) -> list[Report]:
     remaining = list(pool)
-    for rule in self.rules.conflict.order:
+    for rule in rules.conflict.order:
         if rule == "first_visit":
             if any(r.channel in bringers for r in remaining):
                 remaining = [r for r in remaining if r.channel in bringers]
         else:
-            remaining = [r for r in remaining if not any(self._before(o, r) for o in remaining)]
+            remaining = [
+                r for r in remaining if not any(reference_before(rules, o, r) for o in remaining)
+            ]
     return remaining
 
 
@@ -320,7 +337,8 @@ def candidates(draw) -> list[Report]:
 @given(candidates(), st.sampled_from(GAPS), st.lists(st.sampled_from(CHANNELS), max_size=2))
 def test_ranking_is_the_pairwise_definition(reports, gap, bringers):
     timeline = _timeline(gap)
-    assert timeline._rank(reports, bringers) == reference_rank(timeline, reports, bringers)
+    rules = timeline.rules
+    assert contest.rank(rules, reports, bringers) == reference_rank(rules, reports, bringers)
 
 
 @settings(max_examples=300)
@@ -390,7 +408,7 @@ def test_reports_known_in_the_crm_are_r06_as_when_every_contact_was_compared(cas
     expected = [Report(**{f: getattr(r, f) for f in Report.__slots__}) for r in reports]
     for report in expected:
         report.codes = list(report.codes)
-    judge_module._known_in_crm(reports, crm, rules)
+    existing.known_in_crm(reports, crm, rules)
     reference_known_in_crm(expected, crm, rules)
     assert [r.codes for r in reports] == [r.codes for r in expected]
 
@@ -531,7 +549,7 @@ def _said(judgement) -> tuple:
     reports = sorted((r.row_id, r.status, tuple(r.codes), r.phone) for r in judgement.reports)
     episodes = [
         (e.phone, e.owner_type, e.first_visit_at, e.until, tuple(e.channels),
-         e.report.row_id if e.report else None, tuple(e.codes), tuple(e.flags),
+         e.report.row_id if e.report else None, tuple(e.codes), e.flags,
          tuple(r.row_id for r in e.contested),
          tuple((o.report.row_id, o.kind, o.source) for o in e.order_unknown))
         for e in judgement.episodes
@@ -546,12 +564,12 @@ def test_the_judge_says_what_the_pairwise_judge_says(night):
     inputs, rules = night
     found = _said(judge(inputs, rules))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(judge_module, "_self_duplicates", reference_self_duplicates_frame)
+        patch.setattr(r05, "decide", reference_self_duplicates_frame)
         patch.setattr(link, "self_pairs", reference_self_pairs)
-        patch.setattr(Timeline, "_rank", reference_rank)
+        patch.setattr(contest, "rank", reference_rank)
         patch.setattr(Timeline, "_tied_same_day", reference_tied_same_day)
         patch.setattr(Timeline, "_same_day_contacts", reference_same_day_contacts)
-        patch.setattr(judge_module, "_known_in_crm", reference_known_in_crm)
+        patch.setattr(existing, "known_in_crm", reference_known_in_crm)
         expected = _said(judge(inputs, rules))
     assert found == expected
 

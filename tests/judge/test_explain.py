@@ -78,7 +78,11 @@ def test_explain_an_unknown_or_masked_number(workspace, capsys):
     assert "完整手机号" in capsys.readouterr().err
 
 
-def test_the_order_unknown_flag_reads_as_words():
+def test_flags_read_as_words():
     from reconcile.judge.explain import flag_text
+    from reconcile.judge.vocabulary import Flag
 
-    assert flag_text("order_unknown") == "同一天先后不明，按报备方认定（需核实）"
+    assert flag_text(Flag.ORDER_UNKNOWN, None) == "同一天先后不明，按报备方认定（需核实）"
+    assert flag_text(Flag.PROVISIONAL, "type_priority") == "按报备类型优先暂定（需核实证据）"
+    assert flag_text(Flag.RENEWED, 2) == "续期次数 2"
+    assert flag_text(Flag.SPLIT, (("链家", 0.5), ("我爱我家", 0.5))) == "分成 链家:0.5;我爱我家:0.5"

@@ -9,7 +9,7 @@ import polars as pl
 
 from reconcile.config.rules import parse_rules
 from reconcile.config.workspace import Workspace
-from reconcile.judge import _known_in_crm
+from reconcile.judge.reasons.existing import known_in_crm
 from reconcile.judge.timeline import Report
 from reconcile.ops.pipeline import judge_night, run
 from reconcile.testing import SheetSpec, write_xlsx
@@ -232,12 +232,12 @@ def test_a_date_only_crm_contact_on_the_report_day_is_not_before_it():
         schema_overrides={"at": pl.Datetime("us", "Asia/Shanghai")},
     )
     same_day = _linked(reported)
-    _known_in_crm([same_day], crm, rules)
+    known_in_crm([same_day], crm, rules)
     assert same_day.codes == []
     day_before = _linked(reported)
-    _known_in_crm([day_before], crm.with_columns(pl.col("at") - timedelta(days=1)), rules)
+    known_in_crm([day_before], crm.with_columns(pl.col("at") - timedelta(days=1)), rules)
     assert day_before.codes == ["R06"]
     # A frame without `time_known` reads every contact as timed: 00:00 is before 10:00.
     untimed = _linked(reported)
-    _known_in_crm([untimed], crm.drop("time_known"), rules)
+    known_in_crm([untimed], crm.drop("time_known"), rules)
     assert untimed.codes == ["R06"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reconcile.judge.codes import DEAL_STATUS_LABELS, OWNER_TYPE_LABELS
+from reconcile.judge.vocabulary import DealStatus, OwnerType
 from reconcile.publish.settlement import NO_CHANNEL, write_settlement
 from reconcile.publish.text import masked_phone
 from reconcile.publish.workbook import MONEY_FORMAT
@@ -111,12 +111,12 @@ def test_detail_is_deals_csv_line_by_line(which: str, request: pytest.FixtureReq
         assert got["阶段"] == line["stage"]
         assert got["成交日期"].isoformat() == line["deal_date"][:10]
         assert got["成交金额"] == pytest.approx(float(line["amount"]))
-        assert got["归属类型"] == OWNER_TYPE_LABELS[line["owner_type"]]
+        assert got["归属类型"] == OwnerType(line["owner_type"]).label
         assert got["渠道"] == shown(line["channel"])
         assert got["经纪人"] == shown(line["agent"])
         assert got["分成比例"] == (float(line["share"]) if line["share"] else "")
         assert got["佣金"] == pytest.approx(float(line["commission"]))
-        assert got["状态"] == DEAL_STATUS_LABELS[line["status"]]
+        assert got["状态"] == DealStatus(line["status"]).label
         codes = [c for c in line["reason_codes"].split(";") if c]
         assert [part.split(" ")[0] for part in got["原因"].split("；") if part] == codes
 

@@ -1,0 +1,168 @@
+"""The judge's vocabularies (SPEC §6.2, §7): reason codes, report statuses, owner types,
+deal statuses and episode flags, each a `StrEnum` whose value is what the CSVs write and
+whose `label` is what people read; `Flags`, an episode's flags as typed fields. A reason
+code's label, meaning and wording live in its registry entry (`reconcile.judge.reasons`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Code(StrEnum):
+    """Reason codes of SPEC §6.2 that the judge decides."""
+
+    R01 = "R01"
+    R02 = "R02"
+    R03 = "R03"
+    R04 = "R04"
+    R05 = "R05"
+    R06 = "R06"
+    R07 = "R07"
+    R08 = "R08"
+    R09 = "R09"
+    R10 = "R10"
+    A01 = "A01"
+    C01 = "C01"
+    C02 = "C02"
+    D01 = "D01"
+    N01 = "N01"
+    E01 = "E01"
+    P01 = "P01"
+    H01 = "H01"
+    X01 = "X01"
+    S01 = "S01"
+    J01 = "J01"
+    X02 = "X02"
+
+
+class ReportStatus(StrEnum):
+    """`reports.csv` status (SPEC §7), in the order summaries list them."""
+
+    VALID = "valid"
+    INVALID = "invalid"
+    PENDING = "pending"
+    EXPIRED_UNVISITED = "expired_unvisited"
+    AMBIGUOUS = "ambiguous"
+    LOST = "lost"
+    DISPUTED = "disputed"
+
+    @property
+    def label(self) -> str:
+        return _REPORT_STATUS_LABELS[self]
+
+
+class OwnerType(StrEnum):
+    """`attribution.csv` / `deals.csv` owner_type (SPEC §7)."""
+
+    CHANNEL = "channel"
+    NATURAL = "natural"
+    EXISTING = "existing"
+    DISPUTED = "disputed"
+
+    @property
+    def label(self) -> str:
+        return _OWNER_TYPE_LABELS[self]
+
+
+class DealStatus(StrEnum):
+    """`deals.csv` status (SPEC §7)."""
+
+    PAYABLE = "payable"
+    HELD = "held"
+    NOT_PAYABLE = "not_payable"
+    CLAWBACK = "clawback"
+
+    @property
+    def label(self) -> str:
+        return _DEAL_STATUS_LABELS[self]
+
+
+_REPORT_STATUS_LABELS = {
+    ReportStatus.VALID: "有效",
+    ReportStatus.INVALID: "无效",
+    ReportStatus.PENDING: "待到访",
+    ReportStatus.EXPIRED_UNVISITED: "过期未到访",
+    ReportStatus.AMBIGUOUS: "号码待确认",
+    ReportStatus.LOST: "撞单未获归属",
+    ReportStatus.DISPUTED: "撞单待裁决",
+}
+_OWNER_TYPE_LABELS = {
+    OwnerType.CHANNEL: "渠道客户",
+    OwnerType.NATURAL: "自然到访",
+    OwnerType.EXISTING: "案场老客户",
+    OwnerType.DISPUTED: "待裁决",
+}
+_DEAL_STATUS_LABELS = {
+    DealStatus.PAYABLE: "可结佣",
+    DealStatus.HELD: "暂缓结佣",
+    DealStatus.NOT_PAYABLE: "不结佣",
+    DealStatus.CLAWBACK: "追回佣金",
+}
+
+
+class Flag(StrEnum):
+    """What `attribution.csv` `flags` tell of an episode (docs/judge.md, stage 3)."""
+
+    PROVISIONAL = "provisional"
+    BROUGHT_BY = "brought_by"
+    TIE = "tie"
+    LOST = "lost"
+    ORDER_UNKNOWN = "order_unknown"
+    RENEWED = "renewed"
+    SPLIT = "split"
+    RULING = "ruling"
+
+    @property
+    def label(self) -> str:
+        return _FLAG_LABELS[self]
+
+
+_FLAG_LABELS = {
+    Flag.PROVISIONAL: "按报备类型优先暂定（需核实证据）",
+    Flag.BROUGHT_BY: "带看渠道",
+    Flag.TIE: "并列待裁决",
+    Flag.LOST: "撞单未获归属",
+    Flag.ORDER_UNKNOWN: "同一天先后不明，按报备方认定（需核实）",
+    Flag.RENEWED: "续期次数",
+    Flag.SPLIT: "分成",
+    Flag.RULING: "裁决依据",
+}
+# The only value `provisional` takes: the contest was decided by report type first.
+TYPE_PRIORITY = "type_priority"
+FlagValue = str | int | tuple[tuple[str, float], ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """An episode's flags, typed; `attribution.csv` writes them as text (publish/contract)."""
+
+    provisional: bool = False  # `report.type_priority` decided the contest (provisionally)
+    brought_by: tuple[str, ...] = ()  # bringers without a candidate report (C02, walk-ins)
+    tie: tuple[str, ...] = ()  # the disputants of a tie (D01)
+    lost: tuple[str, ...] = ()  # collision losers (C01), sorted
+    order_unknown: bool = False  # an unknown same-day order was resolved for the report
+    renewed: int = 0  # how often visit protection was renewed
+    split: tuple[tuple[str, float], ...] = ()  # a ruling's shares, when several
+    ruling: str | None = None  # the source row of the ruling that decided the episode
+
+    def items(self) -> list[tuple[Flag, FlagValue]]:
+        """Every flag set, with its value (None for a flag that is a statement alone), in
+        the order the CSV lists them: what the automatic contest found, then what a
+        ruling decided (its losers, shares and source) last."""
+        head: list[tuple[Flag, FlagValue]] = []
+        if self.provisional:
+            head.append((Flag.PROVISIONAL, TYPE_PRIORITY))
+        head += [(Flag.BROUGHT_BY, channel) for channel in self.brought_by]
+        head += [(Flag.TIE, channel) for channel in self.tie]
+        lost: list[tuple[Flag, FlagValue]] = [(Flag.LOST, channel) for channel in self.lost]
+        tail: list[tuple[Flag, FlagValue]] = []
+        if self.order_unknown:
+            tail.append((Flag.ORDER_UNKNOWN, None))
+        if self.renewed:
+            tail.append((Flag.RENEWED, self.renewed))
+        if self.ruling is None:
+            return [*head, *lost, *tail]
+        ruled: list[tuple[Flag, FlagValue]] = [(Flag.SPLIT, self.split)] if self.split else []
+        return [*head, *tail, *lost, *ruled, (Flag.RULING, self.ruling)]
