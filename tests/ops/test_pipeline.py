@@ -218,7 +218,8 @@ def test_queries_keep_text_columns_whose_first_rows_are_empty(tmp_path):
             {"a": [None] * 3000 + ["链家"], "b": [None] * 3001},
             schema={"a": pl.String, "b": pl.String},
         )
-        with ledger._conn.cursor() as cursor:
+        # One transaction: committed row by row, each insert would wait for its own fsync.
+        with ledger.transaction(), ledger._conn.cursor() as cursor:
             cursor.executemany("INSERT INTO t VALUES (?, ?)", rows.to_arrow())
         frame = ledger.query("SELECT a, b FROM t")
     assert frame["a"].dtype == pl.String and frame["a"][-1] == "链家"
