@@ -165,6 +165,7 @@ def test_summary_is_live_formulas_over_detail(garden: Path) -> None:
     rows = list(summary.iter_rows(min_row=2, values_only=True))
     channel_rows = [row for row in rows if row[0] and row[1] is not None]
     assert [row[0] for row in channel_rows][-2:] == [NO_CHANNEL, "合计"]
+    assert len(channel_rows) > 2, "the garden's channels come before those two rows"
     last = len(sheets(garden)["明细"])
     for index, row in enumerate(channel_rows[:-2], start=2):
         assert all(isinstance(v, str) and v.startswith("=") for v in row[1:]), row
