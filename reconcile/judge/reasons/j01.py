@@ -31,7 +31,7 @@ def decide(rules: Rules, ruling: Ruling, episode: Episode) -> list[tuple[str, fl
         r.channel == ruling.owner and r.status == ReportStatus.LOST for r in episode.contested
     )
     if appellant_lost and automatic and automatic != ruling.owner and not episode.ruled:
-        first, second = rules.conflict.upheld_split[:2]
+        first, second = rules.conflict.upheld_split
         return [(automatic, first), (ruling.owner, second)]
     return [(ruling.owner, 1.0)]
 
