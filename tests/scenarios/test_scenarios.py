@@ -29,7 +29,7 @@ import yaml
 from reconcile.cli.main import main as reconcile_main
 from reconcile.config.rules import RulesError, parse_rules
 from reconcile.config.workspace import Workspace
-from reconcile.judge.codes import DEAL_STATUSES, OWNER_TYPES, REASONS, REPORT_STATUSES
+from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
 from reconcile.testing import Cell, SheetSpec, write_csv, write_xls, write_xlsx
 from reconcile.testing.nights import MemoryWorkspace, Night
 
@@ -86,7 +86,7 @@ KEYS: dict[str, tuple[str, str]] = {
 }
 SET_FIELDS = frozenset({"reason_codes", "flags"})  # `;`-separated lists: order does not matter
 MONEY_FIELDS = frozenset({"amount", "commission"})  # yuan with exactly 2 decimals
-REASON_CODES = tuple(REASONS)
+REASON_CODES = tuple(code.value for code in Code)
 RULES_SECTIONS = frozenset(
     {
         "project",
@@ -109,12 +109,12 @@ RULES_SECTIONS = frozenset(
 # Outcomes a scenario may also name in `covers`: statuses, owner types, ledger counters.
 COVER_WORDS = frozenset(
     {
-        *REPORT_STATUSES,
-        *OWNER_TYPES,
-        *DEAL_STATUSES,
-        "row_errors",
-        "quarantined",
-        "unrecognised_sheets",
+        *(
+            word.value
+            for vocabulary in (ReportStatus, OwnerType, DealStatus)
+            for word in vocabulary
+        ),
+        *("row_errors", "quarantined", "unrecognised_sheets"),
     }
 )
 CASE_KEYS = frozenset({"title", "covers", "seed", "rules", "runs"})
