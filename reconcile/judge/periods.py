@@ -8,7 +8,7 @@ project timezone with the start day as day 1 and end at 24:00 of the last day.
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -16,8 +16,16 @@ import polars as pl
 from reconcile.config.rules import Duration
 
 
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone)
+def midnight(day: date, zone: ZoneInfo) -> datetime:
+    """00:00 of `day`; where a DST change skips it, the first instant of the day (01:00
+    after an hour's gap: a wall time that exists, so it compares as the instant it is)."""
+    return datetime.combine(day, time(0), zone).astimezone(UTC).astimezone(zone)
+
+
+def _exactly(moment: datetime, minutes: int) -> datetime:
+    """`moment` plus exact clock time. Python adds wall-clock time to an aware datetime,
+    so the sum is taken in UTC: 48h across a DST change still lasts 48 hours."""
+    return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
 
 
 def add_months(day: date, months: int) -> date:
@@ -36,11 +44,11 @@ def period_end(start: datetime, duration: Duration, zone: ZoneInfo) -> datetime 
         return None
     minutes = duration.minutes
     if minutes is not None:
-        return start + timedelta(minutes=minutes)
+        return _exactly(start, minutes)
     local = start.astimezone(zone).date()
     if duration.unit == "d":
-        return _midnight(local + timedelta(days=duration.amount), zone)
-    return _midnight(add_months(local, duration.amount), zone)
+        return midnight(local + timedelta(days=duration.amount), zone)
+    return midnight(add_months(local, duration.amount), zone)
 
 
 def window_start(end: datetime, duration: Duration, zone: ZoneInfo) -> datetime:
@@ -53,14 +61,15 @@ def window_start(end: datetime, duration: Duration, zone: ZoneInfo) -> datetime:
     """
     minutes = duration.minutes
     if minutes is not None:
-        return end - timedelta(minutes=minutes)
+        return _exactly(end, -minutes)
     if duration.forever:
         return datetime.min.replace(tzinfo=zone)
-    local = end.astimezone(zone)
-    last_day = (local - timedelta(microseconds=1)).date() + timedelta(days=1)
+    # The day of the period's last instant (an end at 24:00 is its day's own end).
+    last_instant = end.astimezone(UTC) - timedelta(microseconds=1)
+    last_day = last_instant.astimezone(zone).date() + timedelta(days=1)
     if duration.unit == "d":
-        return _midnight(last_day - timedelta(days=duration.amount), zone)
-    return _midnight(add_months(last_day, -duration.amount), zone)
+        return midnight(last_day - timedelta(days=duration.amount), zone)
+    return midnight(add_months(last_day, -duration.amount), zone)
 
 
 def in_clock_range(moment: datetime, start: time, end: time, zone: ZoneInfo) -> bool:
@@ -88,7 +97,7 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 def end_of_day(moment: datetime, zone: ZoneInfo) -> datetime:
     """24:00 of the moment's local day (00:00 of the next)."""
-    return _midnight(local_day(moment, zone) + timedelta(days=1), zone)
+    return midnight(local_day(moment, zone) + timedelta(days=1), zone)
 
 
 def period_end_expr(start: pl.Expr, duration: Duration, zone: str) -> pl.Expr:
@@ -99,4 +108,13 @@ def period_end_expr(start: pl.Expr, duration: Duration, zone: str) -> pl.Expr:
     if minutes is not None:
         return start + pl.duration(minutes=minutes)
     unit = "d" if duration.unit == "d" else "mo"
-    return start.dt.truncate("1d").dt.offset_by(f"{duration.amount}{unit}")
+    # Days are counted on the local calendar, then each midnight is placed as `midnight`
+    # places it: polars would move a midnight a DST change skips an hour early.
+    local = (
+        start.dt.replace_time_zone(None).dt.truncate("1d").dt.offset_by(f"{duration.amount}{unit}")
+    )
+
+    def zoned(naive: pl.Expr) -> pl.Expr:
+        return naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+
+    return zoned(local).fill_null(zoned(local + pl.duration(hours=1)))

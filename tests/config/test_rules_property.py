@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import polars as pl
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconcile.config.rules import Rules, parse_rules
 from reconcile.judge import Judgement, judge
 from reconcile.judge.codes import DEAL_STATUSES, OWNER_TYPES, REASONS, REPORT_STATUSES
 from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
+from reconcile.judge.periods import period_end
 from reconcile.normalise.names import name_series
 from reconcile.publish.contract import attribution_rows, deal_rows, report_rows
 
@@ -40,7 +41,8 @@ ZONES = (
     "Australia/Lord_Howe",  # a 30-minute DST
     "Pacific/Chatham",  # +12:45 / +13:45
 )
-START = date(2026, 3, 1)  # a DST change in Santiago (April) and New York (March) is near
+# Santiago has no 2026-09-06 00:00 (its clocks go from 23:59:59 to 01:00).
+START = date(2026, 9, 4)
 
 # --- rules files ---------------------------------------------------------------------
 
@@ -257,91 +259,131 @@ def _surname(name: str | None) -> str | None:
 
 
 @st.composite
-def nights(draw: st.DrawFn, rules: Rules) -> Inputs:
-    zone = rules.zone
-    base = datetime.combine(START, time(10), zone)
-
+def nights(draw: st.DrawFn) -> dict[str, Any]:
+    """A small night as plain data, in minutes from 10:00 of START in the project's zone
+    (`night_inputs` places it), so that a regression can be written out as an @example."""
     # Few distinct instants, so that reports tie, visits fall inside or just outside
     # windows, and deals and rulings land on the days of the visits.
-    instants = draw(
-        st.lists(st.integers(-3 * 1440, 3 * 1440), min_size=1, max_size=4).map(
-            lambda offsets: [base + timedelta(minutes=m) for m in offsets]
-        )
-    )
+    instants = draw(st.lists(st.integers(-3 * 1440, 3 * 1440), min_size=1, max_size=4))
 
-    def moment(after: datetime | None = None) -> datetime:
+    def moment(after: int | None = None) -> int:
         at = draw(st.sampled_from(instants))
-        if after is None:
-            return at
-        return max(at, after + timedelta(minutes=draw(st.integers(0, 90))))
+        return at if after is None else max(at, after + draw(st.integers(0, 90)))
 
     reports = []
-    for index in range(draw(st.integers(1, 6))):
-        at = moment() - timedelta(minutes=draw(st.sampled_from([0, 1, 30, 60, 1440])))
-        known = draw(st.booleans())
-        if not known:  # a date without a clock time reads as 00:00 of its day
-            at = datetime.combine(at.date(), time(0), zone)
+    for _ in range(draw(st.integers(1, 6))):
         phone = draw(st.sampled_from(PHONES))
-        pattern = draw(
-            st.sampled_from([phone[:3] + "****" + phone[-4:], phone, phone[:3] + "*" * 8])
+        at = moment() - draw(st.sampled_from([0, 1, 30, 60, 1440]))
+        reports.append(
+            {
+                "at": at,
+                "known": draw(st.booleans()),  # false: a date without a clock time
+                "arrived_days": draw(st.sampled_from([0, 0, 1, 3])),
+                "first_run": draw(st.sampled_from([1, 2])),
+                "channel": draw(st.sampled_from(CHANNELS)),
+                "agent": draw(st.sampled_from(["王五", None])),
+                "name": draw(st.sampled_from(["张先生", "张三", "李女士", None])),
+                "pattern": draw(
+                    st.sampled_from([phone[:3] + "****" + phone[-4:], phone, phone[:3] + "*" * 8])
+                ),
+                "type": draw(st.sampled_from([None, *TYPES])),
+            }
         )
-        name = draw(st.sampled_from(["张先生", "张三", "李女士", None]))
-        channel = draw(st.sampled_from(CHANNELS))
-        arrived = at + timedelta(days=draw(st.sampled_from([0, 0, 1, 3])))
-        row = _row(
-            "report",
-            index,
-            at,
-            channel=channel,
-            agent=draw(st.sampled_from(["王五", None])),
-            customer_name=name,
-            surnames=_surname(name),
-            phone=pattern if "*" not in pattern else None,
-            phone_pattern=pattern,
-            report_type=draw(st.sampled_from([None, *TYPES])),
-            time_known=known,
-            first_run=draw(st.sampled_from([1, 2])),
-            first_seen_at=datetime.combine(arrived.date(), time(23, 59, 59), zone),
+    first = min(report["at"] for report in reports)
+    visits = [
+        {
+            "at": moment(first),
+            "channel": draw(st.sampled_from([None, *CHANNELS])),
+            "phone": draw(st.sampled_from(PHONES)),
+        }
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    crm = [moment()] if draw(st.booleans()) else []
+    deal = None
+    if draw(st.booleans()):
+        sold = moment()
+        refunded = sold + draw(st.integers(0, 2)) * 1440 if draw(st.booleans()) else None
+        deal = {"at": sold, "stage": draw(st.sampled_from(["认购", "签约"])), "refund": refunded}
+    ruling = None
+    if draw(st.booleans()):
+        owner = draw(st.sampled_from(CHANNELS))
+        other = draw(st.sampled_from([None, *(c for c in CHANNELS if c != owner)]))
+        ruling = {"at": moment(), "owner": owner, "other": other}
+    return {
+        "reports": reports,
+        "visits": visits,
+        "crm": crm,
+        "deal": deal,
+        "ruling": ruling,
+        "as_of_days": draw(st.integers(-1, 4)),
+    }
+
+
+def night_inputs(night: dict[str, Any], rules: Rules) -> Inputs:
+    """The judge's inputs for a night of `nights()` under `rules` (as `inputs.load` gives them)."""
+    zone, zone_name = rules.zone, rules.timezone
+    base = datetime.combine(START, time(10), zone)
+
+    def at(minutes: int) -> datetime:
+        return base + timedelta(minutes=minutes)
+
+    def day_of(minutes: int, days: int = 0, clock: time = time(0)) -> datetime:
+        # A real instant where a DST change skips the wall time (Santiago's 09-06 00:00).
+        wall = datetime.combine(at(minutes).date() + timedelta(days=days), clock, zone)
+        return wall.astimezone(UTC).astimezone(zone)
+
+    reports = []
+    for index, report in enumerate(night["reports"]):
+        pattern, name = report["pattern"], report["name"]
+        reports.append(
+            _row(
+                "report",
+                index,
+                at(report["at"]) if report["known"] else day_of(report["at"]),
+                channel=report["channel"],
+                agent=report["agent"],
+                customer_name=name,
+                surnames=_surname(name),
+                phone=pattern if "*" not in pattern else None,
+                phone_pattern=pattern,
+                report_type=report["type"],
+                time_known=report["known"],
+                first_run=report["first_run"],
+                first_seen_at=day_of(report["at"], report["arrived_days"], time(23, 59, 59)),
+            )
         )
-        reports.append(row)
+    person = {"customer_name": "张三", "surnames": "张"}
     visits = [
         _row(
             "visit",
             index,
-            moment(reports[0]["at"]),
-            channel=draw(st.sampled_from([None, *CHANNELS])),
+            at(visit["at"]),
+            channel=visit["channel"],
             agent="带看人",
-            customer_name="张三",
-            surnames="张",
-            phone=(phone := draw(st.sampled_from(PHONES))),
-            phone_pattern=phone,
+            phone=visit["phone"],
+            phone_pattern=visit["phone"],
+            **person,
         )
-        for index in range(draw(st.integers(0, 3)))
+        for index, visit in enumerate(night["visits"])
     ]
-    crm = [_row("crm_customer", 0, moment(), phone=PHONES[1], customer_name="张三", surnames="张")][
-        : draw(st.integers(0, 1))
+    crm = [
+        _row("crm_customer", index, at(minutes), phone=PHONES[1], **person)
+        for index, minutes in enumerate(night["crm"])
     ]
     deals = []
-    if draw(st.booleans()):
-        sold = moment()
-        common = {"phone": PHONES[0], "customer_name": "张三", "surnames": "张", "deal_no": "D1"}
-        stage = draw(st.sampled_from(["认购", "签约"]))
-        deals.append(_row("deal", 0, sold, stage=stage, amount=2_000_000.0, **common))
-        if draw(st.booleans()):
-            refunded = sold + timedelta(days=draw(st.integers(0, 2)))
-            deals.append(_row("deal", 1, refunded, stage="退房", **common))
+    if (deal := night["deal"]) is not None:
+        common = {"phone": PHONES[0], "deal_no": "D1", **person}
+        deals.append(_row("deal", 0, at(deal["at"]), stage=deal["stage"], amount=2e6, **common))
+        if deal["refund"] is not None:
+            deals.append(_row("deal", 1, at(deal["refund"]), stage="退房", **common))
     rulings = []
-    if draw(st.booleans()):
-        owner = draw(st.sampled_from(CHANNELS))
-        shares = None
-        if draw(st.booleans()):
-            other = draw(st.sampled_from([c for c in CHANNELS if c != owner]))
-            shares = json.dumps([[owner, 0.6], [other, 0.4]], ensure_ascii=False)
+    if (ruling := night["ruling"]) is not None:
+        owner, other = ruling["owner"], ruling["other"]
+        shares = None if other is None else json.dumps([[owner, 0.6], [other, 0.4]])
         rulings.append(
-            _row("ruling", 0, moment(), phone=PHONES[0], channel=owner, agent="王五", shares=shares)
+            _row("ruling", 0, at(ruling["at"]), phone=PHONES[0], channel=owner, shares=shares)
         )
-    as_of = START + timedelta(days=draw(st.integers(-1, 4)))
-    zone_name = rules.timezone
+    as_of = START + timedelta(days=night["as_of_days"])
     return Inputs(
         as_of=as_of,
         as_of_end=datetime.combine(as_of, time(23, 59, 59), zone),
@@ -375,9 +417,14 @@ def _codes(text: str) -> list[str]:
     return [code for code in text.split(";") if code]
 
 
-def check_night(judgement: Judgement) -> None:
+def check_night(judgement: Judgement, rules: Rules) -> None:
     end = judgement.inputs.as_of_end
     for report in judgement.reports:
+        if rules.opening_date is None:
+            # One answer for when a period ends, whichever code computes it.
+            kind = rules.report.types.get(report.report_type or "")
+            validity = kind.validity if kind and kind.validity else rules.report.validity
+            assert report.until == period_end(report.at, validity, rules.zone), report
         assert report.status in REPORT_STATUSES, report
         assert all(code in REASONS for code in report.codes), report
         if report.status == "pending":
@@ -422,8 +469,23 @@ def check_night(judgement: Judgement) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.data())
-def test_every_accepted_rules_file_runs_a_night(data: st.DataObject) -> None:
-    rules = parse_rules(data.draw(rules_texts(), label="rules.yaml"))
-    inputs = data.draw(nights(rules), label="night")
-    check_night(judge(inputs, rules))
+def _one_report(*minutes: int, known: bool = True) -> dict[str, Any]:
+    report = {"known": known, "arrived_days": 0, "first_run": 1, "channel": "链家",
+              "agent": "王五", "name": "张先生", "pattern": "138****0001",
+              "type": None}  # fmt: skip
+    reports = [{**report, "at": at} for at in minutes]
+    return {"reports": reports, "visits": [], "crm": [], "deal": None, "ruling": None,
+            "as_of_days": 0}  # fmt: skip
+
+
+@given(rules_texts(), nights())
+# Hours are exact across a DST change: report protection said 1500h, visit arithmetic
+# 1501h (Python adds wall-clock time to an aware datetime).
+@example("timezone: America/New_York\nreport:\n  validity: 1500h\n", _one_report(0))
+# A day whose 24:00 a DST change skips ends at 01:00 of the next; polars said 23:00.
+@example("timezone: America/Santiago\nreport:\n  validity: 1d\n", _one_report(1440, 2880))
+# An opening day whose midnight does not exist crashed the night.
+@example("timezone: America/Santiago\nopening_date: '2026-09-06'\n", _one_report(0, known=False))
+def test_every_accepted_rules_file_runs_a_night(text: str, night: dict[str, Any]) -> None:
+    rules = parse_rules(text)
+    check_night(judge(night_inputs(night, rules), rules), rules)

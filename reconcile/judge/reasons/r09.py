@@ -7,12 +7,12 @@ day + `validity_before_opening`. The end is exclusive.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.judge.periods import period_end_expr
+from reconcile.judge.periods import midnight, period_end_expr
 from reconcile.judge.reasons.entry import Notes, Reason, period_text
 from reconcile.judge.vocabulary import Code
 
@@ -31,7 +31,7 @@ def protection_end(rules: Rules) -> pl.Expr:
                 .otherwise(expr)
             )
     if rules.opening_date is not None:
-        opening = datetime.combine(rules.opening_date, time(0), rules.zone)
+        opening = midnight(rules.opening_date, rules.zone)
         before = at < pl.lit(opening).dt.convert_time_zone(zone)
         opening_end = period_end_expr(
             pl.lit(opening).dt.convert_time_zone(zone), report.validity_before_opening, zone
