@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -220,9 +221,14 @@ def rules_texts(draw: st.DrawFn) -> str:
 # --- a small night ---------------------------------------------------------------------
 
 
+@cache
+def _schema(kind: str) -> dict[str, pl.DataType]:
+    return dict(empty_frame(kind).schema)
+
+
 def _frame(kind: str, rows: list[dict], zone: str) -> pl.DataFrame:
     """A judge frame of `kind` (as `inputs.load` gives it) from dicts; absent columns null."""
-    schema = dict(empty_frame(kind).schema)
+    schema = dict(_schema(kind))
     moment = pl.Datetime("us", zone)
     for name in ("at", "first_seen_at"):
         schema[name] = moment
@@ -252,6 +258,7 @@ def _row(kind: str, index: int, at: datetime | None, **fields: Any) -> dict:
     }
 
 
+@cache
 def _surname(name: str | None) -> str | None:
     if name is None:
         return None
@@ -270,7 +277,7 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
         at = draw(st.sampled_from(instants))
         return at if after is None else max(at, after + draw(st.integers(0, 90)))
 
-    reports = []
+    reports: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(1, 6))):
         phone = draw(st.sampled_from(PHONES))
         at = moment() - draw(st.sampled_from([0, 1, 30, 60, 1440]))
@@ -289,7 +296,7 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
                 "type": draw(st.sampled_from([None, *TYPES])),
             }
         )
-    first = min(report["at"] for report in reports)
+    first: int = min(report["at"] for report in reports)
     visits = [
         {
             "at": moment(first),
@@ -465,7 +472,7 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
