@@ -20,9 +20,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-DATE_MISSING = "date_missing"
-DATE_INVALID = "date_invalid"
-DATE_TIME_ONLY = "date_time_only"
+from reconcile.normalise.errors import RowError
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _SERIAL_MIN = 20000.0
@@ -108,7 +106,7 @@ class DateParse:
     error: str | None
 
 
-_MISSING = DateParse(None, False, False, False, DATE_MISSING, "缺少日期")
+_MISSING = DateParse(None, False, False, False, RowError.DATE_MISSING, "缺少日期")
 
 
 class _Clock(NamedTuple):
@@ -129,7 +127,7 @@ def _shown(text: str) -> str:
 
 def _invalid(text: str) -> DateParse:
     reason = f"无法识别的日期（{_shown(text)}）"
-    return DateParse(None, False, False, False, DATE_INVALID, reason)
+    return DateParse(None, False, False, False, RowError.DATE_INVALID, reason)
 
 
 def _time_only(text: str) -> DateParse:
@@ -137,7 +135,7 @@ def _time_only(text: str) -> DateParse:
     epoch_day = _EPOCH_DAY_RE.fullmatch(text.strip())
     shown = epoch_day.group("clock") if epoch_day and epoch_day.group("clock") else text
     reason = f"只有时间没有日期（{_shown(shown)}）"
-    return DateParse(None, False, True, False, DATE_TIME_ONLY, reason)
+    return DateParse(None, False, True, False, RowError.DATE_TIME_ONLY, reason)
 
 
 def _normalise(text: str) -> str:
@@ -361,7 +359,7 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
                 return _invalid(text)
             if ref is None:
                 reason = f"缺少年份且无法推断（{_shown(text)}）"
-                return DateParse(None, False, False, False, DATE_INVALID, reason)
+                return DateParse(None, False, False, False, RowError.DATE_INVALID, reason)
             year = infer_year(month, day, ref)
             return _dated(year, month, day, match["rest"], text, inferred=True)
 
@@ -390,7 +388,7 @@ def combine(
     if clock is None:
         return day
     if day.value is None:
-        return _time_only(time_text) if day.error_code == DATE_MISSING else day
+        return _time_only(time_text) if day.error_code == RowError.DATE_MISSING else day
     value = datetime.combine(day.value.date(), clock.time) + timedelta(days=clock.day_offset)
     return DateParse(value, True, clock.known, day.year_inferred, None, None)
 

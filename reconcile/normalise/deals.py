@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from reconcile.normalise.errors import RowError
+
 # Deal stage levels, lowest first; each is written as its first word (SPEC 6.5).
 STAGES = ("小订", "认购", "签约", "退房")
 STAGE_WORDS: dict[str, tuple[str, ...]] = {
@@ -54,12 +56,12 @@ def parse_stage(value: str | None) -> Parsed:
     """
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        return Parsed(None, "stage_missing", "缺少成交阶段（小订/认购/签约/退房）")
+        return Parsed(None, RowError.STAGE_MISSING, "缺少成交阶段（小订/认购/签约/退房）")
     for word, stage in _STAGE_WORDS:
         if word in text:
             return Parsed(stage)
     return Parsed(
-        None, "stage_invalid", f"无法识别的成交阶段（{text}），应为小订、认购、签约或退房"
+        None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{text}），应为小订、认购、签约或退房"
     )
 
 
@@ -298,12 +300,12 @@ def parse_amount(value: str | None) -> Parsed:
         return Parsed(None)
     match = _AMOUNT.match(text)
     if not match:
-        return Parsed(None, "amount_invalid", f"无法识别的金额（{value}）")
+        return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
     amount = float(match.group(1))
     if match.group(2) in ("万", "万元"):
         amount *= 10_000
     if amount < 0:
-        return Parsed(None, "amount_invalid", f"金额不能为负数（{value}）")
+        return Parsed(None, RowError.AMOUNT_INVALID, f"金额不能为负数（{value}）")
     return Parsed(round(amount, 2))
 
 
@@ -322,12 +324,11 @@ def parse_shares(value: str | None) -> Parsed:
             continue
         match = re.fullmatch(r"(.+?)\s*[:=]?\s*(\d+(?:\.\d+)?)\s*(%)?", part)
         if not match:
-            return Parsed(
-                None, "shares_invalid", f"分成格式不对（{text}），应写成 链家:0.5;我爱我家:0.5"
-            )
+            reason = f"分成格式不对（{text}），应写成 链家:0.5;我爱我家:0.5"
+            return Parsed(None, RowError.SHARES_INVALID, reason)
         share = float(match.group(2)) / (100 if match.group(3) or float(match.group(2)) > 1 else 1)
         shares.append((match.group(1).strip(), share))
     total = sum(share for _, share in shares)
     if not shares or abs(total - 1) > 0.005 or any(share <= 0 for _, share in shares):
-        return Parsed(None, "shares_invalid", f"分成比例合计应为 100%（{text}）")
+        return Parsed(None, RowError.SHARES_INVALID, f"分成比例合计应为 100%（{text}）")
     return Parsed(tuple(shares))

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import NamedTuple
 
 import polars as pl
+
+from reconcile.normalise.errors import RowError
 
 MASK_CHARS = "*＊﹡∗⁎✱★xXｘＸ×●?？#＃"
 
@@ -51,17 +52,6 @@ _LANDLINE = re.compile(
 _DIGITS_AND_MASKS = re.compile(r"[0-9*]+")
 _ONE_GAP = re.compile(r"([0-9]*)\*+([0-9]*)")
 _MOBILE_PREFIX = re.compile(r"1(?:[3-9][0-9]*)?")
-
-
-class PhoneError(StrEnum):
-    """Row-error codes of a phone cell that cannot identify a customer (`row_errors.codes`)."""
-
-    MISSING = "phone_missing"
-    SCIENTIFIC = "phone_scientific"  # 1.38E+10: the digits are lost
-    LANDLINE = "phone_landline"
-    NOT_MOBILE = "phone_not_mobile"
-    BAD_MASK = "phone_bad_mask"
-    MASKED = "phone_masked"  # a masked number where a full one is required (not a report)
 
 
 _MISSING_REASON = "缺少客户电话"
@@ -155,14 +145,14 @@ class _Failure(NamedTuple):
 
 
 def _reason(failure: _Failure, shown: str) -> str:
-    if failure.code == PhoneError.SCIENTIFIC:
+    if failure.code == RowError.PHONE_SCIENTIFIC:
         return (
             f"号码被Excel科学计数法截断（{shown}），有效数字已丢失，"
             "请将该列设为文本格式后重新填写完整号码"
         )
-    if failure.code == PhoneError.LANDLINE:
+    if failure.code == RowError.PHONE_LANDLINE:
         return f"固定电话或座机号码（{shown}），请填写客户手机号"
-    if failure.code == PhoneError.NOT_MOBILE:
+    if failure.code == RowError.PHONE_NOT_MOBILE:
         return f"不是有效的11位手机号（{shown}），{failure.detail}"
     return f"隐藏号码格式无法识别（{shown}），{failure.detail}，应为如{_EXAMPLE_MASK}"
 
@@ -177,22 +167,22 @@ def _shown(part: str) -> str:
 def _classify_masked(token: str) -> Phone | _Failure:
     gap = _ONE_GAP.fullmatch(token)
     if gap is None:
-        return _Failure(PhoneError.BAD_MASK, "号码中有多处被隐藏")
+        return _Failure(RowError.PHONE_BAD_MASK, "号码中有多处被隐藏")
     prefix, suffix = gap[1], gap[2]
     visible = len(prefix) + len(suffix)
     if visible == 0:
-        return _Failure(PhoneError.BAD_MASK, "没有露出任何数字")
+        return _Failure(RowError.PHONE_BAD_MASK, "没有露出任何数字")
     if visible > _MAX_MASKED_VISIBLE:
-        return _Failure(PhoneError.BAD_MASK, f"露出了{visible}位数字，隐藏号码最多露出10位")
+        return _Failure(RowError.PHONE_BAD_MASK, f"露出了{visible}位数字，隐藏号码最多露出10位")
     if prefix and _MOBILE_PREFIX.fullmatch(prefix) is None:
-        return _Failure(PhoneError.BAD_MASK, "开头不是手机号段（手机号以13至19开头）")
+        return _Failure(RowError.PHONE_BAD_MASK, "开头不是手机号段（手机号以13至19开头）")
     return Phone(prefix, suffix)
 
 
 def _classify(token: str) -> Phone | _Failure:
     """Classify one number with separators already removed (NFKC-folded text)."""
     if _SCIENTIFIC.fullmatch(token):
-        return _Failure(PhoneError.SCIENTIFIC, "")
+        return _Failure(RowError.PHONE_SCIENTIFIC, "")
     as_float = _FLOAT_INTEGER.fullmatch(token)
     if as_float is not None:
         token = as_float[1]
@@ -204,13 +194,13 @@ def _classify(token: str) -> Phone | _Failure:
         if _MOBILE.fullmatch(token):
             return Phone(token, "")
         if _LANDLINE.fullmatch(token):
-            return _Failure(PhoneError.LANDLINE, "")
+            return _Failure(RowError.PHONE_LANDLINE, "")
         if len(token) == _MOBILE_LENGTH:
-            return _Failure(PhoneError.NOT_MOBILE, "手机号应以13至19开头")
-        return _Failure(PhoneError.NOT_MOBILE, f"共{len(token)}位数字")
+            return _Failure(RowError.PHONE_NOT_MOBILE, "手机号应以13至19开头")
+        return _Failure(RowError.PHONE_NOT_MOBILE, f"共{len(token)}位数字")
     if _DIGITS_AND_MASKS.fullmatch(token):
         return _classify_masked(token)
-    return _Failure(PhoneError.NOT_MOBILE, "含有数字以外的字符")
+    return _Failure(RowError.PHONE_NOT_MOBILE, "含有数字以外的字符")
 
 
 def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
@@ -238,7 +228,7 @@ def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
 def parse_phone(value: str | None) -> PhoneParse:
     """Parse one cell into its mobile numbers, or say in Chinese why it cannot be used."""
     if value is None:
-        return PhoneParse((), PhoneError.MISSING, _MISSING_REASON)
+        return PhoneParse((), RowError.PHONE_MISSING, _MISSING_REASON)
     text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE_TABLE)
     phones: dict[str, Phone] = {}
     landline: PhoneParse | None = None
@@ -251,7 +241,7 @@ def parse_phone(value: str | None) -> PhoneParse:
             several: tuple[Phone, ...] = (found,)
         else:
             segmented = _segment(chunks) if 1 < len(chunks) <= _MAX_CHUNKS else None
-            if segmented is None and found.code == PhoneError.LANDLINE:
+            if segmented is None and found.code == RowError.PHONE_LANDLINE:
                 # CRM exports list every number of a customer (手机;家庭座机): a landline
                 # beside a mobile is not the customer's mobile, but does not void it.
                 landline = landline or PhoneParse((), found.code, _reason(found, _shown(part)))
@@ -262,7 +252,7 @@ def parse_phone(value: str | None) -> PhoneParse:
         for phone in several:
             phones.setdefault(phone.pattern, phone)
     if not phones:
-        return landline or PhoneParse((), PhoneError.MISSING, _MISSING_REASON)
+        return landline or PhoneParse((), RowError.PHONE_MISSING, _MISSING_REASON)
     return PhoneParse(tuple(phones.values()), None, None)
 
 
@@ -394,7 +384,7 @@ def parse_phone_series(values: pl.Series) -> pl.DataFrame:
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))
         .alias("phone_patterns"),
         pl.when(pl.col("missing"))
-        .then(pl.lit(PhoneError.MISSING))
+        .then(pl.lit(RowError.PHONE_MISSING))
         .otherwise(pl.col("slow_code"))
         .alias("phone_error_code"),
         pl.when(pl.col("missing"))

@@ -38,6 +38,7 @@ import polars as pl
 
 from reconcile.config.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
 from reconcile.normalise import dates, deals, names, phones
+from reconcile.normalise.errors import RowError
 from reconcile.normalise.table import ROW, SheetTable, json_array
 
 RECORD_COLUMNS = (
@@ -224,7 +225,7 @@ def _parse_columns(results: list[dates.DateParse]) -> list[pl.Series]:
 
 def _dated_by_title(parsed: pl.DataFrame, clock: pl.Series, ctx: SheetContext) -> pl.DataFrame:
     """Rows that give only a time take the date a title or corner cell states (SPEC 4.1)."""
-    only_time = (parsed["error_code"] == dates.DATE_TIME_ONLY).fill_null(False)
+    only_time = (parsed["error_code"] == RowError.DATE_TIME_ONLY).fill_null(False)
     if ctx.title_date is None or not only_time.any():
         return parsed
     day = ctx.title_date.isoformat()
@@ -337,7 +338,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     phone_code = parsed_phones["phone_error_code"]
     if not kind.phone_required:  # a transaction change reaches its deal by flat or number
         phone_code = pl.select(
-            pl.when(phone_code == phones.PhoneError.MISSING).then(None).otherwise(phone_code)
+            pl.when(phone_code == RowError.PHONE_MISSING).then(None).otherwise(phone_code)
         ).to_series()
     add_error(
         phone_code,
@@ -348,7 +349,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         masked = patterns.list.eval(pl.element().str.contains(r"\*")).list.any().fill_null(False)
         add_rule_error(
             masked,
-            phones.PhoneError.MASKED,
+            RowError.PHONE_MASKED,
             "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号",
         )
 
@@ -358,7 +359,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     time_error = times["error_code"]
     if not kind.time_required:
         time_error = pl.select(
-            pl.when(time_error == "date_missing").then(None).otherwise(time_error)
+            pl.when(time_error == RowError.DATE_MISSING).then(None).otherwise(time_error)
         ).to_series()
     at_field, day_field = _time_fields(kind, frame.columns)
     label = FIELD_LABELS[at_field or day_field or kind.time[0]].split("（")[0]
@@ -379,7 +380,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind.name == "report" and ctx.require_channel:
         add_rule_error(
             channel.is_null(),
-            "channel_missing",
+            RowError.CHANNEL_MISSING,
             "无法确定渠道：表中没有渠道列，文件也不在 channels/<渠道>/ 文件夹下",
         )
 
@@ -396,7 +397,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         add_error(code, text)
         add_rule_error(
             channel.is_null() & shares.is_null(),
-            "ruling_owner_missing",
+            RowError.RULING_OWNER_MISSING,
             "裁决表缺少归属渠道或分成",
         )
         data["shares"] = shares
@@ -560,7 +561,7 @@ def _deal_fields(
     ]
     add_rule_error(
         pl.select(pl.all_horizontal(identity)).to_series(),
-        "deal_id_missing",
+        RowError.DEAL_ID_MISSING,
         "成交记录缺少房间（房号）和成交、认购、合同编号，无法确定是哪一套房",
     )
     if "stage" in {f.name for f in KINDS[table_kind].data}:

@@ -19,9 +19,10 @@ from reconcile.normalise.dates import (
     parse_time,
     to_iso,
 )
+from reconcile.normalise.errors import RowError
 
 REF = date(2026, 11, 20)
-MISSING, INVALID, TIME_ONLY = "date_missing", "date_invalid", "date_time_only"
+MISSING, INVALID, TIME_ONLY = RowError.DATE_MISSING, RowError.DATE_INVALID, RowError.DATE_TIME_ONLY
 
 
 def dt(*parts: int) -> datetime:

@@ -7,11 +7,11 @@ import polars as pl
 from reconcile.config.rules import Rules
 from reconcile.judge.reasons.entry import Reason
 from reconcile.judge.vocabulary import Code
-from reconcile.normalise.phones import PhoneError
+from reconcile.normalise.errors import PHONE_ERRORS
 
 # Row errors of a report row that make it an invalid R02 report (listed in reports.csv
 # with the row error's id) rather than an unreadable row: its phone cell could not be used.
-UNREADABLE = frozenset(PhoneError)
+UNREADABLE = PHONE_ERRORS
 
 
 def decide(rules: Rules) -> pl.Expr:
