@@ -23,9 +23,10 @@ from hypothesis import strategies as st
 
 from reconcile.config.rules import Rules, parse_rules
 from reconcile.judge import Judgement, judge
-from reconcile.judge.codes import DEAL_STATUSES, OWNER_TYPES, REASONS, REPORT_STATUSES
 from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
 from reconcile.judge.periods import period_end
+from reconcile.judge.reasons import REASONS
+from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.names import name_series
 from reconcile.publish.contract import attribution_rows, deal_rows, report_rows
 
@@ -432,7 +433,7 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
             kind = rules.report.types.get(report.report_type or "")
             validity = kind.validity if kind and kind.validity else rules.report.validity
             assert report.until == period_end(report.at, validity, rules.zone), report
-        assert report.status in REPORT_STATUSES, report
+        assert report.status in set(ReportStatus), report
         assert all(code in REASONS for code in report.codes), report
         if report.status == "pending":
             assert report.until is None or end < report.until, report
@@ -443,9 +444,9 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
     reports = report_rows(judgement)
     assert len(reports) == len(judgement.reports) + judgement.error_reports.height
     for row in reports:
-        assert row[7] in REPORT_STATUSES and all(c in REASONS for c in _codes(row[8])), row
+        assert row[7] in set(ReportStatus) and all(c in REASONS for c in _codes(row[8])), row
     for row in attribution_rows(judgement):
-        assert row[3] in OWNER_TYPES, row
+        assert row[3] in set(OwnerType), row
         assert all(c in REASONS for c in _codes(row[8])), row
     for episode in judgement.episodes:
         if episode.shares:
@@ -453,7 +454,7 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
             assert all(share > 0 for _, share in episode.shares), episode.shares
     shares: dict[str, float] = defaultdict(float)
     for line in judgement.deals:
-        assert line.status in DEAL_STATUSES, line
+        assert line.status in set(DealStatus), line
         assert all(code in REASONS for code in line.reason_codes), line
         if line.share is not None:
             shares[line.deal_id] += line.share
@@ -468,7 +469,7 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
     for deal_id, total in shares.items():
         assert abs(total - 1) < 1e-9, (deal_id, total)
     for row in deal_rows(judgement):
-        assert row[10] in DEAL_STATUSES and all(c in REASONS for c in _codes(row[11])), row
+        assert row[10] in set(DealStatus) and all(c in REASONS for c in _codes(row[11])), row
 
 
 @settings(
