@@ -18,9 +18,11 @@ demo: $(STAMP)
 	$(BIN)/reconcile demo .
 
 # mypy first (seconds with its cache in .mypy_cache): a type error fails before the suite runs.
+# Then the suite on two workers (pytest-xdist), a whole test file per worker so that
+# module fixtures are built once.
 test: $(STAMP)
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -579,8 +579,8 @@ def test_the_judge_says_what_the_pairwise_judge_says(night):
 ROWS = 20_000
 # Five side by side on a loaded 2-core machine: 0.5–1.5 s and 25–50 MiB each. The
 # pairwise code needed 2.5 GiB for 3,000 rows of one number and was killed past 8 GiB
-# at 10,000.
-SECONDS = 8.0
+# at 10,000. Time is the benchmark's to measure (`benchmarks/degenerate.py`); here the
+# memory bound is what tells quadratic work from linear.
 MEMORY = 300 * MiB  # peak RSS of the judge call above the RSS just before it
 WATCHDOG = 1536 * MiB  # a regression is killed here rather than taking the machine
 
@@ -617,7 +617,7 @@ def _watch(child: subprocess.Popen, killed: list[str]) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
-def test_twenty_thousand_rows_of_one_number_are_judged_quickly_in_little_memory():
+def test_twenty_thousand_rows_of_one_number_are_judged_in_little_memory():
     shapes = ("one_number", "agency_file", "one_visitor", "one_instant", "crm_only")
     children = {shape: _judge_in_child(shape) for shape in shapes}
     killed: dict[str, list[str]] = {shape: [] for shape in shapes}
@@ -637,7 +637,6 @@ def test_twenty_thousand_rows_of_one_number_are_judged_quickly_in_little_memory(
         results[shape] = json.loads(out.strip().splitlines()[-1])
     for shape, run in results.items():
         used = run["peak"] - run["base"]
-        assert run["seconds"] < SECONDS, (shape, run)
         assert used < MEMORY, (shape, used // MiB, run)
     # What the rows come to (the benchmark's shapes, SPEC semantics unchanged).
     assert results["one_number"]["counts"] == {

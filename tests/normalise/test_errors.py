@@ -65,7 +65,7 @@ def _codes(rel: str, rows: list[list]) -> set[str]:
     }
 
 
-@settings(max_examples=60)
+@settings(max_examples=30)
 @given(st.data())
 def test_every_row_error_code_is_registered(data):
     for rel, header in SHEETS.items():

@@ -19,7 +19,6 @@ quarantine the hostile file with its Chinese reason and keep the normal file's r
 from __future__ import annotations
 
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -51,6 +50,14 @@ _VM_PEAK = (
 )
 
 
+_CAPPED = (
+    "import os, resource, sys\n"
+    "cap = int(sys.argv[1])\n"
+    "resource.setrlimit(resource.RLIMIT_AS, (cap, cap))\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
 @dataclass
 class Finished:
     code: int
@@ -63,17 +70,15 @@ def _run(args: list[str], log: Path, address_space: int | None = None) -> Finish
     """`python ARGS` in a child, its resident memory watched (and its address space
     capped when asked); killed at the budget or after two minutes."""
 
-    def cap() -> None:
-        if address_space is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-
+    # The cap is set by a small Python that then execs the real command (limits survive
+    # exec), not by a `preexec_fn`: that would fork this process, whose address space (a
+    # test worker's, with the ADBC driver's reservations) the kernel may refuse to copy.
+    command = [sys.executable, *args]
+    if address_space is not None:
+        command = [sys.executable, "-c", _CAPPED, str(address_space), *command]
     with log.open("wb") as out:
         child = subprocess.Popen(
-            [sys.executable, *args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=cap,  # noqa: PLW1509 - the child's own limit is the point
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
     killed, reaped = threading.Event(), threading.Event()
     deadline = time.monotonic() + 120
