@@ -293,10 +293,14 @@ class _View:
         held_lines = 0
         for line in self.j.deals:
             total[line.status] += line.commission
-            held_lines += line.status == DealStatus.HELD
-        tiles = [
-            Tile(payable, payable.label, yuan(total[payable]), "ok"),
-            Tile(held, f"{held.label}（{held_lines} 笔）", yuan(total[held]), "warn"),
+            # A held line with a channel carries the commission that will be paid when
+            # its appeal window closes. A disputed deal's line has no owner and so no
+            # commission: it is counted, with its ceiling, by the tile below, not here.
+            held_lines += line.status == DealStatus.HELD and line.channel is not None
+        tiles = [Tile(payable, payable.label, yuan(total[payable]), "ok")]
+        if held_lines:  # a ¥0 held tile only makes finance look for money that is not there
+            tiles.append(Tile(held, f"{held.label}（{held_lines} 笔）", yuan(total[held]), "warn"))
+        tiles += [
             Tile(clawback, clawback.label, yuan(total[clawback]), "info"),
             Tile("net", "应付净额", yuan(total[payable] + total[clawback]), "ok"),
         ]

@@ -59,9 +59,10 @@ def settlement_mail(
     html = _render("settlement_mail.html.j2", **context)
     text = _render("settlement_mail.txt.j2", **context)
     money = {tile.key: tile.value for tile in digest.money_tiles}
+    held = f"暂缓 {money['held']}，" if "held" in money else ""
     title = (
         f"【{digest.project}】{digest.night} 佣金结算表：可结佣 {money['payable']}，"
-        f"暂缓 {money['held']}，追回 {money['clawback']}"
+        f"{held}追回 {money['clawback']}"
     )
     return title, html, text
 

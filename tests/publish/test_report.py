@@ -12,7 +12,7 @@ import pytest
 from reconcile.config.workspace import Workspace
 from reconcile.ops.pipeline import RunSummary, run
 from reconcile.publish.digest import Digest, Section
-from reconcile.publish.report import render_text
+from reconcile.publish.report import render_text, settlement_mail
 from tests.publish.browser import view_on_phone
 from tests.scenarios.test_scenarios import make_workspace, write_input
 
@@ -121,6 +121,45 @@ def test_headline_counts_match_the_judgement(nights):
     assert tiles["held"] == "¥20,000.00"
     # the dispute's deal carries no commission until ruled: the tile says what is at stake
     assert tiles["disputed_deals"] == "¥10,000.00"
+    labels = {tile.key: tile.label for tile in digest.headline}
+    # the held tile counts the lines whose commission it sums, not the dispute's line
+    assert labels["held"] == "暂缓结佣（1 笔）"
+    assert labels["disputed_deals"] == "待裁决成交佣金（1 笔，至多）"
+
+
+def test_no_held_tile_when_nothing_is_held(nights):
+    _, _, second = nights
+    assert not [line for line in second.judgement.deals if line.status == "held"]
+    digest = second.published.digest
+    assert "held" not in {tile.key for tile in digest.headline}  # no ¥0.00 to go looking for
+    subject = settlement_mail(digest, [], "settlement.xlsx")[0]
+    assert "暂缓" not in subject and "可结佣" in subject
+
+
+def test_a_dispute_alone_shows_its_stake_not_a_zero_held_tile(tmp_path):
+    root = make_workspace(tmp_path, RULES)
+    inputs = root / "inputs"
+    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
+        REPORT_HEADER, ["张先生", "138****1234", "2026-11-19 09:00", "王五"],
+    ]})  # fmt: skip
+    write_input(inputs, "channels/我爱我家/报备.xlsx", {"报备": [
+        REPORT_HEADER, ["张先生", "138****1234", "2026-11-19 09:20", "赵六"],
+    ]})  # fmt: skip
+    write_input(inputs, "visits/来访.xlsx", {"来访": [
+        VISIT_HEADER, ["张三", "13812341234", "2026-11-19 15:00", None, None],
+    ]})  # fmt: skip
+    write_input(inputs, "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["B-0202", "2-0802", "张三", "13812341234", "认购", "2026-11-19", None, None, 1000000],
+    ]})  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    [line] = summary.judgement.deals
+    assert line.status == "held" and line.channel is None and line.commission == 0
+    tiles = {tile.key: tile for tile in summary.published.digest.headline}
+    assert "held" not in tiles
+    assert tiles["disputed_deals"].value == "¥10,000.00"
+    [money] = [x for x in render_text(summary.published.digest).splitlines() if x[:3] == "佣金："]
+    assert "待裁决成交佣金（1 笔，至多） ¥10,000.00" in money and "暂缓" not in money
 
 
 def test_sections_hold_the_night_most_urgent_first(nights):
