@@ -23,9 +23,8 @@ from reconcile.config.workspace import Workspace, init_workspace
 from reconcile.ingest.files import classify_path, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement
-from reconcile.judge.explain import explain
-from reconcile.judge.reasons import labels as code_label
-from reconcile.normalise.phones import parse_phone
+from reconcile.judge.explain import Found, explain, explain_found, report_lines, search
+from reconcile.normalise.phones import Phone, parse_phone
 from reconcile.ops.lock import RunLocked
 from reconcile.ops.logs import logging_to
 from reconcile.ops.pipeline import (
@@ -104,8 +103,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--workspace", type=Path, default=None, help="按该工作目录的 rules.yaml 检查"
     )
 
-    explain = commands.add_parser("explain", help="某个客户的时间线与判定理由")
-    explain.add_argument("phone", help="客户完整手机号，或报备编号（report_id）")
+    explain = commands.add_parser(
+        "explain",
+        help="某个客户的时间线与判定理由",
+        description=(
+            "按完整手机号、打码号码加姓名（如 138****1234 张三），或报备编号（report_id）"
+            "列出客户的时间线与判定理由。"
+        ),
+    )
+    explain.add_argument(
+        "phone",
+        help="客户完整手机号；或渠道报备的打码号码（138****1234、138xxxx1234、1381**12345 等）；"
+        "或报备编号（report_id）",
+    )
+    explain.add_argument(
+        "name", nargs="?", default=None, help="客户姓名，与打码号码同用，按姓氏等规则比对"
+    )
     explain.add_argument(
         "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
     )
@@ -300,20 +313,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 _REPORT_ID = re.compile(r"[0-9a-f]{20}")
+_SEARCHED = "已查报备、到访、CRM、成交与裁决"
 
 
 def _explain(args: argparse.Namespace) -> int:
     if _REPORT_ID.fullmatch(args.phone.strip().lower()):
         return _explain_report(args, args.phone.strip().lower())
     parsed = parse_phone(args.phone)
-    number = parsed.phones[0].full if len(parsed.phones) == 1 else None
-    if number is None:
-        print(f"请输入客户的完整手机号（11 位）或报备编号：{args.phone}", file=sys.stderr)
+    if len(parsed.phones) != 1:
+        print(
+            "请输入一个客户号码（完整手机号，或打码号码加姓名，如 138****1234 张三）"
+            f"或报备编号：{args.phone}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
+    phone = parsed.phones[0]
+    name = (args.name or "").strip() or None
     workspace = _judged_workspace(args)
     if workspace is None:
         return EXIT_USAGE
-    return _print_explained(judge_night(workspace, args.as_of), number, workspace)
+    judgement = judge_night(workspace, args.as_of)
+    if phone.full is None:
+        return _print_found(judgement, search(judgement, phone, name), workspace)
+    if name is not None:
+        print(f"已给出完整手机号，姓名 {name} 不参与查找", file=sys.stderr)
+    return _print_explained(judgement, phone.full, workspace)
 
 
 def _judged_workspace(args: argparse.Namespace) -> Workspace | None:
@@ -328,10 +352,26 @@ def _judged_workspace(args: argparse.Namespace) -> Workspace | None:
 def _print_explained(judgement: Judgement, number: str, workspace: Workspace) -> int:
     lines = explain(judgement, number, workspace.rules.project)
     if not lines:
-        print(f"台账中没有与 {number} 相关的记录（判定日 {judgement.inputs.as_of}）")
+        print(f"台账中没有与 {number} 相关的记录（判定日 {judgement.inputs.as_of}；{_SEARCHED}）")
         return EXIT_FAILED
-    for line in lines:
-        print(line)
+    _print(lines)
+    return EXIT_OK
+
+
+def _print_found(judgement: Judgement, found: Found, workspace: Workspace) -> int:
+    if found.empty:
+        named = f"、姓名与“{found.name}”相符" if found.name else ""
+        print(
+            f"台账中没有号码符合 {found.pattern}{named}的报备或客户"
+            f"（判定日 {judgement.inputs.as_of}；{_SEARCHED}）"
+        )
+        if found.other_names:
+            print(
+                f"号码相符但姓名不同的报备：{'、'.join(found.other_names)}"
+                "（不带姓名重新查询可看到它们）"
+            )
+        return EXIT_FAILED
+    _print(explain_found(judgement, found, workspace.rules.project))
     return EXIT_OK
 
 
@@ -349,12 +389,13 @@ def _explain_report(args: argparse.Namespace, report_id: str) -> int:
         return EXIT_FAILED
     if current != report_id:
         print(f"报备 {report_id} 重新解析后的编号为 {current}（来源 {report.source}）")
-    if report.phone is None:
-        status = report.status.label
-        reason = f" — {code_label(report.codes)}" if report.codes else ""
-        print(f"报备 {current}（{report.source}）：{status}{reason}；尚未对应到具体客户")
+    # A full number an agency reported is a customer's number even before any visit.
+    number = report.phone or Phone.from_pattern(report.phone_pattern).full
+    if number is None:
+        print(f"报备 {current}：尚未对应到具体客户")
+        _print(report_lines(judgement, report, named=True))
         return EXIT_OK
-    return _print_explained(judgement, report.phone, workspace)
+    return _print_explained(judgement, number, workspace)
 
 
 def _status(args: argparse.Namespace) -> int:

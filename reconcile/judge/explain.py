@@ -1,8 +1,15 @@
-"""`reconcile explain PHONE`: one customer's timeline and every decision about it.
+"""`reconcile explain`: one customer's timeline and every decision about it.
 
 What an admin reads to an agency on the phone: each report, visit, CRM contact,
 deal and ruling with its source `file#sheet!row`, then each decision with its
 reason codes and their Chinese labels. The text is built here; the CLI prints it.
+
+The admin does not always hold a full number: an agency's report shows a masked one
+(`138****1234`) and a name. `search` finds the reports with a compatible pattern and
+an agreeing name, and the customers (full numbers in visits, CRM, deals, rulings) that
+fit both; `explain_found` tells each customer's story, says when several fit, and lists
+the reports no customer explains yet (pending, expired, ambiguous). The admin's own
+files hold these full numbers; nothing here is shown to an agency.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from reconcile.judge.reasons import labels
 from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report
 from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
+from reconcile.normalise.names import names_agree, parse_name
+from reconcile.normalise.phones import Phone
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,12 @@ def flag_text(flag: Flag, value: FlagValue) -> str:
 
 
 def related_reports(judgement: Judgement, phone: str) -> list[Report]:
-    """Reports linked to the number, or fitting it among others (ambiguous)."""
+    """Reports linked to the number, fitting it among others (ambiguous), or giving
+    it in full while no customer has it yet (an agency's report before any visit)."""
     return [
         r
         for r in judgement.reports
-        if r.phone == phone or phone in judgement.fits.get(r.row_id, ())
+        if r.phone == phone or r.phone_pattern == phone or phone in judgement.fits.get(r.row_id, ())
     ]
 
 
@@ -113,12 +123,10 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
             lines.append(f"    备注：{'；'.join(flag_text(flag, value) for flag, value in flags)}")
         if episode.report is not None:
             lines.append(f"    依据报备：{episode.report.source}")
+    if not judgement.by_phone(phone):
+        lines.append("  归属：尚无（该号码还没有到访或裁决记录）")
     for r in related_reports(judgement, phone):
-        status = r.status.label
-        reason = f" — {labels(r.codes)}" if r.codes else ""
-        lines.append(
-            f"  报备 {_who(r.channel, r.agent)} {_when(r.at)}：{status}{reason}  [{r.source}]"
-        )
+        lines += report_lines(judgement, r)
     for d in judgement.deals:
         if d.customer_phone != phone:
             continue
@@ -127,4 +135,125 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
         reason = f" — {labels(d.reason_codes)}" if d.reason_codes else ""
         status = f"{d.status.label} {_who(d.channel, d.agent)}"
         lines.append(f"  成交 {d.deal_id} {d.stage}：{status}{share}{money}{reason}")
+    return lines
+
+
+def report_lines(judgement: Judgement, report: Report, *, named: bool = False) -> list[str]:
+    """A report's decision: status and reason codes, and the customers it fits when
+    it fits several (the admin resolves those by a ruling). `named` adds the name and
+    the number as reported, for a report shown without its customer's timeline."""
+    r = report
+    reason = f" — {labels(r.codes)}" if r.codes else ""
+    said = f" {r.customer_name or '（无姓名）'} {r.phone_pattern}" if named else ""
+    lines = [
+        f"  报备 {_who(r.channel, r.agent)}{said} {_when(r.at)}："
+        f"{r.status.label}{reason}  [{r.source}]"
+    ]
+    fits = judgement.fits.get(r.row_id, [])
+    if len(fits) > 1:
+        lines.append(f"    符合的客户：{'、'.join(fits)}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A customer (full number) that fits a searched pattern and name."""
+
+    phone: str
+    names: tuple[str, ...]
+    first_at: datetime | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `search` found for a pattern and a name."""
+
+    pattern: str
+    name: str | None
+    reports: list[Report]
+    customers: list[Candidate]
+    # Names on reports whose pattern fits but whose name disagrees: a hint to the admin.
+    other_names: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.reports and not self.customers
+
+
+# Beyond this many fitting customers, explaining each would bury the answer.
+MAX_EXPLAINED = 5
+
+
+def _compatible(pattern: str, other: str) -> bool:
+    return all(a == b or "*" in (a, b) for a, b in zip(pattern, other, strict=True))
+
+
+def _agrees(name: str | None, other: str | None) -> bool:
+    return name is None or names_agree(parse_name(name), parse_name(other))
+
+
+def search(judgement: Judgement, phone: Phone, name: str | None) -> Found:
+    """Reports whose pattern is compatible with `phone` and whose name agrees with
+    `name` (SPEC §5's agreement: a blank name on either side does not disagree), and
+    the customers whose full number fits `phone` under an agreeing name."""
+    pattern = phone.pattern
+    reports, other_names = [], []
+    for r in judgement.reports:
+        if not _compatible(pattern, r.phone_pattern):
+            continue
+        if _agrees(name, r.customer_name):
+            reports.append(r)
+        elif r.customer_name and r.customer_name not in other_names:
+            other_names.append(r.customer_name)
+    inputs = judgement.inputs
+    fitting = (
+        pl.col("phone").is_not_null()
+        & pl.col("phone").str.starts_with(phone.prefix)
+        & pl.col("phone").str.ends_with(phone.suffix)
+    )
+    rows = pl.concat(
+        [
+            frame.filter(fitting).select("phone", "customer_name", "at", "source")
+            for frame in (inputs.visits, inputs.crm, inputs.deals, inputs.rulings)
+        ]
+    ).sort("at", "source", nulls_last=True)
+    customers = []
+    for (number,), group in rows.group_by("phone", maintain_order=True):
+        names = tuple(n for n in dict.fromkeys(group["customer_name"].to_list()) if n)
+        # As linking does: a customer recorded without any name cannot disagree.
+        if names and not any(_agrees(name, n) for n in names):
+            continue
+        first = group.row(0, named=True)
+        customers.append(Candidate(str(number), names, first["at"], first["source"]))
+    customers.sort(key=lambda c: c.phone)
+    return Found(pattern, name, reports, customers, other_names)
+
+
+def explain_found(judgement: Judgement, found: Found, project: str) -> list[str]:
+    """The lines `reconcile explain PATTERN NAME` prints (`found` is not empty)."""
+    asked = f"姓名 {found.name}" if found.name else "未指定姓名"
+    lines = [
+        f"{project} · 号码 {found.pattern} · {asked} · 判定日 {judgement.inputs.as_of}",
+        f"相符的报备 {len(found.reports)} 条，相符的客户 {len(found.customers)} 位。",
+    ]
+    if len(found.customers) > 1:
+        lines.append(f"号码匹配多个客户（{len(found.customers)} 位），需人工核实是哪一位：")
+        for c in found.customers:
+            names = "、".join(c.names) or "（无姓名）"
+            lines.append(f"  {c.phone}  {names}  首次出现 {_when(c.first_at)}  [{c.source}]")
+    explained: set[str] = set()
+    if len(found.customers) > MAX_EXPLAINED:
+        lines.append("相符的客户过多，不逐一展开；请补充姓名，或用完整手机号查询。")
+    else:
+        for c in found.customers:
+            lines.append("")
+            lines += explain(judgement, c.phone, project)
+            explained.update(r.row_id for r in related_reports(judgement, c.phone))
+    rest = [r for r in found.reports if r.row_id not in explained]
+    if rest:
+        lines.append("")
+        lines.append("尚未对应到上述客户的报备：" if explained else "尚未对应到客户的报备：")
+        for r in sorted(rest, key=lambda r: (r.at, r.source)):
+            lines += report_lines(judgement, r, named=True)
     return lines

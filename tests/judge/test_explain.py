@@ -1,9 +1,19 @@
-"""`reconcile explain PHONE`: the timeline and every decision, each with its source row."""
+"""`reconcile explain`: the timeline and every decision, each with its source row; what a
+masked number and a name find."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import pytest
+
 from reconcile.cli.main import main
+from reconcile.judge import Judgement
+from reconcile.judge.explain import explain, explain_found, search
+from reconcile.judge.vocabulary import ReportStatus
+from reconcile.normalise.phones import parse_phone
 from reconcile.testing import SheetSpec, write_xlsx
+from reconcile.testing.nights import MemoryWorkspace
 
 REPORT = ["客户姓名", "客户电话", "报备时间", "经纪人"]
 VISIT = ["客户姓名", "客户电话", "到访时间", "渠道", "经纪人"]
@@ -69,13 +79,13 @@ def test_explain_replays_an_earlier_night(workspace, capsys):
     assert "判定日 2026-11-18" in out
 
 
-def test_explain_an_unknown_or_masked_number(workspace, capsys):
+def test_explain_an_unknown_number_or_not_one_number(workspace, capsys):
     write_collision(workspace)
     assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-20"]) == 0
     assert main(["explain", "13900000000", "--workspace", str(workspace)]) == 1
     assert "没有与 13900000000 相关的记录" in capsys.readouterr().out
-    assert main(["explain", "138****1234", "--workspace", str(workspace)]) == 2
-    assert "完整手机号" in capsys.readouterr().err
+    assert main(["explain", "138****1234/139****5678", "--workspace", str(workspace)]) == 2
+    assert "打码号码加姓名" in capsys.readouterr().err
 
 
 def test_flags_read_as_words():
@@ -86,3 +96,125 @@ def test_flags_read_as_words():
     assert flag_text(Flag.PROVISIONAL, "type_priority") == "按报备类型优先暂定（需核实证据）"
     assert flag_text(Flag.RENEWED, 2) == "续期次数 2"
     assert flag_text(Flag.SPLIT, (("链家", 0.5), ("我爱我家", 0.5))) == "分成 链家:0.5;我爱我家:0.5"
+
+
+# Judged in memory: one masked report that fits two visitors, and an agency's full
+# number reported weeks ago that never visited.
+def _night(as_of: date = date(2026, 11, 20)) -> Judgement:
+    ws = MemoryWorkspace("project: 山湖一号\n")
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {
+            "报备": [
+                REPORT,
+                ["张先生", "138****1234", "2026-11-18 09:00", "王五"],
+                ["李四", "13912345678", "2026-10-01 09:00", "王五"],
+                ["赵六", "13712345678", "2026-11-19 09:00", "王五"],
+            ]
+        },
+    )
+    ws.put(
+        "visits/来访.xlsx",
+        {
+            "来访": [
+                VISIT,
+                ["张三", "13812341234", "2026-11-18 15:00", None, None],
+                ["张伟", "13899991234", "2026-11-19 15:00", None, None],
+            ]
+        },
+    )
+    return ws.run(as_of).judgement
+
+
+def _masked(text: str):
+    return parse_phone(text).phones[0]
+
+
+@pytest.fixture(scope="module")
+def night() -> Judgement:
+    return _night()
+
+
+def test_a_masked_number_and_a_name_find_the_reports_and_customers_that_agree(night):
+    found = search(night, _masked("138xxxx1234"), "张伟")
+    assert [c.phone for c in found.customers] == ["13899991234"]
+    assert [r.customer_name for r in found.reports] == ["张先生"]  # 张先生 may be 张伟
+    assert found.customers[0].source == "visits/来访.xlsx#来访!3"
+    # 张三 is not 张伟: the same surname with another given name disagrees.
+    assert [c.phone for c in search(night, _masked("138****1234"), "张三").customers] == [
+        "13812341234"
+    ]
+    other = search(night, _masked("138****1234"), "李四")
+    assert other.empty and other.other_names == ["张先生"]
+
+
+def test_every_shape_of_a_mask_finds_the_same(night):
+    shapes = ("138****1234", "138xxxx1234", "138＊＊＊＊1234", "138●●●●1234", "138**1234")
+    for shape in shapes:
+        found = search(night, _masked(shape), None)
+        assert [c.phone for c in found.customers] == ["13812341234", "13899991234"], shape
+    # 前三后五 shows one digit more, which one of the two numbers lacks.
+    assert [c.phone for c in search(night, _masked("138***91234"), None).customers] == [
+        "13899991234"
+    ]
+
+
+def test_a_pattern_that_fits_several_customers_says_so_and_explains_each(night):
+    lines = explain_found(night, search(night, _masked("138****1234"), "张先生"), "山湖一号")
+    text = "\n".join(lines)
+    assert lines[0] == "山湖一号 · 号码 138****1234 · 姓名 张先生 · 判定日 2026-11-20"
+    assert "号码匹配多个客户（2 位），需人工核实是哪一位：" in lines
+    assert "  13812341234  张三  首次出现 2026-11-18 15:00  [visits/来访.xlsx#来访!2]" in lines
+    assert "山湖一号 · 客户 13812341234 · 判定日 2026-11-20" in lines
+    assert "山湖一号 · 客户 13899991234 · 判定日 2026-11-20" in lines
+    assert text.count("号码待确认 — A01 号码匹配多个客户") == 2
+    assert text.count("    符合的客户：13812341234、13899991234") == 2
+    assert "尚未对应到" not in text  # the report is told in both stories
+
+
+def test_a_report_no_customer_fits_yet_is_listed_with_its_status():
+    night = _night()
+    # The admin holds the agency's masked copy of a number nobody has visited with.
+    found = search(night, _masked("137****5678"), "赵先生")
+    assert found.customers == [] and [r.status for r in found.reports] == [ReportStatus.PENDING]
+    lines = explain_found(night, found, "山湖一号")
+    assert lines[1] == "相符的报备 1 条，相符的客户 0 位。"
+    assert lines[-2:] == [
+        "尚未对应到客户的报备：",
+        "  报备 链家 王五 赵六 13712345678 2026-11-19 09:00："
+        "待到访  [channels/链家/报备.xlsx#报备!4]",
+    ]
+
+
+def test_a_full_number_only_an_agency_reported_is_explained():
+    lines = explain(_night(), "13712345678", "山湖一号")
+    assert lines[0] == "山湖一号 · 客户 13712345678 · 判定日 2026-11-20"
+    assert "  2026-11-19 09:00  报备  链家 王五  赵六 13712345678" in lines[2]
+    assert "  归属：尚无（该号码还没有到访或裁决记录）" in lines
+    assert lines[-1].endswith("：待到访  [channels/链家/报备.xlsx#报备!4]")
+    expired = explain(_night(), "13912345678", "山湖一号")
+    assert expired[-1] == (
+        "  报备 链家 王五 2026-10-01 09:00：过期未到访  [channels/链家/报备.xlsx#报备!3]"
+    )
+
+
+def test_reports_outside_the_explained_stories_follow_them(night):
+    lines = explain_found(night, search(night, _masked("1**********"), None), "山湖一号")
+    assert lines[1] == "相符的报备 3 条，相符的客户 2 位。"
+    rest = lines[lines.index("尚未对应到上述客户的报备：") + 1 :]
+    assert [line.split("：")[0] for line in rest] == [
+        "  报备 链家 王五 李四 13912345678 2026-10-01 09:00",
+        "  报备 链家 王五 赵六 13712345678 2026-11-19 09:00",
+    ]
+
+
+def test_too_many_customers_are_listed_not_explained():
+    ws = MemoryWorkspace("project: 山湖一号\n")
+    visitors = [["张三", f"138{n:04d}1234", "2026-11-18 15:00", None, None] for n in range(6)]
+    ws.put("visits/来访.xlsx", {"来访": [VISIT, *visitors]})
+    night = ws.run(date(2026, 11, 20)).judgement
+    lines = explain_found(night, search(night, _masked("138****1234"), "张先生"), "山湖一号")
+    assert "号码匹配多个客户（6 位），需人工核实是哪一位：" in lines
+    assert "相符的客户过多，不逐一展开；请补充姓名，或用完整手机号查询。" in lines
+    assert not any("时间线：" in line for line in lines)
+    assert search(night, _masked("138****1234"), "李先生").empty
