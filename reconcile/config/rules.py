@@ -60,6 +60,19 @@ class Duration:
         return self.text
 
 
+def _shown(value: Any) -> str:
+    """A bad value as the file wrote it: `true`, `null`, {a: 1}, not Python's repr."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bytes):
+        return "（二进制内容）"
+    try:
+        shown = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
+    except yaml.YAMLError:
+        return repr(value)
+    return shown.removesuffix("\n").removesuffix("\n...")
+
+
 def parse_duration(value: Any) -> Duration:
     if isinstance(value, Duration):
         return value
@@ -73,7 +86,8 @@ def parse_duration(value: Any) -> Duration:
     match = _DURATION.match(text)
     if not match or isinstance(value, bool):
         raise ValueError(
-            f"时长格式不对：{value!r}，应写成 30m、1h、48h、7d、2mo、same_day、next_day 或 forever"
+            f"时长格式不对：{_shown(value)}，"
+            "应写成 30m、1h、48h、7d、2mo、same_day、next_day 或 forever"
         )
     amount, unit = int(match.group(1)), match.group(2)
     if amount == 0 and unit in ("d", "mo"):
@@ -103,7 +117,7 @@ def _parse_clock(value: Any) -> time:
     # keeps an unquoted 18:00 as text, not YAML 1.1's sexagesimal 1080).
     match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value) if isinstance(value, str) else None
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ValueError(f'时刻格式不对：{value!r}，应写成 "08:00" 这样的 24 小时制')
+        raise ValueError(f'时刻格式不对：{_shown(value)}，应写成 "08:00" 这样的 24 小时制')
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -290,7 +304,7 @@ def _parse_seconds(value: Any) -> float:
         return float(value)
     match = re.fullmatch(r"\s*(\d+)\s*(s|m)\s*", str(value))
     if not match:
-        raise ValueError(f"等待时长格式不对：{value!r}，应写成 10s、30s 或 1m")
+        raise ValueError(f"等待时长格式不对：{_shown(value)}，应写成 10s、30s 或 1m")
     return float(int(match.group(1)) * (60 if match.group(2) == "m" else 1))
 
 
@@ -318,7 +332,7 @@ class Limits(_Strict):
     @classmethod
     def _plain_number(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"应为数字，例如 200，而不是 {value!r}")
+            raise ValueError(f"应为数字，例如 200，而不是 {_shown(value)}")
         return value
 
 
@@ -373,7 +387,7 @@ class Rules(_Strict):
             ZoneInfo(value)
             pl.Series([None], dtype=pl.Datetime("us")).dt.replace_time_zone(value)
         except (ZoneInfoNotFoundError, ValueError, pl.exceptions.ComputeError) as exc:
-            raise ValueError(f"未知时区：{value!r}，例如 Asia/Shanghai") from exc
+            raise ValueError(f"未知时区：{_shown(value)}，例如 Asia/Shanghai") from exc
         return value
 
     @field_validator("opening_date", mode="before")
@@ -386,7 +400,7 @@ class Rules(_Strict):
         try:
             return date.fromisoformat(str(value))
         except ValueError as exc:
-            raise ValueError(f"首开日期格式不对：{value!r}，应写成 2026-12-01") from exc
+            raise ValueError(f"首开日期格式不对：{_shown(value)}，应写成 2026-12-01") from exc
 
     @field_validator("columns")
     @classmethod
@@ -565,7 +579,13 @@ _MESSAGES = {
     "dict_type": "应为键值对，例如 {a: 1}",
     "model_type": "应为键值对，例如 {a: 1}",
     "model_attributes_type": "应为键值对，例如 {a: 1}",
+    "invalid_key": "键名应为文字",
+    "int_parsing_size": "数字位数过多",
+    "string_unicode": "应为文字（内容无法读取为文字）",
 }
+# Any other check pydantic may add: still said in Chinese, never its English message.
+_OTHER = "取值不符合要求"
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _BOUNDS = {
     "greater_than": "应大于 {gt}",
     "greater_than_equal": "应不小于 {ge}",
@@ -581,7 +601,9 @@ def _message(error: Any) -> str:
         return _MESSAGES[kind]
     if kind in _BOUNDS:
         return _BOUNDS[kind].format(**error.get("ctx", {})).replace("' or '", "'、'")
-    return str(error["msg"]).removeprefix("Value error, ")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    # The validators above raise Chinese messages; anything else is pydantic's English.
+    return message if kind == "value_error" and _CJK.search(message) else _OTHER
 
 
 def load_rules(path: Path) -> Rules:
