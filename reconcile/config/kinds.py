@@ -70,7 +70,8 @@ FIELD_LIST: tuple[Field, ...] = (
         "所属渠道", "带看渠道", "分销渠道", "渠道商", "合作渠道", "报备渠道", "所属公司",
         "所属机构", "报备经纪公司名称", "经纪公司", "经纪公司名称", "报备公司", "报备机构",
         "机构名称", "合作机构", "来访渠道", "分销商名称", "渠道商名称", "中介机构", "经纪机构",
-        "报备经纪公司", "渠道单位", "机构", "经纪人公司", "公司名称",
+        "报备经纪公司", "渠道单位", "机构", "经纪人公司", "公司名称", "收款单位", "收款方",
+        "收款单位名称", "收款人单位",
     ),
     _f(
         "branch", "门店",
@@ -229,6 +230,21 @@ FIELD_LIST: tuple[Field, ...] = (
     _f("ruling_owner", "归属渠道", "归属渠道", "裁决渠道", "判定渠道", "裁决归属"),
     _f("ruling_shares", "分成", "分成", "分成比例", "佣金分成"),
     _f("ruled_at", "裁决日期", "裁决日期", "裁决时间"),
+    # Finance's payment ledger (付款记录, SPEC 6.6). 支付日期 and a bare 流水号 are left out:
+    # agencies' report exports carry them for other things (docs/real-exports.md).
+    _f(
+        "payment_amount", "付款金额",
+        "付款金额", "支付金额", "实付金额", "打款金额", "实付佣金", "付款额", "本次付款金额",
+        "本次付款", "已付金额", "结佣金额",
+    ),
+    _f(
+        "paid_at", "付款日期",
+        "付款日期", "打款日期", "付款时间", "打款时间", "结佣日期", "实际付款日期",
+    ),
+    _f(
+        "voucher_no", "凭证号",
+        "凭证号", "凭证编号", "付款单号", "付款流水号", "银行流水号", "付款编号", "记账凭证号",
+    ),
 )  # fmt: skip
 
 FIELDS: dict[str, Field] = {f.name: f for f in FIELD_LIST}
@@ -558,6 +574,24 @@ KIND_LIST: tuple[Kind, ...] = (
         key=("phone", "channel", "event_at", "data"),
         folders=("rulings",),
         name_hints=("裁决",),
+    ),
+    Kind(
+        name="payment",
+        label="付款记录",
+        # 金额 alone is a deal's price elsewhere: a payment sheet says when it paid.
+        signature=(("channel",), ("payment_amount", "amount"), ("paid_at",)),
+        required=(("paid_at",), "付款日期"),
+        time=("paid_at", "date"),
+        time_required=True,
+        characteristic=frozenset({"payment_amount", "paid_at", "voucher_no"}),
+        reads=_DEAL_IDS
+        | {"channel", "payment_amount", "amount", "paid_at", "date", "voucher_no", "remark"},
+        data=_data(**_NUMBERS, **_FLAT, amount=A, voucher_no=T, remark=T, time_known=B),
+        # Identical rows are one payment, wherever they were saved (SPEC 6.6).
+        key=("channel", "event_at", "data"),
+        phone_required=False,
+        folders=("payments",),
+        name_hints=("付款", "打款", "结佣记录"),
     ),
 )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reconcile.config.rules import Rules, load_rules
 
-INPUT_FOLDERS = ("channels", "visits", "crm", "rulings")
+INPUT_FOLDERS = ("channels", "visits", "crm", "rulings", "payments")
 WORKSPACE_FOLDERS = (*(f"inputs/{name}" for name in INPUT_FOLDERS), "outputs", "reports")
 
 

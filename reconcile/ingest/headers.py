@@ -165,7 +165,9 @@ class Recognition:
 
 # Which kind a sheet or file name hints at, most specific words first: a 客户跟进 sheet
 # is follow-ups, a 报备客户 sheet is reports.
-_HINT_ORDER = ("ruling", "deal_change", "crm_followup", "deal", "visit", "report", "crm_customer")
+_HINT_ORDER = (
+    "ruling", "payment", "deal_change", "crm_followup", "deal", "visit", "report", "crm_customer",
+)  # fmt: skip
 # A report ledger stays a report sheet when it also carries the agency's own 带看/成交
 # columns: those are its claims, not the office's records (SPEC 4.1).
 _REPORT_OUTRANKS = frozenset({"visit", "deal"})

@@ -45,6 +45,8 @@ class Inputs:
     rulings: pl.DataFrame
     # 交易变更 rows (退房, 换房, 更名 …), which reach their deal by flat or number, not phone
     deal_changes: pl.DataFrame = field(default_factory=lambda: empty_frame("deal_change"))
+    # Finance's payment records (付款记录, SPEC 6.6), dated by 付款日期
+    payments: pl.DataFrame = field(default_factory=lambda: empty_frame("payment"))
 
 
 def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
@@ -99,6 +101,7 @@ def build(
         deals=frames["deal"],
         deal_changes=frames["deal_change"],
         rulings=frames["ruling"],
+        payments=frames["payment"],
     )
 
 

@@ -309,6 +309,19 @@ def parse_amount(value: str | None) -> Parsed:
     return Parsed(round(amount, 2))
 
 
+def parse_signed_amount(value: str | None) -> Parsed:
+    """A payment's yuan, which may be negative (money returned, SPEC 6.6): `-8,000.00`,
+    `－8000`, or the accountant's `(8,000.00)`. Blank is an error: a payment is its amount."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        return Parsed(None, RowError.AMOUNT_MISSING, "付款金额为空")
+    negative = text.startswith(("-", "−")) or (text.startswith("(") and text.endswith(")"))
+    parsed = parse_amount(text.strip("()").lstrip("-−"))
+    if not isinstance(parsed.value, float):
+        return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
+    return Parsed(-parsed.value if negative else parsed.value)
+
+
 def parse_shares(value: str | None) -> Parsed:
     """`链家:0.5;我爱我家:0.5` (or `链家50%，我爱我家50%`) → ((channel, share), …).
 

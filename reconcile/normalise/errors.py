@@ -23,6 +23,7 @@ class RowError(StrEnum):
     STAGE_MISSING = "stage_missing"
     STAGE_INVALID = "stage_invalid"
     AMOUNT_INVALID = "amount_invalid"
+    AMOUNT_MISSING = "amount_missing"  # a payment row without its amount
     SHARES_INVALID = "shares_invalid"
     DEAL_ID_MISSING = "deal_id_missing"
     RULING_OWNER_MISSING = "ruling_owner_missing"

@@ -7,7 +7,7 @@ two numbers gives two records with the same `source`):
   SPEC §7 `report_id` fields: channel, agent, phone pattern, surname,
   reported_at); the ledger's `row_id` is `ids_from_keys(row_key)`
 - `kind`: a kind of `reconcile.config.kinds` (report | visit | crm_customer | crm_followup |
-  deal | deal_change | ruling); a row may also yield a record of another kind (a
+  deal | deal_change | ruling | payment); a row may also yield a record of another kind (a
   CRM customer's 最近跟进日期 is a follow-up)
 - `channel`, `agent`: agency and its agent (bringer for visits, owner for rulings)
 - `customer_name`: simplified display name; `surnames`: `;`-joined surnames
@@ -385,6 +385,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         )
 
     data = _data_columns(frame, kind, ctx, event_date, other_dates, times)
+    if kind.name == "payment":
+        _payment_fields(frame, data, channel, add_error, add_rule_error)
     if kind.name in ("deal", "deal_change"):
         _deal_fields(frame, kind.name, data, add_error, add_rule_error)
     if kind.name == "deal":
@@ -568,6 +570,23 @@ def _deal_fields(
         _stage(frame, data, add_error)
     amount_code = _map_unique(_column(frame, "amount"), deals.parse_amount)
     add_error(amount_code[1], amount_code[2])
+
+
+def _payment_fields(
+    frame: pl.DataFrame, data: dict, channel: pl.Series, add_error, add_rule_error
+) -> None:
+    """A payment's signed amount (付款金额, else 金额) and its channel (SPEC 6.6)."""
+    cells = _column(frame, "payment_amount")
+    if "amount" in frame.columns:
+        cells = cells.fill_null(frame["amount"])
+    amount, code, text = _map_unique(cells, deals.parse_signed_amount)
+    add_error(code, text)
+    data["amount"] = amount.cast(pl.Float64, strict=False)
+    add_rule_error(
+        channel.is_null(),
+        RowError.CHANNEL_MISSING,
+        "付款记录缺少渠道（收款单位），不知道付给了谁",
+    )
 
 
 def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:

@@ -52,6 +52,7 @@ def test_init_creates_the_workspace_and_never_overwrites(tmp_path, capsys):
         "inputs/visits",
         "inputs/crm",
         "inputs/rulings",
+        "inputs/payments",
         "outputs",
         "reports",
     }
