@@ -365,11 +365,13 @@ def _print_found(judgement: Judgement, found: Found, workspace: Workspace) -> in
             f"台账中没有号码符合 {found.pattern}{named}的报备或客户"
             f"（判定日 {judgement.inputs.as_of}；{_SEARCHED}）"
         )
-        if found.other_names:
-            print(
-                f"号码相符但姓名不同的报备：{'、'.join(found.other_names)}"
-                "（不带姓名重新查询可看到它们）"
-            )
+        others = [
+            f"{what} {'、'.join(names)}"
+            for what, names in (("报备", found.other_names), ("客户", found.other_customers))
+            if names
+        ]
+        if others:
+            print(f"号码相符但姓名不同：{'；'.join(others)}（不带姓名重新查询可看到它们）")
         return EXIT_FAILED
     _print(explain_found(judgement, found, workspace.rules.project))
     return EXIT_OK

@@ -123,10 +123,35 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
             lines.append(f"    备注：{'；'.join(flag_text(flag, value) for flag, value in flags)}")
         if episode.report is not None:
             lines.append(f"    依据报备：{episode.report.source}")
-    if not judgement.by_phone(phone):
+    unowned = not judgement.by_phone(phone)
+    if unowned:
         lines.append("  归属：尚无（该号码还没有到访或裁决记录）")
-    for r in related_reports(judgement, phone):
+    related = related_reports(judgement, phone)
+    for r in related:
         lines += report_lines(judgement, r)
+    if unowned:
+        # Before a visit no customer links a masked report to the number: those that fit
+        # it under an agreeing name may be the same person (a suspected collision).
+        inputs = judgement.inputs
+        names = [r.customer_name for r in related if r.customer_name] + [
+            row["customer_name"]
+            for frame in (inputs.visits, inputs.crm, inputs.deals, inputs.rulings)
+            for row in _rows(frame, phone)
+            if row["customer_name"]
+        ]
+        maybe = [
+            r
+            for r in judgement.reports
+            if r.phone is None
+            and r.row_id not in judgement.fits
+            and "*" in r.phone_pattern
+            and _compatible(r.phone_pattern, phone)
+            and (not names or any(_agrees(name, r.customer_name) for name in names))
+        ]
+        if maybe:
+            lines.append("  号码与姓名相符的打码报备（可能是同一客户，到访后再判定）：")
+            for r in sorted(maybe, key=lambda r: (r.at, r.source)):
+                lines += report_lines(judgement, r, named=True)
     for d in judgement.deals:
         if d.customer_phone != phone:
             continue
@@ -173,8 +198,10 @@ class Found:
     name: str | None
     reports: list[Report]
     customers: list[Candidate]
-    # Names on reports whose pattern fits but whose name disagrees: a hint to the admin.
+    # Names on reports, and of customers, whose number fits but whose name disagrees:
+    # a hint to the admin that the name, not the number, ruled them out.
     other_names: list[str]
+    other_customers: list[str]
 
     @property
     def empty(self) -> bool:
@@ -218,16 +245,17 @@ def search(judgement: Judgement, phone: Phone, name: str | None) -> Found:
             for frame in (inputs.visits, inputs.crm, inputs.deals, inputs.rulings)
         ]
     ).sort("at", "source", nulls_last=True)
-    customers = []
+    customers, other_customers = [], []
     for (number,), group in rows.group_by("phone", maintain_order=True):
         names = tuple(n for n in dict.fromkeys(group["customer_name"].to_list()) if n)
         # As linking does: a customer recorded without any name cannot disagree.
         if names and not any(_agrees(name, n) for n in names):
+            other_customers += [n for n in names if n not in other_customers]
             continue
         first = group.row(0, named=True)
         customers.append(Candidate(str(number), names, first["at"], first["source"]))
     customers.sort(key=lambda c: c.phone)
-    return Found(pattern, name, reports, customers, other_names)
+    return Found(pattern, name, reports, customers, other_names, other_customers)
 
 
 def explain_found(judgement: Judgement, found: Found, project: str) -> list[str]:
@@ -238,7 +266,7 @@ def explain_found(judgement: Judgement, found: Found, project: str) -> list[str]
         f"相符的报备 {len(found.reports)} 条，相符的客户 {len(found.customers)} 位。",
     ]
     if len(found.customers) > 1:
-        lines.append(f"号码匹配多个客户（{len(found.customers)} 位），需人工核实是哪一位：")
+        lines.append(f"号码与姓名相符的客户有 {len(found.customers)} 位，需核实是哪一位：")
         for c in found.customers:
             names = "、".join(c.names) or "（无姓名）"
             lines.append(f"  {c.phone}  {names}  首次出现 {_when(c.first_at)}  [{c.source}]")

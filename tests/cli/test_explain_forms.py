@@ -64,7 +64,7 @@ def test_a_masked_number_and_a_name_explain_every_customer_that_fits(judged, cap
     assert _explain(judged, "138xxxx1234", "张先生") == 0
     out = capsys.readouterr().out
     assert "号码 138****1234 · 姓名 张先生 · 判定日 2026-11-20" in out
-    assert "号码匹配多个客户（2 位），需人工核实是哪一位：" in out
+    assert "号码与姓名相符的客户有 2 位，需核实是哪一位：" in out
     assert "客户 13812341234 · 判定日" in out and "客户 13899991234 · 判定日" in out
     assert "符合的客户：13812341234、13899991234" in out
 
@@ -73,7 +73,7 @@ def test_a_name_narrows_the_customers(judged, capsys):
     assert _explain(judged, "138****1234", "张三") == 0
     out = capsys.readouterr().out
     assert "相符的报备 1 条，相符的客户 1 位。" in out
-    assert "13899991234  张伟" not in out and "号码匹配多个客户（" not in out
+    assert "13899991234  张伟" not in out and "需核实是哪一位" not in out
 
 
 def test_nothing_matches_says_what_was_searched(judged, capsys):
@@ -81,7 +81,7 @@ def test_nothing_matches_says_what_was_searched(judged, capsys):
     out = capsys.readouterr().out
     assert "台账中没有号码符合 138****1234、姓名与“李四”相符的报备或客户" in out
     assert "判定日 2026-11-20；已查报备、到访、CRM、成交与裁决" in out
-    assert "号码相符但姓名不同的报备：张先生" in out
+    assert "号码相符但姓名不同：报备 张先生；客户 张三、张伟（不带姓名重新查询可看到它们）" in out
     assert _explain(judged, "136****0000") == 1
     assert "没有号码符合 136****0000的报备或客户" in capsys.readouterr().out
 

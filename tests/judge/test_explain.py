@@ -146,6 +146,7 @@ def test_a_masked_number_and_a_name_find_the_reports_and_customers_that_agree(ni
     ]
     other = search(night, _masked("138****1234"), "李四")
     assert other.empty and other.other_names == ["张先生"]
+    assert other.other_customers == ["张三", "张伟"]
 
 
 def test_every_shape_of_a_mask_finds_the_same(night):
@@ -163,7 +164,7 @@ def test_a_pattern_that_fits_several_customers_says_so_and_explains_each(night):
     lines = explain_found(night, search(night, _masked("138****1234"), "张先生"), "山湖一号")
     text = "\n".join(lines)
     assert lines[0] == "山湖一号 · 号码 138****1234 · 姓名 张先生 · 判定日 2026-11-20"
-    assert "号码匹配多个客户（2 位），需人工核实是哪一位：" in lines
+    assert "号码与姓名相符的客户有 2 位，需核实是哪一位：" in lines
     assert "  13812341234  张三  首次出现 2026-11-18 15:00  [visits/来访.xlsx#来访!2]" in lines
     assert "山湖一号 · 客户 13812341234 · 判定日 2026-11-20" in lines
     assert "山湖一号 · 客户 13899991234 · 判定日 2026-11-20" in lines
@@ -214,7 +215,33 @@ def test_too_many_customers_are_listed_not_explained():
     ws.put("visits/来访.xlsx", {"来访": [VISIT, *visitors]})
     night = ws.run(date(2026, 11, 20)).judgement
     lines = explain_found(night, search(night, _masked("138****1234"), "张先生"), "山湖一号")
-    assert "号码匹配多个客户（6 位），需人工核实是哪一位：" in lines
+    assert "号码与姓名相符的客户有 6 位，需核实是哪一位：" in lines
     assert "相符的客户过多，不逐一展开；请补充姓名，或用完整手机号查询。" in lines
     assert not any("时间线：" in line for line in lines)
     assert search(night, _masked("138****1234"), "李先生").empty
+
+
+def test_masked_reports_that_may_be_a_number_no_one_visited_with_are_shown():
+    ws = MemoryWorkspace("project: 山湖一号\n")
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {"报备": [REPORT, ["李四", "13912345678", "2026-11-18 09:00", "王五"]]},
+    )
+    ws.put(
+        "channels/中原/报备.xlsx",
+        {
+            "报备": [
+                REPORT,
+                ["李先生", "139****5678", "2026-11-19 09:00", "钱七"],
+                ["王女士", "139****5678", "2026-11-19 10:00", "钱七"],
+                ["李先生", "137****5678", "2026-11-19 11:00", "钱七"],
+            ]
+        },
+    )
+    night = ws.run(date(2026, 11, 20)).judgement
+    lines = explain(night, "13912345678", "山湖一号")
+    maybe = lines[lines.index("  号码与姓名相符的打码报备（可能是同一客户，到访后再判定）：") + 1 :]
+    assert maybe == [
+        "  报备 中原 钱七 李先生 139****5678 2026-11-19 09:00："
+        "待到访  [channels/中原/报备.xlsx#报备!2]"
+    ]
