@@ -177,6 +177,8 @@ def report_lines(judgement: Judgement, report: Report, *, named: bool = False) -
     fits = judgement.fits.get(r.row_id, [])
     if len(fits) > 1:
         lines.append(f"    符合的客户：{'、'.join(fits)}")
+    elif named and r.phone is not None:
+        lines.append(f"    对应客户：{r.phone}")
     return lines
 
 
@@ -208,8 +210,10 @@ class Found:
         return not self.reports and not self.customers
 
 
-# Beyond this many fitting customers, explaining each would bury the answer.
+# Beyond this many fitting customers, explaining each would bury the answer; beyond
+# MAX_LISTED customers or reports (a pattern showing few digits), even listing them.
 MAX_EXPLAINED = 5
+MAX_LISTED = 50
 
 
 def _compatible(pattern: str, other: str) -> bool:
@@ -267,9 +271,10 @@ def explain_found(judgement: Judgement, found: Found, project: str) -> list[str]
     ]
     if len(found.customers) > 1:
         lines.append(f"号码与姓名相符的客户有 {len(found.customers)} 位，需核实是哪一位：")
-        for c in found.customers:
+        for c in found.customers[:MAX_LISTED]:
             names = "、".join(c.names) or "（无姓名）"
             lines.append(f"  {c.phone}  {names}  首次出现 {_when(c.first_at)}  [{c.source}]")
+        lines += _more(len(found.customers), "位客户")
     explained: set[str] = set()
     if len(found.customers) > MAX_EXPLAINED:
         lines.append("相符的客户过多，不逐一展开；请补充姓名，或用完整手机号查询。")
@@ -281,7 +286,14 @@ def explain_found(judgement: Judgement, found: Found, project: str) -> list[str]
     rest = [r for r in found.reports if r.row_id not in explained]
     if rest:
         lines.append("")
-        lines.append("尚未对应到上述客户的报备：" if explained else "尚未对应到客户的报备：")
-        for r in sorted(rest, key=lambda r: (r.at, r.source)):
+        lines.append("其余相符的报备：" if explained else "相符的报备：")
+        for r in sorted(rest, key=lambda r: (r.at, r.source))[:MAX_LISTED]:
             lines += report_lines(judgement, r, named=True)
+        lines += _more(len(rest), "条报备")
     return lines
+
+
+def _more(count: int, what: str) -> list[str]:
+    if count <= MAX_LISTED:
+        return []
+    return [f"  ……另有 {count - MAX_LISTED} {what}未列出；请补充姓名或号码的更多位数。"]

@@ -170,7 +170,7 @@ def test_a_pattern_that_fits_several_customers_says_so_and_explains_each(night):
     assert "山湖一号 · 客户 13899991234 · 判定日 2026-11-20" in lines
     assert text.count("号码待确认 — A01 号码匹配多个客户") == 2
     assert text.count("    符合的客户：13812341234、13899991234") == 2
-    assert "尚未对应到" not in text  # the report is told in both stories
+    assert "相符的报备：" not in text  # the report is told in both stories
 
 
 def test_a_report_no_customer_fits_yet_is_listed_with_its_status():
@@ -181,7 +181,7 @@ def test_a_report_no_customer_fits_yet_is_listed_with_its_status():
     lines = explain_found(night, found, "山湖一号")
     assert lines[1] == "相符的报备 1 条，相符的客户 0 位。"
     assert lines[-2:] == [
-        "尚未对应到客户的报备：",
+        "相符的报备：",
         "  报备 链家 王五 赵六 13712345678 2026-11-19 09:00："
         "待到访  [channels/链家/报备.xlsx#报备!4]",
     ]
@@ -202,23 +202,39 @@ def test_a_full_number_only_an_agency_reported_is_explained():
 def test_reports_outside_the_explained_stories_follow_them(night):
     lines = explain_found(night, search(night, _masked("1**********"), None), "山湖一号")
     assert lines[1] == "相符的报备 3 条，相符的客户 2 位。"
-    rest = lines[lines.index("尚未对应到上述客户的报备：") + 1 :]
+    rest = lines[lines.index("其余相符的报备：") + 1 :]
     assert [line.split("：")[0] for line in rest] == [
         "  报备 链家 王五 李四 13912345678 2026-10-01 09:00",
         "  报备 链家 王五 赵六 13712345678 2026-11-19 09:00",
     ]
 
 
-def test_too_many_customers_are_listed_not_explained():
+def test_too_many_customers_are_listed_not_explained(monkeypatch):
     ws = MemoryWorkspace("project: 山湖一号\n")
     visitors = [["张三", f"138{n:04d}1234", "2026-11-18 15:00", None, None] for n in range(6)]
     ws.put("visits/来访.xlsx", {"来访": [VISIT, *visitors]})
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {"报备": [REPORT, ["张三", "13800051234", "2026-11-18 09:00", "王五"]]},
+    )
     night = ws.run(date(2026, 11, 20)).judgement
     lines = explain_found(night, search(night, _masked("138****1234"), "张先生"), "山湖一号")
     assert "号码与姓名相符的客户有 6 位，需核实是哪一位：" in lines
     assert "相符的客户过多，不逐一展开；请补充姓名，或用完整手机号查询。" in lines
     assert not any("时间线：" in line for line in lines)
+    # The report is linked, only not explained here: it names its customer.
+    assert lines[-3:] == [
+        "相符的报备：",
+        "  报备 链家 王五 张三 13800051234 2026-11-18 09:00："
+        "有效  [channels/链家/报备.xlsx#报备!2]",
+        "    对应客户：13800051234",
+    ]
     assert search(night, _masked("138****1234"), "李先生").empty
+    monkeypatch.setattr("reconcile.judge.explain.MAX_LISTED", 4)
+    lines = explain_found(night, search(night, _masked("138****1234"), None), "山湖一号")
+    listed = lines[lines.index("号码与姓名相符的客户有 6 位，需核实是哪一位：") + 1 :]
+    assert [line[:13] for line in listed[:4]] == [f"  138{n:04d}1234" for n in range(4)]
+    assert listed[4] == "  ……另有 2 位客户未列出；请补充姓名或号码的更多位数。"
 
 
 def test_masked_reports_that_may_be_a_number_no_one_visited_with_are_shown():
