@@ -487,20 +487,133 @@ _Loader.yaml_implicit_resolvers = {
 class RulesError(Exception):
     """A rules file that cannot be used; the message names the key and the line."""
 
+    syntax: bool = False  # the file is not well-formed YAML (or not a mapping)
+    line: int | None = None  # where a syntax error was found
 
-def _key_lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
+
+def _syntax_error(message: str, line: int | None) -> RulesError:
+    error = RulesError(message)
+    error.syntax, error.line = True, line
+    return error
+
+
+def _key_lines(
+    node: yaml.Node, path: tuple = (), above: frozenset = frozenset()
+) -> dict[tuple, int]:
     lines: dict[tuple, int] = {path: node.start_mark.line + 1}
+    if id(node) in above:  # an alias of its own ancestor (a: &x [*x]): the graph has a cycle
+        return lines
+    above = above | {id(node)}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value
             lines[(*path, key)] = key_node.start_mark.line + 1
-            for sub_path, line in _key_lines(value_node, (*path, key)).items():
+            for sub_path, line in _key_lines(value_node, (*path, key), above).items():
                 lines.setdefault(sub_path, line)
             lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            lines.update(_key_lines(item, (*path, index)))
+            lines.update(_key_lines(item, (*path, index), above))
     return lines
+
+
+# A key followed by a full-width colon (project：山湖一号): YAML reads the whole line as
+# text and reports a later line, or a wrong type, so the line is named by a scan.
+_FULL_WIDTH_KEY = re.compile(r"^[ \t]*([^\s#'\"\-\[\]{},:：&*!|>%@`][^#'\"\[\]{},:：]*?)[ \t]*：")
+_TYPE_NAMES = {"list": "列表", "str": "文字", "int": "数字", "float": "数字", "bool": "true/false"}
+
+
+def _full_width_colons(text: str, source: str) -> list[tuple[int, str]]:
+    """(line, message) for each line whose key ends with `：` instead of `:`."""
+    found = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _FULL_WIDTH_KEY.match(line)
+        if match:
+            key = match.group(1)
+            found.append(
+                (
+                    number,
+                    f"{source} 第 {number} 行第 {match.end()} 列 {key}: "
+                    f"“{key}”后是全角冒号“：”，请改为英文冒号“:”并在其后留一个空格，"
+                    f"例如 {key}: …",
+                )
+            )
+    return found
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """A PyYAML error as (line, Chinese message naming line and column)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return (
+            line,
+            f"第 {line} 行第 {column} 列: "
+            f"有不能出现在文件中的控制字符（#x{exc.character:04x}），请删除",
+        )
+    problem = str(getattr(exc, "problem", "") or "")
+    context_mark = getattr(exc, "context_mark", None)
+    problem_mark = getattr(exc, "problem_mark", None)
+    # Where the problem is noticed, unless that is the file's end or the line after:
+    # an unclosed quote or bracket, or a key without its colon, starts where it opened.
+    opened = "stream" in problem or "could not find expected ':'" in problem
+    mark = (context_mark if opened else None) or problem_mark or context_mark
+    where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+    return (mark.line + 1 if mark else None), f"{where}: YAML 格式错误：{_yaml_words(problem)}"
+
+
+_YAML_PROBLEMS = (
+    (
+        "mapping values are not allowed here",
+        "此处不能出现“键: 值”：缩进可能不对，或上一行的值含有冒号而未加引号",
+    ),
+    ("found character '\\t'", "不能用 Tab 缩进，请改用空格"),
+    ("found a tab character", "不能用 Tab 缩进，请改用空格"),
+    ("that cannot start any token", "此字符不能出现在值的开头，请给值加上引号"),
+    ("could not find expected ':'", "缺少冒号“:”（键与值之间应为英文冒号加一个空格）"),
+    ("found unexpected end of stream", "引号没有闭合"),
+    ("found unknown escape character", "双引号里有无法识别的转义（\\），可改用单引号"),
+    ("expected ',' or ']'", "方括号“[”没有闭合，或其中的项之间缺少英文逗号"),
+    ("expected ',' or '}'", "花括号“{”没有闭合，或其中的项之间缺少英文逗号"),
+    ("expected <block end>", "缩进没有对齐，或一行里多写了内容"),
+    ("expected the node content", "此处缺少值"),
+    ("but found another document", "文件里只能有一份配置，请删去“---”分隔线"),
+    ("found undefined alias", "别名“*”没有对应的锚点“&”"),
+    ("found duplicate anchor", "锚点“&”重名"),
+    ("found unhashable key", "键名不能是列表或键值对"),
+    ("could not determine a constructor", "不认识的标签“!”，请删去"),
+    ("expected alphabetic or numeric character", "锚点“&”或别名“*”的名称只能用字母和数字"),
+)
+
+
+def _yaml_words(problem: str) -> str:
+    return next((words for said, words in _YAML_PROBLEMS if said in problem), "无法解析")
+
+
+def _unreadable_scalar(node: yaml.Node | None) -> tuple[int, str] | None:
+    """The first value an explicit tag makes unreadable (`!!int abc`, 5000 digits)."""
+    if node is None:
+        return None
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            try:
+                _Loader("").construct_object(current)
+            except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+                mark = current.start_mark
+                return mark.line + 1, (
+                    f"第 {mark.line + 1} 行第 {mark.column + 1} 列: 无法读取的值"
+                    f"（{current.value[:20]}{'…' if len(current.value) > 20 else ''}），请检查写法"
+                )
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in reversed(current.value) for part in reversed(pair))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(reversed(current.value))
+    return None
 
 
 def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
@@ -516,16 +629,36 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
 
 def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
     try:
+        return _parse_rules(text, source)
+    except RulesError as error:
+        colons = _full_width_colons(text, source)
+        if not colons:
+            raise
+        # A syntax error at or after a full-width colon is that colon's doing.
+        line = getattr(error, "line", None)
+        caused = [message for number, message in colons if line is None or number <= line]
+        if getattr(error, "syntax", False) and caused:
+            raise RulesError("\n".join(caused)) from error
+        raise RulesError("\n".join([*(m for _, m in colons), str(error)])) from error
+
+
+def _parse_rules(text: str, source: str) -> Rules:
+    node = None
+    try:
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"第 {mark.line + 1} 行" if mark else ""
-        raise RulesError(f"{source} {where}: YAML 语法错误：{exc}") from exc
+        line, message = _yaml_problem(exc, text)
+        raise _syntax_error(f"{source} {message}", line) from exc
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        # An explicit tag (!!int abc) or a number beyond Python's digit limit.
+        line, message = _unreadable_scalar(node) or (None, ": 无法读取的值，请检查写法")
+        raise _syntax_error(f"{source} {message}", line) from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise RulesError(f"{source}: 顶层应为键值对（project: …），实际是 {type(data).__name__}")
+        shown = _TYPE_NAMES.get(type(data).__name__, "其他内容")
+        raise _syntax_error(f"{source} 第 1 行: 顶层应为键值对（project: …），实际是{shown}", None)
     lines = _key_lines(node) if node is not None else {}
     try:
         rules = Rules.model_validate(data)

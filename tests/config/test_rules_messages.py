@@ -146,3 +146,47 @@ def test_bad_values_anywhere_give_chinese_messages_of_known_types():
             except RulesError as error:
                 assert not english(str(error), text), (text, str(error))
     assert seen <= set(REACHABLE), seen - set(REACHABLE)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "words"),
+    [
+        ("project：山湖一号\nreport:\n  validity: 3d\n", "第 1 行第 8 列 project:", "全角冒号"),
+        ("# 项目\nproject: x\nreport：\n  validity: 3d\n", "第 3 行第 7 列 report:", "全角冒号"),
+        ("project: x\nreport:\n  validity： 3d\n", "第 3 行第 11 列 validity:", "全角冒号"),
+        ("report:\n  hours：{start: '08:00', end: '20:00'}\n", "第 2 行第 8 列 hours:", "全角冒号"),
+        ("project：山湖一号\n", "第 1 行第 8 列 project:", "全角冒号"),
+        ("project: x\nreport: [unclosed\n", "第 2 行第 9 列:", "方括号"),
+        ("project: x\nreport: {a: 1\n", "第 2 行第 9 列:", "花括号"),
+        ("project: 'abc\nreport: {}\n", "第 1 行第 10 列:", "引号没有闭合"),
+        ("project: x\n\treport: 1\n", "第 2 行第 1 列:", "Tab"),
+        ("project: x\n  report: 1\n", "第 2 行第 9 列:", "缩进"),
+        ("report:\n  validity: 3d\n lead_time: 1h\n", "第 3 行第 2 列:", "缩进"),
+        ("project: x\n@foo: 1\n", "第 2 行第 1 列:", "引号"),
+        ("project: *nope\n", "第 1 行第 10 列:", "锚点"),
+        ('project: "a\\q"\n', "第 1 行第 13 列:", "转义"),
+        ("project: x\n---\nreport: {}\n", "第 2 行第 1 列:", "---"),
+        ("project: x\nreport: \x07\n", "第 2 行第 9 列:", "控制字符"),
+        ("project: !!int abc\n", "第 1 行第 10 列:", "无法读取"),
+        ("project: !!bool abc\n", "第 1 行第 10 列:", "无法读取"),
+        ("project: " + "9" * 5000 + "\n", "第 1 行第 10 列:", "无法读取"),
+        ("? [a]\n: 1\n", "第 1 行", "键名"),
+        ("- a\n- b\n", "第 1 行:", "列表"),
+    ],
+)
+def test_yaml_syntax_errors_name_line_and_column_in_chinese(text, where, words):
+    with pytest.raises(RulesError) as error:
+        parse_rules(text)
+    message = str(error.value)
+    assert message.startswith(f"rules.yaml {where}"), message
+    assert words in message
+    assert not english(message.replace("Tab", ""), text), message
+
+
+def test_a_full_width_colon_inside_a_value_is_no_error():
+    assert parse_rules("project: 山湖：一号\n# 说明：注释\n").project == "山湖：一号"
+
+
+def test_an_alias_of_its_own_ancestor_is_reported_not_a_crash():
+    with pytest.raises(RulesError, match="第 1 行 report.type_priority: 应为列表"):
+        parse_rules("report: &r {type_priority: *r}\n")
