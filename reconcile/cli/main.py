@@ -113,11 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument(
         "phone",
+        metavar="号码",
         help="客户完整手机号；或渠道报备的打码号码（138****1234、138xxxx1234、1381**12345 等）；"
         "或报备编号（report_id）",
     )
     explain.add_argument(
-        "name", nargs="?", default=None, help="客户姓名，与打码号码同用，按姓氏等规则比对"
+        "name",
+        nargs="?",
+        default=None,
+        metavar="姓名",
+        help="客户姓名，与打码号码同用，按姓氏比对（张先生与张三相符，张伟与张三不符）",
     )
     explain.add_argument(
         "--workspace", type=Path, default=Path("."), help="工作目录（默认当前目录）"
@@ -318,6 +323,8 @@ _SEARCHED = "已查报备、到访、CRM、成交与裁决"
 
 def _explain(args: argparse.Namespace) -> int:
     if _REPORT_ID.fullmatch(args.phone.strip().lower()):
+        if args.name:
+            print(f"已给出报备编号，姓名 {args.name} 不参与查找", file=sys.stderr)
         return _explain_report(args, args.phone.strip().lower())
     parsed = parse_phone(args.phone)
     if len(parsed.phones) != 1:

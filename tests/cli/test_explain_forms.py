@@ -98,8 +98,10 @@ def test_a_full_number_only_an_agency_reported(judged, capsys):
 
 
 def test_a_report_id_of_a_full_number_explains_the_number(judged, capsys):
-    assert _explain(judged, _report_id(judged, "13912345678")) == 0
-    assert "客户 13912345678 · 判定日 2026-11-20" in capsys.readouterr().out
+    assert _explain(judged, _report_id(judged, "13912345678"), "李四") == 0
+    captured = capsys.readouterr()
+    assert "客户 13912345678 · 判定日 2026-11-20" in captured.out
+    assert "姓名 李四 不参与查找" in captured.err
 
 
 def test_a_report_id_of_an_ambiguous_report_names_its_candidates(judged, capsys):
@@ -115,4 +117,4 @@ def test_help_names_every_form(capsys):
     with pytest.raises(SystemExit):
         main(["explain", "--help"])
     out = capsys.readouterr().out
-    assert "138****1234 张三" in out and "report_id" in out and "客户姓名" in out
+    assert "138****1234 张三" in out and "report_id" in out and "号码 [姓名]" in out
