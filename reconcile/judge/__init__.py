@@ -3,7 +3,8 @@
 `judge(inputs, rules)` is pure: the same inputs give the same `Judgement`. Stages and
 their semantics are documented in docs/judge.md. Beside them: `inputs` (the frames
 the judge reads), `link` (reports × customers), `periods` (time arithmetic),
-`explain` (why a customer got their status) and `preview` (the `check` verdicts).
+`explain` (why a customer got their status), `preview` (the `check` verdicts) and
+`payments` (money across nights: what was paid on each deal line, SPEC 6.6).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.judge import link
+from reconcile.judge import link, payments
 from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
@@ -35,6 +36,8 @@ class Judgement:
     deal_records: dict[str, Deal]  # deal id -> what the CRM rows say of it (stages, sources)
     suspected: list[tuple[Report, Report]]  # masked reports of two channels that may collide
     fits: dict[str, list[str]] = field(default_factory=dict)  # report row_id -> fitting numbers
+    # channel -> money paid to it and not allocated to any line (多付/预付, SPEC 6.6)
+    credit: dict[str, float] = field(default_factory=dict)
 
     def by_phone(self, phone: str) -> list[Episode]:
         return [e for e in self.episodes if e.phone == phone]
@@ -118,15 +121,20 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     households = _households(inputs)
     deals = _deals(inputs)
     deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
+    # Without payment records this keeps 6.3's lines as they are (SPEC 6.6).
+    money = payments.allocate(
+        deal_lines, deals, payments.payments_from(inputs.payments), rules, inputs.as_of_end
+    )
     return Judgement(
         inputs=inputs,
         reports=list(reports.values()),
         error_reports=inputs.report_errors,
         episodes=[e for phone in sorted(episodes) for e in episodes[phone]],
-        deals=deal_lines,
+        deals=money.lines,
         deal_records={deal.deal_id: deal for deal in deals},
         suspected=_suspected(admitted, reports, rules),
         fits=dict(fits),
+        credit=money.credit,
     )
 
 

@@ -639,6 +639,15 @@ class DealLine:
     reason_codes: tuple[Code, ...]
     # Held lines: when the appeal window closes (for D01 the ruling may come later still).
     held_until: datetime | None = None
+    # Money (SPEC 6.6): what the line is due and what was paid on it (judge/payments.py).
+    # Without payment records the due of a payable or clawed-back line is its commission.
+    due: float = 0.0
+    paid: float = 0.0
+
+    @property
+    def outstanding(self) -> float:
+        """Due − paid: positive, owed to the agency; negative, the agency owes it back."""
+        return round(self.due - self.paid, 2)
 
 
 class Households:
@@ -759,6 +768,8 @@ def _lines(
     def line(
         owner_type, channel, agent, share, commission, status, codes, held_until=None
     ) -> DealLine:
+        commission = round(commission, 2)
+        owed = status in (DealStatus.PAYABLE, DealStatus.CLAWBACK)
         return DealLine(
             deal.deal_id,
             deal.phone,
@@ -769,10 +780,11 @@ def _lines(
             channel,
             agent,
             share,
-            round(commission, 2),
+            commission,
             status,
             tuple(codes),
             held_until,
+            due=commission if owed else 0.0,
         )
 
     if lapsed is not None:
