@@ -104,6 +104,7 @@ def fixture_names() -> list[str]:
 def workspace(tmp_path: Path) -> Path:
     for folder in ("inputs/channels", "inputs/visits", "inputs/crm", "inputs/rulings"):
         (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "rules.yaml").write_text("project: 示例项目\n", encoding="utf-8")
     return tmp_path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -203,6 +204,15 @@ def _print_summary(workspace: Workspace, summary: RunSummary) -> None:
 def _open(folder: Path) -> Workspace | None:
     if not folder.is_dir():
         print(f"工作目录不存在：{folder}", file=sys.stderr)
+        return None
+    if not (folder / "rules.yaml").is_file():
+        # Without it every rule would be a default and the project 示例项目: a night judged
+        # by rules nobody chose, in the wrong folder as often as not.
+        print(
+            f"{folder} 中没有 rules.yaml，不是工作目录。请先运行 reconcile init "
+            f"{shlex.quote(str(folder))} 新建工作目录，按项目制度修改 rules.yaml 后再运行。",
+            file=sys.stderr,
+        )
         return None
     return Workspace.open(folder)
 

@@ -89,6 +89,15 @@ def test_run_usage_errors_exit_2(tmp_path, capsys):
     assert exited.value.code == 2
 
 
+@pytest.mark.parametrize("command", ["run", "status", "reread", "serve"])
+def test_a_folder_without_rules_yaml_is_refused_and_init_is_named(tmp_path, capsys, command):
+    (tmp_path / "inputs/channels").mkdir(parents=True)
+    assert main([command, "--workspace", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "没有 rules.yaml" in err and f"reconcile init {tmp_path}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # no ledger, no outputs
+
+
 def test_demo_generates_and_runs(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
