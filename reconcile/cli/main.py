@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from reconcile import __version__
+from reconcile.cli.args import ChineseArgumentParser
 from reconcile.cli.text import check_text, reread_lines, status_lines, summary_lines
 from reconcile.config.rules import Rules, RulesError, load_rules
 from reconcile.config.workspace import Workspace, init_workspace
@@ -68,7 +69,7 @@ def _resolve_day(value: date | str | None, workspace: Workspace) -> date | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ChineseArgumentParser(
         prog="reconcile",
         description="渠道客户报备对账：读取报备、来访、CRM 与成交表，判定客户归属。",
     )
