@@ -49,8 +49,8 @@ REPORT_COLUMNS = (
     Column("报备时间", "datetime"),
     Column("报备类型"),
     Column("状态"),
-    Column("原因", max_width=40),
-    Column("来源", max_width=60),
+    Column("原因", max_width=40, wrap=True),
+    Column("来源", max_width=60, wrap=True),
 )
 CUSTOMER_COLUMNS = (
     Column("客户"),
@@ -59,7 +59,7 @@ CUSTOMER_COLUMNS = (
     Column("保护期至", "text"),
     Column("经纪人"),
     Column("报备编号"),
-    Column("备注", max_width=40),
+    Column("备注", max_width=40, wrap=True),
 )
 COMMISSION_COLUMNS = (
     Column("成交编号"),
@@ -70,7 +70,7 @@ COMMISSION_COLUMNS = (
     Column("分成比例", "percent"),
     Column("佣金", "money"),
     Column("状态"),
-    Column("原因", max_width=40),
+    Column("原因", max_width=40, wrap=True),
 )
 
 

@@ -48,6 +48,9 @@ HEADER_FONT = Font(bold=True)
 HEADER_FILL = PatternFill(fill_type="solid", start_color="FFDDEBF7", end_color="FFDDEBF7")
 HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TOTAL_FONT = Font(bold=True)
+_WRAPPED = Alignment(vertical="top", wrap_text=True)
+_TOP = Alignment(vertical="top")
+_LINE_HEIGHT = 15  # points: one line of the default 11-point font
 
 _MAX_CELL_TEXT = 32_767  # Excel's limit; longer text makes Excel "repair" the file
 _MAX_HEADER = 60  # characters of one page-header part (three parts share Excel's 255)
@@ -70,6 +73,9 @@ class Column:
     title: str
     kind: str = "text"  # text | money | datetime | date | percent | count
     max_width: int = _MAX_WIDTH
+    # Long text wraps inside the column (rows grow to show it) instead of running over
+    # the next column when printed.
+    wrap: bool = False
 
 
 def cell_text(value: str) -> str:
@@ -152,13 +158,37 @@ def write_table(
     if last == 1:
         last = 2
         ws.cell(row=2, column=1, value=cell_text(empty))
-    for index, (column, width) in enumerate(zip(columns, widths, strict=True), start=1):
-        capped = max(_MIN_WIDTH, min(width, column.max_width))
-        ws.column_dimensions[get_column_letter(index)].width = capped
+    capped = [max(_MIN_WIDTH, min(w, c.max_width)) for c, w in zip(columns, widths, strict=True)]
+    for index, width in enumerate(capped, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    if any(column.wrap for column in columns):
+        _wrap(ws, columns, capped, last)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     ws.print_title_rows = "1:1"
     return last
+
+
+def _wrap(ws: Worksheet, columns: Sequence[Column], widths: list[int], last: int) -> None:
+    """Wrapped columns' cells wrap; each row is as tall as its longest wrapped text.
+
+    The height is set here rather than left to the viewer, so that print shows every
+    line however the file is opened: lines at the column's width, 15 points a line.
+    Every cell of the table is top-aligned so that a tall row still reads as one line.
+    """
+    for row in range(2, last + 1):
+        lines = 1
+        for index, column in enumerate(columns, start=1):
+            cell = ws.cell(row=row, column=index)
+            cell.alignment = _WRAPPED if column.wrap else _TOP
+            if column.wrap and isinstance(cell.value, str):
+                room = max(widths[index - 1] - 1, 1)
+                needed = sum(
+                    -(-display_width(part) // room) or 1 for part in cell.value.split("\n")
+                )
+                lines = max(lines, needed)
+        if lines > 1:
+            ws.row_dimensions[row].height = _LINE_HEIGHT * lines
 
 
 def write_notes(ws: Worksheet, first_row: int, notes: Sequence[str]) -> int:

@@ -14,7 +14,7 @@ import pytest
 
 from reconcile.publish.receipts import receipt_channels, write_receipts
 from reconcile.publish.text import masked_phone
-from reconcile.publish.workbook import cell_text
+from reconcile.publish.workbook import cell_text, display_width
 from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, sheets
 
 SHEETS = ["概要", "报备回执", "归属客户", "佣金"]
@@ -249,6 +249,35 @@ def test_layout_freeze_filters_pages(garden: dict[str, Path]) -> None:
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert book["报备回执"]["E2"].number_format == "yyyy-mm-dd hh:mm"
     assert book["佣金"]["G2"].number_format.startswith('"¥"')
+
+
+@pytest.mark.parametrize("which", ["garden", "demo"])
+def test_long_reasons_wrap_inside_their_column_in_print(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    _, receipts = case(which, request)
+    wrapped = {"报备回执": ("原因", "来源"), "归属客户": ("备注",), "佣金": ("原因",)}
+    tall = 0
+    for path in receipts.values():
+        book = openpyxl.load_workbook(path)
+        for name, titles in wrapped.items():
+            sheet = book[name]
+            header = [cell.value for cell in sheet[1]]
+            for title in titles:
+                letter = openpyxl.utils.get_column_letter(header.index(title) + 1)
+                width = sheet.column_dimensions[letter].width
+                assert 6 <= width <= 60, (path.name, name, title)
+                for cell in sheet[letter][1:]:
+                    assert cell.alignment.wrap_text and cell.alignment.vertical == "top"
+                    if not isinstance(cell.value, str):
+                        continue
+                    # the row holds every line the text needs at the column's width
+                    lines = sum(-(-display_width(p) // (int(width) - 1)) or 1
+                                for p in cell.value.split("\n"))  # fmt: skip
+                    height = sheet.row_dimensions[cell.row].height or 15
+                    assert height >= 15 * lines, (path.name, cell.coordinate, cell.value)
+                    tall += lines > 1
+    assert tall, "no reason long enough to wrap: the test shows nothing"
 
 
 def test_receipts_are_deterministic_and_stale_ones_go(night: Night, tmp_path: Path) -> None:
