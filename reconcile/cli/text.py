@@ -30,7 +30,7 @@ from reconcile.publish.night import Published
 from reconcile.publish.text import yuan
 
 if TYPE_CHECKING:  # `reconcile.ops.status` loads the scheduler: only `status` imports it
-    from reconcile.ops.status import Status
+    from reconcile.ops.status import QueuedMail, Status
 
 SHOWN_ERRORS = 30
 # Sheets of instructions (our template has one): not data, and not a problem either.
@@ -277,7 +277,7 @@ def status_lines(project: str, root: Path, state: Status) -> list[str]:
             f"  #{row.run_id} 判定日 {row.as_of} {mode} · {outcome} · "
             f"开始 {started} · 用时 {took}{detail}"
         )
-    queued = [mail for mail in state.mails if mail.status == "queued"]
+    waiting = [mail for mail in state.mails if mail.status in ("deferred", "queued")]
     kept = [mail for mail in state.mails if mail.status == "outbox"]
     sections = (
         ("等待中的文件", [f"{w.rel}：{w.reason}" for w in state.waiting]),
@@ -285,11 +285,11 @@ def status_lines(project: str, root: Path, state: Status) -> list[str]:
         ("隔离的文件", [f"{path}：{reason}" for path, reason in state.quarantined]),
         ("未读取的工作表与未使用的列", [f"{where}：{what}" for where, what in state.sheet_notes]),
         (
-            "待重发的邮件",
+            "待发送的邮件",
             [
                 f"{mail.night} {MAIL_LABELS.get(mail.key, mail.key)} → "
-                f"{'、'.join(mail.recipients)}：已尝试 {mail.attempts} 次，{mail.last_error}"
-                for mail in queued
+                f"{'、'.join(mail.recipients)}：{_why_waiting(mail)}"
+                for mail in waiting
             ],
         ),
     )
@@ -302,6 +302,14 @@ def status_lines(project: str, root: Path, state: Status) -> list[str]:
             f"最近一晚 {kept[-1].night}"
         )
     return lines
+
+
+def _why_waiting(mail: QueuedMail) -> str:
+    if mail.status == "deferred":
+        return (
+            "运行时判定日尚未结束，由当天结束后的首次运行（reconcile serve 或定时任务）生成并发送"
+        )
+    return f"已尝试 {mail.attempts} 次，{mail.last_error}，下次运行重试"
 
 
 @dataclass(frozen=True)

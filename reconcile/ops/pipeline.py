@@ -116,6 +116,7 @@ class RunSummary:
             "quarantined_files": [[path, reason] for path, reason in self.quarantined],
             "failed_files": [[path, reason] for path, reason in self.failed],
             "moved": [[m.rel, m.dest, m.kind, m.problem] for m in self.moves],
+            "mail_deferred": self.mail_deferred,
         }
 
 

@@ -27,7 +27,7 @@ class QueuedMail:
     night: str
     key: str
     recipients: list[str]
-    status: str  # outbox | queued
+    status: str  # outbox | queued | deferred (not composed yet: the day was not over)
     attempts: int
     last_error: str | None
 
@@ -61,7 +61,7 @@ def status(workspace: Workspace) -> Status:
     if workspace.ledger_path.exists():
         with Ledger(workspace.ledger_path, read_only=True) as ledger:
             state.runs = ledger.recent_runs(RECENT_RUNS)
-            state.mails = _mails(ledger)
+            state.mails = _deferred(ledger, workspace, state.runs) + _mails(ledger)
             for file in ledger.files():
                 known[(file.path, file.sha256)] = (
                     (file.reason or "") if file.status == "quarantined" else None
@@ -86,6 +86,23 @@ def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]
         if row.unused:
             found.append((where, f"未使用的列：{describe_unused(row.unused)}"))
     return notes
+
+
+def _deferred(ledger: Ledger, workspace: Workspace, runs: list[RunRow]) -> list[QueuedMail]:
+    """The latest night's mails, if its run left them to the run after the day's end.
+
+    They are in no table yet (a night's mails are composed once, by a run that knows
+    the whole day), but they are what the operator waits for the morning after.
+    """
+    latest = next((r for r in runs if r.mode == "ingest" and r.status == "ok"), None)
+    if latest is None or not latest.summary.get("mail_deferred"):
+        return []
+    notify = workspace.rules.notify
+    return [
+        QueuedMail(latest.as_of, key, list(recipients), "deferred", 0, None)
+        for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance))
+        if recipients and ledger.mail(latest.as_of, key) is None
+    ]
 
 
 def _mails(ledger: Ledger) -> list[QueuedMail]:

@@ -30,7 +30,7 @@ def test_status_of_a_workspace_that_never_ran():
         "尚未读取的新文件（下次运行读取）：无",
         "隔离的文件：无",
         "未读取的工作表与未使用的列：无",
-        "待重发的邮件：无",
+        "待发送的邮件：无",
     ]
 
 
@@ -47,6 +47,7 @@ def test_status_names_each_run_and_the_mails_left_behind():
     mails = [
         QueuedMail("2026-11-20", "settlement", ["cw@x.cn"], "queued", 2, "无法连接邮件服务器"),
         QueuedMail("2026-11-20", "dispute_report", ["a@x.cn"], "outbox", 0, None),
+        QueuedMail("2026-11-21", "dispute_report", ["a@x.cn"], "deferred", 0, None),
     ]
     lines = status_lines("演示项目", Path("/srv/ws"), Status(runs=[run], mails=mails))
     assert lines[2:4] == [
@@ -54,9 +55,11 @@ def test_status_names_each_run_and_the_mails_left_behind():
         "  #7 判定日 2026-11-20 读取 · 中断（进程意外退出） · "
         "开始 2026-11-21 02:00:00 · 用时 1 分 5 秒，新文件 3 个",
     ]
-    assert lines[-3:] == [
-        "待重发的邮件：1 个",
-        "  2026-11-20 结算表 → cw@x.cn：已尝试 2 次，无法连接邮件服务器",
+    assert lines[-4:] == [
+        "待发送的邮件：2 个",
+        "  2026-11-20 结算表 → cw@x.cn：已尝试 2 次，无法连接邮件服务器，下次运行重试",
+        "  2026-11-21 撞单与争议日报 → a@x.cn：运行时判定日尚未结束，"
+        "由当天结束后的首次运行（reconcile serve 或定时任务）生成并发送",
         "只写入发件箱、未发送的邮件 1 封（未配置 smtp 或使用了 --no-email），最近一晚 2026-11-20",
     ]
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from reconcile.cli.main import main
+from reconcile.config.workspace import Workspace
 from reconcile.ops.lock import run_lock
+from reconcile.ops.pipeline import run
 from reconcile.store.ledger import Ledger
 from tests.ops.support import demo_workspace
 
@@ -52,8 +54,25 @@ def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
         "隔离的文件：1 个\n  _quarantine/channels/房多多/房多多报备_补充.xlsx：文件已损坏或不完整"
         in out
     )
-    assert "待重发的邮件：1 个" in out and "已尝试 2 次，无法连接邮件服务器" in out
+    assert "待发送的邮件：1 个" in out and "已尝试 2 次，无法连接邮件服务器，下次运行重试" in out
     assert "只写入发件箱、未发送的邮件 1 封" in out
+
+
+def test_mails_a_run_during_the_day_left_for_the_night_are_waiting(tmp_path, capsys):
+    ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 0s\n")
+    assert main(["run", "--workspace", str(ws), "--as-of", "today"]) == 0
+    assert "当晚的邮件留给当天结束后的首次运行" in capsys.readouterr().out
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "待发送的邮件：2 个" in out, out
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    assert f"  {today} 撞单与争议日报 → anchang@shanhu.example.com：运行时判定日尚未结束" in out
+    assert f"  {today} 结算表 → caiwu@shanhu.example.com：运行时判定日尚未结束" in out
+    # the nightly run composes them (here: into the outbox only), and nothing waits
+    run(Workspace.open(ws), date.fromisoformat(today), send=False, scheduled=True)
+    assert main(["status", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert "待发送的邮件：无" in out and "只写入发件箱、未发送的邮件 2 封" in out
 
 
 def test_status_sees_a_live_run_and_a_live_server(tmp_path, capsys):
