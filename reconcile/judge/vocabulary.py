@@ -79,6 +79,18 @@ class DealStatus(StrEnum):
         return _DEAL_STATUS_LABELS[self]
 
 
+class ClaimCheck(StrEnum):
+    """`settlement.csv` check: a line against the agency's claim and our payments (SPEC §6.6)."""
+
+    OK = "ok"
+    AMOUNT_DIFFERS = "amount_differs"
+    NOT_OURS = "not_ours"
+    ALREADY_PAID = "already_paid"
+    AMBIGUOUS = "ambiguous"
+    UNCLAIMED = "unclaimed"
+    NO_CLAIM = "no_claim"  # the agency sent no claim at all, or the line has no channel
+
+
 _REPORT_STATUS_LABELS = {
     ReportStatus.VALID: "有效",
     ReportStatus.INVALID: "无效",

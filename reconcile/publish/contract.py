@@ -1,4 +1,4 @@
-"""The integration contract (SPEC §7): reports.csv, attribution.csv, deals.csv.
+"""The integration contract (SPEC §7): reports.csv, attribution.csv, deals.csv, settlement.csv.
 
 UTF-8, header rows exactly as SPEC says, ISO 8601 timestamps with offset, lists
 `;`-separated. Rows are sorted so that the same night always gives the same bytes.
@@ -13,8 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from reconcile.judge import Judgement
+from reconcile.judge.deals import DealLine
 from reconcile.judge.rulings import share_text
-from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
+from reconcile.judge.vocabulary import ClaimCheck, Code, Flags, FlagValue, OwnerType, ReportStatus
 from reconcile.store.files import write_atomic
 
 REPORT_HEADER = (
@@ -28,6 +29,10 @@ ATTRIBUTION_HEADER = (
 DEAL_HEADER = (
     "deal_id", "customer_phone", "stage", "deal_date", "amount", "owner_type", "channel",
     "agent", "share", "commission", "status", "reason_codes",
+)  # fmt: skip
+SETTLEMENT_HEADER = (
+    "deal_id", "channel", "agent", "share", "commission", "paid", "outstanding", "status",
+    "claimed", "check",
 )  # fmt: skip
 
 
@@ -116,6 +121,14 @@ def _flag_value(value: FlagValue) -> str:
     return str(value)
 
 
+def _ordered_lines(judgement: Judgement) -> list[DealLine]:
+    """Deal lines in `deals.csv` order: by deal, the larger share first, then channel."""
+    return sorted(
+        judgement.deals,
+        key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
+    )
+
+
 def deal_rows(judgement: Judgement) -> list[tuple]:
     return [
         (
@@ -132,10 +145,30 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
             d.status,
             ";".join(d.reason_codes),
         )  # fmt: skip
-        for d in sorted(
-            judgement.deals,
-            key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
-        )
+        for d in _ordered_lines(judgement)
+    ]
+
+
+def settlement_rows(judgement: Judgement) -> list[tuple]:
+    """One row per `deals.csv` row: what was paid on it and what is outstanding (SPEC 6.6).
+
+    Agencies' claims are not read yet, so every line is `no_claim` with `claimed` empty,
+    as SPEC says of an agency that sent no claim.
+    """
+    return [
+        (
+            d.deal_id,
+            d.channel,
+            d.agent,
+            share_text(d.share),
+            money(d.commission),
+            money(d.paid + 0.0),  # + 0.0: never -0.00
+            money(d.outstanding + 0.0),
+            d.status,
+            None,
+            ClaimCheck.NO_CLAIM,
+        )  # fmt: skip
+        for d in _ordered_lines(judgement)
     ]
 
 
@@ -148,11 +181,12 @@ def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
 
 
 def contract_files(judgement: Judgement) -> dict[str, bytes]:
-    """The night's three files by name, as the bytes written (also for judging in memory)."""
+    """The night's four files by name, as the bytes written (also for judging in memory)."""
     return {
         "reports.csv": csv_bytes(REPORT_HEADER, report_rows(judgement)),
         "attribution.csv": csv_bytes(ATTRIBUTION_HEADER, attribution_rows(judgement)),
         "deals.csv": csv_bytes(DEAL_HEADER, deal_rows(judgement)),
+        "settlement.csv": csv_bytes(SETTLEMENT_HEADER, settlement_rows(judgement)),
     }
 
 

@@ -128,7 +128,7 @@ class Night:
     as_of: date
     replay: bool  # earlier than the latest night that read files: nothing was read
     judgement: Judgement
-    contract: dict[str, bytes]  # reports.csv, attribution.csv, deals.csv as written
+    contract: dict[str, bytes]  # reports.csv, attribution.csv, deals.csv, settlement.csv
     # What the ledger would hold after the night, one line each, as `reconcile run`
     # reports them: `path#sheet!row: reason`, `path: reason`, `path#sheet: note`.
     row_errors: list[str]

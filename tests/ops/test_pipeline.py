@@ -240,4 +240,4 @@ def test_a_replay_reproduces_the_night_byte_for_byte(workspace):
     assert "房多多" in (workspace / "outputs/2026-11-20/reports.csv").read_text(encoding="utf-8")
     assert main(["run", "--workspace", str(workspace), "--as-of", "2026-11-18"]) == 0
     assert {p.name: p.read_bytes() for p in night.glob("*.csv")} == first
-    assert set(first) == {"reports.csv", "attribution.csv", "deals.csv"}
+    assert set(first) == {"reports.csv", "attribution.csv", "deals.csv", "settlement.csv"}

@@ -2,7 +2,7 @@
 
 Every `cases/*.yaml` is one scenario: a project's rules.yaml, one or more nights
 (`runs`), the files dropped into `inputs/` before each night and the rows the
-night must write to `outputs/<as_of>/{reports,attribution,deals}.csv`. The format
+night must write to `outputs/<as_of>/{reports,attribution,deals,settlement}.csv`. The format
 is described in `README.md` next to this file.
 
 Every case runs in memory (`reconcile.testing.nights`: the product's reading,
@@ -77,15 +77,29 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "status",
         "reason_codes",
     ),
+    "settlement": (
+        "deal_id",
+        "channel",
+        "agent",
+        "share",
+        "commission",
+        "paid",
+        "outstanding",
+        "status",
+        "claimed",
+        "check",
+    ),
 }
 # An expected row is found by its first key field, narrowed by the second when given.
 KEYS: dict[str, tuple[str, str]] = {
     "reports": ("source", "phone_pattern"),
     "attribution": ("customer_phone", "first_visit_at"),
     "deals": ("deal_id", "channel"),
+    "settlement": ("deal_id", "channel"),
 }
 SET_FIELDS = frozenset({"reason_codes", "flags"})  # `;`-separated lists: order does not matter
-MONEY_FIELDS = frozenset({"amount", "commission"})  # yuan with exactly 2 decimals
+# yuan with exactly 2 decimals
+MONEY_FIELDS = frozenset({"amount", "commission", "paid", "outstanding", "claimed"})
 REASON_CODES = tuple(code.value for code in Code)
 RULES_SECTIONS = frozenset(
     {
@@ -135,6 +149,7 @@ END_TO_END = (
     "date_only_report_skips_hours",  # .csv report sheet
     "deal_room_change",  # a 交易变更 sheet on a second night
     "unrecognised_sheet_and_file",  # a sheet not recognised, a file quarantined
+    "payments_partial_lump_sum_credit",  # 付款记录 over three nights, copied into a second file
 )
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
@@ -517,7 +532,7 @@ def _expect_problems(where: str, expect: Any) -> list[str]:
     if not isinstance(counts, dict) or any(
         key not in HEADERS or not isinstance(value, int) for key, value in counts.items()
     ):
-        problems.append(f"{where}: counts maps reports/attribution/deals to row counts")
+        problems.append(f"{where}: counts maps reports/attribution/deals/settlement to row counts")
     for counter in LEDGER_COUNTERS:
         if counter in expect and not isinstance(expect[counter], int):
             problems.append(f"{where}: {counter} must be a whole number")
