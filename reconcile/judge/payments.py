@@ -175,6 +175,11 @@ def allocate(
     if not payments:
         return Money(lines, {})
     by_id = {deal.deal_id: deal for deal in deals}
+    # The deals by any of their numbers or flats (a flat refunded and sold again has two).
+    index: dict[str, list[Deal]] = {}
+    for deal in deals:
+        for key in dict.fromkeys([number for _, number in deal.numbers] + list(deal.flats)):
+            index.setdefault(key, []).append(deal)
     channels: dict[str, _Channel] = {}
     accounts: list[_Account] = []
     for line in lines:
@@ -204,7 +209,7 @@ def allocate(
         channel = channels.setdefault(item.channel, _Channel())
         channel.fill(item.at, deduct=False)
         amount = _fen(item.amount)
-        target = _named(item, channel, by_id, lines, accounts, channels)
+        target = _named(item, channel, index, lines, accounts)
         if target is not None:
             target.paid += amount
         elif amount < 0:
@@ -263,25 +268,21 @@ def _account(line: DealLine, deal: Deal | None, rules: Rules) -> _Account:
 def _named(
     payment: Payment,
     channel: _Channel,
-    by_id: dict[str, Deal],
+    index: dict[str, list[Deal]],
     lines: list[DealLine],
     accounts: list[_Account],
-    channels: dict[str, _Channel],
 ) -> _Account | None:
     """The channel's line of the deal the payment names; an adjustment line when the
     channel no longer has one; None when it names no deal the night knows."""
-    if not payment.numbers and not payment.flats:
+    found = {d.deal_id: d for key in payment.numbers | payment.flats for d in index.get(key, ())}
+    if not found:
         return None
-    deal = next(
-        (
-            d
-            for d in by_id.values()
-            if payment.numbers & {number for _, number in d.numbers} or payment.flats & set(d.flats)
-        ),
-        None,
+    # Several deals on one flat: the channel's own line first, then one not refunded.
+    mine = {account.line.deal_id for account in channel.accounts}
+    deal = min(
+        found.values(),
+        key=lambda d: (d.deal_id not in mine, REFUNDED in d.stage_at, d.deal_id),
     )
-    if deal is None:
-        return None
     for account in channel.accounts:
         if account.line.deal_id == deal.deal_id:
             return account

@@ -214,3 +214,13 @@ def test_money_holds_together(deals, payments, keep):
         assert (Code.X01 in x.reason_codes) == (x.status == DealStatus.CLAWBACK)
         if x.status == DealStatus.CLAWBACK and paid:  # with records: only the paid part
             assert x.commission < 0 and x.due == 0
+
+
+def test_a_flat_sold_again_is_paid_on_its_open_deal():
+    old = deal(1, day(11, 1), refunded=day(11, 10))
+    again = Deal(
+        deal_id="D9", amount=2_000_000.0, stage_at={SIGNED: day(11, 15)}, flats=["5#-0801"]
+    )
+    table, _ = run([old, again], [pay(20000, day(11, 30), flat="5#-0801")])
+    assert table[("D9", "链家")] == ("payable", 20000.0, 20000.0, 0.0)
+    assert table[("D1", "链家")] == ("not_payable", 0.0, 0.0, 0.0)
