@@ -8,7 +8,7 @@ ruling. Every override keeps the ruling's source in `flags`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from reconcile.config.rules import Rules
@@ -101,13 +101,10 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
     episode.codes = [Code.J01]
     # What the automatic contest found of ties and losers gives way to the ruling's.
     lost = sorted({r.channel for r in episode.contested if r.status == ReportStatus.LOST})
-    episode.flags = replace(
-        episode.flags,
-        tie=(),
-        lost=tuple(lost),
-        split=tuple(shares) if len(shares) > 1 else (),
-        ruling=ruling.source,
-    )
+    episode.flags.tie = ()
+    episode.flags.lost = tuple(lost)
+    episode.flags.split = tuple(shares) if len(shares) > 1 else ()
+    episode.flags.ruling = ruling.source
 
 
 def share_text(share: float | None) -> str:

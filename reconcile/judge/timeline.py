@@ -15,7 +15,7 @@ resolution is kept on the episode (`order_unknown`) for the admin to verify.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -95,7 +95,7 @@ class Episode:
     agent: str | None = None
     report: Report | None = None
     codes: list[Code] = field(default_factory=list)
-    flags: Flags = Flags()
+    flags: Flags = field(default_factory=Flags)
     visits: list[Visit] = field(default_factory=list)
     contested: list[Report] = field(default_factory=list)  # every candidate of the contest
     shares: list[tuple[str, float]] = field(default_factory=list)
@@ -342,12 +342,12 @@ class Timeline:
             ]
             best = min(ranks)
             if len(set(ranks)) > 1:
-                episode.flags = replace(episode.flags, provisional=True)
+                episode.flags.provisional = True
             pool = [r for r, rank in zip(pool, ranks, strict=True) if rank == best]
         brought_by_other = c02.decide(candidates, bringers)
         if brought_by_other:
             episode.codes.append(Code.C02)
-            episode.flags = replace(episode.flags, brought_by=tuple(bringers))
+            episode.flags.brought_by = tuple(bringers)
         if n01.decide(self.rules, bringers, brought_by_other):
             for report in candidates:
                 report.status, report.codes = ReportStatus.INVALID, [*report.codes, Code.N01]
@@ -373,7 +373,7 @@ class Timeline:
             episode.owner_type = OwnerType.DISPUTED
             episode.channels = channels
             episode.codes.append(Code.D01)
-            episode.flags = replace(episode.flags, tie=tuple(channels))
+            episode.flags.tie = tuple(channels)
         else:
             winner = min(remaining, key=_report_key)
             for report in candidates:
@@ -388,7 +388,7 @@ class Timeline:
             )
             episode.agent = winner.agent or bringer_agent
             lost = sorted({r.channel for r in candidates if r.status == ReportStatus.LOST})
-            episode.flags = replace(episode.flags, lost=tuple(lost))
+            episode.flags.lost = tuple(lost)
         episode.until = p01.protection_end(self.rules, at)
         _flag_order_unknown(episode)
         self._start(episode, developer=False)
@@ -435,7 +435,7 @@ class Timeline:
     ) -> None:
         episode = Episode(self.phone, owner_type, group[0].at, _name_of(group), visits=list(group))
         episode.codes.append(Code.E01 if owner_type == OwnerType.EXISTING else Code.N01)
-        episode.flags = replace(episode.flags, brought_by=tuple(bringers))
+        episode.flags.brought_by = tuple(bringers)
         self.natural_at = group[0].at
         episode.until = self._developer_until(self._developer_since())
         self.episodes.append(episode)
@@ -457,7 +457,7 @@ class Timeline:
             self.rules, episode.until, at, bringers, episode.channels
         ):
             episode.until = p01.renewal_end(self.rules, episode.until)
-            episode.flags = replace(episode.flags, renewed=episode.flags.renewed + 1)
+            episode.flags.renewed = episode.flags.renewed + 1
 
     def finish(self, as_of_end: datetime) -> None:
         """Reports no decisive visit reached: pending while protected, else expired."""
@@ -476,7 +476,7 @@ def _latest(known: datetime | None, at: datetime) -> datetime:
 
 def _flag_order_unknown(episode: Episode) -> None:
     if episode.order_unknown:
-        episode.flags = replace(episode.flags, order_unknown=True)
+        episode.flags.order_unknown = True
 
 
 def _name_of(group: list[Visit]) -> str | None:

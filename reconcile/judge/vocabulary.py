@@ -146,9 +146,12 @@ TYPE_PRIORITY = "type_priority"
 FlagValue = str | int | tuple[tuple[str, float], ...] | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Flags:
-    """An episode's flags, typed; `attribution.csv` writes them as text (publish/contract)."""
+    """An episode's flags, typed; `attribution.csv` writes them as text (publish/contract).
+
+    Set in place as the timeline finds them (each episode has its own), not rebuilt with
+    `dataclasses.replace`, which cost a tenth of the judge's time on large nights."""
 
     provisional: bool = False  # `report.type_priority` decided the contest (provisionally)
     brought_by: tuple[str, ...] = ()  # bringers without a candidate report (C02, walk-ins)
