@@ -221,7 +221,31 @@ def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> li
     )
     if held:
         lines.append("暂缓结佣：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(held.items())))
+    lines += _to_pay_lines(judgement)
     lines += [f"  已写出 {Path(path).relative_to(root)}" for path in written]
+    return lines
+
+
+def _to_pay_lines(judgement: Judgement) -> list[str]:
+    """本期应付 per channel (SPEC 6.6): the sum of its lines' outstanding, claw-backs not yet
+    recovered netted against what is owed, next to what has been paid so far."""
+    outstanding: defaultdict[str, float] = defaultdict(float)
+    paid: defaultdict[str, float] = defaultdict(float)
+    for line in judgement.deals:
+        if line.channel:
+            outstanding[line.channel] += line.outstanding
+            paid[line.channel] += line.paid
+    owed = {c: round(v, 2) for c, v in sorted(outstanding.items()) if round(v, 2)}
+    lines = [
+        f"本期应付 {yuan(sum(owed.values()))}（累计已付 {yuan(sum(paid.values()))}）"
+        + ("：" + "、".join(f"{c} {yuan(v)}" for c, v in owed.items()) if owed else "")
+    ]
+    credit = {c: v for c, v in sorted(judgement.credit.items()) if round(v, 2)}
+    if credit:
+        lines.append(
+            "预付余额（多付的款项，抵扣以后可结佣的成交）："
+            + "、".join(f"{c} {yuan(v)}" for c, v in credit.items())
+        )
     return lines
 
 
