@@ -119,22 +119,21 @@ class _Account:
 
 @dataclass
 class _Channel:
+    # Oldest payable first (`_Account.key`, fixed once an account exists): sorted once when
+    # the channel's lines are all in, not at every payment.
     accounts: list[_Account] = field(default_factory=list)
     credit: int = 0
 
-    def ordered(self) -> list[_Account]:
-        return sorted(self.accounts, key=_Account.key)
-
     def fill(self, at: datetime | None, deduct: bool) -> None:
         """Credit, then (when `deduct`) claw-backs to recover, to lines owed at `at`."""
-        for account in self.ordered():
+        for account in self.accounts:
             if not account.open_at(at) or account.need() <= 0:
                 continue
             take = min(self.credit, account.need()) if self.credit > 0 else 0
             account.paid += take
             self.credit -= take
             if deduct:
-                for donor in self.ordered():
+                for donor in self.accounts:
                     if account.need() <= 0:
                         break
                     excess = -donor.need()
@@ -149,13 +148,13 @@ class _Channel:
         self.credit += amount
         if self.credit >= 0:
             return
-        for account in self.ordered():
+        for account in self.accounts:
             excess = -account.need()
             if excess > 0 and self.credit < 0:
                 moved = min(excess, -self.credit)
                 account.paid -= moved
                 self.credit += moved
-        for account in reversed(self.ordered()):
+        for account in reversed(self.accounts):
             if self.credit >= 0:
                 break
             if account.paid > 0:
@@ -187,6 +186,8 @@ def allocate(
         accounts.append(account)
         if line.channel is not None:
             channels.setdefault(line.channel, _Channel()).accounts.append(account)
+    for book in channels.values():
+        book.accounts.sort(key=_Account.key)
 
     # Refunds and payments in time order; a payment on the refund's day came first.
     events: list[tuple[tuple, int, object]] = []
