@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
+import secrets
 from pathlib import Path
 
-_UMASK_LOCK = threading.Lock()
+# O_BINARY exists on Windows only, where text mode would rewrite line ends.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 
 
-def _umask() -> int:
-    """This process's umask, read afresh: a test or a wrapper may change it between writes.
+def _create_beside(path: Path) -> tuple[int, Path]:
+    """A new, uniquely named temporary file in `path`'s folder, opened for writing.
 
-    Linux shows it in /proc (since 4.7). Elsewhere it can only be read by setting it, and a
-    file another thread creates in that instant gets the temporary mask.
+    Created with mode 0666 like any `open()`, so the umask alone decides who may read
+    it (0644 under the usual 022): `mkstemp` would force 0600, and outputs land on a
+    shared folder where finance and the sales office must open them.
     """
-    try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _UMASK_LOCK:
-        mask = os.umask(0o077)  # the strictest, should a file be created meanwhile
-        os.umask(mask)
-    return mask
-
-
-def _file_mode() -> int:
-    """The mode a plain `open()` would give a new file under this process's umask.
-
-    `mkstemp` creates files `0600` whatever the umask; outputs land on a shared folder
-    where finance and the sales office must be able to open them (0644 usually).
-    """
-    return 0o666 & ~_umask()
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temporary, _NEW_FILE, 0o666), temporary
+        except FileExistsError:
+            continue
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
@@ -46,17 +33,15 @@ def write_atomic(path: Path, data: bytes) -> Path:
     write (a full disk) leaves no temporary file behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, temporary = _create_beside(path)
     try:
-        if hasattr(os, "fchmod"):  # POSIX: follow the umask (Windows has none)
-            os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
     return path
