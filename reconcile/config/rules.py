@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import time
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -293,10 +294,37 @@ class Smtp(_Strict):
         return self
 
 
+_ADDRESS_PART = r"[^@\s<>()\[\],;:\"\\.]+"  # no space, quote, bracket, separator or dot
+_MAIL_ADDRESS = re.compile(
+    rf"{_ADDRESS_PART}(\.{_ADDRESS_PART})*@{_ADDRESS_PART}(\.{_ADDRESS_PART})+"
+)
+
+
+def _mail_address(value: str) -> str:
+    """One address, bare or with a name (张三 <a@x.cn>): never a list that would add
+    recipients to the To: line, nor text that breaks the header."""
+    found = getaddresses([value])
+    if not value.isprintable() or len(found) != 1 or not _MAIL_ADDRESS.fullmatch(found[0][1]):
+        raise ValueError(f"{_shown(value)} 不是一个邮箱地址：应为“账号@域名”的形式，每项一个地址")
+    return value.strip()
+
+
+MailAddress = Annotated[str, AfterValidator(_mail_address)]
+
+
 class NotifyRules(_Strict):
     admin: list[str] = []
     finance: list[str] = []
+    # channel -> its agency's addresses: each gets its own receipt (SPEC §7)
+    channels: dict[str, list[MailAddress]] = {}
     smtp: Smtp | None = None
+
+    @field_validator("channels")
+    @classmethod
+    def _named_channels(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if any(not name.strip() for name in value):
+            raise ValueError("有空白的渠道名称")
+        return value
 
 
 def _parse_seconds(value: Any) -> float:
@@ -439,6 +467,16 @@ class Rules(_Strict):
             for variant in variants
             if variant.strip() != channel
         )
+
+    @property
+    def receipt_recipients(self) -> dict[str, tuple[str, ...]]:
+        """`notify.channels` by channel: a name variant (`channels:`) is read as its channel,
+        as the inputs' channel cells are."""
+        variants = dict(self.channel_names)
+        return {
+            variants.get(name.strip(), name.strip()): tuple(addresses)
+            for name, addresses in self.notify.channels.items()
+        }
 
     @property
     def zone(self) -> ZoneInfo:
@@ -685,6 +723,18 @@ def _across_keys(rules: Rules) -> list[tuple[tuple, str]]:
                     f"“{name}”是渠道“{channel}”的别名（见 channels），请写“{channel}”",
                 )
             )
+    # Two entries for one channel: which addresses its receipt goes to would be a guess.
+    first: dict[str, str] = {}
+    for name in rules.notify.channels:
+        channel = variants.get(name.strip(), name.strip())
+        if channel in first:
+            problems.append(
+                (
+                    ("notify", "channels", name),
+                    f"“{first[channel]}”和“{name}”都是渠道“{channel}”（见 channels），请合并为一项",
+                )
+            )
+        first.setdefault(channel, name)
     return problems
 
 
