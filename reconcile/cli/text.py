@@ -164,7 +164,7 @@ def published_lines(
         if not recipients and not deferred:
             lines.append(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
     for delivery in published.deliveries:
-        mail = MAIL_LABELS.get(delivery.key, delivery.key)
+        mail = mail_label(delivery.key, delivery.subject)
         label = f"邮件 {mail}（{delivery.night}）→ {'、'.join(delivery.to)}"
         eml = delivery.eml.relative_to(root) if delivery.eml.is_relative_to(root) else delivery.eml
         if delivery.status == "sent":
@@ -311,7 +311,7 @@ def status_lines(project: str, root: Path, state: Status) -> list[str]:
         (
             "待发送的邮件",
             [
-                f"{mail.night} {MAIL_LABELS.get(mail.key, mail.key)} → "
+                f"{mail.night} {mail_label(mail.key, mail.subject)} → "
                 f"{'、'.join(mail.recipients)}：{_why_waiting(mail)}"
                 for mail in waiting
             ],
@@ -326,6 +326,12 @@ def status_lines(project: str, root: Path, state: Status) -> list[str]:
             f"最近一晚 {kept[-1].night}"
         )
     return lines
+
+
+def mail_label(key: str, subject: str) -> str:
+    """A mail by what it is; an agency's receipt by its subject, which names the channel
+    (its key is only a hash of the name)."""
+    return MAIL_LABELS.get(key) or subject or key
 
 
 def _why_waiting(mail: QueuedMail) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot
@@ -17,6 +17,9 @@ from reconcile.ingest.sheet import describe_unused
 from reconcile.ops.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
 from reconcile.ops.lock import Holder, lock_state
 from reconcile.ops.serve import last_occurrence
+from reconcile.publish.mail import receipt_key
+from reconcile.publish.report import receipt_subject
+from reconcile.publish.text import safe_filename
 from reconcile.store.ledger import Ledger, RunRow
 
 RECENT_RUNS = 10
@@ -30,6 +33,7 @@ class QueuedMail:
     status: str  # outbox | queued | deferred (not composed yet: the day was not over)
     attempts: int
     last_error: str | None
+    subject: str = ""  # empty for a deferred mail other than an agency's receipt
 
 
 @dataclass
@@ -97,10 +101,25 @@ def _deferred(ledger: Ledger, workspace: Workspace, runs: list[RunRow]) -> list[
     latest = next((r for r in runs if r.mode == "ingest" and r.status == "ok"), None)
     if latest is None or not latest.summary.get("mail_deferred"):
         return []
-    notify = workspace.rules.notify
+    rules = workspace.rules
+    night = date.fromisoformat(latest.as_of)
+    expected = [
+        (key, recipients, "")
+        for key, recipients in (
+            ("dispute_report", rules.notify.admin),
+            ("settlement", rules.notify.finance),
+        )
+    ]
+    # An agency is mailed only if it has a receipt that night: the run wrote them.
+    receipts = workspace.outputs / latest.as_of / "channels"
+    expected += [
+        (receipt_key(channel), list(recipients), receipt_subject(rules.project, night, channel))
+        for channel, recipients in rules.receipt_recipients.items()
+        if (receipts / f"{safe_filename(channel)}.xlsx").is_file()
+    ]
     return [
-        QueuedMail(latest.as_of, key, list(recipients), "deferred", 0, None)
-        for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance))
+        QueuedMail(latest.as_of, key, list(recipients), "deferred", 0, None, subject)
+        for key, recipients, subject in expected
         if recipients and ledger.mail(latest.as_of, key) is None
     ]
 
@@ -114,6 +133,7 @@ def _mails(ledger: Ledger) -> list[QueuedMail]:
             row["status"],
             row["attempts"],
             row["last_error"],
+            row["subject"],
         )
         for row in ledger.unsent_mails()
     ]

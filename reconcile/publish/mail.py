@@ -1,4 +1,5 @@
-"""Mail: the dispute report to `notify.admin`, the settlement workbook to `notify.finance`.
+"""Mail: the dispute report to `notify.admin`, the settlement workbook to `notify.finance`,
+each agency's receipt to its own addresses (`notify.channels`).
 
 Every mail is composed once per (night, key), written as `.eml` into
 `outputs/<date>/outbox/` and remembered in the ledger (`mails`) with its exact bytes
@@ -52,7 +53,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Mail:
-    key: str  # "dispute_report" | "settlement": one mail per key per night
+    key: str  # "dispute_report" | "settlement" | receipt_key(channel): one per key per night
     night: date  # the as-of night it reports
     to: tuple[str, ...]
     subject: str  # Chinese
@@ -73,9 +74,17 @@ class Delivery:
     eml: Path  # from `post`: the file in tonight's outbox; from `flush`: relative to the workspace
     error: str | None  # Chinese reason when sending failed (queued for next run)
     sent_at: str | None = None  # when the server accepted it (this run or an earlier one)
+    subject: str = ""
 
 
 # composing
+
+
+def receipt_key(channel: str) -> str:
+    """`receipt_<hash>`: the key of a channel's receipt mail. The channel's name is cell
+    text, so the key that names its `.eml` and goes into its Message-ID is a hash of it."""
+    digest = hashlib.blake2b(channel.encode("utf-8", "surrogatepass"), digest_size=8)
+    return f"receipt_{digest.hexdigest()}"
 
 
 def message_id(rules: Rules, night: date, key: str) -> str:
@@ -165,6 +174,7 @@ def _delivery(row: dict, eml: Path) -> Delivery:
         eml=eml,
         error=row["last_error"],
         sent_at=row.get("sent_at"),
+        subject=row["subject"],
     )
 
 

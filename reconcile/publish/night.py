@@ -15,9 +15,9 @@ from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import load
 from reconcile.publish.digest import Digest, build_digest, file_news, money_by_channel
-from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post
-from reconcile.publish.receipts import write_receipts
-from reconcile.publish.report import settlement_mail, subject, write_report
+from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
+from reconcile.publish.receipts import receipt_summaries, write_receipts
+from reconcile.publish.report import receipt_mail, settlement_mail, subject, write_report
 from reconcile.publish.settlement import write_settlement
 from reconcile.store.ledger import Ledger
 
@@ -65,7 +65,7 @@ def publish(
     folder = workspace.outputs / night.isoformat()
     settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
     receipts = write_receipts(judgement, rules, night, folder / "channels")
-    published = Published(digest, report, settlement, receipts)
+    published = Published(digest, report, settlement, list(receipts.values()))
     now = datetime.now(rules.zone)
     if compose:
         attachment = f"结算表_{night.isoformat()}.xlsx"
@@ -83,6 +83,7 @@ def publish(
                 finance_text,
                 (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
             ),
+            *agency_mails(digest, judgement, receipts, rules.receipt_recipients),
         )
         for mail in mails:
             delivery = post(ledger, rules, mail, folder / "outbox", now, send)
@@ -92,6 +93,35 @@ def publish(
     published.deliveries = [sent.pop(d.message_id, d) for d in published.deliveries]
     published.deliveries += sent.values()
     return published
+
+
+def agency_mails(
+    digest: Digest,
+    judgement: Judgement,
+    receipts: dict[str, Path],
+    recipients: dict[str, tuple[str, ...]],
+) -> list[Mail]:
+    """Each agency's own receipt, to its own addresses only: one mail per channel that
+    has both a receipt tonight and addresses in `notify.channels`."""
+    addressed = [channel for channel in receipts if recipients.get(channel)]
+    mails = []
+    for channel, summary in receipt_summaries(judgement, addressed).items():
+        path = receipts[channel]
+        # The receipt's own file name: already cleaned of whatever the channel's name holds.
+        attachment = f"渠道回执_{digest.night.isoformat()}_{path.name}"
+        title, html, text = receipt_mail(digest, summary, attachment)
+        mails.append(
+            Mail(
+                receipt_key(channel),
+                digest.night,
+                recipients[channel],
+                title,
+                html,
+                text,
+                (Attachment(attachment, path.read_bytes(), XLSX_MIME),),
+            )
+        )
+    return mails
 
 
 def previous_night(ledger: Ledger, workspace: Workspace, judgement: Judgement) -> Judgement | None:

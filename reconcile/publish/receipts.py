@@ -91,8 +91,10 @@ OTHER_FILE = "（非本渠道文件）第 {row} 行"
 SIGNED_STAGE = "签约"
 
 
-def write_receipts(judgement: Judgement, rules: Rules, as_of: date, folder: Path) -> list[Path]:
-    """Write one receipt per channel into `folder`; returns the files written.
+def write_receipts(
+    judgement: Judgement, rules: Rules, as_of: date, folder: Path
+) -> dict[str, Path]:
+    """Write one receipt per channel into `folder`; returns each channel's file.
 
     Other `.xlsx` files in `folder` (receipts of an earlier run of the same night) are
     removed.
@@ -103,15 +105,15 @@ def write_receipts(judgement: Judgement, rules: Rules, as_of: date, folder: Path
     # Keys of the names given so far: `ABC` and `Abc` are one file on Windows and macOS
     # (and in a zip opened there), so the second one gets a suffix.
     taken: set[str] = set()
-    written = []
+    written = {}
     for channel, receipt in Receipt.all(judgement, signed).items():
         # The file name comes from the channel name, which is cell text: never trusted.
         # Channels come sorted, so each keeps its file from one run of the night to the next.
         path = folder / f"{safe_filename(channel, taken)}.xlsx"
         if path.resolve().parent != root:
             raise ValueError(f"receipt path escapes its folder: {path!r}")
-        written.append(_write(receipt, rules, as_of, path))
-    _remove_stale(folder, written)
+        written[channel] = _write(receipt, rules, as_of, path)
+    _remove_stale(folder, list(written.values()))
     return written
 
 
@@ -136,6 +138,26 @@ def receipt_channels(judgement: Judgement) -> list[str]:
         c for e in judgement.episodes if e.owner_type == OwnerType.CHANNEL for c in e.channels
     )
     return sorted(c for c in channels if c)
+
+
+@dataclass(frozen=True)
+class ReceiptSummary:
+    """What an agency's mail says of its receipt: figures the receipt itself shows."""
+
+    channel: str
+    reports: int  # its report rows, unreadable ones included
+    statuses: tuple[tuple[str, int], ...]  # (status as the receipt words it, count)
+    deals: int  # its commission lines
+    to_pay: float | None  # 本期应付 (SPEC 6.6): its lines' outstanding; None without lines
+
+
+def receipt_summaries(judgement: Judgement, channels: Iterable[str]) -> dict[str, ReceiptSummary]:
+    """The summary of each of `channels` that has a receipt tonight."""
+    wanted = set(channels)
+    if not wanted:
+        return {}
+    receipts = Receipt.all(judgement, signed_phones(judgement))
+    return {channel: receipts[channel].summary() for channel in sorted(wanted & set(receipts))}
 
 
 def signed_phones(judgement: Judgement) -> set[str]:
@@ -294,6 +316,18 @@ class Receipt:
             status,
             reason,
         ]
+
+    # The mail ---------------------------------------------------------------------------
+    def summary(self) -> ReceiptSummary:
+        shown = Counter(row[6] for row in self.report_rows())
+        to_pay = round(sum(line.outstanding for line in self.deals), 2) if self.deals else None
+        return ReceiptSummary(
+            self.channel,
+            len(self.reports) + len(self.errors),
+            tuple(_in_order(shown)),
+            len(self.deals),
+            to_pay,
+        )
 
     # 概要 ------------------------------------------------------------------------------
     def overview_rows(self, report_rows: list[list[object]]) -> list[list[object]]:

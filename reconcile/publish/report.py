@@ -8,6 +8,8 @@ the same at phone width as on a desktop without media queries.
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -15,6 +17,8 @@ import css_inline
 import jinja2
 
 from reconcile.publish.digest import ChannelMoney, Digest
+from reconcile.publish.receipts import ReceiptSummary
+from reconcile.publish.text import yuan
 from reconcile.store.files import write_atomic
 
 REPORT_NAME = "dispute_report.html"
@@ -65,6 +69,31 @@ def settlement_mail(
         f"{held}追回 {money['clawback']}"
     )
     return title, html, text
+
+
+def receipt_mail(digest: Digest, receipt: ReceiptSummary, attachment: str) -> tuple[str, str, str]:
+    """An agency's mail that carries its receipt: subject, HTML and text.
+
+    Only figures from its own receipt, with the statuses worded as the receipt words
+    them (no collision is told before signing)."""
+    context = {"d": digest, "r": receipt, "attachment": attachment, "to_pay": yuan(receipt.to_pay)}
+    html = _render("receipt_mail.html.j2", **context)
+    text = _render("receipt_mail.txt.j2", **context)
+    return receipt_subject(digest.project, digest.night, receipt.channel), html, text
+
+
+def receipt_subject(project: str, night: date, channel: str) -> str:
+    return f"【{project}】渠道对账回执 {night} {one_line(channel)}"
+
+
+def one_line(text: str) -> str:
+    """Cell text fit for a mail header: control, format and line-break characters (a cell
+    may hold a new line) become spaces, and runs of spaces one."""
+    kept = "".join(" " if unicodedata.category(c) in _NOT_IN_HEADERS else c for c in text)
+    return " ".join(kept.split())
+
+
+_NOT_IN_HEADERS = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 def write_report(digest: Digest, reports_dir: Path) -> tuple[Path, str, str]:

@@ -35,7 +35,8 @@ COLLISION_WORDS = ("撞单", "C01", "C02", "D01", "H01", "J01", "裁决", "分�
 
 def write(night: Night, folder: Path) -> dict[str, Path]:
     paths = write_receipts(night.judgement, night.rules, night.as_of, folder)
-    return dict(zip(receipt_channels(night.judgement), paths, strict=True))
+    assert list(paths) == receipt_channels(night.judgement)
+    return paths
 
 
 @pytest.fixture(scope="module")
