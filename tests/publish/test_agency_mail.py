@@ -13,12 +13,14 @@ import re
 from datetime import datetime, time, timedelta
 from email import policy
 from email.message import EmailMessage
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from reconcile.cli.main import main
 from reconcile.config.rules import Rules
+from reconcile.config.workspace import Workspace
 from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
 from reconcile.publish.digest import Digest
 from reconcile.publish.mail import Mail, post, receipt_key
@@ -221,6 +223,10 @@ def test_any_channel_name_gives_a_safe_key_file_and_header(
         )
         [attachment] = list(message.iter_attachments())
         assert attachment.get_content() == receipts[channel].read_bytes()
+        html = message.get_body(("html",)).get_content()
+        assert f"{escape(channel, quote=False)} · 判定日" in html
+        if escape(channel, quote=False) != channel:
+            assert channel not in html
 
 
 def test_a_channel_name_becomes_one_header_line() -> None:
@@ -235,3 +241,23 @@ def test_without_addresses_or_receipts_no_mail(hostile_night: Night, tmp_path: P
     assert agency_mails(digest, night.judgement, receipts, recipients) == []
     mail: list[Mail] = agency_mails(digest, night.judgement, receipts, {"链家": ("a@x.cn",)})
     assert [m.to for m in mail] == [("a@x.cn",)]
+
+
+def test_status_lists_the_receipt_mails_a_day_not_over_still_owes(demo: Path, capsys) -> None:
+    """Mails of a day not over are composed by the first run after it ends."""
+    today = Workspace.open(demo).today().isoformat()
+    with serve(user="reconcile", password=PASSWORD) as server:
+        _configure(demo, server.port)
+        _run(demo, today)
+        assert not server.received
+    capsys.readouterr()
+    assert main(["status", "--workspace", str(demo)]) == 0
+    waiting = [line for line in capsys.readouterr().out.splitlines() if "尚未结束" in line]
+    receipts = [line for line in waiting if "渠道对账回执" in line]
+    assert len(waiting) == 2 + len(AGENCIES) and len(receipts) == len(AGENCIES)
+    for channel, addresses in AGENCIES.items():
+        assert any(
+            line.startswith(f"  {today} 【山湖一号】渠道对账回执 {today} {channel} → ")
+            and "、".join(addresses) in line
+            for line in receipts
+        )
