@@ -241,6 +241,19 @@ FIELD_LIST: tuple[Field, ...] = (
         "paid_at", "付款日期",
         "付款日期", "打款日期", "付款时间", "打款时间", "结佣日期", "实际付款日期",
     ),
+    # Agencies' claims (请款单/对账单, SPEC 6.6): what the agency asks to be paid for a deal.
+    # 结佣金额 stays a payment's: finance's ledgers use it for what was paid.
+    _f(
+        "claim_amount", "请款金额",
+        "请款金额", "本期请款金额", "本次请款金额", "申请请款金额", "请佣金额", "申请结佣金额",
+        "申请佣金", "申请佣金金额", "应结佣金", "应结佣金额", "应结佣金金额", "应收佣金",
+        "应收佣金金额", "应收代理费", "应结代理费", "佣金", "佣金金额", "代理费", "代理费金额",
+        "渠道佣金", "分销佣金", "中介佣金", "结算佣金", "应结金额", "本期应结金额", "服务费金额",
+    ),
+    _f(
+        "claimed_at", "请款日期",
+        "请款日期", "请款时间", "申请请款日期", "请款申请日期", "对账日期", "结算日期",
+    ),
     _f(
         "voucher_no", "凭证号",
         "凭证号", "凭证编号", "付款单号", "付款流水号", "银行流水号", "付款编号", "记账凭证号",
@@ -592,6 +605,35 @@ KIND_LIST: tuple[Kind, ...] = (
         phone_required=False,
         folders=("payments",),
         name_hints=("付款", "打款", "结佣记录"),
+    ),
+    Kind(
+        name="statement",
+        label="请款单/对账单",
+        signature=(
+            ("claim_amount",),
+            (
+                "deal_no",
+                "subscription_no",
+                "contract_no",
+                "room_id",
+                "room_name",
+                "room",
+                "phone",
+                "customer_name",
+            ),
+        ),  # fmt: skip
+        required=(("claim_amount",), "请款金额"),
+        time=("claimed_at",),
+        time_required=False,  # an undated claim counts from the night its file arrived
+        characteristic=frozenset({"claim_amount", "claimed_at"}),
+        reads=_WHO | _DEAL_IDS | {"channel", "claim_amount", "claimed_at", "amount"},
+        data=_data(**_NUMBERS, **_FLAT, amount=A, claim_amount=A, remark=T, time_known=B),
+        # Identical lines re-sent in next month's statement are one claim (SPEC 6.6).
+        key=("channel", "phone_pattern", "customer_name", "event_at", "data"),
+        masked_phone_ok=True,
+        phone_required=False,
+        folders=("statements",),
+        name_hints=("请款", "对账单", "结佣申请", "佣金结算"),
     ),
 )
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.config.workspace import INPUT_FOLDERS
+from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, RawSheet, read_file
 from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
@@ -46,8 +46,8 @@ OFFICE_LOCK_REASON = "Office 锁文件（有人正用 Excel 打开同一文件�
 class InputFile:
     path: Path
     rel: str  # relative to inputs/, forward slashes
-    folder: str | None  # channels | visits | crm | rulings | None
-    channel: str | None  # from inputs/channels/<渠道>/
+    folder: str | None  # one of config.workspace.INPUT_FOLDERS, or None
+    channel: str | None  # from inputs/channels/<渠道>/ or inputs/statements/<渠道>/
 
 
 @dataclass
@@ -129,7 +129,7 @@ def discover(inputs: Path) -> tuple[list[InputFile], list[Waiting]]:
             waiting.append(Waiting(rel, TEMPORARY_REASON))
             continue
         folder = parts[0] if len(parts) > 1 and parts[0] in INPUT_FOLDERS else None
-        channel = parts[1] if folder == "channels" and len(parts) > 2 else None
+        channel = parts[1] if folder in CHANNEL_FOLDERS and len(parts) > 2 else None
         found.append(InputFile(path, rel, folder, channel))
     return found, waiting
 
@@ -141,7 +141,7 @@ def classify_path(path: Path) -> InputFile:
         index = len(parts) - 1 - parts[::-1].index("inputs")
         inner = parts[index + 1 :]
         folder = inner[0] if len(inner) > 1 and inner[0] in INPUT_FOLDERS else None
-        channel = inner[1] if folder == "channels" and len(inner) > 2 else None
+        channel = inner[1] if folder in CHANNEL_FOLDERS and len(inner) > 2 else None
         return InputFile(path, "/".join(inner), folder, channel)
     return InputFile(path, path.name, None, None)
 

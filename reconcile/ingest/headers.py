@@ -166,7 +166,8 @@ class Recognition:
 # Which kind a sheet or file name hints at, most specific words first: a 客户跟进 sheet
 # is follow-ups, a 报备客户 sheet is reports.
 _HINT_ORDER = (
-    "ruling", "payment", "deal_change", "crm_followup", "deal", "visit", "report", "crm_customer",
+    "ruling", "payment", "statement", "deal_change", "crm_followup", "deal", "visit", "report",
+    "crm_customer",
 )  # fmt: skip
 # A report ledger stays a report sheet when it also carries the agency's own 带看/成交
 # columns: those are its claims, not the office's records (SPEC 4.1).
@@ -182,6 +183,10 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
     the two best guesses.
     """
     possible = [k for k in KINDS.values() if _fits(k, fields)]
+    # An agency's 请款单 lists its 报备/到访/成交 dates beside each claimed deal; in the
+    # agency's statements folder it is a claim, whatever else it carries.
+    if folder == "statements" and any(k.name == "statement" for k in possible):
+        return Recognition("statement", ())
     hints = [_name_hint(name) for name in names]
     if any(k.name == "report" for k in possible):
         outranked = _REPORT_OUTRANKS

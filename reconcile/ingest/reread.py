@@ -22,7 +22,7 @@ import polars as pl
 
 from reconcile.config.kinds import FIELD_LIST, KIND_LIST, NO_CHANNEL, PLACEHOLDERS
 from reconcile.config.rules import Rules
-from reconcile.config.workspace import INPUT_FOLDERS
+from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
 from reconcile.ingest.files import FileOutcome, InputFile, derive
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import RawSheet
@@ -155,7 +155,7 @@ def _derive_file(
 def _input_file(rel: str) -> InputFile:
     parts = rel.split("/")
     folder = parts[0] if len(parts) > 1 and parts[0] in INPUT_FOLDERS else None
-    channel = parts[1] if folder == "channels" and len(parts) > 2 else None
+    channel = parts[1] if folder in CHANNEL_FOLDERS and len(parts) > 2 else None
     return InputFile(Path(rel), rel, folder, channel)
 
 

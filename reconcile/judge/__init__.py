@@ -4,7 +4,8 @@
 their semantics are documented in docs/judge.md. Beside them: `inputs` (the frames
 the judge reads), `link` (reports × customers), `periods` (time arithmetic),
 `explain` (why a customer got their status), `preview` (the `check` verdicts) and
-`payments` (money across nights: what was paid on each deal line, SPEC 6.6).
+`payments` and `claims` (money across nights: what was paid on each deal line, and
+the agencies' claims checked against it, SPEC 6.6).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.judge import link, payments
+from reconcile.judge import claims, link, payments
 from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
@@ -38,6 +39,8 @@ class Judgement:
     fits: dict[str, list[str]] = field(default_factory=dict)  # report row_id -> fitting numbers
     # channel -> money paid to it and not allocated to any line (多付/预付, SPEC 6.6)
     credit: dict[str, float] = field(default_factory=dict)
+    # `settlement.csv`: the deal lines with the agencies' claims checked (SPEC 6.6)
+    settlement: list[claims.Settled] = field(default_factory=list)
 
     def by_phone(self, phone: str) -> list[Episode]:
         return [e for e in self.episodes if e.phone == phone]
@@ -135,6 +138,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         suspected=_suspected(admitted, reports, rules),
         fits=dict(fits),
         credit=money.credit,
+        settlement=claims.check(money.lines, deals, claims.claims_from(inputs.statements)),
     )
 
 

@@ -746,6 +746,21 @@ def _claim_key(episode: Episode, order: Sequence[str]) -> tuple:
     return (*keys, episode.phone)
 
 
+def deal_index(deals: list[Deal]) -> dict[str, list[Deal]]:
+    """The deals by any of their numbers or flats (a flat refunded and sold again has two):
+    how payments and agencies' claims find the deal they name (SPEC 6.6)."""
+    index: dict[str, list[Deal]] = {}
+    for deal in deals:
+        for key in dict.fromkeys([number for _, number in deal.numbers] + list(deal.flats)):
+            index.setdefault(key, []).append(deal)
+    return index
+
+
+def line_order(line: DealLine) -> tuple:
+    """`deals.csv` order: by deal, the larger share first, then channel."""
+    return (line.deal_id, -(line.share if line.share is not None else 1.0), line.channel or "")
+
+
 def settle(
     deals: list[Deal],
     episodes: dict[str, list[Episode]],

@@ -47,6 +47,8 @@ class Inputs:
     deal_changes: pl.DataFrame = field(default_factory=lambda: empty_frame("deal_change"))
     # Finance's payment records (付款记录, SPEC 6.6), dated by 付款日期
     payments: pl.DataFrame = field(default_factory=lambda: empty_frame("payment"))
+    # Agencies' claims (请款单/对账单, SPEC 6.6), dated by 请款日期, else by arrival
+    statements: pl.DataFrame = field(default_factory=lambda: empty_frame("statement"))
 
 
 def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
@@ -102,6 +104,7 @@ def build(
         deal_changes=frames["deal_change"],
         rulings=frames["ruling"],
         payments=frames["payment"],
+        statements=frames["statement"],
     )
 
 

@@ -28,7 +28,14 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.judge.deals import NUMBERS, REFUNDED, Deal, DealLine, commission_for
+from reconcile.judge.deals import (
+    NUMBERS,
+    REFUNDED,
+    Deal,
+    DealLine,
+    commission_for,
+    deal_index,
+)
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
@@ -60,22 +67,27 @@ def payments_from(frame: pl.DataFrame) -> list[Payment]:
     for row in frame.iter_rows(named=True):
         if not row["channel"] or row.get("amount") is None:
             continue
-        numbers = {
-            unicodedata.normalize("NFKC", row.get(name) or "").strip() for name, _ in NUMBERS
-        }
-        flats = cells.flat_keys(*(row.get(name) for name in _FLAT_FIELDS))
+        numbers, flats = named_deal(row)
         found.append(
             Payment(
                 channel=row["channel"],
                 amount=row["amount"],
                 at=row["at"],
-                numbers=frozenset(numbers - {""}),
-                flats=frozenset(flats),
+                numbers=numbers,
+                flats=flats,
                 source=row["source"],
                 order=(row["path"], row["sheet"], row["row_no"]),
             )
         )
     return found
+
+
+def named_deal(row: dict) -> tuple[frozenset[str], frozenset[str]]:
+    """The deal numbers (成交编号 / 认购编号 / 合同编号) and flat identities a payment or
+    claim row names, as `deals.deal_index` keys them."""
+    numbers = {unicodedata.normalize("NFKC", row.get(name) or "").strip() for name, _ in NUMBERS}
+    flats = cells.flat_keys(*(row.get(name) for name in _FLAT_FIELDS))
+    return frozenset(numbers - {""}), frozenset(flats)
 
 
 def _fen(yuan: float) -> int:
@@ -174,11 +186,7 @@ def allocate(
     if not payments:
         return Money(lines, {})
     by_id = {deal.deal_id: deal for deal in deals}
-    # The deals by any of their numbers or flats (a flat refunded and sold again has two).
-    index: dict[str, list[Deal]] = {}
-    for deal in deals:
-        for key in dict.fromkeys([number for _, number in deal.numbers] + list(deal.flats)):
-            index.setdefault(key, []).append(deal)
+    index = deal_index(deals)
     channels: dict[str, _Channel] = {}
     accounts: list[_Account] = []
     for line in lines:

@@ -90,6 +90,15 @@ class ClaimCheck(StrEnum):
     UNCLAIMED = "unclaimed"
     NO_CLAIM = "no_claim"  # the agency sent no claim at all, or the line has no channel
 
+    @property
+    def label(self) -> str:
+        return _CLAIM_CHECK_LABELS[self]
+
+    @property
+    def advice(self) -> str:
+        """What finance does with a line of this check (the 对账 sheet, the receipts)."""
+        return _CLAIM_CHECK_ADVICE[self]
+
 
 _REPORT_STATUS_LABELS = {
     ReportStatus.VALID: "有效",
@@ -111,6 +120,24 @@ _DEAL_STATUS_LABELS = {
     DealStatus.HELD: "暂缓结佣",
     DealStatus.NOT_PAYABLE: "不结佣",
     DealStatus.CLAWBACK: "追回佣金",
+}
+_CLAIM_CHECK_LABELS = {
+    ClaimCheck.OK: "相符",
+    ClaimCheck.AMOUNT_DIFFERS: "金额不符",
+    ClaimCheck.NOT_OURS: "非本渠道成交",
+    ClaimCheck.ALREADY_PAID: "已无未付金额",
+    ClaimCheck.AMBIGUOUS: "对应多笔成交",
+    ClaimCheck.UNCLAIMED: "应付未请款",
+    ClaimCheck.NO_CLAIM: "无请款",
+}
+_CLAIM_CHECK_ADVICE = {
+    ClaimCheck.OK: "按请款金额支付",
+    ClaimCheck.AMOUNT_DIFFERS: "按本期应付支付，差额与渠道核对",
+    ClaimCheck.NOT_OURS: "不予支付：该成交不归属本渠道",
+    ClaimCheck.ALREADY_PAID: "不予支付：已付清或暂无应付，防止重复付款",
+    ClaimCheck.AMBIGUOUS: "请渠道补充成交编号或房号后再核对",
+    ClaimCheck.UNCLAIMED: "渠道未请款，可提醒渠道或按本期应付支付",
+    ClaimCheck.NO_CLAIM: "无需核对",
 }
 
 

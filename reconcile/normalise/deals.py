@@ -309,12 +309,13 @@ def parse_amount(value: str | None) -> Parsed:
     return Parsed(round(amount, 2))
 
 
-def parse_signed_amount(value: str | None) -> Parsed:
-    """A payment's yuan, which may be negative (money returned, SPEC 6.6): `-8,000.00`,
-    `－8000`, or the accountant's `(8,000.00)`. Blank is an error: a payment is its amount."""
+def parse_signed_amount(value: str | None, label: str = "付款金额") -> Parsed:
+    """A payment's or claim's yuan, which may be negative (money returned, SPEC 6.6):
+    `-8,000.00`, `－8000`, or the accountant's `(8,000.00)`. Blank is an error: the row
+    is its amount; `label` names the column in it."""
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        return Parsed(None, RowError.AMOUNT_MISSING, "付款金额为空")
+        return Parsed(None, RowError.AMOUNT_MISSING, f"{label}为空")
     negative = text.startswith(("-", "−")) or (text.startswith("(") and text.endswith(")"))
     parsed = parse_amount(text.strip("()").lstrip("-−"))
     if not isinstance(parsed.value, float):

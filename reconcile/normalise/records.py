@@ -31,7 +31,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -387,6 +387,10 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     data = _data_columns(frame, kind, ctx, event_date, other_dates, times)
     if kind.name == "payment":
         _payment_fields(frame, data, channel, add_error, add_rule_error)
+    if kind.name == "statement":
+        _claim_fields(frame, data, channel, add_error, add_rule_error)
+        # One claim per row: a second number in the cell (co-buyers) must not claim twice.
+        patterns = patterns.list.head(1)
     if kind.name in ("deal", "deal_change"):
         _deal_fields(frame, kind.name, data, add_error, add_rule_error)
     if kind.name == "deal":
@@ -586,6 +590,23 @@ def _payment_fields(
         channel.is_null(),
         RowError.CHANNEL_MISSING,
         "付款记录缺少渠道（收款单位），不知道付给了谁",
+    )
+
+
+def _claim_fields(
+    frame: pl.DataFrame, data: dict, channel: pl.Series, add_error, add_rule_error
+) -> None:
+    """A claim line's signed amount (a 对账单 may list a claw-back as negative) and the
+    agency that claims it (SPEC 6.6)."""
+    amount, code, text = _map_unique(
+        _column(frame, "claim_amount"), partial(deals.parse_signed_amount, label="请款金额")
+    )
+    add_error(code, text)
+    data["claim_amount"] = amount.cast(pl.Float64, strict=False)
+    add_rule_error(
+        channel.is_null(),
+        RowError.CHANNEL_MISSING,
+        "请款单缺少渠道：表中没有渠道列，文件也不在 statements/<渠道>/ 文件夹下",
     )
 
 

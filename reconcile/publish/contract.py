@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from reconcile.judge import Judgement
-from reconcile.judge.deals import DealLine
+from reconcile.judge.deals import DealLine, line_order
 from reconcile.judge.rulings import share_text
-from reconcile.judge.vocabulary import ClaimCheck, Code, Flags, FlagValue, OwnerType, ReportStatus
+from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
 from reconcile.store.files import write_atomic
 
 REPORT_HEADER = (
@@ -123,10 +123,7 @@ def _flag_value(value: FlagValue) -> str:
 
 def _ordered_lines(judgement: Judgement) -> list[DealLine]:
     """Deal lines in `deals.csv` order: by deal, the larger share first, then channel."""
-    return sorted(
-        judgement.deals,
-        key=lambda d: (d.deal_id, -(d.share if d.share is not None else 1.0), d.channel or ""),
-    )
+    return sorted(judgement.deals, key=line_order)
 
 
 def deal_rows(judgement: Judgement) -> list[tuple]:
@@ -150,25 +147,21 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
 
 
 def settlement_rows(judgement: Judgement) -> list[tuple]:
-    """One row per `deals.csv` row: what was paid on it and what is outstanding (SPEC 6.6).
-
-    Agencies' claims are not read yet, so every line is `no_claim` with `claimed` empty,
-    as SPEC says of an agency that sent no claim.
-    """
+    """One row per `deals.csv` row, then one per claim line matching none (SPEC 6.6)."""
     return [
         (
-            d.deal_id,
-            d.channel,
-            d.agent,
-            share_text(d.share),
-            money(d.commission),
-            money(d.paid + 0.0),  # + 0.0: never -0.00
-            money(d.outstanding + 0.0),
-            d.status,
-            None,
-            ClaimCheck.NO_CLAIM,
+            s.deal_id,
+            s.channel,
+            s.agent,
+            share_text(s.share),
+            money(s.commission),
+            money(s.paid + 0.0),  # + 0.0: never -0.00
+            money(s.outstanding + 0.0),
+            s.status,
+            None if s.claimed is None else money(s.claimed + 0.0),
+            s.check,
         )  # fmt: skip
-        for d in _ordered_lines(judgement)
+        for s in judgement.settlement
     ]
 
 

@@ -53,6 +53,7 @@ def test_init_creates_the_workspace_and_never_overwrites(tmp_path, capsys):
         "inputs/crm",
         "inputs/rulings",
         "inputs/payments",
+        "inputs/statements",
         "outputs",
         "reports",
     }

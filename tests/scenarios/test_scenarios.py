@@ -29,7 +29,7 @@ import yaml
 from reconcile.cli.main import main as reconcile_main
 from reconcile.config.rules import RulesError, parse_rules
 from reconcile.config.workspace import Workspace
-from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
+from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
 from reconcile.testing import Cell, SheetSpec, write_csv, write_xls, write_xlsx
 from reconcile.testing.nights import MemoryWorkspace, Night
 
@@ -125,7 +125,7 @@ COVER_WORDS = frozenset(
     {
         *(
             word.value
-            for vocabulary in (ReportStatus, OwnerType, DealStatus)
+            for vocabulary in (ReportStatus, OwnerType, DealStatus, ClaimCheck)
             for word in vocabulary
         ),
         *("row_errors", "quarantined", "unrecognised_sheets"),
@@ -150,6 +150,7 @@ END_TO_END = (
     "deal_room_change",  # a 交易变更 sheet on a second night
     "unrecognised_sheet_and_file",  # a sheet not recognised, a file quarantined
     "payments_partial_lump_sum_credit",  # 付款记录 over three nights, copied into a second file
+    "claims_three_way_checks",  # 请款单 in inputs/statements/<渠道>/, a later one replacing it
 )
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
@@ -638,5 +639,6 @@ def test_cases_cover_every_reason_code() -> None:
     for path in CASE_FILES:
         covered |= {str(item) for item in load_case(path).get("covers") or []}
     missing = [code for code in REASON_CODES if code not in covered]
+    missing += [check.value for check in ClaimCheck if check.value not in covered]
     if missing:
         pytest.fail(f"no scenario in {CASES} covers {', '.join(missing)}", pytrace=False)
