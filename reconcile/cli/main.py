@@ -21,7 +21,7 @@ from reconcile import __version__
 from reconcile.cli.args import ChineseArgumentParser
 from reconcile.cli.text import check_text, reread_lines, status_lines, summary_lines
 from reconcile.config.rules import Rules, RulesError, load_rules
-from reconcile.config.workspace import Workspace, init_workspace
+from reconcile.config.workspace import CHANNEL_FOLDERS, Workspace, init_workspace
 from reconcile.ingest.files import classify_path, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.judge import Judgement
@@ -436,7 +436,7 @@ def _check(args: argparse.Namespace) -> int:
     rules = load_rules(args.workspace / "rules.yaml") if args.workspace else _rules_near(path)
     item = classify_path(path)
     outcome = read_input(
-        item, rules, AliasTable.build(rules.columns), require_channel=item.folder == "channels"
+        item, rules, AliasTable.build(rules.columns), require_channel=item.folder in CHANNEL_FOLDERS
     )
     text = check_text(outcome, rules, datetime.now(rules.zone))
     _print(text.lines)

@@ -412,10 +412,11 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
             verdicts = report_verdicts(sheet.normalised.records, outcome.file.rel, rules, now)
             lines += _verdict_lines(verdicts)
             invalid += verdicts["row_no"].n_unique()
-    if outcome.file.folder != "channels" and any(s.kind == "report" for s in outcome.sheets):
-        lines.append(
-            "提示：表中没有渠道列时，渠道按文件放入的 inputs/channels/<渠道>/ 文件夹确定。"
-        )
+    for kind, folder in (("report", "channels"), ("statement", "statements")):
+        if outcome.file.folder != folder and any(s.kind == kind for s in outcome.sheets):
+            lines.append(
+                f"提示：表中没有渠道列时，渠道按文件放入的 inputs/{folder}/<渠道>/ 文件夹确定。"
+            )
     problems = []
     if rejected:
         problems.append(f"有 {rejected} 行无法读取")

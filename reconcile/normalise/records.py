@@ -91,7 +91,8 @@ class SheetContext:
     file_name: str = ""
     channel_names: tuple[tuple[str, str], ...] = ()  # (variant, channel) from rules `channels:`
     title_date: date | None = None  # a date the title or a corner cell states, for time-only rows
-    # `reconcile check` of a file not yet in its channels/<渠道>/ folder: the folder will say.
+    # `reconcile check` of a file not yet in its channels/<渠道>/ (or statements/<渠道>/)
+    # folder: the folder will say.
     require_channel: bool = True
 
 
@@ -388,7 +389,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind.name == "payment":
         _payment_fields(frame, data, channel, add_error, add_rule_error)
     if kind.name == "statement":
-        _claim_fields(frame, data, channel, add_error, add_rule_error)
+        _claim_fields(frame, data, channel, add_error, add_rule_error, ctx.require_channel)
         # One claim per row: a second number in the cell (co-buyers) must not claim twice.
         patterns = patterns.list.head(1)
     if kind.name in ("deal", "deal_change"):
@@ -594,7 +595,12 @@ def _payment_fields(
 
 
 def _claim_fields(
-    frame: pl.DataFrame, data: dict, channel: pl.Series, add_error, add_rule_error
+    frame: pl.DataFrame,
+    data: dict,
+    channel: pl.Series,
+    add_error,
+    add_rule_error,
+    require_channel: bool,
 ) -> None:
     """A claim line's signed amount (a 对账单 may list a claw-back as negative) and the
     agency that claims it (SPEC 6.6)."""
@@ -603,11 +609,12 @@ def _claim_fields(
     )
     add_error(code, text)
     data["claim_amount"] = amount.cast(pl.Float64, strict=False)
-    add_rule_error(
-        channel.is_null(),
-        RowError.CHANNEL_MISSING,
-        "请款单缺少渠道：表中没有渠道列，文件也不在 statements/<渠道>/ 文件夹下",
-    )
+    if require_channel:
+        add_rule_error(
+            channel.is_null(),
+            RowError.CHANNEL_MISSING,
+            "请款单缺少渠道：表中没有渠道列，文件也不在 statements/<渠道>/ 文件夹下",
+        )
 
 
 def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:

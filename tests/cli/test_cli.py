@@ -41,6 +41,32 @@ def test_check_lists_each_rejected_row_and_exits_1(tmp_path, capsys):
     assert "有 2 行无法读取" in out
 
 
+def test_check_an_agency_claim(tmp_path, capsys):
+    """A 请款单 is recognised with its amounts and rate; outside its agency's statements
+    folder the folder is what will name the channel, and a blank amount is rejected."""
+    header = [
+        "序号",
+        "成交编号",
+        "房号",
+        "客户姓名",
+        "联系电话",
+        "成交总价",
+        "佣金比例",
+        "请款金额",
+    ]
+    rows = [
+        [1, "A-0101", "1-1501", "张三", "138****1234", 3000000, "1%", 30000],
+        [2, "A-0102", "1-1502", "李四", "139****5678", 3000000, "1%", None],
+    ]
+    path = write_xlsx(tmp_path / "链家请款单.xlsx", [SheetSpec("请款明细", header, rows)])
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "请款单/对账单" in out and "请款金额 → 请款金额" in out
+    assert "佣金比例（本表类型不使用" in out
+    assert "第 3 行：请款金额为空" in out
+    assert "inputs/statements/<渠道>/" in out and "缺少渠道" not in out
+
+
 def test_check_an_unreadable_file_exits_2(tmp_path, capsys):
     path = tmp_path / "报备.xlsx"
     path.write_bytes(b"not a workbook at all")

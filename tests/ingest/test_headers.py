@@ -147,6 +147,24 @@ def test_no_header_among_the_first_rows():
         ({"deal_no", "phone", "stage", "amount"}, "crm", ("成交", "x"), "deal"),
         ({"room", "phone", "signed_at"}, None, ("Sheet1", "x"), "deal"),
         ({"phone", "ruling_owner", "ruled_at"}, "rulings", ("Sheet1", "x"), "ruling"),
+        # Agencies' claims (SPEC 6.6): by their columns, by name, and in their folder even
+        # when they list each deal's 报备 and 到访 dates.
+        ({"deal_no", "customer_name", "claim_amount"}, None, ("Sheet1", "x"), "statement"),
+        ({"room_name", "phone", "amount", "claim_amount"}, None, ("请款明细", "x"), "statement"),
+        (
+            {"phone", "reported_at", "visited_at", "agent", "claim_amount"},
+            "statements",
+            ("Sheet1", "x"),
+            "statement",
+        ),
+        (
+            {"phone", "reported_at", "agent", "channel", "claim_amount"},
+            "channels",
+            ("报备", "x"),
+            "report",
+        ),
+        # A payment ledger pays; it never claims.
+        ({"channel", "payment_amount", "paid_at", "deal_no"}, None, ("Sheet1", "x"), "payment"),
         ({"customer_name", "agent"}, "channels", ("报备", "x"), None),
         ({"phone", "customer_name"}, "channels", ("报备", "x"), None),
     ],
