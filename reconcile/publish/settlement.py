@@ -1,16 +1,23 @@
 """The settlement workbook for finance (SPEC §7): `outputs/<date>/settlement.xlsx`.
 
 Sheets, in reading order:
-- 汇总: one row per channel with live SUMPRODUCT/EXACT formulas over 明细, a row for
-  deal lines without a channel (disputes, natural and existing customers), a 合计 row.
-  No formula holds a name or any other text: each compares 明细's cells with the cells
-  of 汇总 that hold the channel (column A) and the status (the column's header).
-- 明细: every deal line of deals.csv, in the same order.
+- 汇总: one row per channel with live SUMPRODUCT/EXACT formulas over 明细 and 对账, a
+  row for deal lines without a channel (disputes, natural and existing customers), a
+  合计 row. Besides the commission by status it shows the money across nights (SPEC
+  6.6): 累计应结, 已付, 本期应付 (= 累计应结 − 已付: claw-backs net against what is
+  owed), the credit (预付余额), what the agency claimed and how many claim lines differ.
+  No formula holds a name or any other text: each compares 明细's or 对账's cells with
+  the cells of 汇总 that hold the channel (column A) and the status (the column's header).
+- 明细: every deal line of deals.csv, in the same order, with settlement.csv's money
+  and claim check.
+- 对账: every settlement.csv row of a channel that sent claims (请款单/对账单), the rows
+  needing action first, with a live 差额 = 请款金额 − 我方应付 and what to do.
 - 暂缓: held lines, why, and until when.
 - 调整: refund clawbacks and lines decided by a ruling.
 
 Totals are formulas rather than numbers so that finance can filter or correct 明细 and
-the summary follows; they agree with deals.csv because 明细 holds exactly its lines.
+the summary follows; they agree with deals.csv and settlement.csv because 明细 holds
+exactly their lines. Lines are values, not formulas: a night has tens of thousands.
 """
 
 from __future__ import annotations
@@ -26,10 +33,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
+from reconcile.judge.claims import Settled
 from reconcile.judge.deals import DealLine, commission_for
 from reconcile.judge.reasons import REASONS, labels
 from reconcile.judge.timeline import Episode
-from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
+from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType
 from reconcile.publish.text import masked_phone, until_text, yuan
 from reconcile.publish.workbook import (
     TOTAL_FONT,
@@ -44,8 +52,9 @@ from reconcile.publish.workbook import (
     write_table,
 )
 
-SUMMARY, DETAIL, HELD, ADJUSTMENTS = "汇总", "明细", "暂缓", "调整"
+SUMMARY, DETAIL, CLAIMS, HELD, ADJUSTMENTS = "汇总", "明细", "对账", "暂缓", "调整"
 NO_CHANNEL = "（无渠道 / 待裁决）"
+NO_CLAIMS = "本期没有渠道提交请款单或对账单，无需对账。"
 FILE_NAME = "settlement.xlsx"
 TITLE = "佣金结算表"
 
@@ -64,6 +73,12 @@ DETAIL_COLUMNS = (
     Column("佣金", "money"),
     Column("状态"),
     Column("原因", max_width=40),
+    # settlement.csv's money and check (SPEC 6.6), after the columns finance knew first
+    Column("累计应结", "money"),
+    Column("已付", "money"),
+    Column("本期应付", "money"),
+    Column("请款金额", "money"),
+    Column("核对结果"),
 )
 # Where the summary's formulas look in 明细 (letters follow DETAIL_COLUMNS).
 _DETAIL_LETTER = {
@@ -82,6 +97,12 @@ SUMMARY_COLUMNS = (
     Column(_HELD, "money"),
     Column(_CLAWBACK, "money"),
     Column("应付净额", "money"),
+    Column("累计应结", "money"),
+    Column("已付", "money"),
+    Column("本期应付", "money"),
+    Column("预付余额", "money"),
+    Column("请款金额", "money"),
+    Column("待核对笔数", "count"),
 )
 _SUMMARY_LETTER = {
     column.title: get_column_letter(index) for index, column in enumerate(SUMMARY_COLUMNS, 1)
@@ -109,6 +130,33 @@ ADJUSTMENT_COLUMNS = (
     Column("原因", max_width=40),
     Column("说明", max_width=60),
 )
+CLAIM_COLUMNS = (
+    Column("渠道"),
+    Column("成交编号"),
+    Column("客户"),
+    Column("对方成交金额", "money"),
+    Column("我方成交金额", "money"),
+    Column("请款金额", "money"),
+    Column("已付", "money"),
+    Column("我方应付", "money"),
+    Column("差额", "money"),
+    Column("核对结果"),
+    Column("处理建议", max_width=40, wrap=True),
+    Column("来源", max_width=50, wrap=True),
+)
+_CLAIM_LETTER = {
+    column.title: get_column_letter(index) for index, column in enumerate(CLAIM_COLUMNS, 1)
+}
+# 对账's order within a channel: what must not be paid first, what matches last.
+SEVERITY = (
+    ClaimCheck.NOT_OURS,
+    ClaimCheck.ALREADY_PAID,
+    ClaimCheck.AMOUNT_DIFFERS,
+    ClaimCheck.AMBIGUOUS,
+    ClaimCheck.UNCLAIMED,
+    ClaimCheck.OK,
+    ClaimCheck.NO_CLAIM,
+)
 
 
 def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path) -> Path:
@@ -118,10 +166,19 @@ def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path
     zone = rules.zone
     lines = ordered_lines(judgement.deals)
     book = _Book(judgement, rules, zone)
+    claimed = claim_rows(judgement.settlement)
     wb = new_workbook()
-    sheets = {name: wb.create_sheet(name) for name in (SUMMARY, DETAIL, HELD, ADJUSTMENTS)}
-    _write_summary(sheets[SUMMARY], lines, zone)
+    names = (SUMMARY, DETAIL, CLAIMS, HELD, ADJUSTMENTS)
+    sheets = {name: wb.create_sheet(name) for name in names}
+    _write_summary(sheets[SUMMARY], lines, judgement.credit, claimed, zone)
     write_table(sheets[DETAIL], DETAIL_COLUMNS, [book.detail_row(line) for line in lines], zone)
+    write_table(
+        sheets[CLAIMS],
+        CLAIM_COLUMNS,
+        [book.claim_row(row, index) for index, row in enumerate(claimed, start=2)],
+        zone,
+        empty=NO_CLAIMS,
+    )
     held = [line for line in lines if line.status == DealStatus.HELD]
     write_table(sheets[HELD], HELD_COLUMNS, [book.held_row(line) for line in held], zone)
     adjusted = [line for line in lines if _adjustment_kinds(line)]
@@ -144,6 +201,14 @@ def ordered_lines(lines: Sequence[DealLine]) -> list[DealLine]:
     )
 
 
+def claim_rows(settlement: Sequence[Settled]) -> list[Settled]:
+    """对账's rows: every settlement.csv row of a channel that sent claims, by channel,
+    then by what finance must act on first (SEVERITY), then in settlement.csv order."""
+    claiming = {row.channel for row in settlement if row.claims}
+    rows = [row for row in settlement if row.channel in claiming]
+    return sorted(rows, key=lambda row: (row.channel or "", SEVERITY.index(row.check)))
+
+
 @dataclass
 class _Book:
     """What a settlement row needs beyond its deal line: names, episodes, rules."""
@@ -157,8 +222,12 @@ class _Book:
         self.episodes: dict[str, list[Episode]] = {}
         for episode in self.judgement.episodes:
             self.episodes.setdefault(episode.phone, []).append(episode)
+        # settlement.csv's row of each deal line (the very objects of judgement.deals)
+        self.settled = {id(row.line): row for row in self.judgement.settlement if row.line}
 
     def detail_row(self, line: DealLine) -> list[object]:
+        settled = self.settled.get(id(line))
+        check = settled.check if settled is not None else ClaimCheck.NO_CLAIM
         return [
             line.deal_id,
             masked_phone(line.customer_phone),
@@ -174,6 +243,39 @@ class _Book:
             line.commission,
             line.status.label,
             labels(line.reason_codes),
+            line.due,
+            line.paid + 0.0,  # + 0.0: never -0
+            line.outstanding + 0.0,
+            settled.claimed if settled is not None else None,
+            check.label,
+        ]
+
+    def claim_row(self, row: Settled, index: int) -> list[object]:
+        """One 对账 row at sheet row `index` (its 差额 is a formula over the row's cells)."""
+        line = row.line
+        if line is not None:
+            name = self.records[line.deal_id].customer_name
+            phone = line.customer_phone
+        else:
+            name = next((c.customer_name for c in row.claims if c.customer_name), None)
+            phone = next((c.phone_pattern for c in row.claims if c.phone_pattern), None)
+        advice = row.check.advice
+        if row.candidates:
+            advice += f"（可能对应：{'、'.join(row.candidates)}）"
+        claimed, owed = _CLAIM_LETTER["请款金额"], _CLAIM_LETTER["我方应付"]
+        return [
+            row.channel,
+            row.deal_id,
+            " ".join(part for part in (name, masked_phone(phone)) if part),
+            next((c.deal_amount for c in row.claims if c.deal_amount is not None), None),
+            line.amount if line is not None else None,
+            row.claimed,
+            row.paid + 0.0,
+            row.outstanding + 0.0,
+            Formula(f"={claimed}{index}-{owed}{index}"),
+            row.check.label,
+            advice,
+            "\n".join(claim.source for claim in row.claims),
         ]
 
     def held_row(self, line: DealLine) -> list[object]:
@@ -277,15 +379,31 @@ def _adjustment_kinds(line: DealLine) -> list[str]:
 # would count other channels' lines or none.
 
 
-def _write_summary(ws: Worksheet, lines: list[DealLine], zone: ZoneInfo) -> None:
-    channels = sorted({line.channel for line in lines if line.channel})
-    detail = _DetailRanges(last=len(lines) + 1)
-    labels: list[str] = list(channels)
-    rows = [detail.row(row, detail.channel_is(f"$A{row}")) for row in range(2, len(labels) + 2)]
+def _write_summary(
+    ws: Worksheet,
+    lines: list[DealLine],
+    credit: dict[str, float],
+    claimed: list[Settled],
+    zone: ZoneInfo,
+) -> None:
+    # A channel paid ahead or claiming only deals that are not its own still has a row.
+    channels = sorted(
+        {line.channel for line in lines if line.channel}
+        | {channel for channel, amount in credit.items() if amount}
+        | {row.channel for row in claimed if row.channel}
+    )
+    # An empty sheet still ends its ranges at row 2 (its 无 line): `$2:$1` would be read
+    # as `$1:$2` and take in the header.
+    detail = _DetailRanges(last=max(len(lines) + 1, 2))
+    claims = _ClaimRanges(last=max(len(claimed) + 1, 2))
+    table: list[list[object]] = []
+    for row, name in enumerate(channels, start=2):
+        match = detail.channel_is(f"$A{row}")
+        table.append([name, *detail.row(row, match), credit.get(name, 0.0), *claims.row(row)])
     if any(line.channel is None for line in lines):
-        labels.append(NO_CHANNEL)
-        rows.append(detail.row(len(labels) + 1, detail.no_channel()))
-    table = [[name, *row] for name, row in zip(labels, rows, strict=True)]
+        # No claim and no payment names no channel: those cells stay empty.
+        row = len(table) + 2
+        table.append([NO_CHANNEL, *detail.row(row, detail.no_channel()), None, None, None])
     last = write_table(ws, SUMMARY_COLUMNS, table, zone)
     total = last + 1
     put(ws, total, 1, "合计", "text", zone).font = TOTAL_FONT
@@ -296,10 +414,13 @@ def _write_summary(ws: Worksheet, lines: list[DealLine], zone: ZoneInfo) -> None
     notes = [
         f"说明：应付净额 = {_PAYABLE} + {_CLAWBACK}（{_CLAWBACK}为负数）；{_HELD}的佣金待申诉期满"
         "或裁决后结算，不计入应付净额。",
-        "各行均为公式：把“明细”中渠道与本行渠道逐字相同（区分大小写）、状态与本列标题逐字相同"
-        "的成交行相加；在“明细”中修改后重新计算即更新。请勿改动本表的列标题。",
+        "本期应付 = 累计应结 − 已付：本次应付给渠道的金额，已结佣后退房的追回款已抵扣；"
+        "负数表示渠道应退回。预付余额为多付或预付、尚未分摊到成交的款项。",
+        "请款金额、待核对笔数取自“对账”表：待核对笔数为差额（请款金额 − 我方应付）不为零的行数。",
+        "各行均为公式：把“明细”（或“对账”）中渠道与本行渠道逐字相同（区分大小写）、状态与本列标题"
+        "逐字相同的行相加；在“明细”中修改后重新计算即更新。请勿改动本表的列标题。",
     ]
-    if NO_CHANNEL in labels:
+    if NO_CHANNEL in (row[0] for row in table):
         notes.append(
             f"{NO_CHANNEL}：“明细”中渠道为空的成交行——撞单待裁决、自然到访或案场老客户的成交，"
             "尚无渠道佣金；待裁决的成交及预计佣金见“暂缓”表。"
@@ -335,7 +456,7 @@ class _DetailRanges:
         return f"(LEN({self.cells('渠道')})=0)"
 
     def row(self, row: int, match: str) -> list[Formula]:
-        """成交笔数 … 应付净额 of summary row `row`, over the 明细 lines `match` selects.
+        """成交笔数 … 本期应付 of summary row `row`, over the 明细 lines `match` selects.
 
         `match` is a TRUE/FALSE array over 明细's lines; a status column also takes
         EXACT of 明细's 状态 with its own header cell. SUMPRODUCT gets the summed column
@@ -347,6 +468,7 @@ class _DetailRanges:
             return Formula(f"=SUMPRODUCT({match}{header},{self.cells(column)})")
 
         payable, clawback = _SUMMARY_LETTER[_PAYABLE], _SUMMARY_LETTER[_CLAWBACK]
+        due, paid = _SUMMARY_LETTER["累计应结"], _SUMMARY_LETTER["已付"]
         return [
             Formula(f"=SUMPRODUCT({match}*1)"),
             total("计佣金额"),
@@ -354,6 +476,31 @@ class _DetailRanges:
             total("佣金", _HELD),
             total("佣金", _CLAWBACK),
             Formula(f"={payable}{row}+{clawback}{row}"),
+            total("累计应结"),
+            total("已付"),
+            # due − paid: the sum of the lines' outstanding, and it follows an edited 已付
+            Formula(f"={due}{row}-{paid}{row}"),
+        ]
+
+
+@dataclass(frozen=True)
+class _ClaimRanges:
+    """对账's columns as absolute ranges over its rows (2 … `last`): 汇总's claim columns."""
+
+    last: int
+
+    def cells(self, title: str) -> str:
+        letter = _CLAIM_LETTER[title]
+        return f"'{CLAIMS}'!${letter}$2:${letter}${self.last}"
+
+    def row(self, row: int) -> list[Formula]:
+        """请款金额 and 待核对笔数 of summary row `row` (its channel in $A)."""
+        match = f"EXACT({self.cells('渠道')},$A{row})"
+        # A difference of less than half a fen is none (sums of yuan in binary floats).
+        differs = f"(({self.cells('差额')}>0.005)+({self.cells('差额')}<-0.005))"
+        return [
+            Formula(f"=SUMPRODUCT({match}*1,{self.cells('请款金额')})"),
+            Formula(f"=SUMPRODUCT({match}*{differs})"),
         ]
 
 

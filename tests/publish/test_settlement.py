@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reconcile.judge.vocabulary import DealStatus, OwnerType
-from reconcile.publish.settlement import NO_CHANNEL, write_settlement
+from reconcile.judge.vocabulary import ClaimCheck, DealStatus, OwnerType
+from reconcile.publish.settlement import NO_CHANNEL, NO_CLAIMS, write_settlement
 from reconcile.publish.text import masked_phone
 from reconcile.publish.workbook import MONEY_FORMAT
 from tests.publish.conftest import (
@@ -29,12 +29,20 @@ from tests.publish.conftest import (
     write_inputs,
 )
 
-SHEETS = ["汇总", "明细", "暂缓", "调整"]
+SHEETS = ["汇总", "明细", "对账", "暂缓", "调整"]
 SUMMARY_HEADER = ["渠道", "成交笔数", "成交金额(按分成)", "可结佣", "暂缓结佣", "追回佣金"]
-SUMMARY_HEADER += ["应付净额"]
+SUMMARY_HEADER += ["应付净额", "累计应结", "已付", "本期应付", "预付余额", "请款金额"]
+SUMMARY_HEADER += ["待核对笔数"]
+# 汇总's commission columns (成交笔数 … 应付净额), which deals.csv alone gives
+COMMISSION = slice(1, 7)
 DETAIL_HEADER = [
     "成交编号", "客户", "客户姓名", "阶段", "成交日期", "成交金额", "归属类型", "渠道",
     "经纪人", "分成比例", "计佣金额", "佣金", "状态", "原因",
+    "累计应结", "已付", "本期应付", "请款金额", "核对结果",
+]  # fmt: skip
+CLAIM_HEADER = [
+    "渠道", "成交编号", "客户", "对方成交金额", "我方成交金额", "请款金额", "已付",
+    "我方应付", "差额", "核对结果", "处理建议", "来源",
 ]  # fmt: skip
 FULL_MOBILE = re.compile(r"1[3-9]\d{9}")
 
@@ -79,6 +87,19 @@ def expected_summary(deals: list[dict[str, str]]) -> dict[str, list[float]]:
     return dict(sums)
 
 
+def expected_money(settlement: list[dict[str, str]]) -> dict[str, list[float]]:
+    """Per channel (and NO_CHANNEL), from settlement.csv: 累计应结 (paid + outstanding),
+    已付, 本期应付 — claim-only rows owe and were paid nothing, so every row may count."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0] * 3)
+    for row in settlement:
+        paid, outstanding = float(row["paid"]), float(row["outstanding"])
+        money = sums[row["channel"] or NO_CHANNEL]
+        money[0] += paid + outstanding
+        money[1] += paid
+        money[2] += outstanding
+    return dict(sums)
+
+
 def shown(text: str) -> str:
     """A cell text as the workbook stores it (formula starts and a leading `'` get a `'`)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "'") else text
@@ -92,6 +113,8 @@ def test_sheets_and_headers(garden: Path) -> None:
     assert list(book) == SHEETS
     assert book["汇总"][0] == SUMMARY_HEADER
     assert book["明细"][0] == DETAIL_HEADER
+    assert book["对账"][0] == CLAIM_HEADER
+    assert book["对账"][1][0] == NO_CLAIMS  # no agency sent a claim: said, not left empty
     assert book["暂缓"][0][:3] == ["成交编号", "客户", "渠道"]
     assert "暂缓说明" in book["暂缓"][0] and "申诉截止" in book["暂缓"][0]
     assert "说明" in book["调整"][0] and "调整类型" in book["调整"][0]
@@ -102,9 +125,10 @@ def test_detail_is_deals_csv_line_by_line(which: str, request: pytest.FixtureReq
     path = request.getfixturevalue(which)
     night = request.getfixturevalue({"garden": "night", "demo": "demo_night"}[which])
     deals = night.contract("deals")
+    settled = night.contract("settlement")[: len(deals)]
     rows = sheets(path)["明细"][1:]
     assert len(rows) == len(deals) > 0
-    for row, line in zip(rows, deals, strict=True):
+    for row, line, money in zip(rows, deals, settled, strict=True):
         got = dict(zip(DETAIL_HEADER, row, strict=True))
         assert got["成交编号"] == line["deal_id"]
         assert got["客户"] == masked_phone(line["customer_phone"])
@@ -119,6 +143,12 @@ def test_detail_is_deals_csv_line_by_line(which: str, request: pytest.FixtureReq
         assert got["状态"] == DealStatus(line["status"]).label
         codes = [c for c in line["reason_codes"].split(";") if c]
         assert [part.split(" ")[0] for part in got["原因"].split("；") if part] == codes
+        assert money["deal_id"] == line["deal_id"]
+        assert got["已付"] == pytest.approx(float(money["paid"]))
+        assert got["本期应付"] == pytest.approx(float(money["outstanding"]))
+        assert got["累计应结"] == pytest.approx(float(money["paid"]) + float(money["outstanding"]))
+        assert got["请款金额"] == (float(money["claimed"]) if money["claimed"] else "")
+        assert got["核对结果"] == ClaimCheck(money["check"]).label
 
 
 def test_hostile_text_is_a_string_and_phones_are_masked(garden: Path) -> None:
@@ -168,7 +198,9 @@ def test_summary_is_live_formulas_over_detail(garden: Path) -> None:
     assert len(channel_rows) > 2, "the garden's channels come before those two rows"
     last = len(sheets(garden)["明细"])
     for index, row in enumerate(channel_rows[:-2], start=2):
-        assert all(isinstance(v, str) and v.startswith("=") for v in row[1:]), row
+        formulas = [*row[1:10], *row[11:]]  # all but 预付余额, the judge's credit
+        assert all(isinstance(v, str) and v.startswith("=") for v in formulas), row
+        assert row[10] == 0
         # The channel is this row's own A cell, the status the column's own header cell.
         match = f"EXACT('明细'!$H$2:$H${last},$A{index})"
         assert row[1] == f"=SUMPRODUCT({match}*1)"
@@ -176,7 +208,11 @@ def test_summary_is_live_formulas_over_detail(garden: Path) -> None:
             f"=SUMPRODUCT({match}*EXACT('明细'!$M$2:$M${last},D$1),'明细'!$L$2:$L${last})"
         )
         assert row[6] == f"=D{index}+F{index}"
-        assert '"' not in "".join(row[1:])  # no text constant at all
+        assert row[8] == f"=SUMPRODUCT({match}*1,'明细'!$P$2:$P${last})"  # 已付
+        assert row[9] == f"=H{index}-I{index}"  # 本期应付 = 累计应结 − 已付
+        claims = f"EXACT('对账'!$A$2:$A$2,$A{index})"  # 对账 has only its 无 line
+        assert row[11] == f"=SUMPRODUCT({claims}*1,'对账'!$F$2:$F$2)"
+        assert '"' not in "".join(formulas)  # no text constant at all
     assert channel_rows[-2][1] == f"=SUMPRODUCT((LEN('明细'!$H$2:$H${last})=0)*1)"
     total = channel_rows[-1]
     assert total[1] == f"=SUM(B2:B{len(channel_rows)})"
@@ -218,7 +254,7 @@ def test_a_night_without_deals_keeps_every_header_and_says_none(tmp_path: Path) 
     book = sheets(write(early))
     assert list(book) == SHEETS
     for name in SHEETS:
-        assert book[name][1][0] == "无", name
+        assert book[name][1][0] == (NO_CLAIMS if name == "对账" else "无"), name
     assert book["汇总"][2][0] == "合计"
     summary = openpyxl.load_workbook(write(early))["汇总"]
     assert summary["D3"].value == "=SUM(D2:D2)"
@@ -233,6 +269,7 @@ def test_libreoffice_totals_agree_with_deals_csv(
 ) -> None:
     night = request.getfixturevalue({"garden": "night", "demo": "demo_night"}[which])
     expected = expected_summary(night.contract("deals"))
+    money = expected_money(night.contract("settlement"))
     rows = recalculated[which]["汇总"]
     assert rows[0] == SUMMARY_HEADER
     by_name = {}
@@ -244,9 +281,12 @@ def test_libreoffice_totals_agree_with_deals_csv(
     assert set(by_name) == {shown(name) if name != NO_CHANNEL else name for name in expected}
     for name, sums in expected.items():
         got = by_name[shown(name) if name != NO_CHANNEL else name]
-        assert got[1:] == pytest.approx(sums, abs=0.005), name
+        assert got[COMMISSION] == pytest.approx(sums, abs=0.005), name
+        assert got[7:10] == pytest.approx(money[name], abs=0.005), name
     columns = list(zip(*expected.values(), strict=True))
-    assert total[1:] == pytest.approx([sum(c) for c in columns], abs=0.005)
+    assert total[COMMISSION] == pytest.approx([sum(c) for c in columns], abs=0.005)
+    paid = sum(float(row["paid"]) for row in night.contract("settlement"))
+    assert total[8] == pytest.approx(paid, abs=0.005)
     check = next(row for row in rows if str(row[0]).startswith("核对"))
     assert check[-1] == pytest.approx(sum(float(d["commission"]) for d in night.contract("deals")))
 
