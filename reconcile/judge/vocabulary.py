@@ -96,8 +96,14 @@ class ClaimCheck(StrEnum):
 
     @property
     def advice(self) -> str:
-        """What finance does with a line of this check (the 对账 sheet, the receipts)."""
+        """What finance does with a line of this check (the settlement's 对账 sheet)."""
         return _CLAIM_CHECK_ADVICE[self]
+
+    @property
+    def notice(self) -> str:
+        """What the agency reads of a line of this check on its receipt: never which
+        channel holds a deal, nor what finance will do."""
+        return _CLAIM_CHECK_NOTICE[self]
 
 
 _REPORT_STATUS_LABELS = {
@@ -138,6 +144,15 @@ _CLAIM_CHECK_ADVICE = {
     ClaimCheck.AMBIGUOUS: "请渠道补充成交编号或房号后再核对",
     ClaimCheck.UNCLAIMED: "渠道未请款，可提醒渠道或按本期应付支付",
     ClaimCheck.NO_CLAIM: "无需核对",
+}
+_CLAIM_CHECK_NOTICE = {
+    ClaimCheck.OK: "请款金额与本期应付相符",
+    ClaimCheck.AMOUNT_DIFFERS: "请款金额与本期应付不符，请与开发商财务核对",
+    ClaimCheck.NOT_OURS: "该成交不归属贵司",
+    ClaimCheck.ALREADY_PAID: "该笔已无未付金额，请勿重复请款",
+    ClaimCheck.AMBIGUOUS: "请补充成交编号或房号",
+    ClaimCheck.UNCLAIMED: "尚未请款",
+    ClaimCheck.NO_CLAIM: "",
 }
 
 

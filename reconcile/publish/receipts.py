@@ -4,6 +4,12 @@ A receipt shows an agency only what came from its own rows: its reports and thei
 status, the customers it owns, its commission lines. It never names another channel,
 another channel's agent, or a customer only another channel reported.
 
+Its money (SPEC 6.6) is its own too: each of its lines with what was paid, what is
+outstanding, what it claimed and how the claim checked, its claim lines that match none
+of its lines, and its 累计应结, 已付, 本期应付 and 预付余额. A claim on another
+channel's deal reads as one on nobody's: the same check, the same words, the deal as
+the agency wrote it.
+
 The seed rule (在客户签定正式合同前不得将撞单信息通知任意方): until the customer's
 contract is signed, a receipt does not even say that a collision happened. Lost and
 disputed reports, the confidential codes (C01, C02, D01, H01, J01: `Reason.confidential`)
@@ -21,10 +27,11 @@ from pathlib import Path
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
+from reconcile.judge.claims import Settled
 from reconcile.judge.deals import DealLine
 from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, Report
-from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
+from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import ordered_lines
 from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text
 from reconcile.publish.workbook import (
@@ -38,6 +45,7 @@ from reconcile.publish.workbook import (
 )
 
 OVERVIEW, REPORTS, CUSTOMERS, COMMISSION = "概要", "报备回执", "归属客户", "佣金"
+SETTLE = "结算"
 TITLE = "渠道回执"
 
 OVERVIEW_COLUMNS = (Column("项目"), Column("数量", "count"), Column("金额", "money"))
@@ -72,6 +80,16 @@ COMMISSION_COLUMNS = (
     Column("状态"),
     Column("原因", max_width=40, wrap=True),
 )
+SETTLE_COLUMNS = (
+    Column("成交编号"),
+    Column("客户"),
+    Column("佣金", "money"),
+    Column("已付", "money"),
+    Column("本期应付", "money"),
+    Column("请款金额", "money"),
+    Column("核对结果"),
+    Column("说明", max_width=40, wrap=True),
+)
 
 
 def _neutral(code: Code) -> str:
@@ -88,6 +106,7 @@ NEUTRAL_REPORT = {
 NEUTRAL_HELD = (DealStatus.HELD.label, _neutral(Code.H01))
 FOREVER = "长期"
 OTHER_FILE = "（非本渠道文件）第 {row} 行"
+FAMILY = "（家庭成员）"
 SIGNED_STAGE = "签约"
 
 
@@ -130,8 +149,9 @@ def _remove_stale(folder: Path, written: list[Path]) -> None:
 
 
 def receipt_channels(judgement: Judgement) -> list[str]:
-    """Every channel with a report (readable or not), a deal line or a customer."""
+    """Every channel with a report (readable or not), a deal line, a customer or a claim."""
     channels = {report.channel for report in judgement.reports}
+    channels.update(row.channel for row in judgement.settlement if row.channel)
     channels.update(c for c in judgement.error_reports["channel"].to_list() if c)
     channels.update(line.channel for line in judgement.deals if line.channel)
     channels.update(
@@ -179,6 +199,9 @@ class Receipt:
     episodes: list[Episode]
     deals: list[DealLine]
     signed: set[str]
+    # Its settlement.csv rows: its lines, then its claim lines matching none of them.
+    settled: list[Settled] = field(default_factory=list)
+    credit: float = 0.0  # paid to it and not yet allocated to a line (预付余额)
     # Customers this channel reported or owns: the only ones its receipt may show.
     own_phones: set[str] = field(default_factory=set)
     by_phone: dict[str, list[Report]] = field(default_factory=dict)  # its linked reports
@@ -201,7 +224,11 @@ class Receipt:
         for line in ordered_lines(judgement.deals):
             if line.channel:
                 receipts[line.channel].deals.append(line)
+        for row in judgement.settlement:
+            if row.channel:
+                receipts[row.channel].settled.append(row)
         for receipt in receipts.values():
+            receipt.credit = judgement.credit.get(receipt.channel, 0.0)
             receipt.reports.sort(key=lambda r: (r.order, r.phone_pattern))
             for report in receipt.reports:
                 if report.phone:
@@ -304,10 +331,9 @@ class Receipt:
     def _deal_row(self, line: DealLine) -> list[object]:
         signed = line.customer_phone in self.signed
         status, reason = deal_view(line.status, line.reason_codes, signed)
-        phone = line.customer_phone if line.customer_phone in self.own_phones else None
         return [
             line.deal_id,
-            masked_phone(phone) if phone else "（家庭成员）",
+            self._customer(line),
             line.stage,
             line.deal_date,
             line.amount,
@@ -316,6 +342,61 @@ class Receipt:
             status,
             reason,
         ]
+
+    def _customer(self, line: DealLine) -> str:
+        """The line's customer as this channel knows them: a buyer it never reported
+        (a spouse, a family member) is not shown."""
+        phone = line.customer_phone if line.customer_phone in self.own_phones else None
+        return masked_phone(phone) if phone else FAMILY
+
+    # 结算 ------------------------------------------------------------------------------
+    def settles(self) -> bool:
+        """Whether there is money to show: a line, a claim, or money paid ahead."""
+        return bool(self.settled) or self.credit != 0
+
+    def settle_rows(self) -> list[list[object]]:
+        return [self._settle_row(row) for row in self.settled]
+
+    def _settle_row(self, row: Settled) -> list[object]:
+        line = row.line
+        if line is None:
+            # A claim line matching none of its lines: the deal as the agency wrote it
+            # (not the deal it was found to be, which may be another channel's), and
+            # no figure of ours.
+            money: list[object] = [None, None, None]
+            shown = [_claimed_as(row), _claim_phones(row)]
+        else:
+            money = [line.commission, line.paid, line.outstanding]
+            shown = [line.deal_id, self._customer(line)]
+        return [*shown, *money, row.claimed, row.check.label, self._notice(row)]
+
+    def _notice(self, row: Settled) -> str:
+        notice = row.check.notice
+        # The deals an ambiguous claim fits are its own lines (judge/claims.py); kept to
+        # those all the same, so no other channel's deal is ever named here.
+        own = {line.deal_id for line in self.deals}
+        fits = [deal for deal in row.candidates if deal in own]
+        if row.check == ClaimCheck.AMBIGUOUS and fits:
+            notice += f"（可能对应：{'、'.join(fits)}）"
+        return notice
+
+    def money_rows(self) -> list[list[object]]:
+        """概要's money: what was earned, paid and is owed, and how its claims checked."""
+        rows: list[list[object]] = [
+            ["累计应结", None, _total(line.due for line in self.deals)],
+            ["已付", None, _total(line.paid for line in self.deals)],
+            ["本期应付", None, _total(line.outstanding for line in self.deals)],
+            ["预付余额", None, round(self.credit, 2) + 0.0],
+        ]
+        checks = Counter(row.check for row in self.settled)
+        claimed: defaultdict[ClaimCheck, float] = defaultdict(float)
+        for row in self.settled:
+            claimed[row.check] += row.claimed or 0.0
+        for check in ClaimCheck:
+            if checks[check] and check != ClaimCheck.NO_CLAIM:
+                amount = _total([claimed[check]]) if claimed[check] else None
+                rows.append([f"请款核对·{check.label}", checks[check], amount])
+        return rows
 
     # The mail ---------------------------------------------------------------------------
     def summary(self) -> ReceiptSummary:
@@ -352,9 +433,26 @@ class Receipt:
         ):
             if counts[status]:
                 rows.append([f"佣金·{status.label}", counts[status], round(money[status], 2)])
-        net = round(money[DealStatus.PAYABLE] + money[DealStatus.CLAWBACK], 2)
-        rows.append(["应付净额（可结佣 + 追回）", None, net])
+        if self.settles():
+            rows += self.money_rows()
         return rows
+
+
+def _total(amounts: Iterable[float]) -> float:
+    return round(sum(amounts), 2) + 0.0  # + 0.0: never -0
+
+
+def _claimed_as(row: Settled) -> str:
+    """A claim-only row's deal as the claim lines name it: a deal number as written, else
+    the flat or the customer, whose phone is masked."""
+    named = (c.written if c.numbers else mask_numbers(c.written) for c in row.claims)
+    return "、".join(dict.fromkeys(named)) or mask_numbers(row.deal_id)
+
+
+def _claim_phones(row: Settled) -> str:
+    return "、".join(
+        dict.fromkeys(masked_phone(c.phone_pattern) for c in row.claims if c.phone_pattern)
+    )
 
 
 def _in_order(counts: Counter) -> Iterable[tuple[str, int]]:
@@ -388,12 +486,15 @@ def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:
     zone = rules.zone
     wb = new_workbook()
     reports = receipt.report_rows()
-    tables = (
+    tables: list[tuple[str, tuple[Column, ...], list[list[object]]]] = [
         (OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
         (REPORTS, REPORT_COLUMNS, reports),
         (CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows()),
         (COMMISSION, COMMISSION_COLUMNS, receipt.deal_rows()),
-    )
+    ]
+    # A channel with nothing to settle keeps a receipt of its reports alone.
+    if receipt.settles():
+        tables.append((SETTLE, SETTLE_COLUMNS, receipt.settle_rows()))
     for name, columns, rows in tables:
         sheet = wb.create_sheet(name)
         write_table(sheet, columns, rows, zone)

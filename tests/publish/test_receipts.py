@@ -18,6 +18,7 @@ from reconcile.publish.workbook import cell_text, display_width
 from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, sheets
 
 SHEETS = ["概要", "报备回执", "归属客户", "佣金"]
+SETTLES = [*SHEETS, "结算"]  # a channel with a deal line or a claim
 REPORT_HEADER = [
     "报备编号",
     "经纪人",
@@ -136,9 +137,10 @@ def test_receipts_hold_only_their_own_rows(which: str, request: pytest.FixtureRe
 
 def test_own_rows_are_all_there(night: Night, garden: dict[str, Path]) -> None:
     reports = night.contract("reports")
+    dealing = {d["channel"] for d in night.contract("deals")}
     for channel, path in garden.items():
         book = sheets(path)
-        assert list(book) == SHEETS
+        assert list(book) == (SETTLES if channel in dealing else SHEETS), channel
         assert book["报备回执"][0] == REPORT_HEADER
         ids = [row[0] for row in book["报备回执"][1:] if row[0] != "无"]
         assert sorted(ids) == sorted(r["report_id"] for r in reports if r["channel"] == channel)
@@ -241,7 +243,7 @@ def test_hostile_channel_names_give_safe_files(night: Night, garden: dict[str, P
 
 def test_layout_freeze_filters_pages(garden: dict[str, Path]) -> None:
     book = openpyxl.load_workbook(garden["链家"])
-    assert book.sheetnames == SHEETS
+    assert book.sheetnames == SETTLES
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
         assert sheet["A1"].font.b
@@ -250,6 +252,7 @@ def test_layout_freeze_filters_pages(garden: dict[str, Path]) -> None:
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert book["报备回执"]["E2"].number_format == "yyyy-mm-dd hh:mm"
     assert book["佣金"]["G2"].number_format.startswith('"¥"')
+    assert all(book["结算"][f"{c}2"].number_format.startswith('"¥"') for c in "CDE")
 
 
 @pytest.mark.parametrize("which", ["garden", "demo"])
@@ -257,11 +260,18 @@ def test_long_reasons_wrap_inside_their_column_in_print(
     which: str, request: pytest.FixtureRequest
 ) -> None:
     _, receipts = case(which, request)
-    wrapped = {"报备回执": ("原因", "来源"), "归属客户": ("备注",), "佣金": ("原因",)}
+    wrapped = {
+        "报备回执": ("原因", "来源"),
+        "归属客户": ("备注",),
+        "佣金": ("原因",),
+        "结算": ("说明",),
+    }
     tall = 0
     for path in receipts.values():
         book = openpyxl.load_workbook(path)
         for name, titles in wrapped.items():
+            if name not in book.sheetnames:
+                continue
             sheet = book[name]
             header = [cell.value for cell in sheet[1]]
             for title in titles:
