@@ -27,7 +27,7 @@ from pathlib import Path
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
-from reconcile.judge.claims import Settled
+from reconcile.judge.claims import Claim, Settled
 from reconcile.judge.deals import DealLine
 from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, Report
@@ -83,6 +83,7 @@ COMMISSION_COLUMNS = (
 SETTLE_COLUMNS = (
     Column("成交编号"),
     Column("客户"),
+    Column("状态"),
     Column("佣金", "money"),
     Column("已付", "money"),
     Column("本期应付", "money"),
@@ -355,20 +356,49 @@ class Receipt:
         return bool(self.settled) or self.credit != 0
 
     def settle_rows(self) -> list[list[object]]:
-        return [self._settle_row(row) for row in self.settled]
+        """Its lines, then each of its claim lines that matches none of them.
 
-    def _settle_row(self, row: Settled) -> list[object]:
-        line = row.line
-        if line is None:
-            # A claim line matching none of its lines: the deal as the agency wrote it
-            # (not the deal it was found to be, which may be another channel's), and
-            # no figure of ours.
-            money: list[object] = [None, None, None]
-            shown = [_claimed_as(row), _claim_phones(row)]
-        else:
-            money = [line.commission, line.paid, line.outstanding]
-            shown = [line.deal_id, self._customer(line)]
-        return [*shown, *money, row.claimed, row.check.label, self._notice(row)]
+        A claim line matching none is shown on its own, as the agency wrote it: not as
+        the deal it was found to be (which may be another channel's), and not merged
+        with its other lines found to be the same deal (which would tell it which flat
+        its customer bought).
+        """
+        rows: list[list[object]] = []
+        for row in self.settled:
+            if row.line is not None:
+                rows.append(self._line_row(row, row.line))
+            else:
+                rows += [self._claim_row(row, claim) for claim in row.claims]
+        return rows
+
+    def _line_row(self, row: Settled, line: DealLine) -> list[object]:
+        status, _ = deal_view(line.status, line.reason_codes, line.customer_phone in self.signed)
+        return [
+            line.deal_id,
+            self._customer(line),
+            status,
+            line.commission,
+            line.paid,
+            line.outstanding,
+            row.claimed,
+            row.check.label,
+            self._notice(row),
+        ]
+
+    def _claim_row(self, row: Settled, claim: Claim) -> list[object]:
+        # A deal number as the agency wrote it; a flat or a customer may hold a phone.
+        written = claim.written if claim.numbers else mask_numbers(claim.written)
+        return [
+            written,
+            masked_phone(claim.phone_pattern),
+            None,  # no status, commission or payment of ours: the line is not its
+            None,
+            None,
+            None,
+            round(claim.amount, 2),
+            row.check.label,
+            self._notice(row),
+        ]
 
     def _notice(self, row: Settled) -> str:
         notice = row.check.notice
@@ -388,14 +418,17 @@ class Receipt:
             ["本期应付", None, _total(line.outstanding for line in self.deals)],
             ["预付余额", None, round(self.credit, 2) + 0.0],
         ]
-        checks = Counter(row.check for row in self.settled)
-        claimed: defaultdict[ClaimCheck, float] = defaultdict(float)
-        for row in self.settled:
-            claimed[row.check] += row.claimed or 0.0
+        # The checks as its 结算 sheet shows them: counts of its rows, sums of its claims.
+        counts: Counter[str] = Counter()
+        claimed: defaultdict[str, float] = defaultdict(float)
+        for row in self.settle_rows():
+            label, amount = str(row[7]), row[6]
+            counts[label] += 1
+            claimed[label] += amount if isinstance(amount, int | float) else 0.0
         for check in ClaimCheck:
-            if checks[check] and check != ClaimCheck.NO_CLAIM:
-                amount = _total([claimed[check]]) if claimed[check] else None
-                rows.append([f"请款核对·{check.label}", checks[check], amount])
+            if counts[check.label] and check != ClaimCheck.NO_CLAIM:
+                amount = _total([claimed[check.label]]) if claimed[check.label] else None
+                rows.append([f"请款核对·{check.label}", counts[check.label], amount])
         return rows
 
     # The mail ---------------------------------------------------------------------------
@@ -440,19 +473,6 @@ class Receipt:
 
 def _total(amounts: Iterable[float]) -> float:
     return round(sum(amounts), 2) + 0.0  # + 0.0: never -0
-
-
-def _claimed_as(row: Settled) -> str:
-    """A claim-only row's deal as the claim lines name it: a deal number as written, else
-    the flat or the customer, whose phone is masked."""
-    named = (c.written if c.numbers else mask_numbers(c.written) for c in row.claims)
-    return "、".join(dict.fromkeys(named)) or mask_numbers(row.deal_id)
-
-
-def _claim_phones(row: Settled) -> str:
-    return "、".join(
-        dict.fromkeys(masked_phone(c.phone_pattern) for c in row.claims if c.phone_pattern)
-    )
 
 
 def _in_order(counts: Counter) -> Iterable[tuple[str, int]]:

@@ -20,9 +20,20 @@ from reconcile.testing.nights import MemoryWorkspace, Night
 from tests.publish.conftest import sheets
 from tests.scenarios.test_scenarios import CASES, load_case, run_in_memory
 
-SETTLE_HEADER = ["成交编号", "客户", "佣金", "已付", "本期应付", "请款金额", "核对结果", "说明"]
+SETTLE_HEADER = [
+    "成交编号",
+    "客户",
+    "状态",
+    "佣金",
+    "已付",
+    "本期应付",
+    "请款金额",
+    "核对结果",
+    "说明",
+]
 FULL_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
 NOT_OURS = ["非本渠道成交", "该成交不归属贵司"]
+NO_LINE = ["", "", "", ""]  # a claim line matching none of the agency's: no figure of ours
 
 
 def scenario_nights() -> tuple[MemoryWorkspace, list[Night]]:
@@ -59,53 +70,31 @@ def cells(book: dict[str, list[list]]) -> list[str]:
     return ["" if cell is None else str(cell) for rows in book.values() for r in rows for cell in r]
 
 
+MATCHES = ["相符", "请款金额与本期应付相符"]
+PAID_UP = ["已无未付金额", "该笔已无未付金额，请勿重复请款"]
+DIFFERS = ["金额不符", "请款金额与本期应付不符，请与开发商财务核对"]
+UNCLAIMED = ["应付未请款", "尚未请款"]
+AMBIGUOUS = ["对应多笔成交", "请补充成交编号或房号（可能对应：A-0105、A-0106）"]
+
+
 def test_each_line_shows_its_money_and_check(judged, tmp_path: Path) -> None:
     ws, nights = judged
-    book = receipts(ws, nights[0], tmp_path)["链家"]
-    rows = settle_rows(book)
-    # 客户, 佣金, 已付, 本期应付, 请款金额, 核对结果, 说明
-    assert rows["A-0101"] == [
-        "138****1234",
-        10000,
-        10000,
-        0,
-        10000,
-        "已无未付金额",
-        "该笔已无未付金额，请勿重复请款",
-    ]
-    assert rows["A-0102"] == [
-        "139****5678",
-        10000,
-        3000,
-        7000,
-        7000,
-        "相符",
-        "请款金额与本期应付相符",
-    ]
-    assert rows["A-0103"] == [
-        "137****0000",
-        10000,
-        0,
-        10000,
-        12000,
-        "金额不符",
-        "请款金额与本期应付不符，请与开发商财务核对",
-    ]
-    for deal in ("A-0104", "A-0105", "A-0106"):
-        assert rows[deal][1:] == [10000, 0, 10000, "", "应付未请款", "尚未请款"]
-    # Its claim lines matching none of its lines: the deal as it wrote it, no figure of ours.
-    assert rows["B-0201"] == ["133****2222", "", "", "", 10000, *NOT_OURS]
-    assert rows["Z-9999"] == ["130****0000", "", "", "", 10000, *NOT_OURS]
-    assert rows["钱九 135****9999"] == [
-        "135****9999",
-        "",
-        "",
-        "",
-        10000,
-        "对应多笔成交",
-        "请补充成交编号或房号（可能对应：A-0105、A-0106）",
-    ]
-    assert len(rows) == 9
+    rows = settle_rows(receipts(ws, nights[0], tmp_path)["链家"])
+    payable = "可结佣"
+    # 成交编号: 客户, 状态, 佣金, 已付, 本期应付, 请款金额, 核对结果, 说明
+    assert rows == {
+        "A-0101": ["138****1234", payable, 10000, 10000, 0, 10000, *PAID_UP],
+        "A-0102": ["139****5678", payable, 10000, 3000, 7000, 7000, *MATCHES],
+        "A-0103": ["137****0000", payable, 10000, 0, 10000, 12000, *DIFFERS],
+        "A-0104": ["136****1111", payable, 10000, 0, 10000, "", *UNCLAIMED],
+        "A-0105": ["135****9999", payable, 10000, 0, 10000, "", *UNCLAIMED],
+        "A-0106": ["135****9999", payable, 10000, 0, 10000, "", *UNCLAIMED],
+        # Its claim lines matching none of its lines: the deal as it wrote it.
+        "B-0201": ["133****2222", *NO_LINE, 10000, *NOT_OURS],
+        "Z-9999": ["130****0000", *NO_LINE, 10000, *NOT_OURS],
+        "钱九 135****9999": ["135****9999", *NO_LINE, 10000, *AMBIGUOUS],
+    }  # fmt: skip
+    assert list(rows)[:6] == ["A-0101", "A-0102", "A-0103", "A-0104", "A-0105", "A-0106"]
 
 
 def test_the_summary_is_the_sum_of_its_settlement_lines(judged, tmp_path: Path) -> None:
@@ -122,8 +111,9 @@ def test_the_summary_is_the_sum_of_its_settlement_lines(judged, tmp_path: Path) 
             assert summary["累计应结"][1] == due and summary["已付"][1] == round(due - owed, 2)
             assert summary["预付余额"][1] == night.judgement.credit.get(channel, 0)
             shown = settle_rows(book)
-            assert sum(row[3] or 0 for row in shown.values()) == owed
-            assert len(shown) == len(mine), (night.as_of, channel)
+            assert sum(row[4] or 0 for row in shown.values()) == owed
+            claimed = round(sum(float(row["claimed"] or 0) for row in mine), 2)
+            assert sum(row[5] or 0 for row in shown.values()) == claimed
             mail = receipt_summaries(night.judgement, [channel])[channel]
             assert mail.to_pay == owed
     first = overview(receipts(ws, nights[0], tmp_path / "again")["链家"])
@@ -134,13 +124,8 @@ def test_the_summary_is_the_sum_of_its_settlement_lines(judged, tmp_path: Path) 
 def test_a_later_statement_is_what_the_receipt_checks(judged, tmp_path: Path) -> None:
     ws, nights = judged
     rows = settle_rows(receipts(ws, nights[1], tmp_path)["链家"])
-    assert rows["A-0103"][3:6] == [10000, 10000, "相符"]
-    assert rows["A-0104"][3:7] == [
-        10000,
-        20000,
-        "金额不符",
-        "请款金额与本期应付不符，请与开发商财务核对",
-    ]
+    assert rows["A-0103"][4:7] == [10000, 10000, "相符"]
+    assert rows["A-0104"][4:] == [10000, 20000, *DIFFERS]
 
 
 def test_no_receipt_shows_another_agency(judged, tmp_path: Path) -> None:
@@ -155,35 +140,38 @@ def test_no_receipt_shows_another_agency(judged, tmp_path: Path) -> None:
                 assert not FULL_PHONE.search(cell), (channel, cell)
         # 我爱我家 has its own line only: none of 链家's claims, not even the one on its deal.
         ours = settle_rows(books["我爱我家"])
-        assert ours == {"B-0201": ["133****2222", 10000, 0, 10000, "", "无请款", ""]}
+        assert ours == {"B-0201": ["133****2222", "可结佣", 10000, 0, 10000, "", "无请款", ""]}
 
 
 def test_a_claim_found_by_phone_never_names_the_deal(tmp_path: Path) -> None:
     """A claim by phone and name only, on another channel's deal, shows as written: the
     deal number it was found to be would tell that the customer bought, and with whom.
-    An agency with claims and nothing else still gets its receipt."""
+    Two claim lines found to be one such deal stay two rows: one row would tell which
+    flat the customer bought. An agency with claims and nothing else gets its receipt."""
     case = load_case(CASES / "claims_three_way_checks.yaml")
     ws = MemoryWorkspace(case["rules"])
     night = case["runs"][0]
     files = {rel: s for rel, s in night["files"].items() if not rel.startswith("statements/")}
     files["statements/德佑/请款单.xlsx"] = {
         "请款明细": [
-            ["客户姓名", "客户电话", "请款金额", "请款日期"],
-            ["周八", "133****2222", 10000, date(2026, 11, 28)],
+            ["客户姓名", "客户电话", "房号", "请款金额", "请款日期"],
+            ["周八", "133****2222", None, 10000, date(2026, 11, 28)],
+            [None, None, "3-0301", 6000, date(2026, 11, 28)],
             # A walk-in's deal, claimed with the customer's whole number.
-            ["吴十", "13212343333", 8000, date(2026, 11, 28)],
+            ["吴十", "13212343333", None, 8000, date(2026, 11, 28)],
         ]
     }
     judged = run_in_memory(ws, {"as_of": night["as_of"], "files": files})
     claim = [row for row in settlement_csv(judged) if row["channel"] == "德佑"]
-    assert [(row["deal_id"], row["check"]) for row in claim] == [
-        ("B-0201", "not_ours"),
-        ("N-0301", "not_ours"),
+    assert [(row["deal_id"], row["claimed"], row["check"]) for row in claim] == [
+        ("B-0201", "16000.00", "not_ours"),
+        ("N-0301", "8000.00", "not_ours"),
     ]
     books = receipts(ws, judged, tmp_path)
     assert settle_rows(books["德佑"]) == {
-        "周八 133****2222": ["133****2222", "", "", "", 10000, *NOT_OURS],
-        "吴十 132****3333": ["132****3333", "", "", "", 8000, *NOT_OURS],
+        "周八 133****2222": ["133****2222", *NO_LINE, 10000, *NOT_OURS],
+        "3-0301": ["", *NO_LINE, 6000, *NOT_OURS],
+        "吴十 132****3333": ["132****3333", *NO_LINE, 8000, *NOT_OURS],
     }
     assert overview(books["德佑"])["本期应付"] == ["", 0]
     for cell in cells(books["德佑"]):

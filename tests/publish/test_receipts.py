@@ -138,9 +138,13 @@ def test_receipts_hold_only_their_own_rows(which: str, request: pytest.FixtureRe
 def test_own_rows_are_all_there(night: Night, garden: dict[str, Path]) -> None:
     reports = night.contract("reports")
     dealing = {d["channel"] for d in night.contract("deals")}
+    assert dealing & set(garden) and set(garden) - dealing
     for channel, path in garden.items():
         book = sheets(path)
         assert list(book) == (SETTLES if channel in dealing else SHEETS), channel
+        # Nothing to settle: no money sheet, and no money in 概要 either.
+        money = {row[0] for row in book["概要"]} & {"累计应结", "已付", "本期应付", "预付余额"}
+        assert len(money) == (4 if channel in dealing else 0), channel
         assert book["报备回执"][0] == REPORT_HEADER
         ids = [row[0] for row in book["报备回执"][1:] if row[0] != "无"]
         assert sorted(ids) == sorted(r["report_id"] for r in reports if r["channel"] == channel)
@@ -252,7 +256,7 @@ def test_layout_freeze_filters_pages(garden: dict[str, Path]) -> None:
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert book["报备回执"]["E2"].number_format == "yyyy-mm-dd hh:mm"
     assert book["佣金"]["G2"].number_format.startswith('"¥"')
-    assert all(book["结算"][f"{c}2"].number_format.startswith('"¥"') for c in "CDE")
+    assert all(book["结算"][f"{c}2"].number_format.startswith('"¥"') for c in "DEF")
 
 
 @pytest.mark.parametrize("which", ["garden", "demo"])
