@@ -20,7 +20,9 @@ from reconcile.normalise.names import to_simplified
 FIELDS: tuple[str, ...] = tuple(FIELDS_BY_NAME)
 
 HEADER_SCAN_ROWS = 30
-_HEADER_NOISE = re.compile(r"[\s*※★:：]|[(（](必填|选填|必须|可选|格式[^)）]*)[)）]")
+# A unit of yuan says nothing the amount parser needs (本次结算金额(元) is 本次结算金额);
+# 万元 stays: its cells are in ten thousands, and reading them as yuan would be wrong.
+_HEADER_NOISE = re.compile(r"[\s*※★:：]|[(（](必填|选填|必须|可选|元|格式[^)）]*)[)）]")
 
 
 def normalise_header(text: str | None) -> str:

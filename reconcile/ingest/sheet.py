@@ -302,7 +302,8 @@ def _unused(
             unused[text] = f"与“{FIELD_LABELS[repeated]}”列重复，以第一列为准"
         elif field is not None:
             unused[text] = UNUSED_OTHER_KIND
-        elif text.strip().lower() in _ROW_NUMBER_HEADERS:
+        # Under a group label (基本信息·序号) the column is still the row number.
+        elif text.split("·")[-1].strip().lower() in _ROW_NUMBER_HEADERS:
             unused[text] = UNUSED_ROW_NUMBER
         else:
             unused[text] = UNUSED_UNKNOWN
