@@ -377,9 +377,9 @@ class Receipt:
             line.deal_id,
             self._customer(line),
             status,
-            line.commission,
-            line.paid,
-            line.outstanding,
+            line.commission + 0.0,  # + 0.0: never -0
+            line.paid + 0.0,
+            line.outstanding + 0.0,
             row.claimed,
             row.check.label,
             self._notice(row),
