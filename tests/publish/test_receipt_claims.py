@@ -13,9 +13,11 @@ import re
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from reconcile.publish.receipts import receipt_summaries, write_receipts
+from reconcile.publish.workbook import display_width
 from reconcile.testing.nights import MemoryWorkspace, Night
 from tests.publish.conftest import sheets
 from tests.scenarios.test_scenarios import CASES, load_case, run_in_memory
@@ -177,3 +179,18 @@ def test_a_claim_found_by_phone_never_names_the_deal(tmp_path: Path) -> None:
     for cell in cells(books["德佑"]):
         assert not [text for text in ("B-0201", "N-0301", "我爱我家", "链家") if text in cell]
         assert not FULL_PHONE.search(cell), cell
+
+
+def test_the_settle_sheet_prints_like_the_others(judged, tmp_path: Path) -> None:
+    ws, nights = judged
+    paths = write_receipts(nights[0].judgement, ws.rules, nights[0].as_of, tmp_path)
+    sheet = openpyxl.load_workbook(paths["链家"])["结算"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:I10"
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.fitToWidth) == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    note = sheet["I10"]
+    assert note.value.startswith("请补充成交编号或房号") and note.alignment.wrap_text
+    width = int(sheet.column_dimensions["I"].width)
+    assert display_width(note.value) > width - 1  # too long for one line: it wraps
+    assert sheet.row_dimensions[10].height >= 30
+    assert sheet["F2"].number_format.startswith('"¥"')
