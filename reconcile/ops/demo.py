@@ -155,6 +155,9 @@ quarantine: false
 notify:
   admin: [anchang@shanhu.example.com]     # 撞单与争议日报
   finance: [caiwu@shanhu.example.com]     # 结算表
+  channels:                               # 各渠道只收到自己的对账回执
+    链家: [jiesuan@lianjia.example.com]
+    房多多: [qudao@fangdd.example.com]
   # 未配置 smtp 时邮件写入 outputs/<日期>/outbox/。配置示例（密码放在环境变量里）：
   # smtp: {host: smtp.example.com, port: 465, ssl: true,
   #        user: reconcile@example.com, password_env: RECONCILE_SMTP_PASSWORD}
@@ -198,6 +201,8 @@ def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     written += _write_visits(inputs, rng, plan, reports, contests)
     written += _write_crm(inputs, rng, plan, contests)
     written += _write_rulings(inputs, contests)
+    written += _write_payments(inputs)
+    written += _write_statements(inputs, plan.customers[:44:5], contests[0].person)
     return written
 
 
@@ -558,6 +563,44 @@ def _write_rulings(inputs: Path, contests: list[Contest]) -> list[Path]:
     ]
     header = ["客户电话", "归属渠道", "分成", "经纪人", "裁决日期", "备注"]
     return [write_xlsx(inputs / "rulings/裁决表_2026-11.xlsx", [SheetSpec("裁决", header, rows)])]
+
+
+def _write_payments(inputs: Path) -> list[Path]:
+    """Finance's 付款记录: 链家 paid on a deal refunded afterwards (a claw-back to recover),
+    and a lump sum to 我爱我家 that names no deal (it pays the oldest payable line)."""
+    header = ["收款单位", "付款金额", "付款日期", "认购编号", "凭证号", "备注"]
+    rows: list[list[Cell]] = [
+        ["链家", "35,520.00", date(2026, 11, 15), "SHYH-2026-0005", "FK-2026-1101", "签约结佣"],
+        ["我爱我家", "10,000.00", date(2026, 11, 18), None, "FK-2026-1102", "11月预付佣金"],
+    ]
+    path = inputs / "payments/佣金付款记录_2026-11.xlsx"
+    return [write_xlsx(path, [SheetSpec("付款记录", header, rows)])]
+
+
+def _write_statements(inputs: Path, buyers: list[Person], shared: Person) -> list[Path]:
+    """Two agencies' 请款单 as agencies write them: a title above the header, flats and
+    masked phones instead of the developer's numbers, and a total row. 链家 asks for more
+    than its commission on one deal and claims the refunded one again; 房多多's agrees."""
+    header = ["序号", "房号", "客户姓名", "客户电话", "成交总价", "佣金比例", "请款金额", "备注"]
+    lianjia: list[list[Cell]] = [
+        [1, "4-1801", buyers[8].name, buyers[8].masked(), None, "1.2%", "48,000.00", "按合同价计"],
+        [2, "5-1401", buyers[4].name, buyers[4].masked(), None, "1.2%", "35,520.00", None],
+    ]
+    fangduoduo: list[list[Cell]] = [
+        [1, "6-1802", shared.polite, shared.masked(), "3,260,000.00", "0.5%", "16,300.00", None],
+    ]
+    title: list[list[Cell]] = [["山湖一号 链家 2026年11月 佣金请款单"]]
+    total: list[list[Cell]] = [["合计", None, None, None, None, None, "83,520.00", None]]
+    return [
+        write_xlsx(
+            inputs / "statements/链家/链家_11月请款单.xlsx",
+            [SheetSpec("请款明细", header, lianjia, title=title, footer=total)],
+        ),
+        write_xlsx(
+            inputs / "statements/房多多/房多多请款单202611.xlsx",
+            [SheetSpec("Sheet1", header, fangduoduo)],
+        ),
+    ]
 
 
 def big_report_workbook(path: Path, rows: int, seed: int = DEMO_SEED) -> Path:

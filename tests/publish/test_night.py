@@ -17,6 +17,7 @@ import pytest
 
 from reconcile.cli.main import main
 from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
+from reconcile.publish.mail import receipt_key
 from reconcile.store.ledger import Ledger
 from tests.publish.smtp_server import serve
 
@@ -30,6 +31,11 @@ def _hashes(root: Path) -> dict[str, str]:
         for path in sorted((root / folder).rglob("*"))
         if path.is_file()
     }
+
+
+# The demo's mails each night: the dispute report, the settlement, and the receipts of the
+# two agencies with addresses in notify.channels (ordered by key, as `_mails` lists them).
+KEYS = sorted(["dispute_report", "settlement", receipt_key("链家"), receipt_key("房多多")])
 
 
 def _mails(root: Path) -> list[tuple]:
@@ -63,11 +69,11 @@ def test_the_night_mails_once_and_rewrites_identical_files(demo, capsys):
         assert main(["run", "--workspace", str(demo), "--as-of", night]) == 0
         assert _hashes(demo) == first
         received = list(server.received)
-    # Both runs report the one delivery, with the time it was accepted.
+    # Both runs report the one delivery of each mail, with the time it was accepted.
     sent = [line for line in capsys.readouterr().out.splitlines() if "发送" in line]
-    assert len(sent) == 4 and sent[:2] == sent[2:] and all("已于 20" in line for line in sent)
+    assert len(sent) == 8 and sent[:4] == sent[4:] and all("已于 20" in line for line in sent)
 
-    assert len(received) == 2
+    assert len(received) == 4
     messages = {
         m["Subject"]: m
         for m in (email.message_from_bytes(r.content, policy=policy.default) for r in received)
@@ -85,7 +91,7 @@ def test_the_night_mails_once_and_rewrites_identical_files(demo, capsys):
     outbox = demo / "outputs" / night / "outbox"
     emls = {path.read_bytes() for path in outbox.glob("*.eml")}
     assert emls == {r.content for r in received}  # the outbox holds exactly what was sent
-    assert _mails(demo) == [(night, "dispute_report", "sent", 1), (night, "settlement", "sent", 1)]
+    assert _mails(demo) == [(night, key, "sent", 1) for key in KEYS]
 
 
 def test_a_replay_rewrites_the_night_exactly_and_mails_nothing(demo):
@@ -100,10 +106,7 @@ def test_a_replay_rewrites_the_night_exactly_and_mails_nothing(demo):
     after = {k: v for k, v in _hashes(demo).items() if night.isoformat() in k}
     assert after == before
     assert [row[:2] for row in _mails(demo)] == [
-        (night.isoformat(), "dispute_report"),
-        (night.isoformat(), "settlement"),
-        (later.isoformat(), "dispute_report"),
-        (later.isoformat(), "settlement"),
+        (day.isoformat(), key) for day in (night, later) for key in KEYS
     ]
 
 
@@ -116,7 +119,7 @@ def test_no_email_keeps_the_mails_in_the_outbox_until_a_sending_run(demo, capsys
         assert not server.received
         assert {status for *_, status, _ in _mails(demo)} == {"outbox"}
         assert main(["run", "--workspace", str(demo), "--as-of", night]) == 0
-        assert len(server.received) == 2
+        assert len(server.received) == 4
     assert {status for *_, status, _ in _mails(demo)} == {"sent"}
 
 
@@ -126,5 +129,5 @@ def test_a_server_that_rejects_the_login_leaves_the_mails_for_the_next_run(demo,
         _with_smtp(demo, server.port)
         assert main(["run", "--workspace", str(demo), "--as-of", night]) == 0
     out = capsys.readouterr().out
-    assert out.count("发送失败，下次运行重试（邮件服务器拒绝登录") == 2
+    assert out.count("发送失败，下次运行重试（邮件服务器拒绝登录") == 4
     assert {status for *_, status, _ in _mails(demo)} == {"queued"}
