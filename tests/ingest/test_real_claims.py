@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -430,3 +430,16 @@ def test_a_pmls_statement_outside_the_statements_folder_is_still_a_claim(tmp_pat
         tmp_path / "结算书JS2026120003.xlsx", PMLS_STATEMENT_ORDERS.spec
     )
     assert main(["check", str(path)]) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the payment kind reads no status: an Ihome 付款记录 row 已退票 (paid, then bounced "
+    "back) has a 付款时间 and is taken as paid",
+)
+def test_a_bounced_payment_is_not_a_payment(workspace):
+    spec = IHOME_PAYMENTS.spec
+    bounced = [*spec.rows[1][:9], "已退票", *spec.rows[1][10:13], "收款账户已销户"]
+    rows = replace(spec, rows=[spec.rows[0], bounced])
+    sheet = _read(workspace, replace(IHOME_PAYMENTS, spec=rows))
+    assert sheet.normalised.records["row_no"].to_list() == [3]  # the 付款成功 row only
