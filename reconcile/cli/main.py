@@ -12,9 +12,10 @@ import re
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from reconcile import __version__
@@ -44,6 +45,7 @@ from reconcile.store.ledger import Ledger, LedgerError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
 CHECK_EXIT = {"ok": EXIT_OK, "rejected": CHECK_REJECTED, "unreadable": CHECK_UNREADABLE}
+TEMPLATE_KINDS = ("report", "ruling", "payment", "statement", "roster")
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 log = logging.getLogger("reconcile.cli.main")
 
@@ -134,13 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     template = commands.add_parser(
-        "template", help="生成给渠道使用的空白报备登记表（含数据校验与规则说明）"
+        "template",
+        help="生成带数据校验与填写说明的登记表：报备登记表、预填的裁决表、付款记录、请款单、轮排表",
+        description=(
+            "生成带数据校验与“说明”页的 Excel 登记表。裁决表按最近一次对账的判定预填"
+            "待处理的客户（含完整手机号，只给案场管理员）。"
+        ),
     )
     template.add_argument(
-        "--out", type=Path, default=None, help="输出文件（默认当前目录下的 报备登记表.xlsx）"
+        "--kind",
+        choices=TEMPLATE_KINDS,
+        default="report",
+        help="report：给渠道的报备登记表（默认）；ruling：给案场管理员的裁决表，预填待裁决的撞单"
+        "与待确认的号码；payment：给财务的付款记录；statement：给渠道的请款单；"
+        "roster：给案场的轮排表",
     )
     template.add_argument(
-        "--workspace", type=Path, default=Path("."), help="按该工作目录的 rules.yaml 生成说明"
+        "--out",
+        type=Path,
+        default=None,
+        help="输出文件（默认当前目录下的 报备登记表.xlsx 等；裁决表默认写在工作目录的 "
+        "outputs/<日期>/裁决表_<日期>.xlsx）",
+    )
+    template.add_argument(
+        "--workspace",
+        type=Path,
+        default=Path("."),
+        help="工作目录，按其 rules.yaml 生成（默认当前目录）",
     )
 
     reread_cmd = commands.add_parser(
@@ -452,23 +474,80 @@ def _rules_near(path: Path) -> Rules:
 
 
 def _template(args: argparse.Namespace) -> int:
+    from reconcile.publish.blanks import forms, write_form
     from reconcile.publish.template import DEFAULT_TEMPLATE_NAME, write_template
 
+    if args.kind == "ruling":
+        return _ruling_template(args)
     rules = load_rules(args.workspace / "rules.yaml")
-    out: Path = args.out or Path(DEFAULT_TEMPLATE_NAME)
-    if out.is_dir():
-        out = out / DEFAULT_TEMPLATE_NAME
-    if out.suffix.lower() != ".xlsx":
-        print(f"报备登记表只能写成 .xlsx 文件：{out}", file=sys.stderr)
+    if args.kind == "report":
+        out = _template_out(args.out, Path(DEFAULT_TEMPLATE_NAME), "报备登记表")
+        if out is None:
+            return EXIT_USAGE
+        if not _written(partial(write_template, rules, out), out):
+            return EXIT_FAILED
+        print(f"已写出 {out}（{rules.project} 的报备登记表与“说明”页）")
+        print(
+            "发给各渠道填写；放回 inputs/channels/<渠道>/ 之前，"
+            "可以用 reconcile check 文件名 检查。"
+        )
+        return EXIT_OK
+    form = forms(rules)[args.kind]
+    out = _template_out(args.out, Path(form.file_name), form.sheet)
+    if out is None:
         return EXIT_USAGE
+    if not _written(partial(write_form, form, rules, out), out):
+        return EXIT_FAILED
+    print(f"已写出 {out}（{rules.project} 的{form.sheet}与“说明”页）")
+    print(f"{form.where}。" + ("放入之前可以用 reconcile check 文件名 检查。" if form.kind else ""))
+    return EXIT_OK
+
+
+def _ruling_template(args: argparse.Namespace) -> int:
+    """The 裁决表 pre-filled from the latest night the ledger judged."""
+    from reconcile.publish.ruling_sheet import open_items, ruling_sheet_name, write_ruling_sheet
+
+    workspace = _judged_workspace(args)
+    if workspace is None:
+        return EXIT_USAGE
+    judgement = judge_night(workspace)
+    night = judgement.inputs.as_of
+    name = ruling_sheet_name(night)
+    out = _template_out(args.out, workspace.outputs / night.isoformat() / name, "裁决表", name)
+    if out is None:
+        return EXIT_USAGE
+    if not _written(partial(write_ruling_sheet, judgement, workspace.rules, out), out):
+        return EXIT_FAILED
+    items = open_items(judgement, workspace.rules)
+    customers = len({item.phone for item in items})
+    what = f"待处理 {customers} 位客户" if items else "没有待处理的客户，表中只有表头"
+    print(f"已写出 {out}（{workspace.rules.project} {night} 判定后的裁决表：{what}）")
+    print(
+        "在黄色的列填写归属渠道或分成，放入 inputs/rulings/，下一晚生效；"
+        "表中有完整手机号，不要转发给渠道。"
+    )
+    return EXIT_OK
+
+
+def _template_out(out: Path | None, default: Path, label: str, name: str = "") -> Path | None:
+    """Where to write: `--out` (a folder takes the default's name) or the default."""
+    if out is None:
+        out = default
+    elif out.is_dir():
+        out = out / (name or default.name)
+    if out.suffix.lower() != ".xlsx":
+        print(f"{label}只能写成 .xlsx 文件：{out}", file=sys.stderr)
+        return None
+    return out
+
+
+def _written(write: Callable[[], object], out: Path) -> bool:
     try:
-        write_template(rules, out)
+        write()
     except OSError as exc:
         print(f"无法写出 {out}：{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"已写出 {out}（{rules.project} 的报备登记表与“说明”页）")
-    print("发给各渠道填写；放回 inputs/channels/<渠道>/ 之前，可以用 reconcile check 文件名 检查。")
-    return EXIT_OK
+        return False
+    return True
 
 
 def _init(args: argparse.Namespace) -> int:

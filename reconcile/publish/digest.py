@@ -66,6 +66,7 @@ class Section:
     note: str  # one line under the title: what the section holds
     groups: tuple[Group, ...]
     empty: str  # said when there is nothing
+    action: str = ""  # what the admin does about the section's items, in one line
 
     @property
     def total(self) -> int:
@@ -90,6 +91,8 @@ class Digest:
     action_tiles: tuple[Tile, ...]
     money_tiles: tuple[Tile, ...]
     sections: tuple[Section, ...]
+    # The night's pre-filled 裁决表, relative to the workspace; None when nothing is open.
+    ruling_sheet: str | None = None
 
     @property
     def headline(self) -> tuple[Tile, ...]:
@@ -214,6 +217,7 @@ def build_digest(
     previous: Judgement | None,
     files: FileNews,
     rules: Rules,
+    ruling_sheet: str | None = None,
 ) -> Digest:
     night = judgement.inputs.as_of
     end = judgement.inputs.as_of_end
@@ -253,6 +257,7 @@ def build_digest(
         ),
         money_tiles=view.money_tiles(),
         sections=sections,
+        ruling_sheet=ruling_sheet,
     )
 
 
@@ -339,7 +344,15 @@ class _View:
         groups = [_group("已到访的撞单", cards)]
         if suspected:
             groups.append(_group("疑似撞单（尚未到访，号码可能是同一客户）", suspected))
-        return Section("collisions", "撞单", note, tuple(groups), "没有需要关注的撞单。")
+        return Section(
+            "collisions",
+            "撞单",
+            note,
+            tuple(groups),
+            "没有需要关注的撞单。",
+            "申诉期内有渠道申诉时，在裁决表填写归属渠道或分成，放入 inputs/rulings/；"
+            "无人申诉则无需处理。",
+        )
 
     def disputes(self) -> Section:
         disputed = sorted(
@@ -374,6 +387,7 @@ class _View:
             "报备时间过近或同时带看，需案场在裁决表中写明归属渠道；申诉截止最早的在前。",
             (_group("", cards),),
             "没有等待裁决的争议。",
+            "在裁决表填写归属渠道或分成，放入 inputs/rulings/，下一晚生效。",
         )
 
     def ambiguous(self) -> Section:
@@ -404,6 +418,8 @@ class _View:
             "隐号报备同时符合多位客户，需在裁决表中写明是哪位客户。",
             (_group("", cards),),
             "没有匹配到多位客户的报备。",
+            "在裁决表中该客户完整号码的那一行填写归属渠道，删去其余候选号码的行，"
+            "放入 inputs/rulings/。",
         )
 
     def order_unknown(self) -> Section:
@@ -444,6 +460,7 @@ class _View:
             "（两份报备则为撞单待裁决）。请对照两条来源记录核实；如有出入，请在裁决表中裁决。",
             (_group("", cards),),
             "没有先后不明需核实的记录。",
+            "对照两条来源记录核实；与判定不符时在裁决表中裁决，相符则无需处理。",
         )
 
     def flats_sold_twice(self) -> Section:
@@ -476,6 +493,7 @@ class _View:
             "房号录错；两笔成交均按原样判定，请在 CRM 中更正后重新导出。",
             (_group("", cards),),
             "没有重复成交的房源。",
+            "在 CRM 中补录退房或更正房号，重新导出后放入 inputs/crm/。",
         )
 
     def invalid(self, previous: Judgement | None) -> Section:
@@ -520,6 +538,7 @@ class _View:
             f"与上一晚相比新出现的无效报备；目前无效报备共 {total} 条，全部见 reports.csv。",
             groups,
             "今晚没有新判无效的报备。",
+            "无需处理，回执已告知渠道。",
         )
 
     def expiring(self) -> Section:
@@ -570,6 +589,7 @@ class _View:
             "到访保护期和未到访报备的保护期，最先到期的在前。",
             (_group("", [card for _, card in items]),),
             "7 天内没有到期的保护。",
+            "提醒渠道尽快带看；已到访的客户请跟进成交。",
         )
 
     def changes(self, previous: Judgement | None) -> Section:
@@ -645,6 +665,7 @@ class _View:
             f"与 {previous.inputs.as_of} 的判定相比。",
             groups,
             "与上一晚相比没有变化。",
+            "知悉即可；想知道某位客户为何变化，运行 reconcile explain 手机号。",
         )
 
     # --- pieces ------------------------------------------------------------------------
@@ -693,8 +714,7 @@ class _View:
         )
 
     def _claim(self, report: Report) -> str:
-        kind = f"{report.report_type}·" if report.report_type else ""
-        return f"{_who(report.channel, report.agent)}（{kind}报备 {self._at(report.at)}）"
+        return claim_text(report, self.zone)
 
     def _dated_claim(self, report: Report) -> str:
         """A claim whose date-only 报备时间 reads as a day, not as 00:00."""
@@ -744,13 +764,24 @@ class _View:
         return appeal_open(episode, self.rules, self.end)
 
     def _deadline_text(self, episode: Episode) -> str:
-        end = self._appeal_end(episode)
-        if end is None:
-            return "不截止" if self._appeal_open(episode) else "—"
-        return until_text(end, self.zone) + ("" if self.end < end else "（已截止）")
+        return deadline_text(episode, self.rules, self.end)
 
     def _at(self, moment: datetime | None) -> str:
         return local_time(moment, self.zone)
+
+
+def claim_text(report: Report, zone: ZoneInfo) -> str:
+    """`链家 / 王五（临报·报备 2026-11-19 09:00）`: who claimed the customer, and when."""
+    kind = f"{report.report_type}·" if report.report_type else ""
+    return f"{_who(report.channel, report.agent)}（{kind}报备 {local_time(report.at, zone)}）"
+
+
+def deadline_text(episode: Episode, rules: Rules, end: datetime) -> str:
+    """The episode's appeal deadline as of the night ending at `end` (SPEC 6.3 H01)."""
+    until = appeal_end(episode, rules)
+    if until is None:
+        return "不截止" if appeal_open(episode, rules, end) else "—"
+    return until_text(until, rules.zone) + ("" if end < until else "（已截止）")
 
 
 def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
@@ -816,6 +847,7 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         "整份隔离的文件及今晚新文件中被拒收的行。",
         tuple(groups),
         "没有拒收的文件或数据行。",
+        "按原因修改后重新放入 inputs/ 原来的文件夹；拒收的行改好后连同整份文件重新放入。",
     )
 
 

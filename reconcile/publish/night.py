@@ -18,6 +18,7 @@ from reconcile.publish.digest import Digest, build_digest, file_news, money_by_c
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
 from reconcile.publish.receipts import receipt_summaries, write_receipts
 from reconcile.publish.report import receipt_mail, settlement_mail, subject, write_report
+from reconcile.publish.ruling_sheet import publish_ruling_sheet, workspace_path
 from reconcile.publish.settlement import write_settlement
 from reconcile.store.ledger import Ledger
 
@@ -55,14 +56,16 @@ def publish(
     """
     rules = workspace.rules
     night = judgement.inputs.as_of
+    folder = workspace.outputs / night.isoformat()
+    ruling = publish_ruling_sheet(judgement, rules, folder)
     digest = build_digest(
         judgement,
         previous_night(ledger, workspace, judgement),
         file_news(ledger, rules, night, failed),
         rules,
+        ruling_sheet=workspace_path(ruling, workspace.root) if ruling else None,
     )
     report, html, text = write_report(digest, workspace.reports)
-    folder = workspace.outputs / night.isoformat()
     settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
     receipts = write_receipts(judgement, rules, night, folder / "channels")
     published = Published(digest, report, settlement, list(receipts.values()))

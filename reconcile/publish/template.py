@@ -71,7 +71,7 @@ EXAMPLE_NUMBER = "13800001234"
 EXAMPLE_TIME = "2026-11-18 17:20"
 
 # The file depends on the rules only, so its timestamps do not move either.
-_STAMP = datetime(2020, 1, 1)
+STAMP = datetime(2020, 1, 1)
 _LAST_ROW = 1_048_576  # validation and formats cover the whole column: no row limit to outgrow
 _MOBILE_LENGTH = 11
 # Excel refuses a validation list literal longer than this.
@@ -110,7 +110,7 @@ def write_template(rules: Rules, out: Path) -> Path:
     wb = new_workbook()
     _report_sheet(wb.create_sheet(REPORT_SHEET), rules)
     _notes_sheet(wb.create_sheet(NOTES_SHEET), rules)
-    return save_workbook(wb, out, _STAMP)
+    return save_workbook(wb, out, STAMP)
 
 
 # The report sheet ----------------------------------------------------------------------
@@ -138,7 +138,7 @@ def _report_sheet(ws: Worksheet, rules: Rules) -> None:
     ws.freeze_panes = "A2"
     ws.print_title_rows = "1:1"
     ws.page_setup.orientation = "landscape"
-    _fit_to_page_width(ws)
+    fit_to_page_width(ws)
 
 
 def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
@@ -151,16 +151,16 @@ def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
             showInputMessage=True,
             errorStyle="stop",
             errorTitle="客户电话格式不对",
-            error=f"请填写{_phone_rule(rules)}。",
+            error=f"请填写{phone_rule(rules)}。",
             promptTitle="客户电话",
-            prompt=_phone_rule(rules),
+            prompt=phone_rule(rules),
         )
     if field in _DATETIME_FIELDS:
         return DataValidation(
             type="date",
             operator="between",
-            formula1=_date_formula(EARLIEST),
-            formula2=_date_formula(LATEST),
+            formula1=date_formula(EARLIEST),
+            formula2=date_formula(LATEST),
             allow_blank=True,
             showErrorMessage=True,
             showInputMessage=True,
@@ -190,7 +190,7 @@ def _validation(field: str, cell: str, rules: Rules) -> DataValidation | None:
     return None
 
 
-def _date_formula(day: date) -> str:
+def date_formula(day: date) -> str:
     return f"DATE({day.year},{day.month},{day.day})"
 
 
@@ -225,7 +225,7 @@ def _shown_prefix(rules: Rules) -> int:
     return max(rules.report.min_visible.prefix, 2)
 
 
-def _phone_rule(rules: Rules) -> str:
+def phone_rule(rules: Rules) -> str:
     """How to write the number, as one phrase: `前三后四的隐号手机号…，例如 138****1234…`."""
     prefix, suffix = _shown_prefix(rules), rules.report.min_visible.suffix
     hidden = _MOBILE_LENGTH - prefix - suffix
@@ -272,10 +272,10 @@ def _notes_sheet(ws: Worksheet, rules: Rules) -> None:
             wrapped = -(-display_width(text) // (_TEXT_WIDTH - 2))
             ws.row_dimensions[row].height = _LINE_HEIGHT * max(wrapped, 1)
         row += 1
-    _fit_to_page_width(ws)
+    fit_to_page_width(ws)
 
 
-def _fit_to_page_width(ws: Worksheet) -> None:
+def fit_to_page_width(ws: Worksheet) -> None:
     """Printed on A4, as wide as the page and as long as it takes."""
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
@@ -325,7 +325,7 @@ def _column_note(field: str, rules: Rules) -> str:
             return f"必填。至少写出姓氏，如 张先生、张女士；没有姓氏的报备无效{_code(Code.R01)}"
         return "选填。客户姓名或称呼，如 张先生"
     if field == "phone":
-        return f"必填。{_phone_rule(rules)}；露出的数字不够的报备无效{_code(Code.R02)}"
+        return f"必填。{phone_rule(rules)}；露出的数字不够的报备无效{_code(Code.R02)}"
     if field == "reported_at":
         return f"必填。报备的日期和时间（年-月-日 时:分），如 {EXAMPLE_TIME}"
     if field == "expected_visit_at":

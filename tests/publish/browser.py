@@ -37,7 +37,8 @@ _FLAGS = (
 
 _TIMEOUT = 60
 
-# Every headline tile's text, box and visibility, and whether the page scrolls sideways.
+# Every headline tile's text, box and visibility, the same for the what-to-do lines
+# (`data-action`, `data-ruling-sheet`), and whether the page scrolls sideways.
 PROBE = """(() => {
   const tiles = [...document.querySelectorAll("[data-headline]")].map((el) => {
     const r = el.getBoundingClientRect();
@@ -46,8 +47,15 @@ PROBE = """(() => {
             top: r.top, bottom: r.bottom, width: r.width, height: r.height,
             shown: s.display !== "none" && s.visibility !== "hidden" && s.opacity !== "0"};
   });
+  const lines = [...document.querySelectorAll("[data-action], [data-ruling-sheet]")].map((el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return {key: el.dataset.action || "ruling_sheet", text: el.innerText, left: r.left,
+            right: r.right, width: r.width, height: r.height,
+            shown: s.display !== "none" && s.visibility !== "hidden" && s.opacity !== "0"};
+  });
   return {innerWidth: window.innerWidth, innerHeight: window.innerHeight,
-          scrollWidth: document.documentElement.scrollWidth, tiles: tiles};
+          scrollWidth: document.documentElement.scrollWidth, tiles: tiles, lines: lines};
 })()"""
 
 

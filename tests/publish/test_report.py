@@ -229,6 +229,36 @@ def test_every_phone_is_masked_and_every_cell_escaped(nights):
     assert first.published.report == workspace.reports / "2026-11-19" / "dispute_report.html"
 
 
+def test_each_section_with_items_says_what_the_admin_should_do(nights):
+    _, first, _ = nights
+    digest = first.published.digest
+    html = first.published.report.read_text(encoding="utf-8")
+    text = render_text(digest)
+    actions = {s.key: s.action for s in digest.sections}
+    assert "在裁决表填写归属渠道或分成，放入 inputs/rulings/" in actions["disputes"]
+    assert "完整号码" in actions["ambiguous"] and "inputs/rulings/" in actions["ambiguous"]
+    assert actions["invalid"] == "无需处理，回执已告知渠道。"
+    assert actions["expiring"].startswith("提醒渠道尽快带看")
+    for section in (s for s in digest.sections if s.key != "changes"):
+        assert section.action, section.key
+        shown = f"怎么处理：{section.action}"
+        # said once where there is something to do, and not under an empty section
+        assert html.count(shown) == text.count(shown) == (1 if section.total else 0), section.key
+    assert _section(digest, "changes").total == 0  # the first night: nothing to compare
+
+
+def test_the_header_says_where_the_prefilled_ruling_sheet_is(nights):
+    workspace, first, _ = nights
+    digest = first.published.digest
+    assert digest.ruling_sheet == "outputs/2026-11-19/裁决表_2026-11-19.xlsx"
+    assert (workspace.root / digest.ruling_sheet).is_file()
+    said = "预填的裁决表：outputs/2026-11-19/裁决表_2026-11-19.xlsx（填好后放入 inputs/rulings/）"
+    assert said in render_text(digest)
+    html = first.published.report.read_text(encoding="utf-8")
+    header = html[html.index('class="header"') : html.index('class="tiles-title"')]
+    assert "outputs/2026-11-19/裁决表_2026-11-19.xlsx" in header
+
+
 def test_an_empty_section_says_so(tmp_path):
     root = make_workspace(tmp_path, "project: 空项目\n")
     summary = run(Workspace.open(root), NIGHT_1)
@@ -255,6 +285,14 @@ def test_the_report_reads_well_at_phone_width_in_chromium(nights, tmp_path):
         assert expected[key].value in tile["text"] and expected[key].label in tile["text"], key
     for key in ("disputes", "collisions", "to_confirm", "files", "payable", "held"):
         assert seen[key]["bottom"] <= measured["innerHeight"], f"{key} is below the first screen"
+    lines = {line["key"]: line for line in measured["lines"]}
+    digest = first.published.digest
+    assert set(lines) == {"ruling_sheet"} | {s.key for s in digest.sections if s.total}
+    for key, line in lines.items():
+        assert line["shown"] and line["width"] > 0 and line["height"] > 0, key
+        assert 0 <= line["left"] and line["right"] <= measured["innerWidth"], key
+    assert "outputs/2026-11-19/裁决表_2026-11-19.xlsx" in lines["ruling_sheet"]["text"]
+    assert "在裁决表填写归属渠道或分成" in lines["disputes"]["text"]
     width, height = struct.unpack(">II", shot.read_bytes()[16:24])
     assert width == 390 and height > measured["innerHeight"]  # the whole page, not one screen
 
