@@ -109,20 +109,36 @@ class ChannelMoney:
     held: str
     clawback: str
     net: str
+    # What to pay this time (SPEC 6.6): the lines' outstanding, claw-backs netted.
+    outstanding: float
+    credit: float  # paid ahead and not yet allocated (预付余额)
+
+    @property
+    def to_pay(self) -> str:
+        return yuan(self.outstanding)
+
+    @property
+    def prepaid(self) -> str:
+        return yuan(self.credit) if self.credit else ""
 
 
 def money_by_channel(judgement: Judgement) -> list[ChannelMoney]:
-    """Commission per channel, as settlement.xlsx's 汇总 sums it.
+    """Commission and 本期应付 per channel, as settlement.xlsx's 汇总 sums them.
 
     Lines without a channel (disputes, natural visits, the developer's own customers)
-    share one row.
+    share one row; a channel with credit and no line yet has a row of its own.
     """
     totals: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(int))
     deals: dict[str, set[str]] = defaultdict(set)
+    outstanding: defaultdict[str, float] = defaultdict(float)
     for line in judgement.deals:
         channel = line.channel or NO_CHANNEL
         totals[channel][line.status] += line.commission
         deals[channel].add(line.deal_id)
+        outstanding[channel] += line.outstanding
+    for channel, credit in judgement.credit.items():
+        if credit:
+            totals.setdefault(channel, defaultdict(int))
     return [
         ChannelMoney(
             channel,
@@ -131,6 +147,8 @@ def money_by_channel(judgement: Judgement) -> list[ChannelMoney]:
             yuan(money[DealStatus.HELD]),
             yuan(money[DealStatus.CLAWBACK]),
             yuan(money[DealStatus.PAYABLE] + money[DealStatus.CLAWBACK]),
+            round(outstanding[channel], 2) + 0.0,  # + 0.0: never -0.00
+            judgement.credit.get(channel, 0.0),
         )
         for channel, money in sorted(totals.items(), key=lambda item: item[0] == NO_CHANNEL)
     ]

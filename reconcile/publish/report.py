@@ -64,9 +64,11 @@ def settlement_mail(
     text = _render("settlement_mail.txt.j2", **context)
     money = {tile.key: tile.value for tile in digest.money_tiles}
     held = f"暂缓 {money['held']}，" if "held" in money else ""
+    # What to pay leads: the other figures are cumulative and include what was paid.
+    to_pay = yuan(sum(channel.outstanding for channel in channels) + 0.0)
     title = (
-        f"【{digest.project}】{digest.night} 佣金结算表：可结佣 {money['payable']}，"
-        f"{held}追回 {money['clawback']}"
+        f"【{digest.project}】{digest.night} 佣金结算表：本期应付 {to_pay}，"
+        f"可结佣 {money['payable']}，{held}追回 {money['clawback']}"
     )
     return title, html, text
 

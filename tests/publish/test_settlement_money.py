@@ -20,6 +20,8 @@ import openpyxl
 import pytest
 
 from reconcile.judge.vocabulary import ClaimCheck
+from reconcile.publish.digest import FileNews, build_digest, money_by_channel
+from reconcile.publish.report import settlement_mail
 from reconcile.publish.settlement import NO_CHANNEL, NO_CLAIMS, SEVERITY, write_settlement
 from reconcile.publish.workbook import MONEY_FORMAT, cell_text
 from reconcile.testing.nights import MemoryWorkspace, Night
@@ -301,3 +303,40 @@ def test_claims_sheet_layout_and_formulas(books) -> None:
     assert summary.freeze_panes == "A2" and summary.auto_filter.ref
     for column in "HIJKL":  # 累计应结 … 请款金额
         assert summary[f"{column}2"].number_format == MONEY_FORMAT
+
+
+# Finance's mail -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", list(NIGHTS))
+def test_finance_mail_says_what_to_pay_per_channel(which, judged) -> None:
+    ws, night = judged[which]
+    channels = money_by_channel(night.judgement)
+    digest = build_digest(night.judgement, None, FileNews(), ws.rules)
+    subject, html, text = settlement_mail(digest, channels, "settlement.xlsx")
+    want = expected(night)
+    by_name = {c.channel: c for c in channels}
+    assert set(by_name) == {name if name == NO_CHANNEL else _raw(name, night) for name in want}
+    for channel in channels:
+        money = want[cell_text(channel.channel) if channel.channel != NO_CHANNEL else NO_CHANNEL]
+        assert channel.outstanding == pytest.approx(money["本期应付"], abs=0.005)
+        assert f"本期应付 {channel.to_pay}" in text
+    total = sum(money["本期应付"] for money in want.values())
+    assert f"本期应付 ¥{total:,.2f}，" in subject
+    assert "本期应付" in html and "累计应结减已付" in html and "累计应结减已付" in text
+
+
+def _raw(shown: str, night: Night) -> str:
+    """The channel whose cell text is `shown`."""
+    return next(
+        row["channel"] for row in settlement_csv(night) if cell_text(row["channel"]) == shown
+    )
+
+
+def test_finance_mail_shows_credit(judged) -> None:
+    ws, night = judged["credit"]
+    channels = money_by_channel(night.judgement)
+    digest = build_digest(night.judgement, None, FileNews(), ws.rules)
+    _, html, text = settlement_mail(digest, channels, "settlement.xlsx")
+    assert "* 链家：本期应付 ¥0.00（预付余额 ¥18,000.00）；" in text
+    assert "预付余额 ¥18,000.00" in html
