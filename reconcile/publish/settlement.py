@@ -10,8 +10,9 @@ Sheets, in reading order:
   the cells of 汇总 that hold the channel (column A) and the status (the column's header).
 - 明细: every deal line of deals.csv, in the same order, with settlement.csv's money
   and claim check.
-- 对账: every settlement.csv row of a channel that sent claims (请款单/对账单), the rows
-  needing action first, with a live 差额 = 请款金额 − 我方应付 and what to do.
+- 对账: every claim check of settlement.csv (the rows of the channels that sent
+  请款单/对账单, but for lines with nothing claimed and nothing owed), the rows needing
+  action first, with a live 差额 = 请款金额 − 我方应付 and what to do.
 - 暂缓: held lines, why, and until when.
 - 调整: refund clawbacks and lines decided by a ruling.
 
@@ -141,8 +142,9 @@ CLAIM_COLUMNS = (
     Column("我方应付", "money"),
     Column("差额", "money"),
     Column("核对结果"),
-    Column("处理建议", max_width=40, wrap=True),
-    Column("来源", max_width=50, wrap=True),
+    # Not wrapped: wrapping sizes every row, and 对账 may have as many rows as 明细.
+    Column("处理建议", max_width=50),
+    Column("来源", max_width=60),
 )
 _CLAIM_LETTER = {
     column.title: get_column_letter(index) for index, column in enumerate(CLAIM_COLUMNS, 1)
@@ -155,7 +157,6 @@ SEVERITY = (
     ClaimCheck.AMBIGUOUS,
     ClaimCheck.UNCLAIMED,
     ClaimCheck.OK,
-    ClaimCheck.NO_CLAIM,
 )
 
 
@@ -202,10 +203,14 @@ def ordered_lines(lines: Sequence[DealLine]) -> list[DealLine]:
 
 
 def claim_rows(settlement: Sequence[Settled]) -> list[Settled]:
-    """对账's rows: every settlement.csv row of a channel that sent claims, by channel,
-    then by what finance must act on first (SEVERITY), then in settlement.csv order."""
+    """对账's rows: every claim check of settlement.csv (the rows of the channels that sent
+    claims, but for `no_claim` ones: nothing claimed and nothing owed, most of them lines
+    paid in earlier months), by channel, then by what finance must act on first
+    (SEVERITY), then in settlement.csv order."""
     claiming = {row.channel for row in settlement if row.claims}
-    rows = [row for row in settlement if row.channel in claiming]
+    rows = [
+        row for row in settlement if row.channel in claiming and row.check != ClaimCheck.NO_CLAIM
+    ]
     return sorted(rows, key=lambda row: (row.channel or "", SEVERITY.index(row.check)))
 
 
@@ -275,7 +280,7 @@ class _Book:
             Formula(f"={claimed}{index}-{owed}{index}"),
             row.check.label,
             advice,
-            "\n".join(claim.source for claim in row.claims),
+            "；".join(claim.source for claim in row.claims),
         ]
 
     def held_row(self, line: DealLine) -> list[object]:

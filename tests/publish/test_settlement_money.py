@@ -44,9 +44,13 @@ def _extend(night: dict[str, Any], rel: str, sheet: str, rows: list[list]) -> di
 
 def claims_night() -> tuple[MemoryWorkspace, Night]:
     """claims_three_way_checks' first night, plus a channel named like a formula whose
-    agent is one too: it reports, brings and sells H-0001 and claims 9,000 of 10,000."""
+    agent is one too: it reports, brings and sells H-0001 and claims 9,000 of 10,000;
+    and A-0106 paid in full, so 链家 has a line with nothing claimed and nothing owed."""
     case = load_case(CASES / "claims_three_way_checks.yaml")
     night = case["runs"][0]
+    night = _extend(night, "payments/付款记录.xlsx", "付款", [
+        ["链家", 10000, "2026-11-25", "A-0106", "FK-003"],
+    ])  # fmt: skip
     night = _extend(night, "visits/来访登记.xlsx", "来访", [
         ["冯伟", "13112344444", "2026-11-12 15:00", HOSTILE, HOSTILE],
     ])  # fmt: skip
@@ -148,6 +152,7 @@ def expected(night: Night) -> dict[str, dict[str, float]]:
         money["请款金额"] += claimed
         # 对账's rows whose claim is not what is owed
         if row["channel"] in claiming and abs(claimed - outstanding) >= 0.005:
+            assert row["check"] != "no_claim"  # 对账 leaves those out
             money["待核对笔数"] += 1
     for channel, credit in night.judgement.credit.items():
         sums[cell_text(channel)]["预付余额"] += credit
@@ -183,10 +188,10 @@ def test_summary_money_is_settlement_csv_per_channel(which, judged, recalculated
 def test_the_figures_are_the_nights(judged, recalculated) -> None:
     """Not vacuous: the credit, the claims and what is owed are what the scenarios say."""
     claims = {row["渠道"]: row for row in _table(recalculated["claims"]["汇总"])}
-    assert claims["链家"]["已付"] == 13000
-    assert claims["链家"]["本期应付"] == 47000  # 60,000 due, 13,000 paid
+    assert claims["链家"]["已付"] == 23000
+    assert claims["链家"]["本期应付"] == 37000  # 60,000 due, 23,000 paid
     assert claims["链家"]["请款金额"] == 59000  # 4 lines claimed, 3 that match none
-    assert claims["链家"]["待核对笔数"] == 8  # all 链家's rows but A-0102's
+    assert claims["链家"]["待核对笔数"] == 7  # all 链家's rows in 对账 but A-0102's
     assert claims[cell_text(HOSTILE)]["本期应付"] == 10000
     assert claims[cell_text(HOSTILE)]["待核对笔数"] == 1
     assert claims["我爱我家"]["请款金额"] == 0  # sent no claim
@@ -219,9 +224,16 @@ def test_claims_sheet_has_every_row_of_a_claiming_channel(judged, recalculated) 
     assert rows[0] == CLAIM_HEADER
     got = _table(rows)
     claiming = {row["channel"] for row in settlement_csv(night) if row["claimed"]}
-    want = [row for row in settlement_csv(night) if row["channel"] in claiming]
+    want = [
+        row
+        for row in settlement_csv(night)
+        if row["channel"] in claiming and row["check"] != "no_claim"
+    ]
     assert claiming == {"链家", HOSTILE}
-    assert len(got) == len(want) == 10  # 9 of 链家 (3 matching none) and the hostile one
+    # 8 of 链家 (3 matching none; not A-0106, paid and unclaimed) and the hostile one
+    assert len(got) == len(want) == 9
+    paid_off = [r for r in settlement_csv(night) if r["deal_id"] == "A-0106"]
+    assert [(r["channel"], r["check"]) for r in paid_off] == [("链家", "no_claim")]
     assert sorted((r["渠道"], r["成交编号"], r["核对结果"]) for r in got) == sorted(
         (cell_text(r["channel"]), r["deal_id"], ClaimCheck(r["check"]).label) for r in want
     )
@@ -230,7 +242,7 @@ def test_claims_sheet_has_every_row_of_a_claiming_channel(judged, recalculated) 
     assert order == sorted(order)
     assert [r["核对结果"] for r in got if r["渠道"] == "链家"] == [
         "非本渠道成交", "非本渠道成交", "已无未付金额", "金额不符", "对应多笔成交",
-        "应付未请款", "应付未请款", "应付未请款", "相符",
+        "应付未请款", "应付未请款", "相符",
     ]  # fmt: skip
     for row in got:
         claimed = row["请款金额"] if row["请款金额"] != "" else 0
