@@ -26,7 +26,9 @@ from reconcile.publish.ruling_sheet import (
     NOTES_SHEET,
     RULING_SHEET,
 )
+from reconcile.publish.workbook import cell_text
 from tests.publish.conftest import recalculate
+from tests.publish.hostile import HYPERLINK
 from tests.publish.test_report import (
     NIGHT_1,
     NIGHT_2,
@@ -278,3 +280,21 @@ def test_libreoffice_runs_the_shares_and_phone_checks_as_meant(night, tmp_path):
     assert got == {value: ok for value, _, _, ok in cases}
     for value, ok in SHARES_CASES.items():
         assert (parse_shares(value).error is None) == ok, value
+
+
+def test_hostile_names_stay_text_in_the_sheet(hostile_night):
+    """Channel, agent and customer names made to look like formulas are written as text,
+    in the rows and in the drop-down list alike."""
+    path = hostile_night.outputs / f"裁决表_{hostile_night.as_of.isoformat()}.xlsx"
+    wb = openpyxl.load_workbook(path)
+    cells = [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
+    assert cells and not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    header, *rows = _rows(path)
+    assert header == HEADERS
+    disputes = [row for row in rows if row[2] == DISPUTE]
+    assert disputes and all("A?B" in row[3] and "AxB" in row[3] for row in disputes)
+    notes = _rows(path, NOTES_SHEET)
+    start = next(i for i, row in enumerate(notes) if row[0] == "今晚的渠道")
+    listed = [row[1] for row in notes[start:]]
+    assert cell_text(HYPERLINK) in listed and HYPERLINK not in listed
+    assert {"A?B", "AxB", "链家*"} <= set(listed)
