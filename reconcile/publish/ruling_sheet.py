@@ -341,6 +341,7 @@ def _notes_sheet(ws: Worksheet, rules: Rules, night: date, channels: list[str]) 
 
 def _lines() -> list[tuple[str, str]]:
     owner, shares, ruled, remark = FILL_HEADERS
+    phone = INFO_HEADERS[0]
     return [
         (
             "这是什么",
@@ -350,7 +351,8 @@ def _lines() -> list[tuple[str, str]]:
         (
             "怎么填",
             f"在黄色的列中填写：{owner}（归一家渠道）或{shares}（多家分佣），"
-            f"可选{ruled}和{remark}。白色的列是今晚的情况，不用修改，也不会被读取",
+            f"可选{ruled}和{remark}。{phone}是裁决所指的客户，不要修改；"
+            f"{MATTER}、{CANDIDATES}、{DEADLINE}是今晚的情况，只供参考，不会被读取",
         ),
         (owner, "裁决归属的渠道，可从下拉列表选择；名称须与渠道的文件夹名一致"),
         (shares, f"多家渠道分佣时填写，如 {SHARES_EXAMPLE}，比例合计 100%"),
