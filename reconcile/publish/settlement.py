@@ -228,7 +228,9 @@ class _Book:
         for episode in self.judgement.episodes:
             self.episodes.setdefault(episode.phone, []).append(episode)
         # settlement.csv's row of each deal line (the very objects of judgement.deals)
-        self.settled = {id(row.line): row for row in self.judgement.settlement if row.line}
+        self.settled = {
+            id(row.line): row for row in self.judgement.settlement if row.line is not None
+        }
 
     def detail_row(self, line: DealLine) -> list[object]:
         settled = self.settled.get(id(line))
