@@ -189,6 +189,27 @@ def test_a_split_and_a_date_are_read_too(tmp_path):
     assert not [c for g in files.groups for c in g.cards if c.badge == "拒收"]
 
 
+def test_the_right_candidate_row_resolves_an_ambiguous_number(tmp_path):
+    root = make_workspace(tmp_path, RULES)
+    _night_one(root / "inputs")
+    workspace = Workspace.open(root)
+    run(workspace, NIGHT_1)
+    wb = openpyxl.load_workbook(root / SHEET)
+    ws = wb[RULING_SHEET]
+    [row] = [r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "13711110000"]
+    assert ws.cell(row, 3).value == AMBIGUOUS
+    ws.cell(row, 6).value = "我爱我家"
+    for other in sorted((r for r in range(2, ws.max_row + 1) if r != row), reverse=True):
+        ws.delete_rows(other)  # as 说明 asks: the other candidates' rows are deleted
+    (root / "inputs/rulings").mkdir(parents=True, exist_ok=True)
+    wb.save(root / "inputs/rulings/裁决表.xlsx")
+    second = run(workspace, NIGHT_2)
+    [report] = [r for r in second.judgement.reports if r.phone_pattern == "137****0000"]
+    assert (report.status, report.phone) == ("valid", "13711110000")
+    assert [str(code) for code in report.codes] == ["J01"]
+    assert next(s for s in second.published.digest.sections if s.key == "ambiguous").total == 0
+
+
 def _dispute_alone(root: Path) -> None:
     inputs = root / "inputs"
     write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
