@@ -354,7 +354,11 @@ def _lines() -> list[tuple[str, str]]:
             f"可选{ruled}和{remark}。{phone}是裁决所指的客户，不要修改；"
             f"{MATTER}、{CANDIDATES}、{DEADLINE}是今晚的情况，只供参考，不会被读取",
         ),
-        (owner, "裁决归属的渠道，可从下拉列表选择；名称须与渠道的文件夹名一致"),
+        (
+            owner,
+            "裁决归属的渠道，可从下拉列表选择；名称须与渠道的文件夹名一致。"
+            "只能判给渠道：填“自然到访”会被当成一个名叫自然到访的渠道",
+        ),
         (shares, f"多家渠道分佣时填写，如 {SHARES_EXAMPLE}，比例合计 100%"),
         (
             ruled,

@@ -116,6 +116,7 @@ def test_the_columns_to_fill_are_validated(night):
     assert by_column["A2"].type == "custom"  # a full number
     notes = {str(r[0]): str(r[1]) for r in _rows(workspace.root / SHEET, NOTES_SHEET) if len(r) > 1}
     assert "inputs/rulings/" in notes["放回哪里"] and "不要转发给渠道" in notes["这是什么"]
+    assert "只能判给渠道" in notes["归属渠道"]  # a ruling cannot say 自然到访 yet
     assert "事项、候选、申诉截止是今晚的情况" in notes["怎么填"]  # the columns `check` calls unused
 
 
