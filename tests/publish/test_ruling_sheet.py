@@ -224,7 +224,7 @@ def _dispute_alone(root: Path) -> None:
     ]})  # fmt: skip
 
 
-def test_no_sheet_when_nothing_is_open_and_a_stale_one_is_removed(tmp_path):
+def test_no_sheet_when_nothing_is_open_and_a_stale_one_is_removed(tmp_path, capsys):
     root = make_workspace(tmp_path, RULES)
     _dispute_alone(root)
     workspace = Workspace.open(root)
@@ -240,6 +240,10 @@ def test_no_sheet_when_nothing_is_open_and_a_stale_one_is_removed(tmp_path):
     assert again.published.digest.ruling_sheet is None
     html = again.published.report.read_text(encoding="utf-8")
     assert "预填的裁决表" not in html and "预填的裁决表" not in render_text(again.published.digest)
+    # asked for, the sheet is written all the same: its header, ready for a ruling by hand
+    assert main(["template", "--kind", "ruling", "--workspace", str(root)]) == 0
+    assert "没有待处理的客户，表中只有表头" in capsys.readouterr().out
+    assert _rows(path) == [HEADERS]
 
 
 def test_the_command_writes_the_latest_nights_sheet(night, tmp_path, capsys):
