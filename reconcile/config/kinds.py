@@ -249,10 +249,22 @@ FIELD_LIST: tuple[Field, ...] = (
     _f(
         "claim_amount", "请款金额",
         "请款金额", "本期请款金额", "本次请款金额", "申请请款金额", "请佣金额", "申请结佣金额",
-        "申请佣金", "申请佣金金额", "应结佣金", "应结佣金额", "应结佣金金额", "应收佣金",
-        "应收佣金金额", "应收代理费", "应结代理费", "佣金", "佣金金额", "代理费", "代理费金额",
-        "渠道佣金", "分销佣金", "中介佣金", "结算佣金", "应结金额", "本期应结金额", "服务费金额",
-        "本次结算金额", "实际开票金额",
+        "申请佣金", "申请佣金金额", "本期应结金额", "本次结算金额", "实际开票金额", "未收佣金",
+        "未结佣金", "待结佣金", "未收代理费", "待收佣金", "本期结算金额", "剩余佣金",
+        "剩余应结佣金",
+    ),
+    # A 对账单 may give the whole commission and what the agency has received instead:
+    # it then claims the difference (a line partly paid is not claimed twice).
+    _f(
+        "claim_total", "应收佣金",
+        "应收佣金", "应收佣金金额", "应结佣金", "应结佣金额", "应结佣金金额", "应收代理费",
+        "应结代理费", "佣金", "佣金金额", "代理费", "代理费金额", "渠道佣金", "分销佣金",
+        "中介佣金", "结算佣金", "应结金额", "服务费金额", "佣金总额", "应收服务费",
+    ),
+    _f(
+        "claim_received", "已收佣金",
+        "已收佣金", "已结佣金", "已收代理费", "已收服务费", "累计已收佣金", "已结佣金额",
+        "累计收佣",
     ),
     # The agency's rate, beside its claimed amount: known, so `check` says no kind uses it.
     _f(
@@ -263,6 +275,12 @@ FIELD_LIST: tuple[Field, ...] = (
     _f(
         "claimed_at", "请款日期",
         "请款日期", "请款时间", "申请请款日期", "请款申请日期", "对账日期", "结算日期",
+    ),
+    # A payment's own state. On a payment sheet a bare 状态 (the deal stage's alias) is
+    # read as this too: finance's exports list 付款成功 beside 已退票 and 待付款.
+    _f(
+        "payment_status", "付款状态",
+        "付款状态", "支付状态", "打款状态", "付款结果", "支付结果", "付款单状态",
     ),
     _f(
         "voucher_no", "凭证号",
@@ -609,7 +627,17 @@ KIND_LIST: tuple[Kind, ...] = (
         time_required=True,
         characteristic=frozenset({"payment_amount", "paid_at", "voucher_no"}),
         reads=_DEAL_IDS
-        | {"channel", "payment_amount", "amount", "paid_at", "date", "voucher_no", "remark"},
+        | {
+            "channel",
+            "payment_amount",
+            "amount",
+            "paid_at",
+            "date",
+            "voucher_no",
+            "remark",
+            "payment_status",
+            "stage",
+        },  # fmt: skip
         data=_data(**_NUMBERS, **_FLAT, amount=A, voucher_no=T, remark=T, time_known=B),
         # Identical rows are one payment, wherever they were saved (SPEC 6.6).
         key=("channel", "event_at", "data"),
@@ -621,7 +649,7 @@ KIND_LIST: tuple[Kind, ...] = (
         name="statement",
         label="请款单/对账单",
         signature=(
-            ("claim_amount",),
+            ("claim_amount", "claim_total"),
             (
                 "deal_no",
                 "subscription_no",
@@ -633,18 +661,20 @@ KIND_LIST: tuple[Kind, ...] = (
                 "customer_name",
             ),
         ),  # fmt: skip
-        required=(("claim_amount",), "请款金额"),
+        required=(("claim_amount", "claim_total"), "请款金额"),
         time=("claimed_at",),
         time_required=False,  # an undated claim counts from the night its file arrived
-        characteristic=frozenset({"claim_amount", "claimed_at"}),
-        reads=_WHO | _DEAL_IDS | {"channel", "claim_amount", "claimed_at", "amount"},
+        characteristic=frozenset({"claim_amount", "claim_total", "claim_received", "claimed_at"}),
+        reads=_WHO
+        | _DEAL_IDS
+        | {"channel", "claim_amount", "claim_total", "claim_received", "claimed_at", "amount"},
         data=_data(**_NUMBERS, **_FLAT, amount=A, claim_amount=A, remark=T, time_known=B),
         # Identical lines re-sent in next month's statement are one claim (SPEC 6.6).
         key=("channel", "phone_pattern", "customer_name", "event_at", "data"),
         masked_phone_ok=True,
         phone_required=False,
         folders=("statements",),
-        name_hints=("请款", "对账单", "结佣申请", "佣金结算"),
+        name_hints=("请款", "对账单", "结佣申请", "佣金结算", "结算书", "结算明细", "服务费结算"),
     ),
 )
 

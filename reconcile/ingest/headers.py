@@ -189,6 +189,12 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
     # agency's statements folder it is a claim, whatever else it carries.
     if folder == "statements" and any(k.name == "statement" for k in possible):
         return Recognition("statement", ())
+    if any(k.name == "statement" for k in possible) and any(k.name == "deal" for k in possible):
+        # A claimed amount beside a deal's numbers and price is an agency's claim on the
+        # deal (易居's 结算书 lists 订单编号, 楼室号, 签约总价); in the CRM's folder a 渠道佣金
+        # column is the deal record's own.
+        drop = "statement" if folder == "crm" else "deal"
+        possible = [k for k in possible if k.name != drop]
     hints = [_name_hint(name) for name in names]
     if any(k.name == "report" for k in possible):
         outranked = _REPORT_OUTRANKS

@@ -323,6 +323,22 @@ def parse_signed_amount(value: str | None, label: str = "付款金额") -> Parse
     return Parsed(-parsed.value if negative else parsed.value)
 
 
+# Words of a payment's 状态 saying no money went out (or it came back): 已退票, 付款失败,
+# 待付款, 审批中 … A status not listed (付款成功, 已支付, 已完成) is money paid.
+_NOT_PAID = (
+    "退票", "失败", "作废", "撤销", "取消", "驳回", "退回", "待付", "未付", "待支付", "未支付",
+    "处理中", "审批中", "待审批", "审核中", "待审核", "冲销", "冲红", "挂起", "暂停",
+)  # fmt: skip
+
+
+def parse_payment_status(value: str | None) -> Parsed:
+    """A payment row's 状态: an error when it says the money did not go out."""
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if any(word in text for word in _NOT_PAID):
+        return Parsed(None, RowError.PAYMENT_NOT_MADE, f"付款状态为“{text}”，不计入已付")
+    return Parsed(text or None)
+
+
 def parse_shares(value: str | None) -> Parsed:
     """`链家:0.5;我爱我家:0.5` (or `链家50%，我爱我家50%`) → ((channel, share), …).
 

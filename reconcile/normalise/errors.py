@@ -24,6 +24,7 @@ class RowError(StrEnum):
     STAGE_INVALID = "stage_invalid"
     AMOUNT_INVALID = "amount_invalid"
     AMOUNT_MISSING = "amount_missing"  # a payment row without its amount
+    PAYMENT_NOT_MADE = "payment_not_made"  # 已退票, 待付款, 付款失败 …: no money went out
     SHARES_INVALID = "shares_invalid"
     DEAL_ID_MISSING = "deal_id_missing"
     RULING_OWNER_MISSING = "ruling_owner_missing"

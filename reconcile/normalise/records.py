@@ -389,7 +389,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind.name == "payment":
         _payment_fields(frame, data, channel, add_error, add_rule_error)
     if kind.name == "statement":
-        _claim_fields(frame, data, channel, add_error, add_rule_error, ctx.require_channel)
+        channel = _claim_fields(frame, data, channel, ctx, add_error, add_rule_error)
         # One claim per row: a second number in the cell (co-buyers) must not claim twice.
         patterns = patterns.list.head(1)
     if kind.name in ("deal", "deal_change"):
@@ -580,7 +580,13 @@ def _deal_fields(
 def _payment_fields(
     frame: pl.DataFrame, data: dict, channel: pl.Series, add_error, add_rule_error
 ) -> None:
-    """A payment's signed amount (付款金额, else 金额) and its channel (SPEC 6.6)."""
+    """A payment's signed amount (付款金额, else 金额), its channel, and whether its
+    状态 says it was made at all (SPEC 6.6)."""
+    status = _column(frame, "payment_status")
+    if "stage" in frame.columns:
+        status = status.fill_null(frame["stage"])
+    _, status_code, status_text = _map_unique(status, deals.parse_payment_status)
+    add_error(status_code, status_text)
     cells = _column(frame, "payment_amount")
     if "amount" in frame.columns:
         cells = cells.fill_null(frame["amount"])
@@ -598,23 +604,51 @@ def _claim_fields(
     frame: pl.DataFrame,
     data: dict,
     channel: pl.Series,
+    ctx: SheetContext,
     add_error,
     add_rule_error,
-    require_channel: bool,
-) -> None:
-    """A claim line's signed amount (a 对账单 may list a claw-back as negative) and the
-    agency that claims it (SPEC 6.6)."""
+) -> pl.Series:
+    """A claim line's signed amount and the agency that claims it (SPEC 6.6); returns the
+    claiming channel of each row.
+
+    The amount is 请款金额 as written (a 对账单 may list a claw-back as negative); a row
+    giving only the whole commission (应收佣金) and what the agency has received (已收佣金)
+    claims the difference. The agency is the statements folder's: a 中介公司 column on a
+    claim names the sub-agency that brought the buyer, not the agency asking to be paid.
+    """
     amount, code, text = _map_unique(
         _column(frame, "claim_amount"), partial(deals.parse_signed_amount, label="请款金额")
     )
+    claimed = amount.cast(pl.Float64, strict=False)
+    if "claim_total" in frame.columns:
+        total, total_code, total_text = _map_unique(
+            frame["claim_total"], partial(deals.parse_signed_amount, label="请款金额")
+        )
+        received, received_code, received_text = _map_unique(
+            _column(frame, "claim_received"), deals.parse_amount
+        )
+        difference = total.cast(pl.Float64, strict=False) - received.cast(
+            pl.Float64, strict=False
+        ).fill_null(0.0)
+        written = claimed.is_not_null() | (code == RowError.AMOUNT_INVALID.value)
+
+        def pick(mine: pl.Series, theirs: pl.Series | pl.Expr) -> pl.Series:
+            return pl.select(pl.when(written).then(mine).otherwise(theirs)).to_series()
+
+        claimed = pick(claimed, difference.round(2))
+        code = pick(code, pl.coalesce(total_code, received_code))
+        text = pick(text, pl.coalesce(total_text, received_text))
     add_error(code, text)
-    data["claim_amount"] = amount.cast(pl.Float64, strict=False)
-    if require_channel:
+    data["claim_amount"] = claimed
+    if ctx.folder_channel is not None:
+        return pl.Series("channel", [ctx.folder_channel] * frame.height, dtype=pl.String)
+    if ctx.require_channel:
         add_rule_error(
             channel.is_null(),
             RowError.CHANNEL_MISSING,
             "请款单缺少渠道：表中没有渠道列，文件也不在 statements/<渠道>/ 文件夹下",
         )
+    return channel
 
 
 def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:

@@ -11,11 +11,13 @@ from reconcile.normalise.deals import (
     flat_key,
     flat_keys,
     is_room_key,
+    parse_payment_status,
     parse_room,
     parse_stage,
     room_label,
     stage_level,
 )
+from reconcile.normalise.errors import RowError
 
 # Stages ---------------------------------------------------------------------------------
 
@@ -198,3 +200,23 @@ def test_a_bare_room_is_a_flat_only_with_its_buyer(room: str, phone: str) -> Non
     key = flat_key(room=room, phone=phone)
     assert key == f"{room.lstrip('0') or '0'}@{phone}"
     assert phone not in room_label(key)
+
+
+@pytest.mark.parametrize(
+    ("cell", "made"),
+    [
+        ("付款成功", True),
+        ("已支付", True),
+        (None, True),
+        ("已退票", False),
+        ("付款失败", False),
+        ("待付款", False),
+        ("审批中", False),
+        ("已作废", False),
+    ],
+)
+def test_a_payment_status_says_whether_money_went_out(cell: str | None, made: bool) -> None:
+    parsed = parse_payment_status(cell)
+    assert (parsed.error_code is None) is made
+    if not made:
+        assert parsed.error_code == RowError.PAYMENT_NOT_MADE and f"“{cell}”" in str(parsed.error)
