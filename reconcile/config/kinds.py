@@ -612,7 +612,8 @@ KIND_LIST: tuple[Kind, ...] = (
         time_required=False,
         characteristic=frozenset({"ruling_owner", "ruling_shares", "ruled_at"}),
         reads=_WHO | {"ruling_owner", "ruling_shares", "ruled_at", "date", "agent"},
-        data=_data(shares=T, remark=T, time_known=B),
+        # natural: 归属渠道 says 自然到访 (no channel), set only on such rows' sheets
+        data=_data(shares=T, remark=T, time_known=B, natural=B),
         key=("phone", "channel", "event_at", "data"),
         folders=("rulings",),
         name_hints=("裁决",),

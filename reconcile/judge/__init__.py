@@ -192,6 +192,7 @@ def _ruling(row: dict) -> Ruling:
         shares=parse_shares(row["shares"]),
         source=row["source"],
         order=_order(row),
+        natural=bool(row.get("natural")),
     )
 
 

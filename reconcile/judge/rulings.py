@@ -27,6 +27,7 @@ class Ruling:
     shares: tuple[tuple[str, float], ...]
     source: str
     order: tuple
+    natural: bool = False  # 归属渠道 自然到访: no channel holds the customer
 
     @property
     def channels(self) -> list[str]:
@@ -70,6 +71,9 @@ def _episode_for(ruling: Ruling, episodes: list[Episode]) -> Episode | None:
 
 
 def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Rules) -> None:
+    if ruling.natural:
+        _natural(episode, ruling)
+        return
     shares = j01.decide(rules, ruling, episode)
     # The ruled channel comes first: the one the ruling names, else the first of its split.
     ruled = sorted((channel for channel, _ in shares), key=lambda c: c != ruling.owner)
@@ -104,6 +108,24 @@ def _override(episode: Episode, ruling: Ruling, reports: list[Report], rules: Ru
     episode.flags.tie = ()
     episode.flags.lost = tuple(lost)
     episode.flags.split = tuple(shares) if len(shares) > 1 else ()
+    episode.flags.ruling = ruling.source
+
+
+def _natural(episode: Episode, ruling: Ruling) -> None:
+    """A ruling that no channel holds the customer (归属渠道 自然到访): every candidate
+    report loses, the episode is the developer's own, its deals pay nobody (N01)."""
+    for report in episode.contested:
+        report.status, report.codes = ReportStatus.LOST, [Code.C01, Code.J01]
+    episode.owner_type = OwnerType.NATURAL
+    episode.channels = []
+    episode.shares = []
+    episode.report = None
+    episode.agent = None
+    episode.ruled = True
+    episode.codes = [Code.N01, Code.J01]
+    episode.flags.tie = ()
+    episode.flags.lost = tuple(sorted({r.channel for r in episode.contested}))
+    episode.flags.split = ()
     episode.flags.ruling = ruling.source
 
 

@@ -376,8 +376,13 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     # Who: customer name, channel, agent.
     name_frame = names.name_series(_gendered_names(frame))
     channel = channel_series(_column(frame, "channel"), kind.name, ctx)
+    natural = None
     if kind.name == "ruling":
-        channel = _column(frame, "ruling_owner")
+        # 归属渠道 read like any channel cell (name variants folded); 自然到访/无 … rules the
+        # customer no channel's.
+        owner = _column(frame, "ruling_owner")
+        natural = owner.str.strip_chars().is_in(list(NO_CHANNEL)).fill_null(False)
+        channel = channel_series(owner, kind.name, ctx)
     if kind.name == "report" and ctx.require_channel:
         add_rule_error(
             channel.is_null(),
@@ -402,12 +407,15 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     if kind.name == "ruling":
         shares, code, text = _map_unique(_column(frame, "ruling_shares"), deals.parse_shares)
         add_error(code, text)
+        assert natural is not None
         add_rule_error(
-            channel.is_null() & shares.is_null(),
+            channel.is_null() & shares.is_null() & ~natural,
             RowError.RULING_OWNER_MISSING,
             "裁决表缺少归属渠道或分成",
         )
         data["shares"] = shares
+        if natural.any():  # only then: the other rulings' content (and row ids) never change
+            data["natural"] = natural
 
     report_type = _report_types(frame, kind.name, ctx, table.sheet)
 

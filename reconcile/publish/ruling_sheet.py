@@ -161,6 +161,9 @@ def open_items(judgement: Judgement, rules: Rules) -> list[OpenItem]:
     return items
 
 
+NATURAL_OWNER = "自然到访"  # one of config.kinds.NO_CHANNEL: the ruling names no channel
+
+
 def night_channels(judgement: Judgement) -> list[str]:
     """The channels the night knows, from its reports and its episodes' owners."""
     channels = {r.channel for r in judgement.reports if r.channel}
@@ -171,7 +174,8 @@ def night_channels(judgement: Judgement) -> list[str]:
 def write_ruling_sheet(judgement: Judgement, rules: Rules, out: Path) -> Path:
     """Write the pre-filled 裁决表 to `out` (atomically; the same night gives the same bytes)."""
     night = judgement.inputs.as_of
-    channels = night_channels(judgement)
+    # 自然到访 last: a ruling that no channel holds the customer (its deals pay nobody).
+    channels = [*night_channels(judgement), NATURAL_OWNER]
     wb = new_workbook()
     ws = wb.create_sheet(RULING_SHEET)
     notes = wb.create_sheet(NOTES_SHEET)
@@ -357,7 +361,7 @@ def _lines() -> list[tuple[str, str]]:
         (
             owner,
             "裁决归属的渠道，可从下拉列表选择；名称须与渠道的文件夹名一致。"
-            "只能判给渠道：填“自然到访”会被当成一个名叫自然到访的渠道",
+            f"客户不归任何渠道时选“{NATURAL_OWNER}”：各家报备均未获归属，成交不结佣",
         ),
         (shares, f"多家渠道分佣时填写，如 {SHARES_EXAMPLE}，比例合计 100%"),
         (

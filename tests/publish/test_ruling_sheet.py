@@ -109,14 +109,14 @@ def test_the_columns_to_fill_are_validated(night):
     sheet, cells = owner.formula1.split("!")
     assert sheet == f"'{NOTES_SHEET}'"
     listed = [cell.value for row in wb[NOTES_SHEET][cells.replace("$", "")] for cell in row]
-    assert listed == ["我爱我家", "房多多", "链家"]  # the night's channels
+    assert listed == ["我爱我家", "房多多", "链家", "自然到访"]  # the night's channels, or none
     assert shares.type == "custom" and "链家:0.5;我爱我家:0.5" in shares.prompt
     assert shares.showInputMessage and shares.promptTitle.startswith("分成")
     assert ruled.type == "date" and ws.column_dimensions["H"].number_format == "yyyy-mm-dd"
     assert by_column["A2"].type == "custom"  # a full number
     notes = {str(r[0]): str(r[1]) for r in _rows(workspace.root / SHEET, NOTES_SHEET) if len(r) > 1}
     assert "inputs/rulings/" in notes["放回哪里"] and "不要转发给渠道" in notes["这是什么"]
-    assert "只能判给渠道" in notes["归属渠道"]  # a ruling cannot say 自然到访 yet
+    assert "不归任何渠道时选“自然到访”" in notes["归属渠道"]
     assert "事项、候选、申诉截止是今晚的情况" in notes["怎么填"]  # the columns `check` calls unused
 
 
