@@ -23,7 +23,7 @@ from reconcile.ingest.sheet import describe_unused
 from reconcile.judge import Judgement
 from reconcile.judge.preview import FUTURE, report_verdicts
 from reconcile.judge.reasons import labels as code_label
-from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
+from reconcile.judge.vocabulary import ClaimCheck, DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.phones import mask
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
 from reconcile.publish.night import Published
@@ -155,6 +155,11 @@ def published_lines(
     if published.receipts:
         folder = published.receipts[0].parent.relative_to(root)
         lines.append(f"  已写出 {folder}/ 下的渠道回执 {len(published.receipts)} 份")
+    if published.ruling_sheet is not None:
+        lines.append(
+            f"  已写出 {published.ruling_sheet.relative_to(root)}"
+            "（预填的裁决表：填写后放入 inputs/rulings/）"
+        )
     if deferred:
         lines.append(
             "判定日当天尚未结束：文件已写出，当晚的邮件留给当天结束后的首次运行"
@@ -246,6 +251,23 @@ def _to_pay_lines(judgement: Judgement) -> list[str]:
             "预付余额（多付的款项，抵扣以后可结佣的成交）："
             + "、".join(f"{c} {yuan(v)}" for c, v in credit.items())
         )
+    return lines + _claim_lines(judgement)
+
+
+def _claim_lines(judgement: Judgement) -> list[str]:
+    """Per agency that sent a 请款单/对账单: how its claims checked (SPEC 6.6)."""
+    claiming = sorted({c.channel for s in judgement.settlement for c in s.claims})
+    if not claiming:
+        return []
+    lines = ["请款核对（详见结算表的对账表）："]
+    for channel in claiming:
+        counts: Counter[ClaimCheck] = Counter(
+            s.check
+            for s in judgement.settlement
+            if s.channel == channel and s.check != ClaimCheck.NO_CLAIM
+        )
+        found = "、".join(f"{check.label} {counts[check]}" for check in ClaimCheck if counts[check])
+        lines.append(f"  {channel}：{found}")
     return lines
 
 

@@ -31,11 +31,13 @@ class Published:
     report: Path
     settlement: Path
     receipts: list[Path]
+    ruling_sheet: Path | None = None  # the pre-filled 裁决表, when anything is open
     deliveries: list[Delivery] = field(default_factory=list)
 
     @property
     def files(self) -> list[Path]:
-        return [self.report, self.settlement, *self.receipts]
+        extra = [self.ruling_sheet] if self.ruling_sheet is not None else []
+        return [self.report, self.settlement, *self.receipts, *extra]
 
 
 def publish(
@@ -68,7 +70,7 @@ def publish(
     report, html, text = write_report(digest, workspace.reports)
     settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
     receipts = write_receipts(judgement, rules, night, folder / "channels")
-    published = Published(digest, report, settlement, list(receipts.values()))
+    published = Published(digest, report, settlement, list(receipts.values()), ruling)
     now = datetime.now(rules.zone)
     if compose:
         attachment = f"结算表_{night.isoformat()}.xlsx"
