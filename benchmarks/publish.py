@@ -80,7 +80,7 @@ def one_round(inputs, rules, folder: Path) -> dict[str, tuple[float, str]]:
         settlement = write_settlement(judgement, rules, inputs.as_of, folder / "s.xlsx")
         lap("settlement.xlsx", f"{len(judgement.deals):,} deal lines")
         receipts = write_receipts(judgement, rules, inputs.as_of, folder / "channels")
-        size = sum(receipt.stat().st_size for receipt in receipts) / 2**20
+        size = sum(receipt.stat().st_size for receipt in receipts.values()) / 2**20
         lap(
             "receipts", f"{len(receipts)} files, {len(judgement.reports):,} reports, {size:.1f} MiB"
         )
