@@ -31,6 +31,7 @@ SKIP_TOTALS = "合计/小计行"
 SKIP_NOTES = "备注/说明行"
 SKIP_REPEATED_HEADER = "重复的表头行"
 SKIP_UNSOLD = "未售房源"
+SKIP_UNRULED = "未填写裁决的行"
 
 _IDENTITY_FIELDS = frozenset(
     {"phone", "deal_no", "subscription_no", "contract_no", "room_id", "room", "room_name"}
@@ -191,6 +192,14 @@ def _table(
         if stage is not None
         else pl.lit(False)
     )
+    # The pre-filled 裁决表 lists every open customer; a row the admin did not rule (no
+    # 归属渠道, no 分成) is no ruling and no error.
+    ruled_by = [match.mapping[f] for f in ("ruling_owner", "ruling_shares") if f in match.mapping]
+    unruled = (
+        pl.all_horizontal(pl.col(column).is_null() for column in ruled_by)
+        if kind == "ruling" and ruled_by
+        else pl.lit(False)
+    )
     raw = match.raw_headers
     repeated_header = (
         pl.sum_horizontal(
@@ -212,6 +221,8 @@ def _table(
         .then(pl.lit(SKIP_NOTES))
         .when(unsold)
         .then(pl.lit(SKIP_UNSOLD))
+        .when(unruled)
+        .then(pl.lit(SKIP_UNRULED))
         .otherwise(None)
         .alias("__skip")
     )

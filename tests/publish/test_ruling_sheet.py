@@ -162,12 +162,10 @@ def test_a_filled_sheet_in_inputs_rulings_resolves_the_dispute(tmp_path):
     assert episode.flags.ruling.startswith("rulings/裁决表.xlsx")
     digest = second.published.digest
     assert next(s for s in digest.sections if s.key == "disputes").total == 0
-    # the rows left unfilled are listed as rejected, as 说明 says, and do no harm
+    # the rows left unfilled are skipped, counted, and no error: the admin ruled one row
     files = next(s for s in digest.sections if s.key == "files")
-    rejected = [c for g in files.groups for c in g.cards if c.badge == "拒收"]
-    assert len(rejected) == 3 and {dict(c.fields)["原因"] for c in rejected} == {
-        "裁决表缺少归属渠道或分成"
-    }
+    assert not [c for g in files.groups for c in g.cards if c.badge == "拒收"]
+    assert second.rejected == 0 and dict(second.skipped) == {"未填写裁决的行": 3}
     header, *rows = _rows(root / "outputs/2026-11-20/裁决表_2026-11-20.xlsx")
     assert "13812341234" not in [row[0] for row in rows]
 
