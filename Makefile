@@ -34,6 +34,7 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/degenerate.py
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/operations.py
+	$(BIN)/python benchmarks/night.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .reconcile outputs/20* reports/20*
