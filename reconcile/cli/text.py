@@ -26,6 +26,7 @@ from reconcile.judge.reasons import labels as code_label
 from reconcile.judge.vocabulary import ClaimCheck, DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.phones import mask
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
+from reconcile.publish.mail import Delivery
 from reconcile.publish.night import Published
 from reconcile.publish.text import yuan
 
@@ -137,6 +138,15 @@ def _move_lines(summary: RunSummary) -> list[str]:
 
 def _judged_lines(root: Path, notify: NotifyRules, summary: RunSummary) -> list[str]:
     lines = []
+    if summary.reused is not None:
+        folders = Counter(path.relative_to(root).parts[0] for path in summary.reused)
+        night = summary.as_of
+        kept = "、".join(f"{where}/{night} 下 {n} 个" for where, n in sorted(folders.items()))
+        lines.append(
+            "输入、规则与程序都与这一晚上次完整运行时相同：沿用当时的判定与文件"
+            f"（{kept}，逐字节核对无误），未重新判定、未重写"
+        )
+        lines += _delivery_lines(root, summary.deliveries)
     if summary.judgement is not None:
         lines += judgement_lines(summary.judgement, summary.written, root)
     if summary.published is not None:
@@ -168,7 +178,13 @@ def published_lines(
     for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance)):
         if not recipients and not deferred:
             lines.append(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
-    for delivery in published.deliveries:
+    return lines + _delivery_lines(root, published.deliveries)
+
+
+def _delivery_lines(root: Path, deliveries: list[Delivery]) -> list[str]:
+    """What became of each mail."""
+    lines = []
+    for delivery in deliveries:
         mail = mail_label(delivery.key, delivery.subject)
         label = f"邮件 {mail}（{delivery.night}）→ {'、'.join(delivery.to)}"
         eml = delivery.eml.relative_to(root) if delivery.eml.is_relative_to(root) else delivery.eml

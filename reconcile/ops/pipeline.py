@@ -19,6 +19,7 @@ from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
@@ -45,8 +46,10 @@ from reconcile.judge.inputs import load
 from reconcile.ops.housekeeping import Move, Processed, tidy
 from reconcile.ops.lock import Holder, run_lock
 from reconcile.ops.progress import Steps
+from reconcile.ops.reuse import accepted_keys, night_key, remember, reusable
 from reconcile.ops.stop import Stop
 from reconcile.publish.contract import write_contract
+from reconcile.publish.mail import Delivery, night_deliveries
 from reconcile.publish.night import Published, publish
 from reconcile.store.ledger import Ledger
 
@@ -74,6 +77,10 @@ class RunSummary:
     interrupted: int = 0  # runs of dead processes closed as interrupted by this one
     mail_deferred: bool = False  # the day is not over: its mails wait for the nightly run
     reread: Reread | None = None  # stored sheets re-derived (the vocabulary changed)
+    # Nothing changed since a full run of this night: its files, kept (ops/reuse.py), and
+    # what became of mails still queued
+    reused: list[Path] | None = None
+    deliveries: list[Delivery] = field(default_factory=list)
 
     @property
     def in_quarantine(self) -> list[tuple[str, str]]:
@@ -170,22 +177,28 @@ def run(
             if mode == "ingest":
                 ingest(workspace, ledger, summary, stop, steps)
             _check(stop)
-            with steps.step("判定客户归属"):
-                summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
-            with steps.step("写出对账结果（CSV）"):
-                summary.written = write_contract(
-                    summary.judgement, workspace.outputs / as_of.isoformat()
-                )
-            _check(stop)
-            with steps.step("生成日报、结算表、渠道回执与邮件"):
-                summary.published = publish(
+            compose = mode == "ingest" and not summary.mail_deferred
+            # A file that failed to read tonight is news for the report: never reuse then.
+            sending = send and workspace.rules.notify.smtp is not None
+            key = None if summary.failed else night_key(workspace, ledger, as_of, compose, sending)
+            summary.reused = (
+                reusable(
                     workspace,
                     ledger,
-                    summary.judgement,
-                    failed=summary.failed,
-                    compose=mode == "ingest" and not summary.mail_deferred,
-                    send=send,
+                    as_of,
+                    accepted_keys(workspace, ledger, as_of, compose, sending),
                 )
+                if key
+                else None
+            )
+            if summary.reused is not None:
+                summary.written = [p for p in summary.reused if p.suffix == ".csv"]
+                now = datetime.now(workspace.rules.zone)
+                summary.deliveries = night_deliveries(ledger, workspace.rules, as_of, now, send)
+            else:
+                _judge_and_publish(workspace, ledger, summary, compose, send, stop, steps)
+                if key is not None:
+                    remember(workspace, ledger, as_of, key, _night_files(workspace, as_of))
             if mode == "ingest":
                 summary.moves = tidy(
                     workspace, ledger, run_id, as_of, summary.processed, workspace.now()
@@ -211,6 +224,38 @@ def run(
             (datetime.now(workspace.rules.zone) - started).total_seconds(),
         )
     return summary
+
+
+def _judge_and_publish(
+    workspace: Workspace,
+    ledger: Ledger,
+    summary: RunSummary,
+    compose: bool,
+    send: bool,
+    stop: Stop | None,
+    steps: Steps,
+) -> None:
+    as_of = summary.as_of
+    with steps.step("判定客户归属"):
+        summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
+    with steps.step("写出对账结果（CSV）"):
+        summary.written = write_contract(summary.judgement, workspace.outputs / as_of.isoformat())
+    _check(stop)
+    with steps.step("生成日报、结算表、渠道回执与邮件"):
+        summary.published = publish(
+            workspace, ledger, summary.judgement, failed=summary.failed, compose=compose, send=send
+        )
+
+
+def _night_files(workspace: Workspace, as_of: date) -> list[Path]:
+    """Every file of the night's output and report folders."""
+    night = as_of.isoformat()
+    return sorted(
+        path
+        for folder in (workspace.outputs / night, workspace.reports / night)
+        for path in folder.rglob("*")
+        if path.is_file()
+    )
 
 
 def reread_workspace(workspace: Workspace) -> Reread:

@@ -178,6 +178,21 @@ def _delivery(row: dict, eml: Path) -> Delivery:
     )
 
 
+def night_deliveries(
+    ledger: Ledger, rules: Rules, night: date, now: datetime, send: bool
+) -> list[Delivery]:
+    """The night's mails as they stand after sending what is queued (a night whose files
+    are reused, ops/reuse.py): each with its status, `.eml` relative to the workspace."""
+    sent = {d.message_id: d for d in flush(ledger, rules, now, send)}
+    found = [
+        sent.pop(row["message_id"])
+        if row["message_id"] in sent
+        else _delivery(row, Path(row["eml_path"]))
+        for row in ledger.night_mails(night.isoformat())
+    ]
+    return found + list(sent.values())
+
+
 def _stamp(rules: Rules, now: datetime) -> str:
     when = now if now.tzinfo else now.replace(tzinfo=rules.zone)
     return when.astimezone(rules.zone).isoformat(timespec="seconds")

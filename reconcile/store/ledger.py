@@ -158,6 +158,13 @@ CREATE TABLE IF NOT EXISTS row_aliases (
     new_id      TEXT NOT NULL,           -- the id the same source row has now
     run_id      INTEGER                  -- the run (or reread) that replaced it
 );
+CREATE TABLE IF NOT EXISTS outputs (
+    night       TEXT NOT NULL,           -- YYYY-MM-DD
+    path        TEXT NOT NULL,           -- relative to the workspace
+    sha256      TEXT NOT NULL,           -- of the bytes written
+    key         TEXT NOT NULL,           -- what the night's files were made from (ops/reuse.py)
+    PRIMARY KEY (night, path)
+);
 CREATE VIEW IF NOT EXISTS ledger_rows AS
     SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
            f.first_run, f.first_seen
@@ -630,6 +637,10 @@ class Ledger:
         found = self._mail_rows("WHERE night = ? AND key = ?", (night, key))
         return found[0] if found else None
 
+    def night_mails(self, night: str) -> list[dict]:
+        """The mails recorded for a night, in the order they were composed."""
+        return self._mail_rows("WHERE night = ? ORDER BY rowid", (night,))
+
     def queued_mails(self) -> list[dict]:
         """Mails waiting to be sent, oldest first."""
         return self._mail_rows("WHERE status = 'queued' ORDER BY night, created_at, message_id")
@@ -653,6 +664,43 @@ class Ledger:
             f"UPDATE mails SET {', '.join(assignments)} WHERE message_id = ?",
             [*fields.values(), message_id],
         )
+
+    # a night's files, and what they were made from: a run of the same night with
+    # nothing changed reuses them (reconcile.ops.reuse)
+    def watermark(self) -> str:
+        """A text that changes whenever anything a night is judged or published from
+        changes: rows and rejected rows added or re-derived, files read, quarantined or
+        moved, sheets re-read. Not the runs and mails, nor when a file was last seen."""
+        found = self.execute(
+            """
+            SELECT (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM rows),
+                   (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM row_errors),
+                   (SELECT count(*) || ':' || ifnull(max(rowid), 0)
+                           || ':' || ifnull(sum(length(ifnull(unused, ''))), 0) FROM sheets),
+                   (SELECT group_concat(file_id || '/' || sha256 || '/' || status
+                                        || '/' || first_seen, ';')
+                    FROM (SELECT * FROM files ORDER BY file_id)),
+                   (SELECT count(*) FROM file_moves),
+                   (SELECT count(*) FROM row_aliases)
+            """
+        )
+        return "|".join(str(part) for part in found[0])
+
+    def night_outputs(self, night: str) -> list[tuple[str, str, str]]:
+        """(path, sha256, key) of every file the night's last full run wrote."""
+        return [
+            (str(path), str(sha), str(key))
+            for path, sha, key in self.execute(
+                "SELECT path, sha256, key FROM outputs WHERE night = ? ORDER BY path", (night,)
+            )
+        ]
+
+    def record_outputs(self, night: str, key: str, files: list[tuple[str, str]]) -> None:
+        """The files (path, sha256) a full run of the night wrote, made from `key`."""
+        with self.transaction():
+            self.execute("DELETE FROM outputs WHERE night = ?", (night,))
+            for path, sha in files:
+                self.execute("INSERT INTO outputs VALUES (?, ?, ?, ?)", (night, path, sha, key))
 
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))

@@ -1,0 +1,112 @@
+"""A night run again with nothing changed reuses its files (reconcile/ops/reuse.py); any
+change of input, rules, code or the files themselves makes a full run, byte-exact."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from reconcile.cli.main import main
+from reconcile.config.workspace import Workspace
+from reconcile.ops import reuse
+from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
+from reconcile.ops.pipeline import run
+from reconcile.testing import SheetSpec, write_xlsx
+
+
+def _files(root: Path) -> dict[str, tuple[str, int]]:
+    """Every output and report file: its hash and modification time (ns)."""
+    return {
+        str(path.relative_to(root)): (
+            hashlib.sha256(path.read_bytes()).hexdigest(),
+            path.stat().st_mtime_ns,
+        )
+        for folder in ("outputs", "reports")
+        for path in sorted((root / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {name: sha for name, (sha, _) in _files(root).items()}
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    generate_workspace(tmp_path)
+    return tmp_path
+
+
+def test_the_same_night_again_judges_nothing_and_rewrites_nothing(demo, capsys):
+    first = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert first.judgement is not None and first.reused is None
+    before = _files(demo)
+    second = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert second.judgement is None and second.published is None
+    assert second.reused is not None and len(second.reused) == len(before)
+    assert _files(demo) == before  # same bytes, not even touched
+    assert {p.name for p in second.written} == {
+        "reports.csv", "attribution.csv", "deals.csv", "settlement.csv",
+    }  # fmt: skip
+    assert [d.key for d in second.deliveries][:2] == ["dispute_report", "settlement"]
+    capsys.readouterr()
+    assert main(["run", "--workspace", str(demo), "--as-of", str(DEMO_AS_OF), "--no-email"]) == 0
+    out = capsys.readouterr().out
+    assert "沿用当时的判定与文件" in out and "逐字节核对无误" in out
+
+
+@pytest.mark.parametrize("change", ["deleted", "edited", "rules", "input", "code"])
+def test_any_change_makes_a_full_run_with_the_same_bytes(demo, monkeypatch, change):
+    run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    before = _hashes(demo)
+    night = demo / "outputs" / DEMO_AS_OF.isoformat()
+    receipt = night / "channels" / "链家.xlsx"
+    if change == "deleted":
+        receipt.unlink()
+    elif change == "edited":
+        receipt.write_bytes(receipt.read_bytes() + b"\0")
+    elif change == "rules":
+        rules = demo / "rules.yaml"
+        rules.write_text(rules.read_text(encoding="utf-8") + "\n# 注释\n", encoding="utf-8")
+    elif change == "input":
+        path = demo / "inputs/channels/链家/补充报备.xlsx"
+        header = ["客户姓名", "客户电话", "报备时间", "经纪人"]
+        row = ["邹先生", "139****0001", "2026-11-20 09:00", "王磊"]
+        write_xlsx(path, [SheetSpec("报备", header, [row])])
+        os.utime(path, (time.time() - 3600,) * 2)  # settled: saved an hour ago
+    else:
+        monkeypatch.setattr(reuse, "code_digest", lambda: "another version of the product")
+    again = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert again.reused is None and again.judgement is not None
+    after = _hashes(demo)
+    if change in ("deleted", "edited", "code"):
+        assert after == before  # rewritten exactly as it was
+    elif change == "rules":
+        assert after.keys() == before.keys()
+    else:
+        assert (
+            after[f"outputs/{DEMO_AS_OF}/reports.csv"]
+            != before[f"outputs/{DEMO_AS_OF}/reports.csv"]
+        )
+    # and now that the files match what they were made from, the next run reuses them
+    assert run(Workspace.open(demo), DEMO_AS_OF, send=False).reused is not None
+
+
+def test_a_replay_after_a_later_night_is_judged_then_reused(demo):
+    later = DEMO_AS_OF + timedelta(days=1)
+    run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    run(Workspace.open(demo), later, send=False)
+    before = {k: v for k, v in _hashes(demo).items() if str(DEMO_AS_OF) in k}
+    replay = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert replay.mode == "replay"
+    assert replay.reused is not None  # the ledger did not change since that night's files
+    for path in (demo / "outputs" / str(DEMO_AS_OF)).rglob("*.xlsx"):
+        path.unlink()
+    replay = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert replay.reused is None
+    assert {k: v for k, v in _hashes(demo).items() if str(DEMO_AS_OF) in k} == before
