@@ -13,6 +13,7 @@ import math
 import re
 import unicodedata
 from calendar import monthrange
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
 from typing import NamedTuple
@@ -377,18 +378,53 @@ def combine(
     holding a full datetime wins. An unreadable time cell leaves the date alone,
     since the date is still known; a time with a blank date is ``date_time_only``.
     """
-    day = parse_datetime(date_value, ref=ref)
+    return _joined(parse_datetime(date_value, ref=ref), _time_cell(time_value, ref))
+
+
+def combine_all(rows: Iterable[tuple[str | None, str | None, date | None]]) -> list[DateParse]:
+    """:func:`combine` of each (date cell, time cell, ref), each distinct date and time
+    cell parsed once: a sheet's date-time pairs are nearly all distinct, its dates and
+    its times are few."""
+    days: dict[tuple[str | None, date | None], DateParse] = {}
+    times: dict[tuple[str | None, date | None], _TimeCell | None] = {}
+    results = []
+    for date_value, time_value, ref in rows:
+        day = days.get((date_value, ref))
+        if day is None:
+            day = days[date_value, ref] = parse_datetime(date_value, ref=ref)
+        key = (time_value, ref)
+        if key in times:
+            cell = times[key]
+        else:
+            cell = times[key] = _time_cell(time_value, ref)
+        results.append(_joined(day, cell))
+    return results
+
+
+class _TimeCell(NamedTuple):
+    text: str  # normalised, not blank
+    full: DateParse  # the cell read as a date (a time cell holding a whole datetime)
+    clock: _Clock | None  # the cell read as a time of day
+
+
+def _time_cell(time_value: str | None, ref: date | None) -> _TimeCell | None:
     time_text = "" if time_value is None else _normalise(time_value)
     if not time_text:
+        return None
+    return _TimeCell(time_text, parse_datetime(time_value, ref=ref), _parse_time_of_day(time_text))
+
+
+def _joined(day: DateParse, cell: _TimeCell | None) -> DateParse:
+    if cell is None:
         return day
-    full = parse_datetime(time_value, ref=ref)
+    full = cell.full
     if full.has_date and (full.has_time or day.value is None):
         return full
-    clock = _parse_time_of_day(time_text)
+    clock = cell.clock
     if clock is None:
         return day
     if day.value is None:
-        return _time_only(time_text) if day.error_code == RowError.DATE_MISSING else day
+        return _time_only(cell.text) if day.error_code == RowError.DATE_MISSING else day
     value = datetime.combine(day.value.date(), clock.time) + timedelta(days=clock.day_offset)
     return DateParse(value, True, clock.known, day.year_inferred, None, None)
 

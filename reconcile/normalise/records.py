@@ -207,7 +207,7 @@ def _parse_times(
             (ref_dates if ref_dates is not None else pl.lit(None, pl.Date)).alias("r"),
         )
         unique = triples.unique()
-        results = [dates.combine(d, t, ref=r or ctx.ref_date) for d, t, r in unique.iter_rows()]
+        results = dates.combine_all((d, t, r or ctx.ref_date) for d, t, r in unique.iter_rows())
         lookup = unique.with_columns(_parse_columns(results))
         parsed = triples.join(
             lookup, on=["d", "t", "r"], how="left", nulls_equal=True, maintain_order="left"

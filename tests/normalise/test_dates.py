@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from reconcile.normalise.dates import (
     DateParse,
     combine,
+    combine_all,
     excel_serial_to_datetime,
     infer_year,
     parse_datetime,
@@ -332,6 +333,15 @@ def test_combine(date_cell, time_cell, ref, value, has_time, year_inferred, code
     assert parsed.has_time is has_time
     assert parsed.year_inferred is year_inferred
     assert parsed.error_code == code
+
+
+def test_combine_all_is_combine_of_each_row():
+    # Every date cell of the cases against every time cell, each ref: the shared parses
+    # of a date or a time cell must not leak from one row into another.
+    days = sorted({case[0] for case in COMBINE_CASES}, key=str)
+    clocks = sorted({case[1] for case in COMBINE_CASES}, key=str)
+    rows = [(d, t, ref) for d in days for t in clocks for ref in (None, REF)]
+    assert combine_all(rows + rows[::-1]) == [combine(d, t, ref=r) for d, t, r in rows + rows[::-1]]
 
 
 @pytest.mark.parametrize(
