@@ -33,16 +33,9 @@ from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, Report
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import ordered_lines
+from reconcile.publish.stream import Sheet, write_book
 from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text
-from reconcile.publish.workbook import (
-    Column,
-    cell_text,
-    new_workbook,
-    night_moment,
-    save_workbook,
-    setup_page,
-    write_table,
-)
+from reconcile.publish.workbook import Column, cell_text
 
 OVERVIEW, REPORTS, CUSTOMERS, COMMISSION = "概要", "报备回执", "归属客户", "佣金"
 SETTLE = "结算"
@@ -503,20 +496,14 @@ def _reasons(codes: Iterable[Code], signed: bool) -> str:
 
 
 def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:
-    zone = rules.zone
-    wb = new_workbook()
     reports = receipt.report_rows()
-    tables: list[tuple[str, tuple[Column, ...], list[list[object]]]] = [
-        (OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
-        (REPORTS, REPORT_COLUMNS, reports),
-        (CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows()),
-        (COMMISSION, COMMISSION_COLUMNS, receipt.deal_rows()),
+    sheets = [
+        Sheet(OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
+        Sheet(REPORTS, REPORT_COLUMNS, reports),
+        Sheet(CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows()),
+        Sheet(COMMISSION, COMMISSION_COLUMNS, receipt.deal_rows()),
     ]
     # A channel with nothing to settle keeps a receipt of its reports alone.
     if receipt.settles():
-        tables.append((SETTLE, SETTLE_COLUMNS, receipt.settle_rows()))
-    for name, columns, rows in tables:
-        sheet = wb.create_sheet(name)
-        write_table(sheet, columns, rows, zone)
-        setup_page(sheet, rules.project, f"{TITLE}·{name}", as_of)
-    return save_workbook(wb, path, night_moment(as_of, zone))
+        sheets.append(Sheet(SETTLE, SETTLE_COLUMNS, receipt.settle_rows()))
+    return write_book(path, sheets, rules.project, TITLE, as_of, rules.zone)

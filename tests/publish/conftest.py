@@ -31,6 +31,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl.utils import column_index_from_string
+from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
 from reconcile.config.rules import Rules
@@ -144,6 +146,19 @@ def sheets(path: Path) -> dict[str, list[list]]:
     """Every sheet's rows, read by python-calamine (a second reader, not openpyxl)."""
     book = CalamineWorkbook.from_path(str(path))
     return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+def column_width(sheet: Worksheet, letter: str) -> float:
+    """A column's width as openpyxl reads it, wherever the file stored it.
+
+    xlsxwriter writes one `<col min max>` for neighbouring columns of one width, and
+    openpyxl keys that under its first column only.
+    """
+    index = column_index_from_string(letter)
+    for dimension in sheet.column_dimensions.values():
+        if dimension.min is not None and dimension.min <= index <= (dimension.max or index):
+            return dimension.width
+    return sheet.column_dimensions[letter].width
 
 
 SOFFICE_TIMEOUT = 180

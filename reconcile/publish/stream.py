@@ -1,0 +1,338 @@
+"""Streaming xlsxwriter helpers for the big workbooks people receive (receipts, settlement).
+
+openpyxl builds every cell as an object and writes about 5,000 rows a second; the
+receipts and the settlement's 明细 and 对账 have tens of thousands. Here a workbook is
+first planned as `Sheet`s (plain rows of Python values under typed `Column`s), then
+streamed by xlsxwriter in `constant_memory` mode: each row is written once, in order,
+and leaves memory.
+
+The layout is workbook.py's table (a bold, shaded header row that stays frozen and
+carries an autofilter, columns sized to their content with CJK counted twice, money
+in yuan, local times, wrapped columns with taller rows, landscape pages that fit the
+width with the header row repeated). Every text goes through `cell_text` and is
+written with `write_string`, so no text is ever a formula; only a `Formula` the code
+built is. The same sheets always give the same bytes: the document is stamped with
+the night's moment and xlsxwriter gives every zip entry a fixed time.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from reconcile.publish.workbook import (
+    CREATOR,
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    EMPTY_TEXT,
+    FORMATS,
+    Column,
+    Formula,
+    cell_text,
+    display_width,
+    night_moment,
+)
+from reconcile.store.files import write_atomic
+
+_LINE_HEIGHT = 15  # points: one line of the default 11-point font
+_MIN_WIDTH = 6
+_A4 = 9  # xlsxwriter's paper code
+_HEADER_PART = 60  # characters of one page-header part before `&` is doubled
+_HEADER_ROOM = 80  # … and after: three parts and their codes stay within Excel's 255
+_FOOTER = "&C第 &P 页，共 &N 页"
+# Rendered widths of values whose text is not the cell's value (formats, formulas).
+_KIND_WIDTH = {"money": 16, "datetime": 17, "date": 11, "percent": 8, "count": 8}
+_HEADER_STYLE = {
+    "bold": True,
+    "bg_color": "#DDEBF7",
+    "pattern": 1,
+    "align": "center",
+    "valign": "vcenter",
+    "text_wrap": True,
+}
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A cell below a table (a total, a note): its value, how it looks, whether bold."""
+
+    value: object
+    kind: str = "text"
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What goes into one sheet: a table, and the rows written below it.
+
+    `below` starts on the row after the table's last (`last`); an empty list is an
+    empty row, and `None` an empty cell.
+    """
+
+    name: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[object]]
+    empty: str = EMPTY_TEXT  # said below the header of a table without rows
+    below: Sequence[Sequence[Extra | None]] = ()
+
+    @property
+    def last(self) -> int:
+        """The table's last row, 1-based: its `empty` line when it has no rows."""
+        return max(len(self.rows) + 1, 2)
+
+
+def write_book(
+    path: Path, sheets: Sequence[Sheet], project: str, title: str, as_of: date, zone: ZoneInfo
+) -> Path:
+    """Write `sheets` in order to `path`, atomically; every page headed `title·<sheet>`."""
+    moment = night_moment(as_of, zone)
+    buffer = io.BytesIO()
+    # Not `in_memory`: it turns `constant_memory` off. Rows go to temporary files, the
+    # zip to `buffer`; xlsxwriter stamps every zip entry with one fixed 1980 date.
+    book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "nan_inf_to_errors": True})
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    book.set_properties({"author": CREATOR, "created": utc})
+    formats = _Formats(book)
+    for sheet in sheets:
+        worksheet = book.add_worksheet(sheet.name)
+        _write_sheet(worksheet, sheet, formats, zone)
+        _setup_page(worksheet, project, f"{title}·{sheet.name}", as_of)
+    book.close()
+    return write_atomic(path, buffer.getvalue())
+
+
+class _Formats:
+    """One xlsxwriter format per look, made on first use (Excel caps a file's styles)."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self._book = book
+        self._cache: dict[tuple[str | None, bool, str | None], Format | None] = {}
+        self.header = book.add_format(_HEADER_STYLE)
+
+    def get(
+        self, number: str | None, bold: bool = False, align: str | None = None
+    ) -> Format | None:
+        key = (number, bold, align)
+        if key not in self._cache:
+            style: dict[str, object] = {}
+            if number:
+                style["num_format"] = number
+            if bold:
+                style["bold"] = True
+            if align:
+                style["valign"] = "top"
+            if align == "wrap":
+                style["text_wrap"] = True
+            self._cache[key] = self._book.add_format(style) if style else None
+        return self._cache[key]
+
+
+def _write_sheet(ws: Worksheet, sheet: Sheet, formats: _Formats, zone: ZoneInfo) -> None:
+    columns = sheet.columns
+    rows = [_cells(row, columns, zone) for row in sheet.rows]
+    widths = _widths(columns, rows)
+    wrapped = any(column.wrap for column in columns)
+    for index, column in enumerate(columns):
+        ws.write_string(0, index, cell_text(column.title), formats.header)
+    # A table with a wrapped column has every cell top-aligned, so a tall row still
+    # reads as one line; its wrapped cells wrap.
+    aligns = [("wrap" if c.wrap else "top") if wrapped else None for c in columns]
+    looks = [formats.get(None, align=align) for align in aligns]
+    numbers = [
+        formats.get(FORMATS.get(c.kind), align=align)
+        for c, align in zip(columns, aligns, strict=True)
+    ]
+    for number, row in enumerate(rows, start=1):
+        if wrapped:
+            lines = _lines(row, columns, widths)
+            if lines > 1:
+                ws.set_row(number, _LINE_HEIGHT * lines)
+        for index, value in enumerate(row):
+            if value is None:
+                if wrapped:
+                    ws.write_blank(number, index, None, looks[index])
+            elif type(value) is str:
+                ws.write_string(number, index, value, looks[index])
+            else:
+                kind, align = columns[index].kind, aligns[index]
+                _write_value(ws, number, index, value, kind, numbers[index], formats, align)
+    if not rows:
+        ws.write_string(1, 0, cell_text(sheet.empty), looks[0])
+        for index in range(1, len(columns) if wrapped else 0):
+            ws.write_blank(1, index, None, looks[index])
+    last = sheet.last
+    for number, extras in enumerate(sheet.below, start=last):
+        for index, extra in enumerate(extras):
+            if extra is not None:
+                _write_extra(ws, number, index, extra, formats, zone)
+    for index, width in enumerate(widths):
+        ws.set_column(index, index, width)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, last - 1, len(columns) - 1)
+    ws.repeat_rows(0)
+
+
+def _cells(row: Sequence[object], columns: Sequence[Column], zone: ZoneInfo) -> list[object]:
+    """A row's values as its cells hold them: text made safe, times local, days in date columns."""
+    cells: list[object] = []
+    for column, value in zip(columns, row, strict=True):
+        if isinstance(value, str) and not isinstance(value, Formula):
+            value = cell_text(value)
+        elif isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(zone).replace(tzinfo=None)
+            if column.kind == "date":
+                value = value.date()
+        cells.append(value)
+    return cells
+
+
+def _widths(columns: Sequence[Column], rows: list[list[object]]) -> list[int]:
+    """Each column's width: its widest cell or title and a margin, within its bounds."""
+    widths = [display_width(column.title) + 2 for column in columns]
+    for index, column in enumerate(columns):
+        widest = widths[index]
+        fixed = _KIND_WIDTH.get(column.kind)
+        for row in rows:
+            value = row[index]
+            if value is None:
+                continue
+            if fixed is not None or isinstance(value, Formula):
+                width = fixed or 10
+            elif isinstance(value, str):
+                width = _text_width(value)
+            else:
+                width = len(str(value))
+            widest = max(widest, width + 2)
+        widths[index] = max(_MIN_WIDTH, min(widest, column.max_width))
+    return widths
+
+
+def _text_width(text: str) -> int:
+    """The widest line of `text` on screen (`display_width`'s count, per line)."""
+    if text.isascii() and "\n" not in text:
+        return len(text)  # the common case, without a look-up per character
+    return max(_line_width(line) for line in text.split("\n"))
+
+
+def _line_width(line: str) -> int:
+    """`display_width(line)`, with the wide characters found by one regex, not one by one."""
+    wide, astral = _wide_characters()
+    return (
+        len(line)
+        + len(wide.findall(line))
+        + sum(display_width(char) - 1 for char in astral.findall(line))
+    )
+
+
+@functools.cache
+def _wide_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A class of the wide and full-width characters of the Basic Multilingual Plane
+    (what `display_width` counts twice), and one of every character beyond it, which
+    `display_width` itself judges (rare, and a scan of all of Unicode takes a while)."""
+    ranges = []
+    start = None
+    for point in range(0x10000 + 1):
+        wide = point < 0x10000 and display_width(chr(point)) == 2
+        if wide and start is None:
+            start = point
+        elif not wide and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(point - 1))}")
+            start = None
+    return re.compile(f"[{''.join(ranges)}]"), re.compile("[\U00010000-\U0010ffff]")
+
+
+def _lines(row: list[object], columns: Sequence[Column], widths: list[int]) -> int:
+    """Lines the row's tallest wrapped cell needs at its column's width.
+
+    The height is set here rather than left to the viewer, so that print shows every
+    line however the file is opened.
+    """
+    lines = 1
+    for index, column in enumerate(columns):
+        value = row[index]
+        if column.wrap and isinstance(value, str):
+            room = max(widths[index] - 1, 1)
+            needed = sum(-(-_text_width(part) // room) or 1 for part in value.split("\n"))
+            lines = max(lines, needed)
+    return lines
+
+
+def _write_value(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: object,
+    kind: str,
+    number: Format | None,
+    formats: _Formats,
+    align: str | None,
+) -> None:
+    """A cell that is not plain text: a formula, a time, a day, a number or a flag.
+
+    A time or day outside a time column still shows as one (openpyxl's defaults did).
+    """
+    if isinstance(value, Formula):
+        # An empty cached result: LibreOffice and Excel compute it on load; a cached 0
+        # would be shown as is.
+        ws.write_formula(row, col, value, number, "")
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, number)
+    elif isinstance(value, datetime):
+        own = number if kind in ("datetime", "date") else formats.get(DATETIME_FORMAT, align=align)
+        ws.write_datetime(row, col, value, own)
+    elif isinstance(value, date):
+        own = number if kind in ("datetime", "date") else formats.get(DATE_FORMAT, align=align)
+        ws.write_datetime(row, col, value, own)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, number)
+    else:
+        ws.write_string(row, col, cell_text(str(value)), formats.get(None, align=align))
+
+
+def _write_extra(
+    ws: Worksheet, row: int, col: int, extra: Extra, formats: _Formats, zone: ZoneInfo
+) -> None:
+    (value,) = _cells([extra.value], [Column("", extra.kind)], zone)
+    if value is None:
+        return
+    if type(value) is str:
+        ws.write_string(row, col, value, formats.get(None, extra.bold))
+        return
+    number = formats.get(FORMATS.get(extra.kind), extra.bold)
+    _write_value(ws, row, col, value, extra.kind, number, formats, None)
+
+
+def _setup_page(ws: Worksheet, project: str, title: str, as_of: date) -> None:
+    """Landscape A4 that fits the table's width, header row repeated, project and night printed."""
+    ws.set_landscape()
+    ws.set_paper(_A4)
+    ws.fit_to_pages(1, 0)
+    parts = (project, title, f"截至 {as_of.isoformat()}")
+    left, center, right = (_header_text(part) for part in parts)
+    # Set directly: set_header counts the `&G` inside a doubled `&&G` as an image
+    # placeholder and drops the whole header; the text is already valid here.
+    ws.header = f"&L{left}&C{center}&R{right}"
+    ws.set_footer(_FOOTER)
+
+
+def _header_text(text: str) -> str:
+    """Page header text: `&` starts a field code there, so a literal one is doubled.
+
+    Excel refuses a header longer than 255 characters in all, so each part is cut.
+    """
+    part = ILLEGAL_CHARACTERS_RE.sub("", text)[:_HEADER_PART]
+    while len(part.replace("&", "&&")) > _HEADER_ROOM:
+        part = part[:-1]
+    return part.replace("&", "&&")
