@@ -29,8 +29,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter.utility import xl_col_to_name
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
@@ -39,19 +38,9 @@ from reconcile.judge.deals import DealLine, commission_for
 from reconcile.judge.reasons import REASONS, labels
 from reconcile.judge.timeline import Episode
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType
+from reconcile.publish.stream import Extra, Sheet, write_book
 from reconcile.publish.text import masked_phone, until_text, yuan
-from reconcile.publish.workbook import (
-    TOTAL_FONT,
-    Column,
-    Formula,
-    new_workbook,
-    night_moment,
-    put,
-    save_workbook,
-    setup_page,
-    write_notes,
-    write_table,
-)
+from reconcile.publish.workbook import Column, Formula
 
 SUMMARY, DETAIL, CLAIMS, HELD, ADJUSTMENTS = "汇总", "明细", "对账", "暂缓", "调整"
 NO_CHANNEL = "（无渠道 / 待裁决）"
@@ -83,7 +72,7 @@ DETAIL_COLUMNS = (
 )
 # Where the summary's formulas look in 明细 (letters follow DETAIL_COLUMNS).
 _DETAIL_LETTER = {
-    column.title: get_column_letter(index) for index, column in enumerate(DETAIL_COLUMNS, 1)
+    column.title: xl_col_to_name(index - 1) for index, column in enumerate(DETAIL_COLUMNS, 1)
 }
 # The status columns' titles are the status labels of 明细's 状态 column: each of their
 # formulas matches 状态 against its own header cell, so no label is inside a formula.
@@ -106,7 +95,7 @@ SUMMARY_COLUMNS = (
     Column("待核对笔数", "count"),
 )
 _SUMMARY_LETTER = {
-    column.title: get_column_letter(index) for index, column in enumerate(SUMMARY_COLUMNS, 1)
+    column.title: xl_col_to_name(index - 1) for index, column in enumerate(SUMMARY_COLUMNS, 1)
 }
 # The deal line as held and adjustment sheets show it, before their own columns.
 _LINE_COLUMNS = (
@@ -147,7 +136,7 @@ CLAIM_COLUMNS = (
     Column("来源", max_width=60),
 )
 _CLAIM_LETTER = {
-    column.title: get_column_letter(index) for index, column in enumerate(CLAIM_COLUMNS, 1)
+    column.title: xl_col_to_name(index - 1) for index, column in enumerate(CLAIM_COLUMNS, 1)
 }
 # 对账's order within a channel: what must not be paid first, what matches last.
 SEVERITY = (
@@ -164,34 +153,24 @@ def write_settlement(judgement: Judgement, rules: Rules, as_of: date, path: Path
     """Write the night's settlement workbook to `path` (a folder gets `settlement.xlsx`)."""
     if path.is_dir():
         path = path / FILE_NAME
-    zone = rules.zone
     lines = ordered_lines(judgement.deals)
-    book = _Book(judgement, rules, zone)
+    book = _Book(judgement, rules, rules.zone)
     claimed = claim_rows(judgement.settlement)
-    wb = new_workbook()
-    names = (SUMMARY, DETAIL, CLAIMS, HELD, ADJUSTMENTS)
-    sheets = {name: wb.create_sheet(name) for name in names}
-    _write_summary(sheets[SUMMARY], lines, judgement.credit, claimed, zone)
-    write_table(sheets[DETAIL], DETAIL_COLUMNS, [book.detail_row(line) for line in lines], zone)
-    write_table(
-        sheets[CLAIMS],
-        CLAIM_COLUMNS,
-        [book.claim_row(row, index) for index, row in enumerate(claimed, start=2)],
-        zone,
-        empty=NO_CLAIMS,
-    )
     held = [line for line in lines if line.status == DealStatus.HELD]
-    write_table(sheets[HELD], HELD_COLUMNS, [book.held_row(line) for line in held], zone)
     adjusted = [line for line in lines if _adjustment_kinds(line)]
-    write_table(
-        sheets[ADJUSTMENTS],
-        ADJUSTMENT_COLUMNS,
-        [book.adjustment_row(line) for line in adjusted],
-        zone,
-    )
-    for name, sheet in sheets.items():
-        setup_page(sheet, rules.project, f"{TITLE}·{name}", as_of)
-    return save_workbook(wb, path, night_moment(as_of, zone))
+    sheets = [
+        summary_sheet(lines, judgement.credit, claimed),
+        Sheet(DETAIL, DETAIL_COLUMNS, [book.detail_row(line) for line in lines]),
+        Sheet(
+            CLAIMS,
+            CLAIM_COLUMNS,
+            [book.claim_row(row, index) for index, row in enumerate(claimed, start=2)],
+            empty=NO_CLAIMS,
+        ),
+        Sheet(HELD, HELD_COLUMNS, [book.held_row(line) for line in held]),
+        Sheet(ADJUSTMENTS, ADJUSTMENT_COLUMNS, [book.adjustment_row(line) for line in adjusted]),
+    ]
+    return write_book(path, sheets, rules.project, TITLE, as_of, rules.zone)
 
 
 def ordered_lines(lines: Sequence[DealLine]) -> list[DealLine]:
@@ -386,13 +365,8 @@ def _adjustment_kinds(line: DealLine) -> list[str]:
 # would count other channels' lines or none.
 
 
-def _write_summary(
-    ws: Worksheet,
-    lines: list[DealLine],
-    credit: dict[str, float],
-    claimed: list[Settled],
-    zone: ZoneInfo,
-) -> None:
+def summary_sheet(lines: list[DealLine], credit: dict[str, float], claimed: list[Settled]) -> Sheet:
+    """汇总: a row of formulas per channel (and one for lines without), 合计, notes, a check."""
     # A channel paid ahead or claiming only deals that are not its own still has a row.
     channels = sorted(
         {line.channel for line in lines if line.channel}
@@ -411,13 +385,11 @@ def _write_summary(
         # No claim and no payment names no channel: those cells stay empty.
         row = len(table) + 2
         table.append([NO_CHANNEL, *detail.row(row, detail.no_channel()), None, None, None])
-    last = write_table(ws, SUMMARY_COLUMNS, table, zone)
-    total = last + 1
-    put(ws, total, 1, "合计", "text", zone).font = TOTAL_FONT
-    for index, column in enumerate(SUMMARY_COLUMNS[1:], start=2):
-        letter = get_column_letter(index)
-        formula = Formula(f"=SUM({letter}2:{letter}{last})")
-        put(ws, total, index, formula, column.kind, zone).font = TOTAL_FONT
+    last = max(len(table) + 1, 2)
+    totals: list[Extra | None] = [Extra("合计", bold=True)]
+    for index, column in enumerate(SUMMARY_COLUMNS[1:], start=1):
+        letter = xl_col_to_name(index)
+        totals.append(Extra(Formula(f"=SUM({letter}2:{letter}{last})"), column.kind, bold=True))
     notes = [
         f"说明：应付净额 = {_PAYABLE} + {_CLAWBACK}（{_CLAWBACK}为负数）；{_HELD}的佣金待申诉期满"
         "或裁决后结算，不计入应付净额。",
@@ -432,11 +404,13 @@ def _write_summary(
             f"{NO_CHANNEL}：“明细”中渠道为空的成交行——撞单待裁决、自然到访或案场老客户的成交，"
             "尚无渠道佣金；待裁决的成交及预计佣金见“暂缓”表。"
         )
-    write_notes(ws, total + 2, notes)
-    check = total + 2 + len(notes)
     what = f"核对：明细表佣金合计（应等于 {_PAYABLE}+{_HELD}+{_CLAWBACK} 的合计）"
-    put(ws, check, 1, what, "text", zone)
-    put(ws, check, len(SUMMARY_COLUMNS), Formula(f"=SUM({_column(DETAIL, '佣金')})"), "money", zone)
+    check = Extra(Formula(f"=SUM({_column(DETAIL, '佣金')})"), "money")
+    gap: list[Extra | None] = [None] * (len(SUMMARY_COLUMNS) - 2)
+    # 合计 on the row after the table, a blank row, the notes, then the check.
+    explained: list[list[Extra | None]] = [[Extra(note)] for note in notes]
+    below = [totals, [], *explained, [Extra(what), *gap, check]]
+    return Sheet(SUMMARY, SUMMARY_COLUMNS, table, below=below)
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,7 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, formats: _Formats, zone: ZoneInfo)
             if lines > 1:
                 ws.set_row(number, _LINE_HEIGHT * lines)
         for index, value in enumerate(row):
-            if value is None:
+            if value is None or value == "":  # openpyxl wrote no empty text either
                 if wrapped:
                     ws.write_blank(number, index, None, looks[index])
             elif type(value) is str:
@@ -229,11 +229,10 @@ def _text_width(text: str) -> int:
 def _line_width(line: str) -> int:
     """`display_width(line)`, with the wide characters found by one regex, not one by one."""
     wide, astral = _wide_characters()
-    return (
-        len(line)
-        + len(wide.findall(line))
-        + sum(display_width(char) - 1 for char in astral.findall(line))
-    )
+    width = len(line) + len(wide.findall(line))
+    if line and max(line) > "\uffff":
+        width += sum(display_width(char) - 1 for char in astral.findall(line))
+    return width
 
 
 @functools.cache

@@ -23,6 +23,7 @@ from tests.publish.conftest import (
     HOSTILE_AGENT,
     HOSTILE_CHANNEL,
     Night,
+    column_width,
     recalculate,
     run_night,
     sheets,
@@ -173,11 +174,13 @@ def test_formats_freeze_filters_and_pages(garden: Path) -> None:
         assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
         assert sheet["A1"].font.b
         assert sheet.page_setup.orientation == "landscape"
-        assert int(sheet.page_setup.fitToWidth) == 1 and int(sheet.page_setup.fitToHeight) == 0
+        # xlsxwriter leaves out fitToWidth="1": absent is OOXML's default, 1
+        assert int(sheet.page_setup.fitToWidth or 1) == 1
+        assert int(sheet.page_setup.fitToHeight) == 0
         assert sheet.sheet_properties.pageSetUpPr.fitToPage
         assert sheet.print_title_rows == "$1:$1"
         assert "测试花园" in sheet.oddHeader.left.text
-        assert all(sheet.column_dimensions[c].width >= 6 for c in "ABC")
+        assert all(column_width(sheet, c) >= 6 for c in "ABC")
     detail = book["明细"]
     for column in "FKL":  # 成交金额, 计佣金额, 佣金
         assert detail[f"{column}2"].number_format == MONEY_FORMAT

@@ -1,0 +1,124 @@
+"""The streaming writer of the big workbooks: safe cells, layout, page setup, stable bytes.
+
+Read back by openpyxl (styles, page setup) and python-calamine (values), the readers
+finance and agencies' tools resemble; LibreOffice recalculates a formula.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconcile.publish.stream import Extra, Sheet, _text_width, write_book
+from reconcile.publish.workbook import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    MONEY_FORMAT,
+    Column,
+    Formula,
+    display_width,
+)
+from tests.publish.conftest import column_width, recalculate, sheets
+
+ZONE = ZoneInfo("Asia/Shanghai")
+NIGHT = date(2026, 11, 20)
+HOSTILE = ["=1+1", "+1", "-1", "@SUM(1)", "\t=1", "\r=1", '=HYPERLINK("http://x","y")', "'=x"]
+COLUMNS = (
+    Column("文本"),
+    Column("金额", "money"),
+    Column("时间", "datetime"),
+    Column("日期", "date"),
+    Column("说明", max_width=12, wrap=True),
+)
+
+
+def write(tmp_path: Path, sheet_list: list[Sheet], project: str = "山湖&一号", name="t.xlsx"):
+    return write_book(tmp_path / name, sheet_list, project, "结算", NIGHT, ZONE)
+
+
+def test_text_is_never_a_formula_and_formulas_are_computed_on_load(tmp_path: Path) -> None:
+    rows: list[list[object]] = [[text, None, None, None, None] for text in HOSTILE]
+    rows.append(["总计", Formula("=1+1"), None, None, None])
+    path = write(tmp_path, [Sheet("表", COLUMNS, rows)], name="formulas.xlsx")
+    cells = openpyxl.load_workbook(path)["表"]
+    for index, text in enumerate(HOSTILE, start=2):
+        cell = cells.cell(row=index, column=1)
+        assert cell.data_type == "s" and cell.value.startswith("'"), text
+    assert cells["A9"].value == "''=x"  # one to one: `'=x` is not shown as `=x`
+    assert cells["B10"].value == "=1+1" and cells["B10"].number_format == MONEY_FORMAT
+    # No cached result is stored, so LibreOffice computes it instead of showing 0.
+    assert recalculate({"t": path}, tmp_path)["t"]["表"][9][1] == 2
+
+
+def test_values_formats_times_in_local_time(tmp_path: Path) -> None:
+    moment = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)  # 14:30 in Shanghai
+    rows: list[list[object]] = [["a", 1234.5, moment, moment, "x"]]
+    path = write(tmp_path, [Sheet("表", COLUMNS, rows)])
+    cells = openpyxl.load_workbook(path)["表"]
+    assert cells["B2"].value == 1234.5 and cells["B2"].number_format == MONEY_FORMAT
+    assert cells["C2"].value == datetime(2026, 11, 20, 14, 30)
+    assert cells["C2"].number_format == DATETIME_FORMAT
+    assert cells["D2"].value == datetime(2026, 11, 20) and cells["D2"].number_format == DATE_FORMAT
+
+
+def test_layout_widths_wrapped_rows_and_rows_below(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["链家地产有限公司", 1.0, None, None, "很长的说明" * 4],
+        ["x", None, None, None, "短"],
+    ]
+    below = [[Extra("合计", bold=True), Extra(Formula("=SUM(B2:B3)"), "money", bold=True)], []]
+    below.append([Extra("说明：一行注释")])
+    path = write(tmp_path, [Sheet("表", COLUMNS, rows, below=below)])
+    sheet = openpyxl.load_workbook(path)["表"]
+    assert sheet["A1"].value == "文本" and sheet["A1"].font.b
+    assert sheet["A1"].fill.fill_type == "solid"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:E3"
+    assert int(column_width(sheet, "A")) == display_width("链家地产有限公司") + 2 == 18
+    assert int(column_width(sheet, "E")) == 12  # capped
+    # 40 columns of text at 11 a line: 4 lines; every cell of the table top-aligned
+    assert sheet.row_dimensions[2].height == 60 and not sheet.row_dimensions[3].height
+    assert sheet["E2"].alignment.wrap_text and sheet["B3"].alignment.vertical == "top"
+    assert sheet["A4"].font.b and sheet["B4"].value == "=SUM(B2:B3)"
+    assert sheet["A6"].value == "说明：一行注释"
+
+
+def test_empty_table_says_none_and_page_setup(tmp_path: Path) -> None:
+    path = write(tmp_path, [Sheet("表", COLUMNS, [], empty="本期没有")], "A&G&[Picture]" * 10)
+    assert sheets(path)["表"] == [
+        ["文本", "金额", "时间", "日期", "说明"],
+        ["本期没有", "", "", "", ""],
+    ]
+    sheet = openpyxl.load_workbook(path)["表"]
+    assert sheet["A2"].alignment.vertical == "top" and sheet["E2"].alignment.wrap_text
+    assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9
+    assert int(sheet.page_setup.fitToHeight) == 0 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.print_title_rows == "$1:$1"
+    # A literal & is doubled, and `&G` is not taken for an image: the header stays.
+    header = sheet.oddHeader
+    assert header.left.text.startswith("A&&G&&[Picture]") and header.center.text == "结算·表"
+    assert "2026-11-20" in header.right.text and sheet.oddFooter.center.text
+    raw = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert len(raw.split("<oddHeader>")[1].split("</oddHeader>")[0]) <= 255
+
+
+def test_same_sheets_same_bytes_stamped_with_the_night(tmp_path: Path) -> None:
+    rows: list[list[object]] = [["a", 1.0, datetime(2026, 11, 20, 8, tzinfo=UTC), None, "b"]]
+    first = write(tmp_path, [Sheet("表", COLUMNS, rows)], name="1.xlsx").read_bytes()
+    second = write(tmp_path, [Sheet("表", COLUMNS, rows)], name="2.xlsx").read_bytes()
+    assert first == second
+    book = openpyxl.load_workbook(tmp_path / "1.xlsx")
+    assert book.properties.created == datetime(2026, 11, 20, 15, 59, 59)  # 23:59:59 local
+    assert book.properties.creator == "reconcile"
+    assert not list(tmp_path.glob("*.tmp*"))  # written atomically, nothing left behind
+
+
+@given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30))
+def test_text_width_counts_like_display_width(text: str) -> None:
+    expected = max(display_width(line) for line in text.split("\n"))
+    assert _text_width(text) == expected
