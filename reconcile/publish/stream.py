@@ -200,23 +200,24 @@ def _cells(row: Sequence[object], columns: Sequence[Column], zone: ZoneInfo) -> 
 
 def _widths(columns: Sequence[Column], rows: list[list[object]]) -> list[int]:
     """Each column's width: its widest cell or title and a margin, within its bounds."""
-    widths = [display_width(column.title) + 2 for column in columns]
+    widths = []
     for index, column in enumerate(columns):
-        widest = widths[index]
-        fixed = _KIND_WIDTH.get(column.kind)
-        for row in rows:
-            value = row[index]
-            if value is None:
-                continue
-            if fixed is not None or isinstance(value, Formula):
-                width = fixed or 10
-            elif isinstance(value, str):
-                width = _text_width(value)
-            else:
-                width = len(str(value))
-            widest = max(widest, width + 2)
-        widths[index] = max(_MIN_WIDTH, min(widest, column.max_width))
+        present = [row[index] for row in rows if row[index] is not None]
+        widest = display_width(column.title)
+        if present and column.kind in _KIND_WIDTH:
+            widest = max(widest, _KIND_WIDTH[column.kind])
+        elif present:
+            widest = max(widest, *map(_value_width, present))
+        widths.append(max(_MIN_WIDTH, min(widest + 2, column.max_width)))
     return widths
+
+
+def _value_width(value: object) -> int:
+    if type(value) is str:
+        return _text_width(value)
+    if isinstance(value, Formula):
+        return 10  # its result's, unknown here
+    return len(str(value))
 
 
 def _text_width(text: str) -> int:
