@@ -164,6 +164,8 @@ def _write_sheet(ws: Worksheet, sheet: Sheet, formats: _Formats, zone: ZoneInfo)
                     ws.write_blank(number, index, None, looks[index])
             elif type(value) is str:
                 ws.write_string(number, index, value, looks[index])
+            elif type(value) is float or type(value) is int:  # the common cases first
+                ws.write_number(number, index, value, numbers[index])
             else:
                 kind, align = columns[index].kind, aligns[index]
                 _write_value(ws, number, index, value, kind, numbers[index], formats, align)
