@@ -381,26 +381,6 @@ def combine(
     return _joined(parse_datetime(date_value, ref=ref), _time_cell(time_value, ref))
 
 
-def combine_all(rows: Iterable[tuple[str | None, str | None, date | None]]) -> list[DateParse]:
-    """:func:`combine` of each (date cell, time cell, ref), each distinct date and time
-    cell parsed once: a sheet's date-time pairs are nearly all distinct, its dates and
-    its times are few."""
-    days: dict[tuple[str | None, date | None], DateParse] = {}
-    times: dict[tuple[str | None, date | None], _TimeCell | None] = {}
-    results = []
-    for date_value, time_value, ref in rows:
-        day = days.get((date_value, ref))
-        if day is None:
-            day = days[date_value, ref] = parse_datetime(date_value, ref=ref)
-        key = (time_value, ref)
-        if key in times:
-            cell = times[key]
-        else:
-            cell = times[key] = _time_cell(time_value, ref)
-        results.append(_joined(day, cell))
-    return results
-
-
 class _TimeCell(NamedTuple):
     text: str  # normalised, not blank
     full: DateParse  # the cell read as a date (a time cell holding a whole datetime)
@@ -488,6 +468,120 @@ def _fast_value(text: pl.Expr) -> pl.Expr:
         .when(text.str.contains(_FAST_SERIAL_RE))
         .then(serial)
     )
+
+
+def combine_series(days: pl.Series, times: pl.Series, refs: pl.Series) -> pl.DataFrame:
+    """Vectorised :func:`combine` of a date column and a time column, each row read
+    against its own `refs` date; element-wise identical to it, with the columns of
+    :func:`parse_datetime_series`. Each distinct date cell and time cell is parsed once:
+    a sheet's date-time pairs are nearly all distinct, its dates and its times are few.
+    """
+    frame = pl.DataFrame(
+        {"d": days.cast(pl.String), "t": times.cast(pl.String), "r": refs.cast(pl.Date)}
+    )
+    day_keys = frame.select("d", "r").unique()
+    day = day_keys.hstack(
+        parse_datetime_series(day_keys["d"], ref_dates=day_keys["r"]).select(
+            pl.all().name.prefix("day_")
+        )
+    )
+    time_keys = frame.select("t", "r").unique()
+    frame = frame.join(day, on=["d", "r"], how="left", nulls_equal=True, maintain_order="left")
+    frame = frame.join(
+        time_keys.hstack(_time_cells(time_keys.iter_rows())),
+        on=["t", "r"],
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+    no_day = pl.col("day_value").is_null()
+    # Which parse each row ends with, in the order `_joined` decides it.
+    pick = (
+        pl.when(pl.col("blank"))
+        .then(pl.lit("day"))
+        .when(pl.col("full_has_date") & (pl.col("full_has_time") | no_day))
+        .then(pl.lit("full"))
+        .when(~pl.col("clock_ok"))
+        .then(pl.lit("day"))
+        .when(no_day & (pl.col("day_error_code") == RowError.DATE_MISSING).fill_null(False))
+        .then(pl.lit("time_only"))
+        .when(no_day)
+        .then(pl.lit("day"))
+        .otherwise(pl.lit("joined"))
+    )
+    frame = frame.with_columns(pick=pick)
+    joined_value = (
+        pl.col("day_value").dt.date().cast(pl.Datetime("us"))
+        + pl.duration(microseconds=pl.col("clock_us"))
+        + pl.duration(days=pl.col("clock_offset"))
+    )
+
+    def chosen(field: str, time_only: pl.Expr, joined: pl.Expr) -> pl.Expr:
+        return (
+            pl.when(pl.col("pick") == "day")
+            .then(pl.col(f"day_{field}"))
+            .when(pl.col("pick") == "full")
+            .then(pl.col(f"full_{field}"))
+            .when(pl.col("pick") == "time_only")
+            .then(time_only)
+            .otherwise(joined)
+            .cast(_RESULT_SCHEMA[field])
+            .alias(field)
+        )
+
+    none = pl.lit(None, dtype=pl.String)
+    return frame.select(
+        chosen("value", pl.lit(None, dtype=pl.Datetime("us")), joined_value),
+        chosen("has_date", pl.lit(False), pl.lit(True)),
+        chosen("has_time", pl.lit(True), pl.col("clock_known")),
+        chosen("year_inferred", pl.lit(False), pl.col("day_year_inferred")),
+        chosen("error_code", pl.lit(RowError.DATE_TIME_ONLY), none),
+        chosen("error", pl.col("time_only_error"), none),
+    )
+
+
+def _time_cells(keys: Iterable[tuple[str | None, date | None]]) -> pl.DataFrame:
+    """Each distinct (time cell, ref): blank or not, read as a date (`full_*`), as a
+    time of day (`clock_*`), and the error of a time cell with no date."""
+    rows: list[tuple[object, ...]] = []
+    for time_value, ref in keys:
+        cell = _time_cell(time_value, ref)
+        if cell is None:
+            rows.append((True, None, None, None, None, None, None, None, None, None, None, None))
+            continue
+        full, clock = cell.full, cell.clock
+        micros = (
+            None
+            if clock is None
+            else ((clock.time.hour * 60 + clock.time.minute) * 60 + clock.time.second) * 1_000_000
+            + clock.time.microsecond
+        )
+        rows.append(
+            (
+                False,
+                full.value,
+                full.has_date,
+                full.has_time,
+                full.year_inferred,
+                full.error_code,
+                full.error,
+                clock is not None,
+                micros,
+                None if clock is None else clock.day_offset,
+                None if clock is None else clock.known,
+                _time_only(cell.text).error,
+            )
+        )
+    schema = {
+        "blank": pl.Boolean(),
+        **{f"full_{name}": dtype for name, dtype in _RESULT_SCHEMA.items()},
+        "clock_ok": pl.Boolean(),
+        "clock_us": pl.Int64(),
+        "clock_offset": pl.Int64(),
+        "clock_known": pl.Boolean(),
+        "time_only_error": pl.String(),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def parse_datetime_series(

@@ -201,16 +201,13 @@ def _parse_times(
             _column(frame, time_field), ref=ctx.ref_date, ref_dates=ref_dates
         )
     else:
-        triples = frame.select(
-            _column(frame, date_field).alias("d"),
-            _column(frame, time_field).alias("t"),
-            (ref_dates if ref_dates is not None else pl.lit(None, pl.Date)).alias("r"),
+        refs = (
+            ref_dates
+            if ref_dates is not None
+            else pl.repeat(None, frame.height, dtype=pl.Date, eager=True)
         )
-        unique = triples.unique()
-        results = dates.combine_all((d, t, r or ctx.ref_date) for d, t, r in unique.iter_rows())
-        lookup = unique.with_columns(_parse_columns(results))
-        parsed = triples.join(
-            lookup, on=["d", "t", "r"], how="left", nulls_equal=True, maintain_order="left"
+        parsed = dates.combine_series(
+            _column(frame, date_field), _column(frame, time_field), refs.fill_null(ctx.ref_date)
         )
     return _dated_by_title(parsed, _column(frame, time_field), ctx)
 

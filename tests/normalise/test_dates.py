@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from reconcile.normalise.dates import (
     DateParse,
     combine,
-    combine_all,
+    combine_series,
     excel_serial_to_datetime,
     infer_year,
     parse_datetime,
@@ -335,13 +335,30 @@ def test_combine(date_cell, time_cell, ref, value, has_time, year_inferred, code
     assert parsed.error_code == code
 
 
-def test_combine_all_is_combine_of_each_row():
-    # Every date cell of the cases against every time cell, each ref: the shared parses
-    # of a date or a time cell must not leak from one row into another.
+def test_combine_series_is_combine_of_each_row():
+    # Every date cell of the cases against every time cell and each ref: the shared
+    # parses of a date or a time cell must not leak from one row into another.
     days = sorted({case[0] for case in COMBINE_CASES}, key=str)
     clocks = sorted({case[1] for case in COMBINE_CASES}, key=str)
-    rows = [(d, t, ref) for d in days for t in clocks for ref in (None, REF)]
-    assert combine_all(rows + rows[::-1]) == [combine(d, t, ref=r) for d, t, r in rows + rows[::-1]]
+    rows = [(d, t, ref) for d in days for t in clocks for ref in (REF, date(2027, 1, 3))]
+    rows += rows[::-1]
+    frame = combine_series(
+        pl.Series([d for d, _, _ in rows], dtype=pl.String),
+        pl.Series([t for _, t, _ in rows], dtype=pl.String),
+        pl.Series([r for _, _, r in rows], dtype=pl.Date),
+    )
+    expected = [combine(d, t, ref=r) for d, t, r in rows]
+    assert frame.to_dicts() == [
+        {
+            "value": p.value,
+            "has_date": p.has_date,
+            "has_time": p.has_time,
+            "year_inferred": p.year_inferred,
+            "error_code": p.error_code,
+            "error": p.error,
+        }
+        for p in expected
+    ]
 
 
 @pytest.mark.parametrize(
