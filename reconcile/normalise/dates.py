@@ -16,6 +16,7 @@ from calendar import monthrange
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -540,38 +541,39 @@ def combine_series(days: pl.Series, times: pl.Series, refs: pl.Series) -> pl.Dat
     )
 
 
+# Every sheet of a night writes the same few hundred times of day (09:30, 14:00 …).
+@lru_cache(maxsize=1 << 14)
+def _time_row(time_value: str | None, ref: date | None) -> tuple[object, ...]:
+    cell = _time_cell(time_value, ref)
+    if cell is None:
+        return (True, None, None, None, None, None, None, None, None, None, None, None)
+    full, clock = cell.full, cell.clock
+    micros = (
+        None
+        if clock is None
+        else ((clock.time.hour * 60 + clock.time.minute) * 60 + clock.time.second) * 1_000_000
+        + clock.time.microsecond
+    )
+    return (
+        False,
+        full.value,
+        full.has_date,
+        full.has_time,
+        full.year_inferred,
+        full.error_code,
+        full.error,
+        clock is not None,
+        micros,
+        None if clock is None else clock.day_offset,
+        None if clock is None else clock.known,
+        _time_only(cell.text).error,
+    )
+
+
 def _time_cells(keys: Iterable[tuple[str | None, date | None]]) -> pl.DataFrame:
     """Each distinct (time cell, ref): blank or not, read as a date (`full_*`), as a
     time of day (`clock_*`), and the error of a time cell with no date."""
-    rows: list[tuple[object, ...]] = []
-    for time_value, ref in keys:
-        cell = _time_cell(time_value, ref)
-        if cell is None:
-            rows.append((True, None, None, None, None, None, None, None, None, None, None, None))
-            continue
-        full, clock = cell.full, cell.clock
-        micros = (
-            None
-            if clock is None
-            else ((clock.time.hour * 60 + clock.time.minute) * 60 + clock.time.second) * 1_000_000
-            + clock.time.microsecond
-        )
-        rows.append(
-            (
-                False,
-                full.value,
-                full.has_date,
-                full.has_time,
-                full.year_inferred,
-                full.error_code,
-                full.error,
-                clock is not None,
-                micros,
-                None if clock is None else clock.day_offset,
-                None if clock is None else clock.known,
-                _time_only(cell.text).error,
-            )
-        )
+    rows = [_time_row(time_value, ref) for time_value, ref in keys]
     schema = {
         "blank": pl.Boolean(),
         **{f"full_{name}": dtype for name, dtype in _RESULT_SCHEMA.items()},
