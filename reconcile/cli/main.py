@@ -20,7 +20,13 @@ from pathlib import Path
 
 from reconcile import __version__
 from reconcile.cli.args import ChineseArgumentParser
-from reconcile.cli.text import check_text, reread_lines, status_lines, summary_lines
+from reconcile.cli.text import (
+    check_text,
+    judgement_lines,
+    reread_lines,
+    status_lines,
+    summary_lines,
+)
 from reconcile.config.rules import Rules, RulesError, load_rules
 from reconcile.config.workspace import CHANNEL_FOLDERS, Workspace, init_workspace
 from reconcile.ingest.files import classify_path, read_input
@@ -39,6 +45,7 @@ from reconcile.ops.pipeline import (
     run,
 )
 from reconcile.ops.progress import BarSteps, LogSteps, Steps
+from reconcile.ops.reuse import remember_lines
 from reconcile.ops.stop import Stop
 from reconcile.store.ledger import Ledger, LedgerError
 
@@ -222,6 +229,10 @@ def _print_summary(workspace: Workspace, summary: RunSummary) -> None:
     rules = workspace.rules
     totals = ledger_totals(workspace)
     _print(summary_lines(rules.project, workspace.root, rules.notify, summary, totals))
+    if summary.judgement is not None and summary.key is not None:
+        # A later run reusing this night's files says again what was decided.
+        decided = judgement_lines(summary.judgement, [], workspace.root)
+        remember_lines(workspace, summary.as_of, summary.key, decided)
 
 
 def _open(folder: Path) -> Workspace | None:

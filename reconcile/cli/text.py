@@ -146,6 +146,7 @@ def _judged_lines(root: Path, notify: NotifyRules, summary: RunSummary) -> list[
             "输入、规则与程序都与这一晚上次完整运行时相同：沿用当时的判定与文件"
             f"（{kept}，逐字节核对无误），未重新判定、未重写"
         )
+        lines += summary.remembered
         lines += _delivery_lines(root, summary.deliveries)
     if summary.judgement is not None:
         lines += judgement_lines(summary.judgement, summary.written, root)

@@ -46,7 +46,13 @@ from reconcile.judge.inputs import load
 from reconcile.ops.housekeeping import Move, Processed, tidy
 from reconcile.ops.lock import Holder, run_lock
 from reconcile.ops.progress import Steps
-from reconcile.ops.reuse import accepted_keys, night_key, remember, reusable
+from reconcile.ops.reuse import (
+    accepted_keys,
+    night_key,
+    remember,
+    remembered_lines,
+    reusable,
+)
 from reconcile.ops.stop import Stop
 from reconcile.publish.contract import write_contract
 from reconcile.publish.mail import Delivery, night_deliveries
@@ -81,6 +87,8 @@ class RunSummary:
     # what became of mails still queued
     reused: list[Path] | None = None
     deliveries: list[Delivery] = field(default_factory=list)
+    key: str | None = None  # what a full run's files were made from (ops/reuse.py)
+    remembered: list[str] = field(default_factory=list)  # what it said it decided
 
     @property
     def in_quarantine(self) -> list[tuple[str, str]]:
@@ -181,17 +189,10 @@ def run(
             # A file that failed to read tonight is news for the report: never reuse then.
             sending = send and workspace.rules.notify.smtp is not None
             key = None if summary.failed else night_key(workspace, ledger, as_of, compose, sending)
-            summary.reused = (
-                reusable(
-                    workspace,
-                    ledger,
-                    as_of,
-                    accepted_keys(workspace, ledger, as_of, compose, sending),
-                )
-                if key
-                else None
-            )
+            keys = accepted_keys(workspace, ledger, as_of, compose, sending) if key else set()
+            summary.reused = reusable(workspace, ledger, as_of, keys) if key else None
             if summary.reused is not None:
+                summary.remembered = remembered_lines(ledger, as_of, keys)
                 summary.written = [p for p in summary.reused if p.suffix == ".csv"]
                 now = datetime.now(workspace.rules.zone)
                 summary.deliveries = night_deliveries(ledger, workspace.rules, as_of, now, send)
@@ -199,6 +200,7 @@ def run(
                 _judge_and_publish(workspace, ledger, summary, compose, send, stop, steps)
                 if key is not None:
                     remember(workspace, ledger, as_of, key, _night_files(workspace, as_of))
+                    summary.key = key
             if mode == "ingest":
                 summary.moves = tidy(
                     workspace, ledger, run_id, as_of, summary.processed, workspace.now()

@@ -68,6 +68,18 @@ def accepted_keys(
     }
 
 
+def remember_lines(workspace: Workspace, as_of: date, key: str, lines: list[str]) -> None:
+    """What a full run of the night said it decided (the command's summary), so that a
+    run reusing its files can say it again."""
+    with Ledger(workspace.ledger_path) as ledger:
+        ledger.record_night_lines(as_of.isoformat(), key, lines)
+
+
+def remembered_lines(ledger: Ledger, as_of: date, keys: set[str]) -> list[str]:
+    found = ledger.night_lines(as_of.isoformat())
+    return found[1] if found is not None and found[0] in keys else []
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -192,6 +192,11 @@ CREATE TABLE IF NOT EXISTS outputs (
     key         TEXT NOT NULL,           -- what the night's files were made from (ops/reuse.py)
     PRIMARY KEY (night, path)
 );
+CREATE TABLE IF NOT EXISTS night_lines (
+    night       TEXT PRIMARY KEY,        -- YYYY-MM-DD
+    key         TEXT NOT NULL,           -- the key of the run that decided them
+    lines       TEXT NOT NULL            -- JSON list: what the run said the night decided
+);
 CREATE VIEW IF NOT EXISTS ledger_rows AS
     SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
            f.first_run, f.first_seen
@@ -728,6 +733,20 @@ class Ledger:
             self.execute("DELETE FROM outputs WHERE night = ?", (night,))
             for path, sha in files:
                 self.execute("INSERT INTO outputs VALUES (?, ?, ?, ?)", (night, path, sha, key))
+
+    def record_night_lines(self, night: str, key: str, lines: list[str]) -> None:
+        """What a full run of the night said it decided, for runs that reuse its files."""
+        with self.transaction():
+            self.execute("DELETE FROM night_lines WHERE night = ?", (night,))
+            self.execute(
+                "INSERT INTO night_lines VALUES (?, ?, ?)",
+                (night, key, json.dumps(lines, ensure_ascii=False)),
+            )
+
+    def night_lines(self, night: str) -> tuple[str, list[str]] | None:
+        """(key, lines) recorded for the night, or None."""
+        found = self.execute("SELECT key, lines FROM night_lines WHERE night = ?", (night,))
+        return (str(found[0][0]), json.loads(found[0][1])) if found else None
 
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))

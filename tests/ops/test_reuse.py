@@ -42,7 +42,7 @@ def demo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_the_same_night_again_judges_nothing_and_rewrites_nothing(demo, capsys):
+def test_the_same_night_again_judges_nothing_and_rewrites_nothing(demo):
     first = run(Workspace.open(demo), DEMO_AS_OF, send=False)
     assert first.judgement is not None and first.reused is None
     before = _files(demo)
@@ -54,10 +54,19 @@ def test_the_same_night_again_judges_nothing_and_rewrites_nothing(demo, capsys):
         "reports.csv", "attribution.csv", "deals.csv", "settlement.csv",
     }  # fmt: skip
     assert [d.key for d in second.deliveries][:2] == ["dispute_report", "settlement"]
-    capsys.readouterr()
-    assert main(["run", "--workspace", str(demo), "--as-of", str(DEMO_AS_OF), "--no-email"]) == 0
-    out = capsys.readouterr().out
-    assert "沿用当时的判定与文件" in out and "逐字节核对无误" in out
+
+
+def test_the_command_says_again_what_the_reused_night_decided(demo, capsys):
+    command = ["run", "--workspace", str(demo), "--as-of", str(DEMO_AS_OF), "--no-email"]
+    assert main(command) == 0
+    first = capsys.readouterr().out
+    decided = [line for line in first.splitlines() if line.startswith(("报备判定", "本期应付"))]
+    assert len(decided) == 2
+    assert main(command) == 0
+    again = capsys.readouterr().out
+    assert "沿用当时的判定与文件" in again and "逐字节核对无误" in again
+    assert all(line in again.splitlines() for line in decided)
+    assert "已写出" not in again
 
 
 @pytest.mark.parametrize("change", ["deleted", "edited", "rules", "input", "code"])
