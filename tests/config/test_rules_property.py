@@ -227,16 +227,24 @@ def _schema(kind: str) -> dict[str, pl.DataType]:
     return dict(empty_frame(kind).schema)
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment is not None else None
+
+
 def _frame(kind: str, rows: list[dict], zone: str) -> pl.DataFrame:
     """A judge frame of `kind` (as `inputs.load` gives it) from dicts; absent columns null."""
     schema = dict(_schema(kind))
-    moment = pl.Datetime("us", zone)
-    for name in ("at", "first_seen_at"):
-        schema[name] = moment
-    columns = {name: [row.get(name) for row in rows] for name in schema}
-    return pl.DataFrame(
+    moments = ("at", "first_seen_at")
+    for name in moments:
+        # Through UTC: a drawn wall-clock time may not exist in the zone (Santiago skips
+        # 00:00 on the day its summer time starts), as the ledger's UTC text never does.
+        schema[name] = pl.Datetime("us", "UTC")
+    columns = {name: [_utc(row.get(name)) if name in moments else row.get(name) for row in rows]
+               for name in schema}  # fmt: skip
+    frame = pl.DataFrame(
         {name: pl.Series(name, values, dtype=schema[name]) for name, values in columns.items()}
     )
+    return frame.with_columns(pl.col(name).dt.convert_time_zone(zone) for name in moments)
 
 
 def _row(kind: str, index: int, at: datetime | None, **fields: Any) -> dict:
