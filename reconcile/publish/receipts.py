@@ -236,6 +236,9 @@ class Receipt:
         rows += [self._error_row(error) for error in self.errors]
         return rows
 
+    def report_status(self, report: Report) -> str:
+        return report_view(report.status, report.codes, report.phone in self.signed)[0]
+
     def _report_row(self, report: Report) -> list[object]:
         status, reason = report_view(report.status, report.codes, report.phone in self.signed)
         return [
@@ -426,7 +429,9 @@ class Receipt:
 
     # The mail ---------------------------------------------------------------------------
     def summary(self) -> ReceiptSummary:
-        shown = Counter(row[6] for row in self.report_rows())
+        # The 状态 column of 报备回执, without building its rows (a mail needs the counts).
+        shown = Counter(self.report_status(report) for report in self.reports)
+        shown[ReportStatus.INVALID.label] += len(self.errors)
         to_pay = round(sum(line.outstanding for line in self.deals), 2) if self.deals else None
         return ReceiptSummary(
             self.channel,
