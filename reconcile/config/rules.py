@@ -313,8 +313,8 @@ MailAddress = Annotated[str, AfterValidator(_mail_address)]
 
 
 class NotifyRules(_Strict):
-    admin: list[str] = []
-    finance: list[str] = []
+    admin: list[MailAddress] = []
+    finance: list[MailAddress] = []
     # channel -> its agency's addresses: each gets its own receipt (SPEC §7)
     channels: dict[str, list[MailAddress]] = {}
     smtp: Smtp | None = None

@@ -1,4 +1,5 @@
-"""`notify.channels`: each agency's receipt recipients (SPEC §7), checked when rules load."""
+"""Mail addresses in `notify`, checked when rules load: each agency's receipt
+recipients (SPEC §7), and the admin's and finance's."""
 
 from __future__ import annotations
 
@@ -65,3 +66,15 @@ def test_the_same_name_twice_with_spaces_is_one_channel():
 def test_a_blank_channel_name_is_an_error():
     with pytest.raises(RulesError, match="notify.channels: 有空白的渠道名称"):
         parse_rules("notify:\n  channels:\n    ' ': [a@x.cn]\n")
+
+
+@pytest.mark.parametrize("key", ["admin", "finance"])
+def test_the_admin_and_finance_addresses_are_checked_the_same_way(key):
+    assert getattr(parse_rules(f"notify:\n  {key}: [张三 <a@x.cn>]\n").notify, key) == [
+        "张三 <a@x.cn>"
+    ]
+    with pytest.raises(RulesError) as error:
+        parse_rules(f'project: 山湖一号\nnotify:\n  {key}: [ok@x.cn, "a@x.cn, evil@y.cn"]\n')
+    message = str(error.value)
+    assert message.startswith(f"rules.yaml 第 3 行 notify.{key}.1: "), message
+    assert "不是一个邮箱地址" in message
