@@ -47,8 +47,7 @@ from reconcile.ops.housekeeping import Move, Processed, tidy
 from reconcile.ops.lock import Holder, run_lock
 from reconcile.ops.progress import Steps
 from reconcile.ops.reuse import (
-    accepted_keys,
-    night_key,
+    night_keys,
     remember,
     remembered_lines,
     reusable,
@@ -186,11 +185,13 @@ def run(
                 ingest(workspace, ledger, summary, stop, steps)
             _check(stop)
             compose = mode == "ingest" and not summary.mail_deferred
-            # A file that failed to read tonight is news for the report: never reuse then.
             sending = send and workspace.rules.notify.smtp is not None
-            key = None if summary.failed else night_key(workspace, ledger, as_of, compose, sending)
-            keys = accepted_keys(workspace, ledger, as_of, compose, sending) if key else set()
-            summary.reused = reusable(workspace, ledger, as_of, keys) if key else None
+            # A file that failed to read tonight is news for the report: never reuse then.
+            key: str | None = None
+            keys: set[str] = set()
+            if not summary.failed:
+                key, keys = night_keys(workspace, ledger, as_of, compose, sending)
+                summary.reused = reusable(workspace, ledger, as_of, keys)
             if summary.reused is not None:
                 summary.remembered = remembered_lines(ledger, as_of, keys)
                 summary.written = [p for p in summary.reused if p.suffix == ".csv"]

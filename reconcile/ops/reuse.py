@@ -38,34 +38,30 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def night_key(
+def night_keys(
     workspace: Workspace, ledger: Ledger, as_of: date, compose: bool, sending: bool
-) -> str:
-    """What the night's files would be made from, as one hash. `sending`: mails go out
-    this run (a run that starts sending queues what an earlier one left in the outbox)."""
-    digest = hashlib.sha256()
-    for part in (
+) -> tuple[str, set[str]]:
+    """What the night's files would be made from, as one hash, and the keys whose files
+    this run may reuse: its own, and those of runs that did more for the mails (a replay
+    composes none, but the night's first run did). `sending`: mails go out this run (a
+    run that starts sending queues what an earlier one left in the outbox)."""
+    common = (
         reconcile.__version__,
         code_digest(),
         hashlib.sha256((workspace.root / "rules.yaml").read_bytes()).hexdigest(),
         as_of.isoformat(),
-        "mails" if compose else "no-mails",
-        "sending" if sending else "outbox",
         ledger.watermark(),
-    ):
-        digest.update(part.encode())
-        digest.update(b"\x1f")
-    return digest.hexdigest()
+    )
 
+    def key(composed: bool, sent: bool) -> str:
+        digest = hashlib.sha256()
+        for part in (*common, "mails" if composed else "no-mails", "sending" if sent else "outbox"):
+            digest.update(part.encode())
+            digest.update(b"\x1f")
+        return digest.hexdigest()
 
-def accepted_keys(
-    workspace: Workspace, ledger: Ledger, as_of: date, compose: bool, sending: bool
-) -> set[str]:
-    """Keys whose files this run may reuse: its own, and those of runs that did more for
-    the mails (a replay composes none, but the night's first run did)."""
-    return {
-        night_key(workspace, ledger, as_of, c, s) for c in {compose, True} for s in {sending, True}
-    }
+    accepted = {key(c, s) for c in {compose, True} for s in {sending, True}}
+    return key(compose, sending), accepted
 
 
 def remember_lines(workspace: Workspace, as_of: date, key: str, lines: list[str]) -> None:
