@@ -111,7 +111,12 @@ def check(lines: list[DealLine], deals: list[Deal], claims: list[Claim]) -> list
     """The night's `settlement.csv` rows: deal lines in `deals.csv` order, then the claim
     lines matching none of their channel's lines, by channel and deal as claimed."""
     index = deal_index(deals)
-    by_id = {deal.deal_id: deal for deal in deals}
+    # Buyers' last four digits: a masked claim shows them, and a claim reads only the
+    # deals whose buyer ends so instead of every deal of the project.
+    by_tail: dict[str, list[Deal]] = defaultdict(list)
+    for deal in deals:
+        for tail in dict.fromkeys(buyer[-4:] for buyer in deal.buyers):
+            by_tail[tail].append(deal)
     lines_of: dict[tuple[str, str], list[DealLine]] = defaultdict(list)
     for line in lines:
         if line.channel is not None:
@@ -121,7 +126,7 @@ def check(lines: list[DealLine], deals: list[Deal], claims: list[Claim]) -> list
     unmatched: dict[tuple[str, str, ClaimCheck], list[Claim]] = defaultdict(list)
     fits: dict[tuple[str, str, ClaimCheck], tuple[str, ...]] = {}
     for claim in claims:
-        found = _found(claim, index, by_id)
+        found = _found(claim, index, deals, by_tail)
         mine = sorted({d for d in found if (claim.channel, d) in lines_of})
         if len(mine) == 1:
             on_line[(claim.channel, mine[0])].append(claim)
@@ -206,7 +211,12 @@ def _latest(claims: list[Claim]) -> list[Claim]:
     return sorted((c for c in claims if c.at == last), key=lambda c: c.order)
 
 
-def _found(claim: Claim, index: dict[str, list[Deal]], by_id: dict[str, Deal]) -> list[str]:
+def _found(
+    claim: Claim,
+    index: dict[str, list[Deal]],
+    deals: list[Deal],
+    by_tail: dict[str, list[Deal]],
+) -> list[str]:
     """The deal ids the claim names: by number, else flat, else phone and name."""
     for keys in (claim.numbers, claim.flats):
         found = sorted({deal.deal_id for key in keys for deal in index.get(key, ())})
@@ -219,9 +229,12 @@ def _found(claim: Claim, index: dict[str, list[Deal]], by_id: dict[str, Deal]) -
     except ValueError:  # not a mobile number: nothing to fit a buyer's number to
         return []
     name = parse_name(claim.customer_name)
+    candidates = by_tail.get(pattern.suffix[-4:], []) if len(pattern.suffix) >= 4 else deals
     return sorted(
-        deal.deal_id
-        for deal in by_id.values()
-        if any(pattern.fits(buyer) for buyer in deal.buyers)
-        and names_agree(name, parse_name(deal.customer_name))
+        {
+            deal.deal_id
+            for deal in candidates
+            if any(pattern.fits(buyer) for buyer in deal.buyers)
+            and names_agree(name, parse_name(deal.customer_name))
+        }
     )
