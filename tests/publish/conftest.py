@@ -31,6 +31,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment
 from openpyxl.utils import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
@@ -159,6 +161,21 @@ def column_width(sheet: Worksheet, letter: str) -> float:
         if dimension.min is not None and dimension.min <= index <= (dimension.max or index):
             return dimension.width
     return sheet.column_dimensions[letter].width
+
+
+def alignment(sheet: Worksheet, cell: Cell) -> Alignment:
+    """A cell's alignment as a viewer shows it: its own, or else its column's.
+
+    The fast engine (publish/stream.py) styles whole columns and writes no empty cell,
+    so an empty cell shows its column's look.
+    """
+    if cell.has_style:
+        return cell.alignment
+    index = cell.column
+    for dimension in sheet.column_dimensions.values():
+        if dimension.min is not None and dimension.min <= index <= (dimension.max or index):
+            return dimension.alignment
+    return cell.alignment
 
 
 SOFFICE_TIMEOUT = 180

@@ -15,7 +15,7 @@ import pytest
 from reconcile.publish.receipts import receipt_channels, write_receipts
 from reconcile.publish.text import masked_phone
 from reconcile.publish.workbook import cell_text, display_width
-from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, column_width, sheets
+from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, alignment, column_width, sheets
 
 SHEETS = ["概要", "报备回执", "归属客户", "佣金"]
 SETTLES = [*SHEETS, "结算"]  # a channel with a deal line or a claim
@@ -285,7 +285,8 @@ def test_long_reasons_wrap_inside_their_column_in_print(
                 # xlsxwriter stores Excel's cell padding with the width (60 → 60.71)
                 assert 6 <= int(width) <= 60, (path.name, name, title)
                 for cell in sheet[letter][1:]:
-                    assert cell.alignment.wrap_text and cell.alignment.vertical == "top"
+                    look = alignment(sheet, cell)
+                    assert look.wrap_text and look.vertical == "top"
                     if not isinstance(cell.value, str):
                         continue
                     # the row holds every line the text needs at the column's width

@@ -15,7 +15,15 @@ import openpyxl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconcile.publish.stream import Extra, Sheet, _text_width, write_book
+from reconcile.publish.stream import (
+    Extra,
+    Sheet,
+    _fast_book,
+    _Plan,
+    _streamed_book,
+    _text_width,
+    write_book,
+)
 from reconcile.publish.workbook import (
     DATE_FORMAT,
     DATETIME_FORMAT,
@@ -23,8 +31,9 @@ from reconcile.publish.workbook import (
     Column,
     Formula,
     display_width,
+    night_moment,
 )
-from tests.publish.conftest import column_width, recalculate, sheets
+from tests.publish.conftest import alignment, column_width, recalculate, sheets
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NIGHT = date(2026, 11, 20)
@@ -95,13 +104,14 @@ def test_empty_table_says_none_and_page_setup(tmp_path: Path) -> None:
         ["本期没有", "", "", "", ""],
     ]
     sheet = openpyxl.load_workbook(path)["表"]
-    assert sheet["A2"].alignment.vertical == "top" and sheet["E2"].alignment.wrap_text
+    assert sheet["A2"].alignment.vertical == "top" and alignment(sheet, sheet["E2"]).wrap_text
     assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9
     assert int(sheet.page_setup.fitToHeight) == 0 and sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$1:$1"
-    # A literal & is doubled, and `&G` is not taken for an image: the header stays.
+    # A literal & is doubled, and `&G` is not taken for an image: the header stays;
+    # `&[` would spell a code out, so its bracket is full-width.
     header = sheet.oddHeader
-    assert header.left.text.startswith("A&&G&&[Picture]") and header.center.text == "结算·表"
+    assert header.left.text.startswith("A&&G&&［Picture]") and header.center.text == "结算·表"
     assert "2026-11-20" in header.right.text and sheet.oddFooter.center.text
     raw = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
     assert len(raw.split("<oddHeader>")[1].split("</oddHeader>")[0]) <= 255
@@ -122,3 +132,64 @@ def test_same_sheets_same_bytes_stamped_with_the_night(tmp_path: Path) -> None:
 def test_text_width_counts_like_display_width(text: str) -> None:
     expected = max(display_width(line) for line in text.split("\n"))
     assert _text_width(text) == expected
+
+
+def test_both_engines_write_one_layout(tmp_path: Path) -> None:
+    """Plain tables go through rust_xlsxwriter, the rest through xlsxwriter: a reader
+    sees the same cells, looks, sizes and pages either way."""
+    moment = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+    rows: list[list[object]] = [
+        ["链家地产有限公司", 1234.5, moment, moment, "很长的说明" * 4],
+        ["=1+1", None, None, None, ""],
+        ["x", -2.0, None, moment, "短\n两行"],
+    ]
+    sheets_in = [
+        Sheet("表", COLUMNS, rows),
+        Sheet("空", COLUMNS, [], empty="本期没有"),
+        Sheet("简", (Column("项目"), Column("数量", "count")), [["报备总数", 3], ["无", None]]),
+    ]
+    plans = [_Plan.of(sheet, ZONE) for sheet in sheets_in]
+    assert all(plan.plain for plan in plans)
+    stamp = night_moment(NIGHT, ZONE)
+    paths = {}
+    for name, data in (
+        ("fast", _fast_book(plans, "山湖&一号", "结算", NIGHT, stamp)),
+        ("streamed", _streamed_book(plans, "山湖&一号", "结算", NIGHT, stamp, ZONE)),
+    ):
+        paths[name] = tmp_path / f"{name}.xlsx"
+        paths[name].write_bytes(data)
+    assert sheets(paths["fast"]) == sheets(paths["streamed"])
+    fast, streamed = (openpyxl.load_workbook(paths[name]) for name in ("fast", "streamed"))
+    assert fast.properties.created == streamed.properties.created
+    assert fast.properties.creator == streamed.properties.creator == "reconcile"
+    for name in fast.sheetnames:
+        one, other = fast[name], streamed[name]
+        assert one.freeze_panes == other.freeze_panes == "A2"
+        assert one.auto_filter.ref == other.auto_filter.ref
+        assert one.print_title_rows == other.print_title_rows == "$1:$1"
+        assert one.oddHeader.left.text == other.oddHeader.left.text
+        assert one.oddHeader.right.text == other.oddHeader.right.text
+        assert one.page_setup.orientation == other.page_setup.orientation == "landscape"
+        assert one.max_column == other.max_column
+        for row in range(1, other.max_row + 1):
+            assert one.row_dimensions[row].height == other.row_dimensions[row].height
+            for col in range(1, other.max_column + 1):
+                a, b = one.cell(row, col), other.cell(row, col)
+                assert a.value == b.value, (name, a.coordinate)
+                if b.value is not None:
+                    assert a.number_format == b.number_format, (name, a.coordinate)
+                    assert a.font.b == b.font.b, (name, a.coordinate)
+                look, expected = alignment(one, a), alignment(other, b)
+                assert look.wrap_text == expected.wrap_text, (name, a.coordinate)
+                assert look.vertical == expected.vertical, (name, a.coordinate)
+        for col in range(1, other.max_column + 1):
+            letter = openpyxl.utils.get_column_letter(col)
+            assert int(column_width(one, letter)) == int(column_width(other, letter))
+
+
+def test_a_formula_or_a_time_outside_its_column_takes_the_cell_by_cell_engine() -> None:
+    assert not _Plan.of(Sheet("表", COLUMNS, [["a", Formula("=1"), None, None, None]]), ZONE).plain
+    odd_time = [[datetime(2026, 11, 20, 8, tzinfo=UTC), None, None, None, None]]
+    assert not _Plan.of(Sheet("表", COLUMNS, odd_time), ZONE).plain
+    below = [[Extra("合计")]]
+    assert not _Plan.of(Sheet("表", COLUMNS, [], below=below), ZONE).plain
