@@ -20,6 +20,7 @@ from reconcile.config.rules import NotifyRules, Rules
 from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
+from reconcile.ingest.wechat import is_message_file, message_lines
 from reconcile.judge import Judgement
 from reconcile.judge.preview import FUTURE, report_verdicts
 from reconcile.judge.reasons import labels as code_label
@@ -397,6 +398,10 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
         lines.append(f"  无法读取：{outcome.rejected.reason}")
         return CheckText("unreadable", lines)
     rejected = invalid = set_aside = 0
+    path = outcome.file.path
+    # A .txt of WeChat messages: how each message was read stands in for the header.
+    project = rules.project if "project" in rules.model_fields_set else None
+    messages = message_lines(path, project) if is_message_file(path) else None
     for sheet in outcome.sheets:
         hidden = "（隐藏工作表）" if sheet.hidden else ""
         if sheet.kind is None and sheet.name in INSTRUCTION_SHEETS:
@@ -409,16 +414,20 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
             )
             set_aside += int(sheet.set_aside)
             continue
-        lines.append(
-            f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，"
-            f"表头在第 {sheet.header_row} 行"
-        )
-        lines.append(
-            "  列对应："
-            + "；".join(
-                f"{header} → {FIELD_LABELS[name]}" for name, header in sheet.mapping.items()
+        if messages is not None:
+            lines.append("微信报备消息（行号是每条消息的第一行）：")
+            lines += messages
+        else:
+            lines.append(
+                f"工作表“{sheet.name}”{hidden}：{KIND_LABELS[sheet.kind]}，"
+                f"表头在第 {sheet.header_row} 行"
             )
-        )
+            lines.append(
+                "  列对应："
+                + "；".join(
+                    f"{header} → {FIELD_LABELS[name]}" for name, header in sheet.mapping.items()
+                )
+            )
         if sheet.extra_phone_headers:
             lines.append(
                 f"  另有电话列：{'、'.join(sheet.extra_phone_headers)}（作为同一客户的其他号码）"

@@ -148,6 +148,9 @@ FIELD_LIST: tuple[Field, ...] = (
         "意向楼盘",
     ),
     _f("remark", "备注", "备注", "说明", "备注说明", "具体原因说明"),
+    # Written only by the WeChat message reader (reconcile/ingest/wechat.py): why a
+    # message could not be taken as a report; the row becomes a row error saying so.
+    _f("message_problem", "消息问题", "消息问题"),
     _f(
         "first_contact_at", "首次接触时间",
         "首次接触时间", "创建时间", "录入时间", "建档时间", "首次接触日期", "创建日期",
@@ -377,6 +380,7 @@ KIND_LIST: tuple[Kind, ...] = (
             "time",
             "expected_visit_at",
             "report_type",
+            "message_problem",
         },  # fmt: skip
         data=_data(expected_visit_at=D, agent_phone=T, branch=T, project=T, time_known=B, remark=T),
         key=("channel", "agent", "phone_pattern", "surname_key", "event_at"),

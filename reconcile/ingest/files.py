@@ -197,7 +197,9 @@ def read_input(
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
     try:
-        raw_sheets = read_file(item.path, rules.limits)
+        # Rules with no project of their own (check outside a workspace) check none.
+        project = rules.project if "project" in rules.model_fields_set else None
+        raw_sheets = read_file(item.path, rules.limits, project)
     except FileRejected as rejected:
         outcome.rejected = rejected
         return outcome

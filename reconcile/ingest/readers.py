@@ -81,9 +81,11 @@ class RawSheet:
         return self.line_numbers[index] if self.line_numbers else index + 1
 
 
-def read_file(path: Path, limits: Limits | int) -> list[RawSheet]:
+def read_file(path: Path, limits: Limits | int, project: str | None = None) -> list[RawSheet]:
     """Every sheet of the file, within `limits` (`rules.limits`; a bare int is a
-    file-size cap in bytes with the other limits at their defaults)."""
+    file-size cap in bytes with the other limits at their defaults). A `.txt` that is
+    not delimited text is WeChat messages (SPEC 4.2); one naming another project than
+    `project` is a row error."""
     bounds = Bounds.of(limits)
     size = path.stat().st_size
     if size == 0:
@@ -103,7 +105,15 @@ def read_file(path: Path, limits: Limits | int) -> list[RawSheet]:
     with path.open("rb") as handle:
         head = handle.read(4096)
     try:
-        if suffix in TEXT_SUFFIXES:
+        messages = None
+        if suffix == ".txt":
+            # Imported here: the message reader builds on this module's RawSheet.
+            from reconcile.ingest.wechat import read_message_file
+
+            messages = read_message_file(path, bounds, project)
+        if messages is not None:
+            sheets = [messages]
+        elif suffix in TEXT_SUFFIXES:
             sheets = [_read_csv(path, bounds)]
         elif suffix == ".xls" and _looks_like_html(head):
             # Imported here: the HTML reader builds on this module's RawSheet.

@@ -28,6 +28,9 @@ class RowError(StrEnum):
     SHARES_INVALID = "shares_invalid"
     DEAL_ID_MISSING = "deal_id_missing"
     RULING_OWNER_MISSING = "ruling_owner_missing"
+    # A WeChat message that looks like a report but cannot be taken (SPEC 4.2): no
+    # customer, no time, another project; its `消息问题` cell says which.
+    MESSAGE_REJECTED = "message_rejected"
 
 
 # A phone cell that cannot identify a customer: on a report row this makes the report

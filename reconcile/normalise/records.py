@@ -425,6 +425,16 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     )
     codes = _collect(error_codes, ";")
     texts = _collect(error_texts, "；")
+    if "message_problem" in frame.columns:
+        # A WeChat message the reader could not take (SPEC 4.2): its own reason is the
+        # whole story, not the blank phone or time its row has in consequence.
+        problem = frame["message_problem"]
+        codes = pl.select(
+            pl.when(problem.is_not_null())
+            .then(pl.lit(RowError.MESSAGE_REJECTED.value))
+            .otherwise(codes)
+        ).to_series()
+        texts = pl.select(pl.when(problem.is_not_null()).then(problem).otherwise(texts)).to_series()
     prefix = f"{ctx.path}#{table.sheet}!"
     base = pl.DataFrame(
         {

@@ -1,0 +1,385 @@
+"""WeChat 报备 messages (SPEC 4.2): every documented format reads, the row semantics hold,
+and hostile text is bounded."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reconcile.config.rules import Limits, Rules
+from reconcile.ingest import wechat
+from reconcile.ingest.files import InputFile, read_input
+from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.readers import FileRejected, read_file
+from reconcile.normalise.errors import RowError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "wechat"
+RULES = Rules(project="山湖一号")
+
+
+def _reports(text: str, project: str | None = "山湖一号") -> list[wechat.Reading]:
+    return [r for r in wechat.readings(text, project) if r.is_report]
+
+
+# -- every documented format (docs/wechat-formats.md) -----------------------------------
+
+# file -> [(first line, [(name, phone)], report time, expected visit, {field: value})]
+EXPECTED = {
+    "f01_self_channel_template.txt": [
+        (2, [("韩冬", "136xxxx1234")], "2026-12-01 09:40:00", "2026-12-01 17:20:00",
+         {"agent": "周明", "agent_phone": "137****5678"}),
+    ],
+    "f02_lianjia_example.txt": [
+        (2, [("赵小姐", "136××××7563")], "2026-12-01 10:02:11", "2026-12-01 09:00:00",
+         {"agent": "链家地产营销部三组 王力", "agent_phone": "139****0001"}),
+    ],
+    "f03_lead_in_line.txt": [
+        (2, [("孙先生", "138****4321")], "2026-12-02 14:00:00", None,
+         {"agent": "李四", "channel": "正盛分销"}),
+    ],
+    "f04_sms_front4_back5.txt": [
+        (2, [("欧阳娜", "1381**12345")], "2026-12-02 10:30:00", None, {}),
+    ],
+    "f05_designer_runon.txt": [
+        (2, [("郑爽", "132****3550")], "2026-12-03 11:05:00", None, {"agent": "设计师吴刚"}),
+    ],
+    "f06_one_liners.txt": [
+        (2, [("张三", "133****3333")], "2026-12-01 15:15:00", None, {"channel": "正盛"}),
+        (3, [("李四", "135****4444")], "2026-12-01 15:20:00", None, {"channel": "正盛"}),
+        (4, [("王五", "13712345678")], "2026-12-01 15:40:00", None, {"channel": "正盛"}),
+    ],
+    "f07_two_fields_a_line.txt": [
+        (1, [("冯楠", "13312345678")], "2026-12-04 16:05:00", None,
+         {"project": "山湖一号", "agent": "李湘", "channel": "安居客分销"}),
+    ],
+    "f08_eju_two_customers.txt": [
+        (1, [("陈刚", "158****2211"), ("林慧", "159****3322")], "2026-12-05 09:15:00", None,
+         {"channel": "易居", "branch": "城东店", "agent": "马超", "agent_phone": "186****0099"}),
+    ],
+    # No message date: the year-less time goes on as written, its year read like a cell's.
+    "f09_bracket_labels.txt": [
+        (1, [("杜若", "180****2323")], "12-06 16:44", "12-07 10:00", {"project": "山湖一号"}),
+    ],
+    "f10_all_on_one_line.txt": [
+        (1, [("曹阳", "188****8888")], "2026-12-07 20:10:00", "2026-12-08 16:30:00",
+         {"remark": "改善型"}),
+    ],
+    "f11_wechatmsg_export.txt": [
+        (5, [("蒋先生", "177****6060")], "2026-12-09 09:01:12", "2026-12-09 15:00:00",
+         {"agent": "钱七", "channel": "房友"}),
+    ],
+    "f12_pc_copy_numbered.txt": [
+        (2, [("沈月", "139****1010")], "2026-12-10 19:45:00", "2026-12-11 10:00:00",
+         {"project": "山湖一号", "agent": "许诺"}),
+    ],
+}  # fmt: skip
+
+
+def test_every_fixture_is_listed():
+    assert sorted(p.name for p in FIXTURES.glob("*.txt")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_documented_format_reads(name):
+    read = _reports((FIXTURES / name).read_text(encoding="utf-8"))
+    got = [
+        (
+            r.line,
+            [(c.name, c.phone) for c in r.customers],
+            r.reported_at,
+            r.expected_at,
+            {k: r.fields.get(k) for k in EXPECTED[name][i][4]},
+        )
+        for i, r in enumerate(read)
+    ]
+    assert got == EXPECTED[name]
+    assert all(r.problem is None for r in read)
+
+
+def test_the_formats_are_documented_with_their_sources():
+    doc = (Path(__file__).parents[2] / "docs" / "wechat-formats.md").read_text(encoding="utf-8")
+    for name in EXPECTED:
+        assert name in doc, f"{name} not in docs/wechat-formats.md"
+    assert doc.count("来源") >= 8
+
+
+# -- small parts --------------------------------------------------------------------------
+
+DAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "expected"),
+    [
+        ("今天15:15", DAY, datetime(2026, 12, 1, 15, 15)),
+        ("明天上午10点", DAY, datetime(2026, 12, 2, 10, 0)),
+        ("昨天晚上8点半", DAY, datetime(2026, 11, 30, 20, 30)),
+        ("12月1日下午3点", DAY, datetime(2026, 12, 1, 15, 0)),
+        ("1月2日上午9:00", DAY, datetime(2027, 1, 2, 9, 0)),
+        ("2026-12-03 10:15", None, datetime(2026, 12, 3, 10, 15)),
+        ("2026/12/3 10:15:32", DAY, datetime(2026, 12, 3, 10, 15, 32)),
+        ("15:15", DAY, datetime(2026, 12, 1, 15, 15)),
+        ("下午3点", DAY, datetime(2026, 12, 1, 15, 0)),
+        ("今天15:15", None, None),
+        ("15:15", None, None),
+        ("随便写写", DAY, None),
+    ],
+)
+def test_times_against_the_message_date(text, day, expected):
+    when, _, why = wechat.resolve_when(text, day)
+    assert when == expected
+    assert (why is None) == (expected is not None)
+
+
+@pytest.mark.parametrize(
+    ("line", "sender", "sent_at"),
+    [
+        ("张三  2026-12-01 10:15", "张三", datetime(2026, 12, 1, 10, 15)),
+        ("2026-12-01 10:15:03 张三", "张三", datetime(2026, 12, 1, 10, 15, 3)),
+        ("张三 12月1日 10:15", "张三", datetime(2026, 12, 1, 10, 15)),
+        ("链家-王力(2026/12/01 08:05:00)", "链家-王力", datetime(2026, 12, 1, 8, 5)),
+        ("[2026-12-01 10:15] 张三: 收到", "张三", datetime(2026, 12, 1, 10, 15)),
+        ("张三 10:15", "张三", datetime(2026, 12, 1, 10, 15)),
+        ("【报备】2026年12月1日 10:30", None, datetime(2026, 12, 1, 10, 30)),
+        ("报备时间 2026-12-01 10:15", "", None),
+        ("张三133****3333正盛15:15", "", None),
+        ("客户电话：138****1234", "", None),
+    ],
+)
+def test_chat_header_lines(line, sender, sent_at):
+    header = wechat.parse_header(wechat.clean_line(line), DAY)
+    if sent_at is None:
+        assert header is None
+    else:
+        assert header is not None and (header.sender, header.sent_at) == (sender, sent_at)
+
+
+@pytest.mark.parametrize(
+    ("text", "customers"),
+    [
+        ("刘先生186****9892 李先生187****2924",
+         [("刘先生", "186****9892"), ("李先生", "187****2924")]),
+        ("张三133****3333正盛15:15", [("张三", "133****3333")]),
+        ("客户：张三 电话：138 1234 5678", [("张三", "13812345678")]),
+        ("客户姓名:王女士  手机：+86 138-1234-5678", [("王女士", "+86138-1234-5678")]),
+        ("📌客户：张**\n📌电话：１３８＊＊＊＊１２３４", [("张**", "138****1234")]),
+        ("①客户姓名：欧阳修②联系方式：137***12345", [("欧阳修", "137***12345")]),
+        ("【客户姓名】上官婉儿【客户电话】138xxxx1234", [("上官婉儿", "138xxxx1234")]),
+        ("客户1：张三 电话1：138****1111\n客户2：李四 电话2：139****2222",
+         [("张三", "138****1111"), ("李四", "139****2222")]),
+        ("客户：张三/李四 电话：138****1111/139****2222",
+         [("张三/李四", "138****1111 / 139****2222")]),
+        ("张先生 138●●●●1234、李女士 13912345678",
+         [("张先生", "138●●●●1234"), ("李女士", "13912345678")]),
+        ("客户：王五 电话：138****1234 报备人：李四 电话：139****0000", [("王五", "138****1234")]),
+    ],
+)  # fmt: skip
+def test_customers_in_a_message(text, customers):
+    [reading] = _reports("2026-12-01 10:00:00 某人\n" + text)
+    assert [(c.name, c.phone) for c in reading.customers] == customers
+
+
+def test_an_agent_number_after_the_agent_is_not_a_customer():
+    [reading] = _reports(
+        "2026-12-01 10:00:00 某人\n客户：王五 电话：138****1234 报备人：李四 电话：139****0000"
+    )
+    assert reading.fields["agent"] == "李四" and reading.fields["agent_phone"] == "139****0000"
+
+
+# -- row semantics ------------------------------------------------------------------------
+
+
+def test_own_time_wins_over_the_send_time():
+    [reading] = _reports("张三  2026-12-01 10:15\n客户：王五 电话：138****1234 报备时间：今天9点")
+    assert reading.reported_at == "2026-12-01 09:00:00"
+    assert reading.time_source == "消息中的报备时间"
+
+
+def test_a_message_without_any_time_is_a_row_error():
+    [reading] = _reports("客户：王五 电话：138****1234")
+    assert reading.problem is not None and "没有报备时间" in reading.problem
+
+
+def test_another_project_is_a_row_error_and_the_own_project_is_not():
+    text = "2026-12-01 10:00:00 某人\n报备项目：云栖府\n客户：王五 电话：138****1234"
+    [other] = _reports(text)
+    assert other.problem is not None and "云栖府" in other.problem
+    [own] = _reports(text.replace("云栖府", "【山湖一号】二期"))
+    assert own.problem is None
+    [unchecked] = _reports(text, project=None)
+    assert unchecked.problem is None
+
+
+def test_an_unreadable_message_quotes_its_start_without_control_characters():
+    text = "2026-12-01 10:00:00 某人\n客户姓名：\x07\u202e\n电话：\n" + "很长的说明" * 40
+    [reading] = _reports(text)
+    assert reading.problem is not None and "找不到客户" in reading.problem
+    quoted = reading.problem.split("「", 1)[1].rstrip("」")
+    assert len(quoted) == wechat.QUOTE_CHARS
+    assert quoted.startswith("客户姓名: 电话: 很长的说明")
+    assert not any(ch < " " or ch == "\u202e" for ch in reading.problem)
+
+
+def test_chatter_is_no_report():
+    text = "张三  2026-12-01 10:15\n收到\n\n李四  2026-12-01 10:16\n[图片]\n\n好的，谢谢"
+    assert _reports(text) == []
+    assert len(wechat.readings(text)) == 3
+
+
+def _workspace_file(tmp_path: Path, text: str, encoding: str = "utf-8") -> InputFile:
+    folder = tmp_path / "inputs" / "channels" / "链家"
+    folder.mkdir(parents=True)
+    path = folder / "群聊.txt"
+    path.write_bytes(text.encode(encoding))
+    return InputFile(path, "channels/链家/群聊.txt", "channels", "链家")
+
+
+CHAT = """张经理  2026-12-01 10:15
+客户姓名：王先生
+客户电话：138****1234
+报备项目：山湖一号
+
+李四  2026-12-01 11:20
+张三133****3333正盛15:15
+
+王五  2026-12-01 12:00
+刘先生186****9892 李先生187****2924
+
+王五  2026-12-01 12:05
+客户：赵六 电话：135****6666 项目：云栖府
+"""
+
+
+def test_messages_become_report_rows_like_a_spreadsheet(tmp_path):
+    item = _workspace_file(tmp_path, CHAT)
+    outcome = read_input(item, RULES, AliasTable.build(RULES.columns))
+    assert outcome.rejected is None
+    [sheet] = outcome.sheets
+    assert sheet.kind == "report"
+    records = sheet.normalised.records.sort("row_no", "phone_pattern")
+    assert records.select(
+        "source", "customer_name", "phone_pattern", "channel", "agent"
+    ).rows() == [
+        ("channels/链家/群聊.txt#群聊!2", "王先生", "138****1234", "链家", "张经理"),
+        ("channels/链家/群聊.txt#群聊!7", "张三", "133****3333", "正盛", "李四"),
+        ("channels/链家/群聊.txt#群聊!10", "刘先生", "186****9892", "链家", "王五"),
+        ("channels/链家/群聊.txt#群聊!10", "李先生", "187****2924", "链家", "王五"),
+    ]
+    assert records["event_at"].to_list() == [
+        "2026-12-01T10:15:00+08:00",
+        "2026-12-01T15:15:00+08:00",
+        "2026-12-01T12:00:00+08:00",
+        "2026-12-01T12:00:00+08:00",
+    ]
+    errors = sheet.normalised.errors
+    assert errors.select("row_no", "codes").rows() == [(13, RowError.MESSAGE_REJECTED.value)]
+    assert "云栖府" in errors["reason"][0] and "「客户:赵六" in errors["reason"][0]
+    assert "赵六" in json.loads(errors["raw"][0])
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16", "utf-16-le", "utf-16-be"]
+)
+def test_every_encoding_reads_the_same(tmp_path, encoding):
+    item = _workspace_file(tmp_path, CHAT, encoding)
+    [sheet] = read_file(item.path, Limits(), "山湖一号")
+    assert sheet.frame.height == 6
+    assert sheet.row_number(1) == 2 and sheet.row_number(5) == 13
+
+
+def test_delimited_text_stays_a_table(tmp_path):
+    path = tmp_path / "报备.txt"
+    path.write_text("客户姓名\t客户电话\t报备时间\n张三\t13812345678\t2026-12-01\n", "utf-8")
+    [sheet] = read_file(path, Limits())
+    assert sheet.frame.shape == (2, 3)
+
+
+def test_check_describes_each_message(tmp_path):
+    from reconcile.cli.text import check_text
+
+    item = _workspace_file(tmp_path, CHAT)
+    outcome = read_input(item, RULES, AliasTable.build(RULES.columns))
+    text = check_text(outcome, RULES, datetime(2026, 12, 2, tzinfo=RULES.zone))
+    joined = "\n".join(text.lines)
+    assert "微信消息 4 条：报备 4 条" in joined
+    assert (
+        "第 7 行：客户 张三 133****3333；报备时间 2026-12-01 15:15:00（消息末尾的发送时刻）"
+        in joined
+    )
+    assert "第 13 行：拒收" in joined and "云栖府" in joined
+    assert text.verdict == "rejected"
+
+
+# -- hostile text -------------------------------------------------------------------------
+
+
+def _hostile(tmp_path: Path, data: bytes) -> list[str]:
+    path = tmp_path / "inputs" / "channels" / "链家" / "x.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    item = InputFile(path, "channels/链家/x.txt", "channels", "链家")
+    outcome = read_input(item, RULES, AliasTable.build(RULES.columns))
+    if outcome.rejected is not None:
+        return [outcome.rejected.code]
+    cells = [c for s in outcome.sheets if s.cells is not None for c in s.cells.drop("__row").rows()]
+    assert all(len(v) <= 2 * wechat.MAX_LINE_CHARS for row in cells for v in row if v)
+    return [s.kind or "" for s in outcome.sheets]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ("客户：张三 电话：138****1234" + "啊" * 2_000_000).encode(),  # a huge line
+        "😀".encode() * 250_000,  # 1 MB of emoji, no line break
+        ("\u202e\u200f客户\x00\x1b：张三\x07 电话：138****1234\n" * 1000).encode(),
+        bytes(range(256)) * 400,  # a binary file named .txt
+        b"\xff\xfe" + "客户：张三 电话：138****1234\r\n".encode("utf-16-le") * 5000,
+        ("2026-12-01 10:00:00 某人\n" + "138****1234 " * 50_000).encode(),
+        b"\n" * 500_000,
+    ],
+    ids=["huge-line", "emoji", "controls", "binary", "utf16", "many-numbers", "blank"],
+)
+def test_hostile_text_never_crashes(tmp_path, data):
+    assert _hostile(tmp_path, data)
+
+
+def test_work_is_linear_in_the_lines_not_their_length():
+    # A line is cut before any pattern sees it: a longer line costs no more parsing.
+    long = "客户：张三 电话：138****1234 " + "备注" * 100_000
+    assert len(wechat.clean_line(long)) == wechat.MAX_LINE_CHARS
+    assert wechat.clean_line("\u202e张\u200b三\x00") == "张三"
+
+
+def test_a_binary_file_is_refused_as_not_text(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(FileRejected) as caught:
+        read_file(path, Limits())
+    assert caught.value.code in {"not_spreadsheet", "bad_encoding"}
+
+
+def test_rows_respect_the_row_limit(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_text("2026-12-01 10:00:00 某人\n" + "张三138****1234\n" * 50, "utf-8")
+    with pytest.raises(FileRejected) as caught:
+        read_file(path, Limits(max_rows=10))
+    assert caught.value.code == "over_limit"
+
+
+def test_utf16_without_a_bom_is_detected():
+    assert wechat.decode_text("客户：张三 2026".encode("utf-16-le")) == "客户：张三 2026"
+    assert wechat.decode_text("abc 客户".encode("utf-16-be")) == "abc 客户"
+    assert wechat.decode_text(codecs.BOM_UTF8 + "张三".encode()) == "张三"
+
+
+def test_message_rows_match_the_header_columns():
+    [reading] = _reports(CHAT.split("\n\n")[0])
+    [row] = list(wechat.rows_of(reading))
+    assert set(row) <= set(wechat.HEADERS)
+    frame = pl.DataFrame([row])
+    assert frame["客户电话"][0] == "138****1234"
