@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconcile.config.rules import Limits, Rules
 from reconcile.ingest import wechat
@@ -17,6 +19,8 @@ from reconcile.ingest.files import InputFile, read_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, read_file
 from reconcile.normalise.errors import RowError
+from reconcile.normalise.phones import parse_phone
+from tests.ingest import wechat_render as render
 
 FIXTURES = Path(__file__).parent / "fixtures" / "wechat"
 RULES = Rules(project="山湖一号")
@@ -383,3 +387,51 @@ def test_message_rows_match_the_header_columns():
     assert set(row) <= set(wechat.HEADERS)
     frame = pl.DataFrame([row])
     assert frame["客户电话"][0] == "138****1234"
+
+
+# -- any report, in any documented shape, reads back as the same report ------------------
+
+
+def _pattern(phone: str) -> str:
+    parsed = parse_phone(phone)
+    assert parsed.phones, phone
+    return parsed.phones[0].pattern
+
+
+@settings(max_examples=300, deadline=None)
+@given(report=render.reports(), shape=st.sampled_from(sorted(render.FORMATS)))
+def test_any_rendered_report_reads_back(report, shape):
+    [reading] = _reports(render.FORMATS[shape](report))
+    assert reading.problem is None
+    [customer] = reading.customers
+    assert customer.name == report.name
+    assert customer.phone is not None and _pattern(customer.phone) == _pattern(report.phone)
+    assert reading.reported_at is not None
+    assert datetime.fromisoformat(reading.reported_at) == report.at
+    assert reading.fields.get("channel") == report.company
+    if shape not in render.NO_AGENT:
+        assert reading.fields.get("agent") == report.agent
+
+
+@settings(max_examples=40, deadline=None)
+@given(report=render.reports(), shape=st.sampled_from(sorted(render.FORMATS)))
+def test_a_message_is_the_same_report_as_its_spreadsheet_row(tmp_path_factory, report, shape):
+    folder = tmp_path_factory.mktemp("ws") / "inputs" / "channels" / "链家"
+    folder.mkdir(parents=True)
+    message = folder / "群聊.txt"
+    message.write_text(render.FORMATS[shape](report), encoding="utf-8")
+    agent = "" if shape in render.NO_AGENT else report.agent
+    sheet = folder / "报备.csv"
+    sheet.write_text(
+        "客户姓名,客户电话,报备时间,经纪人,渠道\n"
+        f"{report.name},{report.phone},{report.at:%Y-%m-%d %H:%M},{agent},{report.company}\n",
+        encoding="utf-8",
+    )
+    aliases = AliasTable.build(RULES.columns)
+    keys = []
+    for path in (message, sheet):
+        item = InputFile(path, f"channels/链家/{path.name}", "channels", "链家")
+        [outcome] = read_input(item, RULES, aliases).sheets
+        assert outcome.normalised is not None and outcome.normalised.errors.height == 0
+        keys.append(outcome.normalised.records["row_key"].to_list())
+    assert keys[0] == keys[1]
