@@ -52,7 +52,7 @@ from reconcile.store.ledger import Ledger, LedgerError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECK_REJECTED, CHECK_UNREADABLE = 1, 2
 CHECK_EXIT = {"ok": EXIT_OK, "rejected": CHECK_REJECTED, "unreadable": CHECK_UNREADABLE}
-TEMPLATE_KINDS = ("report", "ruling", "payment", "statement", "roster")
+TEMPLATE_KINDS = ("report", "ruling", "payment", "statement", "roster", "wechat")
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 log = logging.getLogger("reconcile.cli.main")
 
@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="report",
         help="report：给渠道的报备登记表（默认）；ruling：给案场管理员的裁决表，预填待裁决的撞单"
         "与待确认的号码；payment：给财务的付款记录；statement：给渠道的请款单；"
-        "roster：给案场的轮排表",
+        "roster：给案场的轮排表；wechat：推荐的微信报备消息格式（.txt）",
     )
     template.add_argument(
         "--out",
@@ -491,6 +491,8 @@ def _template(args: argparse.Namespace) -> int:
     if args.kind == "ruling":
         return _ruling_template(args)
     rules = load_rules(args.workspace / "rules.yaml")
+    if args.kind == "wechat":
+        return _wechat_template(args, rules)
     if args.kind == "report":
         out = _template_out(args.out, Path(DEFAULT_TEMPLATE_NAME), "报备登记表")
         if out is None:
@@ -511,6 +513,23 @@ def _template(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"已写出 {out}（{rules.project} 的{form.sheet}与“说明”页）")
     print(f"{form.where}。" + ("放入之前可以用 reconcile check 文件名 检查。" if form.kind else ""))
+    return EXIT_OK
+
+
+def _wechat_template(args: argparse.Namespace, rules: Rules) -> int:
+    """The recommended WeChat message format as a text file (SPEC 4.2)."""
+    from reconcile.publish.wechat_form import DEFAULT_FILE_NAME, write_wechat_template
+
+    out: Path = args.out or Path(DEFAULT_FILE_NAME)
+    if out.is_dir():
+        out = out / DEFAULT_FILE_NAME
+    if out.suffix.lower() != ".txt":
+        print(f"微信报备格式只能写成 .txt 文件：{out}", file=sys.stderr)
+        return EXIT_USAGE
+    if not _written(partial(write_wechat_template, rules, out), out):
+        return EXIT_FAILED
+    print(f"已写出 {out}（{rules.project} 推荐的微信报备消息格式）")
+    print("发到各渠道的报备群；群聊记录存为 .txt 放入 inputs/channels/<渠道>/，与表格一样判定。")
     return EXIT_OK
 
 

@@ -47,6 +47,7 @@ from reconcile.judge.reasons.entry import (
     quota_text,
 )
 from reconcile.judge.vocabulary import Code
+from reconcile.publish import wechat_form
 from reconcile.publish.text import neutralise
 from reconcile.publish.workbook import (
     DATETIME_FORMAT,
@@ -287,6 +288,7 @@ def _notes(rules: Rules) -> list[tuple[str, list[tuple[str, str]]]]:
     sections = [("填写方法", _filling(rules)), ("报备规则（按项目 rules.yaml）", _rules(rules))]
     if rules.report.types:
         sections.append(("报备类型", _types(rules)))
+    sections.append(("微信群报备（不填表时）", wechat_form.notes(rules)))
     return sections
 
 
