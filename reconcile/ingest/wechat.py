@@ -171,6 +171,8 @@ _HEADER_RES = (
     # A time alone is dated by the day line above it; its sender then has no digit at all.
     re.compile(rf"(?P<sender>[^\s:：0-9][^:：0-9]{{0,29}}?)\s+(?P<clock>{_HMS})"),
 )
+_CLOCK_HINT = re.compile(r"[0-9]:[0-9]{2}")  # every header has one: most lines are skipped
+_HEADER_CHARS = 80
 # Title words some agencies put where a sender would be (【报备】2026年12月2日 10:30).
 _TITLES = frozenset({"报备", "临报", "预报", "预报备", "报备信息", "客户报备", "新报备"})
 _DAY_LINE_RE = re.compile(
@@ -301,6 +303,8 @@ def _is_label(text: str) -> bool:
 
 def parse_header(line: str, day: date | None) -> ChatHeader | None:
     """A chat export's sender/timestamp line, dated by `day` when it gives only a time."""
+    if len(line) > _HEADER_CHARS or not _CLOCK_HINT.search(line):
+        return None
     for pattern in _HEADER_RES:
         match = pattern.fullmatch(line)
         if match is None:
