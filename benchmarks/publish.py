@@ -4,8 +4,10 @@ One project of `benchmarks/judge.py` (at scale 1: 20,000 reports, 6,000 visits,
 20,000 CRM customers and 1,000 deals over about four months) is judged, then each
 publishing step is timed on that judgement: the digest (what the dispute report
 says), the HTML and text rendering, the settlement workbook, the agency receipts and
-composing the two mails into an outbox. Publishing also judges the night before (for
-"what changed"), so one more `judge()` is part of its cost; it is timed separately.
+composing the two mails into an outbox. The report compares with what the night
+before decided (`Before`), which a night keeps in the ledger and the next one reads:
+keeping and reading it back is timed as one step. The judge itself is timed first, for
+scale; it is not part of publishing.
 
     .venv/bin/python benchmarks/publish.py [--scale 1] [--project 0] [--repeat 3]
 """
@@ -25,7 +27,12 @@ import judge as judge_bench  # noqa: E402  (the sibling benchmark's data set)
 
 from reconcile.config.rules import parse_rules  # noqa: E402
 from reconcile.judge import judge  # noqa: E402
-from reconcile.publish.digest import build_digest, file_news, money_by_channel  # noqa: E402
+from reconcile.publish.digest import (  # noqa: E402
+    Before,
+    build_digest,
+    file_news,
+    money_by_channel,
+)
 from reconcile.publish.mail import Attachment, Mail, post  # noqa: E402
 from reconcile.publish.receipts import write_receipts  # noqa: E402
 from reconcile.publish.report import settlement_mail, subject, write_report  # noqa: E402
@@ -53,9 +60,9 @@ def main() -> None:
             for step, (seconds, note) in one_round(inputs, rules, Path(scratch)).items():
                 best[step] = min(best.get(step, (seconds, note)), (seconds, note))
     for step, (seconds, note) in best.items():
-        print(f"  {step:<40} {seconds:7.2f} s  {note}")
-    total = sum(seconds for seconds, _ in best.values())
-    print(f"  {'publish in all (with the night before)':<40} {total:7.2f} s")
+        print(f"  {step:<42} {seconds:7.2f} s  {note}")
+    total = sum(seconds for step, (seconds, _) in best.items() if not step.startswith("judge"))
+    print(f"  {'publish in all (the judge apart)':<42} {total:7.2f} s")
 
 
 def one_round(inputs, rules, folder: Path) -> dict[str, tuple[float, str]]:
@@ -70,10 +77,13 @@ def one_round(inputs, rules, folder: Path) -> dict[str, tuple[float, str]]:
         clock = now
 
     judgement = judge(inputs, rules)
-    lap("judge the night before", f"{len(judgement.episodes):,} episodes")
+    lap("judge (the night itself: not publishing)", f"{len(judgement.episodes):,} episodes")
+    kept = Before.of(judgement, rules).to_bytes()
+    before = Before.from_bytes(kept)
+    lap("keep what the night decided, read it back", f"{len(kept) / 2**10:,.0f} KiB")
     with Ledger(folder / "ledger.sqlite") as ledger:
         news = file_news(ledger, rules, inputs.as_of)
-        digest = build_digest(judgement, judgement, news, rules)
+        digest = build_digest(judgement, before, news, rules)
         lap("digest")
         path, html, text = write_report(digest, folder)
         lap("dispute report (HTML + text)", f"{path.stat().st_size / 2**10:,.0f} KiB")

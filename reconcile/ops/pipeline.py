@@ -47,6 +47,8 @@ from reconcile.ops.housekeeping import Move, Processed, tidy
 from reconcile.ops.lock import Holder, run_lock
 from reconcile.ops.progress import Steps
 from reconcile.ops.reuse import (
+    keep_decisions,
+    night_before,
     night_keys,
     remember,
     remembered_lines,
@@ -245,9 +247,17 @@ def _judge_and_publish(
         summary.written = write_contract(summary.judgement, workspace.outputs / as_of.isoformat())
     _check(stop)
     with steps.step("生成日报、结算表、渠道回执与邮件"):
+        previous = night_before(workspace, ledger, as_of)
         summary.published = publish(
-            workspace, ledger, summary.judgement, failed=summary.failed, compose=compose, send=send
+            workspace,
+            ledger,
+            summary.judgement,
+            previous=previous,
+            failed=summary.failed,
+            compose=compose,
+            send=send,
         )
+        keep_decisions(workspace, ledger, summary.judgement)
 
 
 def _night_files(workspace: Workspace, as_of: date) -> list[Path]:

@@ -8,17 +8,26 @@ same, and whose files are all still there with those very bytes, judges nothing 
 rewrites nothing: what it would write is what is there. A file deleted or edited since,
 a new or changed input, a re-read, an edited `rules.yaml` or another version of the
 code makes a full run, so a replay stays byte-exact.
+
+A judged night also keeps what it decided (`publish.digest.Before`) under a key of
+what it was judged from: the code, `rules.yaml`, the night and the ledger as the files
+first seen by then hold it. The next night's report compares with that instead of
+judging the night before again; a key that no longer matches (a re-read, an edited
+`rules.yaml`, a late file of that night) judges it again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 
 import reconcile
 from reconcile.config.workspace import Workspace
+from reconcile.judge import Judgement, judge
+from reconcile.judge.inputs import load, night_end
+from reconcile.publish.digest import Before
 from reconcile.store.ledger import Ledger
 
 # What the package reads at run time besides its Python code: templates and styles.
@@ -45,13 +54,7 @@ def night_keys(
     this run may reuse: its own, and those of runs that did more for the mails (a replay
     composes none, but the night's first run did). `sending`: mails go out this run (a
     run that starts sending queues what an earlier one left in the outbox)."""
-    common = (
-        reconcile.__version__,
-        code_digest(),
-        hashlib.sha256((workspace.root / "rules.yaml").read_bytes()).hexdigest(),
-        as_of.isoformat(),
-        ledger.watermark(),
-    )
+    common = (*_made_from(workspace, as_of), ledger.watermark())
 
     def key(composed: bool, sent: bool) -> str:
         digest = hashlib.sha256()
@@ -106,3 +109,47 @@ def remember(
         key,
         [(path.relative_to(workspace.root).as_posix(), sha256_of(path)) for path in files],
     )
+
+
+def _made_from(workspace: Workspace, night: date) -> tuple[str, ...]:
+    return (
+        reconcile.__version__,
+        code_digest(),
+        hashlib.sha256((workspace.root / "rules.yaml").read_bytes()).hexdigest(),
+        night.isoformat(),
+    )
+
+
+def _view_key(workspace: Workspace, ledger: Ledger, night: date) -> str:
+    """What the night's decisions were judged from: rows first seen by its end."""
+    seen_by = night_end(workspace.rules, night).isoformat()
+    digest = hashlib.sha256()
+    for part in (*_made_from(workspace, night), ledger.watermark(seen_by)):
+        digest.update(part.encode())
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def keep_decisions(workspace: Workspace, ledger: Ledger, judgement: Judgement) -> None:
+    """Keep what the judged night decided, for the next night's report."""
+    night = judgement.inputs.as_of
+    key = _view_key(workspace, ledger, night)
+    decided = Before.of(judgement, workspace.rules).to_bytes()
+    ledger.record_night_view(night.isoformat(), key, decided)
+
+
+def night_before(workspace: Workspace, ledger: Ledger, night: date) -> Before | None:
+    """What the night before `night` decided, as the ledger knew it then: kept by the
+    run that judged it, or judged now (and kept). None if the ledger knew nothing yet."""
+    before = night - timedelta(days=1)
+    key = _view_key(workspace, ledger, before)
+    stored = ledger.night_view(before.isoformat())
+    if stored is not None and stored[0] == key:
+        return Before.from_bytes(stored[1])
+    inputs = load(ledger, workspace.rules, before)
+    frames = (inputs.reports, inputs.report_errors, inputs.visits, inputs.deals)
+    if not any(frame.height for frame in frames):
+        return None
+    view = Before.of(judge(inputs, workspace.rules), workspace.rules)
+    ledger.record_night_view(before.isoformat(), key, view.to_bytes())
+    return view

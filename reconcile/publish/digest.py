@@ -1,7 +1,7 @@
 """The night in the admin's words: what the dispute report says, as plain data.
 
-`build_digest` turns a judgement (and the previous night's, for what changed) into
-headline tiles and sections of cards. Every value is already people-facing text —
+`build_digest` turns a judgement (and `Before`, what the previous night decided, for
+what changed) into headline tiles and sections of cards. Every value is already people-facing text —
 phones masked, times local, reasons in Chinese — so the HTML and plain-text
 renderings in `report.py` only lay it out. Sections list the most urgent first and
 are capped so a mail stays readable; the CSV contract always has everything.
@@ -9,6 +9,8 @@ are capped so a mail stays readable; the CSV contract always has everything.
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -230,9 +232,62 @@ def file_news(
     return news
 
 
+@dataclass(frozen=True)
+class Before:
+    """What a night decided that the next night's report compares with: each report's
+    status, the collisions, each customer's latest holder and the refunded deals.
+
+    A few bytes per report, so a night keeps it in the ledger (ops/reuse.py) and the
+    next night reads it instead of judging the night before again.
+    """
+
+    night: date
+    statuses: dict[str, str]  # report row_id -> ReportStatus value; unreadable rows: invalid
+    contested: frozenset[tuple[str, str]]  # (phone, first visit) of collisions and disputes
+    holders: dict[str, tuple[str, str]]  # phone -> (holder, owner as the report words it)
+    refunded: frozenset[str]  # deal ids
+
+    @classmethod
+    def of(cls, judgement: Judgement, rules: Rules) -> Before:
+        view = _View(judgement, rules)
+        holders = {}
+        for phone, episodes in view.episodes_by_phone.items():
+            latest = _latest(episodes)
+            holders[phone] = (_holder(latest), view._owner(latest))
+        return cls(
+            night=judgement.inputs.as_of,
+            statuses=_statuses(judgement),
+            contested=frozenset(_episode_key(e) for e in judgement.episodes if _contested(e)),
+            holders=holders,
+            refunded=frozenset(line.deal_id for line in judgement.deals if line.stage == REFUNDED),
+        )
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "night": self.night.isoformat(),
+            "statuses": self.statuses,
+            "contested": sorted(self.contested),
+            "holders": self.holders,
+            "refunded": sorted(self.refunded),
+        }
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return zlib.compress(text.encode(), 1)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Before:
+        document = json.loads(zlib.decompress(data))
+        return cls(
+            night=date.fromisoformat(document["night"]),
+            statuses=document["statuses"],
+            contested=frozenset((phone, first) for phone, first in document["contested"]),
+            holders={phone: (held, owner) for phone, (held, owner) in document["holders"].items()},
+            refunded=frozenset(document["refunded"]),
+        )
+
+
 def build_digest(
     judgement: Judgement,
-    previous: Judgement | None,
+    previous: Before | None,
     files: FileNews,
     rules: Rules,
     ruling_sheet: str | None = None,
@@ -514,19 +569,17 @@ class _View:
             "在 CRM 中补录退房或更正房号，重新导出后放入 inputs/crm/。",
         )
 
-    def invalid(self, previous: Judgement | None) -> Section:
-        before = _statuses(previous)
+    def invalid(self, previous: Before | None) -> Section:
+        before = previous.statuses if previous is not None else {}
+        invalid = ReportStatus.INVALID.value
         by_reason: dict[str, list[tuple]] = defaultdict(list)
         for report in self.j.reports:
-            if (
-                report.status == ReportStatus.INVALID
-                and before.get(report.row_id) != ReportStatus.INVALID
-            ):
+            if report.status == ReportStatus.INVALID and before.get(report.row_id) != invalid:
                 by_reason[report.codes[0]].append(
                     ((report.at, report.source), self._report_card(report))
                 )
         for row in self.j.error_reports.iter_rows(named=True):
-            if before.get(row["row_id"]) != ReportStatus.INVALID:
+            if before.get(row["row_id"]) != invalid:
                 reported = row["reported_at"]
                 card = Card(
                     (row["customer_name"] or "（无姓名）"),
@@ -610,11 +663,9 @@ class _View:
             "提醒渠道尽快带看；已到访的客户请跟进成交。",
         )
 
-    def changes(self, previous: Judgement | None) -> Section:
+    def changes(self, previous: Before | None) -> Section:
         if previous is None:
             return Section("changes", "与上一晚相比", "", (), "上一晚尚无数据，无从比较。")
-        then = _View(previous, self.rules)
-        old_collisions = {_episode_key(e) for e in previous.episodes if _contested(e)}
         new_collisions = [
             Card(
                 self._customer(e.phone, e.customer_name),
@@ -624,22 +675,22 @@ class _View:
                 self._sources(e),
             )
             for e in self.j.episodes
-            if _contested(e) and _episode_key(e) not in old_collisions
+            if _contested(e) and _episode_key(e) not in previous.contested
         ]
         flips = []
         for phone, episodes in sorted(self.episodes_by_phone.items()):
-            old = then.episodes_by_phone.get(phone)
-            if not old:
+            old = previous.holders.get(phone)
+            if old is None:
                 continue
-            now_latest, old_latest = _latest(episodes), _latest(old)
-            if _holder(now_latest) != _holder(old_latest):
+            now_latest = _latest(episodes)
+            if _holder(now_latest) != old[0]:
                 flips.append(
                     Card(
                         self._customer(phone, now_latest.customer_name),
                         "归属变化",
                         "warn",
                         (
-                            ("昨晚", then._owner(old_latest)),
+                            ("昨晚", old[1]),
                             ("今晚", self._owner(now_latest)),
                             ("依据", reason_text(now_latest.codes) or "—"),
                         ),
@@ -647,7 +698,6 @@ class _View:
                     )
                 )
         # Every refund is news, clawed back (X01) or not (X02: nothing had been paid).
-        refunded_before = {line.deal_id for line in previous.deals if line.stage == REFUNDED}
         refunds = [
             Card(
                 line.deal_id,
@@ -666,7 +716,7 @@ class _View:
                 self.j.deal_records[line.deal_id].source_texts,
             )
             for line in self.j.deals
-            if line.stage == REFUNDED and line.deal_id not in refunded_before
+            if line.stage == REFUNDED and line.deal_id not in previous.refunded
         ]
         groups = tuple(
             group
@@ -680,7 +730,7 @@ class _View:
         return Section(
             "changes",
             "与上一晚相比",
-            f"与 {previous.inputs.as_of} 的判定相比。",
+            f"与 {previous.night} 的判定相比。",
             groups,
             "与上一晚相比没有变化。",
             "知悉即可；想知道某位客户为何变化，运行 reconcile explain 手机号。",
@@ -884,11 +934,10 @@ def _sort_time(moment: datetime | None) -> tuple:
     return (moment is None, moment)
 
 
-def _statuses(judgement: Judgement | None) -> dict[str, ReportStatus]:
-    if judgement is None:
-        return {}
-    statuses = {report.row_id: report.status for report in judgement.reports}
-    statuses.update((row_id, ReportStatus.INVALID) for row_id in judgement.error_reports["row_id"])
+def _statuses(judgement: Judgement) -> dict[str, str]:
+    statuses = {report.row_id: report.status.value for report in judgement.reports}
+    invalid = ReportStatus.INVALID.value
+    statuses.update((row_id, invalid) for row_id in judgement.error_reports["row_id"])
     return statuses
 
 
@@ -896,13 +945,18 @@ def _contested(episode: Episode) -> bool:
     return episode.owner_type == OwnerType.DISPUTED or episode.had_collision
 
 
-def _episode_key(episode: Episode) -> tuple:
-    return (episode.phone, episode.first_visit_at)
+def _episode_key(episode: Episode) -> tuple[str, str]:
+    first = episode.first_visit_at
+    return (episode.phone, first.isoformat() if first is not None else "")
 
 
 def _latest(episodes: list[Episode]) -> Episode:
     return max(episodes, key=lambda e: (e.first_visit_at is not None, e.first_visit_at))
 
 
-def _holder(episode: Episode) -> tuple:
-    return (episode.owner_type, tuple(episode.channels), tuple(episode.shares))
+def _holder(episode: Episode) -> str:
+    """Who holds the customer, as one comparable text."""
+    shares = [[channel, share] for channel, share in episode.shares]
+    return json.dumps(
+        [episode.owner_type.value, list(episode.channels), shares], ensure_ascii=False
+    )

@@ -8,13 +8,18 @@ composed or sent again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from reconcile.config.workspace import Workspace
-from reconcile.judge import Judgement, judge
-from reconcile.judge.inputs import load
-from reconcile.publish.digest import Digest, build_digest, file_news, money_by_channel
+from reconcile.judge import Judgement
+from reconcile.publish.digest import (
+    Before,
+    Digest,
+    build_digest,
+    file_news,
+    money_by_channel,
+)
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
 from reconcile.publish.receipts import receipt_summaries, write_receipts
 from reconcile.publish.report import receipt_mail, settlement_mail, subject, write_report
@@ -45,11 +50,14 @@ def publish(
     ledger: Ledger,
     judgement: Judgement,
     *,
+    previous: Before | None,
     failed: list[tuple[str, str]] | None = None,
     compose: bool = True,
     send: bool = True,
 ) -> Published:
     """Write the night's people-facing files and post its mails.
+
+    `previous`: what the night before decided (the report says what changed since).
 
     `compose=False` (a replay of a past night) rewrites the files but adds no mail:
     that night's mails were posted when it first ran. `send=False` (`--no-email`)
@@ -62,7 +70,7 @@ def publish(
     ruling = publish_ruling_sheet(judgement, rules, folder)
     digest = build_digest(
         judgement,
-        previous_night(ledger, workspace, judgement),
+        previous,
         file_news(ledger, rules, night, failed),
         rules,
         ruling_sheet=workspace_path(ruling, workspace.root) if ruling else None,
@@ -127,12 +135,3 @@ def agency_mails(
             )
         )
     return mails
-
-
-def previous_night(ledger: Ledger, workspace: Workspace, judgement: Judgement) -> Judgement | None:
-    """The night before as the ledger knew it then, or None if it knew nothing yet."""
-    inputs = load(ledger, workspace.rules, judgement.inputs.as_of - timedelta(days=1))
-    frames = (inputs.reports, inputs.report_errors, inputs.visits, inputs.deals)
-    if not any(frame.height for frame in frames):
-        return None
-    return judge(inputs, workspace.rules)

@@ -192,6 +192,11 @@ CREATE TABLE IF NOT EXISTS outputs (
     key         TEXT NOT NULL,           -- what the night's files were made from (ops/reuse.py)
     PRIMARY KEY (night, path)
 );
+CREATE TABLE IF NOT EXISTS night_views (
+    night       TEXT PRIMARY KEY,        -- YYYY-MM-DD
+    key         TEXT NOT NULL,           -- what the night was judged from (ops/reuse.py)
+    view        BLOB NOT NULL            -- publish.digest.Before: what the night decided
+);
 CREATE TABLE IF NOT EXISTS night_lines (
     night       TEXT PRIMARY KEY,        -- YYYY-MM-DD
     key         TEXT NOT NULL,           -- the key of the run that decided them
@@ -699,22 +704,31 @@ class Ledger:
 
     # a night's files, and what they were made from: a run of the same night with
     # nothing changed reuses them (reconcile.ops.reuse)
-    def watermark(self) -> str:
+    def watermark(self, seen_by: str | None = None) -> str:
         """A text that changes whenever anything a night is judged or published from
         changes: rows and rejected rows added or re-derived, files read, quarantined or
-        moved, sheets re-read. Not the runs and mails, nor when a file was last seen."""
+        moved, sheets re-read. Not the runs and mails, nor when a file was last seen.
+
+        With `seen_by` (ISO 8601 with offset), only what the files first seen by then
+        hold: what the night ending then was judged from.
+        """
         found = self.execute(
             """
-            SELECT (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM rows),
-                   (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM row_errors),
+            WITH f AS (SELECT * FROM files WHERE ? IS NULL OR first_seen <= ?)
+            SELECT (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM rows
+                    WHERE file_id IN (SELECT file_id FROM f)),
+                   (SELECT count(*) || ':' || ifnull(max(rowid), 0) FROM row_errors
+                    WHERE file_id IN (SELECT file_id FROM f)),
                    (SELECT count(*) || ':' || ifnull(max(rowid), 0)
-                           || ':' || ifnull(sum(length(ifnull(unused, ''))), 0) FROM sheets),
+                           || ':' || ifnull(sum(length(ifnull(unused, ''))), 0) FROM sheets
+                    WHERE file_id IN (SELECT file_id FROM f)),
                    (SELECT group_concat(file_id || '/' || sha256 || '/' || status
                                         || '/' || first_seen, ';')
-                    FROM (SELECT * FROM files ORDER BY file_id)),
+                    FROM (SELECT * FROM f ORDER BY file_id)),
                    (SELECT count(*) FROM file_moves),
                    (SELECT count(*) FROM row_aliases)
-            """
+            """,
+            (seen_by, seen_by),
         )
         return "|".join(str(part) for part in found[0])
 
@@ -747,6 +761,17 @@ class Ledger:
         """(key, lines) recorded for the night, or None."""
         found = self.execute("SELECT key, lines FROM night_lines WHERE night = ?", (night,))
         return (str(found[0][0]), json.loads(found[0][1])) if found else None
+
+    def record_night_view(self, night: str, key: str, view: bytes) -> None:
+        """What a judged night decided, for the next night's comparison (publish.digest.Before)."""
+        with self.transaction():
+            self.execute("DELETE FROM night_views WHERE night = ?", (night,))
+            self.execute("INSERT INTO night_views VALUES (?, ?, ?)", (night, key, view))
+
+    def night_view(self, night: str) -> tuple[str, bytes] | None:
+        """(key, view) recorded for the night, or None."""
+        found = self.execute("SELECT key, view FROM night_views WHERE night = ?", (night,))
+        return (str(found[0][0]), bytes(found[0][1])) if found else None
 
     def rows_by_kind(self) -> dict[str, int]:
         return dict(self.execute("SELECT kind, count(*) FROM rows GROUP BY kind ORDER BY kind"))

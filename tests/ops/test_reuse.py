@@ -16,6 +16,7 @@ from reconcile.config.workspace import Workspace
 from reconcile.ops import reuse
 from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
 from reconcile.ops.pipeline import run
+from reconcile.store.ledger import Ledger
 from reconcile.testing import SheetSpec, write_xlsx
 
 
@@ -119,3 +120,31 @@ def test_a_replay_after_a_later_night_is_judged_then_reused(demo):
     replay = run(Workspace.open(demo), DEMO_AS_OF, send=False)
     assert replay.reused is None
     assert {k: v for k, v in _hashes(demo).items() if str(DEMO_AS_OF) in k} == before
+
+
+def test_the_next_night_compares_with_what_the_night_before_kept(demo, monkeypatch):
+    """A night keeps what it decided; the next night's report reads that instead of
+    judging the night before again, and says exactly what judging it would say."""
+    workspace = Workspace.open(demo)
+    run(workspace, DEMO_AS_OF - timedelta(days=1), send=False)
+    judged: list[str] = []
+    real = reuse.judge
+
+    def counted(inputs, rules):
+        judged.append(inputs.as_of.isoformat())
+        return real(inputs, rules)
+
+    monkeypatch.setattr(reuse, "judge", counted)
+    run(workspace, DEMO_AS_OF, send=False)
+    assert judged == []
+    kept = _hashes(demo)
+    with Ledger(workspace.ledger_path) as ledger:
+        ledger.execute("DELETE FROM night_views")
+    (demo / "outputs" / DEMO_AS_OF.isoformat() / "channels" / "链家.xlsx").unlink()
+    run(workspace, DEMO_AS_OF, send=False)
+    assert judged == [(DEMO_AS_OF - timedelta(days=1)).isoformat()]
+    assert _hashes(demo) == kept  # judged again: the very same report and files
+    rules = demo / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# 注释\n", encoding="utf-8")
+    run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert len(judged) == 2  # other rules: what the night before decided is judged anew

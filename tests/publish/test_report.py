@@ -11,7 +11,7 @@ import pytest
 
 from reconcile.config.workspace import Workspace
 from reconcile.ops.pipeline import RunSummary, run
-from reconcile.publish.digest import Digest, Section
+from reconcile.publish.digest import Before, Digest, Section
 from reconcile.publish.report import render_text, settlement_mail
 from tests.publish.browser import view_on_phone
 from tests.scenarios.test_scenarios import make_workspace, write_input
@@ -215,6 +215,13 @@ def test_changes_since_the_previous_night(nights):
     assert refund.sources == ("crm/成交.xlsx#成交!2",)
     assert "新出现的撞单与争议" not in titles
     assert _section(second.published.digest, "disputes").total == 0
+
+
+def test_what_a_night_decided_is_kept_and_read_back_unchanged(nights):
+    workspace, first, _ = nights
+    decided = Before.of(first.judgement, workspace.rules)
+    assert decided.statuses and decided.holders and decided.contested
+    assert Before.from_bytes(decided.to_bytes()) == decided
 
 
 def test_every_phone_is_masked_and_every_cell_escaped(nights):
