@@ -119,6 +119,9 @@ def _labels() -> dict[str, str]:
 
 
 LABELS = _labels()
+_LABEL_WORDS_RE = re.compile(
+    "(?:" + "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True)) + ")+"
+)
 _LABEL_ALTERNATION = "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True))
 # A label, an optional customer number (客户2), then `:` — or whitespace when the label
 # starts the line or follows a separator (报备人 李四).
@@ -138,6 +141,12 @@ _PHONE_RE = re.compile(
 _SEPARATORS = " \t,;、|/:.。!！~-—"
 _HONORIFIC = r"(?:先生|女士|小姐|老板|总|老师|阿姨|叔叔|姐|哥)"
 _NAME_RE = re.compile(rf"[\u4e00-\u9fff·]{{1,4}}{_HONORIFIC}?\**|[\u4e00-\u9fff]\*{{1,3}}")
+# Words around a one-liner that are not the agency it names.
+_FILLER = frozenset(
+    {"预计", "左右", "到访", "来访", "报备", "临报", "预报", "客户", "谢谢", "请", "麻烦",
+     "确认", "新客", "今天", "明天", "后天", "上午", "下午", "晚上", "中午", "带看", "看房",
+     "过来", "一组", "两组", "一位", "两位", "准时", "马上", "现在", "已到", "到了", "男", "女"}
+)  # fmt: skip
 _GENDER_WORDS = frozenset({"男", "女", "男士", "女士"})
 _NAME_NOISE = ("报备", "临报", "预报", "新客", "客户", "带看", "到访", "姓名", "新增")
 _CLOCK = (
@@ -178,6 +187,7 @@ _TITLES = frozenset({"报备", "临报", "预报", "预报备", "报备信息", 
 _DAY_LINE_RE = re.compile(
     rf"[-—=\s]*(?P<day>{_YMD}|{_MD})(?:\s*(?:星期|周)[一二三四五六日天])?[-—=\s]*"
 )
+_RULE_RE = re.compile(r"(?:[-—_=·•*]\s*){3,}")
 _CHATTER_RE = re.compile(r"\[(?:图片|语音|视频|表情|表情包|文件|链接|动画表情|位置|名片)\]")
 
 _CONTROL = re.compile(
@@ -345,7 +355,14 @@ def split_messages(lines: list[str]) -> list[Message]:
             messages.extend(_block_messages(block, header, day))
             block.clear()
 
+    quoting = False
     for index, line in enumerate(lines, start=1):
+        # A quoted reply (「张三：…」 then a dashed rule) repeats an earlier message.
+        if quoting or line.startswith("「"):
+            quoting = not line.endswith("」")
+            continue
+        if _RULE_RE.fullmatch(line):
+            continue
         if not line:
             flush()
             continue
@@ -466,7 +483,7 @@ def _labelled(line: str) -> tuple[list[tuple[str, str, str]], list[str]]:
         label = here["a"] or here["b"]
         number = here["an"] or here["bn"] or ""
         value = line[here.end() : following.start() if following else len(line)]
-        value = value.strip(_SEPARATORS)
+        value = _trim(value)
         name = LABELS[label]
         if name == "phone" and after_agent and label in _GENERIC_PHONE_LABELS:
             name = "agent_phone"
@@ -475,13 +492,28 @@ def _labelled(line: str) -> tuple[list[tuple[str, str, str]], list[str]]:
     return found, free
 
 
+def _trim(value: str) -> str:
+    """A value without separators or emoji at its ends (👤客户：张三 📱电话：…)."""
+    value = value.strip(_SEPARATORS)
+    while value and unicodedata.category(value[-1]) in ("So", "Sk", "Cn", "Co"):
+        value = value[:-1].strip(_SEPARATORS)
+    return value
+
+
 def _phones_in(text: str) -> list[re.Match[str]]:
     return list(_PHONE_RE.finditer(text))
 
 
+def _label_word(word: str) -> bool:
+    """A word that is only labels (电话, 客户电话, 联系方式手机)."""
+    return bool(word) and _LABEL_WORDS_RE.fullmatch(word) is not None
+
+
 def _name_before(text: str) -> str | None:
     text = text.strip(_SEPARATORS + "()（）")
-    words = [w for w in re.split(r"[\s,;、|/:()（）]+", text) if w]
+    words = [w for w in re.split(r"[\s,;、|/:()（）【】\[\]]+", text) if w]
+    while words and _label_word(words[-1]):  # 张先生 电话138****1234
+        words.pop()
     if len(words) > 1 and words[-1] in _GENDER_WORDS:  # 张三 男 1381**12345
         words.pop()
     if not words:
@@ -550,7 +582,9 @@ def read_message(message: Message, project: str | None = None) -> Reading:
         line = _prepared(raw)
         found, outside = _labelled(line)
         for name, number, value in found:
-            if name in ("customer_name", "phone", "gender"):
+            if name == "customer_name" and _PHONE_RE.search(value):
+                free.append(value)  # 客户：张三 138****1234
+            elif name in ("customer_name", "phone", "gender"):
                 if value:
                     setattr(draft(number, name), _SLOTS[name], value)
             elif value:
@@ -610,12 +644,22 @@ def _tail_fields(tails: list[str], fields: dict[str, str], one_liner: bool) -> N
             prefix = re.match(_LABEL_ALTERNATION, word)
             if prefix is not None and len(word) > len(prefix.group(0)):
                 fields.setdefault(LABELS[prefix.group(0)], word[len(prefix.group(0)) :].strip(":"))
-            elif one_liner and "channel" not in fields and not _CHATTER_RE.fullmatch(word):
+            elif one_liner and "channel" not in fields and _company_word(word):
                 fields["channel"] = word
             else:
                 rest.append(word)
     if rest and one_liner:
         fields.setdefault("remark", " ".join(rest)[:200])
+
+
+def _company_word(word: str) -> bool:
+    """A word after a one-liner's number that can be the agency (正盛), not filler."""
+    return (
+        len(word) >= 2
+        and not any(ch.isdigit() for ch in word)
+        and word not in _FILLER
+        and not _CHATTER_RE.fullmatch(word)
+    )
 
 
 def resolve_when(text: str, day: date | None) -> tuple[datetime | None, bool, str | None]:
@@ -659,6 +703,11 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
     source = "消息中的报备时间"
     if own is None and "sent_time" in fields:
         own, source = fields["sent_time"], "消息末尾的发送时刻"
+        when, _, _ = resolve_when(own, day)
+        if when is not None and message.sent_at is not None and when > message.sent_at:
+            # A time after the message was sent is when the customer comes, not the report.
+            fields.setdefault("expected_visit_at", own)
+            own = None
     if own is None and "time" in fields:
         own = fields["time"]
     if own is not None:

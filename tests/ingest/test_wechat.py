@@ -181,6 +181,12 @@ def test_chat_header_lines(line, sender, sent_at):
         ("张先生 138●●●●1234、李女士 13912345678",
          [("张先生", "138●●●●1234"), ("李女士", "13912345678")]),
         ("客户：王五 电话：138****1234 报备人：李四 电话：139****0000", [("王五", "138****1234")]),
+        ("报备：张先生 138****1234 预计下午3点到访", [("张先生", "138****1234")]),
+        ("客户张先生，电话138****4321，经纪人李四，公司链家", [("张先生", "138****4321")]),
+        ("客户：张三 138****1111\n客户：李四 139****2222",
+         [("张三", "138****1111"), ("李四", "139****2222")]),
+        ("👤客户：孙悦 📱电话：135****5555 🏠项目：山湖一号", [("孙悦", "135****5555")]),
+        ("【临报】诸葛亮 136****1234 链家 王五", [("诸葛亮", "136****1234")]),
     ],
 )  # fmt: skip
 def test_customers_in_a_message(text, customers):
@@ -202,6 +208,15 @@ def test_own_time_wins_over_the_send_time():
     [reading] = _reports("张三  2026-12-01 10:15\n客户：王五 电话：138****1234 报备时间：今天9点")
     assert reading.reported_at == "2026-12-01 09:00:00"
     assert reading.time_source == "消息中的报备时间"
+
+
+def test_a_one_liner_time_after_sending_is_the_visit_not_the_report():
+    [later] = _reports("张经理  2026-12-01 10:17\n【临报】张三 136****1234 链家 15:30")
+    assert later.reported_at == "2026-12-01 10:17:00"
+    assert later.expected_at == "2026-12-01 15:30:00"
+    [earlier] = _reports("张经理  2026-12-01 15:40\n张三136****1234链家15:30")
+    assert earlier.reported_at == "2026-12-01 15:30:00"
+    assert earlier.fields["channel"] == "链家"
 
 
 def test_a_message_without_any_time_is_a_row_error():
@@ -229,6 +244,25 @@ def test_an_unreadable_message_quotes_its_start_without_control_characters():
     assert not any(ch < " " or ch == "\u202e" for ch in reading.problem)
 
 
+def test_labels_glued_to_their_values_and_filler_words():
+    [glued] = _reports(
+        "2026-12-01 10:00:00 某人\n客户张先生，电话138****4321，经纪人李四，公司链家"
+    )
+    assert (glued.fields["agent"], glued.fields["channel"]) == ("李四", "链家")
+    [filler] = _reports("张经理  2026-12-01 10:15\n报备：张先生 138****1234 预计下午3点到访")
+    assert "channel" not in filler.fields, "预计 is no agency"
+    assert filler.expected_at == "2026-12-01 15:00:00"
+
+
+def test_a_quoted_reply_repeats_no_report():
+    text = (
+        "张经理  2026-12-01 10:19\n客户：孙悦 电话：135****5555\n\n"
+        "案场小刘  2026-12-01 10:20\n「张经理：客户：孙悦 电话：135****5555」\n"
+        "- - - - - - - - - - - - - - -\n收到，已报备"
+    )
+    assert [r.line for r in _reports(text)] == [2]
+
+
 def test_chatter_is_no_report():
     text = "张三  2026-12-01 10:15\n收到\n\n李四  2026-12-01 10:16\n[图片]\n\n好的，谢谢"
     assert _reports(text) == []
@@ -248,7 +282,7 @@ CHAT = """张经理  2026-12-01 10:15
 客户电话：138****1234
 报备项目：山湖一号
 
-李四  2026-12-01 11:20
+李四  2026-12-01 15:16
 张三133****3333正盛15:15
 
 王五  2026-12-01 12:00
