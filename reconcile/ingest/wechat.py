@@ -30,6 +30,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -45,6 +46,7 @@ from reconcile.normalise import dates
 MAX_LINE_CHARS = 1_000  # a line is read up to here: no real message line is longer
 QUOTE_CHARS = 80  # how much of a rejected message its row error quotes
 _SNIFF_BYTES = 64 * 1024
+_ANY_DAY = date(2001, 6, 15)  # a reference for telling whether a date was written with its year
 
 # The columns a message becomes: labels the report kind already reads. `消息问题` first:
 # a rejected message's row then never starts with a note word (备注/说明) and is kept.
@@ -334,7 +336,7 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
 
 
 def _day_of(text: str, ref: date | None) -> date | None:
-    parsed = dates.parse_datetime(text, ref=ref or date.today())
+    parsed = dates.parse_datetime(text, ref=ref or _ANY_DAY)
     if parsed.value is None:
         return None
     if ref is None and parsed.year_inferred:
@@ -357,10 +359,12 @@ def split_messages(lines: list[str]) -> list[Message]:
 
     quoting = False
     for index, line in enumerate(lines, start=1):
-        # A quoted reply (「张三：…」 then a dashed rule) repeats an earlier message.
+        # A quoted reply (「张三：…」 then a dashed rule) repeats an earlier message; it
+        # ends at its 」, a rule or a blank line, whichever comes first.
         if quoting or line.startswith("「"):
-            quoting = not line.endswith("」")
-            continue
+            quoting = bool(line) and not line.endswith("」") and not _RULE_RE.fullmatch(line)
+            if line:
+                continue
         if _RULE_RE.fullmatch(line):
             continue
         if not line:
@@ -558,22 +562,24 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     """What one message says: customers, the report time and the message's fields."""
     reading = Reading(message.line, [], quote=quote(message.lines))
     drafts: dict[str, _Draft] = {}
-    order: list[str] = []
+    # Per slot, the drafts that may still lack it, oldest first: an unnumbered 客户/电话
+    # fills the first customer missing it, found without rescanning every customer.
+    lacking: dict[str, deque[_Draft]] = {slot: deque() for slot in _SLOTS.values()}
     fields: dict[str, str] = {}
     free: list[str] = []
 
     def draft(number: str, field_name: str) -> _Draft:
         slot = _SLOTS[field_name]
-        if number:
-            key = number
-        else:
-            key = next(
-                (k for k in order if getattr(drafts[k], slot) is None),
-                f"#{len(order)}",
-            )
+        waiting = lacking[slot]
+        while waiting and getattr(waiting[0], slot) is not None:
+            waiting.popleft()
+        key = number or (None if waiting else f"#{len(drafts)}")
+        if key is None:
+            return waiting[0]
         if key not in drafts:
             drafts[key] = _Draft()
-            order.append(key)
+            for queue in lacking.values():
+                queue.append(drafts[key])
         return drafts[key]
 
     for raw in message.lines:
@@ -595,7 +601,7 @@ def read_message(message: Message, project: str | None = None) -> Reading:
                     reading.unused.append(other[1])
         free += outside
 
-    customers = [_customer(d) for key in order if (d := drafts[key]).name or d.phone]
+    customers = [_customer(d) for d in drafts.values() if d.name or d.phone]
     loose, tails = _free_customers(free)
     customers += loose
     reading.customers = [c for c in customers if c.phone or c.name]
@@ -684,7 +690,7 @@ def resolve_when(text: str, day: date | None) -> tuple[datetime | None, bool, st
 
 
 def _yearless(text: str) -> bool:
-    probe = dates.parse_datetime(text.strip(), ref=date(2001, 6, 15))
+    probe = dates.parse_datetime(text.strip(), ref=_ANY_DAY)
     return probe.value is not None and probe.year_inferred and not _RELATIVE_RE.search(text)
 
 

@@ -393,6 +393,19 @@ def test_work_is_linear_in_the_lines_not_their_length():
     assert wechat.clean_line("\u202e张\u200b三\x00") == "张三"
 
 
+def test_many_customers_in_one_message_are_each_read():
+    # One pasted block of 20,000 labelled customers: each 电话 finds its 客户 in turn.
+    lines = [f"客户：张{i % 10}\n电话：138****{i % 10_000:04d}" for i in range(20_000)]
+    [reading] = _reports("2026-12-01 10:00:00 某人\n" + "\n".join(lines))
+    assert len(reading.customers) == 20_000
+    assert reading.customers[-1] == wechat.Customer("张9", "138****9999")
+
+
+def test_an_unclosed_quote_hides_only_its_own_lines():
+    text = "2026-12-01 10:00:00 某人\n「引用没有结尾\n\n张三138****1234链家09:00"
+    assert [r.line for r in _reports(text)] == [4]
+
+
 def test_a_binary_file_is_refused_as_not_text(tmp_path):
     path = tmp_path / "x.txt"
     path.write_bytes(bytes(range(256)) * 10)
