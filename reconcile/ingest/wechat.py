@@ -51,6 +51,7 @@ _ANY_DAY = date(2001, 6, 15)  # a reference for telling whether a date was writt
 # The columns a message becomes: labels the report kind already reads. `消息问题` first:
 # a rejected message's row then never starts with a note word (备注/说明) and is kept.
 PROBLEM = "消息问题"
+_WHERE = "微信消息文件"
 HEADERS: tuple[str, ...] = (
     PROBLEM,
     "客户姓名",
@@ -811,7 +812,7 @@ def message_sheet(name: str, read: list[Reading], bounds: Bounds, size: int) -> 
         for row in rows_of(reading):
             rows.append(row)
             numbers.append(reading.line)
-    bounds.check("微信消息文件", len(rows) + 1, (len(rows) + 1) * len(HEADERS), size)
+    bounds.check(_WHERE, len(rows) + 1, (len(rows) + 1) * len(HEADERS), size)
     columns = {
         f"c{i}": [header, *(_cell(row.get(header)) for row in rows)]
         for i, header in enumerate(HEADERS)
@@ -848,7 +849,12 @@ def read_message_file(path: Path, bounds: Bounds, project: str | None) -> RawShe
     text = decode_text(data)
     if looks_like_table(text):
         return None
-    read = readings(text, project)
+    lines = read_lines(text)
+    # Bounded before any message is parsed: a row per non-blank line at most, bar the odd
+    # line naming two customers (message_sheet checks the rows it made).
+    written = sum(1 for line in lines if line)
+    bounds.check(_WHERE, written, written * len(HEADERS), len(data))
+    read = [read_message(m, project) for m in split_messages(lines)]
     return message_sheet(path.stem, read, bounds, len(data))
 
 
