@@ -129,7 +129,7 @@ _LABEL_ALTERNATION = "|".join(re.escape(label) for label in sorted(LABELS, key=l
 # A label, an optional customer number (客户2), then `:` — or whitespace when the label
 # starts the line or follows a separator (报备人 李四).
 _LABEL_RE = re.compile(
-    rf"(?P<a>{_LABEL_ALTERNATION})(?P<an>[0-9]?)\s*:\s*"
+    rf"(?P<a>{_LABEL_ALTERNATION})(?P<an>[0-9]?)\s*[:=]\s*"
     rf"|(?<![^\s,;、|])(?P<b>{_LABEL_ALTERNATION})(?P<bn>[0-9]?)\s+(?=\S)"
 )
 _BRACKET_LABEL_RE = re.compile(rf"[【\[]\s*({_LABEL_ALTERNATION})([0-9]?)\s*[】\]]\s*:?")
@@ -139,7 +139,8 @@ _MASK = r"*xX×●?#"
 _PHONE_RE = re.compile(
     rf"(?<![0-9])(?:(?:\+86|0086|86)[- ]?)?1[3-9](?:[0-9{_MASK}]|-(?=[0-9{_MASK}])){{5,14}}"
     rf"(?![0-9])"
-    r"|(?<![0-9])1[3-9][0-9] [0-9]{4} [0-9]{4}(?![0-9])"
+    # 138 1234 5678, 138 **** 1234, 138-xxxx-1234: groups parted by a space
+    rf"|(?<![0-9])1[3-9][0-9][ -][0-9{_MASK}]{{2,5}}[ -][0-9]{{3,5}}(?![0-9])"
 )
 _SEPARATORS = " \t,;、|/:.。!！~-—"
 _HONORIFIC = r"(?:先生|女士|小姐|老板|总|老师|阿姨|叔叔|姐|哥)"
@@ -150,6 +151,8 @@ _FILLER = frozenset(
      "确认", "新客", "今天", "明天", "后天", "上午", "下午", "晚上", "中午", "带看", "看房",
      "过来", "一组", "两组", "一位", "两位", "准时", "马上", "现在", "已到", "到了", "男", "女"}
 )  # fmt: skip
+# A list of customers in one 客户 field (a couple's `张三/李四` stays one name).
+_NAME_LIST_RE = re.compile(r"[、,;]")
 _GENDER_WORDS = frozenset({"男", "女", "男士", "女士"})
 _NAME_NOISE = ("报备", "临报", "预报", "新客", "客户", "带看", "到访", "姓名", "新增")
 _CLOCK = (
@@ -168,6 +171,7 @@ _RELATIVE_DAYS = {
     "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2,
 }  # fmt: skip
 _RELATIVE_RE = re.compile("|".join(_RELATIVE_DAYS))
+_NOW = frozenset({"刚刚", "现在", "即时", "此刻", "当前"})
 
 # Chat header lines: who sent the message and when.
 _YMD = r"[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?"
@@ -602,7 +606,7 @@ def read_message(message: Message, project: str | None = None) -> Reading:
                     reading.unused.append(other[1])
         free += outside
 
-    customers = [_customer(d) for d in drafts.values() if d.name or d.phone]
+    customers = [c for d in drafts.values() if d.name or d.phone for c in _customers(d)]
     loose, tails = _free_customers(free)
     customers += loose
     reading.customers = [c for c in customers if c.phone or c.name]
@@ -620,12 +624,16 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     return reading
 
 
-def _customer(draft: _Draft) -> Customer:
+def _customers(draft: _Draft) -> list[Customer]:
+    """The customer(s) of one 客户/电话 pair: `张三、李四` with two numbers is two."""
     phone = draft.phone
-    if phone is not None:
-        numbers = [m.group(0).replace(" ", "") for m in _PHONE_RE.finditer(phone)]
-        phone = " / ".join(numbers) if numbers else phone
-    return Customer(draft.name, phone, draft.gender)
+    numbers = [m.group(0).replace(" ", "") for m in _PHONE_RE.finditer(phone or "")]
+    names = [n.strip() for n in _NAME_LIST_RE.split(draft.name or "") if n.strip()]
+    if len(names) > 1 and len(names) == len(numbers):
+        return [Customer(n, p, draft.gender) for n, p in zip(names, numbers, strict=True)]
+    if numbers:
+        phone = " / ".join(numbers)
+    return [Customer(draft.name, phone, draft.gender)]
 
 
 def _tail_fields(tails: list[str], fields: dict[str, str], one_liner: bool) -> None:
@@ -717,6 +725,8 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
             own = None
     if own is None and "time" in fields:
         own = fields["time"]
+    if own in _NOW and message.sent_at is not None:  # 报备时间：刚刚
+        own = None
     if own is not None:
         when, has_time, why = resolve_when(own, day)
         if when is None and day is None and _yearless(own):

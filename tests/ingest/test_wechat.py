@@ -187,6 +187,10 @@ def test_chat_header_lines(line, sender, sent_at):
          [("张三", "138****1111"), ("李四", "139****2222")]),
         ("👤客户：孙悦 📱电话：135****5555 🏠项目：山湖一号", [("孙悦", "135****5555")]),
         ("【临报】诸葛亮 136****1234 链家 王五", [("诸葛亮", "136****1234")]),
+        ("客户：张三、李四 电话：138****1111、139****2222",
+         [("张三", "138****1111"), ("李四", "139****2222")]),
+        ("姓名=钱七 手机=138 **** 7777", [("钱七", "138****7777")]),
+        ("周八 138-xxxx-8888 链家", [("周八", "138-xxxx-8888")]),
     ],
 )  # fmt: skip
 def test_customers_in_a_message(text, customers):
@@ -217,6 +221,11 @@ def test_a_one_liner_time_after_sending_is_the_visit_not_the_report():
     [earlier] = _reports("张经理  2026-12-01 15:40\n张三136****1234链家15:30")
     assert earlier.reported_at == "2026-12-01 15:30:00"
     assert earlier.fields["channel"] == "链家"
+
+
+def test_just_now_is_the_send_time():
+    [reading] = _reports("张三  2026-12-01 10:15\n客户：王五 电话：138****1234 报备时间：刚刚")
+    assert reading.reported_at == "2026-12-01 10:15:00"
 
 
 def test_a_message_without_any_time_is_a_row_error():
