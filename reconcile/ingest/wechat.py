@@ -878,7 +878,8 @@ def message_lines(path: Path, project: str | None) -> list[str]:
     ]
     for reading in reports:
         who = "；".join(
-            f"{c.name or '（无姓名）'} {c.phone or '（无电话）'}" for c in reading.customers
+            f"{(c.name or '（无姓名）')[:20]} {(c.phone or '（无电话）')[:30]}"
+            for c in reading.customers[:_SHOWN_CUSTOMERS]
         )
         if reading.problem is not None:
             lines.append(f"    第 {reading.line} 行：拒收（原因见下）；客户 {who or '无'}")
@@ -897,6 +898,7 @@ def message_lines(path: Path, project: str | None) -> list[str]:
     return lines
 
 
+_SHOWN_CUSTOMERS = 10  # a message naming more is listed by its first ten
 _FIELD_WORDS = {
     "agent": "经纪人",
     "agent_phone": "经纪人电话",
