@@ -185,10 +185,7 @@ def _fast_book(
         titles = [cell_text(column.title) for column in sheet.columns]
         if len(set(titles)) != len(titles):
             raise ValueError(f"sheet {name!r} repeats a column title: {titles!r}")
-        records = [
-            dict(zip(titles, [None if value == "" else value for value in row], strict=True))
-            for row in plan.cells
-        ]
+        records = [dict(zip(titles, row, strict=True)) for row in plan.cells]
         if not records:
             records = [dict.fromkeys(titles)]
             records[0][titles[0]] = cell_text(sheet.empty)
@@ -365,33 +362,56 @@ def _cells_of(
     """The rows' cells, and whether a column's own look fits each of them (no formula,
     no time outside a time column): what the fast engine needs, having no per-cell style.
 
-    Text repeats down a column (statuses, agents, types): each distinct text is made
-    safe once.
+    Worked column by column: text repeats down a column (statuses, agents, types), and
+    each distinct text is made safe once. An empty text is an empty cell.
     """
-    safe: dict[str, str] = {}
+    if not rows:
+        return [], True
     plain = True
-    cells = []
-    for row in rows:
-        out: list[object] = []
-        for column, value in zip(columns, row, strict=True):
-            if type(value) is str:
-                text = safe.get(value)
-                if text is None:
-                    text = safe[value] = cell_text(value)
-                value = text
-            elif isinstance(value, Formula):
+    made: list[list[object]] = []
+    for index, column in enumerate(columns):
+        values = [row[index] for row in rows]
+        types = {type(value) for value in values}
+        if types <= _TEXT_TYPES:
+            texts: set[str] = {value for value in values if type(value) is str and value}
+            safe: dict[object, object] = {text: cell_text(text) or None for text in texts}
+            safe[None] = safe[""] = None
+            made.append([safe[value] for value in values])
+            continue
+        cells, fits = _column_cells(values, column, zone)
+        plain = plain and fits
+        made.append(cells)
+    return [list(row) for row in zip(*made, strict=True)], plain
+
+
+_TEXT_TYPES = frozenset({str, type(None)})
+
+
+def _column_cells(
+    values: list[object], column: Column, zone: ZoneInfo
+) -> tuple[list[object], bool]:
+    """One column's cells, value by value, and whether its look fits each of them."""
+    plain = True
+    safe: dict[str, str | None] = {}
+    cells: list[object] = []
+    for value in values:
+        if type(value) is str:
+            text = safe.get(value)
+            if text is None and value not in safe:
+                text = safe[value] = cell_text(value) or None
+            value = text
+        elif isinstance(value, Formula):
+            plain = False
+        elif isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(zone).replace(tzinfo=None)
+            if column.kind == "date":
+                value = value.date()
+            elif column.kind not in _TIME_KINDS:
                 plain = False
-            elif isinstance(value, datetime):
-                if value.tzinfo is not None:
-                    value = value.astimezone(zone).replace(tzinfo=None)
-                if column.kind == "date":
-                    value = value.date()
-                elif column.kind not in _TIME_KINDS:
-                    plain = False
-            elif isinstance(value, date) and column.kind not in _TIME_KINDS:
-                plain = False
-            out.append(value)
-        cells.append(out)
+        elif isinstance(value, date) and column.kind not in _TIME_KINDS:
+            plain = False
+        cells.append(value)
     return cells, plain
 
 
@@ -409,9 +429,22 @@ def _widths(columns: Sequence[Column], rows: list[list[object]]) -> list[int]:
         if present and column.kind in _KIND_WIDTH:
             widest = max(widest, _KIND_WIDTH[column.kind])
         elif present:
-            widest = max(widest, *map(_value_width, present))
+            widest = max(widest, _widest(present, column.max_width - 2))
         widths.append(max(_MIN_WIDTH, min(widest + 2, column.max_width)))
     return widths
+
+
+def _widest(values: set[object], enough: int) -> int:
+    """The widest of `values`, or at least `enough` once one is that wide (the column is
+    capped there). A text is never wider than its UTF-8 bytes, so most are not measured."""
+    widest = 0
+    for value in values:
+        if type(value) is str and len(value.encode()) <= widest:
+            continue
+        widest = max(widest, _value_width(value))
+        if widest >= enough:
+            break
+    return widest
 
 
 def _value_width(value: object) -> int:
@@ -466,6 +499,8 @@ def _lines(row: list[object], columns: Sequence[Column], widths: list[int]) -> i
         value = row[index]
         if column.wrap and isinstance(value, str):
             room = max(widths[index] - 1, 1)
+            if len(value.encode()) <= room and "\n" not in value:
+                continue  # no wider than its bytes: one line
             needed = sum(-(-_text_width(part) // room) or 1 for part in value.split("\n"))
             lines = max(lines, needed)
     return lines

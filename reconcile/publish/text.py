@@ -19,7 +19,7 @@ from reconcile.judge.reasons import REASONS
 from reconcile.judge.vocabulary import Code
 from reconcile.normalise.phones import mask
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A run of seven or more digits (a phone number, whole or mistyped), separators inside.
 _NUMBER_RUN = re.compile(r"(?<![\d.])(\+?86[\s-]?)?(\d(?:[\s-]?\d){6,})(?![\d.])")
 _UNSAFE_NAME = re.compile(r"[^\w\u3400-\u9fff（）() .·-]+")
@@ -69,7 +69,7 @@ def neutralise(text: str) -> str:
     `=`, `+`, `-`, `@` (and tab/CR, which some programs strip before them) would make
     Excel or LibreOffice run the text as a formula (CSV/formula injection).
     """
-    if text.startswith(_FORMULA_START):
+    if text.startswith(FORMULA_START):
         return "'" + text
     return text
 

@@ -26,7 +26,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from reconcile.publish.text import neutralise
+from reconcile.publish.text import FORMULA_START, neutralise
 from reconcile.store.files import write_atomic
 
 MONEY_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
@@ -53,6 +53,7 @@ _TOP = Alignment(vertical="top")
 _LINE_HEIGHT = 15  # points: one line of the default 11-point font
 
 _MAX_CELL_TEXT = 32_767  # Excel's limit; longer text makes Excel "repair" the file
+_AS_IS = (*FORMULA_START, "'")  # first characters `cell_text` changes text for
 _MAX_HEADER = 60  # characters of one page-header part (three parts share Excel's 255)
 _MIN_WIDTH = 6
 _MAX_WIDTH = 50
@@ -85,6 +86,8 @@ def cell_text(value: str) -> str:
     one: `=x` is shown as `'=x` and `'=x` as `''=x`. The settlement's formulas match
     明细 against the names 汇总 shows, so two channels must never share a cell text.
     """
+    if value.isprintable() and len(value) <= _MAX_CELL_TEXT and not value.startswith(_AS_IS):
+        return value  # most text: no control character, line break or formula start
     cleaned = ILLEGAL_CHARACTERS_RE.sub("", value)
     cleaned = neutralise("'" + cleaned if cleaned.startswith("'") else cleaned)
     # A bare CR is read back as LF from the XML: store what every reader will see.
