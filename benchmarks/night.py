@@ -542,6 +542,11 @@ class Measure:
         found = re.findall(r"step\.done name=(.+?) seconds=([\d.]+)", self.stderr)
         return [(name, float(seconds)) for name, seconds in found]
 
+    def peaks(self) -> dict[str, float]:
+        """The process's peak memory (MiB) when each step ended, from `step.done` lines."""
+        found = re.findall(r"step\.done name=(.+?) seconds=[\d.]+ peak_mib=(\d+)", self.stderr)
+        return {name: float(peak) for name, peak in found}
+
     def run_seconds(self) -> float:
         """The run's own time, from its `run.ok` log line (start-up and imports excluded)."""
         found = re.findall(r"run\.ok .*seconds=([\d.]+)", self.stderr)
@@ -703,13 +708,15 @@ def report(
     names: list[str] = []
     for result in (first, again, nxt):
         names += [name for name, _ in result.steps() if name not in names]
-    print(f"  {pad('step', 44)}{'night 1':>9}{'again':>9}{'next':>9}")
+    print(f"  {pad('step', 44)}{'night 1':>9}{'again':>9}{'next':>9}  night 1 peak MiB so far")
+    peaks = first.peaks()
     for name in names:
         cells = []
         for result in (first, again, nxt):
             seconds = [s for n, s in result.steps() if n == name]
             cells.append(f"{sum(seconds):9.2f}" if seconds else f"{'—':>9}")
-        print(f"  {pad(name, 44)}{''.join(cells)}")
+        peak = f"{peaks[name]:10.0f}" if name in peaks else ""
+        print(f"  {pad(name, 44)}{''.join(cells)}{peak}")
     other = [r.wall - sum(s for _, s in r.steps()) for r in (first, again, nxt)]
     print(f"  {pad('start-up, ledger and the rest', 44)}" + "".join(f"{s:9.2f}" for s in other))
 

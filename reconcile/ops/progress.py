@@ -7,6 +7,7 @@ never knows whether anyone is watching.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +51,20 @@ class LogSteps(Steps):
             self.log.info("step.item name=%s n=%d/%s item=%s", label, done, total or "?", item)
 
         yield advance
-        self.log.info("step.done name=%s seconds=%.2f", label, time.monotonic() - started)
+        self.log.info(
+            "step.done name=%s seconds=%.2f%s", label, time.monotonic() - started, _peak()
+        )
+
+
+def _peak() -> str:
+    """` peak_mib=N`: the process's largest resident size so far, where the system says."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return ""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux counts KiB, macOS bytes.
+    return f" peak_mib={peak / (2**20 if sys.platform == 'darwin' else 2**10):.0f}"
 
 
 class BarSteps(Steps):

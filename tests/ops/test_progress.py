@@ -28,6 +28,8 @@ def test_log_steps_write_one_line_per_step_and_item(caplog):
         "step.item name=读取文件 n=2/2 item=visits/b.xlsx",
     ]
     assert messages[3].startswith("step.done name=读取文件 seconds=")
+    # and how large the process has grown so far (Linux and macOS say)
+    assert int(messages[3].split("peak_mib=")[1]) > 10
     assert messages[4] == "step.start name=判定客户归属"
 
 
