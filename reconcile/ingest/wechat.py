@@ -125,7 +125,12 @@ LABELS = _labels()
 _LABEL_WORDS_RE = re.compile(
     "(?:" + "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True)) + ")+"
 )
-_LABEL_ALTERNATION = "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True))
+# The alternation is tried only where a label can start: text without those characters
+# costs one class test a position, not one test a label.
+_LABEL_ALTERNATION = "(?=[{}])(?:{})".format(
+    "".join(sorted({re.escape(label[0]) for label in LABELS})),
+    "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True)),
+)
 # A label, an optional customer number (客户2), then `:` — or whitespace when the label
 # starts the line or follows a separator (报备人 李四).
 _LABEL_RE = re.compile(
