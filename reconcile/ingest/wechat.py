@@ -188,9 +188,11 @@ _HEADER_RES = (
         rf"\[?(?P<day>{_YMD})\s+(?P<clock>{_HMS})\]?\s+(?P<sender>{_SENDER})"
         r"(?::\s*(?P<rest>.*))?"
     ),
-    re.compile(rf"(?P<sender>{_SENDER})\s*[(（]?(?P<day>{_YMD}|{_MD})\s*(?P<clock>{_HMS})[)）]?"),
+    re.compile(
+        rf"(?P<sender>{_SENDER})\s*[(（]?(?P<day>{_YMD}|{_MD})\s*(?P<clock>{_HMS})[)）]?\s*:?"
+    ),
     # A time alone is dated by the day line above it; its sender then has no digit at all.
-    re.compile(rf"(?P<sender>[^\s:：0-9][^:：0-9]{{0,29}}?)\s+(?P<clock>{_HMS})"),
+    re.compile(rf"(?P<sender>[^\s:：0-9][^:：0-9]{{0,29}}?)\s+(?P<clock>{_HMS})\s*:?"),
 )
 _CLOCK_HINT = re.compile(r"[0-9]:[0-9]{2}")  # every header has one: most lines are skipped
 _HEADER_CHARS = 80
@@ -334,7 +336,7 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
         sender = match["sender"].strip()
         if _is_label(sender) or _PHONE_RE.search(sender) or len(sender) > 30:
             return None
-        sender = sender.strip("【】[] ")
+        sender = sender.strip("【】[]-— ")
         groups = match.groupdict()
         written = groups.get("day")
         on = _day_of(written, day) if written else day
