@@ -184,6 +184,8 @@ _MD = r"[0-9]{1,2}月[0-9]{1,2}日"
 _HMS = r"(?:上午|下午|晚上|中午|凌晨|早上)?\s*[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
 _SENDER = r"[^\s:：0-9][^:：]{0,29}?"
 _HEADER_RES = (
+    # The timestamp line the WeChat window shows above a message, copied with it.
+    re.compile(rf"[-—=\s]*(?P<day>{_YMD}|{_MD})\s*(?P<clock>{_HMS})[-—=\s]*"),
     re.compile(
         rf"\[?(?P<day>{_YMD})\s+(?P<clock>{_HMS})\]?\s+(?P<sender>{_SENDER})"
         r"(?::\s*(?P<rest>.*))?"
@@ -333,16 +335,16 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
         match = pattern.fullmatch(line)
         if match is None:
             continue
-        sender = match["sender"].strip()
-        if _is_label(sender) or _PHONE_RE.search(sender) or len(sender) > 30:
+        groups = match.groupdict()
+        sender = (groups.get("sender") or "").strip()
+        if sender and (_is_label(sender) or _PHONE_RE.search(sender)):
             return None
         sender = sender.strip("【】[]-— ")
-        groups = match.groupdict()
         written = groups.get("day")
         on = _day_of(written, day) if written else day
         clock = dates.parse_time(match["clock"])
         sent_at = datetime.combine(on, clock) if on is not None and clock is not None else None
-        shown = None if sender in _TITLES else sender
+        shown = None if not sender or sender in _TITLES else sender
         return ChatHeader(shown, sent_at, on, (groups.get("rest") or "").strip())
     return None
 
