@@ -150,6 +150,7 @@ _PHONE_RE = re.compile(
 _SEPARATORS = " \t,;、|/:.。!！~-—"
 _HONORIFIC = r"(?:先生|女士|小姐|老板|总|老师|阿姨|叔叔|姐|哥)"
 _NAME_RE = re.compile(rf"[\u4e00-\u9fff·]{{1,4}}{_HONORIFIC}?\**|[\u4e00-\u9fff]\*{{1,3}}")
+_NAME_AT_END_RE = re.compile(rf"(?:{_NAME_RE.pattern})$")
 # Words around a one-liner that are not the agency it names.
 _FILLER = frozenset(
     {"预计", "左右", "到访", "来访", "报备", "临报", "预报", "客户", "谢谢", "请", "麻烦",
@@ -157,9 +158,12 @@ _FILLER = frozenset(
      "过来", "一组", "两组", "一位", "两位", "准时", "马上", "现在", "已到", "到了", "男", "女"}
 )  # fmt: skip
 # A list of customers in one 客户 field (a couple's `张三/李四` stays one name).
-_NAME_LIST_RE = re.compile(r"[、,;]")
+_NAME_LIST_RE = re.compile(r"[、,;\s]+")
+_NOT_COMPANY_PREFIXES = ("意向", "预算", "需求", "首付", "改善", "刚需", "面积", "户型", "约")
+_TIME_WORDS = ("今天", "明天", "后天", "上午", "下午", "晚上", "中午", "看房", "到访", "来访")
 _GENDER_WORDS = frozenset({"男", "女", "男士", "女士"})
 _NAME_NOISE = ("报备", "临报", "预报", "新客", "客户", "带看", "到访", "姓名", "新增")
+_PERIOD = r"(?:凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)"
 _CLOCK = (
     r"(?:凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)?\s*"
     r"[0-9]{1,2}(?::[0-9]{2}(?::[0-9]{2})?|点半?(?:[0-9]{1,2}分?)?)"
@@ -169,8 +173,10 @@ _DAY = (
     r"|[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?|[0-9]{1,2}月[0-9]{1,2}[日号]?)"
 )
 _VISIT_RE = re.compile(
-    rf"(?P<when>(?:{_DAY}\s*)?{_CLOCK}|{_DAY})\s*(?:左右)?\s*(?:到访|来访|看房|到案|带看|过来|到)"
+    rf"(?P<when>(?:{_DAY}\s*)?{_CLOCK}|{_DAY}\s*{_PERIOD}?)\s*(?:左右)?\s*"
+    r"(?:到访|来访|看房|到案|带看|过来|到)"
 )
+_TRAILING_PERIOD_RE = re.compile(rf"\s*{_PERIOD}$")
 _TRAILING_TIME_RE = re.compile(rf"(?P<when>(?:{_DAY}\s*)?{_CLOCK})\s*$")
 _RELATIVE_DAYS = {
     "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2,
@@ -534,6 +540,9 @@ def _name_before(text: str) -> str | None:
         words.pop()
     if len(words) > 1 and words[-1] in _GENDER_WORDS:  # 张三 男 1381**12345
         words.pop()
+    # 王女士，手机尾号5678，138****5678: a word with digits is no name; the one before may be.
+    while len(words) > 1 and any(ch.isdigit() for ch in words[-1]):
+        words.pop()
     if not words:
         return None
     word = words[-1]
@@ -545,7 +554,7 @@ def _name_before(text: str) -> str | None:
                 word, changed = word[len(noise) :], True
     match = _NAME_RE.fullmatch(word)
     if match is None:
-        tail = re.search(_NAME_RE.pattern + "$", word)
+        tail = _NAME_AT_END_RE.search(word)
         return tail.group(0) if tail else None
     return word
 
@@ -682,6 +691,8 @@ def _company_word(word: str) -> bool:
         len(word) >= 2
         and not any(ch.isdigit() for ch in word)
         and word not in _FILLER
+        and not word.startswith(_NOT_COMPANY_PREFIXES)
+        and not any(part in word for part in _TIME_WORDS)
         and not _CHATTER_RE.fullmatch(word)
     )
 
@@ -697,6 +708,10 @@ def resolve_when(text: str, day: date | None) -> tuple[datetime | None, bool, st
         on = day + timedelta(days=_RELATIVE_DAYS[relative.group(0)])
         text = (text[: relative.start()] + on.isoformat() + " " + text[relative.end() :]).strip()
     parsed = dates.parse_datetime(text, ref=day)
+    if parsed.value is None and _TRAILING_PERIOD_RE.search(text):  # 明天上午: the day alone
+        parsed = dates.parse_datetime(_TRAILING_PERIOD_RE.sub("", text), ref=day)
+        if parsed.value is not None and parsed.error_code is None:
+            return parsed.value, False, None
     if parsed.value is not None and parsed.error_code is None:
         return parsed.value, parsed.has_time, None
     clock = dates.parse_time(text)

@@ -200,6 +200,11 @@ def test_chat_header_lines(line, sender, sent_at):
          [("张三", "138****1111"), ("李四", "139****2222")]),
         ("姓名=钱七 手机=138 **** 7777", [("钱七", "138****7777")]),
         ("周八 138-xxxx-8888 链家", [("周八", "138-xxxx-8888")]),
+        ("客户 张三 电话 138****1234 公司 链家", [("张三", "138****1234")]),
+        ("新增报备：王女士，手机尾号5678，138****5678，明天上午看房", [("王女士", "138****5678")]),
+        ("报备客户：刘备 关羽\n电话：138****0001 139****0002",
+         [("刘备", "138****0001"), ("关羽", "139****0002")]),
+        ("客户信息：曹操 13812340000 男 意向三居", [("曹操", "13812340000")]),
     ],
 )  # fmt: skip
 def test_customers_in_a_message(text, customers):
@@ -270,6 +275,13 @@ def test_labels_glued_to_their_values_and_filler_words():
     [filler] = _reports("张经理  2026-12-01 10:15\n报备：张先生 138****1234 预计下午3点到访")
     assert "channel" not in filler.fields, "预计 is no agency"
     assert filler.expected_at == "2026-12-01 15:00:00"
+
+
+def test_words_after_a_number_that_name_no_agency():
+    [visit] = _reports("张经理  2026-12-01 10:17\n王女士，138****5678，明天上午看房")
+    assert "channel" not in visit.fields and visit.expected_at == "2026-12-02"
+    [wish] = _reports("张经理  2026-12-01 10:19\n曹操 13812340000 男 意向三居")
+    assert "channel" not in wish.fields
 
 
 def test_a_quoted_reply_repeats_no_report():
