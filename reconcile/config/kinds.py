@@ -142,6 +142,29 @@ FIELD_LIST: tuple[Field, ...] = (
         "置业顾问", "接待顾问", "销售顾问", "接待人", "接待置业顾问", "所属顾问", "归属顾问",
         "顾问", "接待销售", "置业顾问名称", "跟进销售",
     ),
+    # In-house consultants (SPEC 6.7): who the customer asked for, who received on the
+    # owner's behalf, who referred them (老带新), and the register's own first-visit mark.
+    _f(
+        "designated", "指定顾问",
+        "指定顾问", "客户指定", "指定置业顾问", "指定接待顾问", "指定接待", "指定接待的置业顾问",
+        "指定销售",
+    ),
+    _f(
+        "assistant", "协助/代接顾问",
+        "协助", "代接", "协助顾问", "协助置业顾问", "代接顾问", "协助接待", "协作人", "代接人",
+    ),
+    _f(
+        "referrer", "推荐人电话",
+        "推荐人电话", "介绍人", "介绍人电话", "推荐人", "推荐人手机", "推荐人手机号", "老业主电话",
+        "介绍人手机",
+    ),
+    _f("first_visit_flag", "是否首访", "是否首访", "是否首次到访", "是否首次来访", "首访/复访"),
+    # The reception rotation (轮排表, SPEC 6.7): the day's order and who is away.
+    _f("roster_order", "顺序", "顺序", "轮排顺序", "接待顺序", "轮次"),
+    _f(
+        "away", "是否休息",
+        "是否休息", "休息", "是否休班", "休班", "请假", "出勤", "出勤情况", "考勤", "在岗情况",
+    ),
     _f(
         "project", "项目",
         "项目", "项目名称", "报备项目", "楼盘", "楼盘名称", "意向项目", "所属项目", "楼盘名",
@@ -427,12 +450,20 @@ KIND_LIST: tuple[Kind, ...] = (
             "relative_name",
             "relationship",
             "branch",
+            "designated",
+            "assistant",
+            "referrer",
+            "first_visit_flag",
         },  # fmt: skip
         data=_data(
             relative_phone=P,
             relative_name=T,
             relationship=T,
             consultant=T,
+            designated=T,
+            assistant=T,
+            referrer=P,
+            first_visit_flag=T,
             visit_count=T,
             project=T,
             time_known=B,
@@ -680,6 +711,22 @@ KIND_LIST: tuple[Kind, ...] = (
         phone_required=False,
         folders=("statements",),
         name_hints=("请款", "对账单", "结佣申请", "佣金结算", "结算书", "结算明细", "服务费结算"),
+    ),
+    Kind(
+        name="roster",
+        label="轮排表",
+        # One row per consultant and day, as `reconcile template --kind roster` writes it.
+        signature=(("roster_order",), ("consultant",), ("date",)),
+        required=(("date",), "日期"),
+        time=("date",),
+        time_required=True,
+        characteristic=frozenset({"roster_order", "away"}),
+        reads=frozenset({"date", "roster_order", "consultant", "away", "remark"}),
+        data=_data(roster_order=T, consultant=T, away=T, remark=T, time_known=B),
+        key=("event_at", "data"),
+        phone_required=False,
+        folders=("roster",),
+        name_hints=("轮排", "排班", "轮值"),
     ),
 )
 

@@ -278,6 +278,34 @@ class CommissionRules(_Strict):
     channels: dict[str, CommissionTerm] = {}
 
 
+def _two_shares(value: list[float]) -> list[float]:
+    if len(value) != 2 or any(share < 0 for share in value) or abs(sum(value) - 1) > 1e-9:
+        raise ValueError("须为两个不小于 0 的数，合计为 1，例如 [0.8, 0.2]")
+    return value
+
+
+Split = Annotated[list[float], AfterValidator(_two_shares)]
+
+
+class ConsultantRules(_Strict):
+    """In-house consultants (置业顾问, SPEC 6.7): who owns a customer and how a deal splits."""
+
+    record_validity: PeriodValue = parse_duration("2mo")
+    release_without_follow_up: PeriodValue = parse_duration("10d")
+    designated_other: Split = [0.8, 0.2]  # [the asked-for consultant, the owner]
+    assisted: Split = [0.8, 0.2]  # [the owner, the assistant]
+    assisted_same_day_only: bool = False
+    assisted_same_day_split: Split = [0.5, 0.5]  # [the owner, the assistant]
+    referral: Literal["referrer_owner", "receptionist"] = "referrer_owner"
+
+
+class RotationRules(_Strict):
+    """The reception rotation (轮排, SPEC 6.7)."""
+
+    skip_turn_for_own_customer: bool = True
+    missed_turn: Literal["forfeit", "make_up"] = "forfeit"
+
+
 class Smtp(_Strict):
     host: str
     port: int = Field(default=465, ge=1, le=65535)
@@ -315,6 +343,7 @@ MailAddress = Annotated[str, AfterValidator(_mail_address)]
 class NotifyRules(_Strict):
     admin: list[MailAddress] = []
     finance: list[MailAddress] = []
+    sales_manager: list[MailAddress] = []  # performance.xlsx (SPEC 6.7)
     # channel -> its agency's addresses: each gets its own receipt (SPEC §7)
     channels: dict[str, list[MailAddress]] = {}
     smtp: Smtp | None = None
@@ -375,6 +404,8 @@ class Rules(_Strict):
     deal: DealRules = DealRules()
     commission: CommissionRules = CommissionRules()
     notify: NotifyRules = NotifyRules()
+    consultant: ConsultantRules | None = None  # {} turns the consultant judge on (SPEC 6.7)
+    rotation: RotationRules | None = None  # {} turns the rotation audit on (SPEC 6.7)
     schedule: ScheduleRules = ScheduleRules()
     columns: dict[str, list[str]] = {}
     # channel -> the other names its agencies' files use for it (链家: [链家地产, 北京链家])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reconcile.config.rules import Rules, load_rules
 
-INPUT_FOLDERS = ("channels", "visits", "crm", "rulings", "payments", "statements")
+INPUT_FOLDERS = ("channels", "visits", "crm", "rulings", "payments", "statements", "roster")
 # Folders whose sub-folder names the channel: inputs/channels/<渠道>/, inputs/statements/<渠道>/
 CHANNEL_FOLDERS = ("channels", "statements")
 WORKSPACE_FOLDERS = (*(f"inputs/{name}" for name in INPUT_FOLDERS), "outputs", "reports")

@@ -19,9 +19,11 @@ import polars as pl
 from reconcile.config.rules import Rules
 from reconcile.judge import claims, link, payments
 from reconcile.judge.admission import admit, bucket_expr
+from reconcile.judge.consultants import Consultants, judge_consultants
 from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.reasons import a01, existing, r05
+from reconcile.judge.rotation import Turn, audit
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
 from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
 from reconcile.judge.vocabulary import Code, ReportStatus
@@ -41,6 +43,10 @@ class Judgement:
     credit: dict[str, float] = field(default_factory=dict)
     # `settlement.csv`: the deal lines with the agencies' claims checked (SPEC 6.6)
     settlement: list[claims.Settled] = field(default_factory=list)
+    # In-house consultants and the rotation audit (SPEC 6.7): None unless the rules set
+    # `consultant:` / `rotation:`
+    consultants: Consultants | None = None
+    rotation: list[Turn] | None = None
 
     def by_phone(self, phone: str) -> list[Episode]:
         return [e for e in self.episodes if e.phone == phone]
@@ -128,6 +134,13 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     money = payments.allocate(
         deal_lines, deals, payments.payments_from(inputs.payments), rules, inputs.as_of_end
     )
+    consultants = turns = None
+    if rules.consultant is not None or rules.rotation is not None:
+        consultants = judge_consultants(inputs, rules, deals, households)
+        if rules.rotation is not None:
+            turns = audit(consultants.receptions, inputs, rules, rules.rotation)
+        if rules.consultant is None:
+            consultants = None  # owners were needed for the audit only
     return Judgement(
         inputs=inputs,
         reports=list(reports.values()),
@@ -139,6 +152,8 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         fits=dict(fits),
         credit=money.credit,
         settlement=claims.check(money.lines, deals, claims.claims_from(inputs.statements)),
+        consultants=consultants,
+        rotation=turns,
     )
 
 

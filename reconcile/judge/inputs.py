@@ -49,6 +49,9 @@ class Inputs:
     payments: pl.DataFrame = field(default_factory=lambda: empty_frame("payment"))
     # Agencies' claims (请款单/对账单, SPEC 6.6), dated by 请款日期, else by arrival
     statements: pl.DataFrame = field(default_factory=lambda: empty_frame("statement"))
+    # CRM follow-ups with their 跟进人, and the reception rotation (轮排表): SPEC 6.7
+    followups: pl.DataFrame = field(default_factory=lambda: empty_frame("crm_followup"))
+    roster: pl.DataFrame = field(default_factory=lambda: empty_frame("roster"))
 
 
 def parse_iso(column: str | pl.Expr, zone: str) -> pl.Expr:
@@ -105,6 +108,8 @@ def build(
         rulings=frames["ruling"],
         payments=frames["payment"],
         statements=frames["statement"],
+        followups=frames["crm_followup"],
+        roster=frames["roster"],
     )
 
 

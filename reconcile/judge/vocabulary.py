@@ -35,6 +35,17 @@ class Code(StrEnum):
     S01 = "S01"
     J01 = "J01"
     X02 = "X02"
+    # In-house consultants and the reception rotation (SPEC 6.7)
+    K01 = "K01"
+    K02 = "K02"
+    K03 = "K03"
+    K04 = "K04"
+    K05 = "K05"
+    K06 = "K06"
+    K07 = "K07"
+    T01 = "T01"
+    T02 = "T02"
+    T03 = "T03"
 
 
 class ReportStatus(StrEnum):

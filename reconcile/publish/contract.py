@@ -1,4 +1,5 @@
-"""The integration contract (SPEC §7): reports.csv, attribution.csv, deals.csv, settlement.csv.
+"""The integration contract (SPEC §7): reports.csv, attribution.csv, deals.csv, settlement.csv,
+and consultants.csv, performance.csv, rotation.csv when the rules turn them on (SPEC 6.7).
 
 UTF-8, header rows exactly as SPEC says, ISO 8601 timestamps with offset, lists
 `;`-separated. Rows are sorted so that the same night always gives the same bytes.
@@ -33,6 +34,18 @@ DEAL_HEADER = (
 SETTLEMENT_HEADER = (
     "deal_id", "channel", "agent", "share", "commission", "paid", "outstanding", "status",
     "claimed", "check",
+)  # fmt: skip
+
+# SPEC 6.7, written only when the rules set `consultant:` (and `rotation:`)
+CONSULTANT_HEADER = (
+    "customer_phone", "customer_name", "consultant", "valid_from", "valid_until",
+    "reason_codes", "source",
+)  # fmt: skip
+PERFORMANCE_HEADER = (
+    "deal_id", "customer_phone", "consultant", "share", "crm_consultant", "reason_codes",
+)  # fmt: skip
+ROTATION_HEADER = (
+    "visit_at", "customer_phone", "consultant", "in_turn", "verdict", "reason_codes", "source",
 )  # fmt: skip
 
 
@@ -165,6 +178,49 @@ def settlement_rows(judgement: Judgement) -> list[tuple]:
     ]
 
 
+def consultant_rows(judgement: Judgement) -> list[tuple]:
+    """One row per consultant record (建档), by customer then start."""
+    found = judgement.consultants
+    records = found.records if found is not None else []
+    rows = [
+        (
+            r.phone,
+            r.customer_name,
+            r.consultant,
+            iso(r.valid_from),
+            iso(r.valid_until),
+            ";".join(r.codes),
+            r.source,
+        )  # fmt: skip
+        for r in records
+    ]
+    return sorted(rows, key=lambda row: (row[0], row[3]))
+
+
+def performance_rows(judgement: Judgement) -> list[tuple]:
+    """One row per consultant with a share of a deal, by deal, the larger share first."""
+    found = judgement.consultants
+    return [
+        (s.deal_id, s.phone, s.consultant, share_text(s.share), s.crm_consultant, ";".join(s.codes))
+        for s in (found.shares if found is not None else [])
+    ]
+
+
+def rotation_rows(judgement: Judgement) -> list[tuple]:
+    return [
+        (
+            iso(t.visit_at),
+            t.phone,
+            t.consultant,
+            t.in_turn,
+            t.verdict,
+            ";".join(t.codes),
+            t.source,
+        )  # fmt: skip
+        for t in judgement.rotation or []
+    ]
+
+
 def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
@@ -174,13 +230,20 @@ def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
 
 
 def contract_files(judgement: Judgement) -> dict[str, bytes]:
-    """The night's four files by name, as the bytes written (also for judging in memory)."""
-    return {
+    """The night's files by name, as the bytes written (also for judging in memory): the
+    four of every night, and SPEC 6.7's when the rules turn them on."""
+    files = {
         "reports.csv": csv_bytes(REPORT_HEADER, report_rows(judgement)),
         "attribution.csv": csv_bytes(ATTRIBUTION_HEADER, attribution_rows(judgement)),
         "deals.csv": csv_bytes(DEAL_HEADER, deal_rows(judgement)),
         "settlement.csv": csv_bytes(SETTLEMENT_HEADER, settlement_rows(judgement)),
     }
+    if judgement.consultants is not None:
+        files["consultants.csv"] = csv_bytes(CONSULTANT_HEADER, consultant_rows(judgement))
+        files["performance.csv"] = csv_bytes(PERFORMANCE_HEADER, performance_rows(judgement))
+    if judgement.rotation is not None:
+        files["rotation.csv"] = csv_bytes(ROTATION_HEADER, rotation_rows(judgement))
+    return files
 
 
 def write_contract(judgement: Judgement, folder: Path) -> list[Path]:

@@ -21,7 +21,9 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
             continue  # free-form mappings (types, channels, columns) are shown by example
         for candidate in getattr(annotation, "__args__", ()) or (annotation,):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                if name not in {"min_visible", "renewal", "default", "hours", "quota", "smtp"}:
+                # null by default (consultant, rotation, smtp): their keys are shown in a comment
+                shown = {"min_visible", "renewal", "default", "hours", "quota", "smtp"}
+                if name not in shown | {"consultant", "rotation"}:
                     keys += _keys(candidate, f"{prefix}{name}.")
     return keys
 
@@ -54,6 +56,7 @@ def test_init_creates_the_workspace_and_never_overwrites(tmp_path, capsys):
         "inputs/rulings",
         "inputs/payments",
         "inputs/statements",
+        "inputs/roster",
         "outputs",
         "reports",
     }

@@ -14,10 +14,11 @@ from reconcile.judge.reasons import CONFIDENTIAL, REASONS, Reason, labels
 from reconcile.judge.vocabulary import Code
 
 # SPEC §6.2's table, but for the codes of capabilities not built yet (R11, Q01 of
-# extensions and queues, K01–K07 and T01–T03 of consultants).
+# extensions and queues), with 6.7's consultant and rotation codes.
 SPEC_6_2 = (
     "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10",
     "A01", "C01", "C02", "D01", "N01", "E01", "P01", "H01", "X01", "S01", "J01", "X02",
+    "K01", "K02", "K03", "K04", "K05", "K06", "K07", "T01", "T02", "T03",
 )  # fmt: skip
 CASES = Path(__file__).parents[1] / "scenarios" / "cases"
 CODE = re.compile(r"[A-Z][0-9]{2}")

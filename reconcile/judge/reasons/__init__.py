@@ -19,6 +19,11 @@ from reconcile.judge.reasons import (
     existing,
     h01,
     j01,
+    k01,
+    k04,
+    k05,
+    k06,
+    k07,
     n01,
     p01,
     r01,
@@ -31,6 +36,8 @@ from reconcile.judge.reasons import (
     r10,
     refund,
     s01,
+    split,
+    turns,
 )
 from reconcile.judge.reasons.entry import Notes, Reason
 from reconcile.judge.vocabulary import Code
@@ -58,6 +65,16 @@ _ENTRIES = (
     s01.REASON,
     j01.REASON,
     refund.X02,
+    k01.REASON,
+    split.K02,
+    split.K03,
+    k04.REASON,
+    k05.REASON,
+    k06.REASON,
+    k07.REASON,
+    turns.T01,
+    turns.T02,
+    turns.T03,
 )
 REASONS: dict[Code, Reason] = {entry.code: entry for entry in _ENTRIES}
 # Codes an agency's receipt leaves out until the customer's contract is signed.

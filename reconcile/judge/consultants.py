@@ -1,0 +1,338 @@
+"""In-house consultants (置业顾问, SPEC 6.7): who owns each customer inside the sales
+office, and how each deal's 业绩 is shared among consultants.
+
+Independent of the channel attribution: a channel customer also has a consultant. The
+rules are in the registry (`reasons/k01.py` … `k07.py`, `reasons/split.py`); this module
+walks each customer's contacts in time order and applies them:
+
+- contacts are receptions (来访登记 rows with a 接待顾问, or a 指定顾问 alone) and CRM
+  follow-ups with a 跟进人; a contact while nobody holds the customer starts a record
+  (K01, or K04 for a referral, K06 for a household member);
+- a record ends (K05) as `reasons/k05.py` says; only the owner's own contacts keep it;
+- receptions by others while the record holds are remembered (指定 K02, 协助 K03) and
+  split the deals made while it holds (`reasons/split.py`);
+- a deal made while no record holds goes to the consultant who last received the
+  customer (seed 001: 与原销售人员无关); shares are compared with the CRM's 置业顾问 (K07).
+
+Customers are walked in the order of their first contact, so a referrer's or an earlier
+household member's records are final when a newcomer needs them. Times are compared as
+integer microseconds: polars computes every period end up front, so the walk over a
+million follow-ups does no date arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from reconcile.config.rules import ConsultantRules, Rules
+from reconcile.judge.deals import REFUNDED, SUBSCRIBED, Deal, Households
+from reconcile.judge.inputs import Inputs
+from reconcile.judge.periods import local_day, period_end_expr
+from reconcile.judge.reasons import k01, k04, k06, k07, split
+from reconcile.judge.reasons.split import ASSISTED, DESIGNATED, Help
+from reconcile.judge.vocabulary import Code
+
+NEVER = 2**62  # microseconds: a period that never ends (`forever`)
+# A 协助/代接 cell that only marks the reception as help, rather than naming the helper.
+YES = frozenset(
+    {"是", "是的", "有", "Y", "y", "YES", "Yes", "yes", "1", "√", "✓", "✔", "协助", "代接"}
+)
+NO = frozenset({"否", "无", "N", "n", "NO", "No", "no", "0", "×", "-", "—", "/"})
+VISIT, FOLLOWUP = 0, 1
+
+
+@dataclass(slots=True)
+class Record:
+    """A consultant's record of a customer (建档): one `consultants.csv` row."""
+
+    phone: str
+    customer_name: str | None
+    consultant: str
+    valid_from: datetime
+    valid_until: datetime | None  # exclusive; None: never ends
+    codes: list[Code]  # K01 | K04 | K06, and K05 once it ended by the night
+    source: str  # the contact that started it
+    helps: list[tuple[int, Help]] = field(default_factory=list)  # (at µs, help), in order
+    start_us: int = 0
+    validity_us: int = NEVER  # record_validity's end: fixed at the start
+    end_us: int = NEVER  # the earlier of that and release_without_follow_up's end
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """One consultant's share of a deal: one `performance.csv` row."""
+
+    deal_id: str
+    phone: str | None
+    consultant: str | None  # None: nobody received the customer (the CRM names someone)
+    share: float | None
+    crm_consultant: str | None
+    codes: tuple[Code, ...]
+    deal_date: datetime | None
+    amount: float | None  # the deal's amount times the share
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reception:
+    """A visit as the rotation audit sees it."""
+
+    phone: str
+    at: datetime
+    consultant: str
+    owner: str | None  # whose record held the customer just before (None: a turn)
+    source: str
+    order: tuple
+
+
+@dataclass
+class Consultants:
+    records: list[Record]
+    shares: list[Share]
+    receptions: list[Reception]
+
+    def by_phone(self, phone: str) -> list[Record]:
+        return [r for r in self.records if r.phone == phone]
+
+
+def _us(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.convert_time_zone("UTC").dt.epoch("us")
+
+
+def _text(column: str) -> pl.Expr:
+    value = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.DataFrame:
+    """Every contact in walking order, with the period ends it would set, as integers."""
+    zone = rules.timezone
+    visits = inputs.visits.filter(pl.col("phone").is_not_null() & pl.col("at").is_not_null())
+    visits = visits.select(
+        "phone", "at", "customer_name", "source", "path", "sheet", "row_no",
+        who=pl.coalesce(_text("consultant"), _text("designated")),
+        designated=_text("designated"),
+        assistant=_text("assistant"),
+        referrer=_text("referrer"),
+        kind=pl.lit(VISIT, pl.Int8),
+    ).filter(pl.col("who").is_not_null())  # fmt: skip
+    follow = inputs.followups.filter(pl.col("phone").is_not_null() & pl.col("at").is_not_null())
+    follow = follow.select(
+        "phone", "at", "customer_name", "source", "path", "sheet", "row_no",
+        who=pl.coalesce(_text("follower"), _text("consultant")),
+        designated=pl.lit(None, pl.String),
+        assistant=pl.lit(None, pl.String),
+        referrer=pl.lit(None, pl.String),
+        kind=pl.lit(FOLLOWUP, pl.Int8),
+    ).filter(pl.col("who").is_not_null())  # fmt: skip
+    frame = pl.concat([visits, follow])
+    at = pl.col("at")
+    return (
+        frame.with_columns(
+            at_us=_us(at),
+            release_us=_us(period_end_expr(at, settings.release_without_follow_up, zone)).fill_null(
+                NEVER
+            ),
+            validity_us=_us(period_end_expr(at, settings.record_validity, zone)).fill_null(NEVER),
+            day=at.dt.date(),
+        )
+        .with_columns(first_us=pl.col("at_us").min().over("phone"))
+        .sort("first_us", "phone", "at_us", "kind", "path", "sheet", "row_no")
+    )
+
+
+# What the walk reads of each contact, in this order.
+_CONTACT = (
+    "phone", "at_us", "kind", "who", "designated", "assistant", "referrer", "release_us",
+    "validity_us", "day", "source", "customer_name", "at", "path", "sheet", "row_no",
+)  # fmt: skip
+
+
+def judge_consultants(
+    inputs: Inputs, rules: Rules, deals: list[Deal], households: Households
+) -> Consultants:
+    settings = rules.consultant or ConsultantRules()
+    walk = _Walk(settings, households)
+    frame = contacts(inputs, rules, settings)
+    columns = [frame[name].to_list() for name in _CONTACT]
+    for row in zip(*columns, strict=True):
+        walk.contact(row)
+    end_us = int(inputs.as_of_end.astimezone(UTC).timestamp() * 1_000_000)
+    zone = rules.zone
+    for record in walk.records:
+        if record.end_us != NEVER:
+            record.valid_until = _moment(record.end_us, zone)
+            if record.end_us <= end_us:
+                record.codes.append(Code.K05)
+    shares = [
+        share
+        for deal in sorted(deals, key=lambda d: d.deal_id)
+        for share in _deal_shares(deal, walk, rules, settings, _crm_consultants(inputs))
+    ]
+    return Consultants(walk.records, shares, walk.receptions)
+
+
+def _moment(us: int, zone) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).astimezone(zone)
+
+
+class _Walk:
+    """The contacts of every customer, in order, and the records they make."""
+
+    def __init__(self, settings: ConsultantRules, households: Households) -> None:
+        self.settings = settings
+        self.households = households
+        self.records: list[Record] = []
+        self.by_phone: dict[str, list[Record]] = defaultdict(list)
+        # phone -> (at µs, local day, receptionist) of each reception, in order
+        self.received: dict[str, list[tuple[int, date, str]]] = defaultdict(list)
+        self.receptions: list[Reception] = []
+        self._open: Record | None = None
+
+    def contact(self, row: tuple) -> None:
+        (phone, at_us, kind, who, designated, assistant, referrer, release_us, validity_us,
+         day, source, name, at, path, sheet, row_no) = row  # fmt: skip
+        record = self._open
+        if record is not None and (record.phone != phone or at_us >= record.end_us):
+            record = self._open = None  # another customer, or lapsed (K05): free
+        if kind == VISIT:
+            self.received[phone].append((at_us, day, who))
+            owner = record.consultant if record is not None else None
+            order = (path, sheet, row_no)
+            self.receptions.append(Reception(phone, at, who, owner, source, order))
+        if record is None:
+            self._start(row)
+            return
+        if who == record.consultant:
+            record.end_us = min(record.validity_us, release_us)  # contacts come in time order
+            return
+        if kind != VISIT:
+            return  # another consultant's follow-up neither keeps nor splits the record
+        helper = _help(who, designated, assistant, record.consultant)
+        if helper is not None:
+            role, consultant = helper
+            record.helps.append((at_us, Help(role, consultant, day, source)))
+
+    def _start(self, row: tuple) -> None:
+        (phone, at_us, kind, who, _, _, referrer, release_us, validity_us, _, source, name,
+         at, *_) = row  # fmt: skip
+        owner, code = who, Code.K01
+        if kind == VISIT:
+            household = self._household_owner(phone, at_us)
+            referred = self._referrer_owner(referrer, at_us)
+            if household is not None:
+                owner, code = household, Code.K06
+            elif referred is not None:
+                owner, code = referred, Code.K04
+        if code is Code.K01:
+            owner = k01.decide(who if kind == VISIT else None, who) or who
+        record = Record(phone, name, owner, at, None, [code], source, start_us=at_us)
+        record.validity_us = validity_us
+        record.end_us = min(validity_us, release_us)
+        self.records.append(record)
+        self.by_phone[phone].append(record)
+        self._open = record
+
+    def _holding(self, phone: str, at_us: int) -> list[Record]:
+        return [r for r in self.by_phone.get(phone, ()) if r.start_us <= at_us < r.end_us]
+
+    def _referrer_owner(self, referrer: str | None, at_us: int) -> str | None:
+        if not referrer or "*" in referrer:
+            return None
+        holding = self._holding(referrer, at_us)
+        return k04.decide(holding[0].consultant if holding else None, self.settings)
+
+    def _household_owner(self, phone: str, at_us: int) -> str | None:
+        members = [m for m in self.households.members(phone) if m != phone]
+        records = [
+            (r.start_us, r.end_us, r.consultant) for m in members for r in self.by_phone.get(m, ())
+        ]
+        return k06.decide(records, at_us) if records else None
+
+
+def _help(
+    who: str, designated: str | None, assistant: str | None, owner: str
+) -> tuple[str, str] | None:
+    """What a reception by someone else during the owner's record was: asked for
+    (指定顾问 naming someone other than the owner), help (a 协助/代接 cell), or nothing."""
+    if designated and designated not in NO and designated != owner:
+        return DESIGNATED, designated
+    if assistant and assistant not in NO:
+        helper = who if assistant in YES else assistant
+        if helper != owner:
+            return ASSISTED, helper
+    return None
+
+
+def _crm_consultants(inputs: Inputs) -> dict[tuple, str]:
+    """The CRM deal rows' 置业顾问 by (path, sheet, row)."""
+    frame = inputs.deals.filter(pl.col("consultant").is_not_null())
+    return {
+        (path, sheet, row): consultant
+        for path, sheet, row, consultant in frame.select(
+            "path", "sheet", "row_no", "consultant"
+        ).iter_rows()
+    }
+
+
+def _deal_shares(
+    deal: Deal,
+    walk: _Walk,
+    rules: Rules,
+    settings: ConsultantRules,
+    crm: dict[tuple, str],
+) -> list[Share]:
+    """The deal's `performance.csv` rows: the consultants holding at its date (SPEC 6.7)."""
+    at = deal.deal_date
+    if at is None or deal.stage == REFUNDED or not deal.reached(SUBSCRIBED):
+        return []
+    at_us = int(at.astimezone(UTC).timestamp() * 1_000_000)
+    day = local_day(at, rules.zone)
+    buyers = deal.owners
+    family = [m for b in buyers for m in walk.households.members(b) if m not in buyers]
+    holding = [
+        r
+        for phone in (*buyers, *family)
+        for r in walk.by_phone.get(phone, ())
+        if r.start_us <= at_us < r.end_us
+    ]
+    code: Code | None = None
+    if holding:
+        record = holding[0]
+        reached = deal.reached_at(rules.deal.commission_stage)
+        reached_day = local_day(reached, rules.zone) if reached is not None else None
+        helps = [h for _, h in record.helps if h.day <= day]
+        split_shares, code = split.shares(record.consultant, helps, reached_day, settings)
+    else:
+        last = [
+            (at_seen, who)
+            for phone in buyers
+            for at_seen, seen_day, who in walk.received.get(phone, ())
+            if seen_day <= day
+        ]
+        split_shares = [(max(last)[1], 1.0)] if last else []
+    crm_cell = next((crm[s] for s in sorted(deal.sources) if s in crm), None)
+    differs = k07.decide([who for who, _ in split_shares], crm_cell)
+    codes = tuple(c for c in (code, Code.K07 if differs else None) if c is not None)
+    if not split_shares:
+        if crm_cell is None:
+            return []
+        split_shares = [(None, None)]  # type: ignore[list-item]
+    return [
+        Share(
+            deal.deal_id,
+            buyers[0] if buyers else deal.phone,
+            who,
+            share,
+            crm_cell,
+            codes,
+            at,
+            None if deal.amount is None or share is None else deal.amount * share,
+            deal.stage,
+        )
+        for who, share in sorted(split_shares, key=lambda pair: -(pair[1] or 0))
+    ]
