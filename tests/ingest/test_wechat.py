@@ -512,3 +512,24 @@ def test_a_message_is_the_same_report_as_its_spreadsheet_row(tmp_path_factory, r
         assert outcome.normalised is not None and outcome.normalised.errors.height == 0
         keys.append(outcome.normalised.records["row_key"].to_list())
     assert keys[0] == keys[1]
+
+
+HOSTILE = st.lists(
+    st.sampled_from(
+        list("客户姓名电话报备时间项目公司经纪人：: \n\t,，【】[]「」0123456789*x×-+/.年月日点半")
+        + ["\x00", "\x1b", "\u202e", "\u200b", "\ufeff", "😀", "①", "１", "＊", "\r"]
+        + ["2026-12-01 10:15 ", "138****1234", "张三", "明天", "下午", "今天15:15", "—— "]
+    ),
+    max_size=300,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=HOSTILE)
+def test_any_text_reads_without_crashing_and_shows_no_control_characters(text):
+    for reading in wechat.readings(text, "山湖一号"):
+        for row in wechat.rows_of(reading):
+            for value in row.values():
+                assert value is None or not any(
+                    ch < " " or ch in "\u202e\u200b\ufeff" for ch in value
+                ), value
