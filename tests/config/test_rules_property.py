@@ -26,13 +26,23 @@ from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import CONTACT_COLUMNS, Inputs, empty_frame
 from reconcile.judge.periods import period_end
 from reconcile.judge.reasons import REASONS
+from reconcile.judge.reasons.turns import VERDICTS
 from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.names import name_series
-from reconcile.publish.contract import attribution_rows, deal_rows, report_rows
+from reconcile.publish.contract import (
+    attribution_rows,
+    consultant_rows,
+    deal_rows,
+    performance_rows,
+    report_rows,
+    rotation_rows,
+)
 
 CHANNELS = ("链家", "我爱我家", "房多多")
 TYPES = ("预报备", "临报")
 PHONES = ("13811110001", "13922220002")
+CONSULTANTS = ("王芳", "李明", "赵强")
+CONSULTANT_CELLS = ("consultant", "designated", "assistant", "referrer")  # a visit's, SPEC 6.7
 ZONES = (
     "Asia/Shanghai",
     "UTC",
@@ -213,6 +223,32 @@ def rules_texts(draw: st.DrawFn) -> str:
         ),
     }
     if draw(st.booleans()):
+        split = st.sampled_from([[0.8, 0.2], [0.5, 0.5], [1, 0], [0, 1], [0.3, 0.7]])
+        data["consultant"] = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "record_validity": PERIOD,
+                    "release_without_follow_up": PERIOD,
+                    "designated_other": split,
+                    "assisted": split,
+                    "assisted_same_day_only": st.booleans(),
+                    "assisted_same_day_split": split,
+                    "referral": st.sampled_from(["referrer_owner", "receptionist"]),
+                },
+            )
+        )
+    if draw(st.booleans()):
+        data["rotation"] = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "skip_turn_for_own_customer": st.booleans(),
+                    "missed_turn": st.sampled_from(["forfeit", "make_up"]),
+                },
+            )
+        )
+    if draw(st.booleans()):
         data["opening_date"] = (START + timedelta(days=draw(st.integers(-3, 5)))).isoformat()
     if draw(st.booleans()):
         data["channels"] = {"链家": ["链家地产", "北京链家"]}
@@ -311,8 +347,21 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
             "at": moment(first),
             "channel": draw(st.sampled_from([None, *CHANNELS])),
             "phone": draw(st.sampled_from(PHONES)),
+            "consultant": draw(st.sampled_from([None, *CONSULTANTS])),
+            "designated": draw(st.sampled_from([None, None, *CONSULTANTS])),
+            "assistant": draw(st.sampled_from([None, None, "是", *CONSULTANTS])),
+            "referrer": draw(st.sampled_from([None, None, *PHONES])),
         }
         for _ in range(draw(st.integers(0, 3)))
+    ]
+    followups = [
+        (moment(), draw(st.sampled_from(PHONES)), draw(st.sampled_from(CONSULTANTS)))
+        for _ in range(draw(st.integers(0, 2)))
+    ]
+    roster = [
+        (day, order, name, draw(st.sampled_from([None, "是", "否", "请假"])))
+        for day in draw(st.lists(st.integers(-3, 3), unique=True, max_size=2))
+        for order, name in enumerate(draw(st.permutations(CONSULTANTS)), start=1)
     ]
     crm = [moment()] if draw(st.booleans()) else []
     deal = None
@@ -332,6 +381,8 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
         "deal": deal,
         "ruling": ruling,
         "as_of_days": draw(st.integers(-1, 4)),
+        "followups": followups,
+        "roster": roster,
     }
 
 
@@ -378,9 +429,19 @@ def night_inputs(night: dict[str, Any], rules: Rules) -> Inputs:
             agent="带看人",
             phone=visit["phone"],
             phone_pattern=visit["phone"],
+            relative_phone=PHONES[1] if visit["phone"] == PHONES[0] else None,
+            **{key: visit.get(key) for key in CONSULTANT_CELLS},
             **person,
         )
         for index, visit in enumerate(night["visits"])
+    ]
+    followups = [
+        _row("crm_followup", index, at(minutes), phone=phone, follower=who, **person)
+        for index, (minutes, phone, who) in enumerate(night.get("followups", []))
+    ]
+    roster = [
+        _row("roster", index, day_of(0, days), roster_order=str(order), consultant=name, away=away)
+        for index, (days, order, name, away) in enumerate(night.get("roster", []))
     ]
     crm = [
         _row("crm_customer", index, at(minutes), phone=PHONES[1], **person)
@@ -388,7 +449,7 @@ def night_inputs(night: dict[str, Any], rules: Rules) -> Inputs:
     ]
     deals = []
     if (deal := night["deal"]) is not None:
-        common = {"phone": PHONES[0], "deal_no": "D1", **person}
+        common = {"phone": PHONES[0], "deal_no": "D1", "consultant": CONSULTANTS[0], **person}
         deals.append(_row("deal", 0, at(deal["at"]), stage=deal["stage"], amount=2e6, **common))
         if deal["refund"] is not None:
             deals.append(_row("deal", 1, at(deal["refund"]), stage="退房", **common))
@@ -411,6 +472,8 @@ def night_inputs(night: dict[str, Any], rules: Rules) -> Inputs:
         deals=_frame("deal", deals, zone_name),
         rulings=_frame("ruling", rulings, zone_name),
         deal_changes=_frame("deal_change", [], zone_name),
+        followups=_frame("crm_followup", followups, zone_name),
+        roster=_frame("roster", roster, zone_name),
     )
 
 
@@ -478,6 +541,29 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
         assert abs(total - 1) < 1e-9, (deal_id, total)
     for row in deal_rows(judgement):
         assert row[10] in set(DealStatus) and all(c in REASONS for c in _codes(row[11])), row
+    _check_consultants(judgement, rules)
+
+
+def _check_consultants(judgement: Judgement, rules: Rules) -> None:
+    """SPEC 6.7: on only when the rules say so; records end after they start; every
+    deal's shares sum to 1; every turn has a verdict."""
+    assert (judgement.consultants is not None) == (rules.consultant is not None)
+    assert (judgement.rotation is not None) == (rules.rotation is not None)
+    for row in consultant_rows(judgement):
+        assert row[2] and all(c in REASONS for c in _codes(row[5])), row
+    for record in judgement.consultants.records if judgement.consultants else []:
+        assert record.valid_until is None or record.valid_from < record.valid_until, record
+    totals: dict[str, float] = defaultdict(float)
+    for share in judgement.consultants.shares if judgement.consultants else []:
+        assert all(c in REASONS for c in share.codes), share
+        if share.share is not None:
+            assert share.share > 0, share
+            totals[share.deal_id] += share.share
+    assert all(abs(total - 1) < 1e-9 for total in totals.values()), totals
+    for row in performance_rows(judgement):
+        assert all(c in REASONS for c in _codes(row[5])), row
+    for row in rotation_rows(judgement):
+        assert row[4] in VERDICTS and all(c in REASONS for c in _codes(row[5])), row
 
 
 @settings(
