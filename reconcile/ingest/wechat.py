@@ -33,7 +33,8 @@ import unicodedata
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -328,6 +329,7 @@ class ChatHeader:
     rest: str  # content on the header line itself (`[10:15] 张三: 内容`)
 
 
+@lru_cache(maxsize=4096)  # senders, days and clocks repeat through a chat
 def _is_label(text: str) -> bool:
     head = text.strip().rstrip(":")
     return head in LABELS or bool(_LABEL_RE.match(_prepared(text) + " x"))
@@ -348,13 +350,14 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
         sender = sender.strip("【】[]-— ")
         written = groups.get("day")
         on = _day_of(written, day) if written else day
-        clock = dates.parse_time(match["clock"])
+        clock = _clock_of(match["clock"])
         sent_at = datetime.combine(on, clock) if on is not None and clock is not None else None
         shown = None if not sender or sender in _TITLES else sender
         return ChatHeader(shown, sent_at, on, (groups.get("rest") or "").strip())
     return None
 
 
+@lru_cache(maxsize=4096)
 def _day_of(text: str, ref: date | None) -> date | None:
     parsed = dates.parse_datetime(text, ref=ref or _ANY_DAY)
     if parsed.value is None:
@@ -362,6 +365,11 @@ def _day_of(text: str, ref: date | None) -> date | None:
     if ref is None and parsed.year_inferred:
         return None
     return parsed.value.date()
+
+
+@lru_cache(maxsize=4096)
+def _clock_of(text: str) -> time | None:
+    return dates.parse_time(text)
 
 
 def split_messages(lines: list[str]) -> list[Message]:
