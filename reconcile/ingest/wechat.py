@@ -308,7 +308,7 @@ def _checked(text: str) -> str:
 
 def clean_line(text: str) -> str:
     """A line as the parser reads it: bounded, invisible characters dropped, NFKC folded."""
-    text = _CONTROL.sub("", text[: 4 * MAX_LINE_CHARS]).translate(_CIRCLED)
+    text = _CONTROL.sub("", text[: 4 * MAX_LINE_CHARS]).translate(_CIRCLED).replace("\t", " ")
     return unicodedata.normalize("NFKC", text)[:MAX_LINE_CHARS].strip()
 
 
