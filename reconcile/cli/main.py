@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     template = commands.add_parser(
         "template",
-        help="生成带数据校验与填写说明的登记表：报备登记表、预填的裁决表、付款记录、请款单、轮排表",
+        help="生成带数据校验与填写说明的登记表：报备登记表、预填的裁决表、付款记录、请款单、轮排表，"
+        "以及推荐的微信报备消息格式",
         description=(
             "生成带数据校验与“说明”页的 Excel 登记表。裁决表按最近一次对账的判定预填"
             "待处理的客户（含完整手机号，只给案场管理员）。"
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="report",
         help="report：给渠道的报备登记表（默认）；ruling：给案场管理员的裁决表，预填待裁决的撞单"
         "与待确认的号码；payment：给财务的付款记录；statement：给渠道的请款单；"
-        "roster：给案场的轮排表；wechat：推荐的微信报备消息格式（.txt）",
+        "roster：给案场的轮排表； wechat：推荐的微信报备消息格式（.txt）",
     )
     template.add_argument(
         "--out",
