@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement
 from reconcile.publish.digest import (
@@ -21,8 +22,15 @@ from reconcile.publish.digest import (
     money_by_channel,
 )
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
+from reconcile.publish.performance import consultant_totals, write_performance
 from reconcile.publish.receipts import receipt_summaries, write_receipts
-from reconcile.publish.report import receipt_mail, settlement_mail, subject, write_report
+from reconcile.publish.report import (
+    performance_mail,
+    receipt_mail,
+    settlement_mail,
+    subject,
+    write_report,
+)
 from reconcile.publish.ruling_sheet import publish_ruling_sheet, workspace_path
 from reconcile.publish.settlement import write_settlement
 from reconcile.store.ledger import Ledger
@@ -38,10 +46,11 @@ class Published:
     receipts: list[Path]
     ruling_sheet: Path | None = None  # the pre-filled 裁决表, when anything is open
     deliveries: list[Delivery] = field(default_factory=list)
+    performance: Path | None = None  # the sales manager's workbook, when `consultant:` is set
 
     @property
     def files(self) -> list[Path]:
-        extra = [self.ruling_sheet] if self.ruling_sheet is not None else []
+        extra = [p for p in (self.ruling_sheet, self.performance) if p is not None]
         return [self.report, self.settlement, *self.receipts, *extra]
 
 
@@ -79,6 +88,10 @@ def publish(
     settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
     receipts = write_receipts(judgement, rules, night, folder / "channels")
     published = Published(digest, report, settlement, list(receipts.values()), ruling)
+    if judgement.consultants is not None:
+        published.performance = write_performance(
+            judgement, rules, night, folder / "performance.xlsx"
+        )
     now = datetime.now(rules.zone)
     if compose:
         attachment = f"结算表_{night.isoformat()}.xlsx"
@@ -97,6 +110,7 @@ def publish(
                 (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
             ),
             *agency_mails(digest, judgement, receipts, rules.receipt_recipients),
+            *performance_mails(digest, judgement, published.performance, rules),
         )
         for mail in mails:
             delivery = post(ledger, rules, mail, folder / "outbox", now, send)
@@ -135,3 +149,26 @@ def agency_mails(
             )
         )
     return mails
+
+
+def performance_mails(
+    digest: Digest, judgement: Judgement, workbook: Path | None, rules: Rules
+) -> list[Mail]:
+    """The sales manager's performance.xlsx (SPEC 6.7), when there is one."""
+    if workbook is None:
+        return []
+    attachment = f"置业顾问业绩表_{digest.night.isoformat()}.xlsx"
+    title, html, text = performance_mail(
+        digest, consultant_totals(judgement), judgement.rotation is not None, attachment
+    )
+    return [
+        Mail(
+            "performance",
+            digest.night,
+            tuple(rules.notify.sales_manager),
+            title,
+            html,
+            text,
+            (Attachment(attachment, workbook.read_bytes(), XLSX_MIME),),
+        )
+    ]

@@ -9,9 +9,11 @@ the same at phone width as on a desktop without media queries.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import css_inline
 import jinja2
@@ -20,6 +22,9 @@ from reconcile.publish.digest import ChannelMoney, Digest
 from reconcile.publish.receipts import ReceiptSummary
 from reconcile.publish.text import yuan
 from reconcile.store.files import write_atomic
+
+if TYPE_CHECKING:
+    from reconcile.publish.performance import ConsultantTotal
 
 REPORT_NAME = "dispute_report.html"
 
@@ -70,6 +75,25 @@ def settlement_mail(
         f"【{digest.project}】{digest.night} 佣金结算表：本期应付 {to_pay}，"
         f"可结佣 {money['payable']}，{held}追回 {money['clawback']}"
     )
+    return title, html, text
+
+
+def performance_mail(
+    digest: Digest, consultants: Sequence[ConsultantTotal], rotation: bool, attachment: str
+) -> tuple[str, str, str]:
+    """The sales manager's mail that carries performance.xlsx: subject, HTML and text."""
+    context = {
+        "d": digest,
+        "consultants": consultants,
+        "rotation": rotation,
+        "attachment": attachment,
+    }
+    html = _render("performance_mail.html.j2", **context)
+    text = _render("performance_mail.txt.j2", **context)
+    deals = f"{sum(c.deals for c in consultants):.2f}".rstrip("0").rstrip(".")
+    differs = sum(c.differs for c in consultants)
+    head = f"【{digest.project}】{digest.night} 置业顾问业绩表"
+    title = f"{head}：成交 {deals} 套，与CRM不符 {differs} 笔"
     return title, html, text
 
 
