@@ -2,7 +2,7 @@
 
 - 付款记录 for finance (the `payment` kind, read from `inputs/payments/`),
 - 请款单 for agencies (the `statement` kind, read from `inputs/statements/<渠道>/`),
-- 轮排表 for the sales office (no kind reads it yet: the rotation comes later).
+- 轮排表 for the sales office (the `roster` kind, read from `inputs/roster/`: SPEC 6.7).
 
 Each has one header row of the fields' first aliases (what ingest knows best), so a
 filled copy is recognised as its kind with every column mapped; data validation
@@ -49,7 +49,6 @@ AMOUNT_FORMAT = "#,##0.00"
 # Sanity bounds, not rules: a negative amount is money returned or clawed back.
 AMOUNT_BOUND = 1_000_000_000
 YES, NO = "是", "否"
-ROSTER_ORDER, ROSTER_REST = "顺序", "是否休息"  # no field reads them until the rotation does
 
 _LAST_ROW = 1_048_576
 _TOPIC_WIDTH, _TEXT_WIDTH = 16, 80
@@ -132,21 +131,23 @@ def forms(rules: Rules) -> dict[str, Form]:
             "下月再次请款时，重复的行只算一次",
         ),
         "roster": Form(
-            "",
+            "roster",
             "轮排表",
             "轮排表.xlsx",
             (
                 _field("date", "date", "必填。轮排的日期（年-月-日）", 12),
-                Column(ROSTER_ORDER, "order", "必填。当天接待的先后顺序：1、2、3……", 8),
+                _field("roster_order", "order", "必填。当天接待的先后顺序：1、2、3……", 8),
                 _field("consultant", "text", "必填。置业顾问的姓名，每人每天一行", 14),
-                Column(
-                    ROSTER_REST,
+                _field(
+                    "away",
                     "yes_no",
-                    f"从下拉列表选择 {YES} 或 {NO}；休息的顾问当天不参与轮排，不填视为{NO}",
+                    f"从下拉列表选择 {YES} 或 {NO}；休息（休班、请假、外出）的顾问当天不参与轮排，"
+                    f"不填视为{NO}",
                     10,
                 ),
             ),
-            "对账程序暂不读取轮排表（后续版本用于核对接待是否按轮排）；请先按此格式登记保存",
+            "放入对账工作目录的 inputs/roster/ 文件夹；rules.yaml 设置 rotation 后，"
+            "每晚按轮排表核对接待是否按轮排（结果见 rotation.csv 与 performance.xlsx）",
         ),
     }
 

@@ -1,6 +1,6 @@
 """`reconcile template --kind payment|statement|roster`: blank forms for finance, agencies
-and the sales office, read back by calamine and openpyxl, and (payment, statement) a
-filled copy read by the product's own ingest as its kind with every column mapped."""
+and the sales office, read back by calamine and openpyxl, and a filled copy read by the
+product's own ingest as its kind with every column mapped."""
 
 from __future__ import annotations
 
@@ -38,14 +38,24 @@ FILLED = {
         ["A-0101", "1-1501", "刘梅", "139****5678", 2000000, 30000, datetime(2026, 11, 20)],
         [None, "2-0802", "张三", None, None, 15000.5, None],
     ],
+    "roster": [
+        [datetime(2026, 12, 1), 1, "王芳", "否"],
+        [datetime(2026, 12, 1), 2, "李明", "是"],
+        [datetime(2026, 12, 1), 3, "赵强", None],
+    ],
 }
 FIELDS = {
     "payment": {"channel", "payment_amount", "paid_at", "deal_no", "room", "voucher_no", "remark"},
     "statement": {
         "deal_no", "room", "customer_name", "phone", "amount", "claim_amount", "claimed_at",
     },
+    "roster": {"date", "roster_order", "consultant", "away"},
 }  # fmt: skip
-FOLDERS = {"payment": "inputs/payments", "statement": "inputs/statements/链家"}
+FOLDERS = {
+    "payment": "inputs/payments",
+    "statement": "inputs/statements/链家",
+    "roster": "inputs/roster",
+}
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +130,7 @@ def test_amounts_take_negative_money_and_dates_are_bounded(blanks):
     assert ws.column_dimensions["B"].number_format == "#,##0.00"
 
 
-@pytest.mark.parametrize("kind", ["payment", "statement"])
+@pytest.mark.parametrize("kind", ["payment", "statement", "roster"])
 def test_a_filled_form_is_read_as_its_kind_with_every_column_mapped(
     blanks, workspace, kind, capsys
 ):
@@ -161,7 +171,7 @@ def test_a_form_is_written_to_its_own_name_in_a_folder(workspace, tmp_path, caps
         == 0
     )
     assert (tmp_path / "轮排表.xlsx").is_file()
-    assert "暂不读取轮排表" in capsys.readouterr().out
+    assert "inputs/roster/" in capsys.readouterr().out
     assert (
         main(
             [
