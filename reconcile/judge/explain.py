@@ -21,6 +21,7 @@ import polars as pl
 
 from reconcile.judge import Judgement
 from reconcile.judge.reasons import labels
+from reconcile.judge.reasons.turns import TURN_LABELS
 from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report
 from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
@@ -80,7 +81,8 @@ def timeline(judgement: Judgement, phone: str) -> list[Event]:
         events.append(Event(r.at, what, r.source))
     for v in _rows(inputs.visits, phone):
         bringer = f"带看：{_who(v['channel'], v['agent'])}" if v["channel"] else "自行到访"
-        events.append(Event(v["at"], f"到访  {v['customer_name'] or ''}  {bringer}", v["source"]))
+        what = f"到访  {v['customer_name'] or ''}  {bringer}{_reception(v)}"
+        events.append(Event(v["at"], what, v["source"]))
     for c in _rows(inputs.crm, phone):
         what = "CRM 建档/首次接触" if c["kind"] == "crm" else "CRM 跟进"
         events.append(Event(c["at"], what, c["source"]))
@@ -126,6 +128,7 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
     unowned = not judgement.by_phone(phone)
     if unowned:
         lines.append("  归属：尚无（该号码还没有到访或裁决记录）")
+    lines += consultant_lines(judgement, phone)
     related = related_reports(judgement, phone)
     for r in related:
         lines += report_lines(judgement, r)
@@ -160,6 +163,53 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
         reason = f" — {labels(d.reason_codes)}" if d.reason_codes else ""
         status = f"{d.status.label} {_who(d.channel, d.agent)}"
         lines.append(f"  成交 {d.deal_id} {d.stage}：{status}{share}{money}{reason}")
+    return lines
+
+
+def _reception(visit: dict) -> str:
+    """Who received the visitor (SPEC 6.7), as the register says."""
+    said = [
+        f"{label}：{visit[key]}"
+        for key, label in (
+            ("consultant", "接待"), ("designated", "指定"), ("assistant", "协助/代接"),
+            ("referrer", "推荐人"),
+        )
+        if visit.get(key)
+    ]  # fmt: skip
+    return f"  {'；'.join(said)}" if said else ""
+
+
+def consultant_lines(judgement: Judgement, phone: str) -> list[str]:
+    """The consultant episode beside the channel's (SPEC 6.7): records, deal shares and
+    the rotation's verdicts on the customer's receptions."""
+    found, lines = judgement.consultants, []
+    for number, r in enumerate(found.by_phone(phone) if found else [], start=1):
+        until = _when(r.valid_until) if r.valid_until else "长期"
+        lines.append(
+            f"  置业顾问 {number}：{r.consultant}；建档 {_when(r.valid_from)}；有效至 {until}"
+            f"  [{r.source}]"
+        )
+        lines.append(f"    原因：{labels(r.codes)}")
+    for share in found.shares if found else []:
+        if share.phone != phone:
+            continue
+        part = f" {share.share:.0%}" if share.share is not None else ""
+        crm = f"（CRM：{share.crm_consultant}）" if share.crm_consultant else ""
+        reason = f" — {labels(share.codes)}" if share.codes else ""
+        lines.append(
+            f"  业绩 {share.deal_id}：{share.consultant or '（无接待记录）'}{part}{crm}{reason}"
+        )
+    for turn in judgement.rotation or []:
+        if turn.phone != phone:
+            continue
+        due = (
+            f"（应轮到 {turn.in_turn}）" if turn.in_turn and turn.in_turn != turn.consultant else ""
+        )
+        reason = f" — {labels(turn.codes)}" if turn.codes else ""
+        lines.append(
+            f"  轮排 {_when(turn.visit_at)} {turn.consultant}：{TURN_LABELS[turn.verdict]}{due}"
+            f"{reason}  [{turn.source}]"
+        )
     return lines
 
 

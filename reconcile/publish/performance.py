@@ -29,7 +29,7 @@ from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.consultants import Share
 from reconcile.judge.reasons import labels
-from reconcile.judge.reasons.turns import IN_TURN, MISSED, OUT_OF_TURN, OWN_CUSTOMER
+from reconcile.judge.reasons.turns import IN_TURN, MISSED, OUT_OF_TURN, OWN_CUSTOMER, TURN_LABELS
 from reconcile.judge.rotation import Turn
 from reconcile.judge.vocabulary import Code
 from reconcile.publish.report import one_line
@@ -44,12 +44,7 @@ SUMMARY, DETAIL, CRM, RECORDS, ROTATION, DAILY = (
 )  # fmt: skip
 NOBODY = "（无接待记录）"
 _NAME_CHARS = 30  # of a consultant's name in the mail
-VERDICT_LABELS = {
-    IN_TURN: "按轮排",
-    OUT_OF_TURN: "未按轮排",
-    OWN_CUSTOMER: "接待老客户",
-    MISSED: "缺席错过",
-}
+VERDICT_LABELS = TURN_LABELS
 
 DETAIL_COLUMNS = (
     Column("成交编号"),

@@ -24,6 +24,12 @@ from reconcile.judge.vocabulary import Code
 
 IN_TURN, OUT_OF_TURN, OWN_CUSTOMER, MISSED = "in_turn", "out_of_turn", "own_customer", "missed"
 VERDICTS = (IN_TURN, OUT_OF_TURN, OWN_CUSTOMER, MISSED)
+TURN_LABELS = {  # `rotation.csv` verdicts as people read them
+    IN_TURN: "按轮排",
+    OUT_OF_TURN: "未按轮排",
+    OWN_CUSTOMER: "接待老客户",
+    MISSED: "缺席错过",
+}
 
 
 @dataclass(slots=True)
