@@ -586,6 +586,41 @@ def _key_lines(
     return lines
 
 
+def _repeated_keys(node: yaml.Node, source: str) -> list[tuple[int, str]]:
+    """(line, message) for each key written twice in one mapping: YAML keeps the last
+    and drops the first without a word, so a clerk's edit lower down would silently
+    undo (or be undone by) the one above."""
+    found: list[tuple[int, str]] = []
+    seen_nodes: set[int] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen_nodes:  # an alias: walked once
+            continue
+        seen_nodes.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                pending.append(value_node)
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                line = key_node.start_mark.line + 1
+                key = key_node.value
+                if key in first:
+                    found.append(
+                        (
+                            line,
+                            f"{source} 第 {line} 行 {key}: 键“{key}”重复"
+                            f"（第 {first[key]} 行已写过），只会采用其中一处；请删去一处或合并",
+                        )
+                    )
+                else:
+                    first[key] = line
+        elif isinstance(current, yaml.SequenceNode):
+            pending.extend(current.value)
+    return sorted(found)
+
+
 # A key followed by a full-width colon (project：山湖一号): YAML reads the whole line as
 # text and reports a later line, or a wrong type, so the line is named by a scan.
 _FULL_WIDTH_KEY = re.compile(r"^[ \t]*([^\s#'\"\-\[\]{},:：&*!|>%@`][^#'\"\[\]{},:：]*?)[ \t]*：")
@@ -723,6 +758,9 @@ def _parse_rules(text: str, source: str) -> Rules:
         # An explicit tag (!!int abc) or a number beyond Python's digit limit.
         line, message = _unreadable_scalar(node) or (None, ": 无法读取的值，请检查写法")
         raise _syntax_error(f"{source} {message}", line) from exc
+    repeated = _repeated_keys(node, source) if node is not None else []
+    if repeated:
+        raise _syntax_error("\n".join(message for _, message in repeated), repeated[0][0])
     if data is None:
         data = {}
     if not isinstance(data, dict):

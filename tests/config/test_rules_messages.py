@@ -183,6 +183,20 @@ def test_yaml_syntax_errors_name_line_and_column_in_chinese(text, where, words):
     assert not english(message.replace("Tab", ""), text), message
 
 
+def test_a_key_written_twice_is_an_error_naming_both_lines():
+    text = "project: x\nreport:\n  validity: 3d\n  lead_time: 1h\n  validity: 5d\nproject: y\n"
+    with pytest.raises(RulesError) as error:
+        parse_rules(text)
+    lines = str(error.value).splitlines()
+    advice = "只会采用其中一处；请删去一处或合并"
+    assert lines == [
+        f"rules.yaml 第 5 行 validity: 键“validity”重复（第 3 行已写过），{advice}",
+        f"rules.yaml 第 6 行 project: 键“project”重复（第 1 行已写过），{advice}",
+    ]
+    # the same key in two places of the file is no repetition
+    assert parse_rules("report:\n  validity: 3d\nvisit:\n  protection: 3d\n").report
+
+
 def test_a_full_width_colon_inside_a_value_is_no_error():
     assert parse_rules("project: 山湖：一号\n# 说明：注释\n").project == "山湖：一号"
 
