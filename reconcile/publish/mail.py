@@ -53,7 +53,7 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Mail:
-    key: str  # "dispute_report" | "settlement" | receipt_key(channel): one per key per night
+    key: str  # dispute_report, settlement, performance, receipt_key(ch): one a night
     night: date  # the as-of night it reports
     to: tuple[str, ...]
     subject: str  # Chinese

@@ -160,7 +160,7 @@ CREATE TABLE IF NOT EXISTS row_errors (
 CREATE TABLE IF NOT EXISTS mails (
     message_id  TEXT PRIMARY KEY,        -- deterministic for (project, night, key)
     night       TEXT NOT NULL,           -- YYYY-MM-DD the mail reports
-    key         TEXT NOT NULL,           -- dispute_report | settlement
+    key         TEXT NOT NULL,           -- dispute_report, settlement, performance, receipt_<hash>
     recipients  TEXT NOT NULL,           -- JSON list of the To addresses
     subject     TEXT NOT NULL,
     eml_path    TEXT NOT NULL,           -- outputs/<date>/outbox/<key>.eml
