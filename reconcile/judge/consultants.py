@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from reconcile.config.rules import ConsultantRules, Rules
+from reconcile.config.rules import ConsultantRules, Duration, Rules
 from reconcile.judge.deals import REFUNDED, SUBSCRIBED, Deal, Households
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.periods import local_day, period_end_expr
@@ -43,6 +43,7 @@ YES = frozenset(
 )
 NO = frozenset({"否", "无", "N", "n", "NO", "No", "no", "0", "×", "-", "—", "/"})
 VISIT, FOLLOWUP = 0, 1
+_NOT_YET = datetime.min.replace(tzinfo=UTC)  # a record's start, set once the walk is done
 
 
 @dataclass(slots=True)
@@ -57,6 +58,7 @@ class Record:
     codes: list[Code]  # K01 | K04 | K06, and K05 once it ended by the night
     source: str  # the contact that started it
     helps: list[tuple[int, Help]] = field(default_factory=list)  # (at µs, help), in order
+    index: int = 0  # the contact that started it (the walk's order)
     start_us: int = 0
     validity_us: int = NEVER  # record_validity's end: fixed at the start
     end_us: int = NEVER  # the earlier of that and release_without_follow_up's end
@@ -86,7 +88,7 @@ class Reception:
     consultant: str
     owner: str | None  # whose record held the customer just before (None: a turn)
     source: str
-    order: tuple
+    order: int  # submission order (file, sheet, row) among the night's contacts
 
 
 @dataclass
@@ -109,7 +111,8 @@ def _text(column: str) -> pl.Expr:
 
 
 def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.DataFrame:
-    """Every contact in walking order, with the period ends it would set, as integers."""
+    """Every contact in walking order, with the period ends it would set, as integers,
+    and its place in submission order (`file_order`: how the rotation orders ties)."""
     zone = rules.timezone
     visits = inputs.visits.filter(pl.col("phone").is_not_null() & pl.col("at").is_not_null())
     visits = visits.select(
@@ -129,113 +132,152 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
         referrer=pl.lit(None, pl.String),
         kind=pl.lit(FOLLOWUP, pl.Int8),
     ).filter(pl.col("who").is_not_null())  # fmt: skip
-    frame = pl.concat([visits, follow])
-    at = pl.col("at")
-    return (
-        frame.with_columns(
-            at_us=_us(at),
-            release_us=_us(period_end_expr(at, settings.release_without_follow_up, zone)).fill_null(
-                NEVER
-            ),
-            validity_us=_us(period_end_expr(at, settings.record_validity, zone)).fill_null(NEVER),
-            day=at.dt.date(),
+    frame = (
+        pl.concat([visits, follow])
+        .sort("path", "sheet", "row_no", "kind")
+        .with_row_index("file_order")
+        .with_columns(at_us=_us(pl.col("at")), day=pl.col("at").dt.date())
+    )
+    ends = [
+        _ends(frame, duration, zone).alias(name)
+        for name, duration in (
+            ("release_us", settings.release_without_follow_up),
+            ("validity_us", settings.record_validity),
         )
+    ]
+    return (
+        frame.with_columns(*ends, day=pl.col("day").cast(pl.Int32))
         .with_columns(first_us=pl.col("at_us").min().over("phone"))
-        .sort("first_us", "phone", "at_us", "kind", "path", "sheet", "row_no")
+        .sort("first_us", "phone", "at_us", "kind", "file_order")
     )
 
 
-# What the walk reads of each contact, in this order.
-_CONTACT = (
-    "phone", "at_us", "kind", "who", "designated", "assistant", "referrer", "release_us",
-    "validity_us", "day", "source", "customer_name", "at", "path", "sheet", "row_no",
-)  # fmt: skip
+def _ends(frame: pl.DataFrame, duration: Duration, zone: str) -> pl.Expr:
+    """Each contact's end of a period of `duration` from it, in µs (NEVER for `forever`).
+
+    A calendar period ends at a midnight that depends on the start's day alone: it is
+    computed once per day of the night's contacts, not once per contact."""
+    if duration.forever:
+        return pl.lit(NEVER, pl.Int64)
+    if duration.minutes is not None:
+        return pl.col("at_us") + duration.minutes * 60_000_000
+    days = frame.select(pl.col("day").unique()).to_series()
+    # Noon of each day stands for it (a DST change never skips noon).
+    noon = (pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=12)).dt.replace_time_zone(
+        zone
+    )
+    table = pl.DataFrame({"day": days}).with_columns(end=_us(period_end_expr(noon, duration, zone)))
+    return pl.col("day").replace_strict(table["day"], table["end"], return_dtype=pl.Int64)
 
 
 def judge_consultants(
     inputs: Inputs, rules: Rules, deals: list[Deal], households: Households
 ) -> Consultants:
     settings = rules.consultant or ConsultantRules()
-    walk = _Walk(settings, households)
     frame = contacts(inputs, rules, settings)
-    columns = [frame[name].to_list() for name in _CONTACT]
-    for row in zip(*columns, strict=True):
-        walk.contact(row)
-    end_us = int(inputs.as_of_end.astimezone(UTC).timestamp() * 1_000_000)
-    zone = rules.zone
-    for record in walk.records:
-        if record.end_us != NEVER:
-            record.valid_until = _moment(record.end_us, zone)
-            if record.end_us <= end_us:
-                record.codes.append(Code.K05)
+    walk = _Walk(settings, households, frame)
+    walk.run(frame)
+    # Instants become datetimes only where a row shows them: records and receptions.
+    starts = [r.index for r in walk.records]
+    seen = [index for index, _ in walk.visited]
+    moments = frame["at"].gather(starts + seen).to_list()
+    sources = frame["source"].gather(starts + seen).to_list()
+    night_us = int(inputs.as_of_end.astimezone(UTC).timestamp() * 1_000_000)
+    ends = pl.Series(
+        [r.end_us if r.end_us != NEVER else None for r in walk.records], dtype=pl.Int64
+    )
+    untils = ends.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(rules.timezone).to_list()
+    for record, moment, source, until in zip(walk.records, moments, sources, untils, strict=False):
+        record.valid_from, record.source, record.valid_until = moment, source, until
+        if record.end_us <= night_us:
+            record.codes.append(Code.K05)
+    phones, who, order = walk.phones, walk.who, walk.order
+    receptions = [
+        Reception(phones[index], moment, who[index], owner, source, order[index])
+        for (index, owner), moment, source in zip(
+            walk.visited, moments[len(starts) :], sources[len(starts) :], strict=True
+        )
+    ]
+    crm = _crm_consultants(inputs)
     shares = [
         share
         for deal in sorted(deals, key=lambda d: d.deal_id)
-        for share in _deal_shares(deal, walk, rules, settings, _crm_consultants(inputs))
+        for share in _deal_shares(deal, walk, rules, settings, crm)
     ]
-    return Consultants(walk.records, shares, walk.receptions)
+    return Consultants(walk.records, shares, receptions)
 
 
-def _moment(us: int, zone) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC).astimezone(zone)
+def epoch_day(day: date) -> int:
+    """A calendar day as the walk counts days: days since 1970-01-01."""
+    return (day - _EPOCH).days
+
+
+_EPOCH = date(1970, 1, 1)
 
 
 class _Walk:
-    """The contacts of every customer, in order, and the records they make."""
+    """The contacts of every customer, in order, and the records they make.
 
-    def __init__(self, settings: ConsultantRules, households: Households) -> None:
+    The loop reads six columns; what only a record's start or a reception needs is
+    looked up by the contact's index."""
+
+    def __init__(self, settings: ConsultantRules, households: Households, frame: pl.DataFrame):
         self.settings = settings
         self.households = households
         self.records: list[Record] = []
         self.by_phone: dict[str, list[Record]] = defaultdict(list)
         # phone -> (at µs, local day, receptionist) of each reception, in order
-        self.received: dict[str, list[tuple[int, date, str]]] = defaultdict(list)
-        self.receptions: list[Reception] = []
-        self._open: Record | None = None
+        self.received: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self.visited: list[tuple[int, str | None]] = []  # (contact index, owner before)
+        self.phones: list[str] = frame["phone"].to_list()
+        self.who: list[str] = frame["who"].to_list()
+        self.order: list[int] = frame["file_order"].to_list()
+        self.names: list[str | None] = frame["customer_name"].to_list()
+        self.designated: list[str | None] = frame["designated"].to_list()
+        self.assistant: list[str | None] = frame["assistant"].to_list()
+        self.referrer: list[str | None] = frame["referrer"].to_list()
+        self.day: list[int] = frame["day"].to_list()
 
-    def contact(self, row: tuple) -> None:
-        (phone, at_us, kind, who, designated, assistant, referrer, release_us, validity_us,
-         day, source, name, at, path, sheet, row_no) = row  # fmt: skip
-        record = self._open
-        if record is not None and (record.phone != phone or at_us >= record.end_us):
-            record = self._open = None  # another customer, or lapsed (K05): free
-        if kind == VISIT:
-            self.received[phone].append((at_us, day, who))
-            owner = record.consultant if record is not None else None
-            order = (path, sheet, row_no)
-            self.receptions.append(Reception(phone, at, who, owner, source, order))
-        if record is None:
-            self._start(row)
-            return
-        if who == record.consultant:
-            record.end_us = min(record.validity_us, release_us)  # contacts come in time order
-            return
-        if kind != VISIT:
-            return  # another consultant's follow-up neither keeps nor splits the record
-        helper = _help(who, designated, assistant, record.consultant)
-        if helper is not None:
-            role, consultant = helper
-            record.helps.append((at_us, Help(role, consultant, day, source)))
+    def run(self, frame: pl.DataFrame) -> None:
+        hot = [frame[name].to_list() for name in ("at_us", "kind", "release_us", "validity_us")]
+        record: Record | None = None
+        phones, who = self.phones, self.who
+        for index, (at_us, kind, release_us, validity_us) in enumerate(zip(*hot, strict=True)):
+            phone, by = phones[index], who[index]
+            if record is not None and (record.phone != phone or at_us >= record.end_us):
+                record = None  # another customer, or lapsed (K05): free
+            if kind == VISIT:
+                self.received[phone].append((at_us, self.day[index], by))
+                self.visited.append((index, record.consultant if record is not None else None))
+            if record is None:
+                record = self._start(index, at_us, kind, release_us, validity_us)
+            elif by == record.consultant:
+                record.end_us = min(record.validity_us, release_us)  # contacts in time order
+            elif kind == VISIT:
+                helper = _help(by, self.designated[index], self.assistant[index], record.consultant)
+                if helper is not None:  # another's follow-up neither keeps nor splits it
+                    role, consultant = helper
+                    record.helps.append((at_us, Help(role, consultant, self.day[index])))
 
-    def _start(self, row: tuple) -> None:
-        (phone, at_us, kind, who, _, _, referrer, release_us, validity_us, _, source, name,
-         at, *_) = row  # fmt: skip
+    def _start(self, index: int, at_us: int, kind: int, release: int, validity: int) -> Record:
+        phone, who = self.phones[index], self.who[index]
         owner, code = who, Code.K01
         if kind == VISIT:
             household = self._household_owner(phone, at_us)
-            referred = self._referrer_owner(referrer, at_us)
+            referrer = self.referrer[index]
+            referred = self._referrer_owner(referrer, at_us) if referrer else None
             if household is not None:
                 owner, code = household, Code.K06
             elif referred is not None:
                 owner, code = referred, Code.K04
         if code is Code.K01:
             owner = k01.decide(who if kind == VISIT else None, who) or who
-        record = Record(phone, name, owner, at, None, [code], source, start_us=at_us)
-        record.validity_us = validity_us
-        record.end_us = min(validity_us, release_us)
+        record = Record(phone, self.names[index], owner, _NOT_YET, None, [code], "", index=index)
+        record.start_us, record.validity_us = at_us, validity
+        record.end_us = min(validity, release)
         self.records.append(record)
         self.by_phone[phone].append(record)
-        self._open = record
+        return record
 
     def _holding(self, phone: str, at_us: int) -> list[Record]:
         return [r for r in self.by_phone.get(phone, ()) if r.start_us <= at_us < r.end_us]
@@ -291,7 +333,7 @@ def _deal_shares(
     if at is None or deal.stage == REFUNDED or not deal.reached(SUBSCRIBED):
         return []
     at_us = int(at.astimezone(UTC).timestamp() * 1_000_000)
-    day = local_day(at, rules.zone)
+    day = epoch_day(local_day(at, rules.zone))
     buyers = deal.owners
     family = [m for b in buyers for m in walk.households.members(b) if m not in buyers]
     holding = [
@@ -304,7 +346,7 @@ def _deal_shares(
     if holding:
         record = holding[0]
         reached = deal.reached_at(rules.deal.commission_stage)
-        reached_day = local_day(reached, rules.zone) if reached is not None else None
+        reached_day = epoch_day(local_day(reached, rules.zone)) if reached is not None else None
         helps = [h for _, h in record.helps if h.day <= day]
         split_shares, code = split.shares(record.consultant, helps, reached_day, settings)
     else:

@@ -15,7 +15,6 @@ Consultants whose share is 0 are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from reconcile.config.rules import ConsultantRules
 from reconcile.judge.reasons.entry import Reason
@@ -30,12 +29,11 @@ class Help:
 
     role: str  # DESIGNATED | ASSISTED
     consultant: str  # the receptionist: the asked-for consultant, or the assistant
-    day: date  # its local day
-    source: str
+    day: int  # its local calendar day, as days since 1970-01-01
 
 
 def shares(
-    owner: str, helps: list[Help], reached_day: date | None, rules: ConsultantRules
+    owner: str, helps: list[Help], reached_day: int | None, rules: ConsultantRules
 ) -> tuple[list[tuple[str, float]], Code | None]:
     """The deal's shares among consultants, and the code that split it (None: the owner
     alone). `helps`: the record's other receptions up to the deal, in time order;
