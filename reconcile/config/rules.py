@@ -184,6 +184,23 @@ class ReportType(_Strict):
         return self
 
 
+# A report row of these types (报备类型, or a sheet or file named 延期申请 …) is an extension
+# request, not a report (SPEC 6.8).
+EXTENSION_TYPES = ("延期", "延续")
+
+
+class Extension(_Strict):
+    window: PeriodValue = parse_duration("20d")
+    extend: PeriodValue = parse_duration("1mo")
+    times: int = Field(default=1, ge=1)
+
+
+class Queue(_Strict):
+    max: int = Field(default=1, ge=1)
+    validity: PeriodValue = parse_duration("1mo")
+    extend_when_queued: PeriodValue | None = None  # null: the holder's usual `extend`
+
+
 class ReportRules(_Strict):
     require_surname: bool = True
     min_visible: MinVisible = MinVisible()
@@ -196,6 +213,9 @@ class ReportRules(_Strict):
     max_delay: DurationValue | None = None
     types: dict[str, ReportType] = {}
     type_priority: list[str] = []
+    validity_after_deposit: PeriodValue | None = None
+    extension: Extension | None = None
+    queue: Queue | None = None
 
     @field_validator("types")
     @classmethod
@@ -203,6 +223,9 @@ class ReportRules(_Strict):
         # A report's type is matched by name; a blank name never matches any report.
         if any(not name.strip() for name in value):
             raise ValueError("types 中的报备类型名称不能为空")
+        taken = [name for name in value if name in EXTENSION_TYPES]
+        if taken:
+            raise ValueError(f"{'、'.join(taken)} 是延期申请，不是报备类型（见 report.extension）")
         return value
 
     @model_validator(mode="after")
@@ -231,6 +254,7 @@ class VisitRules(_Strict):
 
 
 class ConflictRules(_Strict):
+    mode: Literal["report_visit", "report", "visit"] = "report_visit"
     order: list[Literal["first_visit", "first_report"]] = ["first_visit", "first_report"]
     natural_visit: Literal["first_reporter", "natural"] = "first_reporter"
     brought_by_other: Literal["reporter", "natural"] = "reporter"
@@ -804,6 +828,14 @@ def _across_keys(rules: Rules) -> list[tuple[tuple, str]]:
                 )
             )
         first.setdefault(channel, name)
+    # The queue waits behind a report's protection: other modes have no report holder.
+    if rules.report.queue is not None and rules.conflict.mode != "report":
+        problems.append(
+            (
+                ("report", "queue"),
+                "排队只适用于报备保护模式，请同时写 conflict.mode: report（或删去 queue）",
+            )
+        )
     return problems
 
 

@@ -16,16 +16,24 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from reconcile.config.rules import Rules
+from reconcile.config.rules import EXTENSION_TYPES, Rules
 from reconcile.judge import claims, link, payments
 from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.consultants import Consultants, judge_consultants
-from reconcile.judge.deals import Deal, DealLine, Households, assemble, settle
+from reconcile.judge.deals import DEPOSIT, Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.reasons import a01, existing, r05
 from reconcile.judge.rotation import Turn, audit
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
-from reconcile.judge.timeline import Contact, Episode, Report, Timeline, Visit
+from reconcile.judge.timeline import (
+    Contact,
+    Episode,
+    QueueSpot,
+    Report,
+    Request,
+    Timeline,
+    Visit,
+)
 from reconcile.judge.vocabulary import Code, ReportStatus
 
 
@@ -47,6 +55,10 @@ class Judgement:
     # `consultant:` / `rotation:`
     consultants: Consultants | None = None
     rotation: list[Turn] | None = None
+    # Extension requests and the queue (SPEC 6.8): every request, judged; where each
+    # queued report stands tonight, by report row id
+    requests: list[Request] = field(default_factory=list)
+    queue: dict[str, QueueSpot] = field(default_factory=dict)
 
     def by_phone(self, phone: str) -> list[Episode]:
         return [e for e in self.episodes if e.phone == phone]
@@ -71,7 +83,8 @@ _SHARED_TEXT = ("channel", "agent", "report_type", "path", "sheet")
 
 
 def _judge(inputs: Inputs, rules: Rules) -> Judgement:
-    admitted = admit(inputs.reports, rules, inputs.first_run)
+    asked = pl.col("report_type").is_in(EXTENSION_TYPES).fill_null(False)
+    admitted = admit(inputs.reports.filter(~asked), rules, inputs.first_run)
     admitted = r05.decide(admitted, rules)
     reports: dict[str, Report] = {}
     shared: dict = {}  # one copy of each repeated text: a million reports, a few channels
@@ -101,6 +114,10 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         elif a01.decide(phones) and not report.codes:
             report.status, report.codes = ReportStatus.AMBIGUOUS, [Code.A01]
     existing.known_in_crm(crm_linked, inputs.crm, rules)
+    requests = _requests(inputs.reports.filter(asked), people, rules, inputs.first_run)
+    by_phone_requests = _group(r for r in requests if r.phone)
+    deals = _deals(inputs)
+    stages = _stages(deals, rules)
 
     visits = _group(_visit(row) for row in inputs.visits.iter_rows(named=True))
     ruled = _group(rulings)
@@ -109,11 +126,18 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     crm = inputs.crm.filter(pl.col("at").is_not_null() & pl.col("phone").is_in(customers))
     contacts = _group(_contact(row) for row in crm.iter_rows(named=True))
     episodes: dict[str, list[Episode]] = {}
+    queue: dict[str, QueueSpot] = {}
     for phone in customers:
         timeline = Timeline(phone, rules)
         admitted_here = [r for r in per_phone.get(phone, []) if not r.codes]
-        found = timeline.run(admitted_here, visits.get(phone, []), contacts.get(phone, []))
-        timeline.finish(inputs.as_of_end)
+        found = timeline.run(
+            admitted_here,
+            visits.get(phone, []),
+            contacts.get(phone, []),
+            by_phone_requests.get(phone, []),
+            stages.get(phone, []),
+        )
+        queue.update(timeline.finish(inputs.as_of_end))
         if phone in ruled:
             found = apply_rulings(phone, found, ruled[phone], per_phone.get(phone, []), rules)
         episodes[phone] = found
@@ -127,8 +151,10 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             protected = report.until is None or inputs.as_of_end < report.until
             report.status = ReportStatus.PENDING if protected else ReportStatus.EXPIRED_UNVISITED
 
+    for request in requests:
+        if not request.phone and not request.codes:
+            request.codes = [Code.R11]  # fits no customer (or several): nobody holds it
     households = _households(inputs)
-    deals = _deals(inputs)
     deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
     # Without payment records this keeps 6.3's lines as they are (SPEC 6.6).
     money = payments.allocate(
@@ -154,7 +180,57 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         settlement=claims.check(money.lines, deals, claims.claims_from(inputs.statements)),
         consultants=consultants,
         rotation=turns,
+        requests=requests,
+        queue=queue,
     )
+
+
+def _requests(
+    frame: pl.DataFrame, people: pl.DataFrame, rules: Rules, first_run: int | None
+) -> list[Request]:
+    """Extension requests (SPEC 6.8), linked to their customer like reports; admission
+    gives the frame its linking keys only: a request is no report, and no quota counts it."""
+    if frame.height == 0:
+        return []
+    keyed = admit(frame, rules, first_run)
+    usable = keyed.filter(~pl.col("codes").list.contains(Code.R02.value))
+    fits = a01.choose_fits(link.link(usable, people, bucket_expr(rules, "phone", "phone")))
+    found = []
+    for row in keyed.iter_rows(named=True):
+        phones = fits.get(row["row_id"], [])
+        found.append(
+            Request(
+                row_id=row["row_id"],
+                channel=row["channel"],
+                agent=row["agent"],
+                customer_name=row["customer_name"],
+                phone_pattern=row["phone_pattern"],
+                at=row["at"],
+                source=row["source"],
+                order=_order(row),
+                time_known=_time_known(row),
+                phone=phones[0] if len(phones) == 1 else None,
+            )
+        )
+    return found
+
+
+def _stages(deals: list[Deal], rules: Rules) -> dict[str, list[tuple]]:
+    """Per buyer, the days its deals reached a deposit (`validity_after_deposit`) and the
+    commission stage (which ends the queue), when the rules use them (SPEC 6.8)."""
+    found: dict[str, list[tuple]] = defaultdict(list)
+    wanted = []
+    if rules.report.validity_after_deposit is not None:
+        wanted.append((DEPOSIT, "deposit"))
+    if rules.report.queue is not None:
+        wanted.append((rules.deal.commission_stage, "closing"))
+    for deal in deals if wanted else ():
+        for stage, what in wanted:
+            day = deal.reached_at(stage)
+            if day is not None:
+                for buyer in deal.owners:
+                    found[buyer].append((day, what))
+    return found
 
 
 def _order(row: dict) -> tuple:

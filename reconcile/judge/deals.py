@@ -686,10 +686,11 @@ def _holds(episode: Episode, at: datetime) -> bool:
     Deal dates carry no clock time, so a deal dated the day of the first visit is
     inside the episode, and one dated the last protected day too.
     """
-    if episode.first_visit_at is None:
+    start = episode.start
+    if start is None:
         return True
     day_end = _day_end(at)
-    return episode.first_visit_at < day_end and (episode.until is None or at < episode.until)
+    return start < day_end and (episode.until is None or at < episode.until)
 
 
 def _day_end(at: datetime) -> datetime:
@@ -740,7 +741,7 @@ def _claim_key(episode: Episode, order: Sequence[str]) -> tuple:
     keys: list[tuple] = []
     for rule in order:
         if rule == "first_visit":
-            keys.append((episode.first_visit_at is None, episode.first_visit_at))
+            keys.append((episode.start is None, episode.start))
         elif rule == "first_report":
             keys.append((report is None, report.at if report else None))
     return (*keys, episode.phone)

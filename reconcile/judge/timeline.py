@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
 from reconcile.judge.periods import local_day, period_end
-from reconcile.judge.reasons import c02, contest, e01, existing, n01, p01, r03, r08, r09
+from reconcile.judge.reasons import c02, contest, e01, existing, n01, p01, q01, r03, r08, r09, r11
+from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.vocabulary import Code, Flags, OwnerType, ReportStatus
 
 
@@ -71,6 +72,35 @@ class Contact:
     time_known: bool = True
 
 
+@dataclass(slots=True, eq=False)
+class Request:
+    """An extension request (延期/延续, SPEC 6.8): not a report; it extends the holder's
+    report protection or is R11."""
+
+    row_id: str
+    channel: str
+    agent: str | None
+    customer_name: str | None
+    phone_pattern: str
+    at: datetime
+    source: str
+    order: tuple
+    time_known: bool = True
+    phone: str | None = None
+    honoured: bool = False
+    codes: list[Code] = field(default_factory=list)
+    until: datetime | None = None  # the new end of the holder's protection, when honoured
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpot:
+    """Where a queued report stands tonight (SPEC 6.8): what its agency may read of it,
+    never who is ahead."""
+
+    position: int  # 1 = next to hold
+    earliest: datetime | None  # the earliest instant it could hold (None: never, forever)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class OrderUnknown:
     """A report and another row of the same calendar day, one of them without a clock
@@ -101,6 +131,14 @@ class Episode:
     shares: list[tuple[str, float]] = field(default_factory=list)
     ruled: bool = False
     order_unknown: list[OrderUnknown] = field(default_factory=list)  # flag `order_unknown`
+    # Report mode (SPEC 6.8): the instant the report (or the queue's takeover) began to
+    # hold; None when a visit began the episode.
+    held_from: datetime | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        """When the episode began to hold: its report in report mode, else its first visit."""
+        return self.held_from or self.first_visit_at
 
     @property
     def holds_by_visit(self) -> bool:
@@ -112,7 +150,7 @@ class Episode:
         return any(report.status in collided for report in self.contested)
 
 
-_EVENT_ORDER = {"contact": 0, "report": 1, "visit": 2}
+_EVENT_ORDER = {"stage": 0, "contact": 0, "report": 1, "request": 1, "visit": 2}
 
 
 def event_key(at: datetime, time_known: bool, kind: str, zone: ZoneInfo) -> tuple:
@@ -121,7 +159,7 @@ def event_key(at: datetime, time_known: bool, kind: str, zone: ZoneInfo) -> tupl
     By calendar day, then: date-only reports, timed events in time order, date-only
     CRM contacts and visits. So an unknown order within a day resolves for the report.
     """
-    slot = 1 if time_known else 0 if kind == "report" else 2
+    slot = 1 if time_known else 0 if kind in ("report", "request", "stage") else 2
     return (local_day(at, zone), slot, at, _EVENT_ORDER[kind])
 
 
@@ -167,6 +205,9 @@ class Timeline:
         self.phone = phone
         self.rules = rules
         self.zone = rules.zone
+        self.mode = mode_of(rules)
+        self.queue: list[Report] = []  # queued behind the holder, first = next (SPEC 6.8)
+        self.extended: dict[int, int] = {}  # id(report) -> extensions of its protection
         self.episodes: list[Episode] = []
         self.current: Episode | None = None
         self.waiting: list[Report] = []
@@ -179,10 +220,22 @@ class Timeline:
         self.undated_contacts_by_day: dict[date, list[Contact]] = {}  # date-only ones
 
     def run(
-        self, reports: list[Report], visits: list[Visit], contacts: list[Contact]
+        self,
+        reports: list[Report],
+        visits: list[Visit],
+        contacts: list[Contact],
+        requests: list[Request] = (),  # type: ignore[assignment]
+        stages: list[tuple[datetime, str]] = (),  # type: ignore[assignment]
     ) -> list[Episode]:
+        """`stages`: (day, deposit | closing) of the customer's deals (SPEC 6.8): a deposit
+        lengthens the holder's protection, a deal at the commission stage ends the queue."""
         zone = self.zone
         events: list[tuple] = []
+        for request in requests:
+            key = event_key(request.at, request.time_known, "request", zone)
+            events.append((key, request.order, "request", request))
+        for day, what in stages:
+            events.append((event_key(day, False, "stage", zone), (), "stage", (day, what)))
         for contact in contacts:
             key = event_key(contact.at, contact.time_known, "contact", zone)
             events.append((key, contact.order, "contact", contact))
@@ -196,13 +249,17 @@ class Timeline:
             key = event_key(group[0].at, group[0].time_known, "visit", zone)
             events.append((key, group[0].order, "visit", group))
         for _, _, kind, item in sorted(events, key=lambda e: e[:2]):
-            at = item[0].at if kind == "visit" else item.at
+            at = item[0].at if kind == "visit" else item[0] if kind == "stage" else item.at
             self.clock = at if self.clock is None else max(self.clock, at)
             self._expire(self.clock)
             if kind == "contact":
                 self._contact(item)
             elif kind == "report":
                 self._report(item)
+            elif kind == "request":
+                self._request(item)
+            elif kind == "stage":
+                self._stage(*item)
             else:
                 self._visit(item)
         return self.episodes
@@ -219,8 +276,11 @@ class Timeline:
         if current is None:
             return
         if current.holds_by_visit:
-            if current.until is not None and at >= current.until:
+            while current is not None and current.until is not None and at >= current.until:
                 self.current = None
+                if self.queue:  # the first queued report holds from the end (SPEC 6.8)
+                    self._take_over(current.until)
+                current = self.current
         elif not self._developer_holds(at, self._developer_since()):
             self.current = None
 
@@ -239,6 +299,10 @@ class Timeline:
     def _report(self, report: Report) -> None:
         current = self.current
         holders = current.channels if current is not None and current.holds_by_visit else None
+        if self.mode.report_holds and holders is not None and report.channel not in holders:
+            assert current is not None
+            self._rival(current, report)
+            return
         codes = existing.at_report(
             self.rules, report.channel, report.at, holders, self.crm_at, self.natural_at
         )
@@ -248,7 +312,113 @@ class Timeline:
             return
         if holders is None and self.rules.existing_customer.crm_contact_before_report:
             report.unknown_order += self._same_day_contacts(report)
+        if self.mode.report_holds:
+            self._hold_by_report(report)
+            return
         self.waiting.append(report)
+
+    # --- report mode, extensions and the queue (SPEC 6.8) ------------------------------
+    def _hold_by_report(self, report: Report) -> None:
+        """Report mode: the first valid report holds the customer for its validity."""
+        episode = Episode(self.phone, OwnerType.CHANNEL, None, report.customer_name)
+        episode.held_from, episode.until = report.at, report.until
+        episode.channels, episode.agent, episode.report = [report.channel], report.agent, report
+        episode.contested = [report]
+        episode.order_unknown.extend(report.unknown_order)
+        _flag_order_unknown(episode)
+        report.status = ReportStatus.VALID
+        self._start(episode, developer=False)
+
+    def _rival(self, episode: Episode, report: Report) -> None:
+        """Report mode: another channel reports a customer held by a report: a tie when
+        reported too close to the holder, else queued (or Q01), else lost."""
+        holder = episode.report
+        if (
+            holder is not None
+            and not episode.flags.takeover
+            and len(contest.first_reported(self.rules, [holder, report])) > 1
+        ):
+            for tied in (holder, report):
+                tied.status, tied.codes = ReportStatus.DISPUTED, [Code.D01]
+            episode.owner_type, episode.report = OwnerType.DISPUTED, None
+            episode.channels = sorted({holder.channel, report.channel})
+            episode.codes.append(Code.D01)
+            episode.flags.tie = tuple(episode.channels)
+            episode.contested.append(report)
+            if episode.until is not None:
+                episode.until = None if report.until is None else max(episode.until, report.until)
+            return
+        if self.rules.report.queue is not None:
+            if q01.full(self.rules, len(self.queue)):
+                report.status, report.codes = ReportStatus.INVALID, [Code.Q01]
+            else:
+                report.status = ReportStatus.QUEUED
+                self.queue.append(report)
+            return
+        report.status, report.codes = ReportStatus.LOST, [Code.C01]
+        episode.contested.append(report)
+        episode.flags.lost = tuple(sorted({*episode.flags.lost, report.channel}))
+
+    def _take_over(self, end: datetime) -> None:
+        report = self.queue.pop(0)
+        episode = Episode(self.phone, OwnerType.CHANNEL, None, report.customer_name)
+        episode.held_from, episode.until = end, q01.takeover_end(self.rules, end)
+        episode.channels, episode.agent, episode.report = [report.channel], report.agent, report
+        episode.contested = [report]
+        episode.flags.takeover = True
+        report.status = ReportStatus.VALID
+        self._start(episode, developer=False)
+
+    def _request(self, request: Request) -> None:
+        """An extension request: the holder's, inside the window and `times`, extends its
+        report protection; any other is R11."""
+        rules = self.rules
+        current = self.current
+        if self.mode.report_holds:
+            held = (
+                current is not None
+                and current.owner_type == OwnerType.CHANNEL
+                and current.channels == [request.channel]
+                and not current.flags.takeover
+            )
+            if held and current is not None:
+                used = current.flags.extended
+                if r11.honoured(rules, current.until, request.at, used):
+                    assert current.until is not None
+                    current.until = r11.extension_end(rules, current.until, bool(self.queue))
+                    current.flags.extended = used + 1
+                    request.honoured, request.until = True, current.until
+                    return
+        else:
+            # Report protection only: a report still waiting for its decisive visit.
+            for report in self.waiting:
+                if report.channel != request.channel:
+                    continue
+                used = self.extended.get(id(report), 0)
+                if r11.honoured(rules, report.until, request.at, used):
+                    assert report.until is not None
+                    report.until = r11.extension_end(rules, report.until, queued=False)
+                    self.extended[id(report)] = used + 1
+                    request.honoured, request.until = True, report.until
+                    return
+        request.codes = [Code.R11]
+
+    def _stage(self, day: datetime, what: str) -> None:
+        current = self.current
+        if current is None or current.owner_type != OwnerType.CHANNEL:
+            return
+        if what == "deposit":
+            deposit = self.rules.report.validity_after_deposit
+            if deposit is not None and current.until is not None:
+                end = period_end(day, deposit, self.zone)
+                current.until = None if end is None else max(current.until, end)
+        elif self.queue:  # the holder's deal reached the commission stage
+            for report in self.queue:
+                report.status, report.codes = ReportStatus.LOST, [Code.C01]
+                current.contested.append(report)
+            lost = {*current.flags.lost, *(r.channel for r in self.queue)}
+            current.flags.lost = tuple(sorted(lost))
+            self.queue = []
 
     def _same_day_contacts(self, report: Report) -> tuple[OrderUnknown, ...]:
         """CRM contacts of the report's day, of unknown order with it, that would have made
@@ -279,7 +449,14 @@ class Timeline:
         current = self.current
         if current is not None and current.holds_by_visit:
             current.visits.extend(group)
-            self._renew(current, at, bringers)
+            if current.held_from is None:
+                self._renew(current, at, bringers)
+            elif current.first_visit_at is None:  # report mode: visits start no protection
+                current.first_visit_at = at
+                current.customer_name = _name_of(group) or current.customer_name
+            return
+        if not self.mode.needs_report and bringers and current is None:
+            self._brought(at, group, bringers)
             return
         candidates = self._candidates(group)
         if candidates:
@@ -292,6 +469,44 @@ class Timeline:
             return
         holds = self._developer_holds(self.clock or at, self._developer_since())
         self._open_developer(OwnerType.EXISTING if holds else OwnerType.NATURAL, group, bringers)
+
+    def _brought(self, at: datetime, group: list[Visit], bringers: list[str]) -> None:
+        """Visit mode: the channel that brings the customer first holds it; its waiting
+        report is valid, other channels' are lost. Reports are judged for admission only
+        (no R08/R09); bringers that no report separates tie."""
+        episode = Episode(self.phone, OwnerType.CHANNEL, at, _name_of(group), visits=list(group))
+        waiting, self.waiting = self.waiting, []
+        episode.contested = list(waiting)
+        own = [r for r in waiting if r.channel in bringers]
+        channels = bringers
+        if len(bringers) > 1:
+            ranked = contest.rank(self.rules, own, bringers) if own else []
+            channels = sorted({r.channel for r in ranked}) or bringers
+        if len(channels) > 1:
+            episode.owner_type, episode.channels = OwnerType.DISPUTED, channels
+            episode.codes.append(Code.D01)
+            episode.flags.tie = tuple(channels)
+            for report in waiting:
+                tied = report.channel in channels
+                report.status = ReportStatus.DISPUTED if tied else ReportStatus.LOST
+                report.codes = [Code.D01 if tied else Code.C01]
+        else:
+            winner = channels[0]
+            mine = [r for r in own if r.channel == winner]
+            episode.channels = [winner]
+            episode.report = min(mine, key=_report_key) if mine else None
+            agent = next((v.agent for v in group if v.channel == winner and v.agent), None)
+            episode.agent = episode.report.agent if episode.report is not None else agent
+            episode.agent = episode.agent or agent
+            for report in waiting:
+                if report.channel == winner:
+                    report.status = ReportStatus.VALID
+                else:
+                    report.status, report.codes = ReportStatus.LOST, [Code.C01]
+            lost = {r.channel for r in waiting if r.status == ReportStatus.LOST}
+            episode.flags.lost = tuple(sorted(lost))
+        episode.until = p01.protection_end(self.rules, at)
+        self._start(episode, developer=False)
 
     def _candidates(self, group: list[Visit]) -> list[Report]:
         rules = self.rules
@@ -459,11 +674,20 @@ class Timeline:
             episode.until = p01.renewal_end(self.rules, episode.until)
             episode.flags.renewed = episode.flags.renewed + 1
 
-    def finish(self, as_of_end: datetime) -> None:
-        """Reports no decisive visit reached: pending while protected, else expired."""
+    def finish(self, as_of_end: datetime) -> dict[str, QueueSpot]:
+        """Reports no decisive visit reached: pending while protected, else expired; the
+        queue as it stands tonight, by report row."""
+        if self.queue:
+            self._expire(as_of_end)
+        spots = {}
+        current = self.current
+        earliest = current.until if current is not None else None
+        for position, report in enumerate(self.queue, start=1):
+            spots[report.row_id] = QueueSpot(position, earliest)
         for report in self.waiting:
             protected = report.until is None or as_of_end < report.until
             report.status = ReportStatus.PENDING if protected else ReportStatus.EXPIRED_UNVISITED
+        return spots
 
 
 def _report_key(report: Report) -> tuple:

@@ -35,6 +35,9 @@ class Code(StrEnum):
     S01 = "S01"
     J01 = "J01"
     X02 = "X02"
+    # Extension requests and the queue (SPEC 6.8)
+    R11 = "R11"
+    Q01 = "Q01"
     # In-house consultants and the reception rotation (SPEC 6.7)
     K01 = "K01"
     K02 = "K02"
@@ -58,6 +61,7 @@ class ReportStatus(StrEnum):
     AMBIGUOUS = "ambiguous"
     LOST = "lost"
     DISPUTED = "disputed"
+    QUEUED = "queued"  # waiting behind the holder (report.queue, SPEC 6.8)
 
     @property
     def label(self) -> str:
@@ -125,6 +129,7 @@ _REPORT_STATUS_LABELS = {
     ReportStatus.AMBIGUOUS: "号码待确认",
     ReportStatus.LOST: "撞单未获归属",
     ReportStatus.DISPUTED: "撞单待裁决",
+    ReportStatus.QUEUED: "排队中",
 }
 _OWNER_TYPE_LABELS = {
     OwnerType.CHANNEL: "渠道客户",
@@ -176,6 +181,8 @@ class Flag(StrEnum):
     LOST = "lost"
     ORDER_UNKNOWN = "order_unknown"
     RENEWED = "renewed"
+    EXTENDED = "extended"
+    TAKEOVER = "takeover"
     SPLIT = "split"
     RULING = "ruling"
 
@@ -191,6 +198,8 @@ _FLAG_LABELS = {
     Flag.LOST: "撞单未获归属",
     Flag.ORDER_UNKNOWN: "同一天先后不明，按报备方认定（需核实）",
     Flag.RENEWED: "续期次数",
+    Flag.EXTENDED: "延期次数",
+    Flag.TAKEOVER: "排队顺延",
     Flag.SPLIT: "分成",
     Flag.RULING: "裁决依据",
 }
@@ -212,6 +221,8 @@ class Flags:
     lost: tuple[str, ...] = ()  # collision losers (C01), sorted
     order_unknown: bool = False  # an unknown same-day order was resolved for the report
     renewed: int = 0  # how often visit protection was renewed
+    extended: int = 0  # extension requests honoured (report.extension, SPEC 6.8)
+    takeover: bool = False  # a queued report took over at the former holder's end (6.8)
     split: tuple[tuple[str, float], ...] = ()  # a ruling's shares, when several
     ruling: str | None = None  # the source row of the ruling that decided the episode
 
@@ -230,6 +241,10 @@ class Flags:
             tail.append((Flag.ORDER_UNKNOWN, None))
         if self.renewed:
             tail.append((Flag.RENEWED, self.renewed))
+        if self.extended:
+            tail.append((Flag.EXTENDED, self.extended))
+        if self.takeover:
+            tail.append((Flag.TAKEOVER, None))
         if self.ruling is None:
             return [*head, *lost, *tail]
         ruled: list[tuple[Flag, FlagValue]] = [(Flag.SPLIT, self.split)] if self.split else []

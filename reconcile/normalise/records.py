@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from reconcile.config.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
+from reconcile.config.rules import EXTENSION_TYPES
 from reconcile.normalise import dates, deals, names, phones
 from reconcile.normalise.errors import RowError
 from reconcile.normalise.table import ROW, SheetTable, json_array
@@ -566,9 +567,9 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     height = frame.height
     if kind != "report":
         return pl.Series([None] * height, dtype=pl.String)
-    by_name = next(
-        (name for name in ctx.report_types if name in sheet or name in ctx.file_name), None
-    )
+    # A sheet or file named for an extension request (延期申请) holds requests (SPEC 6.8).
+    names = (*EXTENSION_TYPES, *ctx.report_types)
+    by_name = next((name for name in names if name in sheet or name in ctx.file_name), None)
     column = _column(frame, "report_type")
     return column.fill_null(by_name) if by_name else column
 

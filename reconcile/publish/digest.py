@@ -363,6 +363,8 @@ class _View:
         return tuple(
             Tile(status, status.label, str(counts[status]), tones.get(status, "info"))
             for status in ReportStatus
+            # Only a project with a queue (SPEC 6.8) has queued reports to count.
+            if status != ReportStatus.QUEUED or counts[status]
         )
 
     def money_tiles(self) -> tuple[Tile, ...]:

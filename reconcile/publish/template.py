@@ -46,6 +46,7 @@ from reconcile.judge.reasons.entry import (
     period_text,
     quota_text,
 )
+from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.vocabulary import Code
 from reconcile.publish import wechat_form
 from reconcile.publish.text import neutralise
@@ -358,7 +359,9 @@ def _rules(rules: Rules) -> list[tuple[str, str]]:
         assert notes is not None, f"{code} has no line on the 说明 sheet"
         return notes.topic, notes.text(rules)
 
+    mode = mode_of(rules)
     lines = [
+        ("判客方式", mode.notes(rules)),
         line(Code.R09),
         ("首开日期", _opening(rules)),
         line(Code.R08),
@@ -372,6 +375,20 @@ def _rules(rules: Rules) -> list[tuple[str, str]]:
         line(Code.N01),
         line(Code.C02),
         line(Code.H01),
+    ]
+    if report.validity_after_deposit is not None:
+        lines.append(
+            (
+                "交定金后",
+                f"客户交小订、认筹或定金后，持有渠道的保护期从交定金当天起延长为 "
+                f"{duration_text(report.validity_after_deposit)}（原保护期更长的按原保护期）",
+            )
+        )
+    if report.extension is not None:
+        lines.append(line(Code.R11))
+    if report.queue is not None:
+        lines.append(line(Code.Q01))
+    lines += [
         (
             "报备类型",
             "、".join(report.types) + "，见下方" if report.types else "未设置，按上述规则",

@@ -23,6 +23,7 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 # null by default (consultant, rotation, smtp): their keys are shown in a comment
                 shown = {"min_visible", "renewal", "default", "hours", "quota", "smtp"}
+                shown |= {"extension", "queue"}  # SPEC 6.8, shown by example
                 if name not in shown | {"consultant", "rotation"}:
                     keys += _keys(candidate, f"{prefix}{name}.")
     return keys

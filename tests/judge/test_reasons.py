@@ -18,6 +18,7 @@ from reconcile.judge.vocabulary import Code
 SPEC_6_2 = (
     "R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09", "R10",
     "A01", "C01", "C02", "D01", "N01", "E01", "P01", "H01", "X01", "S01", "J01", "X02",
+    "R11", "Q01",
     "K01", "K02", "K03", "K04", "K05", "K06", "K07", "T01", "T02", "T03",
 )  # fmt: skip
 CASES = Path(__file__).parents[1] / "scenarios" / "cases"
@@ -30,10 +31,13 @@ report:
   quota: {per: agent, limit: 5}
   max_delay: 2d
   self_duplicate: invalidate_all
+  validity_after_deposit: 90d
+  extension: {window: 20d, extend: 1mo, times: 1}
+  queue: {max: 1, validity: 1mo, extend_when_queued: 15d}
 visit:
   renewal: {window: 7d, extend: 15d}
 existing_customer: {released_after: 90d}
-conflict: {min_gap: 30m, natural_visit: natural, brought_by_other: natural}
+conflict: {min_gap: 30m, natural_visit: natural, brought_by_other: natural, mode: report}
 """
 
 
@@ -76,7 +80,7 @@ def test_the_template_cites_the_codes_it_explains():
     # R01/R02 are cited beside their column, E01 and N01 only by their topic.
     assert cited == {
         Code.R03, Code.R04, Code.R05, Code.R06, Code.R07, Code.R08, Code.R09, Code.R10,
-        Code.D01, Code.H01,
+        Code.D01, Code.H01, Code.R11, Code.Q01,
     }  # fmt: skip
 
 

@@ -116,9 +116,20 @@ HEADERS: dict[str, tuple[str, ...]] = {
         "reason_codes",
         "source",
     ),
+    # SPEC 6.8: extension requests are no reports and have no CSV; the scenario reads them
+    # from the judgement (in memory only), as the receipts and the dispute report show them
+    "requests": (
+        "source",
+        "channel",
+        "requested_at",
+        "customer_phone",
+        "status",
+        "reason_codes",
+        "protection_until",
+    ),
 }
 # Files a night writes only when its rules turn them on.
-OPTIONAL = frozenset({"consultants", "performance", "rotation"})
+OPTIONAL = frozenset({"consultants", "performance", "rotation", "requests"})
 # An expected row is found by its first key field, narrowed by the second when given.
 KEYS: dict[str, tuple[str, str]] = {
     "reports": ("source", "phone_pattern"),
@@ -128,6 +139,7 @@ KEYS: dict[str, tuple[str, str]] = {
     "consultants": ("customer_phone", "valid_from"),
     "performance": ("deal_id", "consultant"),
     "rotation": ("source", "customer_phone"),
+    "requests": ("source", "customer_phone"),
 }
 SET_FIELDS = frozenset({"reason_codes", "flags"})  # `;`-separated lists: order does not matter
 # yuan with exactly 2 decimals
@@ -456,10 +468,39 @@ def differences(
 
 
 def memory_texts(night: Night) -> dict[str, str | None]:
-    return {
+    texts = {
         name: data.decode("utf-8") if (data := night.contract.get(f"{name}.csv")) else None
         for name in HEADERS
     }
+    texts["requests"] = _request_text(night)
+    return texts
+
+
+def _request_text(night: Night) -> str | None:
+    """The night's extension requests (SPEC 6.8) as a table, None when there are none."""
+    requests = night.judgement.requests
+    if not requests:
+        return None
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADERS["requests"])
+    for request in requests:
+        writer.writerow(
+            (
+                request.source,
+                request.channel,
+                _iso(request.at),
+                request.phone or "",
+                "honoured" if request.honoured else "invalid",
+                ";".join(request.codes),
+                _iso(request.until),
+            )
+        )
+    return out.getvalue()
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
 
 
 def memory_facts(night: Night) -> dict[str, list[str]]:

@@ -38,6 +38,12 @@ def rank(rules: Rules, pool: list[Report], bringers: list[str]) -> list[Report]:
     return remaining
 
 
+def first_reported(rules: Rules, reports: list[Report]) -> list[Report]:
+    """The reports no other one certainly preceded (`min_gap`, SPEC §6.4): in report mode
+    (SPEC 6.8) a rival reported this close to the holder ties with it."""
+    return _not_preceded(rules, reports)
+
+
 def _not_preceded(rules: Rules, reports: list[Report]) -> list[Report]:
     """Those no other report certainly reported first, in n·log n.
 

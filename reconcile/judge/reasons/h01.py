@@ -22,16 +22,16 @@ if TYPE_CHECKING:
 def appeal_end(episode: Episode, rules: Rules) -> datetime | None:
     """When losers can no longer appeal: the first visit + `conflict.appeal_window`
     (None without a visit, and for `forever`: see :func:`appeal_open`)."""
-    if episode.first_visit_at is None:
+    if episode.start is None:
         return None
-    return period_end(episode.first_visit_at, rules.conflict.appeal_window, rules.zone)
+    return period_end(episode.start, rules.conflict.appeal_window, rules.zone)
 
 
 def appeal_open(episode: Episode, rules: Rules, at: datetime) -> bool:
     """Whether losers may still appeal at `at`: the episode has a visit and its appeal
     window has not ended (`forever` never ends). The one answer for held commission
     and for the dispute report."""
-    if episode.first_visit_at is None:
+    if episode.start is None:
         return False
     end = appeal_end(episode, rules)
     return end is None or at < end

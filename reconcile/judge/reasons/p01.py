@@ -48,12 +48,8 @@ def renewal_end(rules: Rules, until: datetime) -> datetime | None:
 def lapsed(episodes: list[Episode], day_end: datetime) -> Episode | None:
     """P01 for a deal nobody holds on its day (ending at `day_end`): the latest channel
     episode whose first visit came before, which has lapsed."""
-    before = [
-        e
-        for e in episodes
-        if e.holds_by_visit and e.first_visit_at is not None and e.first_visit_at < day_end
-    ]
-    return max(before, key=lambda e: e.first_visit_at or day_end) if before else None
+    before = [e for e in episodes if e.holds_by_visit and e.start is not None and e.start < day_end]
+    return max(before, key=lambda e: e.start or day_end) if before else None
 
 
 def _notes(rules: Rules) -> str:
