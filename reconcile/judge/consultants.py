@@ -23,7 +23,7 @@ million follow-ups does no date arithmetic.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -57,7 +57,7 @@ class Record:
     valid_until: datetime | None  # exclusive; None: never ends
     codes: list[Code]  # K01 | K04 | K06, and K05 once it ended by the night
     source: str  # the contact that started it
-    helps: list[tuple[int, Help]] = field(default_factory=list)  # (at µs, help), in order
+    helps: list[tuple[int, Help]] | None = None  # (at µs, help), in order; None: no help
     index: int = 0  # the contact that started it (the walk's order)
     start_us: int = 0
     validity_us: int = NEVER  # record_validity's end: fixed at the start
@@ -79,7 +79,7 @@ class Share:
     stage: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a third of the audit
 class Reception:
     """A visit as the rotation audit sees it."""
 
@@ -89,6 +89,8 @@ class Reception:
     owner: str | None  # whose record held the customer just before (None: a turn)
     source: str
     order: int  # submission order (file, sheet, row) among the night's contacts
+    at_us: int  # `at` as µs since the epoch, and its local day as days since 1970-01-01
+    day: int
 
 
 @dataclass
@@ -179,7 +181,7 @@ def judge_consultants(
     walk.run(frame)
     # Instants become datetimes only where a row shows them: records and receptions.
     starts = [r.index for r in walk.records]
-    seen = [index for index, _ in walk.visited]
+    seen = [index for index, _, _ in walk.visited]
     moments = frame["at"].gather(starts + seen).to_list()
     sources = frame["source"].gather(starts + seen).to_list()
     night_us = int(inputs.as_of_end.astimezone(UTC).timestamp() * 1_000_000)
@@ -191,18 +193,23 @@ def judge_consultants(
         record.valid_from, record.source, record.valid_until = moment, source, until
         if record.end_us <= night_us:
             record.codes.append(Code.K05)
-    phones, who, order = walk.phones, walk.who, walk.order
+    phones, who, order, day = walk.phones, walk.who, walk.order, walk.day
     receptions = [
-        Reception(phones[index], moment, who[index], owner, source, order[index])
-        for (index, owner), moment, source in zip(
+        Reception(phones[index], moment, who[index], owner, source, order[index], at_us, day[index])
+        for (index, owner, at_us), moment, source in zip(
             walk.visited, moments[len(starts) :], sources[len(starts) :], strict=True
         )
     ]
     crm = _crm_consultants(inputs)
+    buyers = {buyer for deal in deals for buyer in deal.owners}
+    received: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+    for reception in receptions:
+        if reception.phone in buyers:
+            received[reception.phone].append((reception.at_us, reception.day, reception.consultant))
     shares = [
         share
         for deal in sorted(deals, key=lambda d: d.deal_id)
-        for share in _deal_shares(deal, walk, rules, settings, crm)
+        for share in _deal_shares(deal, walk, received, rules, settings, crm)
     ]
     return Consultants(walk.records, shares, receptions)
 
@@ -226,9 +233,8 @@ class _Walk:
         self.households = households
         self.records: list[Record] = []
         self.by_phone: dict[str, list[Record]] = defaultdict(list)
-        # phone -> (at µs, local day, receptionist) of each reception, in order
-        self.received: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        self.visited: list[tuple[int, str | None]] = []  # (contact index, owner before)
+        # (contact index, owner before, at µs) of each reception
+        self.visited: list[tuple[int, str | None, int]] = []
         self.phones: list[str] = frame["phone"].to_list()
         self.who: list[str] = frame["who"].to_list()
         self.order: list[int] = frame["file_order"].to_list()
@@ -247,8 +253,8 @@ class _Walk:
             if record is not None and (record.phone != phone or at_us >= record.end_us):
                 record = None  # another customer, or lapsed (K05): free
             if kind == VISIT:
-                self.received[phone].append((at_us, self.day[index], by))
-                self.visited.append((index, record.consultant if record is not None else None))
+                owner = record.consultant if record is not None else None
+                self.visited.append((index, owner, at_us))
             if record is None:
                 record = self._start(index, at_us, kind, release_us, validity_us)
             elif by == record.consultant:
@@ -257,6 +263,8 @@ class _Walk:
                 helper = _help(by, self.designated[index], self.assistant[index], record.consultant)
                 if helper is not None:  # another's follow-up neither keeps nor splits it
                     role, consultant = helper
+                    if record.helps is None:
+                        record.helps = []
                     record.helps.append((at_us, Help(role, consultant, self.day[index])))
 
     def _start(self, index: int, at_us: int, kind: int, release: int, validity: int) -> Record:
@@ -272,9 +280,11 @@ class _Walk:
                 owner, code = referred, Code.K04
         if code is Code.K01:
             owner = k01.decide(who if kind == VISIT else None, who) or who
-        record = Record(phone, self.names[index], owner, _NOT_YET, None, [code], "", index=index)
-        record.start_us, record.validity_us = at_us, validity
-        record.end_us = min(validity, release)
+        end = validity if validity < release else release
+        record = Record(
+            phone, self.names[index], owner, _NOT_YET, None, [code], "", None, index, at_us,
+            validity, end,
+        )  # fmt: skip
         self.records.append(record)
         self.by_phone[phone].append(record)
         return record
@@ -324,6 +334,7 @@ def _crm_consultants(inputs: Inputs) -> dict[tuple, str]:
 def _deal_shares(
     deal: Deal,
     walk: _Walk,
+    received: dict[str, list[tuple[int, int, str]]],
     rules: Rules,
     settings: ConsultantRules,
     crm: dict[tuple, str],
@@ -347,13 +358,13 @@ def _deal_shares(
         record = holding[0]
         reached = deal.reached_at(rules.deal.commission_stage)
         reached_day = epoch_day(local_day(reached, rules.zone)) if reached is not None else None
-        helps = [h for _, h in record.helps if h.day <= day]
+        helps = [h for _, h in record.helps or () if h.day <= day]
         split_shares, code = split.shares(record.consultant, helps, reached_day, settings)
     else:
         last = [
             (at_seen, who)
             for phone in buyers
-            for at_seen, seen_day, who in walk.received.get(phone, ())
+            for at_seen, seen_day, who in received.get(phone, ())
             if seen_day <= day
         ]
         split_shares = [(max(last)[1], 1.0)] if last else []

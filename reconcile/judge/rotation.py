@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import polars as pl
 
 from reconcile.config.rules import RotationRules, Rules
-from reconcile.judge.consultants import YES, Reception
+from reconcile.judge.consultants import YES, Reception, epoch_day
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.periods import local_day
 from reconcile.judge.reasons.turns import OWN_CUSTOMER, Rotation
@@ -28,7 +28,7 @@ AWAY = YES | frozenset(
 _NUMBER = re.compile(r"\d+")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every audited reception
 class Turn:
     """One reception the audit judged: one `rotation.csv` row."""
 
@@ -47,9 +47,10 @@ class Day:
     away: frozenset[str]
 
 
-def roster_days(roster: pl.DataFrame, rules: Rules) -> dict[date, Day]:
-    """The roster by local day: consultants in order (by 顺序, then row), who is away."""
-    rows: dict[date, list[tuple[int, tuple, str, bool]]] = {}
+def roster_days(roster: pl.DataFrame, rules: Rules) -> dict[int, Day]:
+    """The roster by local day (days since 1970-01-01): consultants in order (by 顺序,
+    then row), who is away."""
+    rows: dict[int, list[tuple[int, tuple, str, bool]]] = {}
     frame = roster.filter(pl.col("at").is_not_null() & pl.col("consultant").is_not_null())
     for at, order, consultant, away, path, sheet, row_no in frame.select(
         "at", "roster_order", "consultant", "away", "path", "sheet", "row_no"
@@ -60,7 +61,7 @@ def roster_days(roster: pl.DataFrame, rules: Rules) -> dict[date, Day]:
         number = _NUMBER.search(order or "")
         rank = int(number.group()) if number else 10**6
         absent = (away or "").strip() in AWAY
-        rows.setdefault(local_day(at, rules.zone), []).append(
+        rows.setdefault(epoch_day(local_day(at, rules.zone)), []).append(
             (rank, (path, sheet, row_no), name, absent)
         )
     days = {}
@@ -79,10 +80,10 @@ def audit(
     if not days:
         return []
     state = Rotation(settings)
-    current: date | None = None
+    current: int | None = None
     turns: list[Turn] = []
-    for reception in sorted(receptions, key=lambda r: (r.at, r.order)):
-        day = local_day(reception.at, rules.zone)
+    for reception in sorted(receptions, key=lambda r: (r.at_us, r.order)):
+        day = reception.day
         if day not in days:
             continue
         if day != current:

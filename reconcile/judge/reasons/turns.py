@@ -41,7 +41,7 @@ class Rotation:
     away: frozenset[str] = frozenset()
     at: int = 0  # index into `order` of the consultant in turn
     skips: dict[str, int] = field(default_factory=dict)  # turns to skip (T02)
-    owed: dict[str, int] = field(default_factory=dict)  # missed turns to make up
+    owed: dict[str, int] = field(default_factory=dict)  # missed turns to make up (> 0)
 
     def start_day(self, order: list[str], away: frozenset[str]) -> None:
         self.order, self.away, self.at = order, away, 0
@@ -60,12 +60,14 @@ class Rotation:
 
 def decide(state: Rotation, receiver: str) -> tuple[str, str | None, list[Code]]:
     """The verdict of one turn, moving the rotation on."""
-    owed = [name for name in state.order if state.owed.get(name) and name not in state.away]
+    owed = state.owed and [n for n in state.order if n in state.owed and n not in state.away]
     if owed:  # make-up turns come first, one per reception
         due = owed[0]
         if receiver != due:
             return OUT_OF_TURN, due, [Code.T01]
         state.owed[due] -= 1
+        if not state.owed[due]:
+            del state.owed[due]
         return IN_TURN, due, []
     if not state.order:
         return OUT_OF_TURN, None, [Code.T01]
