@@ -197,6 +197,7 @@ END_TO_END = (
     "unrecognised_sheet_and_file",  # a sheet not recognised, a file quarantined
     "payments_partial_lump_sum_credit",  # 付款记录 over three nights, copied into a second file
     "claims_three_way_checks",  # 请款单 in inputs/statements/<渠道>/, a later one replacing it
+    "seed_003_rotation_forfeit",  # 轮排表 in inputs/roster/, consultants, follow-ups (SPEC 6.7)
 )
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
