@@ -152,8 +152,10 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             report.status = ReportStatus.PENDING if protected else ReportStatus.EXPIRED_UNVISITED
 
     for request in requests:
-        if not request.phone and not request.codes:
-            request.codes = [Code.R11]  # fits no customer (or several): nobody holds it
+        if not request.honoured and not request.codes:
+            # It fits no customer, several, or one no channel holds (known only from the
+            # CRM): no timeline judged it, and nobody holds for it.
+            request.codes = [Code.R11]
     households = _households(inputs)
     deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
     # Without payment records this keeps 6.3's lines as they are (SPEC 6.6).

@@ -162,6 +162,27 @@ def rules_texts(draw: st.DrawFn) -> str:
                 lambda names: st.integers(0, len(names)).map(lambda n: list(names[:n]))
             )
         )
+    # SPEC 6.8: the protection mode, and what report mode adds
+    mode = draw(st.sampled_from(["report_visit", "report", "visit"]))
+    if draw(st.booleans()):
+        report["validity_after_deposit"] = draw(PERIOD)
+    if draw(st.booleans()):
+        report["extension"] = draw(
+            st.fixed_dictionaries(
+                {}, optional={"window": PERIOD, "extend": PERIOD, "times": st.integers(1, 3)}
+            )
+        )
+    if mode == "report" and draw(st.booleans()):
+        report["queue"] = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "max": st.integers(1, 2),
+                    "validity": PERIOD,
+                    **_optional("extend_when_queued", PERIOD),
+                },
+            )
+        )
     order = draw(st.permutations(["first_visit", "first_report"]))
     share = draw(st.sampled_from([0.5, 0.7, 0.3, 0.01, 0.99, 0.6]))
     data: dict[str, Any] = {
@@ -222,6 +243,8 @@ def rules_texts(draw: st.DrawFn) -> str:
             )
         ),
     }
+    if mode != "report_visit" or draw(st.booleans()):
+        data["conflict"]["mode"] = mode
     if draw(st.booleans()):
         split = st.sampled_from([[0.8, 0.2], [0.5, 0.5], [1, 0], [0, 1], [0.3, 0.7]])
         data["consultant"] = draw(
@@ -338,7 +361,8 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
                 "pattern": draw(
                     st.sampled_from([phone[:3] + "****" + phone[-4:], phone, phone[:3] + "*" * 8])
                 ),
-                "type": draw(st.sampled_from([None, *TYPES])),
+                # 延期: an extension request, not a report (SPEC 6.8)
+                "type": draw(st.sampled_from([None, *TYPES, "延期"])),
             }
         )
     first: int = min(report["at"] for report in reports)
@@ -368,7 +392,8 @@ def nights(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         sold = moment()
         refunded = sold + draw(st.integers(0, 2)) * 1440 if draw(st.booleans()) else None
-        deal = {"at": sold, "stage": draw(st.sampled_from(["认购", "签约"])), "refund": refunded}
+        stage = draw(st.sampled_from(["小订", "认购", "签约"]))
+        deal = {"at": sold, "stage": stage, "refund": refunded}
     ruling = None
     if draw(st.booleans()):
         owner = draw(st.sampled_from(CHANNELS))
@@ -498,8 +523,9 @@ def _codes(text: str) -> list[str]:
 
 def check_night(judgement: Judgement, rules: Rules) -> None:
     end = judgement.inputs.as_of_end
+    extended = {request.phone for request in judgement.requests if request.honoured}
     for report in judgement.reports:
-        if rules.opening_date is None:
+        if rules.opening_date is None and report.phone not in extended:
             # One answer for when a period ends, whichever code computes it.
             kind = rules.report.types.get(report.report_type or "")
             validity = kind.validity if kind and kind.validity else rules.report.validity
@@ -542,6 +568,30 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
     for row in deal_rows(judgement):
         assert row[10] in set(DealStatus) and all(c in REASONS for c in _codes(row[11])), row
     _check_consultants(judgement, rules)
+    _check_requests_and_queue(judgement, rules)
+
+
+def _check_requests_and_queue(judgement: Judgement, rules: Rules) -> None:
+    """SPEC 6.8: a request is honoured (with its new end) or R11, never a report; the
+    queue holds only queued reports, numbered from 1, at most `queue.max` per customer."""
+    assert all(r.report_type != "延期" for r in judgement.reports)
+    for request in judgement.requests:
+        assert request.honoured != bool(request.codes), request
+        assert request.codes in ([], ["R11"]), request
+        if request.honoured:
+            assert rules.report.extension is not None and request.phone, request
+    queued = [r for r in judgement.reports if r.status == ReportStatus.QUEUED]
+    assert {r.row_id for r in queued} == set(judgement.queue)
+    if queued:
+        assert rules.report.queue is not None and rules.conflict.mode == "report"
+        by_phone: dict[str, list[int]] = defaultdict(list)
+        for report in queued:
+            by_phone[report.phone or ""].append(judgement.queue[report.row_id].position)
+        for positions in by_phone.values():
+            assert sorted(positions) == list(range(1, len(positions) + 1)), positions
+            assert len(positions) <= rules.report.queue.max, positions
+    if rules.report.queue is None:
+        assert not any("Q01" in r.codes for r in judgement.reports)
 
 
 def _check_consultants(judgement: Judgement, rules: Rules) -> None:
