@@ -134,9 +134,10 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
         referrer=pl.lit(None, pl.String),
         kind=pl.lit(FOLLOWUP, pl.Int8),
     ).filter(pl.col("who").is_not_null())  # fmt: skip
+    # Each frame comes in submission order (judge/inputs.py): a visit's index is its place
+    # among the visits, which is all the rotation and a same-instant tie need.
     frame = (
         pl.concat([visits, follow])
-        .sort("path", "sheet", "row_no", "kind")
         .with_row_index("file_order")
         .with_columns(at_us=_us(pl.col("at")), day=pl.col("at").dt.date())
     )
@@ -184,13 +185,17 @@ def judge_consultants(
     seen = [index for index, _, _ in walk.visited]
     moments = frame["at"].gather(starts + seen).to_list()
     sources = frame["source"].gather(starts + seen).to_list()
+    names = frame["customer_name"].gather(starts).to_list()
     night_us = int(inputs.as_of_end.astimezone(UTC).timestamp() * 1_000_000)
     ends = pl.Series(
         [r.end_us if r.end_us != NEVER else None for r in walk.records], dtype=pl.Int64
     )
     untils = ends.cast(pl.Datetime("us", "UTC")).dt.convert_time_zone(rules.timezone).to_list()
-    for record, moment, source, until in zip(walk.records, moments, sources, untils, strict=False):
+    for record, moment, source, until, name in zip(
+        walk.records, moments, sources, untils, names, strict=False
+    ):
         record.valid_from, record.source, record.valid_until = moment, source, until
+        record.customer_name = name
         if record.end_us <= night_us:
             record.codes.append(Code.K05)
     phones, who, order, day = walk.phones, walk.who, walk.order, walk.day
@@ -238,7 +243,6 @@ class _Walk:
         self.phones: list[str] = frame["phone"].to_list()
         self.who: list[str] = frame["who"].to_list()
         self.order: list[int] = frame["file_order"].to_list()
-        self.names: list[str | None] = frame["customer_name"].to_list()
         self.designated: list[str | None] = frame["designated"].to_list()
         self.assistant: list[str | None] = frame["assistant"].to_list()
         self.referrer: list[str | None] = frame["referrer"].to_list()
@@ -247,9 +251,8 @@ class _Walk:
     def run(self, frame: pl.DataFrame) -> None:
         hot = [frame[name].to_list() for name in ("at_us", "kind", "release_us", "validity_us")]
         record: Record | None = None
-        phones, who = self.phones, self.who
-        for index, (at_us, kind, release_us, validity_us) in enumerate(zip(*hot, strict=True)):
-            phone, by = phones[index], who[index]
+        rows = zip(self.phones, self.who, *hot, strict=True)
+        for index, (phone, by, at_us, kind, release_us, validity_us) in enumerate(rows):
             if record is not None and (record.phone != phone or at_us >= record.end_us):
                 record = None  # another customer, or lapsed (K05): free
             if kind == VISIT:
@@ -282,7 +285,7 @@ class _Walk:
             owner = k01.decide(who if kind == VISIT else None, who) or who
         end = validity if validity < release else release
         record = Record(
-            phone, self.names[index], owner, _NOT_YET, None, [code], "", None, index, at_us,
+            phone, None, owner, _NOT_YET, None, [code], "", None, index, at_us,
             validity, end,
         )  # fmt: skip
         self.records.append(record)
