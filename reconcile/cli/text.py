@@ -38,7 +38,11 @@ SHOWN_ERRORS = 30
 # Sheets of instructions (our template has one): not data, and not a problem either.
 INSTRUCTION_SHEETS = {"说明", "填写说明", "填表说明", "使用说明"}
 MOVE_LABELS = {"archive": "归档", "quarantine": "移入隔离区"}
-MAIL_LABELS = {"dispute_report": "撞单与争议日报", "settlement": "结算表"}
+MAIL_LABELS = {
+    "dispute_report": "撞单与争议日报",
+    "settlement": "结算表",
+    "performance": "置业顾问业绩表",
+}
 RUN_STATUS_LABELS = {
     "ok": "成功",
     "failed": "失败",
@@ -172,12 +176,17 @@ def published_lines(
             f"  已写出 {published.ruling_sheet.relative_to(root)}"
             "（预填的裁决表：填写后放入 inputs/rulings/）"
         )
+    if published.performance is not None:
+        lines.append(f"  已写出 {published.performance.relative_to(root)}（置业顾问业绩表）")
     if deferred:
         lines.append(
             "判定日当天尚未结束：文件已写出，当晚的邮件留给当天结束后的首次运行"
             "（reconcile serve 或定时任务）生成并发送"
         )
-    for key, recipients in (("dispute_report", notify.admin), ("settlement", notify.finance)):
+    mailed = [("dispute_report", notify.admin), ("settlement", notify.finance)]
+    if published.performance is not None:
+        mailed.append(("performance", notify.sales_manager))
+    for key, recipients in mailed:
         if not recipients and not deferred:
             lines.append(f"邮件 {MAIL_LABELS[key]}：rules.yaml 未配置收件人（notify），不发送")
     return lines + _delivery_lines(root, published.deliveries)

@@ -146,7 +146,9 @@ def test_a_night_writes_the_workbook_and_mails_the_sales_manager(
         write_input(tmp_path / "inputs", rel, files)
     as_of = str(run["as_of"])
     assert main(["run", "--workspace", str(tmp_path), "--as-of", as_of, "--no-email"]) == 0
-    capsys.readouterr()
+    said = capsys.readouterr().out
+    assert f"已写出 outputs/{as_of}/performance.xlsx（置业顾问业绩表）" in said
+    assert f"邮件 置业顾问业绩表（{as_of}）→ 经理 <manager@example.com>：未发送" in said
     folder = tmp_path / "outputs" / as_of
     assert (folder / "performance.xlsx").is_file()
     for name in ("consultants.csv", "performance.csv", "rotation.csv"):
