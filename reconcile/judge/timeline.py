@@ -681,9 +681,11 @@ class Timeline:
             self._expire(as_of_end)
         spots = {}
         current = self.current
+        # Each place holds, at the earliest, once every report ahead of it has held.
         earliest = current.until if current is not None else None
         for position, report in enumerate(self.queue, start=1):
             spots[report.row_id] = QueueSpot(position, earliest)
+            earliest = q01.takeover_end(self.rules, earliest) if earliest is not None else None
         for report in self.waiting:
             protected = report.until is None or as_of_end < report.until
             report.status = ReportStatus.PENDING if protected else ReportStatus.EXPIRED_UNVISITED

@@ -20,8 +20,9 @@ from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.deals import DealLine
 from reconcile.judge.reasons import REASONS, labels
+from reconcile.judge.reasons.entry import duration_text
 from reconcile.judge.reasons.h01 import appeal_end, appeal_open
-from reconcile.judge.timeline import Episode, OrderUnknown, Report
+from reconcile.judge.timeline import Episode, OrderUnknown, Report, Request
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
@@ -595,6 +596,13 @@ class _View:
                     (row["source"],),
                 )
                 by_reason[Code.R02].append(((reported or self.end, row["source"]), card))
+        # Extension requests are no reports (SPEC 6.8): the invalid ones made since the
+        # night before are listed with them; only their own channel's receipt tells them.
+        since = previous.night if previous is not None else None
+        for request in self.j.requests:
+            if request.codes and (since is None or request.at.astimezone(self.zone).date() > since):
+                card = self._request_card(request)
+                by_reason[request.codes[0]].append(((request.at, request.source), card))
         groups = tuple(
             _group(
                 REASONS[Code(code)].text, [card for _, card in sorted(items, key=lambda i: i[0])]
@@ -623,14 +631,22 @@ class _View:
                 and e.until is not None
                 and self.end < e.until <= horizon
             ):
-                fields = (
+                # Report mode holds by the report (SPEC 6.8), the other modes by the visit.
+                by_report = e.held_from is not None
+                fields: tuple[tuple[str, str], ...] = (
                     ("渠道", _who(e.channels[0] if e.channels else None, e.agent)),
                     ("首次到访", local_time(e.first_visit_at, self.zone)),
-                    ("到访保护期至", until_text(e.until, self.zone)),
+                    (f"{'报备' if by_report else '到访'}保护期至", until_text(e.until, self.zone)),
                 )
+                left = self._extensions_left(e.flags.extended) if by_report else 0
+                if e.flags.takeover:
+                    left = 0
+                if left:
+                    fields += (("延期申请", self._extension_text(left)),)
                 card = Card(
                     self._customer(e.phone, e.customer_name),
-                    "到访保护将到期",
+                    ("报备保护将到期" if by_report else "到访保护将到期")
+                    + ("·可申请延期" if left else ""),
                     "info",
                     fields,
                     self._sources(e),
@@ -647,9 +663,17 @@ class _View:
                     ("报备时间", self._at(r.at)),
                     ("报备保护期至", until_text(r.until, self.zone)),
                 )
+                used = sum(
+                    1
+                    for q in self.j.requests
+                    if q.honoured and q.channel == r.channel and q.phone == r.phone
+                )
+                left = self._extensions_left(used) if r.phone else 0
+                if left:
+                    fields += (("延期申请", self._extension_text(left)),)
                 card = Card(
                     f"{r.phone_pattern} {r.customer_name or ''}".strip(),
-                    "报备将到期",
+                    "报备将到期" + ("·可申请延期" if left else ""),
                     "info",
                     fields,
                     (r.source,),
@@ -768,6 +792,29 @@ class _View:
             "info",
             (("报备一", self._claim(first)), ("报备二", self._claim(second))),
             (first.source, second.source),
+        )
+
+    def _extensions_left(self, used: int) -> int:
+        """How many more extension requests a holder may make (SPEC 6.8)."""
+        extension = self.rules.report.extension
+        return max(extension.times - used, 0) if extension is not None else 0
+
+    def _extension_text(self, left: int) -> str:
+        extension = self.rules.report.extension
+        assert extension is not None, "only a project with extensions has some left"
+        return f"保护期最后 {duration_text(extension.window)}内可由持有渠道申请，还可 {left} 次"
+
+    def _request_card(self, request: Request) -> Card:
+        return Card(
+            f"{request.phone_pattern} {request.customer_name or ''}".strip(),
+            "延期申请无效",
+            "warn",
+            (
+                ("渠道", _who(request.channel, request.agent)),
+                ("申请时间", self._at(request.at)),
+                ("原因", labels(request.codes)),
+            ),
+            (request.source,),
         )
 
     def _report_card(self, report: Report) -> Card:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from reconcile.config.rules import Rules
@@ -30,7 +30,7 @@ from reconcile.judge import Judgement
 from reconcile.judge.claims import Claim, Settled
 from reconcile.judge.deals import DealLine
 from reconcile.judge.reasons import CONFIDENTIAL, REASONS
-from reconcile.judge.timeline import Episode, Report
+from reconcile.judge.timeline import Episode, QueueSpot, Report, Request
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
 from reconcile.publish.settlement import ordered_lines
 from reconcile.publish.stream import Sheet, write_book
@@ -39,6 +39,7 @@ from reconcile.publish.workbook import Column, cell_text
 
 OVERVIEW, REPORTS, CUSTOMERS, COMMISSION = "概要", "报备回执", "归属客户", "佣金"
 SETTLE = "结算"
+EXTENSIONS = "延期与排队"
 TITLE = "渠道回执"
 
 OVERVIEW_COLUMNS = (Column("项目"), Column("数量", "count"), Column("金额", "money"))
@@ -61,6 +62,7 @@ CUSTOMER_COLUMNS = (
     Column("经纪人"),
     Column("报备编号"),
     Column("备注", max_width=40, wrap=True),
+    Column("剩余天数", "days"),  # red under 3 (SPEC 6.8 reminders)
 )
 COMMISSION_COLUMNS = (
     Column("成交编号"),
@@ -72,6 +74,16 @@ COMMISSION_COLUMNS = (
     Column("佣金", "money"),
     Column("状态"),
     Column("原因", max_width=40, wrap=True),
+)
+# Its own extension requests and queued reports (SPEC 6.8): never who holds or who is ahead.
+EXTENSION_COLUMNS = (
+    Column("类别"),
+    Column("客户"),
+    Column("时间", "datetime"),
+    Column("结果"),
+    Column("保护期至", "text"),
+    Column("说明", max_width=40, wrap=True),
+    Column("来源", max_width=60, wrap=True),
 )
 SETTLE_COLUMNS = (
     Column("成交编号"),
@@ -199,6 +211,8 @@ class Receipt:
     # Customers this channel reported or owns: the only ones its receipt may show.
     own_phones: set[str] = field(default_factory=set)
     by_phone: dict[str, list[Report]] = field(default_factory=dict)  # its linked reports
+    requests: list[Request] = field(default_factory=list)  # its extension requests (6.8)
+    queue: dict[str, QueueSpot] = field(default_factory=dict)  # its queued reports' places
 
     @classmethod
     def all(cls, judgement: Judgement, signed: set[str]) -> dict[str, Receipt]:
@@ -221,6 +235,12 @@ class Receipt:
         for row in judgement.settlement:
             if row.channel:
                 receipts[row.channel].settled.append(row)
+        for request in judgement.requests:
+            if request.channel in receipts:
+                receipts[request.channel].requests.append(request)
+        for report in judgement.reports:
+            if report.row_id in judgement.queue:
+                receipts[report.channel].queue[report.row_id] = judgement.queue[report.row_id]
         for receipt in receipts.values():
             receipt.credit = judgement.credit.get(receipt.channel, 0.0)
             receipt.reports.sort(key=lambda r: (r.order, r.phone_pattern))
@@ -241,6 +261,8 @@ class Receipt:
 
     def _report_row(self, report: Report) -> list[object]:
         status, reason = report_view(report.status, report.codes, report.phone in self.signed)
+        if report.row_id in self.queue:
+            reason = queue_text(self.queue[report.row_id])
         return [
             report.row_id,
             report.agent,
@@ -279,10 +301,10 @@ class Receipt:
         return OTHER_FILE.format(row=row if row is not None else "?")
 
     # 归属客户 -------------------------------------------------------------------------
-    def customer_rows(self) -> list[list[object]]:
-        return [self._customer_row(e) for e in self.episodes]
+    def customer_rows(self, as_of: date | None = None) -> list[list[object]]:
+        return [self._customer_row(e, as_of) for e in self.episodes]
 
-    def _customer_row(self, episode: Episode) -> list[object]:
+    def _customer_row(self, episode: Episode, as_of: date | None = None) -> list[object]:
         mine = self._own_report(episode)
         brought = [v for v in episode.visits if v.channel == self.channel]
         name = (mine.customer_name if mine else None) or next(
@@ -300,6 +322,7 @@ class Receipt:
             agent,
             mine.row_id if mine else None,
             self._customer_note(episode),
+            days_left(episode, as_of),
         ]
 
     def _own_report(self, episode: Episode) -> Report | None:
@@ -314,12 +337,50 @@ class Receipt:
         notes = []
         if episode.flags.renewed:
             notes.append(f"到访保护期已续期 {episode.flags.renewed} 次")
+        if episode.flags.extended:
+            notes.append(f"已按延期申请延期 {episode.flags.extended} 次")
+        if episode.flags.takeover:
+            notes.append("排队顺延获得，不能延期")
         if episode.phone in self.signed and episode.ruled:
             share = dict(episode.shares).get(self.channel)
             notes.append(REASONS[Code.J01].text)
             if share is not None and share < 1:
                 notes.append(f"分成 {share:.0%}")
         return "；".join(notes)
+
+    # 延期与排队 ------------------------------------------------------------------------
+    def extension_rows(self) -> list[list[object]]:
+        """Its requests, honoured with the new end or invalid (R11), then its queued
+        reports with their place and the earliest date they could hold."""
+        rows: list[list[object]] = []
+        for request in sorted(self.requests, key=lambda r: (r.at, r.order)):
+            until = request.until
+            rows.append(
+                [
+                    "延期申请",
+                    masked_phone(request.phone_pattern),
+                    request.at,
+                    "已延期" if request.honoured else "无效",
+                    until_text(until, until.tzinfo) if until else None,
+                    "；".join(REASONS[code].text for code in request.codes),
+                    self._source(request.source, request.order[0], request.order[2]),
+                ]
+            )
+        for report in self.reports:
+            spot = self.queue.get(report.row_id)
+            if spot is not None:
+                rows.append(
+                    [
+                        "排队",
+                        masked_phone(report.phone_pattern),
+                        report.at,
+                        ReportStatus.QUEUED.label,
+                        None,
+                        queue_text(spot),
+                        self._source(report.source, report.order[0], report.order[2]),
+                    ]
+                )
+        return rows
 
     # 佣金 ------------------------------------------------------------------------------
     def deal_rows(self) -> list[list[object]]:
@@ -469,6 +530,24 @@ class Receipt:
         return rows
 
 
+def days_left(episode: Episode, as_of: date | None) -> int | None:
+    """Whole days of protection left after the night `as_of` (SPEC 6.8 reminders); None
+    when it never ends or has ended."""
+    until = episode.until
+    if until is None or as_of is None:
+        return None
+    last_day = (until - timedelta(microseconds=1)).date()
+    left = (last_day - as_of).days
+    return left if left >= 0 else None
+
+
+def queue_text(spot: QueueSpot) -> str:
+    """A queued report's place as its agency reads it: never who is ahead (SPEC 7)."""
+    if spot.earliest is None:
+        return f"排队第 {spot.position} 位"
+    return f"排队第 {spot.position} 位；最早 {spot.earliest.date():%Y-%m-%d} 起可持有"
+
+
 def _total(amounts: Iterable[float]) -> float:
     return round(sum(amounts), 2) + 0.0  # + 0.0: never -0
 
@@ -505,9 +584,11 @@ def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:
     sheets = [
         Sheet(OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
         Sheet(REPORTS, REPORT_COLUMNS, reports),
-        Sheet(CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows()),
+        Sheet(CUSTOMERS, CUSTOMER_COLUMNS, receipt.customer_rows(as_of)),
         Sheet(COMMISSION, COMMISSION_COLUMNS, receipt.deal_rows()),
     ]
+    if receipt.requests or receipt.queue:
+        sheets.append(Sheet(EXTENSIONS, EXTENSION_COLUMNS, receipt.extension_rows()))
     # A channel with nothing to settle keeps a receipt of its reports alone.
     if receipt.settles():
         sheets.append(Sheet(SETTLE, SETTLE_COLUMNS, receipt.settle_rows()))

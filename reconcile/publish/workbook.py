@@ -34,12 +34,16 @@ DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 PERCENT_FORMAT = "0.0%"
 COUNT_FORMAT = "0"
+# Days of protection left (SPEC 6.8 reminders): red under 3, in Excel's own number format,
+# so both engines show it alike.
+DAYS_FORMAT = '[Red][<3]0" 天";0" 天"'
 FORMATS = {
     "money": MONEY_FORMAT,
     "datetime": DATETIME_FORMAT,
     "date": DATE_FORMAT,
     "percent": PERCENT_FORMAT,
     "count": COUNT_FORMAT,
+    "days": DAYS_FORMAT,
 }
 EMPTY_TEXT = "无"
 CREATOR = "reconcile"
@@ -72,7 +76,7 @@ class Column:
     """One table column: its Chinese title, how its cells look, and its widest width."""
 
     title: str
-    kind: str = "text"  # text | money | datetime | date | percent | count
+    kind: str = "text"  # text | money | datetime | date | percent | count | days
     max_width: int = _MAX_WIDTH
     # Long text wraps inside the column (rows grow to show it) instead of running over
     # the next column when printed.
