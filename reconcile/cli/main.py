@@ -20,6 +20,7 @@ from pathlib import Path
 
 from reconcile import __version__
 from reconcile.cli.args import ChineseArgumentParser
+from reconcile.cli.fleet import add_fleet_parser, fleet_command
 from reconcile.cli.text import (
     check_text,
     judgement_lines,
@@ -183,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="新建工作目录：文件夹与带注释的 rules.yaml")
     init.add_argument("dir", type=Path, nargs="?", default=Path("."))
 
+    add_fleet_parser(commands, _as_of)
+
     demo = commands.add_parser("demo", help="生成演示工作目录并运行")
     demo.add_argument("dir", type=Path, nargs="?", default=Path("demo-workspace"))
     demo.add_argument("--force", action="store_true", help="重新生成已有的演示输入文件")
@@ -212,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args)
         if args.command == "reread":
             return _reread(args)
+        if args.command == "fleet":
+            return fleet_command(args, partial(print, flush=True), partial(print, file=sys.stderr))
     except RulesError as exc:
         print(f"配置错误：\n{exc}", file=sys.stderr)
         return EXIT_USAGE

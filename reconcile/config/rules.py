@@ -7,11 +7,12 @@ differs. Errors name the offending key and its line in the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -553,6 +554,9 @@ def _one_owner_per_name(key: str, what: str, names: dict[str, list[str]]) -> Non
             owner[name.strip()] = entry
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
 class _Loader(yaml.SafeLoader):
     """YAML without implicit timestamps and sexagesimal numbers: dates and clock times
     (an unquoted 18:00) stay text and are validated by the model, with a clear message."""
@@ -756,8 +760,20 @@ def _line_for(loc: tuple, lines: dict[tuple, int]) -> int | None:
 
 
 def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
+    return parse_yaml_model(text, source, Rules, _across_keys)
+
+
+def parse_yaml_model(
+    text: str,
+    source: str,
+    model: type[_Model],
+    across: Callable[[_Model], list[tuple[tuple, str]]] = lambda _: [],
+) -> _Model:
+    """A YAML settings file (rules.yaml, a group's group.yaml) as `model`, or RulesError
+    with every problem in Chinese, naming the file, the key and its line. `across`
+    finds problems of one key that only another key shows."""
     try:
-        return _parse_rules(text, source)
+        return _parse_yaml_model(text, source, model, across)
     except RulesError as error:
         colons = _full_width_colons(text, source)
         if not colons:
@@ -770,7 +786,12 @@ def parse_rules(text: str, source: str = "rules.yaml") -> Rules:
         raise RulesError("\n".join([*(m for _, m in colons), str(error)])) from error
 
 
-def _parse_rules(text: str, source: str) -> Rules:
+def _parse_yaml_model(
+    text: str,
+    source: str,
+    model: type[_Model],
+    across: Callable[[_Model], list[tuple[tuple, str]]],
+) -> _Model:
     node = None
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -792,13 +813,13 @@ def _parse_rules(text: str, source: str) -> Rules:
         raise _syntax_error(f"{source} 第 1 行: 顶层应为键值对（project: …），实际是{shown}", None)
     lines = _key_lines(node) if node is not None else {}
     try:
-        rules = Rules.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         found = [(tuple(error["loc"]), _message(error)) for error in exc.errors()]
     else:
-        found = _across_keys(rules)
+        found = across(parsed)
     if not found:
-        return rules
+        return parsed
     raise RulesError("\n".join(_located(source, loc, text, lines) for loc, text in found))
 
 
