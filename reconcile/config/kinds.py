@@ -93,10 +93,13 @@ FIELD_LIST: tuple[Field, ...] = (
         "reported_at", "报备时间",
         "报备时间", "报备日期时间", "报备登记时间", "提报时间", "报备发起时间", "报备提交时间",
         "报备创建时间", "预报时间", "临报时间", "预报备时间", "报备成功时间",
+        # A 延期申请 sheet (SPEC 6.8): read as report rows, each one a request
+        "延期申请时间", "延续申请时间", "申请延期时间",
     ),
     _f(
         "reported_date", "报备日期（与时间列合并）",
         "报备日期", "报备发起日期", "预报日期", "临报日期", "预报备日期", "报备提交日期",
+        "延期申请日期", "延续申请日期", "申请延期日期",
     ),
     # 日期 and 时间 alone mean the sheet's own date and time: each kind says which.
     _f("date", "日期（本表的主日期）", "日期", "登记日期"),
