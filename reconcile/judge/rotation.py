@@ -49,9 +49,13 @@ class Day:
 
 def roster_days(roster: pl.DataFrame, rules: Rules) -> dict[int, Day]:
     """The roster by local day (days since 1970-01-01): consultants in order (by 顺序,
-    then row), who is away."""
-    rows: dict[int, list[tuple[int, tuple, str, bool]]] = {}
+    then row), who is away.
+
+    A consultant listed twice on a day (a roster re-saved with a correction keeps its old
+    row in the ledger) counts once, as the row first seen last says."""
+    latest: dict[tuple[int, str], tuple[int, tuple, bool]] = {}
     frame = roster.filter(pl.col("at").is_not_null() & pl.col("consultant").is_not_null())
+    frame = frame.sort("first_seen_at", "path", "sheet", "row_no", nulls_last=False)
     for at, order, consultant, away, path, sheet, row_no in frame.select(
         "at", "roster_order", "consultant", "away", "path", "sheet", "row_no"
     ).iter_rows():
@@ -61,15 +65,17 @@ def roster_days(roster: pl.DataFrame, rules: Rules) -> dict[int, Day]:
         number = _NUMBER.search(order or "")
         rank = int(number.group()) if number else 10**6
         absent = (away or "").strip() in AWAY
-        rows.setdefault(epoch_day(local_day(at, rules.zone)), []).append(
-            (rank, (path, sheet, row_no), name, absent)
+        latest[(epoch_day(local_day(at, rules.zone)), name)] = (rank, (path, sheet, row_no), absent)
+    rows: dict[int, list[tuple[int, tuple, str, bool]]] = {}
+    for (day, name), (rank, where, absent) in latest.items():
+        rows.setdefault(day, []).append((rank, where, name, absent))
+    return {
+        day: Day(
+            [name for _, _, name, _ in sorted(entries)],
+            frozenset(name for _, _, name, absent in entries if absent),
         )
-    days = {}
-    for day, entries in rows.items():
-        names = list(dict.fromkeys(name for _, _, name, _ in sorted(entries)))
-        away = frozenset(name for _, _, name, absent in entries if absent)
-        days[day] = Day(names, away)
-    return days
+        for day, entries in rows.items()
+    }
 
 
 def audit(

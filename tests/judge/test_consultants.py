@@ -132,3 +132,18 @@ def test_a_day_without_a_roster_is_not_audited() -> None:
     }
     judgement = _night("rotation: {}\n", files, date(2026, 12, 2))
     assert judgement.rotation == [] and judgement.consultants is None
+
+
+def test_a_corrected_roster_replaces_the_day_it_corrects() -> None:
+    ws = MemoryWorkspace("consultant: {}\nrotation: {}\n")
+    li = ["2026-12-01", 2, "李明", "否"]
+    ws.put("roster/轮排表.xlsx", {"轮排表": [ROSTER, ["2026-12-01", 1, "王芳", "请假"], li]})
+    visit = ["甲", "13600000001", "2026-12-01 09:00", None, None, "李明", None]
+    ws.put("visits/来访.xlsx", _visits(visit)["visits/来访.xlsx"])
+    first = ws.run(date(2026, 12, 1)).judgement.rotation or []
+    assert [(t.in_turn, t.verdict) for t in first] == [("王芳", "missed")]
+    # The office re-saves the roster: 王芳 was at work that day after all. The ledger
+    # keeps the old row; the day is read from the corrected one.
+    ws.put("roster/轮排表.xlsx", {"轮排表": [ROSTER, ["2026-12-01", 1, "王芳", "否"], li]})
+    second = ws.run(date(2026, 12, 2)).judgement.rotation or []
+    assert [(t.in_turn, t.verdict) for t in second] == [("王芳", "out_of_turn")]
