@@ -172,7 +172,7 @@ def _reception(visit: dict) -> str:
         f"{label}：{visit[key]}"
         for key, label in (
             ("consultant", "接待"), ("designated", "指定"), ("assistant", "协助/代接"),
-            ("referrer", "推荐人"),
+            ("referrer", "推荐人"), ("first_visit_flag", "是否首访"),
         )
         if visit.get(key)
     ]  # fmt: skip

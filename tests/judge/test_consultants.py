@@ -24,7 +24,7 @@ def _night(rules: str, files: dict[str, dict[str, list[list]]], as_of: date) -> 
 
 
 def _visits(*rows: list) -> dict[str, dict[str, list[list]]]:
-    return {"visits/来访.xlsx": {"来访": [VISIT, *[list(row) for row in rows]]}}
+    return {"visits/来访.xlsx": {"来访": [list(VISIT), *[list(row) for row in rows]]}}
 
 
 def test_explain_shows_the_consultant_beside_the_channel() -> None:
@@ -36,9 +36,11 @@ def test_explain_shows_the_consultant_beside_the_channel() -> None:
         "channels/链家/报备.xlsx": {"报备": [header, report]},
         **_visits(["张三", "13812341234", "2026-11-18 15:00", "链家", "王五", "王芳", None]),
     }  # fmt: skip
+    files["visits/来访.xlsx"]["来访"][0].append("是否首访")
+    files["visits/来访.xlsx"]["来访"][1].append("是")
     judgement = _night("consultant: {}\n", files, date(2026, 11, 20))
     text = "\n".join(explain(judgement, "13812341234", "山湖一号"))
-    assert "接待：王芳" in text  # the visit as registered
+    assert "接待：王芳；是否首访：是" in text  # the visit as registered
     assert "归属 1：渠道客户 链家" in text  # the channel's episode
     assert "置业顾问 1：王芳；建档 2026-11-18 15:00" in text  # and the consultant's
     assert "K01 首次接待" in text
