@@ -340,7 +340,7 @@ class Timeline:
         ):
             for tied in (holder, report):
                 tied.status, tied.codes = ReportStatus.DISPUTED, [Code.D01]
-            episode.owner_type, episode.report = OwnerType.DISPUTED, None
+            episode.owner_type, episode.report, episode.agent = OwnerType.DISPUTED, None, None
             episode.channels = sorted({holder.channel, report.channel})
             episode.codes.append(Code.D01)
             episode.flags.tie = tuple(episode.channels)
