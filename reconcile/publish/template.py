@@ -360,21 +360,28 @@ def _rules(rules: Rules) -> list[tuple[str, str]]:
         return notes.topic, notes.text(rules)
 
     mode = mode_of(rules)
-    lines = [
-        ("判客方式", mode.notes(rules)),
-        line(Code.R09),
+    lines = [("判客方式", mode.notes(rules))]
+    if Code.R09 not in mode.unused:
+        lines.append(line(Code.R09))
+    lines += [
         ("首开日期", _opening(rules)),
-        line(Code.R08),
-        line(Code.R03),
-        line(Code.R04),
-        line(Code.R05),
-        line(Code.R10),
-        line(Code.R06),  # R06 and R07 share the 案场老客户 line
-        line(Code.P01),
-        line(Code.D01),
-        line(Code.N01),
-        line(Code.C02),
-        line(Code.H01),
+        *[
+            line(code)
+            for code in (
+                Code.R08,
+                Code.R03,
+                Code.R04,
+                Code.R05,
+                Code.R10,
+                Code.R06,  # R06 and R07 share the 案场老客户 line
+                Code.P01,
+                Code.D01,
+                Code.N01,
+                Code.C02,
+                Code.H01,
+            )
+            if code not in mode.unused
+        ],
     ]
     if report.validity_after_deposit is not None:
         lines.append(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from reconcile.config.rules import Rules
 from reconcile.judge.reasons.entry import duration_text, period_text
+from reconcile.judge.vocabulary import Code
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ class Mode:
     report_holds: bool  # a valid report holds the customer from the report (报备保护)
     needs_report: bool  # a visit attributes the customer only to a candidate report
     notes: Callable[[Rules], str]  # the 说明 sheet's line on who holds a customer
+    # Codes the mode never decides for a channel: the 说明 sheet leaves their lines out.
+    unused: frozenset[Code] = frozenset()
 
 
 def _report_visit(rules: Rules) -> str:
@@ -66,8 +69,13 @@ MODES = {
     for mode in (
         Mode("report_visit", "报备-到访-成交", report_holds=False, needs_report=True,
              notes=_report_visit),
-        Mode("report", "报备-成交", report_holds=True, needs_report=True, notes=_report),
-        Mode("visit", "到访-成交", report_holds=False, needs_report=False, notes=_visit),
+        # Report mode: no report waits for a visit (no R08/R09), visits protect nothing
+        # (no P01) and a bringer without a report gains nothing to record (no C02).
+        Mode("report", "报备-成交", report_holds=True, needs_report=True, notes=_report,
+             unused=frozenset({Code.R08, Code.R09, Code.P01, Code.C02})),
+        # Visit mode: the bringer needs no report, in time or not.
+        Mode("visit", "到访-成交", report_holds=False, needs_report=False, notes=_visit,
+             unused=frozenset({Code.R08, Code.C02})),
     )
 }  # fmt: skip
 
