@@ -23,6 +23,7 @@ from reconcile.judge.consultants import Consultants, judge_consultants
 from reconcile.judge.deals import DEPOSIT, Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.reasons import a01, existing, r05
+from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.rotation import Turn, audit
 from reconcile.judge.rulings import Ruling, apply_rulings, parse_shares
 from reconcile.judge.timeline import (
@@ -114,6 +115,12 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         elif a01.decide(phones) and not report.codes:
             report.status, report.codes = ReportStatus.AMBIGUOUS, [Code.A01]
     existing.known_in_crm(crm_linked, inputs.crm, rules)
+    if mode_of(rules).report_holds:
+        # Report mode holds by the report alone: a customer known only from the CRM gets
+        # a timeline as soon as an admitted report names it (SPEC 6.8).
+        for report in crm_linked:
+            if not report.codes and report.phone:
+                per_phone[report.phone].append(report)
     requests = _requests(inputs.reports.filter(asked), people, rules, inputs.first_run)
     by_phone_requests = _group(r for r in requests if r.phone)
     deals = _deals(inputs)
