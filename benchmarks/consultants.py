@@ -131,6 +131,7 @@ def sales_office(inputs: Inputs, p: int, followups: int) -> Inputs:
             "away": np.where(away.ravel(), "是", "否"),
             "path": f"roster/P{p:02d}_轮排表.xlsx",
             "sheet": "轮排表",
+            "first_seen_at": pl.Series([inputs.as_of_end] * (days.len() * CONSULTANTS)),
             "row_no": np.arange(2, days.len() * CONSULTANTS + 2),
         }
     )
