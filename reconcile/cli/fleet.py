@@ -89,6 +89,16 @@ def fleet_command(
         who = busy.holder.describe() if busy.holder else "另一个进程"
         complain(f"该集团的对账正在运行：{who}；本次未运行，请等它结束后再试")
         return EXIT_FAILED
+    except (OSError, ValueError):
+        if args.scheduler is None:
+            raise
+        # Unreachable, or not an address: no project ran; the group ledger records the
+        # night as failed.
+        complain(
+            f"无法连接 Dask 调度器 {args.scheduler}（地址应写成 tcp://主机:端口，"
+            "且调度器须已启动、网络可达）；各项目均未运行"
+        )
+        return EXIT_FAILED
     for line in night_lines(group, night):
         say(line)
     return EXIT_OK if not night.failed else EXIT_FAILED

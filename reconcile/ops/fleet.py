@@ -34,7 +34,7 @@ from reconcile.config.workspace import Workspace
 from reconcile.ops.lock import Holder, RunLocked, lock_state, run_lock
 from reconcile.ops.logs import logging_to
 from reconcile.ops.pipeline import run
-from reconcile.publish.group import MAX_ERROR, ProjectNight, Published, publish_group, read_view
+from reconcile.publish.group import ProjectNight, Published, bounded, publish_group, read_view
 from reconcile.store.ledger import Ledger, RunRow
 
 log = logging.getLogger(__name__)
@@ -67,20 +67,17 @@ class Outcome:
         return self.status == "ok"
 
 
-def _bounded(text: str) -> str:
-    kept = "".join(c if c.isprintable() or c == "\n" else " " for c in text).strip()
-    return kept if len(kept) <= MAX_ERROR else kept[: MAX_ERROR - 1] + "…"
-
-
 def _failed(project: Project, started: float, error: str, retry: bool) -> Outcome:
     return Outcome(
-        project.name, "failed", time.perf_counter() - started, error=_bounded(error), retry=retry
+        project.name, "failed", time.perf_counter() - started, error=bounded(error), retry=retry
     )
 
 
-def project_night(project: Project, as_of: date) -> Outcome:
-    """One project's night, in whichever process runs it. Never raises for the night's
-    own failures: they are the outcome."""
+def project_night(project: Project, as_of: date, pause: float = 0.0) -> Outcome:
+    """One project's night, in whichever process runs it, after `pause` seconds (a
+    retry gives the cause of the failure, such as a run holding the workspace, time to
+    pass). Never raises for the night's own failures: they are the outcome."""
+    time.sleep(pause)
     started = time.perf_counter()
     if not (project.workspace / "rules.yaml").is_file():
         return _failed(
@@ -143,6 +140,7 @@ class Cluster:
     scheduler: str | None = None
     workers: int = WORKERS
     connect_timeout: float = 30.0
+    retry_pause: float = 30.0  # seconds a retry waits before it starts
     options: dict = field(default_factory=dict)  # more LocalCluster arguments
 
 
@@ -165,7 +163,7 @@ def dispatch(
         )
     try:
         with Client(local or cluster.scheduler, timeout=cluster.connect_timeout) as client:
-            return _collect(client, group.projects, as_of, on_outcome)
+            return _collect(client, group.projects, as_of, cluster.retry_pause, on_outcome)
     finally:
         if local is not None:
             local.close()
@@ -175,12 +173,14 @@ def _collect(
     client: Client,
     projects: tuple[Project, ...],
     as_of: date,
+    retry_pause: float,
     on_outcome: Callable[[Outcome], None] | None,
 ) -> list[Outcome]:
     def submit(index: int, attempt: int) -> Future:
         # A key per try: a resubmitted key would be the finished (failed) task again.
         key = f"night-{as_of.isoformat()}-{index}-{attempt}"
-        future = client.submit(project_night, projects[index], as_of, key=key, pure=False)
+        pause = retry_pause if attempt > 1 else 0.0
+        future = client.submit(project_night, projects[index], as_of, pause, key=key, pure=False)
         tries[future.key] = (index, attempt)
         return future
 
@@ -197,7 +197,7 @@ def _collect(
                 project.name,
                 "failed",
                 0.0,
-                error=_bounded(f"计算节点上的任务出错：{type(exc).__name__}: {exc}"),
+                error=bounded(f"计算节点上的任务出错：{type(exc).__name__}: {exc}"),
                 retry=True,
             )
         outcome.attempts = attempt
@@ -287,7 +287,7 @@ def _now(group: Group) -> str:
 def _summary(outcomes: list[Outcome], error: str | None) -> dict:
     summary: dict = {"projects": [asdict(outcome) for outcome in outcomes]}
     if error is not None:
-        summary["error"] = _bounded(error)
+        summary["error"] = bounded(error)
     return summary
 
 

@@ -155,8 +155,10 @@ def _money(text: str | None) -> float:
     return float(text) if text else 0.0
 
 
-def _bounded(text: str) -> str:
-    kept = "".join(c if c.isprintable() or c == "\n" else " " for c in text)
+def bounded(text: str) -> str:
+    """A failure's reason as people may read it: printable (its line breaks kept), and
+    at most `MAX_ERROR` characters."""
+    kept = "".join(c if c.isprintable() or c == "\n" else " " for c in text).strip()
     return kept if len(kept) <= MAX_ERROR else kept[: MAX_ERROR - 1] + "…"
 
 
@@ -168,7 +170,7 @@ def read_view(group: str, night: date, nights: Sequence[ProjectNight]) -> GroupV
         counts = ProjectCounts(project.name)
         folder = project.outputs
         if folder is None or not (folder / "settlement.csv").is_file():
-            counts.error = _bounded(
+            counts.error = bounded(
                 project.error or f"没有找到 {night} 的对账结果（settlement.csv）"
             )
             view.projects.append(counts)

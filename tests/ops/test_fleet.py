@@ -22,7 +22,7 @@ import pytest
 from reconcile.cli.main import main
 from reconcile.config.group import load_group
 from reconcile.ops.demo import DEMO_AS_OF, DEMO_SEED, generate_workspace
-from reconcile.ops.fleet import FleetNight, fleet_status, run_fleet
+from reconcile.ops.fleet import Cluster, FleetNight, fleet_status, run_fleet
 from reconcile.ops.lock import run_lock
 from reconcile.publish.group import ProjectNight, publish_group, read_view
 from reconcile.store.ledger import Ledger
@@ -80,7 +80,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         (root / "group.yaml").write_text(_group_yaml(server.port), encoding="utf-8")
         group = load_group(root / "group.yaml")
         with run_lock(locked / ".reconcile", "run", datetime.now()):
-            night = run_fleet(group, DEMO_AS_OF)
+            night = run_fleet(group, DEMO_AS_OF, Cluster(retry_pause=0.2))
         yield Fleet(root, night, server, len(server.received))
 
 
@@ -251,3 +251,17 @@ def test_each_projects_own_outputs_are_unchanged(fleet, tmp_path):
     for name in ("settlement.csv", "deals.csv", "reports.csv", "attribution.csv"):
         fleet_file = fleet.root / GOOD[0] / "outputs/2026-11-20" / name
         assert fleet_file.read_bytes() == (ws / "outputs/2026-11-20" / name).read_bytes()
+
+
+def test_an_unreachable_scheduler_runs_nothing_and_is_recorded(tmp_path, capsys):
+    _project(tmp_path / "p", "p", DEMO_SEED)
+    (tmp_path / "group.yaml").write_text("projects: [{workspace: p}]\n", encoding="utf-8")
+    group = load_group(tmp_path / "group.yaml")
+    with pytest.raises(OSError):
+        run_fleet(group, DEMO_AS_OF, Cluster(scheduler="tcp://127.0.0.1:9", connect_timeout=1))
+    args = ["fleet", "run", "--projects", str(tmp_path / "group.yaml"), "--scheduler", "http://x:9"]
+    assert main(args) == 1
+    assert "无法连接 Dask 调度器 http://x:9" in capsys.readouterr().err
+    with Ledger(group.ledger_path, read_only=True) as ledger:
+        assert [run.status for run in ledger.recent_runs(5)] == ["failed", "failed"]
+    assert not (tmp_path / "p/outputs").exists() or not any((tmp_path / "p/outputs").iterdir())
