@@ -28,15 +28,15 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from reconcile.config.rules import ConsultantRules, Duration, Rules
+from reconcile.config.rules import ConsultantRules, Rules
 from reconcile.judge.deals import REFUNDED, SUBSCRIBED, Deal, Households
 from reconcile.judge.inputs import Inputs
-from reconcile.judge.periods import local_day, period_end_expr
-from reconcile.judge.reasons import k01, k04, k06, k07, split
+from reconcile.judge.periods import local_day
+from reconcile.judge.reasons import k01, k04, k05, k06, k07, split
 from reconcile.judge.reasons.split import ASSISTED, DESIGNATED, Help
 from reconcile.judge.vocabulary import Code
 
-NEVER = 2**62  # microseconds: a period that never ends (`forever`)
+NEVER = k05.NEVER
 # A 协助/代接 cell that only marks the reception as help, rather than naming the helper.
 YES = frozenset(
     {"是", "是的", "有", "Y", "y", "YES", "Yes", "yes", "1", "√", "✓", "✔", "协助", "代接"}
@@ -142,7 +142,7 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
         .with_columns(at_us=_us(pl.col("at")), day=pl.col("at").dt.date())
     )
     ends = [
-        _ends(frame, duration, zone).alias(name)
+        k05.period_ends(frame, duration, zone).alias(name)
         for name, duration in (
             ("release_us", settings.release_without_follow_up),
             ("validity_us", settings.record_validity),
@@ -153,24 +153,6 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
         .with_columns(first_us=pl.col("at_us").min().over("phone"))
         .sort("first_us", "phone", "at_us", "kind", "file_order")
     )
-
-
-def _ends(frame: pl.DataFrame, duration: Duration, zone: str) -> pl.Expr:
-    """Each contact's end of a period of `duration` from it, in µs (NEVER for `forever`).
-
-    A calendar period ends at a midnight that depends on the start's day alone: it is
-    computed once per day of the night's contacts, not once per contact."""
-    if duration.forever:
-        return pl.lit(NEVER, pl.Int64)
-    if duration.minutes is not None:
-        return pl.col("at_us") + duration.minutes * 60_000_000
-    days = frame.select(pl.col("day").unique()).to_series()
-    # Noon of each day stands for it (a DST change never skips noon).
-    noon = (pl.col("day").cast(pl.Datetime("us")) + pl.duration(hours=12)).dt.replace_time_zone(
-        zone
-    )
-    table = pl.DataFrame({"day": days}).with_columns(end=_us(period_end_expr(noon, duration, zone)))
-    return pl.col("day").replace_strict(table["day"], table["end"], return_dtype=pl.Int64)
 
 
 def judge_consultants(
@@ -261,7 +243,7 @@ class _Walk:
             if record is None:
                 record = self._start(index, at_us, kind, release_us, validity_us)
             elif by == record.consultant:
-                record.end_us = min(record.validity_us, release_us)  # contacts in time order
+                record.end_us = k05.record_end(record.validity_us, release_us)
             elif kind == VISIT:
                 helper = _help(by, self.designated[index], self.assistant[index], record.consultant)
                 if helper is not None:  # another's follow-up neither keeps nor splits it
@@ -283,7 +265,7 @@ class _Walk:
                 owner, code = referred, Code.K04
         if code is Code.K01:
             owner = k01.decide(who if kind == VISIT else None, who) or who
-        end = validity if validity < release else release
+        end = k05.record_end(validity, release)
         record = Record(
             phone, None, owner, _NOT_YET, None, [code], "", None, index, at_us,
             validity, end,
