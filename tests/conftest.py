@@ -12,6 +12,7 @@ from hypothesis import settings
 
 from reconcile.ingest import arrival
 from reconcile.testing import SheetSpec, write_csv, write_xls, write_xlsx
+from tests.postgres import ledger_location, postgres  # noqa: F401 - fixtures for every test folder
 
 # Timing belongs to benchmarks: a loaded 2-core CI machine must not fail a property
 # test because one example was slow.

@@ -325,7 +325,7 @@ def _reread(args: argparse.Namespace) -> int:
     workspace = _open(args.workspace)
     if workspace is None:
         return EXIT_USAGE
-    if not workspace.ledger_path.exists():
+    if not Ledger.exists(workspace.ledger):
         print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run），没有可重新解析的表")
         return EXIT_OK
     try:
@@ -400,7 +400,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _judged_workspace(args: argparse.Namespace) -> Workspace | None:
     """The workspace to explain from, if a night has been run there."""
     workspace = Workspace.open(args.workspace)
-    if not workspace.ledger_path.exists():
+    if not Ledger.exists(workspace.ledger):
         print(f"工作目录 {workspace.root} 还没有运行过对账（reconcile run）", file=sys.stderr)
         return None
     return workspace
@@ -439,7 +439,7 @@ def _explain_report(args: argparse.Namespace, report_id: str) -> int:
     workspace = _judged_workspace(args)
     if workspace is None:
         return EXIT_USAGE
-    with Ledger(workspace.ledger_path, read_only=True) as ledger:
+    with Ledger(workspace.ledger, read_only=True) as ledger:
         current = ledger.resolve_alias(report_id)
     judgement = judge_night(workspace, args.as_of)
     report = next((r for r in judgement.reports if r.row_id == current), None)

@@ -24,9 +24,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from reconcile.config.ledger_url import ledger_server
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|mo)\s*$")
 # Longer than this is a typo or `forever`; it also keeps every end inside the calendar.
@@ -436,6 +439,8 @@ class Rules(_Strict):
     # channel -> the other names its agencies' files use for it (链家: [链家地产, 北京链家])
     channels: dict[str, list[str]] = {}
     state_dir: str = ".reconcile"
+    # postgresql://user@host:port/db: the ledger on a server (config/ledger_url.py)
+    ledger: str | None = None
     archive: bool = False
     quarantine: bool = True
     limits: Limits = Limits()
@@ -485,6 +490,13 @@ class Rules(_Strict):
             return date.fromisoformat(str(value))
         except ValueError as exc:
             raise ValueError(f"首开日期格式不对：{_shown(value)}，应写成 2026-12-01") from exc
+
+    @field_validator("ledger")
+    @classmethod
+    def _ledger_names_a_server_schema(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and "project" in info.data:  # else the project's own error
+            ledger_server(value, info.data["project"])
+        return value
 
     @field_validator("columns")
     @classmethod

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 
+from reconcile.config.ledger_url import LedgerServer, ledger_server
 from reconcile.config.rules import Rules, load_rules
 
 INPUT_FOLDERS = ("channels", "visits", "crm", "rulings", "payments", "statements", "roster")
@@ -45,6 +46,13 @@ class Workspace:
     @property
     def ledger_path(self) -> Path:
         return self.state_dir / "ledger.sqlite"
+
+    @property
+    def ledger(self) -> Path | LedgerServer:
+        """Where the ledger lives: `ledger:` names a server, else SQLite in the state folder."""
+        if self.rules.ledger is None:
+            return self.ledger_path
+        return ledger_server(self.rules.ledger, self.rules.project)
 
     def today(self) -> date:
         return datetime.now(self.rules.zone).date()

@@ -168,7 +168,7 @@ def run(
     started = datetime.now(workspace.rules.zone)
     with (
         run_lock(workspace.state_dir, command, started) as took_over,
-        Ledger(workspace.ledger_path) as ledger,
+        Ledger(workspace.ledger) as ledger,
     ):
         interrupted = ledger.close_dead_runs(workspace.now())
         latest = ledger.latest_ingest_as_of()
@@ -280,7 +280,7 @@ def reread_workspace(workspace: Workspace) -> Reread:
     started = datetime.now(workspace.rules.zone)
     with (
         run_lock(workspace.state_dir, "reread", started),
-        Ledger(workspace.ledger_path) as ledger,
+        Ledger(workspace.ledger) as ledger,
     ):
         return reread(ledger, workspace.rules)
 
@@ -290,7 +290,7 @@ def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
 
     Without `as_of`, the latest night that ran successfully.
     """
-    with Ledger(workspace.ledger_path) as ledger:
+    with Ledger(workspace.ledger) as ledger:
         if as_of is None:
             latest = ledger.latest_ok_as_of()
             as_of = date.fromisoformat(latest) if latest else workspace.today()
@@ -305,7 +305,7 @@ class LedgerTotals:
 
 def ledger_totals(workspace: Workspace) -> LedgerTotals:
     """What the ledger holds in all (for people; the night job itself does not need it)."""
-    with Ledger(workspace.ledger_path) as ledger:
+    with Ledger(workspace.ledger) as ledger:
         return LedgerTotals(ledger.rows_by_kind(), ledger.count("row_errors"))
 
 

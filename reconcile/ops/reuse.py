@@ -70,7 +70,7 @@ def night_keys(
 def remember_lines(workspace: Workspace, as_of: date, key: str, lines: list[str]) -> None:
     """What a full run of the night said it decided (the command's summary), so that a
     run reusing its files can say it again."""
-    with Ledger(workspace.ledger_path) as ledger:
+    with Ledger(workspace.ledger) as ledger:
         ledger.record_night_lines(as_of.isoformat(), key, lines)
 
 

@@ -53,9 +53,9 @@ def last_occurrence(now: datetime, at: time) -> datetime:
 
 def last_success(workspace: Workspace) -> datetime | None:
     """When the latest successful ingesting run started."""
-    if not workspace.ledger_path.exists():
+    if not Ledger.exists(workspace.ledger):
         return None
-    with Ledger(workspace.ledger_path) as ledger:
+    with Ledger(workspace.ledger) as ledger:
         starts = ledger.ingest_starts()
     return max((datetime.fromisoformat(started) for started in starts), default=None)
 

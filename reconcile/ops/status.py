@@ -62,8 +62,8 @@ def status(workspace: Workspace) -> Status:
     known: dict[tuple[str, str], str | None] = {}  # (path, sha256) -> why quarantined, or None
     moved: dict[str, str] = {}  # where a quarantined file is now -> why
     notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    if workspace.ledger_path.exists():
-        with Ledger(workspace.ledger_path, read_only=True) as ledger:
+    if Ledger.exists(workspace.ledger):
+        with Ledger(workspace.ledger, read_only=True) as ledger:
             state.runs = ledger.recent_runs(RECENT_RUNS)
             state.mails = _deferred(ledger, workspace, state.runs) + _mails(ledger)
             for file in ledger.files():

@@ -82,6 +82,13 @@ VALUES = {
     "YAML",
     "Asia",
     "Shanghai",
+    # `ledger:` names its server, its schema and the variable holding its password
+    "postgresql",
+    "PostgreSQL",
+    "SQLite",
+    "schema",
+    "pg_",
+    "RECONCILE_LEDGER_PASSWORD",
 }
 
 

@@ -15,7 +15,7 @@ SELECT count(*) FROM n
 """
 
 
-def test_a_sigint_during_a_statement_reaches_pythons_handler_after_it(tmp_path):
+def test_a_sigint_during_a_statement_reaches_pythons_handler_after_it(ledger_location):
     # The database driver would otherwise take SIGINT over while a statement runs and turn
     # a Ctrl+C (or a service manager's SIGINT) into a failed statement, never telling the
     # run's stop request: serve kept running after SIGINT.
@@ -23,7 +23,7 @@ def test_a_sigint_during_a_statement_reaches_pythons_handler_after_it(tmp_path):
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
     try:
-        with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        with Ledger(ledger_location) as ledger:
             timer.start()
             assert ledger.execute(_SLOW_COUNT) == [(3000000,)]
             timer.join()

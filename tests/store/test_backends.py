@@ -1,0 +1,276 @@
+"""The ledger behaves the same on SQLite and on a PostgreSQL server (`ledger:` in
+rules.yaml): every test here runs once per backend, against a real server."""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from reconcile.config.ledger_url import PASSWORD_VARIABLE
+from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS
+from reconcile.store.ledger import Ledger, LedgerError
+from tests.postgres import PASSWORD, Postgres
+
+SEEN = "2026-11-20T23:59:59+08:00"
+LATER = "2026-11-21T23:59:59+08:00"
+
+
+def _records(keys: list[str], sheet: str = "报备") -> pl.DataFrame:
+    """Report records as the normaliser yields them, one per key."""
+    text = {c: [f"{c}-{k}" for k in keys] for c in RECORD_COLUMNS if c not in ("row_no",)}
+    text.update(row_key=keys, kind=["report"] * len(keys), sheet=[sheet] * len(keys))
+    text.update(report_type=[None] * len(keys))
+    return pl.DataFrame({**text, "row_no": list(range(2, len(keys) + 2))}).select(RECORD_COLUMNS)
+
+
+def _errors(keys: list[str]) -> pl.DataFrame:
+    columns = {c: [f"{c}-{k}" for k in keys] for c in ERROR_COLUMNS if c != "row_no"}
+    columns.update(error_key=keys, kind=["report"] * len(keys), sheet=["报备"] * len(keys))
+    return pl.DataFrame({**columns, "row_no": [7] * len(keys)}).select(ERROR_COLUMNS)
+
+
+def _file(ledger: Ledger, run_id: int, path: str, seen: str = SEEN) -> int:
+    return ledger.record_file(run_id, seen, path=path, sha256=f"sha-{path}", size=1,
+                              status="ingested")  # fmt: skip
+
+
+def test_reading_the_same_rows_again_adds_nothing(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        first = _file(ledger, run, "channels/链家/a.xlsx")
+        assert ledger.add_records(_records(["a", "b", "c"]), first) == 3
+        assert ledger.add_errors(_errors(["x"]), first) == 1
+        mark = ledger.watermark()
+        second = _file(ledger, run, "channels/链家/a (1).xlsx")
+        assert ledger.add_records(_records(["b", "c", "d"]), second) == 1, "only d is new"
+        assert ledger.add_errors(_errors(["x"]), second) == 0
+        assert ledger.watermark() != mark
+        mark = ledger.watermark()
+        assert ledger.add_records(_records(["a", "d"]), second) == 0
+        assert ledger.watermark() == mark, "adding nothing changes nothing"
+        assert ledger.rows_by_kind() == {"report": 4}
+        rows = ledger.judge_rows(SEEN)
+        assert sorted(rows["row_id"].to_list()) == sorted(set(rows["row_id"].to_list()))
+        assert set(rows["source"].to_list()) >= {"channels/链家/a.xlsx#报备!2"}
+        assert rows["row_no"].dtype == pl.Int64 and rows["report_type"].dtype == pl.Null
+
+
+def test_a_file_is_written_whole_or_not_at_all(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        with pytest.raises(RuntimeError), ledger.transaction():
+            file_id = _file(ledger, run, "channels/链家/a.xlsx")
+            ledger.add_records(_records(["a", "b"]), file_id)
+            ledger.store_cells(file_id, "报备", pl.DataFrame({"__row": [1], "c0": ["x"]}))
+            raise RuntimeError("the reader failed mid-file")
+        assert ledger.files() == [] and ledger.count("rows") == 0
+        assert ledger.count("sheet_cells") == 0
+        with ledger.transaction():
+            file_id = _file(ledger, run, "channels/链家/a.xlsx")
+            ledger.add_records(_records(["a", "b"]), file_id)
+        assert [f.path for f in ledger.files()] == ["channels/链家/a.xlsx"]
+        assert ledger.count("rows") == 2
+
+
+def test_ids_runs_and_dead_runs(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        first = ledger.start_run("2026-11-20", "ingest", SEEN)
+        second = ledger.start_run("2026-11-21", "replay", LATER)
+        assert second > first
+        ledger.finish_run(first, "ok", LATER, {"行": 3})
+        assert ledger.close_dead_runs(LATER) == 1
+        runs = ledger.recent_runs(5)
+        assert [(r.run_id, r.status, r.summary) for r in runs] == [
+            (second, "interrupted", {}),
+            (first, "ok", {"行": 3}),
+        ]
+        assert runs[1].seconds == 86400.0
+        assert ledger.latest_ok_as_of() == "2026-11-20"
+        assert ledger.latest_ingest_as_of() == "2026-11-20"
+
+
+def test_files_sheets_and_their_order(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        # Byte order, as SQLite compares: ASCII before Chinese, 链 (U+94FE) after 房 (U+623F).
+        paths = ["channels/链家/b.xlsx", "channels/房多多/a.xlsx", "crm/明源.xlsx", "Z.csv"]
+        ids = [_file(ledger, run, path) for path in paths]
+        ledger.touch_file(paths[0], f"sha-{paths[0]}", LATER)
+        ledger.touch_file(paths[0], f"sha-{paths[0]}", SEEN)  # never moves back
+        files = ledger.files()
+        assert [f.path for f in files] == paths and files[0].last_seen == LATER
+        assert files[1].last_seen == SEEN
+        for file_id, sheet in zip(ids, ["表二", "Sheet1", "表一", "b"], strict=True):
+            ledger.record_sheet(file_id=file_id, sheet=sheet, kind="report", hidden=False,
+                                header_row=1, mapping="{}", headers="[]", rows_in=1, accepted=1,
+                                rejected=0, skipped="{}", unused=None, ref_date=None)  # fmt: skip
+            ledger.add_errors(_errors([f"e{file_id}"]).with_columns(sheet=pl.lit(sheet)), file_id)
+        assert [s.path for s in ledger.sheet_rows()] == sorted(paths, key=str.encode)
+        assert [e.path for e in ledger.error_rows()] == sorted(paths, key=str.encode)
+        cells = pl.DataFrame({"__row": [1, 2], "c0": ["甲", None]})
+        for sheet in ("乙", "甲", "A"):
+            ledger.store_cells(ids[0], sheet, cells)
+        stored = ledger.stored_sheets(ids[0])
+        assert [s[0] for s in stored] == ["乙", "甲", "A"], "in the order they were read"
+        assert stored[0][3].equals(cells) and ledger.sheet_cells(ids[0], "甲").equals(cells)
+        assert ledger.stored_files() == [(ids[0], paths[0], f"sha-{paths[0]}", "ingested", SEEN)]
+        assert ledger.first_run() == run
+
+
+def test_watermark_sees_only_the_files_first_seen_by_then(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        ledger.add_records(_records(["a"]), _file(ledger, run, "a.xlsx", SEEN))
+        night = ledger.watermark(SEEN)
+        everything = ledger.watermark()
+        ledger.add_records(_records(["b"]), _file(ledger, run, "b.xlsx", LATER))
+        assert ledger.watermark(SEEN) == night
+        assert ledger.watermark() != everything
+        assert ledger.judge_rows(SEEN).height == 1 and ledger.judge_rows(LATER).height == 2
+        ledger.record_move("a.xlsx", "sha-a.xlsx", run, "quarantine", "_quarantine/a.xlsx", SEEN)
+        assert ledger.watermark(SEEN) != night
+        assert [m.dest for m in ledger.quarantine_moves()] == ["_quarantine/a.xlsx"]
+
+
+def test_meta_aliases_mails_and_nights(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        ledger.set_meta("k", "1")
+        ledger.set_meta("k", "2")
+        assert ledger.meta("k") == "2" and ledger.meta("missing") is None
+        ledger.add_aliases([("a", "b")], None)
+        ledger.add_aliases([("b", "c")], 7)
+        assert ledger.resolve_alias("a") == "c" and ledger.resolve_alias("c") == "c"
+        for key in ("settlement", "dispute_report"):
+            ledger.add_mail(message_id=f"<{key}@x>", night="2026-11-20", key=key,
+                            recipients="[]", subject="主题", eml_path=f"{key}.eml",
+                            raw=b"\x00raw", status="outbox", created_at=SEEN)  # fmt: skip
+        ledger.update_mail("<settlement@x>", attempted=True, status="queued", last_error="超时")
+        assert [m["key"] for m in ledger.night_mails("2026-11-20")] == [
+            "settlement",
+            "dispute_report",
+        ]
+        queued = ledger.queued_mails()
+        assert [(m["attempts"], m["raw"], m["last_error"]) for m in queued] == [
+            (1, b"\x00raw", "超时")
+        ]
+        ledger.record_outputs("2026-11-20", "key1", [("b.csv", "s2"), ("a.csv", "s1")])
+        ledger.record_outputs("2026-11-20", "key2", [("a.csv", "s3")])
+        assert ledger.night_outputs("2026-11-20") == [("a.csv", "s3", "key2")]
+        ledger.record_night_lines("2026-11-20", "key2", ["一行"])
+        assert ledger.night_lines("2026-11-20") == ("key2", ["一行"])
+        ledger.record_night_view("2026-11-20", "key2", b"\x01view")
+        assert ledger.night_view("2026-11-20") == ("key2", b"\x01view")
+
+
+def test_a_read_only_ledger_reads_and_refuses_writes(ledger_location):
+    assert not Ledger.exists(ledger_location)
+    with Ledger(ledger_location) as ledger:
+        ledger.start_run("2026-11-20", "ingest", SEEN)
+    assert Ledger.exists(ledger_location)
+    with Ledger(ledger_location, read_only=True) as ledger:
+        assert [r.as_of for r in ledger.recent_runs(3)] == ["2026-11-20"]
+        with pytest.raises(Exception, match="(?i)read.?only"):
+            ledger.start_run("2026-11-21", "ingest", LATER)
+
+
+# A child that dies by SIGKILL in the middle of writing a file, holding the write lock.
+_VICTIM = """
+import sys, pickle, time
+import polars as pl
+from reconcile.store.ledger import Ledger
+location = pickle.loads(bytes.fromhex(sys.argv[1]))
+ledger = Ledger(location)
+run = ledger.start_run("2026-11-20", "ingest", "2026-11-20T23:59:59+08:00")
+with ledger.transaction():
+    ledger.record_file(run, "2026-11-20T23:59:59+08:00", path="half.xlsx", sha256="s", size=1,
+                       status="ingested")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_writer_killed_mid_file_leaves_the_ledger_as_before(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        ledger.finish_run(ledger.start_run("2026-11-19", "ingest", SEEN), "ok", SEEN, {})
+    victim = subprocess.Popen(
+        [sys.executable, "-c", _VICTIM, pickle.dumps(ledger_location).hex()],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert victim.stdout is not None and victim.stdout.readline() == b"writing\n"
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+    started = time.monotonic()
+    with Ledger(ledger_location) as ledger, ledger.transaction():
+        assert time.monotonic() - started < 5, "the dead writer's lock was released"
+        assert ledger.files() == []
+        assert ledger.close_dead_runs(LATER) == 1
+    with Ledger(ledger_location) as ledger:
+        assert [r.status for r in ledger.recent_runs(5)] == ["interrupted", "ok"]
+
+
+def test_two_writers_take_turns(ledger_location):
+    with Ledger(ledger_location) as first, Ledger(ledger_location) as second:
+        run = first.start_run("2026-11-20", "ingest", SEEN)
+        order: list[str] = []
+
+        def other_writer() -> None:
+            with second.transaction():
+                order.append("second")
+                _file(second, run, "b.xlsx")
+
+        with first.transaction():
+            _file(first, run, "a.xlsx")
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            thread.join(0.5)
+            assert thread.is_alive(), "the second writer waits for the first"
+            order.append("first")
+        thread.join(10)
+        assert order == ["first", "second"]
+        assert [f.path for f in first.files()] == ["a.xlsx", "b.xlsx"]
+
+
+def test_each_project_has_its_own_schema(postgres: Postgres):
+    one, other = postgres.ledger("西溪项目"), postgres.ledger("滨江项目")
+    with Ledger(one) as ledger:
+        ledger.start_run("2026-11-20", "ingest", SEEN)
+    with Ledger(other) as ledger:
+        assert ledger.recent_runs(5) == []
+        tables = ledger.execute(
+            "SELECT table_schema, count(*) FROM information_schema.tables "
+            "WHERE table_schema IN (?, ?) GROUP BY table_schema ORDER BY table_schema",
+            (one.schema, other.schema),
+        )
+    assert [schema for schema, _ in tables] == sorted([one.schema, other.schema])
+    assert tables[0][1] == tables[1][1] >= 14
+    with Ledger(one, read_only=True) as ledger:
+        assert len(ledger.recent_runs(5)) == 1
+
+
+def test_the_password_comes_from_the_environment_and_is_never_shown(
+    postgres: Postgres, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv(PASSWORD_VARIABLE, "falsch-密码")
+    with pytest.raises(LedgerError) as refused:
+        Ledger(postgres.ledger())
+    message = str(refused.value)
+    assert "无法连接台账服务器" in message and "password" in message
+    assert "falsch" not in message
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    with pytest.raises(LedgerError):
+        Ledger(postgres.ledger())
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)  # libpq's own variable serves as well
+    with Ledger(postgres.ledger()) as ledger:
+        assert ledger.recent_runs(1) == []
