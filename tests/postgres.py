@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,46 +92,57 @@ def _as_owner(owner: str | None, *command: str | Path) -> list[str]:
     return [*(["runuser", "-u", owner, "--"] if owner else []), *map(str, command)]
 
 
+@contextmanager
+def throwaway_server(programs: Path, owner: str | None, fsync: bool = False) -> Iterator[Postgres]:
+    """A new cluster in a temporary folder, started on a free port of 127.0.0.1, run by
+    `owner` (None: this user); stopped and deleted on leaving. Without `fsync` it need not
+    survive a power cut, and runs faster (the tests); benchmarks keep it on."""
+    # Not under pytest's temporary folder: its parents are root's alone (0700).
+    home = Path(tempfile.mkdtemp(prefix="reconcile-pg-"))
+    uid = pwd.getpwnam(owner).pw_uid if owner else -1
+    os.chown(home, uid, -1)
+    data, secret = home / "data", home / "password"
+    secret.write_text(PASSWORD, encoding="utf-8")
+    os.chown(secret, uid, -1)
+    pg_ctl = [programs / "pg_ctl", "-D", data, "-l", home / "log"]
+    try:
+        # A server set up for Chinese sorts text by pinyin: the ledger must not depend on it.
+        subprocess.run(
+            _as_owner(owner, programs / "initdb", "-D", data, "-U", "postgres", "--pwfile",
+                      secret, "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
+                      "-E", "UTF8", "--locale=C.UTF-8", "--locale-provider=icu",
+                      "--icu-locale=zh-Hans-CN"),
+            check=True, capture_output=True,
+        )  # fmt: skip
+        port = _free_port()
+        options = f"-k {home} -h 127.0.0.1 -p {port} -c max_connections=40"
+        started = subprocess.run(
+            _as_owner(owner, *pg_ctl, "-w", "-t", "60", "-o", options + ("" if fsync else " -F"),
+                      "start"),
+            capture_output=True,
+        )  # fmt: skip
+        if started.returncode:
+            log = (home / "log").read_text(encoding="utf-8", errors="replace")
+            raise RuntimeError(f"PostgreSQL did not start: {started.stderr.decode()}\n{log}")
+        yield Postgres(f"postgresql://postgres@127.0.0.1:{port}/postgres")
+    finally:
+        subprocess.run(_as_owner(owner, *pg_ctl, "-m", "immediate", "stop"), capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     programs = require_server_programs()
-    owner = _owner()
-    # Not under pytest's temporary folder: its parents are root's alone (0700).
-    home = Path(tempfile.mkdtemp(prefix="reconcile-pg-"))
-    if owner:
-        os.chown(home, pwd.getpwnam(owner).pw_uid, -1)
-    data, secret = home / "data", home / "password"
-    secret.write_text(PASSWORD, encoding="utf-8")
-    if owner:
-        os.chown(secret, pwd.getpwnam(owner).pw_uid, -1)
-    # A server set up for Chinese text sorts it by pinyin: the ledger must not depend on it.
-    subprocess.run(
-        _as_owner(owner, programs / "initdb", "-D", data, "-U", "postgres", "--pwfile", secret,
-                  "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=zh-Hans-CN"),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    port = _free_port()
-    # fsync off: a test cluster need not survive a power cut, and the suite runs faster.
-    options = f"-k {home} -h 127.0.0.1 -p {port} -F -c max_connections=40"
-    pg_ctl = [programs / "pg_ctl", "-D", data, "-l", home / "log"]
-    started = subprocess.run(
-        _as_owner(owner, *pg_ctl, "-w", "-t", "60", "-o", options, "start"), capture_output=True
-    )
-    if started.returncode:
-        log = (home / "log").read_text(encoding="utf-8", errors="replace")
-        pytest.fail(f"PostgreSQL did not start: {started.stderr.decode()}\n{log}")
     previous = os.environ.get(PASSWORD_VARIABLE)
-    os.environ[PASSWORD_VARIABLE] = PASSWORD  # inherited by the `reconcile` processes too
-    try:
-        yield Postgres(f"postgresql://postgres@127.0.0.1:{port}/postgres")
-    finally:
-        if previous is None:
-            os.environ.pop(PASSWORD_VARIABLE, None)
-        else:
-            os.environ[PASSWORD_VARIABLE] = previous
-        subprocess.run(_as_owner(owner, *pg_ctl, "-m", "immediate", "stop"), capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+    with throwaway_server(programs, _owner()) as server:
+        os.environ[PASSWORD_VARIABLE] = PASSWORD  # inherited by `reconcile` processes too
+        try:
+            yield server
+        finally:
+            if previous is None:
+                os.environ.pop(PASSWORD_VARIABLE, None)
+            else:
+                os.environ[PASSWORD_VARIABLE] = previous
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
