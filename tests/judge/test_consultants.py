@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from reconcile.config.rules import parse_rules
 from reconcile.judge import Judgement
 from reconcile.judge.explain import explain
+from reconcile.judge.reasons import k07, split
+from reconcile.judge.reasons.split import ASSISTED, DESIGNATED, Help
+from reconcile.judge.vocabulary import Code
 from reconcile.publish.contract import contract_files
 from reconcile.testing.nights import MemoryWorkspace
 
@@ -149,3 +153,28 @@ def test_a_corrected_roster_replaces_the_day_it_corrects() -> None:
     ws.put("roster/轮排表.xlsx", {"轮排表": [ROSTER, ["2026-12-01", 1, "王芳", "否"], li]})
     second = ws.run(date(2026, 12, 2)).judgement.rotation or []
     assert [(t.in_turn, t.verdict) for t in second] == [("王芳", "out_of_turn")]
+
+
+def test_a_split_leaves_out_a_share_of_nothing() -> None:
+    rules = parse_rules("consultant: {designated_other: [1, 0]}\n").consultant
+    assert rules is not None
+    asked = [Help(DESIGNATED, "李明", 20000)]
+    assert split.shares("王芳", asked, None, rules) == ([("李明", 1.0)], Code.K02)
+
+
+def test_same_day_help_counts_only_on_the_day_the_deal_reached_the_stage() -> None:
+    rules = parse_rules("consultant: {assisted_same_day_only: true}\n").consultant
+    assert rules is not None
+    helped = [Help(ASSISTED, "赵强", 100), Help(ASSISTED, "李明", 102)]
+    assert split.shares("王芳", helped, 100, rules) == (
+        [("王芳", 0.5), ("赵强", 0.5)],
+        Code.K03,
+    )
+    assert split.shares("王芳", helped, 101, rules) == ([("王芳", 1.0)], None)
+
+
+def test_the_crm_cell_may_name_several_consultants() -> None:
+    assert k07.names("吴磊/周杰、 郑华") == {"吴磊", "周杰", "郑华"}
+    assert not k07.decide(["周杰", "吴磊"], "吴磊/周杰")
+    assert k07.decide(["周杰"], "吴磊")
+    assert not k07.decide(["周杰"], None)  # the CRM names nobody: nothing to compare
