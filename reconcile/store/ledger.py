@@ -385,7 +385,7 @@ class _SQLite:
             )
         ]
 
-    def schema(self) -> list[str]:
+    def schema(self, ledger: Ledger) -> list[str]:
         return _statements(_TABLES)
 
     def views(self) -> list[str]:
@@ -442,11 +442,14 @@ class _PostgreSQL:
             f"SET search_path TO {schema}",
         ]
 
-    def schema(self) -> list[str]:
-        return [
-            f"CREATE SCHEMA IF NOT EXISTS {_quoted(self.server.schema)}",
-            *_statements(_postgresql_ddl(_TABLES)),
-        ]
+    def schema(self, ledger: Ledger) -> list[str]:
+        # Asked first: `CREATE SCHEMA IF NOT EXISTS` needs the right to create schemas even
+        # when it exists, and a DBA may have made it for a role without that right.
+        found = ledger.execute(
+            "SELECT to_regnamespace(quote_ident(?)) IS NULL", (self.server.schema,)
+        )
+        missing = [f"CREATE SCHEMA {_quoted(self.server.schema)}"] if found[0][0] else []
+        return [*missing, *_statements(_postgresql_ddl(_TABLES))]
 
     def views(self) -> list[str]:
         return _statements(_postgresql_ddl(_VIEWS))
@@ -488,7 +491,7 @@ class Ledger:
             return
         # One transaction: two processes opening a new ledger at once create it once.
         with self.transaction():
-            for statement in self._dialect.schema():
+            for statement in self._dialect.schema(self):
                 self.execute(statement)
             for table, columns in _ADDED_COLUMNS.items():
                 self._dialect.add_columns(self, table, columns)

@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from reconcile.config.ledger_url import PASSWORD_VARIABLE
+from reconcile.config.ledger_url import PASSWORD_VARIABLE, LedgerServer
 from reconcile.normalise.records import ERROR_COLUMNS, RECORD_COLUMNS
 from reconcile.store.ledger import Ledger, LedgerError
 from tests.postgres import PASSWORD, Postgres
@@ -274,3 +275,30 @@ def test_the_password_comes_from_the_environment_and_is_never_shown(
     monkeypatch.setenv("PGPASSWORD", PASSWORD)  # libpq's own variable serves as well
     with Ledger(postgres.ledger()) as ledger:
         assert ledger.recent_runs(1) == []
+
+
+def test_a_role_given_only_its_schema_writes_and_a_viewer_only_reads(
+    postgres: Postgres, monkeypatch: pytest.MonkeyPatch
+):
+    # As docs/postgresql.md sets it up: a DBA makes the schema for the product's role,
+    # which may not create schemas itself; an auditor may only look.
+    suffix = uuid.uuid4().hex[:8]
+    writer, viewer, schema = f"writer_{suffix}", f"viewer_{suffix}", f"项目_{suffix}"
+    with Ledger(postgres.ledger()) as admin:
+        for role in (writer, viewer):
+            admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}-pw'")
+        admin.execute(f'CREATE SCHEMA "{schema}" AUTHORIZATION {writer}')
+        admin.execute(f"REVOKE CREATE ON DATABASE postgres FROM PUBLIC, {writer}")
+    server = postgres.url.replace("postgres@", "{}@")
+    monkeypatch.setenv(PASSWORD_VARIABLE, f"{writer}-pw")
+    with Ledger(LedgerServer(server.format(writer), schema)) as ledger:
+        ledger.start_run("2026-11-20", "ingest", SEEN)
+        ledger.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO {viewer}')
+        ledger.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO {viewer}')
+    monkeypatch.setenv(PASSWORD_VARIABLE, f"{viewer}-pw")
+    looking = LedgerServer(server.format(viewer), schema)
+    assert Ledger.exists(looking)
+    with Ledger(looking, read_only=True) as ledger:
+        assert [r.as_of for r in ledger.recent_runs(1)] == ["2026-11-20"]
+    with pytest.raises(Exception, match="permission denied"):
+        Ledger(looking)
