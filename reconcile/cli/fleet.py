@@ -133,7 +133,7 @@ def night_lines(group: Group, night: FleetNight) -> list[str]:
         for delivery in night.published.deliveries:
             to = "、".join(delivery.to)
             if delivery.status == "sent":
-                lines.append(f"邮件已发送：{delivery.subject} → {to}")
+                lines.append(f"邮件已于 {delivery.sent_at} 发送：{delivery.subject} → {to}")
             elif delivery.error:
                 lines.append(f"邮件未能发送，下次运行重试：{delivery.subject}（{delivery.error}）")
             else:

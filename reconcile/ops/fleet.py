@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 
 WORKERS = 2  # one per core of the machine the group runs on
 RECENT_NIGHTS = 30  # fleet status looks this far back for each project's latest night
-QUIET = logging.CRITICAL + 1  # a worker's stderr is the cluster's log, not a person's
+QUIET = logging.CRITICAL + 1
+# A worker is one process on one core: polars there gets one thread, not one per core
+# (two processes of two threads each on two cores would only contend).
+WORKER_ENV = {"POLARS_MAX_THREADS": "1"}  # a worker's stderr is the cluster's log, not a person's
 
 
 @dataclass
@@ -141,7 +144,6 @@ class Cluster:
     workers: int = WORKERS
     connect_timeout: float = 30.0
     retry_pause: float = 30.0  # seconds a retry waits before it starts
-    options: dict = field(default_factory=dict)  # more LocalCluster arguments
 
 
 def dispatch(
@@ -159,7 +161,7 @@ def dispatch(
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            **cluster.options,
+            env=WORKER_ENV,
         )
     try:
         with Client(local or cluster.scheduler, timeout=cluster.connect_timeout) as client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import email
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -265,3 +266,24 @@ def test_an_unreachable_scheduler_runs_nothing_and_is_recorded(tmp_path, capsys)
     with Ledger(group.ledger_path, read_only=True) as ledger:
         assert [run.status for run in ledger.recent_runs(5)] == ["failed", "failed"]
     assert not (tmp_path / "p/outputs").exists() or not any((tmp_path / "p/outputs").iterdir())
+
+
+def test_fleet_run_again_from_the_command_line_sends_no_mail_twice(fleet, tmp_path, capsys):
+    """The same night again, through `reconcile fleet run`, on a copy of the group: the
+    workspace that was held is free now, the broken one still fails, and the group's
+    mails, already sent, are not sent again."""
+    import shutil
+
+    root = tmp_path / "again"
+    shutil.copytree(fleet.root, root)
+    args = ["fleet", "run", "--projects", str(root / "group.yaml"), "--as-of", "2026-11-20"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("集团 华东集团：6 个项目开始对账")
+    assert f"  {LOCKED}：完成" in out and f"  {BROKEN}：失败" in out
+    assert "集团 华东集团 2026-11-20：4 个项目完成，2 个失败" in out
+    assert f"失败：{BROKEN}——配置错误：rules.yaml 第 3 行 report.validity" in out
+    assert "集团结算表：" in out and "集团争议汇总：" in out
+    # when they were sent: by the first night
+    assert len(re.findall(r"邮件已于 \d{4}-\d{2}-\d{2}T[\d:]+\+08:00 发送", out)) == 2
+    assert len(fleet.server.received) == fleet.received
