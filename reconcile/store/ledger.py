@@ -438,6 +438,9 @@ class _PostgreSQL:
         return [
             "SET client_min_messages = warning",
             "SET lock_timeout = '10s'",  # as SQLite's busy_timeout
+            # A client whose machine died mid-file (no socket closed) holds the schema's lock
+            # until then; a live writer is never idle that long inside one file.
+            "SET idle_in_transaction_session_timeout = '15min'",
             *(["SET default_transaction_read_only = on"] if read_only else []),
             f"SET search_path TO {schema}",
         ]
