@@ -45,7 +45,7 @@ def _who(channel: str | None, agent: str | None) -> str:
 
 
 # Flags that are a statement on their own: their value (if any) says nothing more.
-_BARE_FLAGS = (Flag.PROVISIONAL, Flag.ORDER_UNKNOWN)
+_BARE_FLAGS = (Flag.PROVISIONAL, Flag.ORDER_UNKNOWN, Flag.TAKEOVER)
 
 
 def flag_text(flag: Flag, value: FlagValue) -> str:
