@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import shutil
 import sqlite3
@@ -58,6 +59,16 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    """This process's CPU time so far (user + system, every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def projects(base: Path, folder: Path, count: int) -> Path:
     """`count` copies of the cached workspace under `folder`, and their group.yaml."""
     entries = []
@@ -73,7 +84,8 @@ def projects(base: Path, folder: Path, count: int) -> Path:
 def summary(outcomes: list[Outcome]) -> str:
     seconds = [o.seconds for o in outcomes]
     failed = [o for o in outcomes if not o.ok]
-    text = f"mean {statistics.mean(seconds):.2f} s, slowest {max(seconds):.2f} s"
+    cpu = statistics.mean(o.cpu_seconds for o in outcomes)
+    text = f"mean {statistics.mean(seconds):.2f} s, slowest {max(seconds):.2f} s, CPU {cpu:.2f} s"
     if failed:
         text += f"; FAILED {len(failed)}: {failed[0].name}: {failed[0].error}"
     return text
@@ -100,10 +112,15 @@ def main() -> None:
             flush=True,
         )
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         alone = [project_night(project, NIGHT_1) for project in sequential.projects]
         sequential_seconds = time.perf_counter() - started
-        print(f"(a) sequential:  {sequential_seconds:8.1f} s   ({summary(alone)})", flush=True)
+        cores = (_cpu_seconds() - cpu) / sequential_seconds
+        print(
+            f"(a) sequential:  {sequential_seconds:8.1f} s   ({summary(alone)}); "
+            f"{cores:.2f} cores busy on average; {_load()}",
+            flush=True,
+        )
         main_peak = _peak_mib()
 
         started = time.perf_counter()
@@ -121,11 +138,13 @@ def main() -> None:
             cluster_seconds = time.perf_counter() - started
             with Client(local) as client:
                 worker_peak = max(client.run(_peak_mib).values())
+                worker_cores = sum(client.run(_cpu_seconds).values()) / cluster_seconds
                 round_trip = empty_tasks(client)
         print(
             f"(b) LocalCluster: {cluster_seconds:7.1f} s   ({summary(together)}); "
             f"speed-up {sequential_seconds / cluster_seconds:.2f}× "
-            f"(cluster start {startup:.1f} s included)",
+            f"(cluster start {startup:.1f} s included); the workers kept "
+            f"{worker_cores:.2f} cores busy on average; {_load()}",
             flush=True,
         )
         idle = (args.workers * cluster_seconds - sum(o.seconds for o in together)) / len(together)

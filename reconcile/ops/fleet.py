@@ -53,7 +53,7 @@ class Outcome:
 
     name: str
     status: str  # ok | failed
-    seconds: float  # the last try's
+    seconds: float  # the last try's wall time
     attempts: int = 1
     error: str | None = None  # Chinese, bounded
     retry: bool = False  # whether another try could succeed
@@ -64,15 +64,25 @@ class Outcome:
     quarantined: int = 0
     failed_files: int = 0
     mails: int = 0
+    cpu_seconds: float = 0.0  # the last try's CPU time, every thread of its process
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
 
-def _failed(project: Project, started: float, error: str, retry: bool) -> Outcome:
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _failed(project: Project, started: tuple[float, float], error: str, retry: bool) -> Outcome:
     return Outcome(
-        project.name, "failed", time.perf_counter() - started, error=bounded(error), retry=retry
+        project.name,
+        "failed",
+        time.perf_counter() - started[0],
+        error=bounded(error),
+        retry=retry,
+        cpu_seconds=time.process_time() - started[1],
     )
 
 
@@ -81,7 +91,7 @@ def project_night(project: Project, as_of: date, pause: float = 0.0) -> Outcome:
     retry gives the cause of the failure, such as a run holding the workspace, time to
     pass). Never raises for the night's own failures: they are the outcome."""
     time.sleep(pause)
-    started = time.perf_counter()
+    started = _clock()
     if not (project.workspace / "rules.yaml").is_file():
         return _failed(
             project, started, f"工作目录 {project.workspace} 不存在或其中没有 rules.yaml", False
@@ -104,7 +114,7 @@ def project_night(project: Project, as_of: date, pause: float = 0.0) -> Outcome:
     return Outcome(
         project.name,
         "ok",
-        time.perf_counter() - started,
+        time.perf_counter() - started[0],
         mode=summary.mode,
         outputs=str(workspace.outputs / as_of.isoformat()),
         files_new=len(summary.files_new),
@@ -112,6 +122,7 @@ def project_night(project: Project, as_of: date, pause: float = 0.0) -> Outcome:
         quarantined=len(summary.quarantined),
         failed_files=len(summary.failed),
         mails=len(mails),
+        cpu_seconds=time.process_time() - started[1],
     )
 
 

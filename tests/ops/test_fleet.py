@@ -44,7 +44,9 @@ class Fleet:
 
 
 def _group_yaml(port: int) -> str:
-    good = "".join(f"  - {{name: {name}, workspace: {name}}}\n" for name in GOOD)
+    good = "".join(f"  - {{name: {name}, workspace: {name}}}\n" for name in GOOD[:2])
+    # The third keeps its ledger (its state folder) outside its workspace.
+    good += f"  - {{workspace: {GOOD[2]}, ledger: ledgers/{GOOD[2]}}}\n"
     return (
         "group: 华东集团\n"
         "defaults: {retries: 0}\n"
@@ -97,6 +99,9 @@ def test_a_broken_project_stops_no_other_and_says_why(fleet):
         assert outcome.files_new > 0 and outcome.rows_added > 0
         assert (fleet.root / name / "outputs/2026-11-20/settlement.xlsx").is_file()
         assert (fleet.root / name / "reports/2026-11-20/dispute_report.html").is_file()
+        assert outcome.cpu_seconds > 0
+    assert (fleet.root / "ledgers" / GOOD[2] / "ledger.sqlite").is_file()
+    assert not (fleet.root / GOOD[2] / ".reconcile").exists()
     broken = _outcome(fleet, BROKEN)
     # A configuration error fails the same way every time: not tried again.
     assert broken.status == "failed" and broken.attempts == 1
