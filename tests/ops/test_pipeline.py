@@ -1,10 +1,12 @@
-"""The night job against a real SQLite ledger: idempotent, incremental, atomic, nothing lost."""
+"""The night job against a real ledger, SQLite and PostgreSQL: idempotent, incremental,
+atomic, nothing lost."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -30,23 +32,38 @@ def _rows(count: int, start: int = 0) -> list[list]:
 
 def _dump(workspace: Workspace) -> dict[str, list]:
     """Every data table of the ledger, in a stable order (runs are history and excluded)."""
-    with Ledger(workspace.ledger_path) as ledger:
+    with Ledger(workspace.ledger) as ledger:
         return {
             table: ledger.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
             for table in ("files", "sheets", "rows", "row_errors")
         }
 
 
-@pytest.fixture
-def demo(tmp_path) -> Workspace:
+def _on_backend(request: pytest.FixtureRequest, root: Path) -> None:
+    """On the `postgresql` run, the workspace's ledger is a schema of the test server."""
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")
+        with (root / "rules.yaml").open("a", encoding="utf-8") as rules:
+            rules.write("\n" + server.rules_line())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace(request: pytest.FixtureRequest, workspace: Path) -> Path:
+    _on_backend(request, workspace)
+    return workspace
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
     generate_workspace(tmp_path)
+    _on_backend(request, tmp_path)
     return Workspace.open(tmp_path)
 
 
 def test_every_input_row_is_accounted_for(demo):
     summary = run(demo, AS_OF)
     assert summary.rows_in == summary.accepted + summary.rejected + sum(summary.skipped.values())
-    with Ledger(demo.ledger_path) as ledger:
+    with Ledger(demo.ledger) as ledger:
         sheets = ledger.query(
             "SELECT s.*, f.path FROM sheets s JOIN files f USING (file_id) WHERE s.kind IS NOT NULL"
         )
@@ -84,7 +101,7 @@ def test_appended_rows_add_exactly_those_rows(workspace):
     write_xlsx(path, [SheetSpec("报备", HEADER, edited)])
     summary = run(ws, AS_OF)
     assert summary.rows_added == 4
-    with Ledger(ws.ledger_path) as ledger:
+    with Ledger(ws.ledger) as ledger:
         assert ledger.count("rows") == 9, "the edited row's old version is kept"
         sources = dict(ledger.execute("SELECT phone_pattern, source FROM ledger_rows"))
     assert sources["138****0001"] == "channels/链家/报备.xlsx#报备!3", "first file seen wins"
@@ -119,7 +136,7 @@ def test_a_crash_mid_file_leaves_the_ledger_as_before_that_file(workspace, monke
     summary = run(ws, AS_OF)
     assert [path for path, _ in summary.failed] == ["channels/链家/b.xlsx"]
     assert "内部错误" in summary.failed[0][1]
-    with Ledger(ws.ledger_path) as ledger:
+    with Ledger(ws.ledger) as ledger:
         assert ledger.count("rows") == 3, "b.xlsx's rows were rolled back with it"
         assert ledger.execute("SELECT path FROM files") == [("channels/链家/a.xlsx",)]
     monkeypatch.setattr(Ledger, "record_sheet", original)
@@ -142,7 +159,8 @@ def test_a_bad_file_moves_to_the_quarantine_and_is_read_when_dropped_again_fixed
 
 
 def test_a_bad_file_left_in_place_is_not_read_again_until_it_changes(workspace):
-    (workspace / "rules.yaml").write_text("quarantine: false\n", encoding="utf-8")
+    with (workspace / "rules.yaml").open("a", encoding="utf-8") as rules:
+        rules.write("quarantine: false\n")
     path = workspace / "inputs/channels/链家/报备.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"PK\x03\x04 half a zip")
@@ -173,7 +191,7 @@ def test_rows_remember_when_they_were_first_seen(workspace):
     run(ws, date(2026, 11, 18))
     write_xlsx(workspace / "inputs/channels/链家/a.xlsx", [SheetSpec("报备", HEADER, _rows(3))])
     run(ws, date(2026, 11, 19))
-    with Ledger(ws.ledger_path) as ledger:
+    with Ledger(ws.ledger) as ledger:
         seen = sorted(row[0] for row in ledger.execute("SELECT first_seen FROM ledger_rows"))
     assert seen == ["2026-11-18T23:59:59+08:00"] * 2 + ["2026-11-19T23:59:59+08:00"]
 
@@ -206,7 +224,7 @@ def test_the_raw_cells_of_every_row_stay_in_the_ledger(workspace):
     ws = Workspace.open(workspace)
     run(ws, AS_OF)
     shutil.rmtree(workspace / "inputs")
-    with Ledger(ws.ledger_path) as ledger:
+    with Ledger(ws.ledger) as ledger:
         cells = ledger.sheet_cells(1, "报备")
     assert cells.row(1) == ("张0", "138****0000", "2026-11-18 08:00", "王五", 2)
 
