@@ -20,6 +20,7 @@ group mails are composed once and never sent twice.
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -152,7 +153,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def _money(text: str | None) -> float:
-    return float(text) if text else 0.0
+    value = float(text) if text else 0.0
+    if not math.isfinite(value):
+        raise ValueError(f"金额不是有限的数字：{text[:20] if text else ''}")
+    return value
 
 
 def bounded(text: str) -> str:
@@ -164,47 +168,56 @@ def bounded(text: str) -> str:
 
 def read_view(group: str, night: date, nights: Sequence[ProjectNight]) -> GroupView:
     """The group's night from each project's CSV contract; a night without its CSVs
-    (failed, or its folder gone) is listed with the reason."""
+    (failed, its folder gone, a file that cannot be read) is listed with the reason."""
     view = GroupView(group, night)
     for project in nights:
-        counts = ProjectCounts(project.name)
         folder = project.outputs
         if folder is None or not (folder / "settlement.csv").is_file():
-            counts.error = bounded(
-                project.error or f"没有找到 {night} 的对账结果（settlement.csv）"
-            )
-            view.projects.append(counts)
+            reason = project.error or f"没有找到 {night} 的对账结果（settlement.csv）"
+            view.projects.append(ProjectCounts(project.name, bounded(reason)))
             continue
-        for row in _rows(folder / "settlement.csv"):
-            line = Line(
-                project.name,
-                row["deal_id"],
-                row["channel"],
-                row["agent"],
-                row["status"],
-                row["check"],
-                _money(row["commission"]),
-                _money(row["paid"]),
-                _money(row["outstanding"]),
-                _money(row["claimed"]) if row["claimed"] else None,
-            )
-            counts.outstanding += line.outstanding if line.channel else 0.0
-            counts.claim_issues += line.check in _CLAIM_ISSUES
-            if line.channel:
-                view.lines.append(line)
-        for row in _rows(folder / "reports.csv"):
-            counts.reports += 1
-            status = row["status"]
-            counts.disputed += status == ReportStatus.DISPUTED
-            counts.ambiguous += status == ReportStatus.AMBIGUOUS
-            counts.pending += status == ReportStatus.PENDING
-            counts.invalid += status == ReportStatus.INVALID
-        deals = _rows(folder / "deals.csv")
-        counts.held = sum(row["status"] == DealStatus.HELD for row in deals)
+        try:
+            counts, lines = _project(project.name, folder)
+        except (OSError, UnicodeError, KeyError, ValueError, csv.Error) as exc:
+            reason = f"无法读取 {folder} 中的对账结果（{type(exc).__name__}: {exc}）"
+            view.projects.append(ProjectCounts(project.name, bounded(reason)))
+            continue
         view.projects.append(counts)
+        view.lines += lines
     view.lines.sort(key=lambda line: (line.channel, line.project, line.deal_id))
     view.projects.sort(key=lambda p: (p.error is None, -p.attention, p.name))
     return view
+
+
+def _project(name: str, folder: Path) -> tuple[ProjectCounts, list[Line]]:
+    """One project's counts and its settlement lines with a channel, from its CSVs."""
+    counts, lines = ProjectCounts(name), []
+    for row in _rows(folder / "settlement.csv"):
+        line = Line(
+            name,
+            row["deal_id"],
+            row["channel"],
+            row["agent"],
+            row["status"],
+            row["check"],
+            _money(row["commission"]),
+            _money(row["paid"]),
+            _money(row["outstanding"]),
+            _money(row["claimed"]) if row["claimed"] else None,
+        )
+        counts.claim_issues += line.check in _CLAIM_ISSUES
+        if line.channel:
+            counts.outstanding += line.outstanding
+            lines.append(line)
+    for row in _rows(folder / "reports.csv"):
+        counts.reports += 1
+        status = row["status"]
+        counts.disputed += status == ReportStatus.DISPUTED
+        counts.ambiguous += status == ReportStatus.AMBIGUOUS
+        counts.pending += status == ReportStatus.PENDING
+        counts.invalid += status == ReportStatus.INVALID
+    counts.held = sum(row["status"] == DealStatus.HELD for row in _rows(folder / "deals.csv"))
+    return counts, lines
 
 
 def _label(vocabulary: type[DealStatus] | type[ClaimCheck], value: str) -> str:
@@ -349,7 +362,7 @@ def channel_totals(view: GroupView) -> list[ChannelTotal]:
         total[2] += line.outstanding
         projects[line.channel].add(line.project)
     return [
-        ChannelTotal(name, len(projects[name]), *(yuan(value + 0.0) for value in total))
+        ChannelTotal(one_line(name), len(projects[name]), *(yuan(value + 0.0) for value in total))
         for name, total in sorted(sums.items())
     ]
 
