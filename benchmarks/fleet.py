@@ -14,7 +14,10 @@ everything. Inputs are aged past the safe-arrival interval before any clock star
   (c) the scheduler overhead per task: the round trip of 200 empty tasks on the same
       cluster, and the cluster's time not spent in nights (workers × wall − Σ nights)
       per night;
-  (d) per project: mean and slowest night, and a worker's peak memory.
+  (d) per project: mean and slowest night (wall and CPU), a worker's peak memory, and
+      the ledger, inputs and night's files on disk;
+  (e) the group view of the cluster's nights: reading every project's CSVs, writing
+      the group settlement workbook and the digest (publish/group.py, no mail).
 
     .venv/bin/python benchmarks/fleet.py [--projects 40] [--reports 20000] [--workers 2]
 """
@@ -46,6 +49,12 @@ from reconcile.ops.fleet import (  # noqa: E402
     Outcome,
     dispatch,
     project_night,
+)
+from reconcile.publish.group import (  # noqa: E402
+    ProjectNight,
+    read_view,
+    render_digest,
+    write_group_settlement,
 )
 
 EMPTY_TASKS = 200
@@ -158,6 +167,16 @@ def main() -> None:
             f"(d) per project: sequential {summary(alone)}; on the cluster {summary(together)}; "
             f"peak memory: this process {main_peak:.0f} MiB, a worker {worker_peak:.0f} MiB; "
             f"{disk(clustered)}"
+        )
+        started = time.perf_counter()
+        nights = [ProjectNight(o.name, Path(o.outputs) if o.outputs else None) for o in together]
+        view = read_view(clustered.name, NIGHT_1, nights)
+        book = write_group_settlement(view, clustered.rules, scratch / "group.xlsx")
+        digest, _ = render_digest(view, book.name)
+        print(
+            f"(e) group view: {time.perf_counter() - started:.2f} s for {len(nights)} projects, "
+            f"{len(view.lines):,} settlement lines ({book.stat().st_size / 1024:.0f} KiB workbook, "
+            f"{len(digest) / 1024:.0f} KiB digest)"
         )
     finally:
         if args.keep is None:

@@ -367,6 +367,12 @@ def channel_totals(view: GroupView) -> list[ChannelTotal]:
     ]
 
 
+def render_digest(view: GroupView, attachment: str) -> tuple[str, str]:
+    """The group dispute digest as mail-safe HTML and as text."""
+    context = {"v": view, "channels": channel_totals(view), "attachment": attachment}
+    return _render("group_digest.html.j2", **context), _render("group_digest.txt.j2", **context)
+
+
 def publish_group(
     view: GroupView,
     rules: Rules,
@@ -379,9 +385,7 @@ def publish_group(
     workbook to `recipients[0]` (group_finance), the digest to `recipients[1]` (group_admin)."""
     night = view.night.isoformat()
     settlement = write_group_settlement(view, rules, folder / f"集团结算表_{night}.xlsx")
-    context = {"v": view, "channels": channel_totals(view), "attachment": settlement.name}
-    html = _render("group_digest.html.j2", **context)
-    text = _render("group_digest.txt.j2", **context)
+    html, text = render_digest(view, settlement.name)
     digest = write_atomic(folder / f"集团争议汇总_{night}.html", html.encode("utf-8"))
     write_atomic(folder / f"集团争议汇总_{night}.txt", text.encode("utf-8"))
     finance, admin = recipients

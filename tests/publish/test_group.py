@@ -13,9 +13,9 @@ from reconcile.publish.group import (
     ProjectNight,
     channel_totals,
     read_view,
+    render_digest,
     write_group_settlement,
 )
-from reconcile.publish.report import _render
 
 NIGHT = date(2026, 11, 20)
 HOSTILE = '=HYPERLINK("http://x")<b>\x1b[31m'
@@ -99,7 +99,6 @@ def test_hostile_names_are_text_in_the_workbook_and_escaped_in_the_digest(tmp_pa
     assert not any("HYPERLINK" in f for f in formulas)
     detail = book["明细"]
     assert detail.cell(2, 1).value == names[0].value  # 明细 and 汇总 hold one text: EXACT
-    html = _render("group_digest.html.j2", v=view, channels=channel_totals(view), attachment="x")
-    text = _render("group_digest.txt.j2", v=view, channels=channel_totals(view), attachment="x")
+    html, text = render_digest(view, "x.xlsx")
     assert '>=HYPERLINK("http://x")&lt;b&gt; [31m</td>' in html and "\x1b" not in html
     assert "\x1b" not in text and "\x07" not in text
