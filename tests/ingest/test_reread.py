@@ -1,8 +1,9 @@
 """Re-reading stored sheets when the vocabulary or `columns:` changes (SPEC 4.1).
 
-A real workspace, a real SQLite ledger, real workbooks: an alias added to rules.yaml
-changes the verdict of rows already read, while the ledger keeps one row per source
-row, each with its source and first-seen time, and old ids stay findable.
+A real workspace, a real ledger (SQLite, and a PostgreSQL server), real workbooks: an
+alias added to rules.yaml changes the verdict of rows already read, while the ledger
+keeps one row per source row, each with its source and first-seen time, and old ids
+stay findable.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     init_workspace(tmp_path)
-    (tmp_path / "rules.yaml").write_text("project: 测试项目\n", encoding="utf-8")
+    ledger = request.getfixturevalue("postgres").rules_line() if request.param != "sqlite" else ""
+    (tmp_path / "rules.yaml").write_text(f"project: 测试项目\n{ledger}", encoding="utf-8")
     write_xlsx(tmp_path / "inputs/channels/链家/报备.xlsx", [SheetSpec("报备", HEADER, ROWS)])
     return tmp_path
 
@@ -45,7 +47,7 @@ def _reports(root: Path, night: date) -> list[dict]:
 
 def _ledger_rows(root: Path) -> list[tuple]:
     ws = Workspace.open(root)
-    with Ledger(ws.ledger_path) as ledger:
+    with Ledger(ws.ledger) as ledger:
         return ledger.execute(
             "SELECT row_id, source, first_seen FROM ledger_rows WHERE kind = 'report' "
             "ORDER BY source"
@@ -53,9 +55,8 @@ def _ledger_rows(root: Path) -> list[tuple]:
 
 
 def _add_alias(root: Path) -> None:
-    (root / "rules.yaml").write_text(
-        "project: 测试项目\ncolumns:\n  customer_name: [客户姓氏]\n", encoding="utf-8"
-    )
+    with (root / "rules.yaml").open("a", encoding="utf-8") as rules:
+        rules.write("columns:\n  customer_name: [客户姓氏]\n")
 
 
 def test_an_added_alias_rereads_stored_rows_without_a_second_copy(workspace: Path):
@@ -75,7 +76,7 @@ def test_an_added_alias_rereads_stored_rows_without_a_second_copy(workspace: Pat
     assert {r["status"] for r in _reports(workspace, NIGHT_2)} == {"pending"}
     assert {r["reason_codes"] for r in _reports(workspace, NIGHT_2)} == {""}
     old_to_new = dict(zip(sorted(i for i, *_ in before), sorted(i for i, *_ in after), strict=True))
-    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+    with Ledger(Workspace.open(workspace).ledger) as ledger:
         resolved = {old: ledger.resolve_alias(old) for old in old_to_new}
     assert set(resolved.values()) == {i for i, *_ in after}
 
@@ -108,16 +109,15 @@ def test_reread_command_is_idempotent(workspace: Path, capsys):
     assert main(["reread", "--workspace", str(workspace)]) == 0
     assert "0 条记录内容有变" in capsys.readouterr().out
     assert _ledger_rows(workspace) == before
-    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+    with Ledger(Workspace.open(workspace).ledger) as ledger:
         assert ledger.meta(VOCABULARY_KEY) is not None
     # The run after a reread finds the vocabulary current: nothing to redo.
     assert run(Workspace.open(workspace), NIGHT_2, send=False).reread is None
 
 
 def test_a_quarantined_file_is_read_once_the_alias_makes_it_readable(workspace: Path):
-    (workspace / "rules.yaml").write_text(
-        "project: 测试项目\nquarantine: false\n", encoding="utf-8"
-    )
+    with (workspace / "rules.yaml").open("a", encoding="utf-8") as rules:
+        rules.write("quarantine: false\n")
     write_xlsx(
         workspace / "inputs/visits/登记.xlsx",
         [
@@ -130,13 +130,11 @@ def test_a_quarantined_file_is_read_once_the_alias_makes_it_readable(workspace: 
     )
     first = run(Workspace.open(workspace), NIGHT_1, send=False)
     assert [path for path, _ in first.quarantined] == ["visits/登记.xlsx"]
-    (workspace / "rules.yaml").write_text(
-        "project: 测试项目\nquarantine: false\ncolumns:\n  visited_at: [登记时刻]\n",
-        encoding="utf-8",
-    )
+    with (workspace / "rules.yaml").open("a", encoding="utf-8") as rules:
+        rules.write("columns:\n  visited_at: [登记时刻]\n")
     second = run(Workspace.open(workspace), NIGHT_2, send=False)
     assert second.reread is not None and second.reread.now_read == ["visits/登记.xlsx"]
-    with Ledger(Workspace.open(workspace).ledger_path) as ledger:
+    with Ledger(Workspace.open(workspace).ledger) as ledger:
         assert ledger.execute("SELECT count(*) FROM rows WHERE kind = 'visit'")[0][0] == 1
 
 

@@ -12,6 +12,7 @@ from reconcile.config.workspace import Workspace
 from reconcile.ops.lock import lock_state
 from reconcile.ops.pipeline import run
 from reconcile.store.ledger import Ledger
+from reconcile.testing import SheetSpec, write_xlsx
 from tests.ops.support import demo_workspace, spawn, text, wait_for
 from tests.postgres import Postgres
 
@@ -50,6 +51,7 @@ def test_the_demo_night_on_postgresql_matches_sqlite_and_runs_twice(
     assert not server_ws.ledger_path.exists(), "no SQLite ledger beside a server's"
 
     again = run(server_ws, NIGHT)
+    assert again.reused is not None, "nothing changed: the night's files are reused"
     assert again.rows_added == 0 and again.errors_added == 0 and not again.files_new
     assert again.files_unchanged == run(sqlite_ws, NIGHT).files_unchanged >= 11
     assert _ledger_view(server_ws) == _ledger_view(sqlite_ws)
@@ -69,6 +71,13 @@ def test_a_replay_on_postgresql_reproduces_the_night(tmp_path: Path, postgres: P
     with Ledger(ws.ledger) as ledger:
         modes = [(r.as_of, r.mode, r.status) for r in reversed(ledger.recent_runs(10))]
     assert modes[2] == ("2026-11-19", "replay", "ok")
+    write_xlsx(
+        root / "inputs/channels/链家/补充报备.xlsx",
+        [SheetSpec("报备", ["客户姓名", "客户电话", "报备时间", "经纪人"],
+                   [["邹先生", "139****0001", "2026-11-20 09:00", "王磊"]])],
+    )  # fmt: skip
+    added = run(ws, NIGHT)
+    assert added.reused is None and added.rows_added == 1, "a new row: judged again"
     assert main(["status", "--workspace", str(root)]) == 0
 
 
