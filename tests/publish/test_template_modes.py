@@ -40,7 +40,9 @@ def test_the_notes_say_who_holds_a_customer_in_each_mode(mode, says, tmp_path) -
     assert text["判客方式"].startswith(says)
     # Lines of rules the project does not use are left out.
     assert not {"交定金后", "延期申请", "排队"} & set(text)
-    unused = {"report_visit": set(), "report": {Code.R08, Code.P01}, "visit": {Code.R08}}[mode]
+    unused = {"report_visit": set(), "report": {Code.R08, Code.P01, Code.D01}, "visit": {Code.R08}}[
+        mode
+    ]
     for code in (Code.R08, Code.P01, Code.D01):
         notes = REASONS[code].notes
         assert notes is not None
@@ -56,3 +58,4 @@ def test_seed_004s_rules_read_in_plain_words(tmp_path) -> None:
     assert "最多 1 次" in extension and "只延长 15 天" in extension
     assert extension.endswith("（R11 延期申请无效）")
     assert "排队已满的报备无效（Q01 排队已满）" in text["排队"]
+    assert text["申诉期"].startswith("报备后 24 小时内")  # the report starts the episode

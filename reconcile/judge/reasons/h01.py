@@ -44,8 +44,10 @@ def decide(episode: Episode, rules: Rules, as_of_end: datetime) -> bool:
 
 
 def _notes(rules: Rules) -> str:
+    # The window runs from the episode's start: the report in report mode (SPEC 6.8).
+    start = "报备" if rules.conflict.mode == "report" else "到访"
     return (
-        f"到访后 {duration_text(rules.conflict.appeal_window)}内可向案场申诉；"
+        f"{start}后 {duration_text(rules.conflict.appeal_window)}内可向案场申诉；"
         f"期内涉及撞单的佣金暂缓结算{REASON.cited}"
     )
 

@@ -47,6 +47,9 @@ def _report(rules: Rules) -> str:
         f"报备-成交：第一家有效报备的渠道在报备有效期内（{validity}）持有客户，"
         "不论客户由谁带来；期内成交归该渠道，其他渠道的报备不获归属"
     )
+    gap = rules.conflict.min_gap
+    if gap is not None:
+        text += f"；两家报备相隔不到 {duration_text(gap)}视为同时，由案场裁决"
     queue = rules.report.queue
     if queue is not None:
         text += (
@@ -69,10 +72,11 @@ MODES = {
     for mode in (
         Mode("report_visit", "报备-到访-成交", report_holds=False, needs_report=True,
              notes=_report_visit),
-        # Report mode: no report waits for a visit (no R08/R09), visits protect nothing
-        # (no P01) and a bringer without a report gains nothing to record (no C02).
+        # Report mode: no report waits for a visit (no R08/R09, no contest at a visit:
+        # its ties are told in the mode's own line), visits protect nothing (no P01) and
+        # a bringer without a report gains nothing to record (no C02).
         Mode("report", "报备-成交", report_holds=True, needs_report=True, notes=_report,
-             unused=frozenset({Code.R08, Code.R09, Code.P01, Code.C02})),
+             unused=frozenset({Code.R08, Code.R09, Code.P01, Code.C02, Code.D01, Code.N01})),
         # Visit mode: the bringer needs no report, in time or not.
         Mode("visit", "到访-成交", report_holds=False, needs_report=False, notes=_visit,
              unused=frozenset({Code.R08, Code.C02})),
