@@ -203,6 +203,8 @@ def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     written += _write_rulings(inputs, contests)
     written += _write_payments(inputs)
     written += _write_statements(inputs, plan.customers[:44:5], contests[0].person)
+    # WeChat messages are staged on their own seed too: the other files keep their data.
+    written.append(_write_wechat(inputs, people(random.Random(seed + 2), 3)))
     return written
 
 
@@ -424,6 +426,36 @@ def _write_channel_files(inputs: Path, reports: list[Report], rng: random.Random
     sheets.append(SheetSpec("填写说明", ["说明"], [["隐藏号码请按 138****1234 填写"]]))
     written.append(write_xlsx(inputs / "channels/自有渠道/自有渠道报备.xlsx", sheets))
     return written
+
+
+def _write_wechat(inputs: Path, customers: list[Person]) -> Path:
+    """自有渠道's report group, exported as text (SPEC 4.2): its template (F1 of
+    docs/wechat-formats.md), a 临报 one-liner, chatter, and a report for another project."""
+    first, second, other = customers
+    text = "\n".join(
+        [
+            "郑强  2026-11-18 09:40",
+            f"客户姓名：{first.name}",
+            f"客户联系方式：{first.masked()}",
+            "物业类型：住宅",
+            "客户预计到访时间：2026/11/21 17:20",
+            "渠道专员姓名：郑强",
+            "",
+            "冯丽  2026-11-19 15:05",
+            f"{second.polite}{second.masked()}自有渠道15:02",
+            "",
+            "案场-小陈  2026-11-19 15:06",
+            "收到",
+            "",
+            "郑强  2026-11-19 16:10",
+            "报备项目：云栖府",
+            f"客户：{other.polite} 电话：{other.masked()}",
+            "",
+        ]
+    )
+    path = inputs / "channels/自有渠道/自有渠道报备群.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def _write_visits(

@@ -73,3 +73,23 @@ def test_a_reread_keeps_every_message_report(workspace: Path, capsys):
     assert "0 条记录内容有变" in capsys.readouterr().out
     after = _ledger(workspace, "SELECT row_id, source FROM ledger_rows ORDER BY source")
     assert after == before and len(after) == 3
+
+
+def test_the_demo_agency_sees_its_wechat_reports_in_its_receipt(tmp_path: Path):
+    from openpyxl import load_workbook
+
+    from reconcile.ops.demo import DEMO_AS_OF, generate_workspace
+
+    generate_workspace(tmp_path)
+    run(Workspace.open(tmp_path), DEMO_AS_OF, send=False)
+    receipt = tmp_path / "outputs" / DEMO_AS_OF.isoformat() / "channels" / "自有渠道.xlsx"
+    sources = [
+        str(cell)
+        for row in load_workbook(receipt, read_only=True)["报备回执"].iter_rows(values_only=True)
+        for cell in row
+        if cell and "自有渠道报备群.txt" in str(cell)
+    ]
+    assert sources == [
+        "channels/自有渠道/自有渠道报备群.txt#自有渠道报备群!2",
+        "channels/自有渠道/自有渠道报备群.txt#自有渠道报备群!9",
+    ]
