@@ -66,7 +66,7 @@ def fleet_command(
     args: argparse.Namespace, say: Callable[[str], None], complain: Callable[[str], None]
 ) -> int:
     """Run `fleet run|status`; `say` prints a line for the user, `complain` on stderr."""
-    from reconcile.ops.fleet import Cluster, fleet_status, run_fleet
+    from reconcile.ops.fleet import Cluster, GroupPublishError, fleet_status, run_fleet
 
     group = load_group(args.projects)
     if args.fleet_command == "status":
@@ -89,11 +89,13 @@ def fleet_command(
         who = busy.holder.describe() if busy.holder else "另一个进程"
         complain(f"该集团的对账正在运行：{who}；本次未运行，请等它结束后再试")
         return EXIT_FAILED
+    except GroupPublishError as exc:
+        complain(f"{exc}；各项目的对账已完成，结果已记入集团台账（reconcile fleet status）")
+        return EXIT_FAILED
     except (OSError, ValueError):
         if args.scheduler is None:
             raise
-        # Unreachable, or not an address: no project ran; the group ledger records the
-        # night as failed.
+        # Unreachable, or not an address: no project ran.
         complain(
             f"无法连接 Dask 调度器 {args.scheduler}（地址应写成 tcp://主机:端口，"
             "且调度器须已启动、网络可达）；各项目均未运行"

@@ -126,6 +126,10 @@ def project_night(project: Project, as_of: date, pause: float = 0.0) -> Outcome:
     )
 
 
+class GroupPublishError(OSError):
+    """The projects' nights ran, but the group's files could not be written."""
+
+
 @dataclass
 class FleetNight:
     as_of: date
@@ -256,13 +260,19 @@ def run_fleet(
         now = datetime.now(rules.zone).isoformat(timespec="seconds")
         ledger.close_dead_runs(now)
         run_id = ledger.start_run(as_of.isoformat(), "fleet", started.isoformat("T", "seconds"))
-        outcomes: list[Outcome] = []
+        arrived: list[Outcome] = []  # recorded even if the fleet night is interrupted
+
+        def arrive(outcome: Outcome) -> None:
+            arrived.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
         try:
             if not send:  # --no-email holds every project's mail too
                 group = replace(
                     group, projects=tuple(replace(p, send=False) for p in group.projects)
                 )
-            outcomes = dispatch(group, as_of, cluster or Cluster(), on_outcome)
+            outcomes = dispatch(group, as_of, cluster or Cluster(), arrive)
             night = FleetNight(as_of, run_id, outcomes, 0.0, took_over=took_over)
             view = read_view(
                 group.name,
@@ -277,16 +287,17 @@ def run_fleet(
                 ],
             )
             notify = group.settings.notify
-            night.published = publish_group(
-                view,
-                rules,
-                ledger,
-                group.outputs / as_of.isoformat(),
-                (notify.group_finance, notify.group_admin),
-                send,
-            )
+            folder = group.outputs / as_of.isoformat()
+            try:
+                night.published = publish_group(
+                    view, rules, ledger, folder, (notify.group_finance, notify.group_admin), send
+                )
+            except OSError as exc:
+                raise GroupPublishError(
+                    f"集团结算表与争议汇总无法写入 {folder}（{exc.strerror or exc}）"
+                ) from exc
         except BaseException as exc:
-            ledger.finish_run(run_id, "failed", _now(group), _summary(outcomes, repr(exc)))
+            ledger.finish_run(run_id, "failed", _now(group), _summary(arrived, repr(exc)))
             raise
         night.seconds = time.perf_counter() - clock
         ledger.finish_run(run_id, night.status, _now(group), _summary(outcomes, None))

@@ -292,3 +292,22 @@ def test_fleet_run_again_from_the_command_line_sends_no_mail_twice(fleet, tmp_pa
     # when they were sent: by the first night
     assert len(re.findall(r"邮件已于 \d{4}-\d{2}-\d{2}T[\d:]+\+08:00 发送", out)) == 2
     assert len(fleet.server.received) == fleet.received
+
+
+def test_group_files_that_cannot_be_written_fail_the_command_but_keep_the_outcomes(
+    tmp_path, capsys
+):
+    # The group's output folder is a file: nothing can be written under it. (The one
+    # project is missing, so that no night has to run for the outcome to be recorded.)
+    (tmp_path / "taken").write_text("", encoding="utf-8")
+    group_yaml = tmp_path / "group.yaml"
+    group_yaml.write_text("outputs: taken\nprojects: [{workspace: p}]\n", encoding="utf-8")
+    assert main(["fleet", "run", "--projects", str(group_yaml), "--as-of", "2026-11-20"]) == 1
+    captured = capsys.readouterr()
+    assert "  p：失败" in captured.out
+    assert "集团结算表与争议汇总无法写入" in captured.err and "taken/2026-11-20" in captured.err
+    with Ledger(tmp_path / ".reconcile-group/ledger.sqlite", read_only=True) as ledger:
+        (night,) = ledger.recent_runs(5)
+    assert night.status == "failed"
+    assert [(p["name"], p["status"]) for p in night.summary["projects"]] == [("p", "failed")]
+    assert "集团结算表与争议汇总无法写入" in night.summary["error"]
