@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,12 +15,31 @@ RECONCILE = str(Path(sys.executable).parent / "reconcile")
 
 
 def demo_workspace(root: Path, extra_rules: str = "") -> Path:
-    """The demo's inputs and rules, with `extra_rules` appended (top-level keys)."""
+    """The demo's inputs and rules, with `extra_rules` (top-level keys) in place of the
+    demo's own blocks of those keys."""
     generate_workspace(root)
     if extra_rules:
         rules = root / "rules.yaml"
-        rules.write_text(rules.read_text(encoding="utf-8") + "\n" + extra_rules, encoding="utf-8")
+        text = rules.read_text(encoding="utf-8")
+        for key in re.findall(r"^([A-Za-z_]+):", extra_rules, flags=re.MULTILINE):
+            text = without_key(text, key)
+        rules.write_text(text + "\n" + extra_rules, encoding="utf-8")
     return root
+
+
+def without_key(text: str, key: str, indent: str = "") -> str:
+    """A rules.yaml text without the block of `key` at `indent` (its line and the more
+    deeply indented lines under it): rules.yaml refuses a key written twice."""
+    kept, inside = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(f"{indent}{key}:"):
+            inside = True
+            continue
+        if inside and (not line.strip() or line.startswith(indent + " ")):
+            continue
+        inside = False
+        kept.append(line)
+    return "".join(kept)
 
 
 def spawn(*args: str, log: Path) -> subprocess.Popen:
