@@ -300,5 +300,20 @@ def test_a_role_given_only_its_schema_writes_and_a_viewer_only_reads(
     assert Ledger.exists(looking)
     with Ledger(looking, read_only=True) as ledger:
         assert [r.as_of for r in ledger.recent_runs(1)] == ["2026-11-20"]
-    with pytest.raises(Exception, match="permission denied"):
-        Ledger(looking)
+    with Ledger(looking) as ledger, pytest.raises(Exception, match="permission denied"):
+        ledger.start_run("2026-11-21", "ingest", LATER)
+
+
+def test_a_ledger_made_by_an_older_version_gains_the_columns_added_since(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        ledger.execute("ALTER TABLE sheets DROP COLUMN ref_date")
+        ledger.execute("DELETE FROM meta WHERE key = 'layout'")
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        file_id = _file(ledger, run, "a.xlsx")
+        ledger.record_sheet(file_id=file_id, sheet="表", kind=None, hidden=True, header_row=None,
+                            mapping="{}", headers="[]", rows_in=0, accepted=0, rejected=0,
+                            skipped="{}", ref_date="2026-11-20")  # fmt: skip
+        assert ledger.stored_sheets(file_id) == []
+        assert ledger.execute("SELECT hidden, ref_date FROM sheets") == [(1, "2026-11-20")]
+        assert ledger.meta("layout") is not None
