@@ -405,6 +405,17 @@ class _SQLite:
     def sql(self, statement: str) -> str:
         return statement
 
+    def insert_new(self, conn: adbc_dbapi.Connection, table: str, staged: pl.DataFrame) -> int:
+        """Rows whose key `table` does not hold yet, first of equal keys first; how many."""
+        with conn.cursor() as cursor:
+            # Arrow parameters are bound column-wise in C, never as Python row objects.
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(staged.columns)}) "
+                f"VALUES ({', '.join('?' * staged.width)}) ON CONFLICT DO NOTHING",
+                staged.to_arrow(),
+            )
+            return int(cursor.rowcount)
+
     def begin(self) -> list[tuple[str, tuple]]:
         return [("BEGIN IMMEDIATE", ())]
 
@@ -487,6 +498,24 @@ class _PostgreSQL:
 
     def sql(self, statement: str) -> str:
         return _numbered(statement)
+
+    def insert_new(self, conn: adbc_dbapi.Connection, table: str, staged: pl.DataFrame) -> int:
+        """As SQLite's, through COPY: the driver binds parameters one row a round trip
+        (about 0.1 ms a row), COPY moves the chunk at once into a temporary table."""
+        staging, names = f"staged_{table}", ", ".join(staged.columns)
+        frame = staged.with_columns(
+            pl.col(name).cast(pl.String) for name, kind in staged.schema.items() if kind == pl.Null
+        ).with_columns(staged_order=pl.int_range(staged.height, dtype=pl.Int64))
+        with conn.cursor() as cursor:
+            cursor.adbc_ingest(staging, frame.to_arrow(), mode="replace", temporary=True)
+            cursor.execute(
+                f"WITH added AS (INSERT INTO {table} ({names}) SELECT {names} FROM {staging} "
+                "ORDER BY staged_order ON CONFLICT DO NOTHING RETURNING 1) "
+                "SELECT count(*) FROM added"
+            )
+            added = cursor.fetchall()[0][0]
+            cursor.execute(f"DROP TABLE {staging}")
+        return int(added)
 
     def begin(self) -> list[tuple[str, tuple]]:
         return [("BEGIN", ()), ("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))]
@@ -874,17 +903,7 @@ class Ledger:
             *columns,
             file_id=pl.lit(file_id, dtype=pl.Int64),
         ).sort(id_column, maintain_order=True)  # right-edge index growth: few page splits
-        names = ", ".join((id_column, *columns, "file_id"))
-        with self._conn.cursor() as cursor:
-            # Arrow parameters are bound column-wise in C, never as Python row objects.
-            cursor.executemany(
-                self._dialect.sql(
-                    f"INSERT INTO {table} ({names}) "
-                    f"VALUES ({', '.join('?' * (len(columns) + 2))}) ON CONFLICT DO NOTHING"
-                ),
-                staged.to_arrow(),
-            )
-            return int(cursor.rowcount)
+        return self._dialect.insert_new(self._conn, table, staged)
 
     # mails
     _MAIL_COLUMNS = (

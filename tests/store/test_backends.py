@@ -317,3 +317,13 @@ def test_a_ledger_made_by_an_older_version_gains_the_columns_added_since(ledger_
         assert ledger.stored_sheets(file_id) == []
         assert ledger.execute("SELECT hidden, ref_date FROM sheets") == [(1, "2026-11-20")]
         assert ledger.meta("layout") is not None
+
+
+def test_of_equal_rows_in_one_chunk_the_first_is_kept(ledger_location):
+    # A sheet holding the same report twice: the ledger points at its first row.
+    keys = [f"k{i % 500}" for i in range(3000)]
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        assert ledger.add_records(_records(keys), _file(ledger, run, "a.xlsx")) == 500
+        rows = ledger.judge_rows(SEEN)
+    assert sorted(rows["row_no"].to_list()) == list(range(2, 502))
