@@ -3,7 +3,8 @@
 It is a SQLite file in the workspace's state folder, or, with `ledger:
 postgresql://…` in rules.yaml, the project's own schema on a PostgreSQL server. Both
 are reached through ADBC and read the same SQL: the few places the two dialects part
-(placeholders, column types, connection settings, the writer's lock) are `_Dialect`'s.
+(placeholders, column types, connection settings, the writer's lock, bulk inserts)
+are the methods of `_SQLite` and `_PostgreSQL`.
 
 Rows are keyed by their content-derived id, so re-reading a file adds nothing
 and a re-saved file adds only its new or edited rows. Each input file is written
@@ -315,7 +316,7 @@ _ORDERED_TABLES = ("rows", "row_errors", "sheets", "sheet_cells", "mails", "file
 # ledger gains them in place and keeps its schema version.
 _ADDED_COLUMNS = {"sheets": ("unused TEXT", "ref_date TEXT")}
 # What `_create` makes: a ledger already at this layout is opened without any DDL, which
-# on a server costs a round trip a statement (about 0.1 s an open).
+# on a server costs a round trip a statement.
 _LAYOUT = hashlib.sha256(f"{_TABLES}{_VIEWS}{_ADDED_COLUMNS}".encode()).hexdigest()[:16]
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?")
 
@@ -368,8 +369,7 @@ class _SQLite:
 
     def connect(self, read_only: bool) -> adbc_dbapi.Connection:
         if read_only:
-            conn = adbc_sqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", autocommit=True)
-            return conn
+            return adbc_sqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", autocommit=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return adbc_sqlite.connect(str(self.path), autocommit=True)
 
@@ -530,8 +530,8 @@ def _dialect(location: Path | LedgerServer) -> _SQLite | _PostgreSQL:
 class Ledger:
     """The ledger database, opened through ADBC so that whole sheets move as Arrow data.
 
-    Bulk rows are bound to one prepared `INSERT … ON CONFLICT DO NOTHING` from Arrow
-    columns, never through Python objects row by row.
+    Bulk rows move as Arrow columns, never as Python objects row by row: bound to one
+    prepared `INSERT … ON CONFLICT DO NOTHING` (SQLite), or copied to the server (COPY).
     """
 
     def __init__(self, location: Path | LedgerServer, read_only: bool = False) -> None:
