@@ -148,6 +148,11 @@ commission:
     链家: {rate: 0.012}
     自有渠道: {fixed: 3000}
 
+# 置业顾问的客户归属与业绩（首次接待建档 2 个月，本人 10 天未接待或跟进即释放；客户指定他人、
+# 同事协助接待时业绩 80/20 分成），以及按 inputs/roster/ 的轮排表核对接待是否按轮排。
+consultant: {}
+rotation: {}
+
 # 演示工作区里有一份故意损坏的文件；保留在原处，演示可以反复运行。正式项目请用默认的 true：
 # 拒收的文件移到 inputs/_quarantine/，旁边附“隔离原因”说明。
 quarantine: false
@@ -155,6 +160,7 @@ quarantine: false
 notify:
   admin: [anchang@shanhu.example.com]     # 撞单与争议日报
   finance: [caiwu@shanhu.example.com]     # 结算表
+  sales_manager: [xiaoshou@shanhu.example.com]  # 置业顾问业绩表
   channels:                               # 各渠道只收到自己的对账回执
     链家: [jiesuan@lianjia.example.com]
     房多多: [qudao@fangdd.example.com]
@@ -163,6 +169,7 @@ notify:
   #        user: reconcile@example.com, password_env: RECONCILE_SMTP_PASSWORD}
 """
 
+CONSULTANTS = ("李娜", "张伟", "黄婷")  # the sales office's 置业顾问
 CHANNEL_AGENTS = {
     "链家": ["王磊", "刘洋", "陈静"],
     "我爱我家": ["赵敏", "孙浩"],
@@ -198,13 +205,15 @@ def generate_workspace(root: Path, seed: int = DEMO_SEED) -> list[Path]:
     contests = _contests(random.Random(seed + 1))
     reports = _demo_reports(rng, plan) + [report for c in contests for report in c.reports]
     written += _write_channel_files(inputs, reports, rng)
-    written += _write_visits(inputs, rng, plan, reports, contests)
-    written += _write_crm(inputs, rng, plan, contests)
+    visits, receptionists = _write_visits(inputs, rng, plan, reports, contests)
+    written += visits
+    written += _write_crm(inputs, rng, plan, contests, receptionists)
     written += _write_rulings(inputs, contests)
     written += _write_payments(inputs)
     written += _write_statements(inputs, plan.customers[:44:5], contests[0].person)
     # WeChat messages are staged on their own seed too: the other files keep their data.
     written.append(_write_wechat(inputs, people(random.Random(seed + 2), 3)))
+    written += _write_roster(inputs)
     return written
 
 
@@ -464,7 +473,8 @@ def _write_visits(
     plan: DemoPlan,
     reports: list[Report],
     contests: list[Contest],
-) -> list[Path]:
+) -> tuple[list[Path], dict[str, str]]:
+    """The sales office's 来访登记表, and each visitor's first receptionist (置业顾问)."""
     first_report: dict[str, Report] = {}
     for earliest in sorted(reports, key=lambda r: r.at):
         first_report.setdefault(earliest.person.phone, earliest)
@@ -487,8 +497,9 @@ def _write_visits(
                 person.phone,
                 bringer[0],
                 bringer[1],
-                rng.choice(("李娜", "张伟", "黄婷")),
+                rng.choice(CONSULTANTS),
                 spouse,
+                None,
             ]
         )
     for contest in contests:
@@ -504,21 +515,55 @@ def _write_visits(
                 agent,
                 "李娜",
                 None,
+                None,
             ]
         )
     rows.sort(key=lambda r: (r[0], r[1]))
-    rows.append([date(2026, 11, 12), "15:20", "無名氏", "0571-88886666", None, None, "黄婷", None])
+    receptionists: dict[str, str] = {}
+    for row in rows:
+        receptionists.setdefault(str(row[3]), str(row[6]))
+    rows.append(
+        [date(2026, 11, 12), "15:20", "無名氏", "0571-88886666", None, None, "黄婷", None, None]
+    )
+    rows += _designated_visit(rows, plan.customers[:44:5])
     spec = SheetSpec(
         "来访登记",
-        ["到访日期", "时间", "客户姓名", "手机号码", "带看渠道", "带看人", "置业顾问", "配偶电话"],
+        [
+            "到访日期", "时间", "客户姓名", "手机号码", "带看渠道", "带看人", "置业顾问",
+            "配偶电话", "指定顾问",
+        ],
         rows,
         title=[["山湖一号案场来访登记表（2026年11月）"]],
-    )
-    return [write_xlsx(inputs / "visits/来访登记表_2026-11.xlsx", [spec])]
+    )  # fmt: skip
+    return [write_xlsx(inputs / "visits/来访登记表_2026-11.xlsx", [spec])], receptionists
+
+
+def _designated_visit(rows: list[list[Cell]], buyers: list[Person]) -> list[list[Cell]]:
+    """The first buyer who visited two days or more before subscribing comes back alone the
+    next day and asks for another consultant: the deal is split 80/20 between the asked-for
+    consultant and the first receptionist (SPEC 6.7 designated_other, K02). The channel that
+    brought them keeps them: a walk-in during its protection changes nothing."""
+    for index, buyer in enumerate(buyers):
+        subscribed = date(2026, 11, 8) + timedelta(days=index)  # as _write_crm dates it
+        first = next((row for row in rows if row[3] == buyer.phone), None)
+        if first is None:
+            continue
+        day = first[0]
+        assert isinstance(day, date)
+        if day + timedelta(days=1) >= subscribed:
+            continue
+        asked = CONSULTANTS[(CONSULTANTS.index(str(first[6])) + 1) % len(CONSULTANTS)]
+        when = day + timedelta(days=1)
+        return [[when, "10:30", buyer.name, buyer.phone, None, None, asked, None, asked]]
+    return []
 
 
 def _write_crm(
-    inputs: Path, rng: random.Random, plan: DemoPlan, contests: list[Contest]
+    inputs: Path,
+    rng: random.Random,
+    plan: DemoPlan,
+    contests: list[Contest],
+    receptionists: dict[str, str],
 ) -> list[Path]:
     customers: list[list[Cell]] = [
         [p.name, p.phone, _at(date(2026, 10, rng.randint(1, 28)), 11), "自然来访", "李娜"]
@@ -545,6 +590,7 @@ def _write_crm(
                 signed if stage == "签约" or refund else None,
                 signed + timedelta(days=3) if refund else None,
                 f"{rng.randint(180, 420) * 10000:,}.00",
+                receptionists.get(person.phone),
             ]
         )
     for contest in contests:
@@ -563,6 +609,7 @@ def _write_crm(
                 _at(signed_on, 15) if signed_on else None,
                 None,
                 f"{amount:,}.00",
+                receptionists.get(person.phone),
             ]
         )
     sheets = [
@@ -580,11 +627,26 @@ def _write_crm(
                 "签约日期",
                 "退房日期",
                 "成交总价",
+                "置业顾问",
             ],
             deals,
         ),
     ]
     return [write_xlsx(inputs / "crm/明源导出_2026-11-20.xlsx", sheets)]
+
+
+def _write_roster(inputs: Path) -> list[Path]:
+    """The sales office's 轮排表 (SPEC 6.7): each day the three consultants' order, turned by
+    one place a day, and who is off."""
+    rows: list[list[Cell]] = []
+    for offset in range(19):  # 11-02 … 11-20
+        day = date(2026, 11, 2) + timedelta(days=offset)
+        order = CONSULTANTS[offset % 3 :] + CONSULTANTS[: offset % 3]
+        for place, name in enumerate(order, start=1):
+            off = (name, offset % 7) in (("黄婷", 5), ("张伟", 2))
+            rows.append([day, place, name, "是" if off else "否"])
+    spec = SheetSpec("轮排表", ["日期", "顺序", "置业顾问", "是否休息"], rows)
+    return [write_xlsx(inputs / "roster/轮排表_2026-11.xlsx", [spec])]
 
 
 def _write_rulings(inputs: Path, contests: list[Contest]) -> list[Path]:

@@ -110,6 +110,9 @@ def _deferred(ledger: Ledger, workspace: Workspace, runs: list[RunRow]) -> list[
             ("settlement", rules.notify.finance),
         )
     ]
+    # The sales manager's workbook, when the run wrote one (`consultant:` set, SPEC 6.7).
+    if (workspace.outputs / latest.as_of / "performance.xlsx").is_file():
+        expected.append(("performance", rules.notify.sales_manager, ""))
     # An agency is mailed only if it has a receipt that night: the run wrote them.
     receipts = workspace.outputs / latest.as_of / "channels"
     expected += [

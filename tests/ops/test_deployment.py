@@ -192,8 +192,8 @@ def test_the_cron_line_runs_the_night_that_just_ended_and_mails_with_the_env_pas
     assert f" run.ok run=1 as_of={night.name} mode=ingest " in log
     assert f"判定日 {night.name}" in log  # the summary (stdout) is kept as well
     # The password reached the run through `set -a; . env-file`: every mail went out (the
-    # dispute report, the settlement, two agencies' receipts).
-    assert len(received) == 4 and {m.login for m in received} == {SMTP_USER}
+    # dispute report, the settlement, the sales manager's workbook, two agencies' receipts).
+    assert len(received) == 5 and {m.login for m in received} == {SMTP_USER}
 
 
 def test_the_cron_line_reports_a_busy_workspace_in_one_line_for_cron_mail(machine: Machine):

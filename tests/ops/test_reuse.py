@@ -53,6 +53,7 @@ def test_the_same_night_again_judges_nothing_and_rewrites_nothing(demo):
     assert _files(demo) == before  # same bytes, not even touched
     assert {p.name for p in second.written} == {
         "reports.csv", "attribution.csv", "deals.csv", "settlement.csv",
+        "consultants.csv", "performance.csv", "rotation.csv",  # the demo sets consultant:
     }  # fmt: skip
     assert [d.key for d in second.deliveries][:2] == ["dispute_report", "settlement"]
 

@@ -181,7 +181,13 @@ def test_a_daytime_run_leaves_the_nights_mails_to_the_nightly_run(tmp_path, caps
     assert _mails(ws) == [] and not (ws / "outputs/2026-11-20/outbox").exists()
     assert (ws / "reports/2026-11-20/dispute_report.html").exists(), "the files are written"
     serve_until(ws, at(21, 1), at(21, 3))  # the night's run composes them, from all of the day
-    keys = ["dispute_report", "settlement", receipt_key("链家"), receipt_key("房多多")]
+    keys = [
+        "dispute_report",
+        "settlement",
+        "performance",
+        receipt_key("链家"),
+        receipt_key("房多多"),
+    ]
     assert _mails(ws) == [("2026-11-20", key) for key in sorted(keys)]
 
 

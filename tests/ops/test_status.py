@@ -21,7 +21,7 @@ def test_status_before_any_run(tmp_path, capsys):
     assert main(["status", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
     assert "最近的运行：还没有运行过" in out and "定时服务：未运行" in out
-    assert "尚未读取的新文件（下次运行读取）：12 个" in out
+    assert "尚未读取的新文件（下次运行读取）：13 个" in out
 
 
 def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
@@ -45,7 +45,7 @@ def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "#2 判定日 2026-11-21 读取 · 已中止（收到停止信号） · " in out
     assert "开始 2026-11-22 02:00:00 · 用时 3 秒" in out
-    assert "#1 判定日 2026-11-20 读取 · 成功" in out and "新文件 11 个" in out
+    assert "#1 判定日 2026-11-20 读取 · 成功" in out and "新文件 12 个" in out
     assert "等待中的文件：2 个" in out
     assert "channels/链家/新报备.xlsx.part：临时文件" in out
     assert "channels/链家/~$链家报备_2026-11.xlsx：Office 锁文件" in out
@@ -55,8 +55,8 @@ def test_status_after_nights_with_every_kind_of_news(tmp_path, capsys):
         in out
     )
     assert "待发送的邮件：1 个" in out and "已尝试 2 次，无法连接邮件服务器，下次运行重试" in out
-    # the dispute report and two agencies' receipts
-    assert "只写入发件箱、未发送的邮件 3 封" in out
+    # the dispute report, the sales manager's workbook and two agencies' receipts
+    assert "只写入发件箱、未发送的邮件 4 封" in out
 
 
 def test_mails_a_run_during_the_day_left_for_the_night_are_waiting(tmp_path, capsys):
@@ -65,7 +65,7 @@ def test_mails_a_run_during_the_day_left_for_the_night_are_waiting(tmp_path, cap
     assert "当晚的邮件留给当天结束后的首次运行" in capsys.readouterr().out
     assert main(["status", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "待发送的邮件：4 个" in out, out
+    assert "待发送的邮件：5 个" in out, out
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     assert f"  {today} 撞单与争议日报 → anchang@shanhu.example.com：运行时判定日尚未结束" in out
     assert f"  {today} 结算表 → caiwu@shanhu.example.com：运行时判定日尚未结束" in out
@@ -75,7 +75,7 @@ def test_mails_a_run_during_the_day_left_for_the_night_are_waiting(tmp_path, cap
     run(Workspace.open(ws), date.fromisoformat(today), send=False, scheduled=True)
     assert main(["status", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "待发送的邮件：无" in out and "只写入发件箱、未发送的邮件 4 封" in out
+    assert "待发送的邮件：无" in out and "只写入发件箱、未发送的邮件 5 封" in out
 
 
 def test_status_sees_a_live_run_and_a_live_server(tmp_path, capsys):
@@ -96,7 +96,7 @@ def test_files_still_settling_are_waiting_not_new(tmp_path, capsys):
     ws = demo_workspace(tmp_path / "ws", "schedule:\n  settle: 60m\n")
     assert main(["status", "--workspace", str(ws)]) == 0
     out = capsys.readouterr().out
-    assert "等待中的文件：12 个" in out and "最近有改动，稳定后才会读取" in out
+    assert "等待中的文件：13 个" in out and "最近有改动，稳定后才会读取" in out
     assert "尚未读取的新文件（下次运行读取）：无" in out
 
 

@@ -130,7 +130,7 @@ def test_each_agency_gets_its_own_receipt_once(demo: Path, capsys: pytest.Captur
 
     mails = _receipt_mails(first)
     assert set(mails) == set(AGENCIES)  # 房多多 has no address, 不存在的渠道 no receipt
-    assert len(first) == 2 + len(AGENCIES)  # with the dispute report and the settlement
+    assert len(first) == 3 + len(AGENCIES)  # the dispute report, settlement, performance
     assert set(_receipt_mails(next_night)) == set(AGENCIES)
     for channel, addresses in AGENCIES.items():
         message = mails[channel]
@@ -157,7 +157,12 @@ def test_each_agency_gets_its_own_receipt_once(demo: Path, capsys: pytest.Captur
         assert f"邮件 {message['Subject']}（{NIGHT}）→ {'、'.join(addresses)}：已于" in out
     keys = [key for night, key, *_ in _mail_keys(demo) if night == NIGHT]
     assert sorted(keys) == sorted(
-        ["dispute_report", "settlement", *(receipt_key(channel) for channel in AGENCIES)]
+        [
+            "dispute_report",
+            "settlement",
+            "performance",
+            *(receipt_key(channel) for channel in AGENCIES),
+        ]
     )
     assert {status for *_, status, _ in _mail_keys(demo)} == {"sent"}
 
@@ -172,16 +177,17 @@ def test_no_email_keeps_them_in_the_outbox_and_status_names_them(demo: Path, cap
         assert names == {
             "dispute_report.eml",
             "settlement.eml",
+            "performance.eml",
             *(f"{receipt_key(channel)}.eml" for channel in AGENCIES),
         }
         capsys.readouterr()
         assert main(["status", "--workspace", str(demo)]) == 0
-        assert "只写入发件箱、未发送的邮件 4 封" in capsys.readouterr().out
+        assert "只写入发件箱、未发送的邮件 5 封" in capsys.readouterr().out
         _run(demo, NIGHT)  # sending allowed now, but the server refuses the login
     capsys.readouterr()
     assert main(["status", "--workspace", str(demo)]) == 0
     out = capsys.readouterr().out
-    assert "待发送的邮件：4 个" in out
+    assert "待发送的邮件：5 个" in out
     for channel, addresses in AGENCIES.items():
         assert (
             f"{NIGHT} 【山湖一号】渠道对账回执 {NIGHT} {channel} → {'、'.join(addresses)}：" in out
@@ -256,7 +262,7 @@ def test_status_lists_the_receipt_mails_a_day_not_over_still_owes(demo: Path, ca
     assert main(["status", "--workspace", str(demo)]) == 0
     waiting = [line for line in capsys.readouterr().out.splitlines() if "尚未结束" in line]
     receipts = [line for line in waiting if "渠道对账回执" in line]
-    assert len(waiting) == 2 + len(AGENCIES) and len(receipts) == len(AGENCIES)
+    assert len(waiting) == 3 + len(AGENCIES) and len(receipts) == len(AGENCIES)
     for channel, addresses in AGENCIES.items():
         assert any(
             line.startswith(f"  {today} 【山湖一号】渠道对账回执 {today} {channel} → ")

@@ -33,9 +33,12 @@ def _hashes(root: Path) -> dict[str, str]:
     }
 
 
-# The demo's mails each night: the dispute report, the settlement, and the receipts of the
-# two agencies with addresses in notify.channels (ordered by key, as `_mails` lists them).
-KEYS = sorted(["dispute_report", "settlement", receipt_key("链家"), receipt_key("房多多")])
+# The demo's mails each night: the dispute report, the settlement, the sales manager's
+# performance workbook, and the receipts of the two agencies with addresses in
+# notify.channels (ordered by key, as `_mails` lists them).
+KEYS = sorted(
+    ["dispute_report", "settlement", "performance", receipt_key("链家"), receipt_key("房多多")]
+)
 
 
 def _mails(root: Path) -> list[tuple]:
@@ -71,9 +74,9 @@ def test_the_night_mails_once_and_rewrites_identical_files(demo, capsys):
         received = list(server.received)
     # Both runs report the one delivery of each mail, with the time it was accepted.
     sent = [line for line in capsys.readouterr().out.splitlines() if "发送" in line]
-    assert len(sent) == 8 and sent[:4] == sent[4:] and all("已于 20" in line for line in sent)
+    assert len(sent) == 10 and sent[:5] == sent[5:] and all("已于 20" in line for line in sent)
 
-    assert len(received) == 4
+    assert len(received) == 5
     messages = {
         m["Subject"]: m
         for m in (email.message_from_bytes(r.content, policy=policy.default) for r in received)
@@ -88,6 +91,10 @@ def test_the_night_mails_once_and_rewrites_identical_files(demo, capsys):
     [attachment] = list(finance.iter_attachments())
     assert attachment.get_filename() == f"结算表_{night}.xlsx"
     assert attachment.get_content() == (demo / "outputs" / night / "settlement.xlsx").read_bytes()
+    manager = next(m for subject, m in messages.items() if "置业顾问业绩表" in subject)
+    assert manager["To"] == "xiaoshou@shanhu.example.com"
+    [workbook] = list(manager.iter_attachments())
+    assert workbook.get_content() == (demo / "outputs" / night / "performance.xlsx").read_bytes()
     outbox = demo / "outputs" / night / "outbox"
     emls = {path.read_bytes() for path in outbox.glob("*.eml")}
     assert emls == {r.content for r in received}  # the outbox holds exactly what was sent
@@ -119,7 +126,7 @@ def test_no_email_keeps_the_mails_in_the_outbox_until_a_sending_run(demo, capsys
         assert not server.received
         assert {status for *_, status, _ in _mails(demo)} == {"outbox"}
         assert main(["run", "--workspace", str(demo), "--as-of", night]) == 0
-        assert len(server.received) == 4
+        assert len(server.received) == 5
     assert {status for *_, status, _ in _mails(demo)} == {"sent"}
 
 
@@ -129,5 +136,5 @@ def test_a_server_that_rejects_the_login_leaves_the_mails_for_the_next_run(demo,
         _with_smtp(demo, server.port)
         assert main(["run", "--workspace", str(demo), "--as-of", night]) == 0
     out = capsys.readouterr().out
-    assert out.count("发送失败，下次运行重试（邮件服务器拒绝登录") == 4
+    assert out.count("发送失败，下次运行重试（邮件服务器拒绝登录") == 5
     assert {status for *_, status, _ in _mails(demo)} == {"queued"}

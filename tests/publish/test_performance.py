@@ -27,7 +27,7 @@ from reconcile.publish.performance import (
     write_performance,
 )
 from reconcile.testing.nights import MemoryWorkspace
-from tests.publish.conftest import recalculate, sheets
+from tests.publish.conftest import Night, recalculate, sheets
 from tests.scenarios.test_scenarios import CASES, load_case, typed_sheets, write_input
 
 SPLITS = CASES / "seed_002_record_split_household.yaml"
@@ -165,3 +165,23 @@ def test_a_night_writes_the_workbook_and_mails_the_sales_manager(
 def test_no_consultant_rules_no_workbook(tmp_path: Path) -> None:
     judgement = _judged(SPLITS, rules="project: 山湖一号\n")
     assert judgement.consultants is None and judgement.rotation is None
+
+
+def test_the_demos_workbook_opens_in_libreoffice_with_the_csvs_totals(
+    demo_night: Night, tmp_path: Path
+) -> None:
+    """The demo (a roster, three consultants, one 80/20 split) as the sales manager opens it."""
+    rows = demo_night.contract("performance")
+    assert {r["share"] for r in rows if r["reason_codes"].startswith("K02")} == {"0.8", "0.2"}
+    done = recalculate({"demo": demo_night.outputs / "performance.xlsx"}, tmp_path)["demo"]
+    summary = _summary(done[SUMMARY])
+    assert summary["合计"]["成交套数(按分成)"] == pytest.approx(
+        sum(float(r["share"] or 0) for r in rows)
+    )
+    found = demo_night.judgement.consultants
+    assert found is not None
+    amounts = [share.amount or 0.0 for share in found.shares]
+    assert sum(amounts) > 0 and summary["合计"]["业绩金额"] == pytest.approx(sum(amounts))
+    turns = demo_night.contract("rotation")
+    assert summary["合计"]["轮排接待"] == sum(t["verdict"] != "own_customer" for t in turns) > 0
+    assert summary["合计"]["按轮排"] == sum(t["verdict"] == "in_turn" for t in turns)
