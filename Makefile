@@ -35,6 +35,10 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/publish.py
 	$(BIN)/python benchmarks/operations.py
 	$(BIN)/python benchmarks/night.py
+	$(BIN)/python benchmarks/wechat.py
+	$(BIN)/python benchmarks/consultants.py
+	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/fleet.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .reconcile outputs/20* reports/20*
