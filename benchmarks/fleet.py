@@ -25,7 +25,6 @@ everything. Inputs are aged past the safe-arrival interval before any clock star
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import resource
 import shutil
@@ -39,15 +38,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from aging import age_past_settle  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+from distributed import Client  # noqa: E402
 from night import NIGHT_1, generate  # noqa: E402
 
 from reconcile.config.group import Group, parse_group  # noqa: E402
 from reconcile.ops.fleet import (  # noqa: E402
-    WORKER_ENV,
     Cluster,
     Outcome,
     dispatch,
+    local_cluster,
     project_night,
 )
 from reconcile.publish.group import (  # noqa: E402
@@ -133,14 +132,7 @@ def main() -> None:
         main_peak = _peak_mib()
 
         started = time.perf_counter()
-        with LocalCluster(
-            n_workers=args.workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            env=WORKER_ENV,
-        ) as local:
+        with local_cluster(args.workers) as local:
             startup = time.perf_counter() - started
             # dispatch as `reconcile fleet run --scheduler` does, to this cluster
             together = dispatch(clustered, NIGHT_1, Cluster(scheduler=local.scheduler_address))

@@ -161,6 +161,19 @@ class Cluster:
     retry_pause: float = 30.0  # seconds a retry waits before it starts
 
 
+def local_cluster(workers: int) -> LocalCluster:
+    """Dask on this machine: `workers` processes of one thread each (a night is one
+    task; polars gets one thread per worker), quiet, without a dashboard."""
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+        env=WORKER_ENV,
+    )
+
+
 def dispatch(
     group: Group,
     as_of: date,
@@ -168,16 +181,7 @@ def dispatch(
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Every project's night as a Dask task; a failed one tried again up to its `retries`."""
-    local = None
-    if cluster.scheduler is None:
-        local = LocalCluster(
-            n_workers=cluster.workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-            env=WORKER_ENV,
-        )
+    local = local_cluster(cluster.workers) if cluster.scheduler is None else None
     try:
         with Client(local or cluster.scheduler, timeout=cluster.connect_timeout) as client:
             return _collect(client, group.projects, as_of, cluster.retry_pause, on_outcome)
