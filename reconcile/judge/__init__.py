@@ -207,20 +207,7 @@ def _requests(
     found = []
     for row in keyed.iter_rows(named=True):
         phones = fits.get(row["row_id"], [])
-        found.append(
-            Request(
-                row_id=row["row_id"],
-                channel=row["channel"],
-                agent=row["agent"],
-                customer_name=row["customer_name"],
-                phone_pattern=row["phone_pattern"],
-                at=row["at"],
-                source=row["source"],
-                order=_order(row),
-                time_known=_time_known(row),
-                phone=phones[0] if len(phones) == 1 else None,
-            )
-        )
+        found.append(Request(**_claim_fields(row), phone=phones[0] if len(phones) == 1 else None))
     return found
 
 
@@ -246,20 +233,27 @@ def _order(row: dict) -> tuple:
     return (row["path"], row["sheet"], row["row_no"])
 
 
+def _claim_fields(row: dict) -> dict:
+    """What a report row and an extension request row both say: who, whom, when, where."""
+    return {
+        "row_id": row["row_id"],
+        "channel": row["channel"],
+        "agent": row["agent"],
+        "customer_name": row["customer_name"],
+        "phone_pattern": row["phone_pattern"],
+        "at": row["at"],
+        "source": row["source"],
+        "order": _order(row),
+        "time_known": _time_known(row),
+    }
+
+
 def _report(row: dict) -> Report:
     return Report(
-        row_id=row["row_id"],
-        channel=row["channel"],
-        agent=row["agent"],
-        customer_name=row["customer_name"],
-        phone_pattern=row["phone_pattern"],
-        at=row["at"],
+        **_claim_fields(row),
         report_type=row["report_type"],
         until=row["until"],
-        source=row["source"],
-        order=_order(row),
         codes=[Code(code) for code in row["codes"]],
-        time_known=_time_known(row),
     )
 
 
