@@ -126,6 +126,14 @@ def test_same_sheets_same_bytes_stamped_with_the_night(tmp_path: Path) -> None:
     assert book.properties.created == datetime(2026, 11, 20, 15, 59, 59)  # 23:59:59 local
     assert book.properties.creator == "reconcile"
     assert not list(tmp_path.glob("*.tmp*"))  # written atomically, nothing left behind
+    # The restamp copied the sheets' compressed bytes: every entry still checks out and
+    # is dated 1980 in both its headers; core.xml alone was compressed again.
+    archive = zipfile.ZipFile(tmp_path / "1.xlsx")
+    assert archive.testzip() is None
+    assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    local_dates = {first[o + 10 : o + 14] for o in (i.header_offset for i in archive.infolist())}
+    assert local_dates == {bytes([0, 0, 0x21, 0])}
+    assert b"2026-11-20T15:59:59Z" in archive.read("docProps/core.xml")
 
 
 @given(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30))
