@@ -135,25 +135,46 @@ class _Channel:
     # the channel's lines are all in, not at every payment.
     accounts: list[_Account] = field(default_factory=list)
     credit: int = 0
+    # deal id -> the channel's first account of it in `accounts` order (a payment's line)
+    by_deal: dict[str, _Account] = field(default_factory=dict)
+
+    def add(self, account: _Account) -> None:
+        self.accounts.append(account)
+        self.by_deal.setdefault(account.line.deal_id, account)
+
+    def sort(self) -> None:
+        self.accounts.sort(key=_Account.key)
+        self.by_deal = {}
+        for account in self.accounts:
+            self.by_deal.setdefault(account.line.deal_id, account)
 
     def fill(self, at: datetime | None, deduct: bool) -> None:
         """Credit, then (when `deduct`) claw-backs to recover, to lines owed at `at`."""
+        # A fill only lowers needs to zero and raises claw-backs to zero: no line becomes a
+        # donor, so the donors are known up front, and a fill with neither credit nor a
+        # donor changes nothing (most fills: one runs before every payment and refund, and
+        # scanning a channel's lines each time made a night quadratic in its deals).
+        donors = [a for a in self.accounts if a.need() < 0] if deduct else []
+        if self.credit <= 0 and not donors:
+            return
         for account in self.accounts:
+            if self.credit <= 0 and not donors:
+                return
             if not account.open_at(at) or account.need() <= 0:
                 continue
             take = min(self.credit, account.need()) if self.credit > 0 else 0
             account.paid += take
             self.credit -= take
-            if deduct:
-                for donor in self.accounts:
-                    if account.need() <= 0:
-                        break
-                    excess = -donor.need()
-                    if donor is account or excess <= 0:
-                        continue
-                    moved = min(excess, account.need())
-                    donor.paid -= moved
-                    account.paid += moved
+            for donor in donors:
+                if account.need() <= 0:
+                    break
+                excess = -donor.need()
+                if excess <= 0:
+                    continue
+                moved = min(excess, account.need())
+                donor.paid -= moved
+                account.paid += moved
+            donors = [donor for donor in donors if donor.need() < 0]
 
     def give_back(self, amount: int) -> None:
         """Money returned (`amount` < 0): against claw-backs, then what was paid, newest first."""
@@ -189,13 +210,15 @@ def allocate(
     index = deal_index(deals)
     channels: dict[str, _Channel] = {}
     accounts: list[_Account] = []
+    first_lines: dict[str, DealLine] = {}
     for line in lines:
         account = _account(line, by_id.get(line.deal_id), rules)
         accounts.append(account)
+        first_lines.setdefault(line.deal_id, line)
         if line.channel is not None:
             channels.setdefault(line.channel, _Channel()).accounts.append(account)
     for book in channels.values():
-        book.accounts.sort(key=_Account.key)
+        book.sort()
 
     # Refunds and payments in time order; a payment on the refund's day came first.
     events: list[tuple[tuple, int, object]] = []
@@ -218,7 +241,7 @@ def allocate(
         channel = channels.setdefault(item.channel, _Channel())
         channel.fill(item.at, deduct=False)
         amount = _fen(item.amount)
-        target = _named(item, channel, index, lines, accounts)
+        target = _named(item, channel, index, first_lines, accounts)
         if target is not None:
             target.paid += amount
         elif amount < 0:
@@ -278,7 +301,7 @@ def _named(
     payment: Payment,
     channel: _Channel,
     index: dict[str, list[Deal]],
-    lines: list[DealLine],
+    first_lines: dict[str, DealLine],
     accounts: list[_Account],
 ) -> _Account | None:
     """The channel's line of the deal the payment names; an adjustment line when the
@@ -287,18 +310,16 @@ def _named(
     if not found:
         return None
     # Several deals on one flat: the channel's own line first, then one not refunded.
-    mine = {account.line.deal_id for account in channel.accounts}
+    mine = channel.by_deal
     deal = min(
         found.values(),
         key=lambda d: (d.deal_id not in mine, REFUNDED in d.stage_at, d.deal_id),
     )
-    for account in channel.accounts:
-        if account.line.deal_id == deal.deal_id:
-            return account
-    lines_of_deal = [line for line in lines if line.deal_id == deal.deal_id]
-    if not lines_of_deal:
+    if deal.deal_id in mine:
+        return mine[deal.deal_id]
+    first = first_lines.get(deal.deal_id)
+    if first is None:
         return None
-    first = lines_of_deal[0]
     adjustment = DealLine(
         first.deal_id,
         first.customer_phone,
@@ -315,7 +336,7 @@ def _named(
     )
     account = _Account(adjustment, deal, earned=0, owed_from=None, owed=False, refund_at=None)
     accounts.append(account)
-    channel.accounts.append(account)
+    channel.add(account)
     return account
 
 
