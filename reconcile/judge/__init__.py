@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -66,11 +68,19 @@ class Judgement:
 
 
 def judge(inputs: Inputs, rules: Rules) -> Judgement:
-    # Millions of small acyclic objects: the cycle collector only costs time here.
+    with cycle_collector_paused():
+        return _judge(inputs, rules)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """For work that makes millions of small acyclic objects (the judge, and the contract
+    files written from its judgement): the cycle collector would only walk them, again and
+    again, as they pile up."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _judge(inputs, rules)
+        yield
     finally:
         if enabled:
             gc.enable()

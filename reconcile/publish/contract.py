@@ -13,7 +13,9 @@ import io
 from datetime import datetime
 from pathlib import Path
 
-from reconcile.judge import Judgement
+import polars as pl
+
+from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.deals import DealLine, line_order
 from reconcile.judge.rulings import share_text
 from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
@@ -222,16 +224,48 @@ def rotation_rows(judgement: Judgement) -> list[tuple]:
 
 
 def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
+    """The rows as CSV: a cell quoted only when it holds `,`, `"` or a line feed, `""`
+    doubled, `\n` line ends, no BOM; None and "" are both an empty cell.
+
+    These are the bytes Python's csv module writes (QUOTE_MINIMAL, lineterminator
+    `\n`); polars writes them several times faster. Two differences are evened out: polars
+    quotes an empty string (so it gets a null), and quotes a carriage return, which the
+    csv module leaves bare (a night with one in any cell is written by the csv module)."""
+    columns = list(zip(*rows, strict=True)) or [()] * len(header)
+    frame = pl.DataFrame(
+        [_text_column(name, cells) for name, cells in zip(header, columns, strict=True)]
+    )
+    if frame.select(pl.any_horizontal(pl.all().str.contains("\r", literal=True).any())).item():
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+        return buffer.getvalue().encode("utf-8")
+    written = io.BytesIO()
+    frame.with_columns(pl.when(pl.all() != "").then(pl.all()).name.keep()).write_csv(
+        written, line_terminator="\n"
+    )
+    return written.getvalue()
+
+
+def _text_column(name: str, cells: tuple) -> pl.Series:
+    """A column of text, None kept; other values (`in_turn`'s booleans) as `str` writes
+    them, as the csv module does."""
+    try:
+        return pl.Series(name, cells, dtype=pl.String, strict=True)
+    except TypeError:
+        texts = [None if cell is None else str(cell) for cell in cells]
+        return pl.Series(name, texts, dtype=pl.String)
 
 
 def contract_files(judgement: Judgement) -> dict[str, bytes]:
     """The night's files by name, as the bytes written (also for judging in memory): the
     four of every night, and SPEC 6.7's when the rules turn them on."""
+    with cycle_collector_paused():
+        return _contract_files(judgement)
+
+
+def _contract_files(judgement: Judgement) -> dict[str, bytes]:
     files = {
         "reports.csv": csv_bytes(REPORT_HEADER, report_rows(judgement)),
         "attribution.csv": csv_bytes(ATTRIBUTION_HEADER, attribution_rows(judgement)),
