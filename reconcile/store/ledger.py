@@ -420,8 +420,11 @@ class _SQLite:
         return [("BEGIN IMMEDIATE", ())]
 
     # The driver infers each column's type from its batch: the whole result is one batch
-    # (a text column whose first rows are empty still comes back as text).
-    query_options = {_BATCH_ROWS: str(2**30)}
+    # (a text column whose first rows are empty still comes back as text). The batch is
+    # sized to the result, counted first (a tenth of the query's time): the driver
+    # reserves a batch's whole capacity up front, and 2**30 rows reserved about 250 GiB
+    # of address space, which made fork refuse to copy the process (ENOMEM).
+    one_batch = True
 
 
 # One ADBC database object per server and process: making one reads the server's type
@@ -520,7 +523,7 @@ class _PostgreSQL:
     def begin(self) -> list[tuple[str, tuple]]:
         return [("BEGIN", ()), ("SELECT pg_advisory_xact_lock(?)", (self._lock_key,))]
 
-    query_options: dict[str, str] = {}  # a server's columns have declared types
+    one_batch = False  # a server's columns have declared types
 
 
 def _dialect(location: Path | LedgerServer) -> _SQLite | _PostgreSQL:
@@ -612,9 +615,15 @@ class Ledger:
         `execute`, with the same rule. A column with no value at all comes back as
         polars `Null`, whichever backend typed it.
         """
+        batch = None
+        if self._dialect.one_batch:
+            counted = int(self.execute(f"SELECT count(*) FROM ({sql})", params)[0][0])
+            # Room for what a writer may commit between the two statements (a reader
+            # beside a run): twice over, and reserved address space costs nothing.
+            batch = str(2 * counted + 1024)
         with self._conn.cursor() as cursor:
-            if self._dialect.query_options:
-                cursor.adbc_statement.set_options(**self._dialect.query_options)
+            if batch is not None:
+                cursor.adbc_statement.set_options(**{_BATCH_ROWS: batch})
             cursor.execute(self._dialect.sql(sql), _parameters(params))
             frame: pl.DataFrame = pl.from_arrow(cursor.fetch_arrow_table())  # type: ignore[assignment]
         return frame.with_columns(
@@ -634,14 +643,25 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        for statement, params in self._dialect.begin():
-            self.execute(statement, params)
+        self.begin()
         try:
             yield
         except BaseException:
-            self.execute("ROLLBACK")
+            self.rollback()
             raise
+        self.commit()
+
+    # A transaction spread over several calls: a file written by jobs queued to the
+    # ingest's writer thread (reconcile.ingest.loader).
+    def begin(self) -> None:
+        for statement, params in self._dialect.begin():
+            self.execute(statement, params)
+
+    def commit(self) -> None:
         self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
 
     # runs
     def start_run(self, as_of: str, mode: str, started_at: str) -> int:
