@@ -71,6 +71,7 @@ class SheetOutcome:
     unused: dict[str, str] = field(default_factory=dict)  # header -> why nothing reads it
     data_rows: int = 0  # rows below the header as read: accepted + rejected + skipped
     ref_date: date | None = None  # what a year-less date was read against
+    kept_accepted: int | None = None  # `accepted`, counted before `keep_counts` let go of it
 
     @property
     def rows_in(self) -> int:
@@ -81,9 +82,20 @@ class SheetOutcome:
     @property
     def accepted(self) -> int:
         """Source rows accepted (a cell with two numbers is still one row)."""
+        if self.kept_accepted is not None:
+            return self.kept_accepted
         if self.normalised is None:
             return 0
         return self.normalised.records["row_no"].n_unique()
+
+    def keep_counts(self) -> None:
+        """Let go of the cells and accepted records once the ledger holds them; the
+        counts and the rejected rows stay (a night's summary shows them)."""
+        if self.normalised is not None:
+            self.kept_accepted = self.accepted
+            records = self.normalised.records.clear()
+            self.normalised = Normalised(records, self.normalised.errors)
+        self.cells = None
 
     @property
     def rejected(self) -> int:
@@ -104,6 +116,11 @@ class FileOutcome:
     @property
     def skipped(self) -> Counter:
         return sum((sheet.skipped for sheet in self.sheets), Counter())
+
+    def keep_counts(self) -> None:
+        """See `SheetOutcome.keep_counts`."""
+        for sheet in self.sheets:
+            sheet.keep_counts()
 
 
 def discover(inputs: Path) -> tuple[list[InputFile], list[Waiting]]:
@@ -185,9 +202,9 @@ def read_input(
     rules: Rules,
     aliases: AliasTable,
     sha256: str | None = None,
-    sink: Callable[[Normalised], None] | None = None,
+    sink: Callable[[Normalised], object] | None = None,
     require_channel: bool = True,
-    on_cells: Callable[[str, pl.DataFrame], None] | None = None,
+    on_cells: Callable[[str, pl.DataFrame], object] | None = None,
 ) -> FileOutcome:
     """Read, recognise and normalise one file.
 
@@ -223,9 +240,9 @@ def derive(
     rules: Rules,
     aliases: AliasTable,
     file_date: Callable[[str], date],
-    sink: Callable[[Normalised], None] | None = None,
+    sink: Callable[[Normalised], object] | None = None,
     require_channel: bool = True,
-    on_cells: Callable[[str, pl.DataFrame], None] | None = None,
+    on_cells: Callable[[str, pl.DataFrame], object] | None = None,
 ) -> None:
     """Recognise and normalise a file's sheets into `outcome` (from the file as read, or
     from the cells the ledger kept of it: `reconcile reread`).
@@ -294,7 +311,7 @@ def chunk_plan(rows: int) -> list[tuple[int, int]]:
 def _normalise_sheet(
     table: SheetTable,
     context: SheetContext,
-    sink: Callable[[Normalised], None] | None,
+    sink: Callable[[Normalised], object] | None,
 ) -> SheetOutcome:
     parts = []
     for offset, length in chunk_plan(table.frame.height):

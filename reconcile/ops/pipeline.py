@@ -16,28 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import settled
-from reconcile.ingest.files import (
-    FileOutcome,
-    InputFile,
-    Waiting,
-    discover,
-    read_input,
-    sha256_of,
-)
+from reconcile.ingest.files import FileOutcome, Waiting, discover
 from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.loader import Loaded, load_files
 from reconcile.ingest.reread import (
     VOCABULARY_KEY,
     Reread,
     needs_reread,
-    record_outcome,
     reread,
     vocabulary_fingerprint,
 )
@@ -332,84 +323,29 @@ def ingest(
     for late in changing:
         log.info("file.waiting file=%s reason=%s", late.rel, late.reason)
     with steps.step("读取文件", total=len(ready)) as advance:
-        for item, snapshot in ready:
-            _check(stop)
-            processed = _ingest_one(ledger, item, rules, aliases, summary, seen)
-            if processed is not None:
-                summary.processed.append(Processed(item, snapshot, *processed))
-            advance(item.rel)
+        stopping = stop.is_set if stop is not None else lambda: False
+        for loaded in load_files(ledger, ready, rules, aliases, summary.run_id, seen, stopping):
+            _account(summary, loaded)
+            advance(loaded.item.rel)
+        _check(stop)
 
 
-def _ingest_one(
-    ledger: Ledger,
-    item: InputFile,
-    rules: Rules,
-    aliases: AliasTable,
-    summary: RunSummary,
-    seen: str,
-) -> tuple[str, str, str | None] | None:
-    """(sha256, status, reason) of a file now in the ledger; None if it failed to read."""
-    sha = sha256_of(item.path)
-    state = ledger.file_state(item.rel, sha)
-    if state is not None:
-        ledger.touch_file(item.rel, sha, seen)
+def _account(summary: RunSummary, loaded: Loaded) -> None:
+    """A file's part in the night's summary."""
+    item, outcome = loaded.item, loaded.outcome
+    if loaded.status is None:
+        summary.failed.append((item.rel, loaded.reason or ""))
+        return
+    summary.processed.append(
+        Processed(item, loaded.snapshot, loaded.sha256, loaded.status, loaded.reason)
+    )
+    if outcome is None:
         summary.files_unchanged += 1
-        return sha, state.status, state.reason
-    try:
-        outcome = ingest_file(ledger, item, sha, rules, aliases, summary, seen)
-    except Exception as exc:  # a bug must not cost the night: the file is retried next run
-        log.exception("file.failed file=%s", item.rel)
-        summary.failed.append(
-            (item.rel, f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试")
-        )
-        return None
-    if outcome.rejected is not None:
+    elif outcome.rejected is not None:
         log.warning("file.quarantined file=%s reason=%s", item.rel, outcome.rejected.reason)
         summary.quarantined.append((item.rel, outcome.rejected.reason))
-        return sha, "quarantined", outcome.rejected.reason
-    log.info("file.read file=%s rows=%d", item.rel, outcome.total("rows_in"))
-    summary.files_new.append(outcome)
-    return sha, "ingested", None
-
-
-def ingest_file(
-    ledger: Ledger,
-    item: InputFile,
-    sha: str,
-    rules: Rules,
-    aliases: AliasTable,
-    summary: RunSummary,
-    seen: str,
-) -> FileOutcome:
-    """Read one file into the ledger in a single transaction: all of it or none of it."""
-    with ledger.transaction():
-        file_id = ledger.record_file(
-            summary.run_id,
-            seen,
-            path=item.rel,
-            sha256=sha,
-            size=item.path.stat().st_size,
-            status="ingested",
-        )
-        # The ledger's bulk writes release the GIL: one thread writes a chunk while this
-        # one normalises the next.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer:
-            pending: list[Future] = []
-            outcome = read_input(
-                item,
-                rules,
-                aliases,
-                sha,
-                sink=lambda part: pending.append(writer.submit(ledger.add_part, part, file_id)),
-                on_cells=lambda sheet, cells: pending.append(
-                    writer.submit(ledger.store_cells, file_id, sheet, cells)
-                ),
-            )
-            written = [result for future in pending if (result := future.result()) is not None]
-        added = sum(rows for rows, _ in written)
-        record_outcome(ledger, file_id, outcome, added)
-        if outcome.rejected is not None:
-            return outcome
-        summary.rows_added += added
-        summary.errors_added += sum(errors for _, errors in written)
-    return outcome
+    else:
+        log.info("file.read file=%s rows=%d", item.rel, outcome.total("rows_in"))
+        summary.files_new.append(outcome)
+        summary.rows_added += loaded.rows_added
+        summary.errors_added += loaded.errors_added

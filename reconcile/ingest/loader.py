@@ -1,0 +1,195 @@
+"""The night's settled files into the ledger, each file one transaction, written on a
+writer thread while the next file is read.
+
+The writer thread holds the ledger for the whole step: every statement of a file (its
+`files` row, its chunks of rows, its cells, its sheets, the commit) is queued there in
+order, so writing a file and committing it (a flush to disk) overlap reading the next
+one. At most one file is read ahead of the one being written: the step holds two
+files' rows at a time, and a file's rows and cells are let go once it is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import polars as pl
+
+from reconcile.config.rules import Rules
+from reconcile.ingest.arrival import Snapshot
+from reconcile.ingest.files import FileOutcome, InputFile, read_input, sha256_of
+from reconcile.ingest.headers import AliasTable
+from reconcile.ingest.reread import record_outcome
+from reconcile.normalise.records import Normalised
+from reconcile.store.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loaded:
+    """One settled file after the step: known before, read now, or failed."""
+
+    item: InputFile
+    snapshot: Snapshot
+    sha256: str
+    status: str | None  # ingested | quarantined; None: failed, retried next run
+    reason: str | None  # why it was quarantined, or the internal error (Chinese)
+    outcome: FileOutcome | None = None  # None: the ledger knew this version already
+    rows_added: int = 0
+    errors_added: int = 0
+
+
+def load_files(
+    ledger: Ledger,
+    ready: list[tuple[InputFile, Snapshot]],
+    rules: Rules,
+    aliases: AliasTable,
+    run_id: int,
+    seen: str,
+    stopping: Callable[[], bool],
+) -> Iterator[Loaded]:
+    """Each file of `ready` read into the ledger unless it knows that version, in order.
+
+    Once `stopping()` says so, no further file is read; the files already read are
+    still written and yielded.
+    """
+    known = {(row.path, row.sha256): row for row in ledger.files()}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer:
+        ahead: deque[Future[Loaded]] = deque()
+        for item, snapshot in ready:
+            if stopping():
+                break
+            sha = sha256_of(item.path)
+            row = known.get((item.rel, sha))
+            if row is not None:
+                known_file = Loaded(item, snapshot, sha, row.status, row.reason)
+                ahead.append(writer.submit(_touch, ledger, known_file, seen))
+            else:
+                file = _File(ledger, item, snapshot, sha, run_id, seen)
+                ahead.append(_read(writer, file, rules, aliases))
+            while len(ahead) > 1:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+def _touch(ledger: Ledger, known: Loaded, seen: str) -> Loaded:
+    """A version the ledger holds already: only when it was last seen changes."""
+    ledger.touch_file(known.item.rel, known.sha256, seen)
+    return known
+
+
+def _read(
+    writer: ThreadPoolExecutor, file: _File, rules: Rules, aliases: AliasTable
+) -> Future[Loaded]:
+    """Read one file here, its statements queued to `writer`; the future of its commit."""
+    writer.submit(file.begin)
+    try:
+        outcome = read_input(
+            file.item,
+            rules,
+            aliases,
+            file.sha256,
+            sink=lambda part: writer.submit(file.add_part, part),
+            on_cells=lambda sheet, cells: writer.submit(file.store_cells, sheet, cells),
+        )
+    except Exception as exc:  # a bug must not cost the night: the file is retried next run
+        return writer.submit(file.fail, exc)
+    return writer.submit(file.finish, outcome)
+
+
+class _File:
+    """One file's transaction, every method run on the writer thread, in order. After a
+    statement fails the rest are skipped and the file is rolled back."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        item: InputFile,
+        snapshot: Snapshot,
+        sha256: str,
+        run_id: int,
+        seen: str,
+    ) -> None:
+        self.ledger, self.item, self.snapshot, self.sha256 = ledger, item, snapshot, sha256
+        self.run_id, self.seen = run_id, seen
+        self.file_id = 0
+        self.open = False
+        self.failure: Exception | None = None
+        self.rows_added = 0
+        self.errors_added = 0
+
+    def run(self, statement: Callable[..., object], *args: object) -> None:
+        if self.failure is not None:
+            return
+        try:
+            statement(*args)
+        except Exception as exc:
+            self.failure = exc
+
+    def begin(self) -> None:
+        self.run(self._begin)
+
+    def _begin(self) -> None:
+        self.ledger.begin()
+        self.open = True
+        self.file_id = self.ledger.record_file(
+            self.run_id,
+            self.seen,
+            path=self.item.rel,
+            sha256=self.sha256,
+            size=self.item.path.stat().st_size,
+            status="ingested",
+        )
+
+    def store_cells(self, sheet: str, cells: pl.DataFrame) -> None:
+        self.run(lambda: self.ledger.store_cells(self.file_id, sheet, cells))
+
+    def add_part(self, part: Normalised) -> None:
+        self.run(self._add_part, part)
+
+    def _add_part(self, part: Normalised) -> None:
+        rows, errors = self.ledger.add_part(part, self.file_id)
+        self.rows_added += rows
+        self.errors_added += errors
+
+    def finish(self, outcome: FileOutcome) -> Loaded:
+        self.run(record_outcome, self.ledger, self.file_id, outcome, self.rows_added)
+        self.run(self._commit)
+        if self.failure is not None:
+            return self.fail(self.failure)
+        outcome.keep_counts()
+        if outcome.rejected is not None:
+            return Loaded(
+                self.item,
+                self.snapshot,
+                self.sha256,
+                "quarantined",
+                outcome.rejected.reason,
+                outcome,
+            )
+        return Loaded(
+            self.item,
+            self.snapshot,
+            self.sha256,
+            "ingested",
+            None,
+            outcome,
+            self.rows_added,
+            self.errors_added,
+        )
+
+    def _commit(self) -> None:
+        self.ledger.commit()
+        self.open = False
+
+    def fail(self, exc: Exception) -> Loaded:
+        if self.open:
+            self.ledger.rollback()
+        log.error("file.failed file=%s", self.item.rel, exc_info=exc)
+        reason = f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试"
+        return Loaded(self.item, self.snapshot, self.sha256, None, reason)
