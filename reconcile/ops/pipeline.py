@@ -48,7 +48,7 @@ from reconcile.ops.reuse import (
 from reconcile.ops.stop import Stop
 from reconcile.publish.contract import write_contract
 from reconcile.publish.mail import Delivery, night_deliveries
-from reconcile.publish.night import Published, publish
+from reconcile.publish.night import Published, publish, start_receipts
 from reconcile.store.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -234,21 +234,25 @@ def _judge_and_publish(
     as_of = summary.as_of
     with steps.step("判定客户归属"):
         summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
-    with steps.step("写出对账结果（CSV）"):
-        summary.written = write_contract(summary.judgement, workspace.outputs / as_of.isoformat())
-    _check(stop)
-    with steps.step("生成日报、结算表、渠道回执与邮件"):
-        previous = night_before(workspace, ledger, as_of)
-        summary.published = publish(
-            workspace,
-            ledger,
-            summary.judgement,
-            previous=previous,
-            failed=summary.failed,
-            compose=compose,
-            send=send,
-        )
-        keep_decisions(workspace, ledger, summary.judgement)
+    folder = workspace.outputs / as_of.isoformat()
+    # The receipts are written beside the CSVs and the rest of publishing (a second core).
+    with start_receipts(summary.judgement, workspace.rules, folder) as receipts:
+        with steps.step("写出对账结果（CSV）"):
+            summary.written = write_contract(summary.judgement, folder)
+        _check(stop)
+        with steps.step("生成日报、结算表、渠道回执与邮件"):
+            previous = night_before(workspace, ledger, as_of)
+            summary.published = publish(
+                workspace,
+                ledger,
+                summary.judgement,
+                previous=previous,
+                failed=summary.failed,
+                compose=compose,
+                send=send,
+                receipts=receipts,
+            )
+            keep_decisions(workspace, ledger, summary.judgement)
 
 
 def _night_files(workspace: Workspace, as_of: date) -> list[Path]:

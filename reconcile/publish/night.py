@@ -7,6 +7,7 @@ composed or sent again.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement
+from reconcile.publish.background import Background
 from reconcile.publish.digest import (
     Before,
     Digest,
@@ -63,6 +65,7 @@ def publish(
     failed: list[tuple[str, str]] | None = None,
     compose: bool = True,
     send: bool = True,
+    receipts: Background[dict[str, Path]] | None = None,
 ) -> Published:
     """Write the night's people-facing files and post its mails.
 
@@ -72,26 +75,30 @@ def publish(
     that night's mails were posted when it first ran. `send=False` (`--no-email`)
     leaves tonight's mails in the outbox folder only. Mails queued by an earlier run
     go out whenever `send` is true.
+
+    `receipts`: the agencies' receipts as already started (`start_receipts`); else
+    they are started here. Either way they are written beside the rest.
     """
     rules = workspace.rules
     night = judgement.inputs.as_of
     folder = workspace.outputs / night.isoformat()
-    ruling = publish_ruling_sheet(judgement, rules, folder)
-    digest = build_digest(
-        judgement,
-        previous,
-        file_news(ledger, rules, night, failed),
-        rules,
-        ruling_sheet=workspace_path(ruling, workspace.root) if ruling else None,
-    )
-    report, html, text = write_report(digest, workspace.reports)
-    settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
-    receipts = write_receipts(judgement, rules, night, folder / "channels")
-    published = Published(digest, report, settlement, list(receipts.values()), ruling)
-    if judgement.consultants is not None:
-        published.performance = write_performance(
-            judgement, rules, night, folder / "performance.xlsx"
+    with receipts or start_receipts(judgement, rules, folder) as writing:
+        ruling = publish_ruling_sheet(judgement, rules, folder)
+        digest = build_digest(
+            judgement,
+            previous,
+            file_news(ledger, rules, night, failed),
+            rules,
+            ruling_sheet=workspace_path(ruling, workspace.root) if ruling else None,
         )
+        report, html, text = write_report(digest, workspace.reports)
+        settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
+        performance = None
+        if judgement.consultants is not None:
+            performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
+        written = writing.result()
+    published = Published(digest, report, settlement, list(written.values()), ruling)
+    published.performance = performance
     now = datetime.now(rules.zone)
     if compose:
         attachment = f"结算表_{night.isoformat()}.xlsx"
@@ -109,7 +116,7 @@ def publish(
                 finance_text,
                 (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
             ),
-            *agency_mails(digest, judgement, receipts, rules.receipt_recipients),
+            *agency_mails(digest, judgement, written, rules.receipt_recipients),
             *performance_mails(digest, judgement, published.performance, rules),
         )
         for mail in mails:
@@ -120,6 +127,14 @@ def publish(
     published.deliveries = [sent.pop(d.message_id, d) for d in published.deliveries]
     published.deliveries += sent.values()
     return published
+
+
+def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Background[dict[str, Path]]:
+    """The night's receipts (`folder/channels/`), written in the background from now on."""
+    night = judgement.inputs.as_of
+    return Background.start(
+        functools.partial(write_receipts, judgement, rules, night, folder / "channels")
+    )
 
 
 def agency_mails(

@@ -1,0 +1,103 @@
+"""Receipts written by a forked child: the same bytes as in-line, and every failure back home."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.queues
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from reconcile.publish.background import PROCESSES_ENV, Background, ChildFailed, forking
+from reconcile.publish.night import start_receipts
+from tests.publish.conftest import Night
+
+pytestmark = pytest.mark.skipif(not forking(), reason="needs fork and a second CPU")
+
+
+class Refusal(Exception):
+    """An exception whose constructor wants two arguments: it pickles, but does not unpickle."""
+
+    def __init__(self, who: str, why: str) -> None:
+        super().__init__(f"{who}: {why}")
+
+
+def test_work_runs_in_a_child_and_its_value_comes_back() -> None:
+    with Background.start(lambda: (os.getpid(), "回执")) as job:
+        pid, text = job.result()
+    assert pid != os.getpid() and text == "回执"
+    assert job.result() == (pid, text)  # asked twice, one answer
+
+
+def test_in_line_when_asked_for_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PROCESSES_ENV, "1")
+    assert not forking()
+    with Background.start(os.getpid) as job:
+        assert job.result() == os.getpid()
+
+
+def test_the_childs_exception_is_raised_in_the_parent() -> None:
+    def fail() -> None:
+        raise ValueError("回执路径越界")
+
+    with Background.start(fail) as job, pytest.raises(ValueError, match="回执路径越界"):
+        job.result()
+
+
+def test_an_exception_that_does_not_unpickle_comes_back_as_its_traceback() -> None:
+    def fail() -> None:
+        raise Refusal("链家", "拒收")
+
+    with Background.start(fail) as job, pytest.raises(ChildFailed) as raised:
+        job.result()
+    assert "Refusal: 链家: 拒收" in str(raised.value)
+
+
+def test_a_child_that_dies_is_a_failure_with_its_exit_code() -> None:
+    with Background.start(lambda: os._exit(3)) as job, pytest.raises(ChildFailed, match="退出码 3"):
+        job.result()
+
+
+def test_leaving_early_ends_the_child(tmp_path: Path) -> None:
+    marker = tmp_path / "written"
+
+    def slow() -> None:
+        time.sleep(30)
+        marker.write_text("too late")
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), Background.start(slow):
+        raise KeyboardInterrupt  # a stop request while the child works
+    assert time.monotonic() - started < 10
+    time.sleep(0.2)
+    assert not marker.exists()
+
+
+def test_receipts_from_a_child_are_the_in_line_bytes(
+    demo_night: Night, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judgement, rules = demo_night.judgement, demo_night.rules
+    with start_receipts(judgement, rules, tmp_path / "forked") as job:
+        forked = job.result()
+    monkeypatch.setenv(PROCESSES_ENV, "1")
+    with start_receipts(judgement, rules, tmp_path / "inline") as job:
+        inline = job.result()
+    assert list(forked) == list(inline) and len(forked) >= 3
+    for channel, path in forked.items():
+        assert path.read_bytes() == inline[channel].read_bytes(), channel
+
+
+def _report_forking(queue: multiprocessing.queues.Queue) -> None:
+    queue.put(forking())
+
+
+def test_never_inside_a_daemonic_worker() -> None:
+    """A fleet's workers are daemonic: they may have no children, so the work stays in-line."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    worker = context.Process(target=_report_forking, args=(queue,), daemon=True)
+    worker.start()
+    assert queue.get(timeout=30) is False
+    worker.join()
