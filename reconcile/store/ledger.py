@@ -1059,20 +1059,33 @@ class Ledger:
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])
 
     # what the judge reads: reconcile.judge.inputs.build turns these into its inputs
-    def judge_rows(self, seen_by: str) -> pl.DataFrame:
+    def judge_rows(self, seen_by: str, stored: range | None = None) -> pl.DataFrame:
         """Every row of the files first seen by `seen_by` (ISO 8601 with offset), with the
-        columns of `reconcile.judge.inputs.ROW_SCHEMA`."""
+        columns of `reconcile.judge.inputs.ROW_SCHEMA`. With `stored`, only the rows at
+        those places in the table (`rowid`, see `row_places`)."""
+        params: tuple = (seen_by,)
+        within = ""
+        if stored is not None:
+            # Separate bounds, not `? IS NULL OR …`: SQLite seeks a rowid range only so.
+            within = "AND r.rowid >= ? AND r.rowid < ?"
+            params = (seen_by, stored.start, stored.stop)
         return self.query(
-            """
+            f"""
             SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
                    r.phone_pattern, r.event_at, r.report_type, r.data,
                    f.path || '#' || r.sheet || '!' || r.row_no AS source,
                    f.path, r.sheet, r.row_no, f.first_run, f.first_seen
             FROM rows r JOIN files f USING (file_id)
-            WHERE f.first_seen <= ?
+            WHERE f.first_seen <= ? {within}
             """,
-            (seen_by,),
+            params,
         )
+
+    def row_places(self) -> range:
+        """The places (`rowid`) the rows table holds rows at, first to last: the judge
+        reads a million rows a slice of them at a time (`judge_rows(stored=…)`)."""
+        low, high = self.execute("SELECT min(rowid), max(rowid) FROM rows")[0]
+        return range(0) if low is None else range(int(low), int(high) + 1)
 
     def judge_report_errors(self, seen_by: str) -> pl.DataFrame:
         """Rejected report rows of the files first seen by `seen_by`, with their sheet's

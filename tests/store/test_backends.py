@@ -327,3 +327,24 @@ def test_of_equal_rows_in_one_chunk_the_first_is_kept(ledger_location):
         assert ledger.add_records(_records(keys), _file(ledger, run, "a.xlsx")) == 500
         rows = ledger.judge_rows(SEEN)
     assert sorted(rows["row_no"].to_list()) == list(range(2, 502))
+
+
+def test_the_judge_reads_the_rows_in_slices_of_their_places(ledger_location):
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        assert ledger.row_places() == range(0)
+        ledger.add_records(_records(["a", "b", "c"]), _file(ledger, run, "a.xlsx"))
+        ledger.add_records(_records(["d", "e"]), _file(ledger, run, "b.xlsx", LATER))
+        places = ledger.row_places()
+        whole = ledger.judge_rows(LATER).sort("row_id")
+        slices = [
+            ledger.judge_rows(LATER, range(s, s + 2)) for s in range(places.start, places.stop, 2)
+        ]
+        seen = [
+            ledger.judge_rows(SEEN, range(s, s + 2)) for s in range(places.start, places.stop, 2)
+        ]
+    assert len(places) == 5 and [s.height for s in slices] == [2, 2, 1]
+    assert pl.concat(slices).sort("row_id").equals(whole)
+    assert sorted(row for part in seen for row in part["row_id"].to_list()) == sorted(
+        whole.filter(pl.col("first_seen") == SEEN)["row_id"].to_list()
+    )
