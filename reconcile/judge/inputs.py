@@ -14,9 +14,10 @@ after the keys of the row's `data` JSON.
 
 from __future__ import annotations
 
+import ctypes
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 
 import polars as pl
 
@@ -64,16 +65,50 @@ def night_end(rules: Rules, as_of: date) -> datetime:
     return datetime.combine(as_of, time(23, 59, 59), rules.zone)
 
 
+# The ledger is read this many places (`rowid`) at a time, and each slice's `data` JSON
+# decoded and its raw columns let go before the next is read: a million report rows are
+# never held raw, decoded and sorted all at once (decoding alone takes ~0.5 KiB a row).
+SLICE_ROWS = 100_000
+
+
 def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
     """The night's inputs as the ledger knows them."""
     seen_by = night_end(rules, as_of).isoformat()
-    return build(
-        rules,
-        as_of,
-        ledger.judge_rows(seen_by),
-        ledger.judge_report_errors(seen_by),
-        ledger.first_run(),
-    )
+    places = ledger.row_places()
+    parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _DATA_FIELDS}
+    for start in range(places.start, places.stop, SLICE_ROWS):
+        stored = range(start, min(start + SLICE_ROWS, places.stop))
+        _split(ledger.judge_rows(seen_by, stored), parts, rules.timezone)
+    decoded = {
+        kind: pl.concat(found) if found else _decoded(pl.DataFrame(), kind, rules.timezone)
+        for kind, found in parts.items()
+    }
+    parts.clear()
+    inputs = _inputs(rules, as_of, decoded, ledger.judge_report_errors(seen_by), ledger.first_run())
+    _return_free_heap()
+    return inputs
+
+
+def _return_free_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc only).
+
+    The driver's result batches and the night's reading leave it largely free but kept
+    (hundreds of MiB at a million rows), and the judge's Python objects and polars
+    frames are allocated elsewhere, so nothing would reuse it: the night's peak grew
+    by all of it.
+    """
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def _split(rows: pl.DataFrame, parts: dict[str, list[pl.DataFrame]], zone: str) -> None:
+    """Each kind's rows of a slice, decoded, added to its parts; the slice itself is let
+    go on return, before the next one is read."""
+    for kind, found in parts.items():
+        of_kind = rows.filter(pl.col("kind") == kind) if rows.height else rows
+        if of_kind.height:
+            found.append(_decoded(of_kind, kind, zone))
 
 
 def build(
@@ -86,9 +121,26 @@ def build(
     rejected report rows of those files, with the columns of `ERROR_SCHEMA`, in `path`,
     `sheet`, `row_no` order. `first_run`: the workspace's very first run.
     """
-    zone = rules.timezone
+    decoded = {
+        kind: _decoded(rows.filter(pl.col("kind") == kind) if rows.height else rows, kind,
+                       rules.timezone)
+        for kind in _DATA_FIELDS
+    }  # fmt: skip
+    return _inputs(rules, as_of, decoded, errors, first_run)
+
+
+def _inputs(
+    rules: Rules,
+    as_of: date,
+    decoded: dict[str, pl.DataFrame],
+    errors: pl.DataFrame,
+    first_run: int | None,
+) -> Inputs:
+    """The inputs from each kind's decoded rows (`_decoded`, any order), which it takes
+    out of `decoded` one by one: a kind's sorted copy replaces them."""
     as_of_end = night_end(rules, as_of)
-    frames = {kind: _kind_frame(rows, kind, zone, as_of_end) for kind in _DATA_FIELDS}
+    seen = pl.col("at").is_null() | (pl.col("at") <= as_of_end)
+    frames = {kind: _in_order(decoded.pop(kind), seen) for kind in list(decoded)}
     crm = pl.concat(
         [
             frames["crm_customer"].select(CONTACT_COLUMNS).with_columns(kind=pl.lit("crm")),
@@ -159,17 +211,17 @@ ERROR_SCHEMA: dict[str, pl.DataType] = {
 
 def empty_frame(kind: str) -> pl.DataFrame:
     """A kind's judge frame with no rows (tests and benchmarks build inputs in memory)."""
-    return _kind_frame(pl.DataFrame(), kind, "UTC", datetime(9999, 12, 31, tzinfo=UTC))
-
-
-def _kind_frame(rows: pl.DataFrame, kind: str, zone: str, as_of_end: datetime) -> pl.DataFrame:
-    frame = rows_frame(rows.filter(pl.col("kind") == kind) if rows.height else rows, kind, zone)
-    return frame.filter(pl.col("at").is_null() | (pl.col("at") <= as_of_end))
+    return rows_frame(pl.DataFrame(), kind, "UTC")
 
 
 def rows_frame(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
     """Ledger-shaped rows of one kind as the judge reads them: `data` decoded as the
     kind declares it, times parsed, in submission order."""
+    return _in_order(_decoded(rows, kind, zone))
+
+
+def _decoded(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
+    """Rows of one kind with `data` decoded and times parsed, in the order given."""
     if rows.height == 0:
         frame = pl.DataFrame(schema=ROW_SCHEMA)
     else:
@@ -186,9 +238,41 @@ def rows_frame(rows: pl.DataFrame, kind: str, zone: str) -> pl.DataFrame:
         frame = frame.with_columns(
             pl.lit(None, dtype=dtype).alias(name) for name, dtype in fields.items()
         )
-    return frame.drop("data", "event_at", "first_seen", "kind").sort(
-        "path", "sheet", "row_no", "phone_pattern", nulls_last=True
+    return _owned(frame.drop("data", "event_at", "first_seen", "kind"))
+
+
+def _owned(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its own copy of each column the database driver's result backs.
+
+    polars reads a result's columns in place, and one of them kept alive keeps all of
+    its batch: the raw `data` JSON and times, and the rows of every other kind.
+    """
+    return frame.with_columns(
+        pl.concat_str(name, pl.lit("")) if dtype == pl.String() else pl.col(name) + 0
+        for name, dtype in ROW_SCHEMA.items()
+        if name in frame.columns
     )
+
+
+def _in_order(frame: pl.DataFrame, keep: pl.Expr | None = None) -> pl.DataFrame:
+    """The rows `keep` selects (all without it) in submission order: by file, sheet and
+    row, a row's numbers by pattern.
+
+    Column by column, each copy replacing its column at once: a frame's sort copies all
+    of it beside the original (16 bytes a text cell, however short the text).
+    """
+    order = frame.select("path", "sheet", "row_no", "phone_pattern").with_row_index()
+    if keep is not None:
+        order = order.filter(frame.select(keep.alias("keep"))["keep"])
+    places = order.sort(
+        "path", "sheet", "row_no", "phone_pattern", nulls_last=True, maintain_order=True
+    )["index"]
+    del order
+    columns = []
+    for name in frame.columns:
+        columns.append(frame[name].gather(places))
+        frame = frame.drop(name)
+    return pl.DataFrame(columns)
 
 
 def _report_errors(errors: pl.DataFrame, rules: Rules, as_of_end: datetime) -> pl.DataFrame:
