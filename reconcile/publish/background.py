@@ -29,6 +29,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 PROCESSES_ENV = "RECONCILE_PROCESSES"
+PATIENCE = 3600.0  # seconds a child may take (a night's receipts take minutes)
 
 
 def forking() -> bool:
@@ -79,8 +80,12 @@ class Background(Generic[T]):
             job._receiver = receiver
         return job
 
-    def result(self) -> T:
-        """The work's return value; its exception, raised here, if it failed."""
+    def result(self, timeout: float = PATIENCE) -> T:
+        """The work's return value; its exception, raised here, if it failed.
+
+        A child still busy after `timeout` seconds is ended and the night fails: a
+        night's receipts take minutes, so it is stuck, and a stuck night would hold
+        the workspace's run lock for good."""
         if not self._done:
             self._done = True
             if self._process is None:
@@ -88,12 +93,16 @@ class Background(Generic[T]):
                 assert work is not None
                 self._value = work()
             else:
-                self._value = self._collect()
+                self._value = self._collect(timeout)
         return self._value  # type: ignore[return-value]
 
-    def _collect(self) -> T:
+    def _collect(self, timeout: float) -> T:
         assert self._process is not None and self._receiver is not None
         try:
+            if not self._receiver.poll(timeout):
+                self._process.kill()
+                self._process.join()
+                raise ChildFailed(f"后台进程 {timeout:.0f} 秒仍未完成，已终止")
             ok, payload, text = self._receiver.recv()
         except EOFError:
             self._process.join()

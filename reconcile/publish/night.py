@@ -25,7 +25,7 @@ from reconcile.publish.digest import (
 )
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
 from reconcile.publish.performance import consultant_totals, write_performance
-from reconcile.publish.receipts import receipt_summaries, write_receipts
+from reconcile.publish.receipts import Receipt, receipt_summaries, signed_phones, write_each
 from reconcile.publish.report import (
     performance_mail,
     receipt_mail,
@@ -130,10 +130,14 @@ def publish(
 
 
 def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Background[dict[str, Path]]:
-    """The night's receipts (`folder/channels/`), written in the background from now on."""
+    """The night's receipts (`folder/channels/`), written in the background from now on.
+
+    Gathered here, from the judgement's polars frames too; only the writing, pure
+    Python, goes to the child."""
     night = judgement.inputs.as_of
+    receipts = Receipt.all(judgement, signed_phones(judgement))
     return Background.start(
-        functools.partial(write_receipts, judgement, rules, night, folder / "channels")
+        functools.partial(write_each, receipts, rules, night, folder / "channels")
     )
 
 

@@ -124,14 +124,24 @@ def write_receipts(
     Other `.xlsx` files in `folder` (receipts of an earlier run of the same night) are
     removed.
     """
+    return write_each(Receipt.all(judgement, signed_phones(judgement)), rules, as_of, folder)
+
+
+def write_each(
+    receipts: dict[str, Receipt], rules: Rules, as_of: date, folder: Path
+) -> dict[str, Path]:
+    """`write_receipts` of receipts already gathered (`Receipt.all`).
+
+    Pure Python, polars never called: this is what the forked child of
+    reconcile.publish.background runs, and polars' thread pool is not there.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
-    signed = signed_phones(judgement)
     # Keys of the names given so far: `ABC` and `Abc` are one file on Windows and macOS
     # (and in a zip opened there), so the second one gets a suffix.
     taken: set[str] = set()
     written = {}
-    for channel, receipt in Receipt.all(judgement, signed).items():
+    for channel, receipt in receipts.items():
         # The file name comes from the channel name, which is cell text: never trusted.
         # Channels come sorted, so each keeps its file from one run of the night to the next.
         path = folder / f"{safe_filename(channel, taken)}.xlsx"

@@ -131,7 +131,7 @@ class _Plan:
     """A sheet as both engines write it: its cells, its columns' widths, its tall rows."""
 
     sheet: Sheet
-    cells: list[list[object]]
+    cells: list[tuple[object, ...]]
     widths: list[int]
     heights: dict[int, int]  # 0-based sheet row (the header is 0) -> points
     wrapped: bool  # a column wraps, so every cell of the table is top-aligned
@@ -140,17 +140,19 @@ class _Plan:
     @classmethod
     def of(cls, sheet: Sheet, zone: ZoneInfo) -> _Plan:
         columns = sheet.columns
-        cells, plain = _cells_of(sheet.rows, columns, zone)
-        widths = _widths(columns, cells)
+        made, plain = _columns_of(sheet.rows, columns, zone)
+        widths: list[int] = []
+        lines: dict[int, int] = {}  # 0-based row of the table -> lines of its tallest cell
+        for column, cells in zip(columns, made, strict=True):
+            width, tall = _measure(column, cells)
+            widths.append(width)
+            for index, count in tall.items():
+                if count > lines.get(index, 1):
+                    lines[index] = count
+        heights = {index + 1: _LINE_HEIGHT * count for index, count in sorted(lines.items())}
         wrapped = any(column.wrap for column in columns)
-        heights = {}
-        if wrapped:
-            for number, row in enumerate(cells, start=1):
-                lines = _lines(row, columns, widths)
-                if lines > 1:
-                    heights[number] = _LINE_HEIGHT * lines
         plain = plain and not sheet.below
-        return cls(sheet, cells, widths, heights, wrapped, plain)
+        return cls(sheet, list(zip(*made, strict=True)), widths, heights, wrapped, plain)
 
 
 def _streamed_book(
@@ -394,23 +396,22 @@ def _write_sheet(ws: Worksheet, plan: _Plan, formats: _Formats, zone: ZoneInfo) 
 _TIME_KINDS = frozenset({"datetime", "date"})
 
 
-def _cells_of(
+def _columns_of(
     rows: Sequence[Sequence[object]], columns: Sequence[Column], zone: ZoneInfo
 ) -> tuple[list[list[object]], bool]:
-    """The rows' cells, and whether a column's own look fits each of them (no formula,
-    no time outside a time column): what the fast engine needs, having no per-cell style.
+    """The rows' cells, column by column, and whether a column's own look fits each
+    cell (no formula, no time outside a time column): what the fast engine needs,
+    having no per-cell style.
 
-    Worked column by column: text repeats down a column (statuses, agents, types), and
-    each distinct text is made safe once. An empty text is an empty cell.
+    Text repeats down a column (statuses, agents, types), and each distinct text is
+    made safe once. An empty text is an empty cell. Pure Python: this runs in the
+    forked child that writes the receipts, where polars' thread pool does not exist.
     """
-    if not rows:
-        return [], True
     plain = True
     made: list[list[object]] = []
     for index, column in enumerate(columns):
         values = [row[index] for row in rows]
-        types = {type(value) for value in values}
-        if types <= _TEXT_TYPES:
+        if {type(value) for value in values} <= _TEXT_TYPES:
             texts: set[str] = {value for value in values if type(value) is str and value}
             safe: dict[object, object] = {text: cell_text(text) or None for text in texts}
             safe[None] = safe[""] = None
@@ -419,7 +420,7 @@ def _cells_of(
         cells, fits = _column_cells(values, column, zone)
         plain = plain and fits
         made.append(cells)
-    return [list(row) for row in zip(*made, strict=True)], plain
+    return made, plain
 
 
 _TEXT_TYPES = frozenset({str, type(None)})
@@ -455,29 +456,61 @@ def _column_cells(
 
 def _cells(row: Sequence[object], columns: Sequence[Column], zone: ZoneInfo) -> list[object]:
     """A row's values as its cells hold them: text made safe, times local, days in date columns."""
-    return _cells_of([row], columns, zone)[0][0]
+    return [cells[0] for cells in _columns_of([row], columns, zone)[0]]
 
 
-def _widths(columns: Sequence[Column], rows: list[list[object]]) -> list[int]:
-    """Each column's width: its widest cell or title and a margin, within its bounds."""
-    widths = []
-    for index, column in enumerate(columns):
-        present = {row[index] for row in rows if row[index] is not None}
-        widest = display_width(column.title)
-        if present and column.kind in _KIND_WIDTH:
-            widest = max(widest, _KIND_WIDTH[column.kind])
-        elif present:
-            widest = max(widest, _widest(present, column.max_width - 2))
-        widths.append(max(_MIN_WIDTH, min(widest + 2, column.max_width)))
-    return widths
+def _measure(column: Column, cells: list[object]) -> tuple[int, dict[int, int]]:
+    """A column's width (its widest cell or title and a margin, within its bounds), and
+    for a wrapped column the cells that need more than one line: index -> lines.
+
+    The heights are set here rather than left to the viewer, so that print shows every
+    line however the file is opened.
+    """
+    widest = display_width(column.title)
+    values = set(cells)
+    values.discard(None)
+    if values and column.kind in _KIND_WIDTH:
+        widest = max(widest, _KIND_WIDTH[column.kind])
+    elif values:
+        widest = max(widest, _widest(values, column.max_width - 2))
+    width = max(_MIN_WIDTH, min(widest + 2, column.max_width))
+    room = max(width - 1, 1)
+    if not column.wrap or column.kind in _KIND_WIDTH:
+        return width, {}
+    broken = any(isinstance(value, str) and "\n" in value for value in values)
+    if widest <= room and not broken:
+        return width, {}  # every cell fits on one line
+    known: dict[str, int] = {}
+    tall: dict[int, int] = {}
+    for index, value in enumerate(cells):
+        if not isinstance(value, str) or _width_bound(value) <= room and "\n" not in value:
+            continue
+        count = known.get(value)
+        if count is None:
+            count = known[value] = _lines(value, room)
+        if count > 1:
+            tall[index] = count
+    return width, tall
+
+
+def _width_bound(text: str) -> int:
+    """No text is wider on screen (`_text_width`): a character of 1, 2, 3 or 4 UTF-8
+    bytes is at most 1, 1, 2 or 2 wide, never more than (bytes + 1) / 2. Exact for
+    ASCII and CJK alike."""
+    return (len(text.encode()) + len(text)) // 2
+
+
+def _lines(text: str, room: int) -> int:
+    """Lines a wrapped cell needs at `room` characters: each of its own lines wraps."""
+    return sum(-(-_text_width(part) // room) or 1 for part in text.split("\n"))
 
 
 def _widest(values: set[object], enough: int) -> int:
     """The widest of `values`, or at least `enough` once one is that wide (the column is
-    capped there). A text is never wider than its UTF-8 bytes, so most are not measured."""
+    capped there). Most texts are not measured: `_width_bound` shows they are no wider."""
     widest = 0
     for value in values:
-        if type(value) is str and len(value.encode()) <= widest:
+        if type(value) is str and _width_bound(value) <= widest:
             continue
         widest = max(widest, _value_width(value))
         if widest >= enough:
@@ -524,24 +557,6 @@ def _wide_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
             ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(point - 1))}")
             start = None
     return re.compile(f"[{''.join(ranges)}]"), re.compile("[\U00010000-\U0010ffff]")
-
-
-def _lines(row: list[object], columns: Sequence[Column], widths: list[int]) -> int:
-    """Lines the row's tallest wrapped cell needs at its column's width.
-
-    The height is set here rather than left to the viewer, so that print shows every
-    line however the file is opened.
-    """
-    lines = 1
-    for index, column in enumerate(columns):
-        value = row[index]
-        if column.wrap and isinstance(value, str):
-            room = max(widths[index] - 1, 1)
-            if len(value.encode()) <= room and "\n" not in value:
-                continue  # no wider than its bytes: one line
-            needed = sum(-(-_text_width(part) // room) or 1 for part in value.split("\n"))
-            lines = max(lines, needed)
-    return lines
 
 
 def _write_value(

@@ -60,6 +60,13 @@ def test_a_child_that_dies_is_a_failure_with_its_exit_code() -> None:
         job.result()
 
 
+def test_a_stuck_child_is_ended_and_the_night_fails() -> None:
+    started = time.monotonic()
+    with Background.start(lambda: time.sleep(60)) as job, pytest.raises(ChildFailed, match="1 秒"):
+        job.result(timeout=1)
+    assert time.monotonic() - started < 30
+
+
 def test_leaving_early_ends_the_child(tmp_path: Path) -> None:
     marker = tmp_path / "written"
 
@@ -80,7 +87,9 @@ def test_receipts_from_a_child_are_the_in_line_bytes(
 ) -> None:
     judgement, rules = demo_night.judgement, demo_night.rules
     with start_receipts(judgement, rules, tmp_path / "forked") as job:
-        forked = job.result()
+        # Bounded: a child that called polars would wait for ever on a thread pool
+        # that fork did not copy.
+        forked = job.result(timeout=120)
     monkeypatch.setenv(PROCESSES_ENV, "1")
     with start_receipts(judgement, rules, tmp_path / "inline") as job:
         inline = job.result()
