@@ -248,10 +248,22 @@ def _owned(frame: pl.DataFrame) -> pl.DataFrame:
     its batch: the raw `data` JSON and times, and the rows of every other kind.
     """
     return frame.with_columns(
-        pl.concat_str(name, pl.lit("")) if dtype == pl.String() else pl.col(name) + 0
-        for name, dtype in ROW_SCHEMA.items()
-        if name in frame.columns
+        _copy(frame[name]) for name in frame.columns if name in ROW_SCHEMA or _empty(frame[name])
     )
+
+
+def _copy(column: pl.Series) -> pl.Expr:
+    if _empty(column):
+        # A column without a value needs no memory (many kinds' fields, at a million
+        # rows 16 MiB each), unless its empty cells are written out one by one.
+        return pl.repeat(None, column.len(), dtype=column.dtype).alias(column.name)
+    if column.dtype == pl.String():
+        return pl.concat_str(column.name, pl.lit(""))
+    return pl.col(column.name) + 0
+
+
+def _empty(column: pl.Series) -> bool:
+    return column.null_count() == column.len() > 0
 
 
 def _in_order(frame: pl.DataFrame, keep: pl.Expr | None = None) -> pl.DataFrame:
@@ -270,7 +282,13 @@ def _in_order(frame: pl.DataFrame, keep: pl.Expr | None = None) -> pl.DataFrame:
     del order
     columns = []
     for name in frame.columns:
-        columns.append(frame[name].gather(places))
+        column = frame[name]
+        if _empty(column):
+            columns.append(pl.repeat(None, len(places), dtype=column.dtype, eager=True))
+        else:
+            columns.append(column.gather(places))
+        columns[-1] = columns[-1].alias(name)
+        del column
         frame = frame.drop(name)
     return pl.DataFrame(columns)
 
