@@ -262,6 +262,12 @@ def mask(full_or_pattern: str) -> str:
     Anything else that parses to exactly one number is accepted too; text that does not
     raises `ValueError` rather than risk echoing an unmasked number.
     """
+    if len(full_or_pattern) == _MOBILE_LENGTH:  # a stored form: no `Phone` needed
+        if _is_digits(full_or_pattern):
+            return full_or_pattern[:3] + "****" + full_or_pattern[-4:]
+        gap = _ONE_GAP.fullmatch(full_or_pattern)
+        if gap is not None and gap[1] + gap[2]:
+            return full_or_pattern
     try:
         phone = Phone.from_pattern(full_or_pattern)
     except ValueError:
