@@ -82,7 +82,13 @@ def publish(
     rules = workspace.rules
     night = judgement.inputs.as_of
     folder = workspace.outputs / night.isoformat()
-    with receipts or start_receipts(judgement, rules, folder) as writing:
+    # The settlement workbook (pure Python, like the receipts) in a second child.
+    workbook = folder / "settlement.xlsx"
+    settle = functools.partial(write_settlement, judgement, rules, night, workbook)
+    with (
+        receipts or start_receipts(judgement, rules, folder) as writing,
+        Background.start(settle) as settling,
+    ):
         ruling = publish_ruling_sheet(judgement, rules, folder)
         digest = build_digest(
             judgement,
@@ -92,10 +98,10 @@ def publish(
             ruling_sheet=workspace_path(ruling, workspace.root) if ruling else None,
         )
         report, html, text = write_report(digest, workspace.reports)
-        settlement = write_settlement(judgement, rules, night, folder / "settlement.xlsx")
         performance = None
         if judgement.consultants is not None:
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
+        settlement = settling.result()
         written = writing.result()
     published = Published(digest, report, settlement, list(written.values()), ruling)
     published.performance = performance
