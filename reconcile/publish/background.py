@@ -1,17 +1,18 @@
-"""Publishing work done beside the night's other steps, in a forked copy of the process.
+"""Publishing work done beside the night's other steps, in forked copies of the process.
 
 A night is CPU-bound Python, one core's worth. The agencies' receipts are half of
-publishing, and nothing else waits for them but the agencies' mails; so where the
-machine has a second core, a forked child writes them while the parent writes the
-CSVs, the report and the settlement. fork gives the child the judged night as it is,
-without pickling a single row; the child writes its files (atomically, as always) and
-sends back only their paths.
+publishing and the settlement workbook a good part of the rest, and nothing waits for
+them but the mails; so where the machine has a second core, forked children write
+them while the parent writes the CSVs, the dispute report and the ruling sheet. fork
+gives a child the judged night as it is, without pickling a single row; the child
+writes its files (atomically, as always) and sends back only their paths.
 
-The child does nothing but that work: it neither reads the ledger nor logs, and it
-leaves with `os._exit`, so no buffer, connection or lock of the parent's is touched
-twice. Where fork is not available (Windows, macOS), on one CPU, in a fleet's
-worker, or with `RECONCILE_PROCESSES=1`, the same work runs in-line when its result is asked for:
-the files are the same bytes either way.
+A child does nothing but that work, in pure Python (polars' thread pool is not
+copied by fork: a polars call there would wait for ever). It neither reads the ledger
+nor logs, and it leaves with `os._exit`, so no buffer, connection or lock of the
+parent's is touched twice. Off Linux (Windows has no fork; macOS's system libraries
+do not survive it), on one CPU, in a fleet's worker, or with `RECONCILE_PROCESSES=1`,
+the same work runs in-line when its result is asked for: the same bytes either way.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ PATIENCE = 3600.0  # seconds a child may take (a night's receipts take minutes)
 
 
 def forking() -> bool:
-    """Whether work may go to a forked child: fork exists, and so does a second CPU.
+    """Whether work may go to a forked child: on Linux, with a second CPU.
 
     Not inside a fleet's worker (a daemonic process), which may have no children, and
     whose siblings already keep every core busy with other projects."""
@@ -42,7 +43,9 @@ def forking() -> bool:
         return False
     if multiprocessing.current_process().daemon:
         return False
-    if "fork" not in multiprocessing.get_all_start_methods():
+    # Linux only: Windows has no fork, and on macOS system libraries may crash in a
+    # forked child (why Python spawns there by default).
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return False
     return len(os.sched_getaffinity(0)) > 1 if hasattr(os, "sched_getaffinity") else True
 
