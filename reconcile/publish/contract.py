@@ -52,7 +52,10 @@ ROTATION_HEADER = (
 
 
 def iso(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment is not None else ""
+    if moment is None:
+        return ""
+    # The same text without microseconds, at half the cost of parsing `timespec`.
+    return moment.isoformat() if not moment.microsecond else moment.isoformat(timespec="seconds")
 
 
 def money(value: float | None) -> str:
@@ -60,45 +63,43 @@ def money(value: float | None) -> str:
 
 
 def report_rows(judgement: Judgement) -> list[tuple]:
-    rows: list[tuple[tuple, tuple]] = [
+    """Every report row, error rows among them, in file order (then masked phone)."""
+    reports = judgement.reports
+    keys: list[tuple] = [(r.order, r.phone_pattern) for r in reports]
+    rows: list[tuple] = [
         (
-            (r.order, r.phone_pattern),
-            (
-                r.row_id,
-                r.channel,
-                r.agent,
-                r.customer_name,
-                r.phone_pattern,
-                iso(r.at),
-                r.report_type,
-                r.status,
-                ";".join(r.codes),
-                r.phone,
-                r.source,
-            ),
+            r.row_id,
+            r.channel,
+            r.agent,
+            r.customer_name,
+            r.phone_pattern,
+            iso(r.at),
+            r.report_type,
+            r.status,
+            ";".join(r.codes),
+            r.phone,
+            r.source,
         )  # fmt: skip
-        for r in judgement.reports
+        for r in reports
     ]
     for e in judgement.error_reports.iter_rows(named=True):
+        keys.append(((e["path"], e["sheet"], e["row_no"]), ""))
         rows.append(
             (
-                ((e["path"], e["sheet"], e["row_no"]), ""),
-                (
-                    e["row_id"],
-                    e["channel"],
-                    e["agent"],
-                    e["customer_name"],
-                    "",
-                    iso(e["reported_at"]),
-                    e["report_type"],
-                    ReportStatus.INVALID,
-                    Code.R02,
-                    "",
-                    e["source"],
-                ),
+                e["row_id"],
+                e["channel"],
+                e["agent"],
+                e["customer_name"],
+                "",
+                iso(e["reported_at"]),
+                e["report_type"],
+                ReportStatus.INVALID,
+                Code.R02,
+                "",
+                e["source"],
             )  # fmt: skip
         )
-    return [row for _, row in sorted(rows, key=lambda item: item[0])]
+    return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
 
 
 def attribution_rows(judgement: Judgement) -> list[tuple]:
@@ -235,6 +236,7 @@ def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
     frame = pl.DataFrame(
         [_text_column(name, cells) for name, cells in zip(header, columns, strict=True)]
     )
+    del columns  # each copy of a million rows goes as soon as the next is made
     if frame.select(pl.any_horizontal(pl.all().str.contains("\r", literal=True).any())).item():
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, lineterminator="\n")
@@ -242,20 +244,22 @@ def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
         writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
         return buffer.getvalue().encode("utf-8")
     written = io.BytesIO()
-    frame.with_columns(pl.when(pl.all() != "").then(pl.all()).name.keep()).write_csv(
-        written, line_terminator="\n"
-    )
+    frame.write_csv(written, line_terminator="\n")
+    del frame
     return written.getvalue()
 
 
 def _text_column(name: str, cells: tuple) -> pl.Series:
-    """A column of text, None kept; other values (`in_turn`'s booleans) as `str` writes
-    them, as the csv module does."""
+    """A column of text, "" and None as null; other values (`in_turn`'s booleans) as `str`
+    writes them, as the csv module does."""
     try:
-        return pl.Series(name, cells, dtype=pl.String, strict=True)
+        column = pl.Series(name, cells, dtype=pl.String, strict=True)
     except TypeError:
         texts = [None if cell is None else str(cell) for cell in cells]
-        return pl.Series(name, texts, dtype=pl.String)
+        column = pl.Series(name, texts, dtype=pl.String)
+    if not (column == "").any():
+        return column  # most columns: no copy (a million reports' texts are large)
+    return pl.select(pl.when(column != "").then(column)).to_series().alias(name)
 
 
 def contract_files(judgement: Judgement) -> dict[str, bytes]:
