@@ -211,27 +211,54 @@ def read_input(
     Each sheet's cells go to `on_cells` as soon as it is read, and normalised rows to
     `sink` chunk by chunk, so the ledger writes one while the next is being made.
     """
+    return open_input(item, rules, sha256).derive(rules, aliases, sink, require_channel, on_cells)
+
+
+@dataclass
+class Opened:
+    """A file read into raw sheets (or refused as a whole), not yet recognised."""
+
+    outcome: FileOutcome
+    sheets: list[RawSheet]
+    file_date: date  # what a year-less value falls back on
+
+    def derive(
+        self,
+        rules: Rules,
+        aliases: AliasTable,
+        sink: Callable[[Normalised], object] | None = None,
+        require_channel: bool = True,
+        on_cells: Callable[[str, pl.DataFrame], object] | None = None,
+    ) -> FileOutcome:
+        """The outcome of `read_input`; see there."""
+        if self.outcome.rejected is None:
+            file_date = self.file_date
+            derive(
+                self.outcome,
+                self.sheets,
+                rules,
+                aliases,
+                lambda _sheet: file_date,
+                sink,
+                require_channel,
+                on_cells,
+            )
+        return self.outcome
+
+
+def open_input(item: InputFile, rules: Rules, sha256: str | None = None) -> Opened:
+    """The first half of `read_input`: the file's raw sheets, all it needs of the disk
+    (the night reads the next file this way while the last one is recognised)."""
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
+    file_date = datetime.fromtimestamp(stat.st_mtime, rules.zone).date()
     try:
         # Rules with no project of their own (check outside a workspace) check none.
         project = rules.project if "project" in rules.model_fields_set else None
-        raw_sheets = read_file(item.path, rules.limits, project)
+        return Opened(outcome, read_file(item.path, rules.limits, project), file_date)
     except FileRejected as rejected:
         outcome.rejected = rejected
-        return outcome
-    file_date = datetime.fromtimestamp(stat.st_mtime, rules.zone).date()
-    derive(
-        outcome,
-        raw_sheets,
-        rules,
-        aliases,
-        lambda _sheet: file_date,
-        sink,
-        require_channel,
-        on_cells,
-    )
-    return outcome
+        return Opened(outcome, [], file_date)
 
 
 def derive(

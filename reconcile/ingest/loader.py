@@ -4,8 +4,9 @@ writer thread while the next file is read.
 The writer thread holds the ledger for the whole step: every statement of a file (its
 `files` row, its chunks of rows, its cells, its sheets, the commit) is queued there in
 order, so writing a file and committing it (a flush to disk) overlap reading the next
-one. At most one file is read ahead of the one being written: the step holds two
-files' rows at a time, and a file's rows and cells are let go once it is committed.
+one, and a reader thread reads the file after that from disk meanwhile. The step holds
+three files at a time (one being written, one recognised, one read), and a file's rows
+and cells are let go once it is committed.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import polars as pl
 
 from reconcile.config.rules import Rules
 from reconcile.ingest.arrival import Snapshot
-from reconcile.ingest.files import FileOutcome, InputFile, read_input, sha256_of
+from reconcile.ingest.files import FileOutcome, InputFile, Opened, open_input, sha256_of
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import record_outcome
 from reconcile.normalise.records import Normalised
-from reconcile.store.ledger import Ledger
+from reconcile.store.ledger import FileRow, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +59,47 @@ def load_files(
     still written and yielded.
     """
     known = {(row.path, row.sha256): row for row in ledger.files()}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
+    ):
         ahead: deque[Future[Loaded]] = deque()
-        for item, snapshot in ready:
-            if stopping():
-                break
-            sha = sha256_of(item.path)
-            row = known.get((item.rel, sha))
-            if row is not None:
+        planned = (_plan(item, snapshot, known, reader, rules) for item, snapshot in ready)
+        upcoming = next(planned, None)
+        while upcoming is not None and not stopping():
+            item, snapshot, sha, row, opening = upcoming
+            # The next file is read from disk (calamine lets go of the GIL) while this
+            # one is recognised and normalised here.
+            upcoming = next(planned, None)
+            if opening is None:
+                assert row is not None
                 known_file = Loaded(item, snapshot, sha, row.status, row.reason)
                 ahead.append(writer.submit(_touch, ledger, known_file, seen))
             else:
                 file = _File(ledger, item, snapshot, sha, run_id, seen)
-                ahead.append(_read(writer, file, rules, aliases))
+                ahead.append(_read(writer, file, opening, rules, aliases))
             while len(ahead) > 1:
                 yield ahead.popleft().result()
+        if upcoming is not None and upcoming[4] is not None:
+            upcoming[4].cancel()  # stopping: the file read ahead is not used
         while ahead:
             yield ahead.popleft().result()
+
+
+_Plan = tuple[InputFile, Snapshot, str, FileRow | None, Future[Opened] | None]
+
+
+def _plan(
+    item: InputFile,
+    snapshot: Snapshot,
+    known: dict[tuple[str, str], FileRow],
+    reader: ThreadPoolExecutor,
+    rules: Rules,
+) -> _Plan:
+    """A settled file: a version the ledger knows, or a new one being read by `reader`."""
+    sha = sha256_of(item.path)
+    row = known.get((item.rel, sha))
+    return item, snapshot, sha, row, None if row else reader.submit(open_input, item, rules, sha)
 
 
 def _touch(ledger: Ledger, known: Loaded, seen: str) -> Loaded:
@@ -84,16 +109,19 @@ def _touch(ledger: Ledger, known: Loaded, seen: str) -> Loaded:
 
 
 def _read(
-    writer: ThreadPoolExecutor, file: _File, rules: Rules, aliases: AliasTable
+    writer: ThreadPoolExecutor,
+    file: _File,
+    opening: Future[Opened],
+    rules: Rules,
+    aliases: AliasTable,
 ) -> Future[Loaded]:
-    """Read one file here, its statements queued to `writer`; the future of its commit."""
+    """Recognise and normalise one file here, its statements queued to `writer`; the
+    future of its commit."""
     writer.submit(file.begin)
     try:
-        outcome = read_input(
-            file.item,
+        outcome = opening.result().derive(
             rules,
             aliases,
-            file.sha256,
             sink=lambda part: writer.submit(file.add_part, part),
             on_cells=lambda sheet, cells: writer.submit(file.store_cells, sheet, cells),
         )

@@ -12,7 +12,7 @@ import pytest
 from reconcile.config.workspace import Workspace
 from reconcile.ingest import loader
 from reconcile.ingest.arrival import Snapshot
-from reconcile.ingest.files import discover
+from reconcile.ingest.files import Opened, discover
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.loader import Loaded, load_files
 from reconcile.ops.pipeline import run
@@ -43,15 +43,15 @@ def test_a_file_that_fails_after_its_rows_were_queued_is_rolled_back_alone(
     _write(workspace, "b.xlsx", 4, 100)
     _write(workspace, "c.xlsx", 5, 200)
     ws = Workspace.open(workspace)
-    read_input = loader.read_input
+    derive = Opened.derive
 
-    def fails_after_reading_b(item, *args, **kwargs):  # type: ignore[no-untyped-def]
-        outcome = read_input(item, *args, **kwargs)  # b's rows and cells go to the writer
-        if item.path.name == "b.xlsx":
+    def fails_after_reading_b(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        outcome = derive(self, *args, **kwargs)  # b's rows and cells go to the writer
+        if self.outcome.file.path.name == "b.xlsx":
             raise RuntimeError("a bug once b.xlsx was read")
         return outcome
 
-    monkeypatch.setattr(loader, "read_input", fails_after_reading_b)
+    monkeypatch.setattr(Opened, "derive", fails_after_reading_b)
     summary = run(ws, AS_OF)
     assert [path for path, _ in summary.failed] == ["channels/链家/b.xlsx"]
     assert "RuntimeError" in summary.failed[0][1]
@@ -63,9 +63,30 @@ def test_a_file_that_fails_after_its_rows_were_queued_is_rolled_back_alone(
     assert _paths(ws) == ["channels/链家/a.xlsx", "channels/链家/c.xlsx"]
     with Ledger(ws.ledger) as ledger:
         assert ledger.count("rows") == 8 and ledger.count("sheet_cells") == 2
-    monkeypatch.setattr(loader, "read_input", read_input)
+    monkeypatch.setattr(Opened, "derive", derive)
     again = run(ws, AS_OF)
     assert again.rows_added == 4 and again.files_unchanged == 2, "b.xlsx is retried, alone"
+
+
+def test_a_file_that_fails_while_read_ahead_fails_alone(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(workspace, "a.xlsx", 3)
+    _write(workspace, "b.xlsx", 4, 100)
+    ws = Workspace.open(workspace)
+    open_input = loader.open_input
+
+    def fails_on_b(item, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if item.path.name == "b.xlsx":
+            raise MemoryError("calamine gave up on b.xlsx")
+        return open_input(item, *args, **kwargs)
+
+    monkeypatch.setattr(loader, "open_input", fails_on_b)
+    summary = run(ws, AS_OF)
+    assert [(path, "MemoryError" in why) for path, why in summary.failed] == [
+        ("channels/链家/b.xlsx", True)
+    ]
+    assert summary.rows_added == 3 and _paths(ws) == ["channels/链家/a.xlsx"]
 
 
 def test_the_summary_keeps_counts_and_rejected_rows_not_the_rows(workspace: Path) -> None:
