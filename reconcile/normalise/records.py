@@ -258,12 +258,14 @@ def _map_unique(values: pl.Series, parse) -> tuple[pl.Series, pl.Series, pl.Seri
     """Apply a small pure parser to each distinct value: (value JSON, error code, error)."""
     unique = values.unique().to_list()
     results = {value: parse(value) for value in unique}
-    out = [results[value] for value in values.to_list()]
+    dumped = {
+        value: None if r.value is None else json.dumps(r.value, ensure_ascii=False)
+        for value, r in results.items()
+    }
+    cells = values.to_list()
+    out = [results[value] for value in cells]
     return (
-        pl.Series(
-            [None if r.value is None else json.dumps(r.value, ensure_ascii=False) for r in out],
-            dtype=pl.String,
-        ),
+        pl.Series([dumped[value] for value in cells], dtype=pl.String),
         pl.Series([r.error_code for r in out], dtype=pl.String),
         pl.Series([r.error for r in out], dtype=pl.String),
     )
