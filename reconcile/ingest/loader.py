@@ -127,6 +127,9 @@ def _read(
         )
     except Exception as exc:  # a bug must not cost the night: the file is retried next run
         return writer.submit(file.fail, exc)
+    except BaseException:  # interrupted (Ctrl+C): the ledger is left as before the file
+        writer.submit(file.rollback)
+        raise
     return writer.submit(file.finish, outcome)
 
 
@@ -215,9 +218,13 @@ class _File:
         self.ledger.commit()
         self.open = False
 
-    def fail(self, exc: Exception) -> Loaded:
+    def rollback(self) -> None:
         if self.open:
+            self.open = False
             self.ledger.rollback()
+
+    def fail(self, exc: Exception) -> Loaded:
+        self.rollback()
         log.error("file.failed file=%s", self.item.rel, exc_info=exc)
         reason = f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试"
         return Loaded(self.item, self.snapshot, self.sha256, None, reason)

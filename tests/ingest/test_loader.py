@@ -89,6 +89,29 @@ def test_a_file_that_fails_while_read_ahead_fails_alone(
     assert summary.rows_added == 3 and _paths(ws) == ["channels/链家/a.xlsx"]
 
 
+def test_an_interrupted_file_is_rolled_back_and_the_run_recorded_as_failed(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write(workspace, "a.xlsx", 3)
+    _write(workspace, "b.xlsx", 4, 100)
+    ws = Workspace.open(workspace)
+    derive = Opened.derive
+
+    def interrupted_in_b(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        outcome = derive(self, *args, **kwargs)
+        if self.outcome.file.path.name == "b.xlsx":
+            raise KeyboardInterrupt
+        return outcome
+
+    monkeypatch.setattr(Opened, "derive", interrupted_in_b)
+    with pytest.raises(KeyboardInterrupt):
+        run(ws, AS_OF)
+    assert _paths(ws) == ["channels/链家/a.xlsx"]
+    with Ledger(ws.ledger) as ledger:
+        assert ledger.count("rows") == 3
+        assert [r.status for r in ledger.recent_runs(1)] == ["failed"], "recorded, not lost"
+
+
 def test_the_summary_keeps_counts_and_rejected_rows_not_the_rows(workspace: Path) -> None:
     _write(workspace, "a.xlsx", 3)
     bad = [["李四", "不是号码", "2026-11-18 10:00", "王五"]]
