@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
@@ -412,14 +414,16 @@ class _View:
         chosen.sort(
             key=lambda e: (not self._appeal_open(e), _sort_time(self._appeal_end(e)), e.phone)
         )
-        cards = [self._collision_card(e) for e in chosen]
-        suspected = [self._suspected_card(a, b) for a, b in self.j.suspected]
+        cards = [((n,), partial(self._collision_card, e)) for n, e in enumerate(chosen)]
+        suspected = [
+            ((n,), partial(self._suspected_card, a, b)) for n, (a, b) in enumerate(self.j.suspected)
+        ]
         note = "申诉期内或近 7 天到访的撞单，申诉截止最早的在前。"
         if older:
             note += f"更早的 {older} 起见 attribution.csv。"
-        groups = [_group("已到访的撞单", cards)]
+        groups = [_first_group("已到访的撞单", cards)]
         if suspected:
-            groups.append(_group("疑似撞单（尚未到访，号码可能是同一客户）", suspected))
+            groups.append(_first_group("疑似撞单（尚未到访，号码可能是同一客户）", suspected))
         return Section(
             "collisions",
             "撞单",
@@ -575,38 +579,28 @@ class _View:
     def invalid(self, previous: Before | None) -> Section:
         before = previous.statuses if previous is not None else {}
         invalid = ReportStatus.INVALID.value
-        by_reason: dict[str, list[tuple]] = defaultdict(list)
+        # (order, how to make its card): a first night has every invalid report as new,
+        # and only the first `CARDS_PER_GROUP` of each reason are shown, so only those
+        # cards are made.
+        by_reason: dict[str, list[tuple[tuple, Callable[[], Card]]]] = defaultdict(list)
         for report in self.j.reports:
             if report.status == ReportStatus.INVALID and before.get(report.row_id) != invalid:
                 by_reason[report.codes[0]].append(
-                    ((report.at, report.source), self._report_card(report))
+                    ((report.at, report.source), partial(self._report_card, report))
                 )
         for row in self.j.error_reports.iter_rows(named=True):
             if before.get(row["row_id"]) != invalid:
-                reported = row["reported_at"]
-                card = Card(
-                    (row["customer_name"] or "（无姓名）"),
-                    "无效",
-                    "warn",
-                    (
-                        ("渠道", _who(row["channel"], row["agent"])),
-                        ("报备时间", self._at(reported)),
-                        ("原因", f"{REASONS[Code.R02].text}：无法识别号码"),
-                    ),
-                    (row["source"],),
-                )
-                by_reason[Code.R02].append(((reported or self.end, row["source"]), card))
+                order = (row["reported_at"] or self.end, row["source"])
+                by_reason[Code.R02].append((order, partial(self._unreadable_card, row)))
         # Extension requests are no reports (SPEC 6.8): the invalid ones made since the
         # night before are listed with them; only their own channel's receipt tells them.
         since = previous.night if previous is not None else None
         for request in self.j.requests:
             if request.codes and (since is None or request.at.astimezone(self.zone).date() > since):
-                card = self._request_card(request)
+                card = partial(self._request_card, request)
                 by_reason[request.codes[0]].append(((request.at, request.source), card))
         groups = tuple(
-            _group(
-                REASONS[Code(code)].text, [card for _, card in sorted(items, key=lambda i: i[0])]
-            )
+            _first_group(REASONS[Code(code)].text, items)
             for code, items in sorted(by_reason.items())
         )
         total = (
@@ -817,6 +811,20 @@ class _View:
             (request.source,),
         )
 
+    def _unreadable_card(self, row: dict) -> Card:
+        """A report row whose phone could not be read (R02, rejected at ingest)."""
+        return Card(
+            (row["customer_name"] or "（无姓名）"),
+            "无效",
+            "warn",
+            (
+                ("渠道", _who(row["channel"], row["agent"])),
+                ("报备时间", self._at(row["reported_at"])),
+                ("原因", f"{REASONS[Code.R02].text}：无法识别号码"),
+            ),
+            (row["source"],),
+        )
+
     def _report_card(self, report: Report) -> Card:
         return Card(
             f"{report.phone_pattern} {report.customer_name or ''}".strip(),
@@ -973,6 +981,13 @@ REFUNDED = "退房"  # deals.csv's stage word for a refunded deal (SPEC 6.5)
 
 def _group(title: str, cards: list[Card]) -> Group:
     return Group(title, tuple(cards[:CARDS_PER_GROUP]), len(cards))
+
+
+def _first_group(title: str, items: Sequence[tuple[tuple, Callable[[], Card]]]) -> Group:
+    """`_group` of cards in the order of their keys, making only the cards shown."""
+    ordered = sorted(items, key=lambda item: item[0])
+    shown = tuple(make() for _, make in ordered[:CARDS_PER_GROUP])
+    return Group(title, shown, len(items))
 
 
 def _who(channel: str | None, agent: str | None) -> str:
