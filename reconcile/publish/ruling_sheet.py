@@ -171,8 +171,12 @@ def night_channels(judgement: Judgement) -> list[str]:
     return sorted(channels)
 
 
-def write_ruling_sheet(judgement: Judgement, rules: Rules, out: Path) -> Path:
-    """Write the pre-filled 裁决表 to `out` (atomically; the same night gives the same bytes)."""
+def write_ruling_sheet(
+    judgement: Judgement, rules: Rules, out: Path, items: list[OpenItem] | None = None
+) -> Path:
+    """Write the pre-filled 裁决表 to `out` (atomically; the same night gives the same bytes).
+
+    `items`: the night's `open_items`, when the caller has them already."""
     night = judgement.inputs.as_of
     # 自然到访 last: a ruling that no channel holds the customer (its deals pay nobody).
     channels = [*night_channels(judgement), NATURAL_OWNER]
@@ -180,7 +184,7 @@ def write_ruling_sheet(judgement: Judgement, rules: Rules, out: Path) -> Path:
     ws = wb.create_sheet(RULING_SHEET)
     notes = wb.create_sheet(NOTES_SHEET)
     channel_range = _notes_sheet(notes, rules, night, channels)
-    _ruling_sheet(ws, open_items(judgement, rules), channel_range)
+    _ruling_sheet(ws, open_items(judgement, rules) if items is None else items, channel_range)
     setup_page(ws, rules.project, f"裁决表（{night.isoformat()} 待处理）", night)
     return save_workbook(wb, out, night_moment(night, rules.zone))
 
@@ -189,10 +193,11 @@ def publish_ruling_sheet(judgement: Judgement, rules: Rules, folder: Path) -> Pa
     """The night's 裁决表 in `folder` when something is open; else None, and a copy an
     earlier run of the same night left there is removed so it cannot be filled in vain."""
     out = folder / ruling_sheet_name(judgement.inputs.as_of)
-    if not open_items(judgement, rules):
+    items = open_items(judgement, rules)
+    if not items:
         out.unlink(missing_ok=True)
         return None
-    return write_ruling_sheet(judgement, rules, out)
+    return write_ruling_sheet(judgement, rules, out, items)
 
 
 def workspace_path(path: Path, root: Path) -> str:
