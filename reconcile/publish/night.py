@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
@@ -65,7 +66,7 @@ def publish(
     failed: list[tuple[str, str]] | None = None,
     compose: bool = True,
     send: bool = True,
-    receipts: Background[dict[str, Path]] | None = None,
+    receipts: Receipts | None = None,
 ) -> Published:
     """Write the night's people-facing files and post its mails.
 
@@ -86,7 +87,7 @@ def publish(
     workbook = folder / "settlement.xlsx"
     settle = functools.partial(write_settlement, judgement, rules, night, workbook)
     with (
-        receipts or start_receipts(judgement, rules, folder) as writing,
+        receipts or start_receipts(judgement, rules, folder) as started,
         Background.start(settle) as settling,
     ):
         ruling = publish_ruling_sheet(judgement, rules, folder)
@@ -102,7 +103,7 @@ def publish(
         if judgement.consultants is not None:
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
         settlement = settling.result()
-        written = writing.result()
+        written = started.writing.result()
     published = Published(digest, report, settlement, list(written.values()), ruling)
     published.performance = performance
     now = datetime.now(rules.zone)
@@ -122,7 +123,7 @@ def publish(
                 finance_text,
                 (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
             ),
-            *agency_mails(digest, judgement, written, rules.receipt_recipients),
+            *agency_mails(digest, judgement, written, rules.receipt_recipients, started.gathered),
             *performance_mails(digest, judgement, published.performance, rules),
         )
         for mail in mails:
@@ -135,16 +136,27 @@ def publish(
     return published
 
 
-def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Background[dict[str, Path]]:
-    """The night's receipts (`folder/channels/`), written in the background from now on.
+@dataclass
+class Receipts:
+    """The night's receipts: gathered here, from the judgement's polars frames too, and
+    written in the background by a child (pure Python)."""
 
-    Gathered here, from the judgement's polars frames too; only the writing, pure
-    Python, goes to the child."""
+    gathered: dict[str, Receipt]
+    writing: Background[dict[str, Path]]
+
+    def __enter__(self) -> Receipts:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.writing.__exit__(*exc_info)
+
+
+def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Receipts:
+    """The night's receipts (`folder/channels/`), written in the background from now on."""
     night = judgement.inputs.as_of
-    receipts = Receipt.all(judgement, signed_phones(judgement))
-    return Background.start(
-        functools.partial(write_each, receipts, rules, night, folder / "channels")
-    )
+    gathered = Receipt.all(judgement, signed_phones(judgement))
+    write = functools.partial(write_each, gathered, rules, night, folder / "channels")
+    return Receipts(gathered, Background.start(write))
 
 
 def agency_mails(
@@ -152,12 +164,13 @@ def agency_mails(
     judgement: Judgement,
     receipts: dict[str, Path],
     recipients: dict[str, tuple[str, ...]],
+    gathered: dict[str, Receipt] | None = None,
 ) -> list[Mail]:
     """Each agency's own receipt, to its own addresses only: one mail per channel that
     has both a receipt tonight and addresses in `notify.channels`."""
     addressed = [channel for channel in receipts if recipients.get(channel)]
     mails = []
-    for channel, summary in receipt_summaries(judgement, addressed).items():
+    for channel, summary in receipt_summaries(judgement, addressed, gathered).items():
         path = receipts[channel]
         # The receipt's own file name: already cleaned of whatever the channel's name holds.
         attachment = f"渠道回执_{digest.night.isoformat()}_{path.name}"

@@ -187,12 +187,15 @@ class ReceiptSummary:
     to_pay: float | None  # 本期应付 (SPEC 6.6): its lines' outstanding; None without lines
 
 
-def receipt_summaries(judgement: Judgement, channels: Iterable[str]) -> dict[str, ReceiptSummary]:
-    """The summary of each of `channels` that has a receipt tonight."""
+def receipt_summaries(
+    judgement: Judgement, channels: Iterable[str], gathered: dict[str, Receipt] | None = None
+) -> dict[str, ReceiptSummary]:
+    """The summary of each of `channels` that has a receipt tonight (from `gathered`, the
+    night's `Receipt.all`, when the caller has it)."""
     wanted = set(channels)
     if not wanted:
         return {}
-    receipts = Receipt.all(judgement, signed_phones(judgement))
+    receipts = gathered or Receipt.all(judgement, signed_phones(judgement))
     return {channel: receipts[channel].summary() for channel in sorted(wanted & set(receipts))}
 
 
