@@ -14,6 +14,7 @@ is recorded as abandoned; every file already read was one whole transaction.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -234,6 +235,27 @@ def _judge_and_publish(
     as_of = summary.as_of
     with steps.step("判定客户归属"):
         summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
+    # The judged night's millions of objects leave the cycle collector's care until the
+    # night is published: every full collection while publishing would walk them all,
+    # and in the forked children it would write to every page that holds them.
+    gc.freeze()
+    try:
+        _publish_night(workspace, ledger, summary, compose, send, stop, steps)
+    finally:
+        gc.unfreeze()  # `serve` judges the next night in this process
+
+
+def _publish_night(
+    workspace: Workspace,
+    ledger: Ledger,
+    summary: RunSummary,
+    compose: bool,
+    send: bool,
+    stop: Stop | None,
+    steps: Steps,
+) -> None:
+    assert summary.judgement is not None
+    as_of = summary.as_of
     folder = workspace.outputs / as_of.isoformat()
     # The receipts are written beside the CSVs and the rest of publishing (a second core).
     with start_receipts(summary.judgement, workspace.rules, folder) as receipts:
