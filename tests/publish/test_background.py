@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import multiprocessing.queues
 import os
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reconcile.publish import background
 from reconcile.publish.background import PROCESSES_ENV, Background, ChildFailed, forking
 from reconcile.publish.night import start_receipts
 from tests.publish.conftest import Night
@@ -110,3 +112,20 @@ def test_never_inside_a_daemonic_worker() -> None:
     worker.start()
     assert queue.get(timeout=30) is False
     worker.join()
+
+
+def test_in_line_when_the_machine_has_no_room_for_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child writes to every page whose objects it reads: without memory for a copy of
+    this process, the work stays in-line."""
+    real_open = open
+
+    def tight(path: str, *args: object, **kwargs: object) -> object:
+        if path == "/proc/meminfo":
+            return io.StringIO("MemTotal: 4000000 kB\nMemAvailable:    1024 kB\n")
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    assert forking()
+    monkeypatch.setattr(background, "open", tight, raising=False)
+    assert not forking()
+    with Background.start(os.getpid) as job:
+        assert job.result() == os.getpid()
