@@ -56,23 +56,33 @@ class UnrecognisedSheet:
 
 
 def _fill_merges(frame: pl.DataFrame, merges: list[tuple]) -> pl.DataFrame:
-    """Every cell of a merged range takes the value of its top-left cell (as Excel shows it)."""
+    """Every cell of a merged range takes the value of its top-left cell (as Excel shows it).
+
+    Only the cells of the ranges are set: an export of a million rows under a merged
+    title row must not become a million Python values per column.
+    """
     relevant = [m for m in merges if m[0] < frame.height]
     if not relevant:
         return frame
-    columns = {name: frame[name].to_list() for name in frame.columns}
+    filled: dict[str, dict[int, str | None]] = {}  # column -> row -> value
     for r1, c1, r2, c2 in relevant:
         name = f"c{c1}"
-        if name not in columns:
+        if name not in frame.columns:
             continue
-        value = columns[name][r1]
+        # A range's top-left may lie in a range filled before it (as it would have in a
+        # sheet filled range by range).
+        value = filled.get(name, {}).get(r1, frame[name][r1])
         for column in range(c1, c2 + 1):
-            cells = columns.get(f"c{column}")
-            if cells is None:
+            target = f"c{column}"
+            if target not in frame.columns:
                 continue
+            cells = filled.setdefault(target, {})
             for row in range(r1, min(r2, frame.height - 1) + 1):
                 cells[row] = value
-    return pl.DataFrame(columns, schema=frame.schema)
+    return frame.with_columns(
+        frame[name].scatter(list(cells), pl.Series(list(cells.values()), dtype=pl.String))
+        for name, cells in filled.items()
+    )
 
 
 def extract_table(
