@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.deals import DealLine, line_order
 from reconcile.judge.rulings import share_text
 from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
-from reconcile.store.files import write_atomic
+from reconcile.store.files import write_atomic_parts
 
 REPORT_HEADER = (
     "report_id", "channel", "agent", "customer_name", "phone_pattern", "reported_at",
@@ -50,6 +52,8 @@ ROTATION_HEADER = (
     "visit_at", "customer_phone", "consultant", "in_turn", "verdict", "reason_codes", "source",
 )  # fmt: skip
 
+SLICE = 20_000  # rows made into cells and CSV text at a time (more only held more memory)
+
 
 def iso(moment: datetime | None) -> str:
     if moment is None:
@@ -62,29 +66,16 @@ def money(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def report_rows(judgement: Judgement) -> list[tuple]:
-    """Every report row, error rows among them, in file order (then masked phone)."""
+def report_rows(judgement: Judgement) -> Iterator[tuple]:
+    """Every report row, error rows among them, in file order (then masked phone).
+
+    Only the sort keys are held for every row; a row is made as it is written."""
     reports = judgement.reports
     keys: list[tuple] = [(r.order, r.phone_pattern) for r in reports]
-    rows: list[tuple] = [
-        (
-            r.row_id,
-            r.channel,
-            r.agent,
-            r.customer_name,
-            r.phone_pattern,
-            iso(r.at),
-            r.report_type,
-            r.status,
-            ";".join(r.codes),
-            r.phone,
-            r.source,
-        )  # fmt: skip
-        for r in reports
-    ]
+    errors: list[tuple] = []
     for e in judgement.error_reports.iter_rows(named=True):
         keys.append(((e["path"], e["sheet"], e["row_no"]), ""))
-        rows.append(
+        errors.append(
             (
                 e["row_id"],
                 e["channel"],
@@ -99,28 +90,50 @@ def report_rows(judgement: Judgement) -> list[tuple]:
                 e["source"],
             )  # fmt: skip
         )
-    return [rows[i] for i in sorted(range(len(rows)), key=keys.__getitem__)]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    del keys
+    judged = len(reports)
+    for i in order:
+        if i >= judged:
+            yield errors[i - judged]
+            continue
+        r = reports[i]
+        yield (
+            r.row_id,
+            r.channel,
+            r.agent,
+            r.customer_name,
+            r.phone_pattern,
+            iso(r.at),
+            r.report_type,
+            r.status,
+            ";".join(r.codes),
+            r.phone,
+            r.source,
+        )  # fmt: skip
 
 
-def attribution_rows(judgement: Judgement) -> list[tuple]:
-    rows = []
-    for e in judgement.episodes:
+def attribution_rows(judgement: Judgement) -> Iterator[tuple]:
+    """One row per episode, by customer then first visit."""
+    episodes = judgement.episodes
+    keys = [(e.phone, iso(e.first_visit_at)) for e in episodes]
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    del keys
+    for i in order:
+        e = episodes[i]
         channel = e.channels[0] if e.owner_type == OwnerType.CHANNEL and e.channels else None
-        rows.append(
-            (
-                e.phone,
-                e.customer_name,
-                iso(e.first_visit_at),
-                e.owner_type,
-                channel,
-                e.agent,
-                e.report.row_id if e.report is not None else None,
-                iso(e.until),
-                ";".join(e.codes),
-                ";".join(flag_texts(e.flags)),
-            )  # fmt: skip
-        )
-    return sorted(rows, key=lambda row: (row[0], row[2]))
+        yield (
+            e.phone,
+            e.customer_name,
+            iso(e.first_visit_at),
+            e.owner_type,
+            channel,
+            e.agent,
+            e.report.row_id if e.report is not None else None,
+            iso(e.until),
+            ";".join(e.codes),
+            ";".join(flag_texts(e.flags)),
+        )  # fmt: skip
 
 
 def flag_texts(flags: Flags) -> list[str]:
@@ -142,8 +155,8 @@ def _ordered_lines(judgement: Judgement) -> list[DealLine]:
     return sorted(judgement.deals, key=line_order)
 
 
-def deal_rows(judgement: Judgement) -> list[tuple]:
-    return [
+def deal_rows(judgement: Judgement) -> Iterator[tuple]:
+    return (
         (
             d.deal_id,
             d.customer_phone,
@@ -159,12 +172,12 @@ def deal_rows(judgement: Judgement) -> list[tuple]:
             ";".join(d.reason_codes),
         )  # fmt: skip
         for d in _ordered_lines(judgement)
-    ]
+    )
 
 
-def settlement_rows(judgement: Judgement) -> list[tuple]:
+def settlement_rows(judgement: Judgement) -> Iterator[tuple]:
     """One row per `deals.csv` row, then one per claim line matching none (SPEC 6.6)."""
-    return [
+    return (
         (
             s.deal_id,
             s.channel,
@@ -178,7 +191,7 @@ def settlement_rows(judgement: Judgement) -> list[tuple]:
             s.check,
         )  # fmt: skip
         for s in judgement.settlement
-    ]
+    )
 
 
 def consultant_rows(judgement: Judgement) -> list[tuple]:
@@ -200,17 +213,17 @@ def consultant_rows(judgement: Judgement) -> list[tuple]:
     return sorted(rows, key=lambda row: (row[0], row[3]))
 
 
-def performance_rows(judgement: Judgement) -> list[tuple]:
+def performance_rows(judgement: Judgement) -> Iterator[tuple]:
     """One row per consultant with a share of a deal, by deal, the larger share first."""
     found = judgement.consultants
-    return [
+    return (
         (s.deal_id, s.phone, s.consultant, share_text(s.share), s.crm_consultant, ";".join(s.codes))
         for s in (found.shares if found is not None else [])
-    ]
+    )
 
 
-def rotation_rows(judgement: Judgement) -> list[tuple]:
-    return [
+def rotation_rows(judgement: Judgement) -> Iterator[tuple]:
+    return (
         (
             iso(t.visit_at),
             t.phone,
@@ -221,32 +234,47 @@ def rotation_rows(judgement: Judgement) -> list[tuple]:
             t.source,
         )  # fmt: skip
         for t in judgement.rotation or []
-    ]
+    )
 
 
-def csv_bytes(header: tuple[str, ...], rows: list[tuple]) -> bytes:
-    """The rows as CSV: a cell quoted only when it holds `,`, `"` or a line feed, `""`
-    doubled, `\n` line ends, no BOM; None and "" are both an empty cell.
+def csv_bytes(header: tuple[str, ...], rows: Iterable[tuple]) -> bytes:
+    """The rows as CSV, header first: see `csv_parts`."""
+    return b"".join(csv_parts(header, rows))
+
+
+def csv_parts(header: tuple[str, ...], rows: Iterable[tuple]) -> Iterator[bytes]:
+    """The rows as CSV, the header then `SLICE` rows a part: a cell quoted only when it
+    holds `,`, `"` or a line feed, `""` doubled, `\n` line ends, no BOM; None and "" are
+    both an empty cell. Only one part's rows are ever held as cells (a million reports'
+    rows at once took ~550 MiB).
 
     These are the bytes Python's csv module writes (QUOTE_MINIMAL, lineterminator
     `\n`); polars writes them several times faster. Two differences are evened out: polars
     quotes an empty string (so it gets a null), and quotes a carriage return, which the
-    csv module leaves bare (a night with one in any cell is written by the csv module)."""
-    columns = list(zip(*rows, strict=True)) or [()] * len(header)
-    frame = pl.DataFrame(
-        [_text_column(name, cells) for name, cells in zip(header, columns, strict=True)]
-    )
-    del columns  # each copy of a million rows goes as soon as the next is made
-    if frame.select(pl.any_horizontal(pl.all().str.contains("\r", literal=True).any())).item():
-        buffer = io.StringIO(newline="")
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
-        return buffer.getvalue().encode("utf-8")
-    written = io.BytesIO()
-    frame.write_csv(written, line_terminator="\n")
-    del frame
-    return written.getvalue()
+    csv module leaves bare (a part with one in any cell is written by the csv module)."""
+    yield _csv_module([header])
+    remaining = iter(rows)
+    while part := list(itertools.islice(remaining, SLICE)):
+        frame = pl.DataFrame(
+            [
+                _text_column(name, cells)
+                for name, cells in zip(header, zip(*part, strict=True), strict=True)
+            ]
+        )
+        if frame.select(pl.any_horizontal(pl.all().str.contains("\r", literal=True).any())).item():
+            yield _csv_module(part)
+            continue
+        written = io.BytesIO()
+        frame.write_csv(written, include_header=False, line_terminator="\n")
+        del frame
+        yield written.getvalue()
+
+
+def _csv_module(rows: Iterable[tuple]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(["" if cell is None else cell for cell in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 def _text_column(name: str, cells: tuple) -> pl.Series:
@@ -263,26 +291,27 @@ def _text_column(name: str, cells: tuple) -> pl.Series:
 
 
 def contract_files(judgement: Judgement) -> dict[str, bytes]:
-    """The night's files by name, as the bytes written (also for judging in memory): the
+    """The night's files by name, as the bytes written (for judging in memory): the
     four of every night, and SPEC 6.7's when the rules turn them on."""
     with cycle_collector_paused():
-        return _contract_files(judgement)
-
-
-def _contract_files(judgement: Judgement) -> dict[str, bytes]:
-    files = {
-        "reports.csv": csv_bytes(REPORT_HEADER, report_rows(judgement)),
-        "attribution.csv": csv_bytes(ATTRIBUTION_HEADER, attribution_rows(judgement)),
-        "deals.csv": csv_bytes(DEAL_HEADER, deal_rows(judgement)),
-        "settlement.csv": csv_bytes(SETTLEMENT_HEADER, settlement_rows(judgement)),
-    }
-    if judgement.consultants is not None:
-        files["consultants.csv"] = csv_bytes(CONSULTANT_HEADER, consultant_rows(judgement))
-        files["performance.csv"] = csv_bytes(PERFORMANCE_HEADER, performance_rows(judgement))
-    if judgement.rotation is not None:
-        files["rotation.csv"] = csv_bytes(ROTATION_HEADER, rotation_rows(judgement))
-    return files
+        return {name: b"".join(parts) for name, parts in _contract_parts(judgement)}
 
 
 def write_contract(judgement: Judgement, folder: Path) -> list[Path]:
-    return [write_atomic(folder / name, data) for name, data in contract_files(judgement).items()]
+    """The night's files written one after the other, each a part at a time."""
+    with cycle_collector_paused():
+        return [
+            write_atomic_parts(folder / name, parts) for name, parts in _contract_parts(judgement)
+        ]
+
+
+def _contract_parts(judgement: Judgement) -> Iterator[tuple[str, Iterator[bytes]]]:
+    yield "reports.csv", csv_parts(REPORT_HEADER, report_rows(judgement))
+    yield "attribution.csv", csv_parts(ATTRIBUTION_HEADER, attribution_rows(judgement))
+    yield "deals.csv", csv_parts(DEAL_HEADER, deal_rows(judgement))
+    yield "settlement.csv", csv_parts(SETTLEMENT_HEADER, settlement_rows(judgement))
+    if judgement.consultants is not None:
+        yield "consultants.csv", csv_parts(CONSULTANT_HEADER, consultant_rows(judgement))
+        yield "performance.csv", csv_parts(PERFORMANCE_HEADER, performance_rows(judgement))
+    if judgement.rotation is not None:
+        yield "rotation.csv", csv_parts(ROTATION_HEADER, rotation_rows(judgement))

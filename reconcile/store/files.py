@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 # O_BINARY exists on Windows only, where text mode would rewrite line ends.
@@ -32,11 +33,18 @@ def write_atomic(path: Path, data: bytes) -> Path:
     target, then fsync of the folder so the rename survives a power cut. A failed
     write (a full disk) leaves no temporary file behind.
     """
+    return write_atomic_parts(path, (data,))
+
+
+def write_atomic_parts(path: Path, parts: Iterable[bytes]) -> Path:
+    """`write_atomic` of the parts one after the other, each written as it is made (a
+    large file is never whole in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in parts:
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

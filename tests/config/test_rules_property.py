@@ -538,7 +538,7 @@ def check_night(judgement: Judgement, rules: Rules) -> None:
             assert report.until is not None and report.until <= end, report
         if report.status == "invalid":
             assert report.codes, report
-    reports = report_rows(judgement)
+    reports = list(report_rows(judgement))
     assert len(reports) == len(judgement.reports) + judgement.error_reports.height
     for row in reports:
         assert row[7] in set(ReportStatus) and all(c in REASONS for c in _codes(row[8])), row

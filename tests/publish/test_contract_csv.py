@@ -11,7 +11,7 @@ from enum import StrEnum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.publish.contract import csv_bytes
+from reconcile.publish.contract import SLICE, csv_bytes, csv_parts
 
 HEADER = ("a", "b", "c")
 # Characters the two writers could treat differently, and text that needs no quotes.
@@ -62,3 +62,15 @@ def test_enum_values_and_booleans_are_written_as_text():
 
 def test_no_rows_is_the_header_alone():
     assert csv_bytes(HEADER, []) == b"a,b,c\n"
+
+
+def test_parts_of_a_large_file_are_the_csv_modules_whole():
+    """A file longer than a part: each part is written on its own (one with a carriage
+    return by the csv module, one with a boolean column as text), and together they are
+    the csv module's bytes of the whole."""
+    rows: list[tuple] = [(f"r{i}", "" if i % 3 else None, "链,家") for i in range(2 * SLICE + 5)]
+    rows[SLICE + 1] = ("a\rb", "x", None)
+    rows[2 * SLICE + 2] = (True, "y", "z")
+    parts = list(csv_parts(HEADER, rows))
+    assert len(parts) == 4  # the header, then three parts
+    assert b"".join(parts) == _csv_module(HEADER, rows)
