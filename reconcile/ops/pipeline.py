@@ -17,6 +17,8 @@ from __future__ import annotations
 import gc
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -235,30 +237,9 @@ def _judge_and_publish(
     as_of = summary.as_of
     with steps.step("判定客户归属"):
         summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
-    # The judged night's millions of objects leave the cycle collector's care until the
-    # night is published: every full collection while publishing would walk them all,
-    # and in the forked children it would write to every page that holds them.
-    gc.freeze()
-    try:
-        _publish_night(workspace, ledger, summary, compose, send, stop, steps)
-    finally:
-        gc.unfreeze()  # `serve` judges the next night in this process
-
-
-def _publish_night(
-    workspace: Workspace,
-    ledger: Ledger,
-    summary: RunSummary,
-    compose: bool,
-    send: bool,
-    stop: Stop | None,
-    steps: Steps,
-) -> None:
-    assert summary.judgement is not None
-    as_of = summary.as_of
     folder = workspace.outputs / as_of.isoformat()
     # The receipts are written beside the CSVs and the rest of publishing (a second core).
-    with start_receipts(summary.judgement, workspace.rules, folder) as receipts:
+    with _frozen(), start_receipts(summary.judgement, workspace.rules, folder) as receipts:
         with steps.step("写出对账结果（CSV）"):
             summary.written = write_contract(summary.judgement, folder)
         _check(stop)
@@ -275,6 +256,19 @@ def _publish_night(
                 receipts=receipts,
             )
             keep_decisions(workspace, ledger, summary.judgement)
+
+
+@contextmanager
+def _frozen() -> Iterator[None]:
+    """The objects alive now (the judged night's millions) left out of the cycle
+    collector's care: every full collection while publishing would walk them all, and
+    in the forked children it would write to every page that holds them. Thawed after:
+    `serve` judges the next night in this process."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _night_files(workspace: Workspace, as_of: date) -> list[Path]:
