@@ -98,8 +98,15 @@ _VISIT = (
 )  # fmt: skip
 _CONTACT = ("row_id", "phone", "at", "kind", "source", "order", "time_known")
 _RULING = ("row_id", "phone", "at", "channel", "agent", "shares", "source", "order", "natural")
-# One copy of each repeated text: a million reports, a few channels.
-_SHARED_TEXT = frozenset({"channel", "agent", "report_type", "path", "sheet", "kind"})
+# One copy of each repeated value: a million reports, a few channels, names and masked
+# numbers reported again and again, times on the minute and a few protection ends
+# (~170 MiB of a million reports' objects).
+_SHARED = frozenset(
+    {
+        "channel", "agent", "report_type", "path", "sheet", "kind", "customer_name",
+        "phone_pattern", "at", "until",
+    }
+)  # fmt: skip
 
 
 def _judge(inputs: Inputs, rules: Rules) -> Judgement:
@@ -122,7 +129,10 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         if phone
     ]
     people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
-    linkable = admitted.filter(~pl.col("codes").list.contains(Code.R02.value))
+    # Held to the end of the night: the columns linking reads only.
+    linkable = admitted.select(link.LINK_COLUMNS).filter(
+        ~admitted["codes"].list.contains(Code.R02.value)
+    )
     fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
     fits = a01.choose_fits(fit_pairs)
     a01.resolve_by_rulings(reports, fits, rulings)
@@ -282,9 +292,16 @@ def _column(frame: pl.DataFrame, name: str) -> Iterable:
     if name not in frame.columns:
         return repeat(None, frame.height)
     values = frame[name].to_list()
-    if name not in _SHARED_TEXT:
+    if name not in _SHARED:
         return values
     copies: dict = {}
+    if isinstance(frame.schema[name], pl.Datetime):
+        # The fold keeps apart the two 01:30 of a night the clocks go back: they are
+        # equal (the same zone compares by wall time) but not the same moment.
+        return [
+            value if value is None else copies.setdefault((value, value.fold), value)
+            for value in values
+        ]
     return [copies.setdefault(value, value) for value in values]
 
 
@@ -299,9 +316,9 @@ def _suspected(
     admitted: pl.DataFrame, reports: dict[str, Report], rules: Rules
 ) -> list[tuple[Report, Report]]:
     """Compatible reports of two channels, both still unlinked (no visit yet)."""
-    open_reports = admitted.filter(
-        (pl.col("codes").list.len() == 0)
-        & pl.col("row_id").is_in(
+    open_reports = admitted.select(link.PAIR_COLUMNS).filter(
+        (admitted["codes"].list.len() == 0)
+        & admitted["row_id"].is_in(
             [r.row_id for r in reports.values() if r.status == ReportStatus.PENDING]
         )
     )

@@ -104,6 +104,15 @@ def _crm_customers(crm: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# The columns of the reports `link` and `self_pairs` read: a caller filtering admitted
+# reports for them copies only these (a million reports' every column is ~250 MiB).
+LINK_COLUMNS = ("row_id", "phone_pattern", "customer_name", "surnames", "bucket", "until")
+PAIR_COLUMNS = (
+    "row_id", "channel", "phone_pattern", "customer_name", "bucket", "at", "until", "path",
+    "sheet", "row_no",
+)  # fmt: skip
+
+
 def link(reports: pl.DataFrame, people: pl.DataFrame, bucket_of_phone: pl.Expr) -> pl.DataFrame:
     """Fitting (report, customer) pairs.
 
@@ -251,10 +260,7 @@ def _split(reports: pl.DataFrame, same_channel: bool) -> tuple[pl.DataFrame, pl.
     in small groups of standard patterns and the rest; `rank` is the row in `reports`,
     `at_us` and `until_us` the times in microseconds (`_NEVER` for no end)."""
     group = ["bucket", "channel"] if same_channel else ["bucket"]
-    columns = ["row_id", "channel", "phone_pattern", "customer_name", "bucket", "at", "until"]
-    frame = reports.select(*columns, "path", "sheet", "row_no").with_columns(
-        rank=pl.int_range(pl.len())
-    )
+    frame = reports.select(PAIR_COLUMNS).with_columns(rank=pl.int_range(pl.len()))
     # A null key, time or pattern never pairs (the join and the comparisons drop it).
     needed = ("bucket", "channel", "at", "phone_pattern")
     frame = frame.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in needed))

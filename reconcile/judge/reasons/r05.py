@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.config.rules import Rules
-from reconcile.judge.link import self_duplicates
+from reconcile.judge.link import PAIR_COLUMNS, self_duplicates
 from reconcile.judge.reasons.entry import Notes, Reason
 from reconcile.judge.vocabulary import Code
 
@@ -18,7 +18,7 @@ from reconcile.judge.vocabulary import Code
 def decide(admitted: pl.DataFrame, rules: Rules) -> pl.DataFrame:
     """R05 appended to `codes` of the admitted reports the channel's own earlier report
     still protects (`report.self_duplicate`: keep_first or invalidate_all)."""
-    clean = admitted.filter(pl.col("codes").list.len() == 0)
+    clean = admitted.select(PAIR_COLUMNS).filter(admitted["codes"].list.len() == 0)
     invalidate_all = rules.report.self_duplicate == "invalidate_all"
     duplicates = self_duplicates(clean, invalidate_all=invalidate_all)
     if not duplicates:
