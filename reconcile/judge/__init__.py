@@ -291,18 +291,18 @@ _PLACE = ("path", "sheet", "row_no")
 def _column(frame: pl.DataFrame, name: str) -> Iterable:
     if name not in frame.columns:
         return repeat(None, frame.height)
-    values = frame[name].to_list()
+    column = frame[name]
     if name not in _SHARED:
-        return values
+        return column.to_list()
+    if isinstance(column.dtype, pl.Datetime):
+        # Each distinct moment made once, found by the integer stored (not by equality:
+        # the two 01:30 of a night the clocks go back are equal, yet two moments).
+        instants = column.to_physical()
+        distinct = instants.unique()
+        moments = dict(zip(distinct.to_list(), distinct.cast(column.dtype).to_list(), strict=True))
+        return [moments[instant] for instant in instants.to_list()]
     copies: dict = {}
-    if isinstance(frame.schema[name], pl.Datetime):
-        # The fold keeps apart the two 01:30 of a night the clocks go back: they are
-        # equal (the same zone compares by wall time) but not the same moment.
-        return [
-            value if value is None else copies.setdefault((value, value.fold), value)
-            for value in values
-        ]
-    return [copies.setdefault(value, value) for value in values]
+    return [copies.setdefault(value, value) for value in column.to_list()]
 
 
 def _group(items) -> dict[str, list]:
