@@ -87,6 +87,18 @@ def cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _still_queued(spots: dict[str, QueueSpot], reports: list[Report]) -> dict[str, QueueSpot]:
+    """The customer's queue after its rulings (SPEC 6.8, 6.5): a queued report that a
+    ruling decided leaves it and those behind move up. When one left, their earliest
+    holding is not known any more (the ruled episode holds as the admin said): only
+    their place is shown."""
+    status = {report.row_id: report.status for report in reports}
+    kept = [row for row in spots if status.get(row) == ReportStatus.QUEUED]
+    if len(kept) == len(spots):
+        return spots
+    return {row: QueueSpot(position, None) for position, row in enumerate(kept, start=1)}
+
+
 # What a report row and an extension request row both say: who, whom, when, where.
 _CLAIM = (
     "row_id", "channel", "agent", "customer_name", "phone_pattern", "at", "source", "order",
@@ -180,9 +192,11 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             by_phone_requests.get(phone, []),
             stages.get(phone, []),
         )
-        queue.update(timeline.finish(inputs.as_of_end))
+        spots = timeline.finish(inputs.as_of_end)
         if phone in ruled:
             found = apply_rulings(phone, found, ruled[phone], per_phone.get(phone, []), rules)
+            spots = _still_queued(spots, per_phone.get(phone, []))
+        queue.update(spots)
         episodes[phone] = found
 
     for report in reports.values():

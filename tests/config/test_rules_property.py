@@ -638,6 +638,21 @@ def _one_report(*minutes: int, known: bool = True) -> dict[str, Any]:
 @example("timezone: America/Santiago\nreport:\n  validity: 1d\n", _one_report(1440, 2880))
 # An opening day whose midnight does not exist crashed the night.
 @example("timezone: America/Santiago\nopening_date: '2026-09-06'\n", _one_report(0, known=False))
+# A ruling that gives the customer to the queued channel: its report left the queue's
+# statuses but stayed in the queue.
+@example(
+    "report:\n  queue: {}\nconflict:\n  mode: report\n",
+    {
+        **_one_report(840, known=False),
+        "reports": [
+            {**_one_report(840, known=False)["reports"][0]},
+            {**_one_report(839, known=False)["reports"][0], "channel": "我爱我家"},
+        ],
+        "ruling": {"at": 840, "owner": "链家", "other": None},
+        "followups": [],
+        "roster": [],
+    },
+)
 def test_every_accepted_rules_file_runs_a_night(text: str, night: dict[str, Any]) -> None:
     rules = parse_rules(text)
     check_night(judge(night_inputs(night, rules), rules), rules)
