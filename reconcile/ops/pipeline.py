@@ -245,6 +245,8 @@ def _judge_and_publish(
         _check(stop)
         with steps.step("生成日报、结算表、渠道回执与邮件"):
             previous = night_before(workspace, ledger, as_of)
+            # Kept first: done while the children write, not after them.
+            keep_decisions(workspace, ledger, summary.judgement)
             summary.published = publish(
                 workspace,
                 ledger,
@@ -255,7 +257,6 @@ def _judge_and_publish(
                 send=send,
                 receipts=receipts,
             )
-            keep_decisions(workspace, ledger, summary.judgement)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import Workspace
 from reconcile.judge import Judgement
-from reconcile.publish.background import Background
+from reconcile.publish.background import PATIENCE, Background
 from reconcile.publish.digest import (
     Before,
     Digest,
@@ -26,7 +26,14 @@ from reconcile.publish.digest import (
 )
 from reconcile.publish.mail import Attachment, Delivery, Mail, flush, post, receipt_key
 from reconcile.publish.performance import consultant_totals, write_performance
-from reconcile.publish.receipts import Receipt, receipt_summaries, signed_phones, write_each
+from reconcile.publish.receipts import (
+    Receipt,
+    receipt_paths,
+    receipt_summaries,
+    remove_stale,
+    signed_phones,
+    write_each,
+)
 from reconcile.publish.report import (
     performance_mail,
     receipt_mail,
@@ -103,7 +110,7 @@ def publish(
         if judgement.consultants is not None:
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
         settlement = settling.result()
-        written = started.writing.result()
+        written = started.result()
     published = Published(digest, report, settlement, list(written.values()), ruling)
     published.performance = performance
     now = datetime.now(rules.zone)
@@ -139,24 +146,51 @@ def publish(
 @dataclass
 class Receipts:
     """The night's receipts: gathered here, from the judgement's polars frames too, and
-    written in the background by a child (pure Python)."""
+    written in the background (pure Python) by children that share them out."""
 
     gathered: dict[str, Receipt]
-    writing: Background[dict[str, Path]]
+    folder: Path
+    writing: list[Background[dict[str, Path]]]
+
+    def result(self, timeout: float = PATIENCE) -> dict[str, Path]:
+        """Each channel's receipt, in channel order, once every child has written its
+        share (each within `timeout` seconds); a receipt an earlier run of the night
+        left is removed."""
+        done: dict[str, Path] = {}
+        for job in self.writing:
+            done.update(job.result(timeout))
+        written = {channel: done[channel] for channel in self.gathered}
+        remove_stale(self.folder, list(written.values()))
+        return written
 
     def __enter__(self) -> Receipts:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self.writing.__exit__(*exc_info)
+        for job in self.writing:
+            job.__exit__(*exc_info)
 
 
 def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Receipts:
-    """The night's receipts (`folder/channels/`), written in the background from now on."""
+    """The night's receipts (`folder/channels/`), written in the background from now on:
+    two children, each given about half of the report rows."""
     night = judgement.inputs.as_of
     gathered = Receipt.all(judgement, signed_phones(judgement))
-    write = functools.partial(write_each, gathered, rules, night, folder / "channels")
-    return Receipts(gathered, Background.start(write))
+    channels = folder / "channels"
+    paths = receipt_paths(gathered, channels)
+    halves: tuple[dict[str, Receipt], dict[str, Receipt]] = ({}, {})
+    sizes = [0, 0]
+    # The biggest first, each to the lighter half: the two finish about together.
+    for channel in sorted(gathered, key=lambda c: (-gathered[c].size, c)):
+        lighter = sizes.index(min(sizes))
+        halves[lighter][channel] = gathered[channel]
+        sizes[lighter] += gathered[channel].size
+    jobs = [
+        Background.start(functools.partial(write_each, half, rules, night, paths))
+        for half in halves
+        if half
+    ]
+    return Receipts(gathered, channels, jobs)
 
 
 def agency_mails(

@@ -124,35 +124,42 @@ def write_receipts(
     Other `.xlsx` files in `folder` (receipts of an earlier run of the same night) are
     removed.
     """
-    return write_each(Receipt.all(judgement, signed_phones(judgement)), rules, as_of, folder)
+    receipts = Receipt.all(judgement, signed_phones(judgement))
+    written = write_each(receipts, rules, as_of, receipt_paths(receipts, folder))
+    remove_stale(folder, list(written.values()))
+    return written
 
 
-def write_each(
-    receipts: dict[str, Receipt], rules: Rules, as_of: date, folder: Path
-) -> dict[str, Path]:
-    """`write_receipts` of receipts already gathered (`Receipt.all`).
-
-    Pure Python, polars never called: this is what the forked child of
-    reconcile.publish.background runs, and polars' thread pool is not there.
-    """
+def receipt_paths(channels: Iterable[str], folder: Path) -> dict[str, Path]:
+    """Each channel's receipt file in `folder` (made here)."""
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve()
     # Keys of the names given so far: `ABC` and `Abc` are one file on Windows and macOS
     # (and in a zip opened there), so the second one gets a suffix.
     taken: set[str] = set()
-    written = {}
-    for channel, receipt in receipts.items():
+    paths = {}
+    for channel in channels:
         # The file name comes from the channel name, which is cell text: never trusted.
         # Channels come sorted, so each keeps its file from one run of the night to the next.
         path = folder / f"{safe_filename(channel, taken)}.xlsx"
         if path.resolve().parent != root:
             raise ValueError(f"receipt path escapes its folder: {path!r}")
-        written[channel] = _write(receipt, rules, as_of, path)
-    _remove_stale(folder, list(written.values()))
-    return written
+        paths[channel] = path
+    return paths
 
 
-def _remove_stale(folder: Path, written: list[Path]) -> None:
+def write_each(
+    receipts: dict[str, Receipt], rules: Rules, as_of: date, paths: dict[str, Path]
+) -> dict[str, Path]:
+    """Write each of `receipts` (gathered by `Receipt.all`) to its path (`receipt_paths`).
+
+    Pure Python, polars never called: this is what the forked children of
+    reconcile.publish.background run, and polars' thread pool is not there.
+    """
+    return {channel: _write(r, rules, as_of, paths[channel]) for channel, r in receipts.items()}
+
+
+def remove_stale(folder: Path, written: list[Path]) -> None:
     """Receipts an earlier run of the night left that this one did not write again.
 
     The folder holds exactly tonight's receipts, so an agency is never sent an old one
@@ -226,6 +233,12 @@ class Receipt:
     by_phone: dict[str, list[Report]] = field(default_factory=dict)  # its linked reports
     requests: list[Request] = field(default_factory=list)  # its extension requests (6.8)
     queue: dict[str, QueueSpot] = field(default_factory=dict)  # its queued reports' places
+
+    @property
+    def size(self) -> int:
+        """About how many rows its workbook has: what writing it costs."""
+        rows = (self.reports, self.errors, self.episodes, self.deals, self.settled)
+        return sum(len(part) for part in rows)
 
     @classmethod
     def all(cls, judgement: Judgement, signed: set[str]) -> dict[str, Receipt]:

@@ -91,10 +91,10 @@ def test_receipts_from_a_child_are_the_in_line_bytes(
     with start_receipts(judgement, rules, tmp_path / "forked") as job:
         # Bounded: a child that called polars would wait for ever on a thread pool
         # that fork did not copy.
-        forked = job.writing.result(timeout=120)
+        forked = job.result(timeout=120)
     monkeypatch.setenv(PROCESSES_ENV, "1")
     with start_receipts(judgement, rules, tmp_path / "inline") as job:
-        inline = job.writing.result()
+        inline = job.result()
     assert list(forked) == list(inline) and len(forked) >= 3
     for channel, path in forked.items():
         assert path.read_bytes() == inline[channel].read_bytes(), channel
