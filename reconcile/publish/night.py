@@ -90,7 +90,7 @@ def publish(
     rules = workspace.rules
     night = judgement.inputs.as_of
     folder = workspace.outputs / night.isoformat()
-    # The settlement workbook (pure Python, like the receipts) in a second child.
+    # The settlement workbook (pure Python, like the receipts) in a child of its own.
     workbook = folder / "settlement.xlsx"
     settle = functools.partial(write_settlement, judgement, rules, night, workbook)
     with (
@@ -111,8 +111,9 @@ def publish(
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
         settlement = settling.result()
         written = started.result()
-    published = Published(digest, report, settlement, list(written.values()), ruling)
-    published.performance = performance
+    published = Published(
+        digest, report, settlement, list(written.values()), ruling, performance=performance
+    )
     now = datetime.now(rules.zone)
     if compose:
         attachment = f"结算表_{night.isoformat()}.xlsx"
