@@ -1,7 +1,7 @@
 """`reconcile fleet run | status --projects group.yaml`: a group's projects (ops/fleet.py).
 
-ops/fleet.py (and Dask with it) is imported when a fleet command runs, not by every
-command's parser.
+ops/fleet.py (and Dask with it) and the group's configuration are imported when a fleet
+command runs, not by every command's parser.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconcile.config.group import Group, load_group
 from reconcile.ops.lock import RunLocked
 
 if TYPE_CHECKING:
+    from reconcile.config.group import Group
     from reconcile.ops.fleet import FleetNight, FleetStatus, Outcome
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -66,6 +66,7 @@ def fleet_command(
     args: argparse.Namespace, say: Callable[[str], None], complain: Callable[[str], None]
 ) -> int:
     """Run `fleet run|status`; `say` prints a line for the user, `complain` on stderr."""
+    from reconcile.config.group import load_group
     from reconcile.ops.fleet import Cluster, GroupPublishError, fleet_status, run_fleet
 
     group = load_group(args.projects)

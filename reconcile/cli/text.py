@@ -21,18 +21,17 @@ from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
 from reconcile.ingest.wechat import is_message_file, message_lines
-from reconcile.judge import Judgement
-from reconcile.judge.preview import FUTURE, report_verdicts
-from reconcile.judge.reasons import labels as code_label
-from reconcile.judge.vocabulary import ClaimCheck, DealStatus, OwnerType, ReportStatus
 from reconcile.normalise.phones import mask
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
-from reconcile.publish.mail import Delivery
-from reconcile.publish.night import Published
-from reconcile.publish.text import yuan
 
-if TYPE_CHECKING:  # `reconcile.ops.status` loads the scheduler: only `status` imports it
+# The judge and the publishers are imported by the functions that print a judged night,
+# so a night with nothing new says what it kept without loading them (issue 15); and
+# `reconcile.ops.status` loads the scheduler, so only `status` imports it.
+if TYPE_CHECKING:
+    from reconcile.judge import Judgement
     from reconcile.ops.status import QueuedMail, Status
+    from reconcile.publish.mail import Delivery
+    from reconcile.publish.night import Published
 
 SHOWN_ERRORS = 30
 # Sheets of instructions (our template has one): not data, and not a problem either.
@@ -210,6 +209,9 @@ def _delivery_lines(root: Path, deliveries: list[Delivery]) -> list[str]:
 
 def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> list[str]:
     """What the night decided: owners, collisions, disputes and commission."""
+    from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
+    from reconcile.publish.text import yuan
+
     statuses = Counter(r.status for r in judgement.reports)
     statuses[ReportStatus.INVALID] += judgement.error_reports.height
     lines = [
@@ -261,6 +263,8 @@ def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> li
 def _to_pay_lines(judgement: Judgement) -> list[str]:
     """本期应付 per channel (SPEC 6.6): the sum of its lines' outstanding, claw-backs not yet
     recovered netted against what is owed, next to what has been paid so far."""
+    from reconcile.publish.text import yuan
+
     outstanding: defaultdict[str, float] = defaultdict(float)
     paid: defaultdict[str, float] = defaultdict(float)
     for line in judgement.deals:
@@ -283,6 +287,8 @@ def _to_pay_lines(judgement: Judgement) -> list[str]:
 
 def _claim_lines(judgement: Judgement) -> list[str]:
     """Per agency that sent a 请款单/对账单: how its claims checked (SPEC 6.6)."""
+    from reconcile.judge.vocabulary import ClaimCheck
+
     claiming = sorted({c.channel for s in judgement.settlement for c in s.claims})
     if not claiming:
         return []
@@ -402,6 +408,8 @@ class CheckText:
 def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
     """Every sheet of one file as the night would read it, and whether it can be handed in;
     rows are judged against `now` (a report dated later is not judged yet)."""
+    from reconcile.judge.preview import report_verdicts
+
     lines = [f"文件：{outcome.file.path}"]
     if outcome.rejected is not None:
         lines.append(f"  无法读取：{outcome.rejected.reason}")
@@ -490,6 +498,9 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
 
 def _verdict_lines(verdicts: pl.DataFrame) -> list[str]:
     """The report rows the night will reject for a reason the file alone shows."""
+    from reconcile.judge.preview import FUTURE
+    from reconcile.judge.reasons import labels as code_label
+
     lines = []
     for row_no, pattern, codes in verdicts.iter_rows():
         text = "；".join(

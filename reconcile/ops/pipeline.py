@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import settled
@@ -35,8 +36,6 @@ from reconcile.ingest.reread import (
     reread,
     vocabulary_fingerprint,
 )
-from reconcile.judge import Judgement, judge
-from reconcile.judge.inputs import load
 from reconcile.ops.housekeeping import Move, Processed, tidy
 from reconcile.ops.lock import Holder, run_lock
 from reconcile.ops.progress import Steps
@@ -49,10 +48,14 @@ from reconcile.ops.reuse import (
     reusable,
 )
 from reconcile.ops.stop import Stop
-from reconcile.publish.contract import write_contract
 from reconcile.publish.mail import Delivery, night_deliveries
-from reconcile.publish.night import Published, publish, start_receipts
 from reconcile.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    # The judge and the publishers are imported when a night is judged: a night with
+    # nothing new (ops/reuse.py) costs what its checks cost, not a second of imports.
+    from reconcile.judge import Judgement
+    from reconcile.publish.night import Published
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +237,11 @@ def _judge_and_publish(
     stop: Stop | None,
     steps: Steps,
 ) -> None:
+    from reconcile.judge import judge
+    from reconcile.judge.inputs import load
+    from reconcile.publish.contract import write_contract
+    from reconcile.publish.night import publish, start_receipts
+
     as_of = summary.as_of
     with steps.step("判定客户归属"):
         summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
@@ -302,6 +310,9 @@ def judge_night(workspace: Workspace, as_of: date | None = None) -> Judgement:
 
     Without `as_of`, the latest night that ran successfully.
     """
+    from reconcile.judge import judge
+    from reconcile.judge.inputs import load
+
     with Ledger(workspace.ledger) as ledger:
         if as_of is None:
             latest = ledger.latest_ok_as_of()

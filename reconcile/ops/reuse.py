@@ -22,13 +22,17 @@ import hashlib
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import reconcile
 from reconcile.config.workspace import Workspace
-from reconcile.judge import Judgement, judge
-from reconcile.judge.inputs import load, night_end
-from reconcile.publish.digest import Before
 from reconcile.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    # Imported by the functions that keep or judge decisions: deciding that a night can be
+    # reused loads neither the judge nor the publishers.
+    from reconcile.judge import Judgement
+    from reconcile.publish.digest import Before
 
 # What the package reads at run time besides its Python code: templates and styles.
 _CODE_SUFFIXES = frozenset({".py", ".j2", ".css", ".yaml", ".html", ".txt"})
@@ -122,6 +126,8 @@ def _made_from(workspace: Workspace, night: date) -> tuple[str, ...]:
 
 def _view_key(workspace: Workspace, ledger: Ledger, night: date) -> str:
     """What the night's decisions were judged from: rows first seen by its end."""
+    from reconcile.judge.inputs import night_end
+
     seen_by = night_end(workspace.rules, night).isoformat()
     digest = hashlib.sha256()
     for part in (*_made_from(workspace, night), ledger.watermark(seen_by)):
@@ -132,6 +138,8 @@ def _view_key(workspace: Workspace, ledger: Ledger, night: date) -> str:
 
 def keep_decisions(workspace: Workspace, ledger: Ledger, judgement: Judgement) -> None:
     """Keep what the judged night decided, for the next night's report."""
+    from reconcile.publish.digest import Before
+
     night = judgement.inputs.as_of
     key = _view_key(workspace, ledger, night)
     decided = Before.of(judgement, workspace.rules).to_bytes()
@@ -141,6 +149,10 @@ def keep_decisions(workspace: Workspace, ledger: Ledger, judgement: Judgement) -
 def night_before(workspace: Workspace, ledger: Ledger, night: date) -> Before | None:
     """What the night before `night` decided, as the ledger knew it then: kept by the
     run that judged it, or judged now (and kept). None if the ledger knew nothing yet."""
+    from reconcile.judge import judge
+    from reconcile.judge.inputs import load
+    from reconcile.publish.digest import Before
+
     before = night - timedelta(days=1)
     key = _view_key(workspace, ledger, before)
     stored = ledger.night_view(before.isoformat())

@@ -3,14 +3,18 @@ change of input, rules, code or the files themselves makes a full run, byte-exac
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+import reconcile.judge as judge_module
 from reconcile.cli.main import main
 from reconcile.config.workspace import Workspace
 from reconcile.ops import reuse
@@ -129,13 +133,14 @@ def test_the_next_night_compares_with_what_the_night_before_kept(demo, monkeypat
     workspace = Workspace.open(demo)
     run(workspace, DEMO_AS_OF - timedelta(days=1), send=False)
     judged: list[str] = []
-    real = reuse.judge
+    real = judge_module.judge
 
     def counted(inputs, rules):
-        judged.append(inputs.as_of.isoformat())
+        if inputs.as_of != DEMO_AS_OF:  # the night before, not the night itself
+            judged.append(inputs.as_of.isoformat())
         return real(inputs, rules)
 
-    monkeypatch.setattr(reuse, "judge", counted)
+    monkeypatch.setattr(judge_module, "judge", counted)
     run(workspace, DEMO_AS_OF, send=False)
     assert judged == []
     kept = _hashes(demo)
@@ -149,3 +154,29 @@ def test_the_next_night_compares_with_what_the_night_before_kept(demo, monkeypat
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# 注释\n", encoding="utf-8")
     run(Workspace.open(demo), DEMO_AS_OF, send=False)
     assert len(judged) == 2  # other rules: what the night before decided is judged anew
+
+
+def test_a_night_with_nothing_new_loads_neither_the_judge_nor_the_publishers(demo):
+    """What a reused night costs is its checks: the judge, the workbook writers and the
+    mail templates are not even imported (a second of a 200,000-report night's again)."""
+    command = ["run", "--workspace", str(demo), "--as-of", str(DEMO_AS_OF), "--no-email"]
+    assert main(command) == 0
+    probe = (
+        "import sys\n"
+        "from reconcile.cli.main import main\n"
+        f"code = main({command!r})\n"
+        "print(code, sorted(m.split('.')[0] if not m.startswith('reconcile') else m"
+        " for m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
+    )
+    said, loaded = done.stdout.splitlines()[:-1], done.stdout.splitlines()[-1]
+    assert any("沿用当时的判定与文件" in line for line in said)
+    assert loaded.startswith("0 ")
+    modules = set(ast.literal_eval(loaded[2:]))
+    unneeded = {"openpyxl", "xlsxwriter", "rust_xlsxwriter", "jinja2", "css_inline", "rich"}
+    assert not modules & unneeded
+    assert not {m for m in modules if m.startswith(("reconcile.judge", "reconcile.publish."))} - {
+        "reconcile.publish.mail"  # the outbox: mails still queued are sent from it
+    }
