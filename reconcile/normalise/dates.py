@@ -570,10 +570,21 @@ def _time_row(time_value: str | None, ref: date | None) -> tuple[object, ...]:
     )
 
 
+@lru_cache(maxsize=1 << 14)
+def _reads_ref(value: str) -> bool:
+    """Whether `parse_datetime(value, ref=…)` can depend on `ref`: only a year-less date
+    reads it, so a clock cell (09:30) is the same against every row's date."""
+    text = _normalise(value)
+    return any(pattern.fullmatch(text) for pattern in _YEARLESS_RES)
+
+
 def _time_cells(keys: Iterable[tuple[str | None, date | None]]) -> pl.DataFrame:
     """Each distinct (time cell, ref): blank or not, read as a date (`full_*`), as a
     time of day (`clock_*`), and the error of a time cell with no date."""
-    rows = [_time_row(time_value, ref) for time_value, ref in keys]
+    rows = [
+        _time_row(value, ref if value is not None and _reads_ref(value) else None)
+        for value, ref in keys
+    ]
     schema = {
         "blank": pl.Boolean(),
         **{f"full_{name}": dtype for name, dtype in _RESULT_SCHEMA.items()},

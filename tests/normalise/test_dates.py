@@ -777,3 +777,34 @@ def test_fractional_seconds_are_kept_to_the_microsecond(d, fraction):
     assert parsed.has_time is (expected.time() != time(0))
     assert parse_time(cell.split(" ")[1]) == expected.time()
     assert parse_datetime_series(pl.Series([cell]))["value"].to_list() == [expected]
+
+
+# A time column holds clock text mostly, and sometimes a whole (year-less) date.
+TIME_CELLS = st.one_of(
+    CELLS, YEARLESS, CLOCKS.map(str.strip), st.sampled_from(["0.75", "1899-12-30 17:20:00"])
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.one_of(CELLS, YEARLESS), TIME_CELLS, REFS), max_size=25))
+def test_combine_series_equals_combine(rows):
+    # Each distinct time cell is read once for every row's date unless it is a year-less
+    # date: the rows of one time cell against different dates must still each be right.
+    rows = rows + [(d, t, other) for d, t, _ in rows for other in (REF, None)]
+    frame = combine_series(
+        pl.Series([d for d, _, _ in rows], dtype=pl.String),
+        pl.Series([t for _, t, _ in rows], dtype=pl.String),
+        pl.Series([r for _, _, r in rows], dtype=pl.Date),
+    )
+    assert frame.height == len(rows)
+    for (d, t, r), row in zip(rows, frame.iter_rows(named=True), strict=True):
+        assert row == as_row(combine(d, t, ref=r)), (d, t, r)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(CELLS, YEARLESS, TIME_CELLS), REFS, REFS)
+def test_a_cell_that_reads_no_ref_parses_alike_against_any(cell, first, second):
+    from reconcile.normalise.dates import _reads_ref
+
+    if cell is not None and not _reads_ref(cell):
+        assert parse_datetime(cell, ref=first) == parse_datetime(cell, ref=second)
