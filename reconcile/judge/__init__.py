@@ -101,14 +101,11 @@ def _still_queued(spots: dict[str, QueueSpot], reports: list[Report]) -> dict[st
 
 # What a report row and an extension request row both say: who, whom, when, where.
 _CLAIM = (
-    "row_id", "channel", "agent", "customer_name", "phone_pattern", "at", "source", "order",
-    "time_known",
+    "row_id", "channel", "agent", "customer_name", "phone_pattern", "at", "order", "time_known",
 )  # fmt: skip
 # The fields of `Visit`, `Contact` and `Ruling`, in their order.
-_VISIT = (
-    "row_id", "phone", "at", "channel", "agent", "customer_name", "source", "order", "time_known",
-)  # fmt: skip
-_CONTACT = ("row_id", "phone", "at", "kind", "source", "order", "time_known")
+_VISIT = ("row_id", "phone", "at", "channel", "agent", "customer_name", "order", "time_known")
+_CONTACT = ("row_id", "phone", "at", "kind", "order", "time_known")
 _RULING = ("row_id", "phone", "at", "channel", "agent", "shares", "source", "order", "natural")
 # One copy of each repeated value: a million reports, a few channels, names and masked
 # numbers reported again and again, times on the minute and a few protection ends
@@ -127,9 +124,9 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     admitted = r05.decide(admitted, rules)
     reports: dict[str, Report] = {}
     for row in _rows(admitted, *_CLAIM, "report_type", "until", "codes"):
-        row_id, channel, agent, name, pattern, at, source, order, known, type_, until, codes = row
+        row_id, channel, agent, name, pattern, at, order, known, type_, until, codes = row
         reports[row_id] = Report(
-            row_id, channel, agent, name, pattern, at, type_, until, source, order,
+            row_id, channel, agent, name, pattern, at, type_, until, order,
             codes=[Code(code) for code in codes], time_known=known,
         )  # fmt: skip
 
@@ -255,12 +252,10 @@ def _requests(
     usable = keyed.filter(~pl.col("codes").list.contains(Code.R02.value))
     fits = a01.choose_fits(link.link(usable, people, bucket_expr(rules, "phone", "phone")))
     found = []
-    for row_id, channel, agent, name, pattern, at, source, order, known in _rows(keyed, *_CLAIM):
+    for row_id, channel, agent, name, pattern, at, order, known in _rows(keyed, *_CLAIM):
         phones = fits.get(row_id, [])
         phone = phones[0] if len(phones) == 1 else None
-        found.append(
-            Request(row_id, channel, agent, name, pattern, at, source, order, known, phone=phone)
-        )
+        found.append(Request(row_id, channel, agent, name, pattern, at, order, known, phone=phone))
     return found
 
 

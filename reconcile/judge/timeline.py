@@ -26,6 +26,13 @@ from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.vocabulary import Code, Flags, OwnerType, ReportStatus
 
 
+def place_text(order: tuple) -> str:
+    """A row's `source` (`path#sheet!row`, as the ledger spells it) from its place in
+    its file: made when read, not held by each of a million rows (~200 bytes each)."""
+    path, sheet, row = order
+    return f"{path}#{sheet}!{row}"
+
+
 @dataclass(slots=True, eq=False)
 class Report:
     row_id: str
@@ -36,8 +43,7 @@ class Report:
     at: datetime
     report_type: str | None
     until: datetime | None
-    source: str
-    order: tuple
+    order: tuple  # (path, sheet, row): its place in its file
     codes: list[Code] = field(default_factory=list)
     # Until a stage decides otherwise, a report waits for its decisive visit.
     status: ReportStatus = ReportStatus.PENDING
@@ -46,6 +52,10 @@ class Report:
     # Rows of its day whose order with it is unknown, resolved in its favour (§6.4);
     # a tuple: a million reports share the one empty one.
     unknown_order: tuple[OrderUnknown, ...] = ()
+
+    @property
+    def source(self) -> str:
+        return place_text(self.order)
 
 
 @dataclass(slots=True, eq=False)
@@ -56,9 +66,12 @@ class Visit:
     channel: str | None
     agent: str | None
     customer_name: str | None
-    source: str
-    order: tuple
+    order: tuple  # (path, sheet, row)
     time_known: bool = True
+
+    @property
+    def source(self) -> str:
+        return place_text(self.order)
 
 
 @dataclass(slots=True, eq=False)
@@ -67,9 +80,12 @@ class Contact:
     phone: str
     at: datetime
     kind: str  # crm | followup
-    source: str
-    order: tuple
+    order: tuple  # (path, sheet, row)
     time_known: bool = True
+
+    @property
+    def source(self) -> str:
+        return place_text(self.order)
 
 
 @dataclass(slots=True, eq=False)
@@ -83,13 +99,16 @@ class Request:
     customer_name: str | None
     phone_pattern: str
     at: datetime
-    source: str
-    order: tuple
+    order: tuple  # (path, sheet, row)
     time_known: bool = True
     phone: str | None = None
     honoured: bool = False
     codes: list[Code] = field(default_factory=list)
     until: datetime | None = None  # the new end of the holder's protection, when honoured
+
+    @property
+    def source(self) -> str:
+        return place_text(self.order)
 
 
 @dataclass(frozen=True, slots=True)

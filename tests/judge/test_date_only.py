@@ -53,7 +53,6 @@ def report(when: str, channel: str = "链家", row: int = 2) -> Report:
         at=at(when),
         report_type=None,
         until=None,
-        source=f"channels/{channel}/报备.xlsx#报备!{row}",
         order=(f"channels/{channel}/报备.xlsx", "报备", row),
         phone=PHONE,
         time_known=known(when),
@@ -63,14 +62,13 @@ def report(when: str, channel: str = "链家", row: int = 2) -> Report:
 def visit(when: str, channel: str | None = None, row: int = 2) -> Visit:
     return Visit(
         f"v{row}", PHONE, at(when), channel, None, "张三",
-        f"visits/来访.xlsx#来访!{row}", ("visits/来访.xlsx", "来访", row), known(when),
+        ("visits/来访.xlsx", "来访", row), known(when),
     )  # fmt: skip
 
 
 def contact(when: str, kind: str = "crm", row: int = 2) -> Contact:
     return Contact(
-        f"c{row}", PHONE, at(when), kind, f"crm/客户.xlsx#客户!{row}",
-        ("crm/客户.xlsx", "客户", row), known(when),
+        f"c{row}", PHONE, at(when), kind, ("crm/客户.xlsx", "客户", row), known(when),
     )  # fmt: skip
 
 

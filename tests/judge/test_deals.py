@@ -344,7 +344,7 @@ def _episode(phone: str, channel: str, visit: str, reported: str) -> Episode:
     report = Report(
         row_id=f"r-{phone}-{channel}", channel=channel, agent="王五", customer_name="张先生",
         phone_pattern=phone[:3] + "****" + phone[-4:], at=day(reported), report_type=None,
-        until=None, source=f"channels/{channel}/报备.xlsx#报备!2", order=(), status="valid",
+        until=None, order=(f"channels/{channel}/报备.xlsx", "报备", 2), status="valid",
         phone=phone,
     )  # fmt: skip
     return Episode(phone, "channel", day(visit), "张三", until=day("2027-01-31"),

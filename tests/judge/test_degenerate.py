@@ -325,7 +325,6 @@ def candidates(draw) -> list[Report]:
                 at=at,
                 report_type=None,
                 until=None,
-                source=f"{channel}.xlsx#报备!{i + 2}",
                 order=(f"{channel}.xlsx", "报备", i + 2),
                 time_known=known,
             )  # fmt: skip
@@ -373,7 +372,6 @@ def crm_linked(draw):
                 at=moment(known),
                 report_type=None,
                 until=None,
-                source=f"r{i}",
                 order=("r", "r", i),
                 codes=draw(st.sampled_from(([], [], ["R05"]))),
                 phone=draw(st.sampled_from(PHONES[:2])),

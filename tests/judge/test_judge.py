@@ -214,7 +214,7 @@ def test_a_visitor_seen_after_the_protection_does_not_undo_r06_at_once(workspace
 
 def _linked(at: datetime) -> Report:
     return Report(
-        "r1", "链家", None, "张先生", "138****1234", at, None, None, "s", ("s", "s", 2),
+        "r1", "链家", None, "张先生", "138****1234", at, None, None, ("s", "s", 2),
         phone="13800001234",
     )  # fmt: skip
 
