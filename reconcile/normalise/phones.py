@@ -379,22 +379,32 @@ def parse_phone_series(values: pl.Series) -> pl.DataFrame:
     )
 
     residual = pl.col("fast_pattern").is_null() & ~pl.col("missing")
-    leftovers = frame.filter(residual).get_column("value").unique()
-    frame = frame.join(_parse_residual(leftovers), on="value", how="left", maintain_order="left")
-
-    return frame.select(
-        pl.when(pl.col("fast_pattern").is_not_null())
-        .then(pl.concat_list("fast_pattern"))
-        .when(pl.col("slow_patterns").is_not_null())
-        .then(pl.col("slow_patterns").str.split(" "))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-        .alias("phone_patterns"),
-        pl.when(pl.col("missing"))
-        .then(pl.lit(RowError.PHONE_MISSING))
-        .otherwise(pl.col("slow_code"))
-        .alias("phone_error_code"),
-        pl.when(pl.col("missing"))
-        .then(pl.lit(_MISSING_REASON))
-        .otherwise(pl.col("slow_error"))
-        .alias("phone_error"),
-    ).cast(_RESULT_SCHEMA)
+    slow = _parse_residual(frame.filter(residual).get_column("value").unique())
+    # Most sheets have no cell the fast path leaves: then there is nothing to join.
+    joined = (
+        frame.lazy().join(slow.lazy(), on="value", how="left", maintain_order="left")
+        if slow.height
+        else frame.lazy().with_columns(
+            pl.lit(None, dtype=pl.String).alias(name) for name in slow.columns[1:]
+        )
+    )
+    return (
+        joined.select(
+            pl.when(pl.col("fast_pattern").is_not_null())
+            .then(pl.concat_list("fast_pattern"))
+            .when(pl.col("slow_patterns").is_not_null())
+            .then(pl.col("slow_patterns").str.split(" "))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+            .alias("phone_patterns"),
+            pl.when(pl.col("missing"))
+            .then(pl.lit(RowError.PHONE_MISSING))
+            .otherwise(pl.col("slow_code"))
+            .alias("phone_error_code"),
+            pl.when(pl.col("missing"))
+            .then(pl.lit(_MISSING_REASON))
+            .otherwise(pl.col("slow_error"))
+            .alias("phone_error"),
+        )
+        .cast(_RESULT_SCHEMA)
+        .collect()
+    )
