@@ -19,6 +19,7 @@ labels may be shown.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -483,12 +484,15 @@ class Receipt:
             self._notice(row),
         ]
 
+    @functools.cached_property
+    def _own_deals(self) -> set[str]:
+        return {line.deal_id for line in self.deals}
+
     def _notice(self, row: Settled) -> str:
         notice = row.check.notice
         # The deals an ambiguous claim fits are its own lines (judge/claims.py); kept to
         # those all the same, so no other channel's deal is ever named here.
-        own = {line.deal_id for line in self.deals}
-        fits = [deal for deal in row.candidates if deal in own]
+        fits = [deal for deal in row.candidates if deal in self._own_deals]
         if row.check == ClaimCheck.AMBIGUOUS and fits:
             notice += f"（可能对应：{'、'.join(fits)}）"
         return notice
@@ -602,6 +606,12 @@ def deal_view(status: DealStatus, codes: Iterable[Code], signed: bool) -> tuple[
 
 
 def _reasons(codes: Iterable[Code], signed: bool) -> str:
+    return _reasons_text(tuple(codes), signed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reasons_text(codes: tuple[Code, ...], signed: bool) -> str:
+    # A night has a few hundred combinations of codes and 200,000 rows that show them.
     return "；".join(REASONS[code].text for code in codes if signed or code not in CONFIDENTIAL)
 
 

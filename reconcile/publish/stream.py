@@ -53,6 +53,7 @@ from reconcile.publish.workbook import (
     Column,
     Formula,
     cell_text,
+    cell_texts,
     display_width,
     night_moment,
 )
@@ -413,7 +414,9 @@ def _columns_of(
         values = [row[index] for row in rows]
         if {type(value) for value in values} <= _TEXT_TYPES:
             texts: set[str] = {value for value in values if type(value) is str and value}
-            safe: dict[object, object] = {text: cell_text(text) or None for text in texts}
+            safe: dict[object, object] = {
+                text: made_safe or None for text, made_safe in cell_texts(texts).items()
+            }
             safe[None] = safe[""] = None
             made.append([safe[value] for value in values])
             continue
@@ -480,17 +483,17 @@ def _measure(column: Column, cells: list[object]) -> tuple[int, dict[int, int]]:
     broken = any(isinstance(value, str) and "\n" in value for value in values)
     if widest <= room and not broken:
         return width, {}  # every cell fits on one line
-    known: dict[str, int] = {}
-    tall: dict[int, int] = {}
-    for index, value in enumerate(cells):
-        if not isinstance(value, str) or _width_bound(value) <= room and "\n" not in value:
-            continue
-        count = known.get(value)
-        if count is None:
-            count = known[value] = _lines(value, room)
-        if count > 1:
-            tall[index] = count
-    return width, tall
+    # Each distinct text is measured once; then the cells are only looked up.
+    lines: dict[object, int] = {
+        value: count
+        for value in values
+        if isinstance(value, str)
+        and (_width_bound(value) > room or "\n" in value)
+        and (count := _lines(value, room)) > 1
+    }
+    if not lines:
+        return width, {}
+    return width, {index: lines[value] for index, value in enumerate(cells) if value in lines}
 
 
 def _width_bound(text: str) -> int:

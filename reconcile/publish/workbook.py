@@ -10,6 +10,7 @@ and `save_workbook` writes byte-identical files for the same night.
 from __future__ import annotations
 
 import io
+import operator
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -81,6 +82,18 @@ class Column:
     # Long text wraps inside the column (rows grow to show it) instead of running over
     # the next column when printed.
     wrap: bool = False
+
+
+def cell_texts(texts: set[str]) -> dict[str, str]:
+    """`cell_text` of each of `texts`, checked all at once when none needs a change (a
+    column of 200,000 names or numbers is one call, not 200,000)."""
+    if (
+        "".join(texts).isprintable()
+        and max(map(len, texts), default=0) <= _MAX_CELL_TEXT
+        and not any(map(operator.methodcaller("startswith", _AS_IS), texts))
+    ):
+        return {text: text for text in texts}
+    return {text: cell_text(text) for text in texts}
 
 
 def cell_text(value: str) -> str:

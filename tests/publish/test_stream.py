@@ -19,6 +19,8 @@ from reconcile.publish.stream import (
     Extra,
     Sheet,
     _fast_book,
+    _lines,
+    _measure,
     _Plan,
     _streamed_book,
     _text_width,
@@ -140,6 +142,19 @@ def test_same_sheets_same_bytes_stamped_with_the_night(tmp_path: Path) -> None:
 def test_text_width_counts_like_display_width(text: str) -> None:
     expected = max(display_width(line) for line in text.split("\n"))
     assert _text_width(text) == expected
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="a中 \n=", max_size=40)), max_size=20))
+def test_the_tall_rows_of_a_wrapped_column_are_its_cells_of_more_than_one_line(
+    cells: list[str | None],
+) -> None:
+    width, tall = _measure(Column("说明", max_width=12, wrap=True), list(cells))
+    room = max(width - 1, 1)
+    assert tall == {
+        index: _lines(cell, room)
+        for index, cell in enumerate(cells)
+        if cell is not None and _lines(cell, room) > 1
+    }
 
 
 def test_both_engines_write_one_layout(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconcile.publish.workbook import (
     DATETIME_FORMAT,
@@ -16,6 +18,7 @@ from reconcile.publish.workbook import (
     Column,
     Formula,
     cell_text,
+    cell_texts,
     display_width,
     new_workbook,
     night_moment,
@@ -70,6 +73,20 @@ def test_cell_text_drops_control_characters_and_neutralises() -> None:
     assert cell_text("\r=1") == "'\n=1"  # XML readers turn a bare CR into LF anyway
     assert cell_text("a\r\nb") == "a\nb"
     assert len(cell_text("x" * 40_000)) == 32_767
+
+
+@given(
+    st.sets(
+        st.one_of(
+            st.text(alphabet="张三a1 ", max_size=8),
+            st.sampled_from(HOSTILE + ["'x", "a\x01b", "x" * 32_768]),
+            st.text(max_size=8),
+        ),
+        max_size=12,
+    )
+)
+def test_cell_texts_is_cell_text_of_each(texts: set[str]) -> None:
+    assert cell_texts(texts) == {text: cell_text(text) for text in texts}
 
 
 def test_cells_have_formats_and_local_times(tmp_path: Path) -> None:
