@@ -25,6 +25,7 @@ from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.consultants import Consultants, judge_consultants
 from reconcile.judge.deals import DEPOSIT, Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
+from reconcile.judge.places import place_text
 from reconcile.judge.reasons import a01, existing, r05
 from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.rotation import Turn, audit
@@ -106,13 +107,13 @@ _CLAIM = (
 # The fields of `Visit`, `Contact` and `Ruling`, in their order.
 _VISIT = ("row_id", "phone", "at", "channel", "agent", "customer_name", "order", "time_known")
 _CONTACT = ("row_id", "phone", "at", "kind", "order", "time_known")
-_RULING = ("row_id", "phone", "at", "channel", "agent", "shares", "source", "order", "natural")
+_RULING = ("row_id", "phone", "at", "channel", "agent", "shares", "order", "natural")
 # One copy of each repeated value: a million reports, a few channels, names and masked
-# numbers reported again and again, times on the minute and a few protection ends
-# (~170 MiB of a million reports' objects).
+# numbers reported again and again, the same row numbers in every file, times on the
+# minute and a few protection ends (~200 MiB of a million reports' objects).
 _SHARED = frozenset(
     {
-        "channel", "agent", "report_type", "path", "sheet", "kind", "customer_name",
+        "channel", "agent", "report_type", "path", "sheet", "row_no", "kind", "customer_name",
         "phone_pattern", "at", "until",
     }
 )  # fmt: skip
@@ -131,8 +132,18 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         )  # fmt: skip
 
     rulings = [
-        Ruling(row_id, phone, at, owner, agent, parse_shares(shares), source, order, bool(natural))
-        for row_id, phone, at, owner, agent, shares, source, order, natural in _rows(
+        Ruling(
+            row_id,
+            phone,
+            at,
+            owner,
+            agent,
+            parse_shares(shares),
+            place_text(order),
+            order,
+            bool(natural),
+        )  # fmt: skip
+        for row_id, phone, at, owner, agent, shares, order, natural in _rows(
             inputs.rulings, *_RULING
         )
         if phone

@@ -24,6 +24,7 @@ import polars as pl
 
 from reconcile.judge.deals import Deal, DealLine, deal_index, line_order
 from reconcile.judge.payments import named_deal
+from reconcile.judge.places import place_text
 from reconcile.judge.vocabulary import ClaimCheck, DealStatus
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
@@ -84,7 +85,7 @@ def claims_from(frame: pl.DataFrame) -> list[Claim]:
                 phone_pattern=row["phone_pattern"],
                 customer_name=row["customer_name"],
                 at=row["at"] or row["first_seen_at"],
-                source=row["source"],
+                source=place_text((row["path"], row["sheet"], row["row_no"])),
                 order=(row["path"], row["sheet"], row["row_no"]),
                 written=_written(row, numbers),
             )

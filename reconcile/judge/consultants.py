@@ -32,6 +32,7 @@ from reconcile.config.rules import ConsultantRules, Rules
 from reconcile.judge.deals import REFUNDED, SUBSCRIBED, Deal, Households
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.periods import local_day
+from reconcile.judge.places import place_expr
 from reconcile.judge.reasons import k01, k04, k05, k06, k07, split
 from reconcile.judge.reasons.split import ASSISTED, DESIGNATED, Help
 from reconcile.judge.vocabulary import Code
@@ -118,7 +119,7 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
     zone = rules.timezone
     visits = inputs.visits.filter(pl.col("phone").is_not_null() & pl.col("at").is_not_null())
     visits = visits.select(
-        "phone", "at", "customer_name", "source", "path", "sheet", "row_no",
+        "phone", "at", "customer_name", "path", "sheet", "row_no", source=place_expr(),
         who=pl.coalesce(_text("consultant"), _text("designated")),
         designated=_text("designated"),
         assistant=_text("assistant"),
@@ -127,7 +128,7 @@ def contacts(inputs: Inputs, rules: Rules, settings: ConsultantRules) -> pl.Data
     ).filter(pl.col("who").is_not_null())  # fmt: skip
     follow = inputs.followups.filter(pl.col("phone").is_not_null() & pl.col("at").is_not_null())
     follow = follow.select(
-        "phone", "at", "customer_name", "source", "path", "sheet", "row_no",
+        "phone", "at", "customer_name", "path", "sheet", "row_no", source=place_expr(),
         who=pl.coalesce(_text("follower"), _text("consultant")),
         designated=pl.lit(None, pl.String),
         assistant=pl.lit(None, pl.String),

@@ -20,6 +20,7 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.judge import Judgement
+from reconcile.judge.places import place_expr
 from reconcile.judge.reasons import labels
 from reconcile.judge.reasons.turns import TURN_LABELS
 from reconcile.judge.rulings import share_text
@@ -68,7 +69,7 @@ def related_reports(judgement: Judgement, phone: str) -> list[Report]:
 
 
 def _rows(frame: pl.DataFrame, phone: str) -> list[dict]:
-    return frame.filter(pl.col("phone") == phone).to_dicts()
+    return frame.filter(pl.col("phone") == phone).with_columns(source=place_expr()).to_dicts()
 
 
 def timeline(judgement: Judgement, phone: str) -> list[Event]:
@@ -295,7 +296,7 @@ def search(judgement: Judgement, phone: Phone, name: str | None) -> Found:
     )
     rows = pl.concat(
         [
-            frame.filter(fitting).select("phone", "customer_name", "at", "source")
+            frame.filter(fitting).select("phone", "customer_name", "at", source=place_expr())
             for frame in (inputs.visits, inputs.crm, inputs.deals, inputs.rulings)
         ]
     ).sort("at", "source", nulls_last=True)

@@ -6,10 +6,10 @@ them from the ledger; `build` makes the same inputs from plain tables shaped lik
 ledger's, so the judge can also run without one.
 
 Columns common to every frame: `row_id`, `channel`, `agent`, `customer_name`,
-`surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null),
-`source` (`path#sheet!row`), `path`, `sheet`, `row_no` (submission order), and
-`first_seen` / `first_run` for reports. Kind-specific fields are columns named
-after the keys of the row's `data` JSON.
+`surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null), `path`,
+`sheet`, `row_no` (submission order; a row's `source` text is made from them where it
+is shown, `reconcile.judge.places`), and `first_seen` / `first_run` for reports.
+Kind-specific fields are columns named after the keys of the row's `data` JSON.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def _inputs(
 
 
 CONTACT_COLUMNS = (
-    "row_id", "phone", "customer_name", "at", "time_known", "source", "path", "sheet", "row_no",
+    "row_id", "phone", "customer_name", "at", "time_known", "path", "sheet", "row_no",
 )  # fmt: skip
 
 
@@ -184,7 +184,6 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "event_at": pl.String(),
     "report_type": pl.String(),
     "data": pl.String(),
-    "source": pl.String(),
     "path": pl.String(),
     "sheet": pl.String(),
     "row_no": pl.Int64(),

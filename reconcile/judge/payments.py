@@ -36,6 +36,7 @@ from reconcile.judge.deals import (
     commission_for,
     deal_index,
 )
+from reconcile.judge.places import place_text
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
@@ -75,7 +76,7 @@ def payments_from(frame: pl.DataFrame) -> list[Payment]:
                 at=row["at"],
                 numbers=numbers,
                 flats=flats,
-                source=row["source"],
+                source=place_text((row["path"], row["sheet"], row["row_no"])),
                 order=(row["path"], row["sheet"], row["row_no"]),
             )
         )

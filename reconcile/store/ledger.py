@@ -663,6 +663,18 @@ class Ledger:
     def rollback(self) -> None:
         self.execute("ROLLBACK")
 
+    # Within such a transaction, one file's statements: undone alone when the file fails
+    # (the ingest commits several files at once, a commit being a flush to disk).
+    def savepoint(self) -> None:
+        self.execute("SAVEPOINT file")
+
+    def release(self) -> None:
+        self.execute("RELEASE SAVEPOINT file")
+
+    def rollback_to_savepoint(self) -> None:
+        self.execute("ROLLBACK TO SAVEPOINT file")
+        self.execute("RELEASE SAVEPOINT file")
+
     # runs
     def start_run(self, as_of: str, mode: str, started_at: str) -> int:
         found = self.execute(
@@ -1073,7 +1085,6 @@ class Ledger:
             f"""
             SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
                    r.phone_pattern, r.event_at, r.report_type, r.data,
-                   f.path || '#' || r.sheet || '!' || r.row_no AS source,
                    f.path, r.sheet, r.row_no, f.first_run, f.first_seen
             FROM rows r JOIN files f USING (file_id)
             WHERE f.first_seen <= ? {within}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.config.rules import Quota, Rules
+from reconcile.judge.places import place_expr
 from reconcile.judge.reasons.entry import Notes, Reason, quota_text
 from reconcile.judge.vocabulary import Code
 
@@ -41,14 +42,14 @@ def decide(frame: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         per = pl.when(pl.col("pool") == name).then(pl.col(quota.per)).otherwise(per)
         limit = pl.when(pl.col("pool") == name).then(pl.lit(quota.limit)).otherwise(limit)
     frame = frame.with_columns(pool=pool).with_columns(
-        per_key=per.fill_null(""), limit=limit, day=pl.col("at").dt.date()
+        per_key=per.fill_null(""), limit=limit, day=pl.col("at").dt.date(), place=place_expr()
     )
     counted = (
         frame.filter(
             pl.col("pool").is_not_null()
             & ~pl.col("codes").list.eval(pl.element().is_in(_NOT_COUNTED)).list.any()
         )
-        .group_by("pool", "per_key", "day", "source")
+        .group_by("pool", "per_key", "day", "place")
         .agg(
             pl.col("at").min(),
             date_only=~pl.col("time_known").all(),
@@ -60,16 +61,16 @@ def decide(frame: pl.DataFrame, rules: Rules) -> pl.DataFrame:
         .sort("date_only", "at", "path", "sheet", "row_no")
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("pool", "per_key", "day"))
         .filter(pl.col("rank") > pl.col("limit"))
-        .select("source", over=pl.lit(True))
+        .select("place", over=pl.lit(True))
     )
     return (
-        frame.join(counted, on="source", how="left", maintain_order="left")
+        frame.join(counted, on="place", how="left", maintain_order="left")
         .with_columns(
             codes=pl.when(pl.col("over").fill_null(False))
             .then(pl.col("codes").list.concat(pl.lit([Code.R04.value])))
             .otherwise(pl.col("codes"))
         )
-        .drop("pool", "per_key", "limit", "day", "over")
+        .drop("pool", "per_key", "limit", "day", "place", "over")
     )
 
 
