@@ -410,8 +410,8 @@ def _columns_of(
     """
     plain = True
     made: list[list[object]] = []
-    for index, column in enumerate(columns):
-        values = [row[index] for row in rows]
+    by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    for column, values in zip(columns, by_column, strict=True):
         if {type(value) for value in values} <= _TEXT_TYPES:
             texts: set[str] = {value for value in values if type(value) is str and value}
             safe: dict[object, object] = {
@@ -430,7 +430,7 @@ _TEXT_TYPES = frozenset({str, type(None)})
 
 
 def _column_cells(
-    values: list[object], column: Column, zone: ZoneInfo
+    values: Sequence[object], column: Column, zone: ZoneInfo
 ) -> tuple[list[object], bool]:
     """One column's cells, value by value, and whether its look fits each of them."""
     plain = True
