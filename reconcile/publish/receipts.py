@@ -20,6 +20,7 @@ labels may be shown.
 from __future__ import annotations
 
 import functools
+import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -270,7 +271,7 @@ class Receipt:
                 receipts[report.channel].queue[report.row_id] = judgement.queue[report.row_id]
         for receipt in receipts.values():
             receipt.credit = judgement.credit.get(receipt.channel, 0.0)
-            receipt.reports.sort(key=lambda r: (r.order, r.phone_pattern))
+            receipt.reports.sort(key=operator.attrgetter("order", "phone_pattern"))
             for report in receipt.reports:
                 if report.phone:
                     receipt.by_phone.setdefault(report.phone, []).append(report)
@@ -284,7 +285,7 @@ class Receipt:
         return rows
 
     def report_status(self, report: Report) -> str:
-        return report_view(report.status, report.codes, report.phone in self.signed)[0]
+        return _status_text(report.status, report.phone in self.signed)
 
     def _report_row(self, report: Report) -> list[object]:
         status, reason = report_view(report.status, report.codes, report.phone in self.signed)
@@ -596,6 +597,11 @@ def report_view(status: ReportStatus, codes: Iterable[Code], signed: bool) -> tu
     if not signed and status in NEUTRAL_REPORT:
         return NEUTRAL_REPORT[status]
     return status.label, _reasons(codes, signed)
+
+
+def _status_text(status: ReportStatus, signed: bool) -> str:
+    """`report_view`'s status alone (a mail counts them; it shows no reasons)."""
+    return NEUTRAL_REPORT[status][0] if not signed and status in NEUTRAL_REPORT else status.label
 
 
 def deal_view(status: DealStatus, codes: Iterable[Code], signed: bool) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -118,6 +119,11 @@ def test_the_summary_is_the_sum_of_its_settlement_lines(judged, tmp_path: Path) 
             assert sum(row[5] or 0 for row in shown.values()) == claimed
             mail = receipt_summaries(night.judgement, [channel])[channel]
             assert mail.to_pay == owed
+            # The mail counts the statuses its receipt's 报备回执 shows (状态, column G).
+            shown_statuses = Counter(row[6] for row in book["报备回执"][1:] if row[6])
+            counted = {status: n for status, n in mail.statuses if n}
+            assert counted == dict(shown_statuses), (night.as_of, channel)
+            assert mail.reports == sum(shown_statuses.values())
     first = overview(receipts(ws, nights[0], tmp_path / "again")["链家"])
     assert first["本期应付"] == ["", 47000] and first["已付"] == ["", 13000]
     assert first["请款核对·非本渠道成交"] == [2, 20000]
