@@ -1,21 +1,26 @@
-"""The night's settled files into the ledger, each file one transaction, written on a
+"""The night's settled files into the ledger, each file all or nothing, written on a
 writer thread while the next file is read.
 
 The writer thread holds the ledger for the whole step: every statement of a file (its
-`files` row, its chunks of rows, its cells, its sheets, the commit) is queued there in
-order, so writing a file and committing it (a flush to disk) overlap reading the next
-one, and a reader thread reads the file after that from disk meanwhile. The step holds
-three files at a time (one being written, one recognised, one read), and a file's rows
-and cells are let go once it is committed.
+`files` row, its chunks of rows, its cells, its sheets) is queued there in order, so
+writing a file overlaps reading the next one, and a reader thread reads the file after
+that from disk meanwhile. The step holds three files at a time (one being written, one
+recognised, one read), and a file's rows and cells are let go once they are written.
+
+A commit is a flush to disk, several times longer than writing a small file: the files
+written within `COMMIT_SECONDS` are committed together, each in a savepoint of its own
+so that a file that fails is undone alone. A file is handed back once it is committed;
+what was written when the step stops or is interrupted is committed first.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -26,6 +31,8 @@ from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import record_outcome
 from reconcile.normalise.records import Normalised
 from reconcile.store.ledger import FileRow, Ledger
+
+COMMIT_SECONDS = 1.0  # at most this long of written files is left to re-read after a crash
 
 log = logging.getLogger(__name__)
 
@@ -56,34 +63,49 @@ def load_files(
     """Each file of `ready` read into the ledger unless it knows that version, in order.
 
     Once `stopping()` says so, no further file is read; the files already read are
-    still written and yielded.
+    still written, committed and yielded.
     """
     known = {(row.path, row.sha256): row for row in ledger.files()}
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
     ):
-        ahead: deque[Future[Loaded]] = deque()
+        batch = _Batch(ledger)
+        written: deque[Future[Loaded]] = deque()  # each file's last statement
+        uncommitted: list[Future[Loaded]] = []
+        commits: deque[Future[list[Loaded]]] = deque()
         planned = (_plan(item, snapshot, known, reader, rules) for item, snapshot in ready)
         upcoming = next(planned, None)
-        while upcoming is not None and not stopping():
-            item, snapshot, sha, row, opening = upcoming
-            # The next file is read from disk (calamine lets go of the GIL) while this
-            # one is recognised and normalised here.
-            upcoming = next(planned, None)
-            if opening is None:
-                assert row is not None
-                known_file = Loaded(item, snapshot, sha, row.status, row.reason)
-                ahead.append(writer.submit(_touch, ledger, known_file, seen))
-            else:
-                file = _File(ledger, item, snapshot, sha, run_id, seen)
-                ahead.append(_read(writer, file, opening, rules, aliases))
-            while len(ahead) > 1:
-                yield ahead.popleft().result()
+        since = time.monotonic()
+        try:
+            while upcoming is not None and not stopping():
+                item, snapshot, sha, row, opening = upcoming
+                # The next file is read from disk (calamine lets go of the GIL) while this
+                # one is recognised and normalised here.
+                upcoming = next(planned, None)
+                if opening is None:
+                    assert row is not None
+                    known_file = Loaded(item, snapshot, sha, row.status, row.reason)
+                    done = writer.submit(_touch, batch, known_file, seen)
+                else:
+                    file = _File(batch, item, snapshot, sha, run_id, seen)
+                    done = _read(writer, file, opening, rules, aliases)
+                written.append(done)
+                uncommitted.append(done)
+                if time.monotonic() - since >= COMMIT_SECONDS:
+                    commits.append(writer.submit(batch.commit, uncommitted))
+                    uncommitted, since = [], time.monotonic()
+                while len(written) > 1:  # one file written while the next is made
+                    written.popleft().result()
+                while commits and commits[0].done():
+                    yield from commits.popleft().result()
+        finally:  # stopped or interrupted: what was written is kept
+            if uncommitted:
+                commits.append(writer.submit(batch.commit, uncommitted))
         if upcoming is not None and upcoming[4] is not None:
             upcoming[4].cancel()  # stopping: the file read ahead is not used
-        while ahead:
-            yield ahead.popleft().result()
+        while commits:
+            yield from commits.popleft().result()
 
 
 _Plan = tuple[InputFile, Snapshot, str, FileRow | None, Future[Opened] | None]
@@ -102,9 +124,10 @@ def _plan(
     return item, snapshot, sha, row, None if row else reader.submit(open_input, item, rules, sha)
 
 
-def _touch(ledger: Ledger, known: Loaded, seen: str) -> Loaded:
+def _touch(batch: _Batch, known: Loaded, seen: str) -> Loaded:
     """A version the ledger holds already: only when it was last seen changes."""
-    ledger.touch_file(known.item.rel, known.sha256, seen)
+    batch.begin()
+    batch.ledger.touch_file(known.item.rel, known.sha256, seen)
     return known
 
 
@@ -116,7 +139,7 @@ def _read(
     aliases: AliasTable,
 ) -> Future[Loaded]:
     """Recognise and normalise one file here, its statements queued to `writer`; the
-    future of its commit."""
+    future of its last statement."""
     writer.submit(file.begin)
     try:
         outcome = opening.result().derive(
@@ -133,20 +156,62 @@ def _read(
     return writer.submit(file.finish, outcome)
 
 
+class _Batch:
+    """The transaction the writer thread keeps open over the files written since the
+    last commit; every method runs on the writer thread."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.open = False
+        self.lost: Exception | None = None  # the transaction went down with a file
+
+    def begin(self) -> None:
+        if not self.open:
+            self.ledger.begin()
+            self.open = True
+
+    def commit(self, files: list[Future[Loaded]]) -> list[Loaded]:
+        """Commit the files written since the last commit (each of `files` is done: it
+        was queued before this); a file whose rows did not reach the disk is failed."""
+        loaded = [file.result() for file in files]
+        failure = self.lost
+        if self.open and failure is None:
+            try:
+                self.ledger.commit()
+                self.open = False
+            except Exception as exc:
+                failure = exc
+        if failure is not None:
+            self.abandon()
+            self.lost = None
+            loaded = [item if item.outcome is None else _failed(item, failure) for item in loaded]
+        return loaded
+
+    def abandon(self) -> None:
+        if self.open:
+            self.open = False
+            try:
+                self.ledger.rollback()
+            except Exception:  # the database rolled it back itself (disk full, I/O error)
+                log.warning("ledger.rollback_failed", exc_info=True)
+
+
 class _File:
-    """One file's transaction, every method run on the writer thread, in order. After a
-    statement fails the rest are skipped and the file is rolled back."""
+    """One file's statements, every method run on the writer thread, in order, in a
+    savepoint of the batch's transaction. After a statement fails the rest are skipped
+    and the file is rolled back."""
 
     def __init__(
         self,
-        ledger: Ledger,
+        batch: _Batch,
         item: InputFile,
         snapshot: Snapshot,
         sha256: str,
         run_id: int,
         seen: str,
     ) -> None:
-        self.ledger, self.item, self.snapshot, self.sha256 = ledger, item, snapshot, sha256
+        self.batch, self.ledger = batch, batch.ledger
+        self.item, self.snapshot, self.sha256 = item, snapshot, sha256
         self.run_id, self.seen = run_id, seen
         self.file_id = 0
         self.open = False
@@ -166,7 +231,8 @@ class _File:
         self.run(self._begin)
 
     def _begin(self) -> None:
-        self.ledger.begin()
+        self.batch.begin()
+        self.ledger.savepoint()
         self.open = True
         self.file_id = self.ledger.record_file(
             self.run_id,
@@ -190,7 +256,7 @@ class _File:
 
     def finish(self, outcome: FileOutcome) -> Loaded:
         self.run(record_outcome, self.ledger, self.file_id, outcome, self.rows_added)
-        self.run(self._commit)
+        self.run(self._release)
         if self.failure is not None:
             return self.fail(self.failure)
         outcome.keep_counts()
@@ -214,17 +280,26 @@ class _File:
             self.errors_added,
         )
 
-    def _commit(self) -> None:
-        self.ledger.commit()
+    def _release(self) -> None:
+        self.ledger.release()
         self.open = False
 
     def rollback(self) -> None:
         if self.open:
             self.open = False
-            self.ledger.rollback()
+            try:
+                self.ledger.rollback_to_savepoint()
+            except Exception as exc:  # the whole transaction is gone: its files with it
+                self.batch.lost = exc
+                self.batch.abandon()
 
     def fail(self, exc: Exception) -> Loaded:
         self.rollback()
-        log.error("file.failed file=%s", self.item.rel, exc_info=exc)
-        reason = f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试"
-        return Loaded(self.item, self.snapshot, self.sha256, None, reason)
+        return _failed(Loaded(self.item, self.snapshot, self.sha256, None, None), exc)
+
+
+def _failed(loaded: Loaded, exc: Exception) -> Loaded:
+    """A file not in the ledger after all: retried next run."""
+    log.error("file.failed file=%s", loaded.item.rel, exc_info=exc)
+    reason = f"处理文件时发生内部错误（{type(exc).__name__}: {exc}），下次运行将重试"
+    return replace(loaded, status=None, reason=reason, outcome=None, rows_added=0, errors_added=0)

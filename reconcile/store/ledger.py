@@ -610,13 +610,18 @@ class Ledger:
                 return []
             return [tuple(row) for row in cursor.fetchall()]
 
-    def query(self, sql: str, params: tuple | list = ()) -> pl.DataFrame:
+    def query(
+        self, sql: str, params: tuple | list = (), at_most: int | None = None
+    ) -> pl.DataFrame:
         """A result set as a polars frame (columnar, no Python row objects); raw SQL like
         `execute`, with the same rule. A column with no value at all comes back as
-        polars `Null`, whichever backend typed it.
+        polars `Null`, whichever backend typed it. `at_most`: a bound on the rows the
+        caller knows (a range of places), which spares counting them first.
         """
         batch = None
-        if self._dialect.one_batch:
+        if self._dialect.one_batch and at_most is not None:
+            batch = str(at_most + 1)
+        elif self._dialect.one_batch:
             counted = int(self.execute(f"SELECT count(*) FROM ({sql})", params)[0][0])
             # Room for what a writer may commit between the two statements (a reader
             # beside a run): twice over, and reserved address space costs nothing.
@@ -1090,12 +1095,17 @@ class Ledger:
             WHERE f.first_seen <= ? {within}
             """,
             params,
+            at_most=None if stored is None else len(stored),
         )
 
     def row_places(self) -> range:
         """The places (`rowid`) the rows table holds rows at, first to last: the judge
         reads a million rows a slice of them at a time (`judge_rows(stored=…)`)."""
-        low, high = self.execute("SELECT min(rowid), max(rowid) FROM rows")[0]
+        # Apart: SQLite reads a lone min() or max() of the rowid off the tree's end, yet
+        # scans the whole table for both at once.
+        low, high = self.execute(
+            "SELECT (SELECT min(rowid) FROM rows), (SELECT max(rowid) FROM rows)"
+        )[0]
         return range(0) if low is None else range(int(low), int(high) + 1)
 
     def judge_report_errors(self, seen_by: str) -> pl.DataFrame:

@@ -139,14 +139,45 @@ def test_once_stopping_no_further_file_is_read_and_those_read_are_committed(
     ready = [(item, snapshot) for item in files if (snapshot := Snapshot.of(item.path))]
     aliases = AliasTable.build(ws.rules.columns)
     loaded: list[Loaded] = []
+    asked: list[bool] = []
+
+    def stopping() -> bool:  # asked to stop once two files were taken
+        asked.append(len(asked) >= 2)
+        return asked[-1]
+
     with Ledger(ws.ledger) as ledger:
         run_id = ledger.start_run(AS_OF.isoformat(), "ingest", "2026-11-20T20:00:00+08:00")
         seen = ws.end_of_day(AS_OF)
-        # Asked to stop once the first file is back: the second is being written by then.
-        for done in load_files(
-            ledger, ready, ws.rules, aliases, run_id, seen, lambda: bool(loaded)
-        ):
+        for done in load_files(ledger, ready, ws.rules, aliases, run_id, seen, stopping):
             loaded.append(done)
     assert [done.item.rel for done in loaded] == ["channels/链家/a.xlsx", "channels/链家/b.xlsx"]
     assert [done.rows_added for done in loaded] == [2, 2]
     assert _paths(ws) == ["channels/链家/a.xlsx", "channels/链家/b.xlsx"]
+
+
+def test_a_commit_that_fails_fails_every_file_it_held(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files written within a second are committed together: when that commit does not
+    # reach the disk, none of them is in the ledger, and each is retried next run.
+    _write(workspace, "a.xlsx", 3)
+    _write(workspace, "b.xlsx", 4, 100)
+    ws = Workspace.open(workspace)
+    commit = Ledger.commit
+    failing = [True]
+
+    def disk_full(self: Ledger) -> None:
+        if failing and self.execute("SELECT count(*) FROM files")[0][0]:
+            failing.clear()
+            raise OSError("database or disk is full")
+        commit(self)
+
+    monkeypatch.setattr(Ledger, "commit", disk_full)
+    summary = run(ws, AS_OF)
+    assert [(path, "disk is full" in why) for path, why in summary.failed] == [
+        ("channels/链家/a.xlsx", True),
+        ("channels/链家/b.xlsx", True),
+    ]
+    assert summary.rows_added == 0 and _paths(ws) == []
+    again = run(ws, AS_OF)
+    assert again.rows_added == 7 and not again.failed
