@@ -948,9 +948,11 @@ class Ledger:
         "last_error, created_at, sent_at"
     )
 
-    def _mail_rows(self, where: str, params: tuple = ()) -> list[dict]:
+    def _mail_rows(self, where: str, params: tuple = (), *, raw: bool = True) -> list[dict]:
         names = [name.strip() for name in self._MAIL_COLUMNS.split(",")]
-        rows = self.execute(f"SELECT {self._MAIL_COLUMNS} FROM mails {where}", params)
+        if not raw:  # a night's mails are megabytes of attachments: most callers want none
+            names.remove("raw")
+        rows = self.execute(f"SELECT {', '.join(names)} FROM mails {where}", params)
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def mail(self, night: str, key: str) -> dict | None:
@@ -959,8 +961,9 @@ class Ledger:
         return found[0] if found else None
 
     def night_mails(self, night: str) -> list[dict]:
-        """The mails recorded for a night, in the order they were composed."""
-        return self._mail_rows("WHERE night = ? ORDER BY rowid", (night,))
+        """The mails recorded for a night, in the order they were composed, without
+        their bytes (`raw`)."""
+        return self._mail_rows("WHERE night = ? ORDER BY rowid", (night,), raw=False)
 
     def queued_mails(self) -> list[dict]:
         """Mails waiting to be sent, oldest first."""
