@@ -105,12 +105,15 @@ class Normalised:
 
 def content_keys(frame: pl.DataFrame, kind: str, fields: tuple[str, ...]) -> pl.Series:
     """The text that identifies a row: its kind and identifying fields, unit-separated."""
-    return frame.select(
-        pl.concat_str(
-            [pl.lit(kind), *(pl.col(f).cast(pl.String).fill_null("") for f in fields)],
-            separator="\x1f",
-        )
-    ).to_series()
+    return frame.select(content_key(kind, fields)).to_series()
+
+
+def content_key(kind: str, fields: tuple[str, ...]) -> pl.Expr:
+    """`content_keys` as an expression."""
+    return pl.concat_str(
+        [pl.lit(kind), *(pl.col(f).cast(pl.String).fill_null("") for f in fields)],
+        separator="\x1f",
+    )
 
 
 def ids_from_keys(keys: pl.Series) -> pl.Series:
@@ -458,23 +461,32 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     ).with_columns(source=pl.lit(prefix) + pl.col("row_no").cast(pl.String))
 
     failed = base.filter(pl.col("codes") != "")
-    cell_columns = [name for name in table.cells.columns if name != ROW]
-    raw_cells = table.cells.filter(pl.col(ROW).is_in(failed["row_no"].implode())).select(
-        pl.col(ROW).alias("row_no"), json_array(cell_columns).alias("raw")
-    )
-    errors = (
-        failed.join(raw_cells, on="row_no", how="left", maintain_order="left")
-        .rename({"texts": "reason"})
-        .select(column for column in ERROR_COLUMNS if column != "error_key")
-    )
-    errors = errors.with_columns(
-        error_key=content_keys(errors, "error", ("kind", "channel", "sheet", "codes", "raw"))
-    ).select(ERROR_COLUMNS)
+    if failed.height:
+        cell_columns = [name for name in table.cells.columns if name != ROW]
+        raw_cells = table.cells.filter(pl.col(ROW).is_in(failed["row_no"].implode())).select(
+            pl.col(ROW).alias("row_no"), json_array(cell_columns).alias("raw")
+        )
+        errors = (
+            failed.lazy()
+            .join(raw_cells.lazy(), on="row_no", how="left", maintain_order="left")
+            .rename({"texts": "reason"})
+            .select(column for column in ERROR_COLUMNS if column != "error_key")
+            .with_columns(
+                error_key=content_key("error", ("kind", "channel", "sheet", "codes", "raw"))
+            )
+            .select(ERROR_COLUMNS)
+            .collect()
+        )
+    else:  # the common case: no cells to quote
+        types = {**base.schema, "reason": base.schema["texts"]}
+        errors = pl.DataFrame(schema={c: types.get(c, pl.String()) for c in ERROR_COLUMNS})
 
     accepted = base.filter(pl.col("codes") == "")
-    accepted = pl.concat([accepted, *_also_records(accepted, frame, kind, ctx, event_date)])
-    accepted = (
-        accepted.explode("patterns", empty_as_null=True)
+    also = _also_records(accepted, frame, kind, ctx, event_date)
+    records = (
+        (pl.concat([accepted, *also]) if also else accepted)
+        .lazy()
+        .explode("patterns", empty_as_null=True)
         .rename({"patterns": "phone_pattern"})
         .with_columns(
             phone=pl.when(pl.col("phone_pattern").str.contains(r"\*"))
@@ -483,7 +495,11 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             surname_key=pl.col("surnames").str.split(";").list.first(),
         )
     )
-    if accepted["kind"].n_unique() <= 1:  # the common case: every record of the sheet's kind
+    if not also:  # the common case: every record is of the sheet's kind
+        made = records.with_columns(row_key=content_key(kind.name, kind.key))
+        return Normalised(made.select(RECORD_COLUMNS).collect(), errors)
+    accepted = records.collect()
+    if accepted["kind"].n_unique() <= 1:  # every record of the sheet's kind
         keyed = accepted.with_columns(row_key=content_keys(accepted, kind.name, kind.key))
     else:
         keyed = pl.concat(

@@ -43,3 +43,25 @@ def test_ids_are_pinned():
     assert ids_from_keys(content_keys(frame, "report", fields)).to_list() == [
         "284c0a49649a5b72f27e"
     ]
+
+
+def test_a_sheet_with_no_rejected_row_has_the_error_columns_of_one_with(tmp_path):
+    # Chunks of one sheet are concatenated: their error frames must agree column for column.
+    from reconcile.config.rules import Rules
+    from reconcile.ingest.files import classify_path, read_input
+    from reconcile.ingest.headers import AliasTable
+    from reconcile.normalise.records import ERROR_COLUMNS
+    from reconcile.testing import SheetSpec, write_xlsx
+
+    header = ["客户姓名", "客户电话", "报备时间", "经纪人"]
+    good = [["张三", "138****0001", "2026-11-18 10:00", "王五"]]
+    errors = []
+    for name, rows in (("good.xlsx", good), ("bad.xlsx", [*good, ["李四", "不是号码", "", ""]])):
+        path = tmp_path / "inputs/channels/链家" / name
+        write_xlsx(path, [SheetSpec("报备", header, rows)])
+        [sheet] = read_input(classify_path(path), Rules(), AliasTable.build()).sheets
+        assert sheet.normalised is not None
+        errors.append(sheet.normalised.errors)
+    assert [frame.height for frame in errors] == [0, 1]
+    assert errors[0].schema == errors[1].schema
+    assert tuple(errors[0].columns) == ERROR_COLUMNS
