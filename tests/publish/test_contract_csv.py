@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone, tzinfo
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconcile.publish.contract import SLICE, csv_bytes, csv_parts
+from reconcile.publish.contract import SLICE, _IsoTexts, csv_bytes, csv_parts, iso, report_rows
 
 HEADER = ("a", "b", "c")
 # Characters the two writers could treat differently, and text that needs no quotes.
@@ -74,3 +77,68 @@ def test_parts_of_a_large_file_are_the_csv_modules_whole():
     parts = list(csv_parts(HEADER, rows))
     assert len(parts) == 4  # the header, then three parts
     assert b"".join(parts) == _csv_module(HEADER, rows)
+
+
+ZONES = ("Asia/Shanghai", "America/New_York", "Europe/London", "Australia/Lord_Howe")
+# The project's zones, whose clocks go back (a wall time twice, `fold` tells which) and
+# forward (a wall time never), and offsets `isoformat` writes with seconds and microseconds.
+TIMEZONE: st.SearchStrategy[tzinfo] = st.one_of(
+    st.sampled_from([ZoneInfo(zone) for zone in ZONES]),
+    st.builds(
+        timezone,
+        st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23)),
+    ),
+)
+EARLIEST, LATEST = datetime(1, 1, 2), datetime(9999, 12, 30)
+MOMENT = st.one_of(
+    st.none(),
+    st.datetimes(EARLIEST, LATEST),  # naive
+    st.datetimes(EARLIEST, LATEST, timezones=TIMEZONE, allow_imaginary=True).flatmap(
+        lambda moment: st.sampled_from([moment, moment.replace(fold=1)])
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(MOMENT, max_size=12), st.data())
+def test_moments_are_written_as_iso_writes_each(moments, data):
+    """A column of moments, some the same object and some equal wall times of either fold,
+    is what `iso` writes of each."""
+    repeated = moments + [data.draw(st.sampled_from(moments)) for _ in moments[:3]]
+    texts = _IsoTexts()
+    assert texts.of(repeated) == [iso(moment) for moment in repeated]
+    again = [moment.replace(microsecond=7) if moment else moment for moment in repeated]
+    assert texts.of(again) == [iso(moment) for moment in again]
+
+
+def test_report_rows_are_in_place_order_however_the_judge_lists_its_reports(night):
+    """By file, sheet and row (then masked phone), unreadable rows among them: the same
+    rows whether the judge's reports come in that order or not."""
+    judgement = night.judgement
+    errors = judgement.error_reports
+    assert errors.height and len(judgement.reports) > 2
+    places = [(r.order, r.phone_pattern, r.row_id) for r in judgement.reports]
+    places += [
+        ((e["path"], e["sheet"], e["row_no"]), "", e["row_id"])
+        for e in errors.iter_rows(named=True)
+    ]
+    expected = [row_id for *_, row_id in sorted(places)]
+    rows = list(report_rows(judgement))
+    assert [row[0] for row in rows] == expected
+    unreadable = next(row for row in rows if row[0] == errors["row_id"][0])
+    assert unreadable[4:10] == (
+        "",
+        iso(errors["reported_at"][0]),
+        errors["report_type"][0],
+        "invalid",
+        "R02",
+        None,
+    )
+    reversed_ = replace(judgement, reports=judgement.reports[::-1])
+    assert list(report_rows(reversed_)) == rows
+    judged = [row for row in rows if row[0] not in set(errors["row_id"])]
+    for reports in (judgement.reports, judgement.reports[::-1]):
+        assert (
+            list(report_rows(replace(judgement, reports=reports, error_reports=errors.clear())))
+            == judged
+        )
