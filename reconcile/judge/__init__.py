@@ -128,7 +128,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         row_id, channel, agent, name, pattern, at, order, known, type_, until, codes = row
         reports[row_id] = Report(
             row_id, channel, agent, name, pattern, at, type_, until, order,
-            codes=[Code(code) for code in codes], time_known=known,
+            codes=[Code(code) for code in codes] if codes else codes, time_known=known,
         )  # fmt: skip
 
     rulings = [
@@ -142,22 +142,27 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             place_text(order),
             order,
             bool(natural),
-        )  # fmt: skip
+        )
         for row_id, phone, at, owner, agent, shares, order, natural in _rows(
             inputs.rulings, *_RULING
         )
         if phone
     ]
     people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
-    # Held to the end of the night: the columns linking reads only.
+    # The columns linking reads only.
     linkable = admitted.select(link.LINK_COLUMNS).filter(
         ~admitted["codes"].list.contains(Code.R02.value)
     )
+    # Only what `_suspected` reads at the end is kept of the admitted rows, and nothing
+    # of the linking's frames (at a million reports, each column tens of MiB).
+    admitted = admitted.select(*link.PAIR_COLUMNS, "codes")
     fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
+    del linkable
     fits = a01.choose_fits(fit_pairs)
     a01.resolve_by_rulings(reports, fits, rulings)
 
     crm_only = set(fit_pairs.filter("crm_only")["phone"].to_list())
+    del fit_pairs
     per_phone: dict[str, list[Report]] = defaultdict(list)
     crm_linked: list[Report] = []  # linked to a customer known only from the CRM
     for row_id, phones in fits.items():
@@ -178,6 +183,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             if not report.codes and report.phone:
                 per_phone[report.phone].append(report)
     requests = _requests(inputs.reports.filter(asked), people, rules, inputs.first_run)
+    del people
     by_phone_requests = _group(r for r in requests if r.phone)
     deals = _deals(inputs)
     stages = _stages(deals, rules)
@@ -293,22 +299,33 @@ def _rows(frame: pl.DataFrame, *names: str) -> Iterator[tuple]:
     per row slowly: at a million reports, a fifth of the judge). Two names are derived:
     `order`, a row's place in its file (path, sheet, row), and `time_known`, false only
     when the cell gave a date without a clock time (SPEC §6.4). A column the frame lacks
-    reads as None."""
-    columns: list[Iterable] = []
-    for name in names:
-        if name == "order":
-            columns.append(zip(*(_column(frame, key) for key in _PLACE), strict=True))
-        elif name == "time_known":
-            columns.append([known is not False for known in _column(frame, name)])
-        else:
-            columns.append(_column(frame, name))
-    return zip(*columns, strict=True)
+    reads as None.
+
+    A slice of rows at a time: every column of a million rows as Python values at once
+    took ~300 MiB beside the objects made of them."""
+    copies: dict[str, dict] = defaultdict(dict)  # per column, one copy of each value
+    for start in range(0, frame.height, _ROWS_AT_ONCE):
+        part = frame.slice(start, _ROWS_AT_ONCE)
+        columns: list[Iterable] = []
+        for name in names:
+            if name == "order":
+                places = (_column(part, key, copies[key]) for key in _PLACE)
+                columns.append(zip(*places, strict=True))
+            elif name == "time_known":
+                known = _column(part, name, copies[name])
+                columns.append([value is not False for value in known])
+            else:
+                columns.append(_column(part, name, copies[name]))
+        yield from zip(*columns, strict=True)
 
 
 _PLACE = ("path", "sheet", "row_no")
+_ROWS_AT_ONCE = 100_000
 
 
-def _column(frame: pl.DataFrame, name: str) -> Iterable:
+def _column(frame: pl.DataFrame, name: str, copies: dict) -> Iterable:
+    """The column's values; those of a `_SHARED` column through `copies`, the one copy
+    of each value seen so far."""
     if name not in frame.columns:
         return repeat(None, frame.height)
     column = frame[name]
@@ -319,9 +336,10 @@ def _column(frame: pl.DataFrame, name: str) -> Iterable:
         # the two 01:30 of a night the clocks go back are equal, yet two moments).
         instants = column.to_physical()
         distinct = instants.unique()
-        moments = dict(zip(distinct.to_list(), distinct.cast(column.dtype).to_list(), strict=True))
-        return [moments[instant] for instant in instants.to_list()]
-    copies: dict = {}
+        made = zip(distinct.to_list(), distinct.cast(column.dtype).to_list(), strict=True)
+        for instant, moment in made:
+            copies.setdefault(instant, moment)
+        return [copies[instant] for instant in instants.to_list()]
     return [copies.setdefault(value, value) for value in column.to_list()]
 
 
