@@ -19,7 +19,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
-from reconcile.judge import Judgement
+from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.deals import DealLine
 from reconcile.judge.reasons import REASONS, labels
 from reconcile.judge.reasons.entry import duration_text
@@ -235,31 +235,39 @@ def file_news(
     return news
 
 
+# Who holds a customer: the owner type, channels and shares (a change of which is news),
+# and the agent, with which the report words the owner (`_owner_text`).
+Holder = tuple[OwnerType, list[str], list[tuple[str, float]], str | None]
+
+
 @dataclass(frozen=True)
 class Before:
-    """What a night decided that the next night's report compares with: each report's
-    status, the collisions, each customer's latest holder and the refunded deals.
+    """What a night decided that the next night's report compares with: the invalid
+    reports, the collisions, each customer's latest holder and the refunded deals.
 
     A few bytes per report, so a night keeps it in the ledger (ops/reuse.py) and the
-    next night reads it instead of judging the night before again.
+    next night reads it instead of judging the night before again. Only the reports
+    judged invalid are kept, not every report's status: the next night asks no more
+    (a fifth of the rows, and of the time to keep them).
     """
 
     night: date
-    statuses: dict[str, str]  # report row_id -> ReportStatus value; unreadable rows: invalid
+    invalid: frozenset[str]  # row ids of the reports judged invalid, unreadable rows among them
     contested: frozenset[tuple[str, str]]  # (phone, first visit) of collisions and disputes
-    holders: dict[str, tuple[str, str]]  # phone -> (holder, owner as the report words it)
+    holders: dict[str, Holder]  # phone -> who held the customer
     refunded: frozenset[str]  # deal ids
 
     @classmethod
     def of(cls, judgement: Judgement, rules: Rules) -> Before:
-        view = _View(judgement, rules)
-        holders = {}
-        for phone, episodes in view.episodes_by_phone.items():
-            latest = _latest(episodes)
-            holders[phone] = (_holder(latest), view._owner(latest))
+        with cycle_collector_paused():  # as `build_digest`
+            return cls._of(judgement)
+
+    @classmethod
+    def _of(cls, judgement: Judgement) -> Before:
+        holders = {phone: _holder(_latest(e)) for phone, e in _by_phone(judgement.episodes).items()}
         return cls(
             night=judgement.inputs.as_of,
-            statuses=_statuses(judgement),
+            invalid=_invalid(judgement),
             contested=frozenset(_episode_key(e) for e in judgement.episodes if _contested(e)),
             holders=holders,
             refunded=frozenset(line.deal_id for line in judgement.deals if line.stage == REFUNDED),
@@ -268,7 +276,7 @@ class Before:
     def to_bytes(self) -> bytes:
         document = {
             "night": self.night.isoformat(),
-            "statuses": self.statuses,
+            "invalid": sorted(self.invalid),
             "contested": sorted(self.contested),
             "holders": self.holders,
             "refunded": sorted(self.refunded),
@@ -278,14 +286,19 @@ class Before:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Before:
-        document = json.loads(zlib.decompress(data))
-        return cls(
-            night=date.fromisoformat(document["night"]),
-            statuses=document["statuses"],
-            contested=frozenset((phone, first) for phone, first in document["contested"]),
-            holders={phone: (held, owner) for phone, (held, owner) in document["holders"].items()},
-            refunded=frozenset(document["refunded"]),
-        )
+        with cycle_collector_paused():  # as `build_digest`
+            document = json.loads(zlib.decompress(data))
+            holders = document["holders"]
+            return cls(
+                night=date.fromisoformat(document["night"]),
+                invalid=frozenset(document["invalid"]),
+                contested=frozenset((phone, first) for phone, first in document["contested"]),
+                holders={
+                    phone: (OwnerType(owner), channels, [(c, share) for c, share in shares], agent)
+                    for phone, (owner, channels, shares, agent) in holders.items()
+                },
+                refunded=frozenset(document["refunded"]),
+            )
 
 
 def build_digest(
@@ -294,6 +307,19 @@ def build_digest(
     files: FileNews,
     rules: Rules,
     ruling_sheet: str | None = None,
+) -> Digest:
+    # Paused: the pending cards of a large night are many small objects, and a night
+    # frozen while publishing (ops/pipeline.py) has every collection sweep all of them.
+    with cycle_collector_paused():
+        return _digest(judgement, previous, files, rules, ruling_sheet)
+
+
+def _digest(
+    judgement: Judgement,
+    previous: Before | None,
+    files: FileNews,
+    rules: Rules,
+    ruling_sheet: str | None,
 ) -> Digest:
     night = judgement.inputs.as_of
     end = judgement.inputs.as_of_end
@@ -349,13 +375,17 @@ class _View:
         for line in judgement.deals:
             if line.customer_phone:
                 self.deals_by_phone[line.customer_phone].append(line)
-        self.episodes_by_phone: dict[str, list[Episode]] = defaultdict(list)
-        for episode in judgement.episodes:
-            self.episodes_by_phone[episode.phone].append(episode)
+        self.episodes_by_phone = _by_phone(judgement.episodes)
+        # Each report and each episode walked once (a night has hundreds of thousands):
+        # the sections read one status or the contested episodes, in the judge's order.
+        self.by_status: defaultdict[ReportStatus, list[Report]] = defaultdict(list)
+        for report in judgement.reports:
+            self.by_status[report.status].append(report)
+        self.contested = [e for e in judgement.episodes if _contested(e)]
 
     # --- headline ----------------------------------------------------------------------
     def status_tiles(self) -> tuple[Tile, ...]:
-        counts = Counter(report.status for report in self.j.reports)
+        counts = Counter({status: len(reports) for status, reports in self.by_status.items()})
         counts[ReportStatus.INVALID] += self.j.error_reports.height
         tones = {
             ReportStatus.VALID: "ok",
@@ -401,16 +431,13 @@ class _View:
     # --- sections ----------------------------------------------------------------------
     def collisions(self) -> Section:
         recent_from = self.end - RECENT_COLLISIONS
+        collided = [e for e in self.contested if e.owner_type != OwnerType.DISPUTED]
         chosen = [
             e
-            for e in self.j.episodes
-            if e.owner_type != OwnerType.DISPUTED
-            and e.had_collision
-            and (self._appeal_open(e) or (e.first_visit_at and e.first_visit_at >= recent_from))
+            for e in collided
+            if self._appeal_open(e) or (e.first_visit_at and e.first_visit_at >= recent_from)
         ]
-        older = sum(
-            1 for e in self.j.episodes if e.owner_type != OwnerType.DISPUTED and e.had_collision
-        ) - len(chosen)
+        older = len(collided) - len(chosen)
         chosen.sort(
             key=lambda e: (not self._appeal_open(e), _sort_time(self._appeal_end(e)), e.phone)
         )
@@ -436,7 +463,7 @@ class _View:
 
     def disputes(self) -> Section:
         disputed = sorted(
-            (e for e in self.j.episodes if e.owner_type == OwnerType.DISPUTED),
+            (e for e in self.contested if e.owner_type == OwnerType.DISPUTED),
             key=lambda e: (_sort_time(self._appeal_end(e)), e.phone),
         )
         cards = []
@@ -472,7 +499,7 @@ class _View:
 
     def ambiguous(self) -> Section:
         reports = sorted(
-            (r for r in self.j.reports if r.status == ReportStatus.AMBIGUOUS),
+            self.by_status[ReportStatus.AMBIGUOUS],
             key=lambda r: (r.at, r.order),
         )
         cards = []
@@ -516,7 +543,7 @@ class _View:
         for episode in flagged:
             fields = [
                 ("首次到访", local_time(episode.first_visit_at, self.zone)),
-                ("归属", self._owner(episode)),
+                ("归属", _owner(episode)),
             ]
             sources: list[str] = []
             for item in episode.order_unknown:
@@ -577,19 +604,19 @@ class _View:
         )
 
     def invalid(self, previous: Before | None) -> Section:
-        before = previous.statuses if previous is not None else {}
-        invalid = ReportStatus.INVALID.value
+        before = previous.invalid if previous is not None else frozenset()
         # (order, how to make its card): a first night has every invalid report as new,
         # and only the first `CARDS_PER_GROUP` of each reason are shown, so only those
         # cards are made.
         by_reason: dict[str, list[tuple[tuple, Callable[[], Card]]]] = defaultdict(list)
-        for report in self.j.reports:
-            if report.status == ReportStatus.INVALID and before.get(report.row_id) != invalid:
+        invalid = self.by_status[ReportStatus.INVALID]
+        for report in invalid:
+            if report.row_id not in before:
                 by_reason[report.codes[0]].append(
                     ((report.at, report.source), partial(self._report_card, report))
                 )
         for row in self.j.error_reports.iter_rows(named=True):
-            if before.get(row["row_id"]) != invalid:
+            if row["row_id"] not in before:
                 order = (row["reported_at"] or self.end, row["source"])
                 by_reason[Code.R02].append((order, partial(self._unreadable_card, row)))
         # Extension requests are no reports (SPEC 6.8): the invalid ones made since the
@@ -603,10 +630,7 @@ class _View:
             _first_group(REASONS[Code(code)].text, items)
             for code, items in sorted(by_reason.items())
         )
-        total = (
-            sum(1 for r in self.j.reports if r.status == ReportStatus.INVALID)
-            + self.j.error_reports.height
-        )
+        total = len(invalid) + self.j.error_reports.height
         return Section(
             "invalid",
             "今晚新判无效的报备（按原因）",
@@ -618,69 +642,70 @@ class _View:
 
     def expiring(self) -> Section:
         horizon = self.end + EXPIRING_WITHIN
-        items: list[tuple] = []
+        # (order, how to make its card): only the first `CARDS_PER_GROUP` are made.
+        items: list[tuple[tuple, Callable[[], Card]]] = []
         for e in self.j.episodes:
             if (
                 e.owner_type == OwnerType.CHANNEL
                 and e.until is not None
                 and self.end < e.until <= horizon
             ):
-                # Report mode holds by the report (SPEC 6.8), the other modes by the visit.
-                by_report = e.held_from is not None
-                fields: tuple[tuple[str, str], ...] = (
-                    ("渠道", _who(e.channels[0] if e.channels else None, e.agent)),
-                    ("首次到访", local_time(e.first_visit_at, self.zone)),
-                    (f"{'报备' if by_report else '到访'}保护期至", until_text(e.until, self.zone)),
-                )
-                left = self._extensions_left(e.flags.extended) if by_report else 0
-                if e.flags.takeover:
-                    left = 0
-                if left:
-                    fields += (("延期申请", self._extension_text(left)),)
-                card = Card(
-                    self._customer(e.phone, e.customer_name),
-                    ("报备保护将到期" if by_report else "到访保护将到期")
-                    + ("·可申请延期" if left else ""),
-                    "info",
-                    fields,
-                    self._sources(e),
-                )
-                items.append(((e.until, e.phone), card))
-        for r in self.j.reports:
-            if (
-                r.status == ReportStatus.PENDING
-                and r.until is not None
-                and self.end < r.until <= horizon
-            ):
-                fields = (
-                    ("渠道", _who(r.channel, r.agent)),
-                    ("报备时间", self._at(r.at)),
-                    ("报备保护期至", until_text(r.until, self.zone)),
-                )
-                used = sum(
-                    1
-                    for q in self.j.requests
-                    if q.honoured and q.channel == r.channel and q.phone == r.phone
-                )
-                left = self._extensions_left(used) if r.phone else 0
-                if left:
-                    fields += (("延期申请", self._extension_text(left)),)
-                card = Card(
-                    f"{r.phone_pattern} {r.customer_name or ''}".strip(),
-                    "报备将到期" + ("·可申请延期" if left else ""),
-                    "info",
-                    fields,
-                    (r.source,),
-                )
-                items.append(((r.until, r.phone_pattern), card))
-        items.sort(key=lambda item: item[0])
+                items.append(((e.until, e.phone), partial(self._expiring_episode_card, e)))
+        for r in self.by_status[ReportStatus.PENDING]:
+            if r.until is not None and self.end < r.until <= horizon:
+                items.append(((r.until, r.phone_pattern), partial(self._expiring_report_card, r)))
         return Section(
             "expiring",
             "7 天内到期的保护",
             "到访保护期和未到访报备的保护期，最先到期的在前。",
-            (_group("", [card for _, card in items]),),
+            (_first_group("", items),),
             "7 天内没有到期的保护。",
             "提醒渠道尽快带看；已到访的客户请跟进成交。",
+        )
+
+    def _expiring_episode_card(self, e: Episode) -> Card:
+        assert e.until is not None, "only an episode with an end expires"
+        # Report mode holds by the report (SPEC 6.8), the other modes by the visit.
+        by_report = e.held_from is not None
+        fields: tuple[tuple[str, str], ...] = (
+            ("渠道", _who(e.channels[0] if e.channels else None, e.agent)),
+            ("首次到访", local_time(e.first_visit_at, self.zone)),
+            (f"{'报备' if by_report else '到访'}保护期至", until_text(e.until, self.zone)),
+        )
+        left = self._extensions_left(e.flags.extended) if by_report else 0
+        if e.flags.takeover:
+            left = 0
+        if left:
+            fields += (("延期申请", self._extension_text(left)),)
+        return Card(
+            self._customer(e.phone, e.customer_name),
+            ("报备保护将到期" if by_report else "到访保护将到期") + ("·可申请延期" if left else ""),
+            "info",
+            fields,
+            self._sources(e),
+        )
+
+    def _expiring_report_card(self, r: Report) -> Card:
+        assert r.until is not None, "only a report with an end expires"
+        fields: tuple[tuple[str, str], ...] = (
+            ("渠道", _who(r.channel, r.agent)),
+            ("报备时间", self._at(r.at)),
+            ("报备保护期至", until_text(r.until, self.zone)),
+        )
+        used = sum(
+            1
+            for q in self.j.requests
+            if q.honoured and q.channel == r.channel and q.phone == r.phone
+        )
+        left = self._extensions_left(used) if r.phone else 0
+        if left:
+            fields += (("延期申请", self._extension_text(left)),)
+        return Card(
+            f"{r.phone_pattern} {r.customer_name or ''}".strip(),
+            "报备将到期" + ("·可申请延期" if left else ""),
+            "info",
+            fields,
+            (r.source,),
         )
 
     def changes(self, previous: Before | None) -> Section:
@@ -691,11 +716,11 @@ class _View:
                 self._customer(e.phone, e.customer_name),
                 "新撞单" if e.owner_type != OwnerType.DISPUTED else "新争议",
                 "warn",
-                (("首次到访", local_time(e.first_visit_at, self.zone)), ("现归属", self._owner(e))),
+                (("首次到访", local_time(e.first_visit_at, self.zone)), ("现归属", _owner(e))),
                 self._sources(e),
             )
-            for e in self.j.episodes
-            if _contested(e) and _episode_key(e) not in previous.contested
+            for e in self.contested
+            if _episode_key(e) not in previous.contested
         ]
         flips = []
         for phone, episodes in sorted(self.episodes_by_phone.items()):
@@ -703,15 +728,15 @@ class _View:
             if old is None:
                 continue
             now_latest = _latest(episodes)
-            if _holder(now_latest) != old[0]:
+            if _holder(now_latest)[:3] != old[:3]:
                 flips.append(
                     Card(
                         self._customer(phone, now_latest.customer_name),
                         "归属变化",
                         "warn",
                         (
-                            ("昨晚", old[1]),
-                            ("今晚", self._owner(now_latest)),
+                            ("昨晚", _owner_text(*old)),
+                            ("今晚", _owner(now_latest)),
                             ("依据", reason_text(now_latest.codes) or "—"),
                         ),
                         self._sources(now_latest),
@@ -760,7 +785,7 @@ class _View:
     def _collision_card(self, episode: Episode) -> Card:
         fields = [
             ("首次到访", local_time(episode.first_visit_at, self.zone)),
-            ("归属", self._owner(episode)),
+            ("归属", _owner(episode)),
         ]
         for report in episode.contested:
             if report is not episode.report:
@@ -866,13 +891,6 @@ class _View:
         first = min((e.first_visit_at for e in episodes if e.first_visit_at), default=None)
         seen = f"，首次到访 {local_time(first, self.zone)}" if first else ""
         return f"{masked_phone(phone)} {name}{seen}".strip()
-
-    def _owner(self, episode: Episode) -> str:
-        if episode.owner_type == OwnerType.CHANNEL:
-            if len(episode.shares) > 1:
-                return "、".join(f"{channel} {share:.0%}" for channel, share in episode.shares)
-            return _who(episode.channels[0] if episode.channels else None, episode.agent)
-        return episode.owner_type.label
 
     def _customer(self, phone: str, name: str | None) -> str:
         return f"{masked_phone(phone)} {name or ''}".strip()
@@ -991,18 +1009,40 @@ def _first_group(title: str, items: Sequence[tuple[tuple, Callable[[], Card]]]) 
 
 
 def _who(channel: str | None, agent: str | None) -> str:
-    return " / ".join(part for part in (channel, agent) if part) or "—"
+    if channel and agent:
+        return f"{channel} / {agent}"
+    return channel or agent or "—"
 
 
 def _sort_time(moment: datetime | None) -> tuple:
     return (moment is None, moment)
 
 
-def _statuses(judgement: Judgement) -> dict[str, str]:
-    statuses = {report.row_id: report.status.value for report in judgement.reports}
-    invalid = ReportStatus.INVALID.value
-    statuses.update((row_id, invalid) for row_id in judgement.error_reports["row_id"])
-    return statuses
+def _owner(episode: Episode) -> str:
+    """The customer's owner in the report's words: a channel and agent, shares, or who."""
+    return _owner_text(episode.owner_type, episode.channels, episode.shares, episode.agent)
+
+
+def _owner_text(
+    owner: OwnerType, channels: list[str], shares: list[tuple[str, float]], agent: str | None
+) -> str:
+    if owner == OwnerType.CHANNEL:
+        if len(shares) > 1:
+            return "、".join(f"{channel} {share:.0%}" for channel, share in shares)
+        return _who(channels[0] if channels else None, agent)
+    return owner.label
+
+
+def _by_phone(episodes: list[Episode]) -> dict[str, list[Episode]]:
+    by_phone: defaultdict[str, list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        by_phone[episode.phone].append(episode)
+    return by_phone
+
+
+def _invalid(judgement: Judgement) -> frozenset[str]:
+    invalid = [r.row_id for r in judgement.reports if r.status == ReportStatus.INVALID]
+    return frozenset([*invalid, *judgement.error_reports["row_id"]])
 
 
 def _contested(episode: Episode) -> bool:
@@ -1015,12 +1055,11 @@ def _episode_key(episode: Episode) -> tuple[str, str]:
 
 
 def _latest(episodes: list[Episode]) -> Episode:
+    if len(episodes) == 1:  # most customers
+        return episodes[0]
     return max(episodes, key=lambda e: (e.first_visit_at is not None, e.first_visit_at))
 
 
-def _holder(episode: Episode) -> str:
-    """Who holds the customer, as one comparable text."""
-    shares = [[channel, share] for channel, share in episode.shares]
-    return json.dumps(
-        [episode.owner_type.value, list(episode.channels), shares], ensure_ascii=False
-    )
+def _holder(episode: Episode) -> Holder:
+    shares = [(channel, share) for channel, share in episode.shares]
+    return (episode.owner_type, list(episode.channels), shares, episode.agent)
