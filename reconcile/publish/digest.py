@@ -1046,7 +1046,10 @@ def _invalid(judgement: Judgement) -> frozenset[str]:
 
 
 def _contested(episode: Episode) -> bool:
-    return episode.owner_type == OwnerType.DISPUTED or episode.had_collision
+    # Without candidates no collision (walk-ins, the developer's own): none walked.
+    return episode.owner_type == OwnerType.DISPUTED or bool(
+        episode.contested and episode.had_collision
+    )
 
 
 def _episode_key(episode: Episode) -> tuple[str, str]:
