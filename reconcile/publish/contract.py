@@ -21,6 +21,7 @@ import polars as pl
 
 from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.deals import DealLine, line_order
+from reconcile.judge.places import place_expr
 from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report
 from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
@@ -75,7 +76,7 @@ def report_rows(judgement: Judgement) -> Iterator[tuple]:
         yield from zip(*columns, strict=True)
 
 
-def _report_columns(judgement: Judgement) -> Iterator[list[list]]:
+def _report_columns(judgement: Judgement) -> Iterator[list[list | pl.Series]]:
     """`report_rows` as columns, `SLICE` rows at a time, each column made at once."""
     reports = _in_file_order(judgement)
     texts = _IsoTexts()
@@ -86,7 +87,8 @@ def _report_columns(judgement: Judgement) -> Iterator[list[list]]:
             texts.of(_attribute(part, "at")),
             *_attributes(part, "report_type", "status"),
             _joined(_attribute(part, "codes")),
-            *_attributes(part, "phone", "source"),
+            _attribute(part, "phone"),
+            _sources(_attribute(part, "order")),
         ]
 
 
@@ -114,7 +116,7 @@ def _in_file_order(judgement: Judgement) -> Sequence[Report | _Unreadable]:
                 e["customer_name"],
                 e["reported_at"],
                 e["report_type"],
-                e["source"],
+                (e["path"], e["sheet"], e["row_no"]),
             )
         )
     order = sorted(range(len(keys)), key=keys.__getitem__)
@@ -133,7 +135,7 @@ class _Unreadable:
     customer_name: str | None
     at: datetime | None
     report_type: str | None
-    source: str
+    order: tuple[str, str, int]  # its place: (path, sheet, row)
     phone_pattern: str = ""
     status: ReportStatus = ReportStatus.INVALID
     codes: tuple[Code, ...] = (Code.R02,)
@@ -176,6 +178,20 @@ def _attribution_columns(judgement: Judgement) -> Iterator[list[list]]:
 
 
 _NO_FLAGS = Flags()
+
+
+def _sources(places: list[tuple]) -> pl.Series:
+    """`place_text` of each place, a column at once (as a property of each row it took a
+    tenth of `reports.csv`)."""
+    paths, sheets, rows = zip(*places, strict=True) if places else ((), (), ())
+    frame = pl.DataFrame(
+        [
+            pl.Series("path", paths, dtype=pl.String),
+            pl.Series("sheet", sheets, dtype=pl.String),
+            pl.Series("row_no", rows, dtype=pl.Int64),
+        ]
+    )
+    return frame.select(place_expr()).to_series()
 
 
 def _attribute(items: Iterable, name: str) -> list:
@@ -341,7 +357,9 @@ def csv_parts(header: tuple[str, ...], rows: Iterable[tuple]) -> Iterator[bytes]
     )
 
 
-def column_parts(header: tuple[str, ...], parts: Iterable[list[list]]) -> Iterator[bytes]:
+def column_parts(
+    header: tuple[str, ...], parts: Iterable[Sequence[list | pl.Series]]
+) -> Iterator[bytes]:
     """The header, then each part's columns as CSV rows: a cell quoted only when it
     holds `,`, `"` or a line feed, `""` doubled, `\n` line ends, no BOM; None and "" are
     both an empty cell. Only one part's cells are ever held (a million reports' rows at
@@ -372,11 +390,15 @@ def _csv_module(rows: Iterable[tuple]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def _text_column(name: str, cells: list) -> pl.Series:
+def _text_column(name: str, cells: list | pl.Series) -> pl.Series:
     """A column of text, "" and None as null; other values (`in_turn`'s booleans) as `str`
     writes them, as the csv module does."""
     try:
-        column = pl.Series(name, cells, dtype=pl.String, strict=True)
+        column = (
+            cells.alias(name)
+            if isinstance(cells, pl.Series)
+            else pl.Series(name, cells, dtype=pl.String, strict=True)
+        )
     except TypeError:
         texts = [None if cell is None else str(cell) for cell in cells]
         column = pl.Series(name, texts, dtype=pl.String)

@@ -126,14 +126,19 @@ def test_report_rows_are_in_place_order_however_the_judge_lists_its_reports(nigh
     rows = list(report_rows(judgement))
     assert [row[0] for row in rows] == expected
     unreadable = next(row for row in rows if row[0] == errors["row_id"][0])
-    assert unreadable[4:10] == (
+    assert unreadable[4:] == (
         "",
         iso(errors["reported_at"][0]),
         errors["report_type"][0],
         "invalid",
         "R02",
         None,
+        errors["source"][0],  # as the ledger spells its place
     )
+    sources = {r.row_id: r.source for r in judgement.reports}
+    assert [row[10] for row in rows if row[0] in sources] == [
+        sources[i] for i in expected if i in sources
+    ]
     reversed_ = replace(judgement, reports=judgement.reports[::-1])
     assert list(report_rows(reversed_)) == rows
     judged = [row for row in rows if row[0] not in set(errors["row_id"])]
