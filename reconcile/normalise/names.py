@@ -324,14 +324,15 @@ def _plain_parts(unique: pl.Series) -> pl.DataFrame:
     element-wise equal to `parse_name`; the other columns are null for the rest.
     Staged so that each intermediate column is computed once.
     """
-    texts = unique.to_list()
+    table = _t2s_table()  # `to_simplified` of each non-blank cell
     frame = pl.DataFrame(
-        {"text": unique, "display": [to_simplified(t) if t else t for t in texts]},
+        {"text": unique, "display": [t.translate(table) if t else t for t in unique.to_list()]},
         schema={"text": pl.String, "display": pl.String},
     )
     text, display = pl.col("text"), pl.col("display")
     group = f"(?:{_alternation(_GROUP_SUFFIXES)})$"
-    lookup = frame.with_columns(
+    # One query: each staged column is still computed once.
+    lookup = frame.lazy().with_columns(
         plain=(
             text.str.contains(f"^{_PLAIN_RE.pattern}$") & ~text.str.contains("[和与及跟]")
         ).fill_null(False),
@@ -392,7 +393,7 @@ def _plain_parts(unique: pl.Series) -> pl.DataFrame:
             & (rest.str.len_chars() > 0)
             & ~rest.str.contains(f"[{re.escape(_MASK_CHARS)}]")
         ).then(rest),
-    )
+    ).collect()
 
 
 def name_series(values: pl.Series) -> pl.DataFrame:
