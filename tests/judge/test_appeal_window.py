@@ -21,7 +21,9 @@ def _episode(first_visit_at: datetime | None) -> Episode:
 
 
 def _view(rules, at: datetime) -> _View:
-    judgement = SimpleNamespace(inputs=SimpleNamespace(as_of_end=at), deals=[], episodes=[])
+    judgement = SimpleNamespace(
+        inputs=SimpleNamespace(as_of_end=at), deals=[], episodes=[], reports=[]
+    )
     return _View(judgement, rules)  # type: ignore[arg-type]
 
 
