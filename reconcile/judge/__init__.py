@@ -128,7 +128,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         row_id, channel, agent, name, pattern, at, order, known, type_, until, codes = row
         reports[row_id] = Report(
             row_id, channel, agent, name, pattern, at, type_, until, order,
-            codes=[Code(code) for code in codes] if codes else codes, time_known=known,
+            codes=[Code(code) for code in codes] if codes else (), time_known=known,
         )  # fmt: skip
 
     rulings = [
@@ -158,7 +158,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     admitted = admitted.select(*link.PAIR_COLUMNS, "codes")
     fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
     del linkable
-    fits = a01.choose_fits(fit_pairs)
+    fits = a01.choose_fits(fit_pairs, reports)
     a01.resolve_by_rulings(reports, fits, rulings)
 
     crm_only = set(fit_pairs.filter("crm_only")["phone"].to_list())
@@ -202,7 +202,7 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         found = timeline.run(
             admitted_here,
             visits.get(phone, []),
-            contacts.get(phone, []),
+            contacts.pop(phone, []),  # read by this timeline only: let go after it
             by_phone_requests.get(phone, []),
             stages.get(phone, []),
         )
@@ -354,11 +354,13 @@ def _suspected(
     admitted: pl.DataFrame, reports: dict[str, Report], rules: Rules
 ) -> list[tuple[Report, Report]]:
     """Compatible reports of two channels, both still unlinked (no visit yet)."""
+    # A report per admitted row, in the rows' order (row ids are unique): a mask, not a
+    # million row ids looked up.
+    pending = pl.Series(
+        [report.status == ReportStatus.PENDING for report in reports.values()], dtype=pl.Boolean
+    )
     open_reports = admitted.select(link.PAIR_COLUMNS).filter(
-        (admitted["codes"].list.len() == 0)
-        & admitted["row_id"].is_in(
-            [r.row_id for r in reports.values() if r.status == ReportStatus.PENDING]
-        )
+        (admitted["codes"].list.len() == 0) & pending
     )
     pairs = link.self_pairs(open_reports, same_channel=False)
     return [(reports[a], reports[b]) for a, b in pairs.iter_rows()]

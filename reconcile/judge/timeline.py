@@ -15,6 +15,7 @@ resolution is kept on the episode (`order_unknown`) for the admin to verify.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,7 +39,9 @@ class Report:
     report_type: str | None
     until: datetime | None
     order: tuple  # (path, sheet, row): its place in its file
-    codes: list[Code] = field(default_factory=list)
+    # Replaced, never changed in place: the judge gives a million reports without a code
+    # the one empty tuple.
+    codes: Sequence[Code] = field(default_factory=list)
     # Until a stage decides otherwise, a report waits for its decisive visit.
     status: ReportStatus = ReportStatus.PENDING
     phone: str | None = None
@@ -320,7 +323,7 @@ class Timeline:
             self.rules, report.channel, report.at, holders, self.crm_at, self.natural_at
         )
         if codes:
-            report.codes.extend(codes)
+            report.codes = [*report.codes, *codes]
             report.status = ReportStatus.INVALID
             return
         if holders is None and self.rules.existing_customer.crm_contact_before_report:
@@ -531,11 +534,11 @@ class Timeline:
                 report.at, report.time_known, at, visit.time_known, self.zone
             )
             if r08.decide(rules, report.report_type, report.at, at, visit.time_known, unknown):
-                report.codes.append(Code.R08)
+                report.codes = [*report.codes, Code.R08]
             elif r09.decide(report.until, at):
-                report.codes.append(Code.R09)
+                report.codes = [*report.codes, Code.R09]
             elif r03.not_day_before(rules.report, report.report_type, report.at, at, self.zone):
-                report.codes.append(Code.R03)
+                report.codes = [*report.codes, Code.R03]
             else:
                 if unknown:  # same day, one without a clock time: in time (SPEC §6.4)
                     report.unknown_order += (

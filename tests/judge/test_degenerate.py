@@ -187,7 +187,7 @@ def reference_known_in_crm(linked: list[Report], crm: pl.DataFrame, rules) -> No
     held = set(latest["row_id"].to_list())
     for report in admitted:
         if report.row_id in held:
-            report.codes.append("R06")
+            report.codes = [*report.codes, "R06"]
 
 
 def reference_same_day_contacts(self: Timeline, report: Report) -> tuple[OrderUnknown, ...]:

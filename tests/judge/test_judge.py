@@ -146,7 +146,7 @@ def test_a_crm_only_customer_released_before_the_report_leaves_it_waiting(worksp
     )
     run(Workspace.open(workspace), date(2026, 11, 12))
     judgement = judge_night(Workspace.open(workspace))
-    verdicts = {r.phone: (r.status, r.codes) for r in judgement.reports}
+    verdicts = {r.phone: (r.status, list(r.codes)) for r in judgement.reports}
     assert verdicts == {
         "13812341234": ("pending", []),
         "13955555678": ("invalid", ["R06"]),
@@ -177,7 +177,7 @@ def test_crm_only_customers_and_the_rules_that_turn_r06_off(workspace):
     )
     run(Workspace.open(workspace), date(2026, 11, 12))
     judgement = judge_night(Workspace.open(workspace))
-    verdicts = {r.phone: (r.status, r.codes) for r in judgement.reports}
+    verdicts = {r.phone: (r.status, list(r.codes)) for r in judgement.reports}
     # No R06 when the rule is off; a report already invalid keeps its own code alone.
     assert verdicts == {
         "13812341234": ("pending", []),

@@ -9,6 +9,7 @@ nobody.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
     from reconcile.judge.timeline import Report
 
 
-def choose_fits(pairs: pl.DataFrame) -> dict[str, list[str]]:
+def choose_fits(
+    pairs: pl.DataFrame, reports: Mapping[str, Report] | None = None
+) -> dict[str, list[str]]:
     """The customers a report may be about.
 
     Customers first seen while the report protected them count; when there is none,
@@ -30,14 +33,18 @@ def choose_fits(pairs: pl.DataFrame) -> dict[str, list[str]]:
     """
     in_time: dict[str, list[str]] = defaultdict(list)
     late: dict[str, list[str]] = defaultdict(list)
-    # One copy of each number, however many reports fit it (half a million at a
-    # million reports), read column by column: polars makes a tuple per row slowly.
+    # One copy of each number, however many reports fit it, and each report's own row id
+    # (from `reports`, when given): half a million reports fit at a million. Read column
+    # by column: polars makes a tuple per row slowly.
     copies: dict[str, str] = {}
     for row_id, phone, on_time in zip(
         pairs["row_id"].to_list(), pairs["phone"].to_list(), pairs["in_time"].to_list(),
         strict=True,
     ):  # fmt: skip
-        (in_time if on_time else late)[row_id].append(copies.setdefault(phone, phone))
+        fitting = in_time if on_time else late
+        if row_id not in fitting and reports is not None:
+            row_id = reports[row_id].row_id
+        fitting[row_id].append(copies.setdefault(phone, phone))
     fits: dict[str, list[str]] = dict(in_time)
     for row_id, phones in late.items():
         if row_id not in fits and len(phones) == 1:

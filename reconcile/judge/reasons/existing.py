@@ -114,7 +114,7 @@ def known_in_crm(linked: list[Report], crm: pl.DataFrame, rules: Rules) -> None:
     held = set(latest["row_id"].to_list())
     for report in admitted:
         if report.row_id in held:
-            report.codes.append(Code.R06)
+            report.codes = [*report.codes, Code.R06]
 
 
 def _notes(rules: Rules) -> str:
