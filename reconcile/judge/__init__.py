@@ -334,11 +334,11 @@ def _column(frame: pl.DataFrame, name: str, copies: dict) -> Iterable:
     if isinstance(column.dtype, pl.Datetime):
         # Each distinct moment made once, found by the integer stored (not by equality:
         # the two 01:30 of a night the clocks go back are equal, yet two moments).
+        # Only those an earlier slice did not make.
         instants = column.to_physical()
-        distinct = instants.unique()
-        made = zip(distinct.to_list(), distinct.cast(column.dtype).to_list(), strict=True)
-        for instant, moment in made:
-            copies.setdefault(instant, moment)
+        new = [instant for instant in instants.unique().to_list() if instant not in copies]
+        made = pl.Series(new, dtype=instants.dtype).cast(column.dtype).to_list()
+        copies.update(zip(new, made, strict=True))
         return [copies[instant] for instant in instants.to_list()]
     return [copies.setdefault(value, value) for value in column.to_list()]
 
