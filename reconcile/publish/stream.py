@@ -475,7 +475,10 @@ def _measure(column: Column, cells: list[object]) -> tuple[int, dict[int, int]]:
     if values and column.kind in _KIND_WIDTH:
         widest = max(widest, _KIND_WIDTH[column.kind])
     elif values:
-        widest = max(widest, _widest(values, column.max_width - 2))
+        # Stopping at the cap itself, not the cap less the margin: a text found that wide
+        # settles the width and shows that a wrapped column overflows, whichever text
+        # the set gives first.
+        widest = max(widest, _widest(values, column.max_width))
     width = max(_MIN_WIDTH, min(widest + 2, column.max_width))
     room = max(width - 1, 1)
     if not column.wrap or column.kind in _KIND_WIDTH:
