@@ -20,12 +20,11 @@ from reconcile.config.rules import NotifyRules, Rules
 from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
-from reconcile.ingest.wechat import is_message_file, message_lines
 from reconcile.normalise.phones import mask
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
 
-# The judge and the publishers are imported by the functions that print a judged night,
-# so a night with nothing new says what it kept without loading them (issue 15); and
+# The judge, the publishers and the WeChat reader are imported by the functions that use
+# them, so a night with nothing new says what it kept without loading them (issue 15); and
 # `reconcile.ops.status` loads the scheduler, so only `status` imports it.
 if TYPE_CHECKING:
     from reconcile.judge import Judgement
@@ -408,6 +407,7 @@ class CheckText:
 def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
     """Every sheet of one file as the night would read it, and whether it can be handed in;
     rows are judged against `now` (a report dated later is not judged yet)."""
+    from reconcile.ingest.wechat import is_message_file, message_lines
     from reconcile.judge.preview import report_verdicts
 
     lines = [f"文件：{outcome.file.path}"]

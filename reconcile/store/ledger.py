@@ -162,6 +162,9 @@ CREATE TABLE IF NOT EXISTS rows (
     sheet         TEXT NOT NULL,
     row_no        INTEGER NOT NULL
 );
+-- The ledger's totals by kind and the watermark's count read this, not the whole table:
+-- what a night with nothing new costs is mostly those two counts.
+CREATE INDEX IF NOT EXISTS rows_kind ON rows (kind, file_id);
 CREATE TABLE IF NOT EXISTS row_errors (
     error_id   TEXT NOT NULL UNIQUE,
     kind       TEXT NOT NULL,

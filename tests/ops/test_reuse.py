@@ -177,6 +177,7 @@ def test_a_night_with_nothing_new_loads_neither_the_judge_nor_the_publishers(dem
     modules = set(ast.literal_eval(loaded[2:]))
     unneeded = {"openpyxl", "xlsxwriter", "rust_xlsxwriter", "jinja2", "css_inline", "rich"}
     assert not modules & unneeded
+    assert "reconcile.ingest.wechat" not in modules
     assert not {m for m in modules if m.startswith(("reconcile.judge", "reconcile.publish."))} - {
         "reconcile.publish.mail"  # the outbox: mails still queued are sent from it
     }
