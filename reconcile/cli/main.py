@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 from reconcile import __version__
 from reconcile.cli.args import ChineseArgumentParser
 from reconcile.cli.fleet import add_fleet_parser, fleet_command
+from reconcile.cli.terminal import raw_stream, visible_output
 from reconcile.cli.text import (
     check_text,
     judgement_lines,
@@ -220,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(signal, "SIGPIPE"):  # `reconcile check x | head` ends quietly, like any tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
+    # Cells, file names and messages are printed: never a control sequence (cli/terminal.py).
+    with visible_output():
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             global _leave_at_once
@@ -303,7 +310,11 @@ def _stop_on_signals(stop: Stop, again_interrupts: bool) -> Iterator[None]:
 
 
 def _steps() -> Steps:
-    return BarSteps() if sys.stderr.isatty() else LogSteps(logging.getLogger("reconcile.run"))
+    if not sys.stderr.isatty():
+        return LogSteps(logging.getLogger("reconcile.run"))
+    from rich.console import Console
+
+    return BarSteps(Console(file=raw_stream(sys.stderr)))
 
 
 def _run(args: argparse.Namespace) -> int:

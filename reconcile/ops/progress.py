@@ -71,6 +71,7 @@ class BarSteps(Steps):
 
     @contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -86,4 +87,5 @@ class BarSteps(Steps):
         columns += [TimeElapsedColumn(), TextColumn("[dim]{task.fields[item]}")]
         with Progress(*columns, console=self.console, transient=True) as bars:
             task = bars.add_task(label, total=total, item="")
-            yield lambda item: bars.update(task, advance=1, item=item)
+            # A file's name is shown as it is, never read as rich markup ("[/]" in it).
+            yield lambda item: bars.update(task, advance=1, item=escape(item))

@@ -45,3 +45,11 @@ def test_bar_steps_draw_bars_on_a_terminal_and_clear_them():
 def test_silent_steps_do_nothing(capsys):
     _work(Steps())
     assert capsys.readouterr() == ("", "")
+
+
+def test_bars_show_a_file_name_as_it_is_not_as_markup():
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with BarSteps(console).step("读取文件", total=1) as advance:
+        advance("channels/链家/报备[/bold].xlsx")  # rich markup would fail on the tag
+    assert "读取文件" in screen.getvalue()
