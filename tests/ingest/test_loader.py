@@ -31,6 +31,13 @@ def _write(workspace: Path, name: str, count: int, start: int = 0) -> None:
     write_xlsx(workspace / "inputs/channels/链家" / name, [SheetSpec("报备", HEADER, rows)])
 
 
+def _two_files(workspace: Path) -> Workspace:
+    """a.xlsx (3 reports) and b.xlsx (4 others): the second is where a failure is injected."""
+    _write(workspace, "a.xlsx", 3)
+    _write(workspace, "b.xlsx", 4, 100)
+    return Workspace.open(workspace)
+
+
 def _paths(workspace: Workspace) -> list[str]:
     with Ledger(workspace.ledger) as ledger:
         return [path for (path,) in ledger.execute("SELECT path FROM files ORDER BY file_id")]
@@ -71,9 +78,7 @@ def test_a_file_that_fails_after_its_rows_were_queued_is_rolled_back_alone(
 def test_a_file_that_fails_while_read_ahead_fails_alone(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 4, 100)
-    ws = Workspace.open(workspace)
+    ws = _two_files(workspace)
     open_input = loader.open_input
 
     def fails_on_b(item, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -92,9 +97,7 @@ def test_a_file_that_fails_while_read_ahead_fails_alone(
 def test_an_interrupted_file_is_rolled_back_and_the_run_recorded_as_failed(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 4, 100)
-    ws = Workspace.open(workspace)
+    ws = _two_files(workspace)
     derive = Opened.derive
 
     def interrupted_in_b(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -160,9 +163,7 @@ def test_a_commit_that_fails_fails_every_file_it_held(
 ) -> None:
     # Files written within a second are committed together: when that commit does not
     # reach the disk, none of them is in the ledger, and each is retried next run.
-    _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 4, 100)
-    ws = Workspace.open(workspace)
+    ws = _two_files(workspace)
     commit = Ledger.commit
     failing = [True]
 
