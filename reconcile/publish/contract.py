@@ -198,8 +198,8 @@ def _attribute(items: Iterable, name: str) -> list:
     return list(map(operator.attrgetter(name), items))
 
 
-def _attributes(items: Iterable, *names: str) -> list[list]:
-    return [list(map(operator.attrgetter(name), items)) for name in names]
+def _attributes(items: Sequence, *names: str) -> list[list]:
+    return [_attribute(items, name) for name in names]
 
 
 def _joined(lists: list) -> list[str]:
