@@ -78,7 +78,7 @@ def one_round(inputs, rules, folder: Path) -> dict[str, tuple[float, str]]:
 
     judgement = judge(inputs, rules)
     lap("judge (the night itself: not publishing)", f"{len(judgement.episodes):,} episodes")
-    kept = Before.of(judgement, rules).to_bytes()
+    kept = Before.of(judgement).to_bytes()
     before = Before.from_bytes(kept)
     lap("keep what the night decided, read it back", f"{len(kept) / 2**10:,.0f} KiB")
     with Ledger(folder / "ledger.sqlite") as ledger:

@@ -142,7 +142,7 @@ def keep_decisions(workspace: Workspace, ledger: Ledger, judgement: Judgement) -
 
     night = judgement.inputs.as_of
     key = _view_key(workspace, ledger, night)
-    decided = Before.of(judgement, workspace.rules).to_bytes()
+    decided = Before.of(judgement).to_bytes()
     ledger.record_night_view(night.isoformat(), key, decided)
 
 
@@ -162,6 +162,6 @@ def night_before(workspace: Workspace, ledger: Ledger, night: date) -> Before | 
     frames = (inputs.reports, inputs.report_errors, inputs.visits, inputs.deals)
     if not any(frame.height for frame in frames):
         return None
-    view = Before.of(judge(inputs, workspace.rules), workspace.rules)
+    view = Before.of(judge(inputs, workspace.rules))
     ledger.record_night_view(before.isoformat(), key, view.to_bytes())
     return view

@@ -258,7 +258,7 @@ class Before:
     refunded: frozenset[str]  # deal ids
 
     @classmethod
-    def of(cls, judgement: Judgement, rules: Rules) -> Before:
+    def of(cls, judgement: Judgement) -> Before:
         with cycle_collector_paused():  # as `build_digest`
             return cls._of(judgement)
 

@@ -219,7 +219,7 @@ def test_changes_since_the_previous_night(nights):
 
 def test_what_a_night_decided_is_kept_and_read_back_unchanged(nights):
     workspace, first, _ = nights
-    decided = Before.of(first.judgement, workspace.rules)
+    decided = Before.of(first.judgement)
     assert decided.invalid and decided.holders and decided.contested
     assert Before.from_bytes(decided.to_bytes()) == decided
 
