@@ -3,6 +3,7 @@ down, and still says everything `main` says."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,3 +34,17 @@ def test_run_says_everything_through_a_pipe_and_exits_with_mains_code(
     assert done.stdout.decode().splitlines() == said.splitlines()
     log = (there / ".reconcile" / "logs" / "run.log").read_text(encoding="utf-8")
     assert "run.ok" in log.splitlines()[-1]  # the log was flushed to its last line
+
+
+def test_the_nights_judgement_outlives_main_so_program_never_frees_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Freed as `main` returned, a night's millions of objects cost ~0.7 s at 200,000
+    # reports before `program` could leave at once.
+    demo_workspace(tmp_path / "ws")
+    monkeypatch.chdir(tmp_path)
+    main(["run", "--workspace", "ws", "--as-of", DEMO_AS_OF.isoformat(), "--no-email"])
+    # The module, not the `main` function that `reconcile.cli` exports under its name.
+    kept = importlib.import_module("reconcile.cli.main")._last_night
+    assert kept is not None and kept.judgement is not None
+    assert kept.judgement.reports
