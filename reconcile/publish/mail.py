@@ -19,7 +19,9 @@ A failed mail never fails the night: `flush` logs a warning and carries on.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import io
 import json
 import logging
 import os
@@ -29,6 +31,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import date, datetime
 from email import policy
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
@@ -142,13 +145,7 @@ def compose(rules: Rules, mail: Mail, now: datetime) -> tuple[str, bytes]:
     msg.set_content(mail.text, subtype="plain", charset="utf-8", cte="base64")
     msg.add_alternative(mail.html, subtype="html", charset="utf-8", cte="base64")
     for attachment in mail.attachments:
-        maintype, _, subtype = attachment.mime.partition("/")
-        msg.add_attachment(
-            attachment.content,
-            maintype=maintype,
-            subtype=subtype or "octet-stream",
-            filename=attachment.filename,
-        )
+        _attach(msg, attachment)
 
     fingerprint = hashlib.sha256(mid.encode())
     for text in (mail.text, mail.html, *(a.filename for a in mail.attachments)):
@@ -161,7 +158,55 @@ def compose(rules: Rules, mail: Mail, now: datetime) -> tuple[str, bytes]:
             del part["MIME-Version"]
         if part.is_multipart():
             part.set_boundary(f"reconcile_{index}_{tag}")
-    return mid, msg.as_bytes(policy=policy.SMTP)
+    return mid, _smtp_bytes(msg)
+
+
+def _attach(msg: EmailMessage, attachment: Attachment) -> None:
+    """`msg.add_attachment(content)`, with the same base64 lines made without a Python
+    step per line: a night's receipts are tens of MiB."""
+    maintype, _, subtype = attachment.mime.partition("/")
+    msg.add_attachment(
+        b"", maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.filename
+    )
+    *_, attached = msg.iter_attachments()
+    attached.set_payload(_base64_lines(attachment.content))
+
+
+def _base64_lines(content: bytes) -> str:
+    """`base64.encodebytes(content)` as text: lines of 76 characters (57 bytes), each
+    ended by a line feed, cut by C calls alone."""
+    if not content:
+        return ""
+    text = binascii.b2a_base64(content, newline=False).decode("ascii")
+    cuts = range(0, len(text), _BASE64_LINE)
+    lines = map(
+        text.__getitem__,
+        map(slice, cuts, range(_BASE64_LINE, len(text) + _BASE64_LINE, _BASE64_LINE)),
+    )
+    return "\n".join(lines) + "\n"
+
+
+_BASE64_LINE = 76  # characters: 57 bytes, the most SMTP's 78-character limit holds
+
+
+def _smtp_bytes(msg: EmailMessage) -> bytes:
+    """`msg.as_bytes(policy=policy.SMTP)`, byte for byte."""
+    out = io.BytesIO()
+    _Generator(out, mangle_from_=False, policy=policy.SMTP).flatten(msg)
+    return out.getvalue()
+
+
+class _Generator(BytesGenerator):
+    """`BytesGenerator` for SMTP writing a body's lines in one piece: the same bytes as
+    its line-by-line loop, which took most of a night's mail time (a write per line of
+    a base64 attachment)."""
+
+    def _write_lines(self, lines: str) -> None:
+        # The generator's line ends, in its order (CRLF, then CR, then LF), as
+        # replacements: its regular expression took 0.6 s for 24 MiB of attachments.
+        if lines:
+            lf = lines.replace("\r\n", "\n").replace("\r", "\n")
+            self.write(lf.replace("\n", policy.SMTP.linesep))
 
 
 def _delivery(row: dict, eml: Path) -> Delivery:

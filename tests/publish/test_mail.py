@@ -7,6 +7,7 @@ SSL_CERT_FILE, so the product keeps verifying certificates with default contexts
 
 from __future__ import annotations
 
+import base64
 import email
 import json
 import socket
@@ -18,9 +19,20 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from reconcile.config.rules import Rules
-from reconcile.publish.mail import Attachment, Mail, flush, message_id, post
+from reconcile.publish.mail import (
+    Attachment,
+    Mail,
+    _attach,
+    _base64_lines,
+    _smtp_bytes,
+    flush,
+    message_id,
+    post,
+)
 from reconcile.store.ledger import Ledger
 from tests.publish.smtp_server import Server, serve
 
@@ -388,3 +400,45 @@ def test_message_id_is_stable_per_project_night_and_key():
         message_id(rules.model_copy(update={"project": "另一个项目"}), NIGHT, "dispute_report"),
     }
     assert mid not in others and len(others) == 3
+
+
+# Lines ending in any of the three line ends, and texts without one at the end.
+_TEXTS = st.lists(
+    st.tuples(st.text(max_size=30), st.sampled_from(["\n", "\r\n", "\r", ""])), max_size=8
+).map(lambda parts: "".join(text + end for text, end in parts))
+
+
+@given(
+    content=st.binary(max_size=400),
+    text=_TEXTS,
+    filename=st.sampled_from(["结算表_2026-11-20.xlsx", "report.xlsx", "渠道 回执.xlsx"]),
+)
+@example(content=b"", text="", filename="a.xlsx")
+@example(content=bytes(range(57)) * 3, text="一\r\n二\r三\n", filename="a.xlsx")
+def test_a_composed_message_has_the_librarys_own_bytes(
+    content: bytes, text: str, filename: str
+) -> None:
+    # The attachment's base64 and the body lines are written in one piece each; the
+    # bytes must be those of `add_attachment` and `as_bytes`, whatever the line ends.
+    def message() -> EmailMessage:
+        msg = EmailMessage(policy=policy.SMTP)
+        msg["Subject"] = SUBJECT
+        msg.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+        msg.add_alternative(text, subtype="html", charset="utf-8", cte="8bit")
+        return msg
+
+    library, ours = message(), message()
+    library.add_attachment(content, maintype="application", subtype="xlsx", filename=filename)
+    _attach(ours, Attachment(filename, content, "application/xlsx"))
+    for one in (library, ours):
+        for index, part in enumerate(one.walk()):
+            if part.is_multipart():
+                part.set_boundary(f"b{index}")
+    assert _smtp_bytes(ours) == library.as_bytes(policy=policy.SMTP)
+    assert _smtp_bytes(library) == library.as_bytes(policy=policy.SMTP)
+
+
+@given(st.binary(max_size=2_000))
+@example(bytes(57 * 40))
+def test_base64_lines_are_the_librarys(content: bytes) -> None:
+    assert _base64_lines(content) == base64.encodebytes(content).decode("ascii")
