@@ -31,11 +31,11 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 import rustpy_xlsxwriter as rx
@@ -53,7 +53,7 @@ from reconcile.publish.workbook import (
     Column,
     Formula,
     cell_text,
-    cell_texts,
+    changed_texts,
     display_width,
     night_moment,
 )
@@ -132,7 +132,7 @@ class _Plan:
     """A sheet as both engines write it: its cells, its columns' widths, its tall rows."""
 
     sheet: Sheet
-    cells: list[tuple[object, ...]]
+    columns: list[list[object]]  # its cells, column by column
     widths: list[int]
     heights: dict[int, int]  # 0-based sheet row (the header is 0) -> points
     wrapped: bool  # a column wraps, so every cell of the table is top-aligned
@@ -141,11 +141,11 @@ class _Plan:
     @classmethod
     def of(cls, sheet: Sheet, zone: ZoneInfo) -> _Plan:
         columns = sheet.columns
-        made, plain = _columns_of(sheet.rows, columns, zone)
+        made, distinct, plain = _columns_of(sheet.rows, columns, zone)
         widths: list[int] = []
         lines: dict[int, int] = {}  # 0-based row of the table -> lines of its tallest cell
-        for column, cells in zip(columns, made, strict=True):
-            width, tall = _measure(column, cells)
+        for column, cells, values in zip(columns, made, distinct, strict=True):
+            width, tall = _measure(column, cells, values)
             widths.append(width)
             for index, count in tall.items():
                 if count > lines.get(index, 1):
@@ -153,7 +153,15 @@ class _Plan:
         heights = {index + 1: _LINE_HEIGHT * count for index, count in sorted(lines.items())}
         wrapped = any(column.wrap for column in columns)
         plain = plain and not sheet.below
-        return cls(sheet, list(zip(*made, strict=True)), widths, heights, wrapped, plain)
+        return cls(sheet, made, widths, heights, wrapped, plain)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def cells(self) -> Iterator[tuple[object, ...]]:
+        """Its cells, row by row."""
+        return zip(*self.columns, strict=True)
 
 
 def _streamed_book(
@@ -189,7 +197,7 @@ def _fast_book(
         titles = [cell_text(column.title) for column in sheet.columns]
         if len(set(titles)) != len(titles):
             raise ValueError(f"sheet {name!r} repeats a column title: {titles!r}")
-        records = [dict(zip(titles, row, strict=True)) for row in plan.cells]
+        records = [dict(zip(titles, row, strict=True)) for row in plan.cells()]
         if not records:
             records = [dict.fromkeys(titles)]
             records[0][titles[0]] = cell_text(sheet.empty)
@@ -352,7 +360,7 @@ class _Formats:
 
 
 def _write_sheet(ws: Worksheet, plan: _Plan, formats: _Formats, zone: ZoneInfo) -> None:
-    sheet, rows, widths, wrapped = plan.sheet, plan.cells, plan.widths, plan.wrapped
+    sheet, widths, wrapped = plan.sheet, plan.widths, plan.wrapped
     columns = sheet.columns
     for index, column in enumerate(columns):
         ws.write_string(0, index, cell_text(column.title), formats.header)
@@ -364,7 +372,7 @@ def _write_sheet(ws: Worksheet, plan: _Plan, formats: _Formats, zone: ZoneInfo) 
         formats.get(FORMATS.get(c.kind), align=align)
         for c, align in zip(columns, aligns, strict=True)
     ]
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(plan.cells(), start=1):
         if number in plan.heights:
             ws.set_row(number, plan.heights[number])
         for index, value in enumerate(row):
@@ -378,7 +386,7 @@ def _write_sheet(ws: Worksheet, plan: _Plan, formats: _Formats, zone: ZoneInfo) 
             else:
                 kind, align = columns[index].kind, aligns[index]
                 _write_value(ws, number, index, value, kind, numbers[index], formats, align)
-    if not rows:
+    if not plan.row_count:
         ws.write_string(1, 0, cell_text(sheet.empty), looks[0])
         for index in range(1, len(columns) if wrapped else 0):
             ws.write_blank(1, index, None, looks[index])
@@ -399,8 +407,9 @@ _TIME_KINDS = frozenset({"datetime", "date"})
 
 def _columns_of(
     rows: Sequence[Sequence[object]], columns: Sequence[Column], zone: ZoneInfo
-) -> tuple[list[list[object]], bool]:
-    """The rows' cells, column by column, and whether a column's own look fits each
+) -> tuple[list[list[object]], list[set[object] | None], bool]:
+    """The rows' cells, column by column; each text column's distinct texts, as its
+    cells hold them (None for other columns); and whether a column's own look fits each
     cell (no formula, no time outside a time column): what the fast engine needs,
     having no per-cell style.
 
@@ -410,20 +419,33 @@ def _columns_of(
     """
     plain = True
     made: list[list[object]] = []
+    distinct: list[set[object] | None] = []
     by_column = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     for column, values in zip(columns, by_column, strict=True):
-        if {type(value) for value in values} <= _TEXT_TYPES:
-            texts: set[str] = {value for value in values if type(value) is str and value}
-            safe: dict[object, object] = {
-                text: made_safe or None for text, made_safe in cell_texts(texts).items()
+        if set(map(type, values)) <= _TEXT_TYPES:
+            found = set(values)
+            found.discard(None)
+            empty = "" in found
+            found.discard("")
+            texts = cast("set[str]", found)  # nothing else is left
+            changed: dict[object, object] = {
+                text: safe or None for text, safe in changed_texts(texts).items()
             }
-            safe[None] = safe[""] = None
-            made.append([safe[value] for value in values])
+            if not changed and not empty:
+                made.append(list(values))  # most columns: every text is its own cell
+                distinct.append(found)
+                continue
+            changed[""] = None
+            made.append(list(map(changed.get, values, values)))
+            shown = {changed.get(text, text) for text in texts}
+            shown.discard(None)
+            distinct.append(shown)
             continue
         cells, fits = _column_cells(values, column, zone)
         plain = plain and fits
         made.append(cells)
-    return made, plain
+        distinct.append(None)
+    return made, distinct, plain
 
 
 _TEXT_TYPES = frozenset({str, type(None)})
@@ -462,41 +484,71 @@ def _cells(row: Sequence[object], columns: Sequence[Column], zone: ZoneInfo) -> 
     return [cells[0] for cells in _columns_of([row], columns, zone)[0]]
 
 
-def _measure(column: Column, cells: list[object]) -> tuple[int, dict[int, int]]:
+def _measure(
+    column: Column, cells: Sequence[object], values: set[object] | None = None
+) -> tuple[int, dict[int, int]]:
     """A column's width (its widest cell or title and a margin, within its bounds), and
     for a wrapped column the cells that need more than one line: index -> lines.
+    `values`: its distinct cells other than None, when the caller has them.
 
     The heights are set here rather than left to the viewer, so that print shows every
     line however the file is opened.
     """
     widest = display_width(column.title)
-    values = set(cells)
-    values.discard(None)
-    if values and column.kind in _KIND_WIDTH:
-        widest = max(widest, _KIND_WIDTH[column.kind])
-    elif values:
+    if column.kind in _KIND_WIDTH:
+        # Its cells' width is the kind's: only whether there is one matters.
+        if cells.count(None) != len(cells):
+            widest = max(widest, _KIND_WIDTH[column.kind])
+        return max(_MIN_WIDTH, min(widest + 2, column.max_width)), {}
+    if values is None:
+        values = set(cells)
+        values.discard(None)
+    if values:
         # Stopping at the cap itself, not the cap less the margin: a text found that wide
         # settles the width and shows that a wrapped column overflows, whichever text
         # the set gives first.
         widest = max(widest, _widest(values, column.max_width))
     width = max(_MIN_WIDTH, min(widest + 2, column.max_width))
     room = max(width - 1, 1)
-    if not column.wrap or column.kind in _KIND_WIDTH:
+    if not column.wrap:
         return width, {}
     broken = any(isinstance(value, str) and "\n" in value for value in values)
     if widest <= room and not broken:
         return width, {}  # every cell fits on one line
     # Each distinct text is measured once; then the cells are only looked up.
+    count = _LineCounter(room)
     lines: dict[object, int] = {
-        value: count
+        value: found
         for value in values
         if isinstance(value, str)
         and (_width_bound(value) > room or "\n" in value)
-        and (count := _lines(value, room)) > 1
+        and (found := count(value)) > 1
     }
     if not lines:
         return width, {}
     return width, {index: lines[value] for index, value in enumerate(cells) if value in lines}
+
+
+class _LineCounter:
+    """`_lines` at one `room`, for many texts that differ in their trailing digits only
+    (a row's source, `path#sheet!row`): a digit is one wide, so what comes before them
+    is measured once."""
+
+    def __init__(self, room: int) -> None:
+        self._room = room
+        self._stems: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        if "\n" in text:
+            return _lines(text, self._room)
+        stem = text.rstrip(_DIGITS)
+        width = self._stems.get(stem)
+        if width is None:
+            width = self._stems[stem] = _text_width(stem)
+        return -(-(width + len(text) - len(stem)) // self._room) or 1
+
+
+_DIGITS = "0123456789"
 
 
 def _width_bound(text: str) -> int:

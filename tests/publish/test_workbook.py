@@ -18,7 +18,7 @@ from reconcile.publish.workbook import (
     Column,
     Formula,
     cell_text,
-    cell_texts,
+    changed_texts,
     display_width,
     new_workbook,
     night_moment,
@@ -85,8 +85,9 @@ def test_cell_text_drops_control_characters_and_neutralises() -> None:
         max_size=12,
     )
 )
-def test_cell_texts_is_cell_text_of_each(texts: set[str]) -> None:
-    assert cell_texts(texts) == {text: cell_text(text) for text in texts}
+def test_changed_texts_are_the_texts_cell_text_changes(texts: set[str]) -> None:
+    made = {text: cell_text(text) for text in texts}
+    assert changed_texts(texts) == {text: safe for text, safe in made.items() if safe != text}
 
 
 def test_cells_have_formats_and_local_times(tmp_path: Path) -> None:
