@@ -24,13 +24,14 @@ import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement
 from reconcile.judge.claims import Claim, Settled
 from reconcile.judge.deals import DealLine
+from reconcile.judge.places import place_text
 from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, QueueSpot, Report, Request
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
@@ -280,17 +281,21 @@ class Receipt:
 
     # 报备回执 -------------------------------------------------------------------------
     def report_rows(self) -> list[list[object]]:
-        rows = [self._report_row(report) for report in self.reports]
+        # A night has a few hundred (status, codes, signed) and 200,000 rows that show them.
+        views: dict[tuple, tuple[str, str]] = {}
+        rows = [self._report_row(report, views) for report in self.reports]
         rows += [self._error_row(error) for error in self.errors]
         return rows
 
-    def report_status(self, report: Report) -> str:
-        return _status_text(report.status, report.phone in self.signed)
-
-    def _report_row(self, report: Report) -> list[object]:
-        status, reason = report_view(report.status, report.codes, report.phone in self.signed)
+    def _report_row(self, report: Report, views: dict[tuple, tuple[str, str]]) -> list[object]:
+        seen = (report.status, tuple(report.codes), report.phone in self.signed)
+        view = views.get(seen)
+        if view is None:
+            view = views[seen] = report_view(*seen)
+        status, reason = view
         if report.row_id in self.queue:
             reason = queue_text(self.queue[report.row_id])
+        path, _, row = report.order
         return [
             report.row_id,
             report.agent,
@@ -300,7 +305,8 @@ class Receipt:
             report.report_type,
             status,
             reason,
-            self._source(report.source, report.order[0], report.order[2]),
+            # `_source`, without making the place's text for another channel's file.
+            place_text(report.order) if self._own_file(path) else _other_file(row),
         ]
 
     def _error_row(self, error: dict) -> list[object]:
@@ -324,29 +330,37 @@ class Receipt:
         A file elsewhere (another agency's folder, a combined list) would name its
         owner through its path or sheet, so only the row number is shown.
         """
-        if path and path.startswith(f"channels/{self.channel}/"):
-            return source
-        return OTHER_FILE.format(row=row if row is not None else "?")
+        return source if self._own_file(path) else _other_file(row)
+
+    def _own_file(self, path: str | None) -> bool:
+        return path is not None and path.startswith(self._own_folder)
+
+    @functools.cached_property
+    def _own_folder(self) -> str:
+        return f"channels/{self.channel}/"
 
     # 归属客户 -------------------------------------------------------------------------
     def customer_rows(self, as_of: date | None = None) -> list[list[object]]:
-        return [self._customer_row(e, as_of) for e in self.episodes]
+        ends: dict[tuple[datetime, tzinfo | None], str] = {}  # see `_end_text`
+        return [self._customer_row(e, as_of, ends) for e in self.episodes]
 
-    def _customer_row(self, episode: Episode, as_of: date | None = None) -> list[object]:
+    def _customer_row(
+        self, episode: Episode, as_of: date | None, ends: dict[tuple[datetime, tzinfo | None], str]
+    ) -> list[object]:
         mine = self._own_report(episode)
-        brought = [v for v in episode.visits if v.channel == self.channel]
-        name = (mine.customer_name if mine else None) or next(
-            (v.customer_name for v in brought if v.customer_name), None
-        )
-        agent = (mine.agent if mine else None) or next((v.agent for v in brought if v.agent), None)
+        name = mine.customer_name if mine else None
+        agent = mine.agent if mine else None
+        if not (name and agent):
+            brought = [v for v in episode.visits if v.channel == self.channel]
+            name = name or next((v.customer_name for v in brought if v.customer_name), None)
+            agent = agent or next((v.agent for v in brought if v.agent), None)
         # The agency's own pattern where it has one, so no digit it did not give is shown.
         phone = mine.phone_pattern if mine else episode.phone
         return [
             masked_phone(phone),
             name,
             episode.first_visit_at,
-            # Periods end at 24:00 of their last day; shown as the report shows them.
-            until_text(episode.until, episode.until.tzinfo) if episode.until else FOREVER,
+            _end_text(episode.until, ends),
             agent,
             mine.row_id if mine else None,
             self._customer_note(episode),
@@ -521,8 +535,14 @@ class Receipt:
 
     # The mail ---------------------------------------------------------------------------
     def summary(self) -> ReceiptSummary:
-        # The 状态 column of 报备回执, without building its rows (a mail needs the counts).
-        shown = Counter(self.report_status(report) for report in self.reports)
+        # The 状态 column of 报备回执, without building its rows (a mail needs the counts):
+        # counted by what decides it, then worded.
+        statuses = map(operator.attrgetter("status"), self.reports)
+        signing = map(self.signed.__contains__, map(operator.attrgetter("phone"), self.reports))
+        decided = Counter(zip(statuses, signing, strict=True))
+        shown: Counter[str] = Counter()
+        for (status, signed), count in decided.items():
+            shown[_status_text(status, signed)] += count
         shown[ReportStatus.INVALID.label] += len(self.errors)
         to_pay = round(sum(line.outstanding for line in self.deals), 2) if self.deals else None
         return ReceiptSummary(
@@ -570,6 +590,23 @@ def days_left(episode: Episode, as_of: date | None) -> int | None:
     last_day = (until - timedelta(microseconds=1)).date()
     left = (last_day - as_of).days
     return left if left >= 0 else None
+
+
+def _end_text(until: datetime | None, ends: dict[tuple[datetime, tzinfo | None], str]) -> str:
+    """When a customer's protection ends, as the report shows it (periods end at 24:00 of
+    their last day), each made into text once: `ends` holds those made so far (by zone
+    too: one instant reads differently in another). A night's periods end on a few days."""
+    if until is None:
+        return FOREVER
+    end = (until, until.tzinfo)
+    text = ends.get(end)
+    if text is None:
+        text = ends[end] = until_text(until, until.tzinfo)
+    return text
+
+
+def _other_file(row: int | None) -> str:
+    return OTHER_FILE.format(row=row if row is not None else "?")
 
 
 def queue_text(spot: QueueSpot) -> str:

@@ -103,6 +103,7 @@ def open_items(judgement: Judgement, rules: Rules) -> list[OpenItem]:
             for e in judgement.episodes
             # A ruled collision is the admin's decision already, appeal window or not.
             if e.owner_type != OwnerType.DISPUTED
+            and e.contested  # most customers: no contest, no collision to look for
             and e.had_collision
             and not e.ruled
             and appeal_open(e, rules, end)

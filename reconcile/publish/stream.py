@@ -29,6 +29,7 @@ import functools
 import io
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -50,6 +51,7 @@ from reconcile.publish.workbook import (
     DATETIME_FORMAT,
     EMPTY_TEXT,
     FORMATS,
+    WIDE,
     Column,
     Formula,
     cell_text,
@@ -608,7 +610,7 @@ def _wide_characters() -> tuple[re.Pattern[str], re.Pattern[str]]:
     ranges = []
     start = None
     for point in range(0x10000 + 1):
-        wide = point < 0x10000 and display_width(chr(point)) == 2
+        wide = point < 0x10000 and unicodedata.east_asian_width(chr(point)) in WIDE
         if wide and start is None:
             start = point
         elif not wide and start is not None:

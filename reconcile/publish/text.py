@@ -37,6 +37,10 @@ def masked_phone(phone: str | None) -> str:
     """`138****5678` for a full number, a pattern as stored, '' for nothing."""
     if not phone:
         return ""
+    if len(phone) == 11 and phone[3:7] == "****":
+        shown = phone[:3] + phone[7:]
+        if shown.isascii() and shown.isdigit():
+            return phone  # how agencies write a number: `mask` leaves it as it is
     try:
         return mask(phone)
     except ValueError:

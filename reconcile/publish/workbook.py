@@ -129,9 +129,12 @@ def cell_value(value: object, zone: ZoneInfo) -> bool | int | float | str | date
     return cell_text(str(value))
 
 
+WIDE = ("W", "F")  # the East Asian widths of characters two columns wide
+
+
 def display_width(text: str) -> int:
     """Columns a text needs on screen: CJK and full-width characters count twice."""
-    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+    return sum(2 if unicodedata.east_asian_width(char) in WIDE else 1 for char in text)
 
 
 def _width_of(value: object, column: Column) -> int:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconcile.normalise.phones import mask
 from reconcile.publish.text import (
     MAX_NAME_BYTES,
     mask_numbers,
@@ -37,6 +38,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 )
 def test_masked_phone(text, shown):
     assert masked_phone(text) == shown
+
+
+@given(*(st.text(alphabet="0123456789٣３*x", min_size=n, max_size=n) for n in (3, 4)))
+def test_a_number_as_agencies_mask_it_is_shown_as_mask_shows_it(head: str, tail: str) -> None:
+    phone = f"{head}****{tail}"
+    try:
+        expected = mask(phone)
+    except ValueError:
+        expected = mask_numbers(phone)
+    assert masked_phone(phone) == expected
 
 
 @pytest.mark.parametrize(
