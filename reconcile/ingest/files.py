@@ -211,21 +211,23 @@ def read_input(
     Each sheet's cells go to `on_cells` as soon as it is read, and normalised rows to
     `sink` chunk by chunk, so the ledger writes one while the next is being made.
     """
-    return open_input(item, rules, sha256).derive(rules, aliases, sink, require_channel, on_cells)
+    return open_input(item, rules, aliases, sha256).derive(rules, sink, require_channel, on_cells)
+
+
+Table = SheetTable | UnrecognisedSheet
 
 
 @dataclass
 class Opened:
-    """A file read into raw sheets (or refused as a whole), not yet recognised."""
+    """A file read and its sheets recognised (or refused as a whole), not yet normalised."""
 
     outcome: FileOutcome
-    sheets: list[RawSheet]
+    tables: list[Table]
     file_date: date  # what a year-less value falls back on
 
     def derive(
         self,
         rules: Rules,
-        aliases: AliasTable,
         sink: Callable[[Normalised], object] | None = None,
         require_channel: bool = True,
         on_cells: Callable[[str, pl.DataFrame], object] | None = None,
@@ -233,11 +235,10 @@ class Opened:
         """The outcome of `read_input`; see there."""
         if self.outcome.rejected is None:
             file_date = self.file_date
-            derive(
+            derive_tables(
                 self.outcome,
-                self.sheets,
+                self.tables,
                 rules,
-                aliases,
                 lambda _sheet: file_date,
                 sink,
                 require_channel,
@@ -246,19 +247,31 @@ class Opened:
         return self.outcome
 
 
-def open_input(item: InputFile, rules: Rules, sha256: str | None = None) -> Opened:
-    """The first half of `read_input`: the file's raw sheets, all it needs of the disk
-    (the night reads the next file this way while the last one is recognised)."""
+def open_input(
+    item: InputFile, rules: Rules, aliases: AliasTable, sha256: str | None = None
+) -> Opened:
+    """The first half of `read_input`: the file read and its sheets recognised, all it
+    needs of the disk (the night reads and recognises the next file this way, on another
+    thread, while the last one is normalised)."""
     stat = item.path.stat()
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
     file_date = datetime.fromtimestamp(stat.st_mtime, rules.zone).date()
     try:
         # Rules with no project of their own (check outside a workspace) check none.
         project = rules.project if "project" in rules.model_fields_set else None
-        return Opened(outcome, read_file(item.path, rules.limits, project), file_date)
+        sheets = read_file(item.path, rules.limits, project)
     except FileRejected as rejected:
         outcome.rejected = rejected
         return Opened(outcome, [], file_date)
+    return Opened(outcome, recognise_sheets(sheets, aliases, item), file_date)
+
+
+def recognise_sheets(
+    raw_sheets: list[RawSheet], aliases: AliasTable, item: InputFile
+) -> list[Table]:
+    """Each sheet with any content as a recognised table, or as a sheet not read and why."""
+    tables = (extract_table(raw, aliases, item.folder, item.path.stem) for raw in raw_sheets)
+    return [table for table in tables if table is not None]
 
 
 def derive(
@@ -277,11 +290,22 @@ def derive(
     `file_date(sheet)` is the date a year-less value falls back on when neither the
     sheet's title nor the file name names a month.
     """
+    tables = recognise_sheets(raw_sheets, aliases, outcome.file)
+    derive_tables(outcome, tables, rules, file_date, sink, require_channel, on_cells)
+
+
+def derive_tables(
+    outcome: FileOutcome,
+    tables: list[Table],
+    rules: Rules,
+    file_date: Callable[[str], date],
+    sink: Callable[[Normalised], object] | None = None,
+    require_channel: bool = True,
+    on_cells: Callable[[str, pl.DataFrame], object] | None = None,
+) -> None:
+    """`derive` of sheets already recognised."""
     item = outcome.file
-    for raw in raw_sheets:
-        table = extract_table(raw, aliases, item.folder, item.path.stem)
-        if table is None:
-            continue
+    for table in tables:
         if on_cells is not None:
             on_cells(table.sheet, table.cells)
         if isinstance(table, UnrecognisedSheet):

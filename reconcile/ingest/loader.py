@@ -3,9 +3,10 @@ writer thread while the next file is read.
 
 The writer thread holds the ledger for the whole step: every statement of a file (its
 `files` row, its chunks of rows, its cells, its sheets) is queued there in order, so
-writing a file overlaps reading the next one, and a reader thread reads the file after
-that from disk meanwhile. The step holds three files at a time (one being written, one
-recognised, one read), and a file's rows and cells are let go once they are written.
+writing a file overlaps normalising the next one, and a reader thread reads the file
+after that from disk and recognises its sheets meanwhile. The step holds three files at a
+time (one being written, one normalised, one read), and a file's rows and cells are let go
+once they are written.
 
 A commit is a flush to disk, several times longer than writing a small file: the files
 written within `COMMIT_SECONDS` are committed together, each in a savepoint of its own
@@ -74,14 +75,14 @@ def load_files(
         written: deque[Future[Loaded]] = deque()  # each file's last statement
         uncommitted: list[Future[Loaded]] = []
         commits: deque[Future[list[Loaded]]] = deque()
-        planned = (_plan(item, snapshot, known, reader, rules) for item, snapshot in ready)
+        planned = (_plan(item, snapshot, known, reader, rules, aliases) for item, snapshot in ready)
         upcoming = next(planned, None)
         since = time.monotonic()
         try:
             while upcoming is not None and not stopping():
                 item, snapshot, sha, row, opening = upcoming
-                # The next file is read from disk (calamine lets go of the GIL) while this
-                # one is recognised and normalised here.
+                # The next file is read from disk (calamine lets go of the GIL) and
+                # recognised while this one is normalised here.
                 upcoming = next(planned, None)
                 if opening is None:
                     assert row is not None
@@ -89,7 +90,7 @@ def load_files(
                     done = writer.submit(_touch, batch, known_file, seen)
                 else:
                     file = _File(batch, item, snapshot, sha, run_id, seen)
-                    done = _read(writer, file, opening, rules, aliases)
+                    done = _read(writer, file, opening, rules)
                 written.append(done)
                 uncommitted.append(done)
                 if time.monotonic() - since >= COMMIT_SECONDS:
@@ -117,11 +118,14 @@ def _plan(
     known: dict[tuple[str, str], FileRow],
     reader: ThreadPoolExecutor,
     rules: Rules,
+    aliases: AliasTable,
 ) -> _Plan:
     """A settled file: a version the ledger knows, or a new one being read by `reader`."""
     sha = sha256_of(item.path)
     row = known.get((item.rel, sha))
-    return item, snapshot, sha, row, None if row else reader.submit(open_input, item, rules, sha)
+    if row:
+        return item, snapshot, sha, row, None
+    return item, snapshot, sha, row, reader.submit(open_input, item, rules, aliases, sha)
 
 
 def _touch(batch: _Batch, known: Loaded, seen: str) -> Loaded:
@@ -136,15 +140,13 @@ def _read(
     file: _File,
     opening: Future[Opened],
     rules: Rules,
-    aliases: AliasTable,
 ) -> Future[Loaded]:
-    """Recognise and normalise one file here, its statements queued to `writer`; the
-    future of its last statement."""
+    """Normalise one file here, its statements queued to `writer`; the future of its
+    last statement."""
     writer.submit(file.begin)
     try:
         outcome = opening.result().derive(
             rules,
-            aliases,
             sink=lambda part: writer.submit(file.add_part, part),
             on_cells=lambda sheet, cells: writer.submit(file.store_cells, sheet, cells),
         )
