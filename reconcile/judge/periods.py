@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -16,16 +17,23 @@ import polars as pl
 from reconcile.config.rules import Duration
 
 
+@lru_cache(maxsize=4096)
 def midnight(day: date, zone: ZoneInfo) -> datetime:
     """00:00 of `day`; where a DST change skips it, the first instant of the day (01:00
-    after an hour's gap: a wall time that exists, so it compares as the instant it is)."""
+    after an hour's gap: a wall time that exists, so it compares as the instant it is).
+
+    Remembered: every protection and hold ends at one of a few hundred midnights, asked
+    for again and again (a night at 200,000 reports asked ~37,000 times for 132)."""
     return datetime.combine(day, time(0), zone).astimezone(UTC).astimezone(zone)
 
 
 def _exactly(moment: datetime, minutes: int) -> datetime:
     """`moment` plus exact clock time. Python adds wall-clock time to an aware datetime,
     so the sum is taken in UTC: 48h across a DST change still lasts 48 hours."""
-    return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
+    return (moment.astimezone(UTC) + _MINUTE * minutes).astimezone(moment.tzinfo)
+
+
+_MINUTE = timedelta(minutes=1)  # multiplied: a third faster than timedelta(minutes=…)
 
 
 def add_months(day: date, months: int) -> date:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
@@ -192,6 +193,8 @@ def group_visits(visits: list[Visit], rules: Rules) -> list[list[Visit]]:
     Date-only visits of one day are one visit; they never join a timed visit, whose
     order with them is unknown.
     """
+    if len(visits) < 2:  # most customers visit once
+        return [list(visits)] if visits else []
     zone = rules.zone
     groups: list[list[Visit]] = []
     timed: list[Visit] | None = None
@@ -264,7 +267,7 @@ class Timeline:
         for group in group_visits(visits, self.rules):
             key = event_key(group[0].at, group[0].time_known, "visit", zone)
             events.append((key, group[0].order, "visit", group))
-        for _, _, kind, item in sorted(events, key=lambda e: e[:2]):
+        for _, _, kind, item in sorted(events, key=itemgetter(0, 1)):
             at = item[0].at if kind == "visit" else item[0] if kind == "stage" else item.at
             self.clock = at if self.clock is None else max(self.clock, at)
             self._expire(self.clock)
