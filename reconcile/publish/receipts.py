@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from reconcile.config.rules import Rules
-from reconcile.judge import Judgement
+from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.claims import Claim, Settled
 from reconcile.judge.deals import DealLine
 from reconcile.judge.places import place_text
@@ -158,8 +158,12 @@ def write_each(
 
     Pure Python, polars never called: this is what the forked children of
     reconcile.publish.background run, and polars' thread pool is not there.
+
+    Without the cycle collector: a night's receipts make millions of acyclic rows and
+    cells, which it only walked (~0.6 s of ~4.6 at 200,000 reports).
     """
-    return {channel: _write(r, rules, as_of, paths[channel]) for channel, r in receipts.items()}
+    with cycle_collector_paused():
+        return {channel: _write(r, rules, as_of, paths[channel]) for channel, r in receipts.items()}
 
 
 def remove_stale(folder: Path, written: list[Path]) -> None:
@@ -245,7 +249,13 @@ class Receipt:
 
     @classmethod
     def all(cls, judgement: Judgement, signed: set[str]) -> dict[str, Receipt]:
-        """Every channel's receipt, its rows gathered in one pass over the night."""
+        """Every channel's receipt, its rows gathered in one pass over the night (without
+        the cycle collector, which walked the growing lists again and again)."""
+        with cycle_collector_paused():
+            return cls._all(judgement, signed)
+
+    @classmethod
+    def _all(cls, judgement: Judgement, signed: set[str]) -> dict[str, Receipt]:
         receipts = {
             channel: cls(channel, [], [], [], [], signed) for channel in receipt_channels(judgement)
         }
