@@ -125,19 +125,39 @@ _DOTS = str.maketrans({"•": _NAME_DOT, "・": _NAME_DOT, "‧": _NAME_DOT})
 
 @cache
 def _t2s_table() -> dict[int, str]:
-    converter = opencc.OpenCC("t2s")
-    chars = [chr(cp) for start, stop in _IDEOGRAPH_RANGES for cp in range(start, stop)]
-    converted = converter.convert("\n".join(chars)).split("\n")
-    mapping = {ch: out for ch, out in zip(chars, converted, strict=True) if out != ch}
-    # A few t2s targets are themselves traditional (薴→苧→苎); following the chain
-    # makes the fold idempotent.
-    for ch, out in mapping.items():
-        seen = {ch}
-        while out in mapping and out not in seen:
+    """The fold as a `str.translate` table, filled a character at a time as texts ask:
+    converting all 94,000 ideographs up front cost every run ~50 ms at its start, the
+    night that reuses its files included."""
+    return _Fold(opencc.OpenCC("t2s"))
+
+
+class _Fold(dict[int, str]):
+    def __init__(self, converter: opencc.OpenCC) -> None:
+        super().__init__()
+        self._converter = converter
+
+    def __missing__(self, code: int) -> str:
+        found = self[code] = self._chain(chr(code))
+        return found
+
+    def _step(self, char: str) -> str | None:
+        """OpenCC's simplified form of an ideograph, None when it has none of its own."""
+        if not any(start <= ord(char) < stop for start, stop in _IDEOGRAPH_RANGES):
+            return None
+        out = self._converter.convert(char)
+        return out if out != char else None
+
+    def _chain(self, char: str) -> str:
+        # A few t2s targets are themselves traditional (薴→苧→苎); following the chain
+        # makes the fold idempotent.
+        out = self._step(char)
+        if out is None:
+            return char
+        seen = {char}
+        while out not in seen and (further := self._step(out)) is not None:
             seen.add(out)
-            out = mapping[out]
-        mapping[ch] = out
-    return str.maketrans(mapping)
+            out = further
+        return out
 
 
 def to_simplified(text: str | None) -> str:

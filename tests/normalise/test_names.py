@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import opencc
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconcile.normalise.names import (
+    _IDEOGRAPH_RANGES,
     COMPOUND_SURNAMES,
     Name,
     Person,
+    _Fold,
     agree_series,
     names_agree,
     parse_name,
@@ -295,3 +298,21 @@ def test_agreement_table():
     left = pl.Series(["张伟", "张伟", "張先生", "张三/李四", "小张", None], dtype=pl.String)
     right = pl.Series(["张强", "张伟", "张三", "李四", "张伟", "王五"], dtype=pl.String)
     assert agree_series(left, right).to_list() == [False, True, True, True, True, True]
+
+
+def test_the_fold_filled_as_asked_is_opencc_over_every_ideograph_at_once() -> None:
+    # The table used to be made for every ideograph up front; filled a character at a
+    # time it must give the same fold, chains (薴→苧→苎) followed.
+    converter = opencc.OpenCC("t2s")
+    chars = [chr(cp) for start, stop in _IDEOGRAPH_RANGES for cp in range(start, stop)]
+    converted = converter.convert("\n".join(chars)).split("\n")
+    whole = {ch: out for ch, out in zip(chars, converted, strict=True) if out != ch}
+    for ch, out in whole.items():
+        seen = {ch}
+        while out in whole and out not in seen:
+            seen.add(out)
+            out = whole[out]
+        whole[ch] = out
+    text = "".join(chars) + "ab 1٣"
+    assert text.translate(_Fold(converter)) == text.translate(str.maketrans(whole))
+    assert to_simplified("薴") == "苎"
