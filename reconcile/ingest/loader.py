@@ -4,9 +4,10 @@ writer thread while the next file is read.
 The writer thread holds the ledger for the whole step: every statement of a file (its
 `files` row, its chunks of rows, its cells, its sheets) is queued there in order, so
 writing a file overlaps normalising the next one, and a reader thread reads the file
-after that from disk and recognises its sheets meanwhile. The step holds three files at a
-time (one being written, one normalised, one read), and a file's rows and cells are let go
-once they are written.
+after that from disk and recognises its sheets meanwhile. A chunk of rows is staged for
+the ledger (its ids hashed, its rows sorted) on a thread of its own, so the writer spends
+its time in the database. The step holds three files at a time (one being written, one
+normalised, one read), and a file's rows and cells are let go once they are written.
 
 A commit is a flush to disk, several times longer than writing a small file: the files
 written within `COMMIT_SECONDS` are committed together, each in a savepoint of its own
@@ -30,8 +31,7 @@ from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import FileOutcome, InputFile, Opened, open_input, sha256_of
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import record_outcome
-from reconcile.normalise.records import Normalised
-from reconcile.store.ledger import FileRow, Ledger
+from reconcile.store.ledger import FileRow, Ledger, Staged, stage_part
 
 COMMIT_SECONDS = 1.0  # at most this long of written files is left to re-read after a crash
 
@@ -70,6 +70,7 @@ def load_files(
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as stager,
     ):
         batch = _Batch(ledger)
         written: deque[Future[Loaded]] = deque()  # each file's last statement
@@ -90,7 +91,7 @@ def load_files(
                     done = writer.submit(_touch, batch, known_file, seen)
                 else:
                     file = _File(batch, item, snapshot, sha, run_id, seen)
-                    done = _read(writer, file, opening, rules)
+                    done = _read(writer, stager, file, opening, rules)
                 written.append(done)
                 uncommitted.append(done)
                 if time.monotonic() - since >= COMMIT_SECONDS:
@@ -137,17 +138,19 @@ def _touch(batch: _Batch, known: Loaded, seen: str) -> Loaded:
 
 def _read(
     writer: ThreadPoolExecutor,
+    stager: ThreadPoolExecutor,
     file: _File,
     opening: Future[Opened],
     rules: Rules,
 ) -> Future[Loaded]:
-    """Normalise one file here, its statements queued to `writer`; the future of its
-    last statement."""
+    """Normalise one file here, its statements queued to `writer` (each chunk of rows
+    staged by `stager` on the way, while the writer writes the chunk before); the future
+    of its last statement."""
     writer.submit(file.begin)
     try:
         outcome = opening.result().derive(
             rules,
-            sink=lambda part: writer.submit(file.add_part, part),
+            sink=lambda part: writer.submit(file.add_part, stager.submit(stage_part, part)),
             on_cells=lambda sheet, cells: writer.submit(file.store_cells, sheet, cells),
         )
     except Exception as exc:  # a bug must not cost the night: the file is retried next run
@@ -248,11 +251,11 @@ class _File:
     def store_cells(self, sheet: str, cells: pl.DataFrame) -> None:
         self.run(lambda: self.ledger.store_cells(self.file_id, sheet, cells))
 
-    def add_part(self, part: Normalised) -> None:
+    def add_part(self, part: Future[Staged]) -> None:
         self.run(self._add_part, part)
 
-    def _add_part(self, part: Normalised) -> None:
-        rows, errors = self.ledger.add_part(part, self.file_id)
+    def _add_part(self, part: Future[Staged]) -> None:
+        rows, errors = self.ledger.add_staged(part.result(), self.file_id)
         self.rows_added += rows
         self.errors_added += errors
 

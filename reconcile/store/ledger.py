@@ -234,6 +234,30 @@ CREATE VIEW IF NOT EXISTS ledger_errors AS
 """
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A normalised chunk as the ledger inserts it: content ids hashed, rows in id order.
+    Staging needs no ledger, so the ingest stages a chunk while the last one is written."""
+
+    records: pl.DataFrame
+    errors: pl.DataFrame
+
+
+def stage_part(part: Normalised) -> Staged:
+    return Staged(
+        _stage(part.records, _ROW_COLUMNS, "row_key", "row_id"),
+        _stage(part.errors, _ERROR_COLUMNS, "error_key", "error_id"),
+    )
+
+
+def _stage(frame: pl.DataFrame, columns: tuple[str, ...], key: str, id_column: str) -> pl.DataFrame:
+    if frame.height == 0:
+        return pl.DataFrame()
+    return frame.select(ids_from_keys(frame[key]).alias(id_column), *columns).sort(
+        id_column, maintain_order=True
+    )  # right-edge index growth: few page splits
+
+
 class LedgerError(Exception):
     """The ledger file cannot be used by this version of the program."""
 
@@ -906,14 +930,22 @@ class Ledger:
     # rows
     def add_part(self, part: Normalised, file_id: int) -> tuple[int, int]:
         """Records and errors of one normalised chunk; returns how many of each were new."""
-        return self.add_records(part.records, file_id), self.add_errors(part.errors, file_id)
+        return self.add_staged(stage_part(part), file_id)
+
+    def add_staged(self, staged: Staged, file_id: int) -> tuple[int, int]:
+        """`add_part` of a chunk staged already (`stage_part`)."""
+        return (
+            self._insert("rows", staged.records, file_id),
+            self._insert("row_errors", staged.errors, file_id),
+        )
 
     def add_records(self, records: pl.DataFrame, file_id: int) -> int:
         """Insert records not yet known; returns how many were new."""
-        return self._insert("rows", records, _ROW_COLUMNS, "row_key", "row_id", file_id)
+        return self._insert("rows", _stage(records, _ROW_COLUMNS, "row_key", "row_id"), file_id)
 
     def add_errors(self, errors: pl.DataFrame, file_id: int) -> int:
-        return self._insert("row_errors", errors, _ERROR_COLUMNS, "error_key", "error_id", file_id)
+        staged = _stage(errors, _ERROR_COLUMNS, "error_key", "error_id")
+        return self._insert("row_errors", staged, file_id)
 
     def error_rows(self) -> list[ErrorRow]:
         """Every rejected row, by file path, sheet and row number."""
@@ -925,25 +957,13 @@ class Ledger:
             )
         ]
 
-    def _insert(
-        self,
-        table: str,
-        frame: pl.DataFrame,
-        columns: tuple[str, ...],
-        key: str,
-        id_column: str,
-        file_id: int,
-    ) -> int:
-        """Append the rows whose content id the ledger does not hold yet; returns how many."""
-        if frame.height == 0:
+    def _insert(self, table: str, staged: pl.DataFrame, file_id: int) -> int:
+        """Append the staged rows whose content id the ledger does not hold yet; returns
+        how many."""
+        if staged.height == 0:
             return 0
-        # Hashing here runs on the writer thread, beside the next chunk's normalising.
-        staged = frame.select(
-            ids_from_keys(frame[key]).alias(id_column),
-            *columns,
-            file_id=pl.lit(file_id, dtype=pl.Int64),
-        ).sort(id_column, maintain_order=True)  # right-edge index growth: few page splits
-        return self._dialect.insert_new(self._conn, table, staged)
+        rows = staged.with_columns(file_id=pl.lit(file_id, dtype=pl.Int64))
+        return self._dialect.insert_new(self._conn, table, rows)
 
     # mails
     _MAIL_COLUMNS = (
