@@ -42,7 +42,7 @@ from reconcile.publish.report import (
     write_report,
 )
 from reconcile.publish.ruling_sheet import publish_ruling_sheet, workspace_path
-from reconcile.publish.settlement import write_settlement
+from reconcile.publish.settlement import FILE_NAME, write_settlement
 from reconcile.store.ledger import Ledger
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,19 +84,14 @@ def publish(
     leaves tonight's mails in the outbox folder only. Mails queued by an earlier run
     go out whenever `send` is true.
 
-    `receipts`: the agencies' receipts as already started (`start_receipts`); else
-    they are started here. Either way they are written beside the rest.
+    `receipts`: the agencies' receipts and the settlement workbook as already started
+    (`start_receipts`); else they are started here. Either way they are written beside
+    the rest.
     """
     rules = workspace.rules
     night = judgement.inputs.as_of
     folder = workspace.outputs / night.isoformat()
-    # The settlement workbook (pure Python, like the receipts) in a child of its own.
-    workbook = folder / "settlement.xlsx"
-    settle = functools.partial(write_settlement, judgement, rules, night, workbook)
-    with (
-        receipts or start_receipts(judgement, rules, folder) as started,
-        Background.start(settle) as settling,
-    ):
+    with receipts or start_receipts(judgement, rules, folder) as started:
         ruling = publish_ruling_sheet(judgement, rules, folder)
         digest = build_digest(
             judgement,
@@ -109,7 +104,7 @@ def publish(
         performance = None
         if judgement.consultants is not None:
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
-        settlement = settling.result()
+        settlement = started.settlement()
         written = started.result()
     published = Published(
         digest, report, settlement, list(written.values()), ruling, performance=performance
@@ -147,11 +142,13 @@ def publish(
 @dataclass
 class Receipts:
     """The night's receipts: gathered here, from the judgement's polars frames too, and
-    written in the background (pure Python) by children that share them out."""
+    written in the background (pure Python) by children that share them out; and the
+    settlement workbook (pure Python too), by a child of its own."""
 
     gathered: dict[str, Receipt]
     folder: Path
     writing: list[Background[dict[str, Path]]]
+    settling: Background[Path]
 
     def result(self, timeout: float = PATIENCE) -> dict[str, Path]:
         """Each channel's receipt, in channel order, once every child has written its
@@ -164,17 +161,24 @@ class Receipts:
         remove_stale(self.folder, list(written.values()))
         return written
 
+    def settlement(self, timeout: float = PATIENCE) -> Path:
+        """The settlement workbook, once written (within `timeout` seconds)."""
+        return self.settling.result(timeout)
+
     def __enter__(self) -> Receipts:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         for job in self.writing:
             job.__exit__(*exc_info)
+        self.settling.__exit__(*exc_info)
 
 
 def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Receipts:
     """The night's receipts (`folder/channels/`), written in the background from now on:
-    two children, each given about half of the report rows."""
+    two children, each given about half of the report rows; and beside them a third
+    writing the settlement workbook (`folder/settlement.xlsx`), so that all three end
+    about together rather than the settlement alone at the end."""
     night = judgement.inputs.as_of
     gathered = Receipt.all(judgement, signed_phones(judgement))
     channels = folder / "channels"
@@ -191,7 +195,8 @@ def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Receipts
         for half in halves
         if half
     ]
-    return Receipts(gathered, channels, jobs)
+    settle = functools.partial(write_settlement, judgement, rules, night, folder / FILE_NAME)
+    return Receipts(gathered, channels, jobs, Background.start(settle))
 
 
 def agency_mails(

@@ -88,7 +88,7 @@ def test_leaving_early_ends_the_child(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_receipts_from_a_child_are_the_in_line_bytes(
+def test_receipts_and_settlement_from_children_are_the_in_line_bytes(
     demo_night: Night, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     judgement, rules = demo_night.judgement, demo_night.rules
@@ -96,12 +96,16 @@ def test_receipts_from_a_child_are_the_in_line_bytes(
         # Bounded: a child that called polars would wait for ever on a thread pool
         # that fork did not copy.
         forked = job.result(timeout=120)
+        forked_book = job.settlement(timeout=120)
     monkeypatch.setenv(PROCESSES_ENV, "1")
     with start_receipts(judgement, rules, tmp_path / "inline") as job:
         inline = job.result()
+        inline_book = job.settlement()
     assert list(forked) == list(inline) and len(forked) >= 3
     for channel, path in forked.items():
         assert path.read_bytes() == inline[channel].read_bytes(), channel
+    assert forked_book.parent == tmp_path / "forked"
+    assert forked_book.read_bytes() == inline_book.read_bytes()
 
 
 def _report_forking(queue: multiprocessing.queues.Queue) -> None:
