@@ -203,9 +203,13 @@ class _Book:
 
     def __post_init__(self) -> None:
         self.records = self.judgement.deal_records
+        # The episodes of the deals' customers (notes on held and ruled lines), not of
+        # every customer the night knows.
+        buyers = {line.customer_phone for line in self.judgement.deals}
         self.episodes: dict[str, list[Episode]] = {}
         for episode in self.judgement.episodes:
-            self.episodes.setdefault(episode.phone, []).append(episode)
+            if episode.phone in buyers:
+                self.episodes.setdefault(episode.phone, []).append(episode)
         # settlement.csv's row of each deal line (the very objects of judgement.deals)
         self.settled = {
             id(row.line): row for row in self.judgement.settlement if row.line is not None
