@@ -2,12 +2,12 @@
 
 One project of `benchmarks/judge.py` (at scale 1: 20,000 reports, 6,000 visits,
 20,000 CRM customers and 1,000 deals over about four months) is judged, then each
-publishing step is timed on that judgement: the digest (what the dispute report
-says), the HTML and text rendering, the settlement workbook, the agency receipts and
-composing the two mails into an outbox. The report compares with what the night
-before decided (`Before`), which a night keeps in the ledger and the next one reads:
-keeping and reading it back is timed as one step. The judge itself is timed first, for
-scale; it is not part of publishing.
+publishing step is timed on that judgement: the integration contract's CSVs, the
+digest (what the dispute report says), the HTML and text rendering, the settlement
+workbook, the agency receipts and composing the two mails into an outbox. The report
+compares with what the night before decided (`Before`), which a night keeps in the
+ledger and the next one reads: keeping and reading it back is timed as one step. The
+judge itself is timed first, for scale; it is not part of publishing.
 
     .venv/bin/python benchmarks/publish.py [--scale 1] [--project 0] [--repeat 3]
 """
@@ -27,6 +27,7 @@ import judge as judge_bench  # noqa: E402  (the sibling benchmark's data set)
 
 from reconcile.config.rules import parse_rules  # noqa: E402
 from reconcile.judge import judge  # noqa: E402
+from reconcile.publish.contract import write_contract  # noqa: E402
 from reconcile.publish.digest import (  # noqa: E402
     Before,
     build_digest,
@@ -78,6 +79,9 @@ def one_round(inputs, rules, folder: Path) -> dict[str, tuple[float, str]]:
 
     judgement = judge(inputs, rules)
     lap("judge (the night itself: not publishing)", f"{len(judgement.episodes):,} episodes")
+    written = write_contract(judgement, folder / "contract")
+    size = sum(path.stat().st_size for path in written) / 2**20
+    lap("contract CSVs", f"{len(written)} files, {size:.1f} MiB")
     kept = Before.of(judgement).to_bytes()
     before = Before.from_bytes(kept)
     lap("keep what the night decided, read it back", f"{len(kept) / 2**10:,.0f} KiB")
