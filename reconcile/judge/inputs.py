@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -66,8 +67,11 @@ def night_end(rules: Rules, as_of: date) -> datetime:
 
 
 # The ledger is read this many places (`rowid`) at a time, and each slice's `data` JSON
-# decoded and its raw columns let go before the next is read: a million report rows are
-# never held raw, decoded and sorted all at once (decoding alone takes ~0.5 KiB a row).
+# decoded and its raw columns let go once decoded: a million report rows are never held
+# raw, decoded and sorted all at once (decoding alone takes ~0.5 KiB a row). Two slices
+# are held raw at most: the database driver reads the next (in a thread, without the
+# GIL) while polars decodes this one, so reading and decoding overlap (~-0.2 s at
+# 200,000 reports, of ~0.5 s reading).
 SLICE_ROWS = 100_000
 
 
@@ -75,10 +79,21 @@ def load(ledger: Ledger, rules: Rules, as_of: date) -> Inputs:
     """The night's inputs as the ledger knows them."""
     seen_by = night_end(rules, as_of).isoformat()
     places = ledger.row_places()
+    slices = [
+        range(start, min(start + SLICE_ROWS, places.stop))
+        for start in range(places.start, places.stop, SLICE_ROWS)
+    ]
     parts: dict[str, list[pl.DataFrame]] = {kind: [] for kind in _DATA_FIELDS}
-    for start in range(places.start, places.stop, SLICE_ROWS):
-        stored = range(start, min(start + SLICE_ROWS, places.stop))
-        _split(ledger.judge_rows(seen_by, stored), parts, rules.timezone)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        read: Future[pl.DataFrame] | None = None
+        for stored in [*slices, None]:
+            ahead = None if stored is None else reader.submit(ledger.judge_rows, seen_by, stored)
+            if read is not None:
+                rows = read.result()
+                del read  # the future would keep the rows
+                _split(rows, parts, rules.timezone)
+                del rows
+            read = ahead
     decoded = {
         kind: pl.concat(found) if found else _decoded(pl.DataFrame(), kind, rules.timezone)
         for kind, found in parts.items()
