@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import re
 import struct
 import unicodedata
@@ -199,7 +200,7 @@ def _fast_book(
         titles = [cell_text(column.title) for column in sheet.columns]
         if len(set(titles)) != len(titles):
             raise ValueError(f"sheet {name!r} repeats a column title: {titles!r}")
-        records = [dict(zip(titles, row, strict=True)) for row in plan.cells()]
+        records = list(map(dict, map(zip, itertools.repeat(titles), plan.cells())))
         if not records:
             records = [dict.fromkeys(titles)]
             records[0][titles[0]] = cell_text(sheet.empty)
