@@ -7,9 +7,10 @@ composed or sent again.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,12 @@ def publish(
         performance = None
         if judgement.consultants is not None:
             performance = write_performance(judgement, rules, night, folder / "performance.xlsx")
+        letters: dict[str, Mail] = {}
+        if compose:
+            # Worded while the children write: only the receipts they carry are waited for.
+            letters = agency_letters(
+                digest, judgement, started.paths, rules.receipt_recipients, started.gathered
+            )
         settlement = started.settlement()
         written = started.result()
     published = Published(
@@ -126,7 +133,7 @@ def publish(
                 finance_text,
                 (Attachment(attachment, settlement.read_bytes(), XLSX_MIME),),
             ),
-            *agency_mails(digest, judgement, written, rules.receipt_recipients, started.gathered),
+            *enclosed(letters, written),
             *performance_mails(digest, judgement, published.performance, rules),
         )
         for mail in mails:
@@ -147,6 +154,7 @@ class Receipts:
 
     gathered: dict[str, Receipt]
     folder: Path
+    paths: dict[str, Path]  # where each channel's receipt is written
     writing: list[Background[dict[str, Path]]]
     settling: Background[Path]
 
@@ -196,7 +204,7 @@ def start_receipts(judgement: Judgement, rules: Rules, folder: Path) -> Receipts
         if half
     ]
     settle = functools.partial(write_settlement, judgement, rules, night, folder / FILE_NAME)
-    return Receipts(gathered, channels, jobs, Background.start(settle))
+    return Receipts(gathered, channels, paths, jobs, Background.start(settle))
 
 
 def agency_mails(
@@ -208,25 +216,49 @@ def agency_mails(
 ) -> list[Mail]:
     """Each agency's own receipt, to its own addresses only: one mail per channel that
     has both a receipt tonight and addresses in `notify.channels`."""
+    return enclosed(agency_letters(digest, judgement, receipts, recipients, gathered), receipts)
+
+
+def agency_letters(
+    digest: Digest,
+    judgement: Judgement,
+    receipts: dict[str, Path],
+    recipients: dict[str, tuple[str, ...]],
+    gathered: dict[str, Receipt] | None = None,
+) -> dict[str, Mail]:
+    """`agency_mails` by channel, each without its receipt yet: what a mail says is
+    known before the receipt it carries is written (`receipts`: where each will be)."""
     addressed = [channel for channel in receipts if recipients.get(channel)]
-    mails = []
+    letters = {}
     for channel, summary in receipt_summaries(judgement, addressed, gathered).items():
-        path = receipts[channel]
-        # The receipt's own file name: already cleaned of whatever the channel's name holds.
-        attachment = f"渠道回执_{digest.night.isoformat()}_{path.name}"
+        attachment = _attachment_name(digest.night, receipts[channel])
         title, html, text = receipt_mail(digest, summary, attachment)
-        mails.append(
-            Mail(
-                receipt_key(channel),
-                digest.night,
-                recipients[channel],
-                title,
-                html,
-                text,
-                (Attachment(attachment, path.read_bytes(), XLSX_MIME),),
-            )
+        letters[channel] = Mail(
+            receipt_key(channel), digest.night, recipients[channel], title, html, text
         )
-    return mails
+    return letters
+
+
+def enclosed(letters: dict[str, Mail], receipts: dict[str, Path]) -> list[Mail]:
+    """Each channel's letter (`agency_letters`) with its receipt, written by now."""
+    return [
+        dataclasses.replace(
+            letter,
+            attachments=(
+                Attachment(
+                    _attachment_name(letter.night, receipts[channel]),
+                    receipts[channel].read_bytes(),
+                    XLSX_MIME,
+                ),
+            ),
+        )
+        for channel, letter in letters.items()
+    ]
+
+
+def _attachment_name(night: date, receipt: Path) -> str:
+    # The receipt's own file name: already cleaned of whatever the channel's name holds.
+    return f"渠道回执_{night.isoformat()}_{receipt.name}"
 
 
 def performance_mails(
