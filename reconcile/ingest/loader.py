@@ -18,6 +18,7 @@ what was written when the step stops or is interrupted is committed first.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,9 +32,11 @@ from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import FileOutcome, InputFile, Opened, open_input, sha256_of
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import record_outcome
+from reconcile.normalise.records import Normalised
 from reconcile.store.ledger import FileRow, Ledger, Staged, stage_part
 
 COMMIT_SECONDS = 1.0  # at most this long of written files is left to re-read after a crash
+STAGED_AHEAD = 2  # chunks staged and not yet written: each is a copy of its rows
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +73,9 @@ def load_files(
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger") as writer,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as stager,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as staging,
     ):
+        stager = _Stager(staging)
         batch = _Batch(ledger)
         written: deque[Future[Loaded]] = deque()  # each file's last statement
         uncommitted: list[Future[Loaded]] = []
@@ -138,7 +142,7 @@ def _touch(batch: _Batch, known: Loaded, seen: str) -> Loaded:
 
 def _read(
     writer: ThreadPoolExecutor,
-    stager: ThreadPoolExecutor,
+    stager: _Stager,
     file: _File,
     opening: Future[Opened],
     rules: Rules,
@@ -150,7 +154,7 @@ def _read(
     try:
         outcome = opening.result().derive(
             rules,
-            sink=lambda part: writer.submit(file.add_part, stager.submit(stage_part, part)),
+            sink=lambda part: writer.submit(file.add_part, stager.stage(part), stager.written),
             on_cells=lambda sheet, cells: writer.submit(file.store_cells, sheet, cells),
         )
     except Exception as exc:  # a bug must not cost the night: the file is retried next run
@@ -159,6 +163,22 @@ def _read(
         writer.submit(file.rollback)
         raise
     return writer.submit(file.finish, outcome)
+
+
+class _Stager:
+    """Stages chunks of rows on a thread of its own for the writer, at most
+    `STAGED_AHEAD` of them staged and not yet written (normalising waits for room)."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.room = threading.BoundedSemaphore(STAGED_AHEAD)
+
+    def stage(self, part: Normalised) -> Future[Staged]:
+        self.room.acquire()
+        return self.pool.submit(stage_part, part)
+
+    def written(self) -> None:
+        self.room.release()
 
 
 class _Batch:
@@ -251,8 +271,11 @@ class _File:
     def store_cells(self, sheet: str, cells: pl.DataFrame) -> None:
         self.run(lambda: self.ledger.store_cells(self.file_id, sheet, cells))
 
-    def add_part(self, part: Future[Staged]) -> None:
-        self.run(self._add_part, part)
+    def add_part(self, part: Future[Staged], written: Callable[[], None]) -> None:
+        try:
+            self.run(self._add_part, part)
+        finally:  # skipped after a failure too: the chunk is let go all the same
+            written()
 
     def _add_part(self, part: Future[Staged]) -> None:
         rows, errors = self.ledger.add_staged(part.result(), self.file_id)
