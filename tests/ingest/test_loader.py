@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconcile.config.workspace import Workspace
-from reconcile.ingest import loader
+from reconcile.ingest import files, loader
 from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import Opened, discover
 from reconcile.ingest.headers import AliasTable
@@ -92,6 +92,30 @@ def test_a_file_that_fails_while_read_ahead_fails_alone(
         ("channels/链家/b.xlsx", True)
     ]
     assert summary.rows_added == 3 and _paths(ws) == ["channels/链家/a.xlsx"]
+
+
+def test_a_chunk_that_fails_to_stage_fails_its_file_alone(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of two rows: b.xlsx's chunks outnumber the chunks staged ahead, so the
+    # night only ends if a chunk that failed still makes room for the next.
+    _write(workspace, "a.xlsx", 3)
+    _write(workspace, "b.xlsx", 9, 100)
+    _write(workspace, "c.xlsx", 5, 200)
+    ws = Workspace.open(workspace)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 2)
+    stage_part = loader.stage_part
+
+    def fails_in_b(part):  # type: ignore[no-untyped-def]
+        if part.records["source"].str.contains("b.xlsx").any():
+            raise RuntimeError("a bug while staging b.xlsx")
+        return stage_part(part)
+
+    monkeypatch.setattr(loader, "stage_part", fails_in_b)
+    summary = run(ws, AS_OF)
+    assert [path for path, _ in summary.failed] == ["channels/链家/b.xlsx"]
+    assert summary.rows_added == 8
+    assert _paths(ws) == ["channels/链家/a.xlsx", "channels/链家/c.xlsx"]
 
 
 def test_an_interrupted_file_is_rolled_back_and_the_run_recorded_as_failed(
