@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import repeat
@@ -147,10 +148,22 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     asked = pl.col("report_type").is_in(EXTENSION_TYPES).fill_null(False)
     admitted = admit(inputs.reports.filter(~asked), rules, inputs.first_run)
     admitted = r05.decide(admitted, rules)
-    reports: dict[str, Report] = {}
-    for row_id, *fields, known in _columns(admitted, *_REPORT, "time_known"):
-        made = map(Report, row_id, *fields, repeat(ReportStatus.PENDING), repeat(None), known)
-        reports.update(zip(row_id, made, strict=True))
+    # The columns linking reads only.
+    linkable = admitted.select(link.LINK_COLUMNS).filter(
+        ~admitted["codes"].list.contains(Code.R02.value)
+    )
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        # Linking is polars, which lets go of the GIL: it runs on the second core while
+        # the report objects are made here, which is Python.
+        linked = helper.submit(_link, linkable, inputs, rules)
+        del linkable
+        reports = _reports(admitted)
+        people, fit_pairs = linked.result()
+        del linked  # the future would keep the pairs
+    # Only what `_suspected` reads at the end is kept of the admitted rows, and nothing
+    # of the linking's frames (at a million reports, each column tens of MiB).
+    admitted = admitted.select(*link.PAIR_COLUMNS, "codes")
+    fits = a01.choose_fits(fit_pairs, reports)
 
     rulings = [
         Ruling(
@@ -169,17 +182,6 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         )
         if phone
     ]
-    people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
-    # The columns linking reads only.
-    linkable = admitted.select(link.LINK_COLUMNS).filter(
-        ~admitted["codes"].list.contains(Code.R02.value)
-    )
-    # Only what `_suspected` reads at the end is kept of the admitted rows, and nothing
-    # of the linking's frames (at a million reports, each column tens of MiB).
-    admitted = admitted.select(*link.PAIR_COLUMNS, "codes")
-    fit_pairs = link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
-    del linkable
-    fits = a01.choose_fits(fit_pairs, reports)
     a01.resolve_by_rulings(reports, fits, rulings)
 
     crm_only = set(fit_pairs.filter("crm_only")["phone"].to_list())
@@ -277,6 +279,23 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
         requests=requests,
         queue=queue,
     )
+
+
+def _reports(admitted: pl.DataFrame) -> dict[str, Report]:
+    """A report object per admitted row, by row id, pending until a stage decides."""
+    reports: dict[str, Report] = {}
+    for row_id, *fields, known in _columns(admitted, *_REPORT, "time_known"):
+        made = map(Report, row_id, *fields, repeat(ReportStatus.PENDING), repeat(None), known)
+        reports.update(zip(row_id, made, strict=True))
+    return reports
+
+
+def _link(
+    linkable: pl.DataFrame, inputs: Inputs, rules: Rules
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The customers (`link.customers`) and the (report, customer) pairs that fit."""
+    people = link.customers(inputs.visits, inputs.deals, inputs.rulings, inputs.crm)
+    return people, link.link(linkable, people, bucket_expr(rules, "phone", "phone"))
 
 
 def _requests(
