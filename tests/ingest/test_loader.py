@@ -31,11 +31,18 @@ def _write(workspace: Path, name: str, count: int, start: int = 0) -> None:
     write_xlsx(workspace / "inputs/channels/链家" / name, [SheetSpec("报备", HEADER, rows)])
 
 
-def _two_files(workspace: Path) -> Workspace:
-    """a.xlsx (3 reports) and b.xlsx (4 others): the second is where a failure is injected."""
+def _two_files(workspace: Path, b_rows: int = 4) -> Workspace:
+    """a.xlsx (3 reports) and b.xlsx (`b_rows` others): the second is where a failure is
+    injected."""
     _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 4, 100)
+    _write(workspace, "b.xlsx", b_rows, 100)
     return Workspace.open(workspace)
+
+
+def _three_files(workspace: Path, b_rows: int = 4) -> Workspace:
+    """`_two_files` and c.xlsx (5 more), read after the failing one."""
+    _write(workspace, "c.xlsx", 5, 200)
+    return _two_files(workspace, b_rows)
 
 
 def _paths(workspace: Workspace) -> list[str]:
@@ -46,10 +53,7 @@ def _paths(workspace: Workspace) -> list[str]:
 def test_a_file_that_fails_after_its_rows_were_queued_is_rolled_back_alone(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 4, 100)
-    _write(workspace, "c.xlsx", 5, 200)
-    ws = Workspace.open(workspace)
+    ws = _three_files(workspace)
     derive = Opened.derive
 
     def fails_after_reading_b(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -99,10 +103,7 @@ def test_a_chunk_that_fails_to_stage_fails_its_file_alone(
 ) -> None:
     # Chunks of two rows: b.xlsx's chunks outnumber the chunks staged ahead, so the
     # night only ends if a chunk that failed still makes room for the next.
-    _write(workspace, "a.xlsx", 3)
-    _write(workspace, "b.xlsx", 9, 100)
-    _write(workspace, "c.xlsx", 5, 200)
-    ws = Workspace.open(workspace)
+    ws = _three_files(workspace, b_rows=9)
     monkeypatch.setattr(files, "CHUNK_ROWS", 2)
     stage_part = loader.stage_part
 
