@@ -272,10 +272,10 @@ def _print(lines: list[str]) -> None:
 def _print_summary(workspace: Workspace, summary: RunSummary) -> None:
     rules = workspace.rules
     totals = ledger_totals(workspace)
-    _print(summary_lines(rules.project, workspace.root, rules.notify, summary, totals))
-    if summary.judgement is not None and summary.key is not None:
+    decided = None if summary.judgement is None else judgement_lines(summary.judgement)
+    _print(summary_lines(rules.project, workspace.root, rules.notify, summary, totals, decided))
+    if decided is not None and summary.key is not None:
         # A later run reusing this night's files says again what was decided.
-        decided = judgement_lines(summary.judgement, [], workspace.root)
         remember_lines(workspace, summary.as_of, summary.key, decided)
 
 

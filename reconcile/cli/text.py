@@ -62,9 +62,16 @@ def reread_lines(result: Reread) -> list[str]:
 
 
 def summary_lines(
-    project: str, root: Path, notify: NotifyRules, summary: RunSummary, totals: LedgerTotals
+    project: str,
+    root: Path,
+    notify: NotifyRules,
+    summary: RunSummary,
+    totals: LedgerTotals,
+    decided: list[str] | None = None,
 ) -> list[str]:
-    """A run's summary: what was read, set aside and judged, and where the files went."""
+    """A run's summary: what was read, set aside and judged, and where the files went.
+    `decided`: the judgement's `judgement_lines` when the caller has them already (at
+    200,000 reports they take ~0.1 s)."""
     mode = "重放（不读取新文件）" if summary.mode == "replay" else "读取新文件"
     lines = [f"{project} · 判定日 {summary.as_of} · {mode}"]
     if summary.took_over is not None:
@@ -72,7 +79,7 @@ def summary_lines(
     if summary.interrupted:
         lines.append(f"  台账中 {summary.interrupted} 次中断的运行已标记为“中断”")
     if summary.mode == "replay":
-        return lines + totals_lines(totals, summary) + _judged_lines(root, notify, summary)
+        return lines + totals_lines(totals, summary) + _judged_lines(root, notify, summary, decided)
     if summary.reread is not None:
         first, *rest = reread_lines(summary.reread)
         lines += ["  列名对应或规则中的列名、渠道名有变化：" + first, *rest]
@@ -119,7 +126,7 @@ def summary_lines(
         )
         lines += [f"  {source}  {reason}" for source, reason in errors[:SHOWN_ERRORS]]
     lines += totals_lines(totals, summary)
-    lines += _judged_lines(root, notify, summary)
+    lines += _judged_lines(root, notify, summary, decided)
     return lines + _move_lines(summary)
 
 
@@ -139,7 +146,9 @@ def _move_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def _judged_lines(root: Path, notify: NotifyRules, summary: RunSummary) -> list[str]:
+def _judged_lines(
+    root: Path, notify: NotifyRules, summary: RunSummary, decided: list[str] | None
+) -> list[str]:
     lines = []
     if summary.reused is not None:
         folders = Counter(path.relative_to(root).parts[0] for path in summary.reused)
@@ -152,7 +161,8 @@ def _judged_lines(root: Path, notify: NotifyRules, summary: RunSummary) -> list[
         lines += summary.remembered
         lines += _delivery_lines(root, summary.deliveries)
     if summary.judgement is not None:
-        lines += judgement_lines(summary.judgement, summary.written, root)
+        lines += judgement_lines(summary.judgement) if decided is None else decided
+        lines += [f"  已写出 {Path(path).relative_to(root)}" for path in summary.written]
     if summary.published is not None:
         lines += published_lines(root, notify, summary.published, summary.mail_deferred)
     return lines
@@ -206,7 +216,7 @@ def _delivery_lines(root: Path, deliveries: list[Delivery]) -> list[str]:
     return lines
 
 
-def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> list[str]:
+def judgement_lines(judgement: Judgement) -> list[str]:
     """What the night decided: owners, collisions, disputes and commission."""
     from reconcile.judge.vocabulary import DealStatus, OwnerType, ReportStatus
     from reconcile.publish.text import yuan
@@ -255,7 +265,6 @@ def judgement_lines(judgement: Judgement, written: list[Path], root: Path) -> li
     if held:
         lines.append("暂缓结佣：" + "、".join(f"{c} {yuan(v)}" for c, v in sorted(held.items())))
     lines += _to_pay_lines(judgement)
-    lines += [f"  已写出 {Path(path).relative_to(root)}" for path in written]
     return lines
 
 

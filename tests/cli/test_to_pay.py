@@ -44,7 +44,7 @@ def test_to_pay_is_the_sum_of_outstanding_per_channel_and_paid_so_far():
             if row["channel"]:
                 owed[row["channel"]] += float(row["outstanding"])
                 paid += float(row["paid"])
-        lines = judgement_lines(night.judgement, [], Path("."))
+        lines = judgement_lines(night.judgement)
         line = next(line for line in lines if line.startswith("本期应付"))
         head = re.match(r"本期应付 (-?¥[\d,.]+)（累计已付 (-?¥[\d,.]+)）", line)
         assert head, line
@@ -64,7 +64,7 @@ def test_the_summary_counts_each_agencys_claim_checks_as_settlement_csv_does():
     checked = 0
     for night in _nights(CASES / "claims_three_way_checks.yaml"):
         rows = list(csv.DictReader(io.StringIO(night.contract["settlement.csv"].decode("utf-8"))))
-        lines = judgement_lines(night.judgement, [], Path("."))
+        lines = judgement_lines(night.judgement)
         start = lines.index("请款核对（详见结算表的对账表）：")
         shown = {}
         for line in lines[start + 1 :]:
