@@ -6,7 +6,6 @@ kinds, normalise. The pipeline then writes the result in one transaction.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, RawSheet, read_file
 from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
 from reconcile.normalise.records import Normalised, SheetContext, normalise_table
+from reconcile.store.files import sha256_of
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial", ".download")
@@ -161,14 +161,6 @@ def classify_path(path: Path) -> InputFile:
         channel = inner[1] if folder in CHANNEL_FOLDERS and len(inner) > 2 else None
         return InputFile(path, "/".join(inner), folder, channel)
     return InputFile(path, path.name, None, None)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def reference_date(title: str, file_name: str, file_date: date) -> date:

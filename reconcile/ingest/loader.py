@@ -29,10 +29,11 @@ import polars as pl
 
 from reconcile.config.rules import Rules
 from reconcile.ingest.arrival import Snapshot
-from reconcile.ingest.files import FileOutcome, InputFile, Opened, open_input, sha256_of
+from reconcile.ingest.files import FileOutcome, InputFile, Opened, open_input
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.reread import record_outcome
 from reconcile.normalise.records import Normalised
+from reconcile.store.files import sha256_of
 from reconcile.store.ledger import FileRow, Ledger, Staged, stage_part
 
 COMMIT_SECONDS = 1.0  # at most this long of written files is left to re-read after a crash

@@ -19,8 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot
-from reconcile.ingest.files import InputFile, sha256_of
-from reconcile.store.files import write_atomic
+from reconcile.ingest.files import InputFile
+from reconcile.store.files import sha256_of, write_atomic
 from reconcile.store.ledger import Ledger
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import reconcile
 from reconcile.config.workspace import Workspace
+from reconcile.store.files import sha256_of
 from reconcile.store.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -81,10 +82,6 @@ def remember_lines(workspace: Workspace, as_of: date, key: str, lines: list[str]
 def remembered_lines(ledger: Ledger, as_of: date, keys: set[str]) -> list[str]:
     found = ledger.night_lines(as_of.isoformat())
     return found[1] if found is not None and found[0] in keys else []
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def reusable(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot
-from reconcile.ingest.files import Waiting, discover, sha256_of
+from reconcile.ingest.files import Waiting, discover
 from reconcile.ingest.sheet import describe_unused
 from reconcile.ops.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
 from reconcile.ops.lock import Holder, lock_state
@@ -20,6 +20,7 @@ from reconcile.ops.serve import last_occurrence
 from reconcile.publish.mail import receipt_key
 from reconcile.publish.report import receipt_subject
 from reconcile.publish.text import safe_filename
+from reconcile.store.files import sha256_of
 from reconcile.store.ledger import Ledger, RunRow
 
 RECENT_RUNS = 10
