@@ -19,6 +19,7 @@ from reconcile.publish.stream import (
     Extra,
     Sheet,
     _fast_book,
+    _LineCounter,
     _lines,
     _measure,
     _Plan,
@@ -157,6 +158,21 @@ def test_the_tall_rows_of_a_wrapped_column_are_its_cells_of_more_than_one_line(
         for index, cell in enumerate(cells)
         if cell is not None and _lines(cell, room) > 1
     }
+
+
+@given(
+    st.lists(st.text(alphabet="a中/#!\n", max_size=12).map(lambda t: t + "!"), max_size=4),
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=6),
+    st.integers(min_value=1, max_value=20),
+)
+def test_lines_counted_by_stem_are_lines_counted_whole(
+    stems: list[str], rows: list[int], room: int
+) -> None:
+    # A source column holds `path#sheet!row` again and again: the counter measures what
+    # precedes the digits once, and must count what `_lines` counts.
+    count = _LineCounter(room)
+    for text in [f"{stem}{row}" for stem in stems or [""] for row in rows]:
+        assert count(text) == _lines(text, room), text
 
 
 def test_both_engines_write_one_layout(tmp_path: Path) -> None:
