@@ -157,10 +157,12 @@ def night_before(workspace: Workspace, ledger: Ledger, night: date) -> Before | 
     """What the night before `night` decided, as the ledger knew it then: kept by the
     run that judged it, or judged now (and kept). None if the ledger knew nothing yet."""
     from reconcile.judge import judge
-    from reconcile.judge.inputs import load
+    from reconcile.judge.inputs import load, night_end
     from reconcile.publish.digest import Before
 
     before = night - timedelta(days=1)
+    if not ledger.knew_files_by(night_end(workspace.rules, before).isoformat()):
+        return None  # a first night: nothing to read, let alone judge
     key = _view_key(workspace, ledger, before)
     stored = ledger.night_view(before.isoformat())
     if stored is not None and stored[0] == key:

@@ -1150,6 +1150,14 @@ class Ledger:
             (seen_by,),
         )
 
+    def knew_files_by(self, seen_by: str) -> bool:
+        """Whether any file was first seen by `seen_by` (ISO 8601 with offset): a night
+        judged from a ledger that knew none has nothing to judge."""
+        found = self.execute(
+            "SELECT EXISTS (SELECT 1 FROM files WHERE first_seen <= ?)", (seen_by,)
+        )
+        return bool(found[0][0])
+
     def first_run(self) -> int | None:
         """The workspace's very first run, None before any file was read."""
         found = self.execute("SELECT min(first_run) FROM files")[0][0]

@@ -156,6 +156,31 @@ def test_the_next_night_compares_with_what_the_night_before_kept(demo, monkeypat
     assert len(judged) == 2  # other rules: what the night before decided is judged anew
 
 
+def test_a_first_night_reads_no_night_before(demo, monkeypatch):
+    """The night before a workspace's first files knew nothing: it is not loaded, nor
+    judged, and the report compares with nothing (a tenth of a second at 200,000
+    reports). One file seen by then is enough for it to be loaded."""
+    import reconcile.judge.inputs as inputs_module
+
+    loaded: list[str] = []
+    real = inputs_module.load
+
+    def counted(ledger, rules, as_of):
+        loaded.append(as_of.isoformat())
+        return real(ledger, rules, as_of)
+
+    monkeypatch.setattr(inputs_module, "load", counted)
+    summary = run(Workspace.open(demo), DEMO_AS_OF, send=False)
+    assert loaded == [DEMO_AS_OF.isoformat()]  # the night itself only
+    assert summary.published is not None
+    workspace = Workspace.open(demo)
+    with Ledger(workspace.ledger_path) as ledger:
+        assert reuse.night_before(workspace, ledger, DEMO_AS_OF) is None
+        ledger.execute("DELETE FROM night_views")  # so the night is judged again, not read
+        assert reuse.night_before(workspace, ledger, DEMO_AS_OF + timedelta(days=1)) is not None
+    assert loaded == [DEMO_AS_OF.isoformat()] * 2
+
+
 def test_a_night_with_nothing_new_loads_neither_the_judge_nor_the_publishers(demo):
     """What a reused night costs is its checks: the judge, the workbook writers and the
     mail templates are not even imported (a second of a 200,000-report night's again)."""
