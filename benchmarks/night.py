@@ -556,12 +556,7 @@ class Measure:
 def freeze_code(scratch: Path) -> dict[str, str]:
     """The environment of a process that imports a compiled copy of the `reconcile`
     package as it is now: the three nights run one version of the code even when the
-    tree is edited meanwhile (a changed file would also change the nights' reuse key).
-
-    Without numpy, as `make demo` and `make test` install the product: numpy is only
-    the bench extras' (the judge benchmark's data generator), yet pyarrow imports it
-    whenever it is installed, ~75 ms of every night's start-up that no user pays (a
-    tenth of the night with nothing new). A night that needed it would fail here."""
+    tree is edited meanwhile (a changed file would also change the nights' reuse key)."""
     import reconcile
 
     target = scratch / "code" / "reconcile"
@@ -569,9 +564,6 @@ def freeze_code(scratch: Path) -> dict[str, str]:
         Path(reconcile.__file__).parent, target, ignore=shutil.ignore_patterns("__pycache__")
     )
     compileall.compile_dir(target, quiet=1)  # bytecode is no part of a night's cost
-    absent = target.parent / "numpy" / "__init__.py"
-    absent.parent.mkdir()
-    absent.write_text('raise ImportError("numpy is a bench extra, not part of the product")\n')
     return {**os.environ, "PYTHONPATH": str(target.parent)}
 
 
