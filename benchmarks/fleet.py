@@ -19,7 +19,7 @@ everything. Inputs are aged past the safe-arrival interval before any clock star
   (e) the group view of the cluster's nights: reading every project's CSVs, writing
       the group settlement workbook and the digest (publish/group.py, no mail).
 
-    .venv/bin/python benchmarks/fleet.py [--projects 40] [--reports 20000] [--workers 2]
+    .venv-bench/bin/python benchmarks/fleet.py [--projects 40] [--reports 20000] [--workers 2]
 """
 
 from __future__ import annotations

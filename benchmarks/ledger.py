@@ -14,7 +14,7 @@ copy of the code (best of `--repeat`, each on a fresh ledger):
   (b) the same night again, nothing new;
 and prints the times, the ratios PostgreSQL / SQLite, and each ledger's size.
 
-    .venv/bin/python benchmarks/ledger.py [--reports 20000] [--repeat 1] [--url postgresql://…]
+    .venv-bench/bin/python benchmarks/ledger.py [--reports 20000] [--repeat 1] [--url postgresql://…]
 """
 
 from __future__ import annotations

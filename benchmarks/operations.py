@@ -8,7 +8,7 @@ all; a night with nothing new (every file hashed, the price of never archiving);
 moving them all into the archive; and `reconcile status`, which hashes every file to
 tell new from known.
 
-    .venv/bin/python benchmarks/operations.py [--files 2000] [--repeat 3]
+    .venv-bench/bin/python benchmarks/operations.py [--files 2000] [--repeat 3]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ compares with what the night before decided (`Before`), which a night keeps in t
 ledger and the next one reads: keeping and reading it back is timed as one step. The
 judge itself is timed first, for scale; it is not part of publishing.
 
-    .venv/bin/python benchmarks/publish.py [--scale 1] [--project 0] [--repeat 3]
+    .venv-bench/bin/python benchmarks/publish.py [--scale 1] [--project 0] [--repeat 3]
 """
 
 from __future__ import annotations
