@@ -539,6 +539,7 @@ class Measure:
     stdout: str
     stderr: str
     returncode: int
+    cpu: float = 0.0  # user + system seconds, the children it waited for included
 
     def steps(self) -> list[tuple[str, float]]:
         """The run's own step timings, from its `step.done` log lines."""
@@ -547,8 +548,13 @@ class Measure:
 
     def peaks(self) -> dict[str, float]:
         """The process's peak memory (MiB) when each step ended, from `step.done` lines."""
-        found = re.findall(r"step\.done name=(.+?) seconds=[\d.]+ peak_mib=(\d+)", self.stderr)
+        found = re.findall(r"step\.done name=(.+?) seconds=.* peak_mib=(\d+)", self.stderr)
         return {name: float(peak) for name, peak in found}
+
+    def cpus(self) -> dict[str, float]:
+        """Each step's CPU seconds (its children's included), from `step.done` lines."""
+        found = re.findall(r"step\.done name=(.+?) seconds=[\d.]+ cpu=([\d.]+)", self.stderr)
+        return {name: float(cpu) for name, cpu in found}
 
     def run_seconds(self) -> float:
         """The run's own time, from its `run.ok` log line (start-up and imports excluded)."""
@@ -597,6 +603,7 @@ def measure(command: list[str], scratch: Path, env: dict[str, str] | None = None
         out.read_text(encoding="utf-8"),
         err.read_text(encoding="utf-8", errors="replace"),
         process.returncode,
+        usage.ru_utime + usage.ru_stime,
     )
 
 
@@ -718,19 +725,29 @@ def report(
         "wall s: the whole `reconcile run` process, start-up included; in run: its own "
         "run.ok seconds; ratios use wall s"
     )
+    print(
+        "CPU seconds (children included) and the cores they kept busy: "
+        + "; ".join(
+            f"{label} {result.cpu:.1f} ({result.cpu / result.wall:.2f} cores)"
+            for label, result in (("night 1", first), ("again", again), ("next", nxt))
+        )
+    )
     print("\nthe nights' own steps (seconds, from their step.done log lines):")
     names: list[str] = []
     for result in (first, again, nxt):
         names += [name for name, _ in result.steps() if name not in names]
-    print(f"  {pad('step', 44)}{'night 1':>9}{'again':>9}{'next':>9}  night 1 peak MiB so far")
-    peaks = first.peaks()
+    print(
+        f"  {pad('step', 44)}{'night 1':>9}{'again':>9}{'next':>9}  night 1: CPU s, peak MiB so far"
+    )
+    peaks, cpus = first.peaks(), first.cpus()
     for name in names:
         cells = []
         for result in (first, again, nxt):
             seconds = [s for n, s in result.steps() if n == name]
             cells.append(f"{sum(seconds):9.2f}" if seconds else f"{'—':>9}")
+        cpu = f"{cpus[name]:10.2f}" if name in cpus else f"{'':10}"
         peak = f"{peaks[name]:10.0f}" if name in peaks else ""
-        print(f"  {pad(name, 44)}{''.join(cells)}{peak}")
+        print(f"  {pad(name, 44)}{''.join(cells)}{cpu}{peak}")
     other = [r.wall - sum(s for _, s in r.steps()) for r in (first, again, nxt)]
     print(f"  {pad('start-up, ledger and the rest', 44)}" + "".join(f"{s:9.2f}" for s in other))
 

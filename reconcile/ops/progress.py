@@ -7,6 +7,7 @@ never knows whether anyone is watching.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -35,7 +36,7 @@ class LogSteps(Steps):
 
     @contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[Advance]:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _cpu()
         done = 0
         self.log.info("step.start name=%s%s", label, f" total={total}" if total is not None else "")
 
@@ -46,8 +47,20 @@ class LogSteps(Steps):
 
         yield advance
         self.log.info(
-            "step.done name=%s seconds=%.2f%s", label, time.monotonic() - started, _peak()
+            "step.done name=%s seconds=%.2f cpu=%.2f%s",
+            label,
+            time.monotonic() - started,
+            _cpu() - cpu,
+            _peak(),
         )
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended, so far: a step's
+    share against its `seconds` says how many cores it kept busy (the forked children
+    that write receipts count once they are waited for, within their step)."""
+    spent = os.times()
+    return spent.user + spent.system + spent.children_user + spent.children_system
 
 
 def _peak() -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
+import time
 
 from rich.console import Console
 
@@ -31,6 +34,21 @@ def test_log_steps_write_one_line_per_step_and_item(caplog):
     # and how large the process has grown so far (Linux and macOS say)
     assert int(messages[3].split("peak_mib=")[1]) > 10
     assert messages[4] == "step.start name=判定客户归属"
+
+
+def test_a_step_says_the_cpu_it_used_its_waited_children_included(caplog):
+    """`cpu=` against `seconds=` says how many cores a step kept busy: here a tenth of a
+    second of this process's CPU and a tenth of a child's it waited for."""
+    caplog.set_level(logging.INFO, logger="reconcile.test")
+    burn = "import time\nwhile time.process_time() < 0.1: pass\n"
+    with LogSteps(logging.getLogger("reconcile.test")).step("生成日报"):
+        subprocess.run([sys.executable, "-c", burn], check=True)
+        start = time.process_time()
+        while time.process_time() - start < 0.1:
+            pass
+    [done] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step.done")]
+    cpu = float(done.split(" cpu=")[1].split()[0])
+    assert cpu >= 0.2, done
 
 
 def test_bar_steps_draw_bars_on_a_terminal_and_clear_them():
