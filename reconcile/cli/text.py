@@ -21,6 +21,7 @@ from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
 from reconcile.normalise.phones import mask
+from reconcile.normalise.places import sheet_label
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
 
 # The judge, the publishers and the WeChat reader are imported by the functions that use
@@ -96,8 +97,9 @@ def summary_lines(
     for outcome in summary.files_new:
         for sheet in outcome.sheets:
             label = KIND_LABELS.get(sheet.kind or "", "未识别")
+            hidden = "（隐藏）" if sheet.hidden else ""
             lines.append(
-                f"    {outcome.file.rel} · {sheet.name}{'（隐藏）' if sheet.hidden else ''} · "
+                f"    {outcome.file.rel} · {sheet_label(sheet.name)}{hidden} · "
                 f"{label} · 接收 {sheet.accepted} / 拒收 {sheet.rejected}"
             )
             if sheet.kind is None and sheet.note:

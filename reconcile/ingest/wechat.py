@@ -43,6 +43,7 @@ from reconcile.config.kinds import FIELDS
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
+from reconcile.normalise.places import MESSAGES
 
 MAX_LINE_CHARS = 1_000  # a line is read up to here: no real message line is longer
 QUOTE_CHARS = 80  # how much of a rejected message its row error quotes
@@ -897,7 +898,7 @@ def read_message_file(path: Path, bounds: Bounds, project: str | None) -> RawShe
     written = sum(1 for line in lines if line)
     bounds.check(_WHERE, written, written * len(HEADERS), len(data))
     read = [read_message(m, project) for m in split_messages(lines)]
-    return message_sheet(path.stem, read, bounds, len(data))
+    return message_sheet(MESSAGES, read, bounds, len(data))
 
 
 def message_lines(path: Path, project: str | None) -> list[str]:

@@ -27,7 +27,6 @@ from reconcile.judge.admission import admit, bucket_expr
 from reconcile.judge.consultants import Consultants, judge_consultants
 from reconcile.judge.deals import DEPOSIT, Deal, DealLine, Households, assemble, settle
 from reconcile.judge.inputs import Inputs
-from reconcile.judge.places import place_text
 from reconcile.judge.reasons import a01, existing, r05
 from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.rotation import Turn, audit
@@ -42,6 +41,7 @@ from reconcile.judge.timeline import (
     Visit,
 )
 from reconcile.judge.vocabulary import Code, ReportStatus
+from reconcile.normalise.places import place_text
 
 T = TypeVar("T")
 

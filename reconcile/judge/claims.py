@@ -24,10 +24,10 @@ import polars as pl
 
 from reconcile.judge.deals import Deal, DealLine, deal_index, line_order
 from reconcile.judge.payments import named_deal
-from reconcile.judge.places import place_text
 from reconcile.judge.vocabulary import ClaimCheck, DealStatus
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
+from reconcile.normalise.places import place_text
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ from reconcile.config.rules import ConsultantRules, Rules
 from reconcile.judge.deals import REFUNDED, SUBSCRIBED, Deal, Households
 from reconcile.judge.inputs import Inputs
 from reconcile.judge.periods import local_day
-from reconcile.judge.places import place_expr
 from reconcile.judge.reasons import k01, k04, k05, k06, k07, split
 from reconcile.judge.reasons.split import ASSISTED, DESIGNATED, Help
 from reconcile.judge.vocabulary import Code
+from reconcile.normalise.places import place_expr
 
 NEVER = k05.NEVER
 # A 协助/代接 cell that only marks the reception as help, rather than naming the helper.

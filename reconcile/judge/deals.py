@@ -26,6 +26,7 @@ from reconcile.judge.reasons.h01 import appeal_end
 from reconcile.judge.timeline import Episode
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
+from reconcile.normalise.places import place_text
 
 STAGES = cells.STAGES  # 小订 < 认购 < 签约 < 退房, each written as its first word
 DEPOSIT, SUBSCRIBED, SIGNED, REFUNDED = STAGES
@@ -74,7 +75,7 @@ class Deal:
     @property
     def source_texts(self) -> tuple[str, ...]:
         """`file#sheet!row` of every row behind the deal (交易变更 too), in file order, once."""
-        return tuple(dict.fromkeys(f"{p}#{s}!{r}" for p, s, r in sorted(self.sources)))
+        return tuple(dict.fromkeys(map(place_text, sorted(self.sources))))
 
     @property
     def owners(self) -> list[str]:
@@ -250,7 +251,7 @@ def change_rows(frame: pl.DataFrame) -> list[_Row]:
         kind = change_kind(get("change_type"))
         amount = get("new_amount") if kind == "move" else get("refund_amount")
         phone = get("phone")
-        source = f"{row['path']}#{row['sheet']}!{row['row_no']}"
+        source = place_text((row["path"], row["sheet"], row["row_no"]))
         rows[key] = _Row(
             order=_sort_key(row["at"], True, row),
             source=(row["path"], row["sheet"], row["row_no"]),
@@ -617,8 +618,7 @@ def _name_deals(deals: list[Deal], flats: _Flats) -> None:
         if name is None and deal.flats:
             name = cells.room_label(deal.flats[0])
         if name is None:
-            path, sheet, row = min(deal.sources)
-            name = f"{path}#{sheet}!{row}"
+            name = place_text(min(deal.sources))
         count = taken[name] = taken.get(name, 0) + 1
         deal.deal_id = name if count == 1 else f"{name}#{count}"
 

@@ -20,7 +20,6 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.judge import Judgement
-from reconcile.judge.places import place_expr
 from reconcile.judge.reasons import labels
 from reconcile.judge.reasons.turns import TURN_LABELS
 from reconcile.judge.rulings import share_text
@@ -28,6 +27,7 @@ from reconcile.judge.timeline import Report
 from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
+from reconcile.normalise.places import place_expr
 
 
 @dataclass(frozen=True)

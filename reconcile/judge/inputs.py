@@ -8,7 +8,7 @@ ledger's, so the judge can also run without one.
 Columns common to every frame: `row_id`, `channel`, `agent`, `customer_name`,
 `surnames`, `phone`, `phone_pattern`, `at` (zone-aware datetime or null), `path`,
 `sheet`, `row_no` (submission order; a row's `source` text is made from them where it
-is shown, `reconcile.judge.places`), and `first_seen` / `first_run` for reports.
+is shown, `reconcile.normalise.places`), and `first_seen` / `first_run` for reports.
 Kind-specific fields are columns named after the keys of the row's `data` JSON.
 """
 

@@ -36,10 +36,10 @@ from reconcile.judge.deals import (
     commission_for,
     deal_index,
 )
-from reconcile.judge.places import place_text
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
+from reconcile.normalise.places import place_text
 
 _FLAT_FIELDS = ("room_id", "room_name", "building", "unit", "room")
 _REFUND_CODES = (Code.X01, Code.X02)

@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
 from reconcile.judge.periods import local_day, period_end
-from reconcile.judge.places import place_text
 from reconcile.judge.reasons import c02, contest, e01, existing, n01, p01, q01, r03, r08, r09, r11
 from reconcile.judge.reasons.modes import mode_of
 from reconcile.judge.vocabulary import Code, Flags, OwnerType, ReportStatus
+from reconcile.normalise.places import place_text
 
 
 @dataclass(slots=True, eq=False)

@@ -40,6 +40,7 @@ from reconcile.config.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS
 from reconcile.config.rules import EXTENSION_TYPES
 from reconcile.normalise import dates, deals, names, phones
 from reconcile.normalise.errors import RowError
+from reconcile.normalise.places import place_prefix
 from reconcile.normalise.table import ROW, SheetTable, json_array
 
 RECORD_COLUMNS = (
@@ -441,7 +442,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
             .otherwise(codes)
         ).to_series()
         texts = pl.select(pl.when(problem.is_not_null()).then(problem).otherwise(texts)).to_series()
-    prefix = f"{ctx.path}#{table.sheet}!"
+    prefix = place_prefix(ctx.path, table.sheet)
     base = pl.DataFrame(
         {
             "kind": pl.Series([kind.name] * height, dtype=pl.String),

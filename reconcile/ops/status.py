@@ -14,6 +14,7 @@ from reconcile.config.workspace import Workspace
 from reconcile.ingest.arrival import Snapshot
 from reconcile.ingest.files import Waiting, discover
 from reconcile.ingest.sheet import describe_unused
+from reconcile.normalise.places import MESSAGES
 from reconcile.ops.housekeeping import QUARANTINE_DIR, REASON_SUFFIX
 from reconcile.ops.lock import Holder, lock_state
 from reconcile.ops.serve import last_occurrence
@@ -85,7 +86,7 @@ def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]
         if row.file_status != "ingested":
             continue
         found = notes.setdefault((row.path, row.sha256), [])
-        where = f"{row.path}#{row.sheet}"
+        where = row.path if row.sheet == MESSAGES else f"{row.path}#{row.sheet}"
         if row.kind is None and row.note:
             found.append((where, f"未读取：{row.note}"))
         if row.unused:

@@ -21,10 +21,10 @@ import polars as pl
 
 from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.deals import DealLine, line_order
-from reconcile.judge.places import place_expr
 from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report
 from reconcile.judge.vocabulary import Code, Flags, FlagValue, OwnerType, ReportStatus
+from reconcile.normalise.places import place_expr
 from reconcile.store.files import write_atomic_parts
 
 REPORT_HEADER = (

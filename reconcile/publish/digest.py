@@ -26,6 +26,7 @@ from reconcile.judge.reasons.entry import duration_text
 from reconcile.judge.reasons.h01 import appeal_end, appeal_open
 from reconcile.judge.timeline import Episode, OrderUnknown, Report, Request
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType, ReportStatus
+from reconcile.normalise.places import place_text, sheet_label
 from reconcile.publish.settlement import NO_CHANNEL, dispute_ceiling, tied_channels
 from reconcile.publish.text import (
     local_time,
@@ -946,16 +947,16 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
     for row in files.rejected_rows:
         by_file[row.path].append(
             Card(
-                f"{row.sheet} 第 {row.row_no} 行",
+                f"{sheet_label(row.sheet)} 第 {row.row_no} 行",
                 "拒收",
                 "warn",
                 (("原因", mask_numbers(row.reason)),),
-                (f"{row.path}#{row.sheet}!{row.row_no}",),
+                (place_text((row.path, row.sheet, row.row_no)),),
             )
         )
     set_aside = [
         Card(
-            f"{note.path} · {note.sheet}",
+            f"{note.path} · {sheet_label(note.sheet)}",
             "未读取",
             "urgent",
             (("原因", note.set_aside),),
@@ -966,7 +967,7 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
     ]
     unused = [
         Card(
-            f"{note.path} · {note.sheet}",
+            f"{note.path} · {sheet_label(note.sheet)}",
             "有未使用的列",
             "info",
             tuple((header, why) for header, why in note.unused.items()),

@@ -31,10 +31,10 @@ from reconcile.config.rules import Rules
 from reconcile.judge import Judgement, cycle_collector_paused
 from reconcile.judge.claims import Claim, Settled
 from reconcile.judge.deals import DealLine
-from reconcile.judge.places import place_text
 from reconcile.judge.reasons import CONFIDENTIAL, REASONS
 from reconcile.judge.timeline import Episode, QueueSpot, Report, Request
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
+from reconcile.normalise.places import place_text
 from reconcile.publish.settlement import ordered_lines
 from reconcile.publish.stream import Sheet, write_book
 from reconcile.publish.text import mask_numbers, masked_phone, safe_filename, until_text

@@ -222,16 +222,32 @@ CREATE TABLE IF NOT EXISTS night_lines (
     lines       TEXT NOT NULL            -- JSON list: what the run said the night decided
 );
 """
-_VIEWS = """
+def _source_sql(table: str) -> str:
+    """A row's `source` (`reconcile.normalise.places.place_text`) in SQL: `path#sheet!row`,
+    or `path#line` for a WeChat message, whose sheet is the empty name."""
+    return (
+        f"CASE WHEN {table}.sheet = '' THEN f.path || '#' || {table}.row_no "
+        f"ELSE f.path || '#' || {table}.sheet || '!' || {table}.row_no END"
+    )
+
+
+_VIEWS = f"""
 CREATE VIEW IF NOT EXISTS ledger_rows AS
-    SELECT r.*, f.path || '#' || r.sheet || '!' || r.row_no AS source,
+    SELECT r.*, {_source_sql("r")} AS source,
            f.first_run, f.first_seen
     FROM rows r JOIN files f USING (file_id);
 CREATE VIEW IF NOT EXISTS ledger_errors AS
-    SELECT e.*, f.path || '#' || e.sheet || '!' || e.row_no AS source,
+    SELECT e.*, {_source_sql("e")} AS source,
            f.first_run, f.first_seen
     FROM row_errors e JOIN files f USING (file_id);
 """
+_VIEW_NAMES = ("ledger_rows", "ledger_errors")
+
+
+def _remade_views(sql: str) -> list[str]:
+    """The views made anew: an older layout's are dropped first (SQLite replaces no view
+    in place, and PostgreSQL only one whose columns keep their types and collations)."""
+    return [f"DROP VIEW IF EXISTS {name}" for name in _VIEW_NAMES] + _statements(sql)
 
 
 @dataclass(frozen=True)
@@ -421,7 +437,7 @@ class _SQLite:
         return _statements(_TABLES)
 
     def views(self) -> list[str]:
-        return _statements(_VIEWS)
+        return _remade_views(_VIEWS)
 
     def add_columns(self, ledger: Ledger, table: str, columns: tuple[str, ...]) -> None:
         present = {row[1] for row in ledger.execute(f"PRAGMA table_info({table})")}
@@ -520,7 +536,7 @@ class _PostgreSQL:
         return [*missing, *_statements(_postgresql_ddl(_TABLES))]
 
     def views(self) -> list[str]:
-        return _statements(_postgresql_ddl(_VIEWS))
+        return _remade_views(_postgresql_ddl(_VIEWS))
 
     def add_columns(self, ledger: Ledger, table: str, columns: tuple[str, ...]) -> None:
         for column in columns:
@@ -1138,9 +1154,9 @@ class Ledger:
         """Rejected report rows of the files first seen by `seen_by`, with their sheet's
         header mapping: the columns of `reconcile.judge.inputs.ERROR_SCHEMA`."""
         return self.query(
-            """
+            f"""
             SELECT e.error_id, e.channel, e.codes, e.reason, e.raw, s.mapping, s.headers,
-                   f.path || '#' || e.sheet || '!' || e.row_no AS source,
+                   {_source_sql("e")} AS source,
                    f.path, e.sheet, e.row_no
             FROM row_errors e JOIN files f USING (file_id)
                  LEFT JOIN sheets s ON s.file_id = e.file_id AND s.sheet = e.sheet

@@ -39,6 +39,7 @@ from reconcile.ingest.limits import Bounds, OverLimit
 from reconcile.ingest.readers import FileRejected, RawSheet, over_limit, read_delimited
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import ERROR_SCHEMA, ROW_SCHEMA, build, night_end
+from reconcile.normalise.places import place_text
 from reconcile.normalise.records import ids_from_keys
 from reconcile.publish.contract import contract_files
 from reconcile.testing import Cell, csv_document
@@ -248,7 +249,7 @@ class MemoryWorkspace:
             (version.path, error["sheet"], error["row_no"], error["reason"])
             for error, version in self._errors.values()
         )
-        return [f"{path}#{sheet}!{row}: {reason}" for path, sheet, row, reason in found]
+        return [f"{place_text((path, sheet, row))}: {reason}" for path, sheet, row, reason in found]
 
     def _quarantined_lines(self) -> list[str]:
         return [
@@ -284,4 +285,4 @@ def _insert(
 
 
 def _source(path: str, row: dict[str, Any]) -> str:
-    return f"{path}#{row['sheet']}!{row['row_no']}"
+    return place_text((path, row["sheet"], row["row_no"]))

@@ -333,10 +333,10 @@ def test_messages_become_report_rows_like_a_spreadsheet(tmp_path):
     assert records.select(
         "source", "customer_name", "phone_pattern", "channel", "agent"
     ).rows() == [
-        ("channels/链家/群聊.txt#群聊!2", "王先生", "138****1234", "链家", "张经理"),
-        ("channels/链家/群聊.txt#群聊!7", "张三", "133****3333", "正盛", "李四"),
-        ("channels/链家/群聊.txt#群聊!10", "刘先生", "186****9892", "链家", "王五"),
-        ("channels/链家/群聊.txt#群聊!10", "李先生", "187****2924", "链家", "王五"),
+        ("channels/链家/群聊.txt#2", "王先生", "138****1234", "链家", "张经理"),
+        ("channels/链家/群聊.txt#7", "张三", "133****3333", "正盛", "李四"),
+        ("channels/链家/群聊.txt#10", "刘先生", "186****9892", "链家", "王五"),
+        ("channels/链家/群聊.txt#10", "李先生", "187****2924", "链家", "王五"),
     ]
     assert records["event_at"].to_list() == [
         "2026-12-01T10:15:00+08:00",

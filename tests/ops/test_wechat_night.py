@@ -55,13 +55,13 @@ def test_messages_are_reports_of_the_night(workspace: Path):
     assert summary.rows_in == 4 and summary.rejected == 1
     reports = sorted(_reports(workspace), key=lambda r: r["phone_pattern"])
     assert [(r["channel"], r["phone_pattern"], r["source"]) for r in reports] == [
-        ("链家", "137****0003", "channels/链家/报备群.txt#报备群!7"),
-        ("链家", "138****0001", "channels/链家/报备群.txt#报备群!2"),
-        ("链家", "139****0002", "channels/链家/报备群.txt#报备群!7"),
+        ("链家", "137****0003", "channels/链家/报备群.txt#7"),
+        ("链家", "138****0001", "channels/链家/报备群.txt#2"),
+        ("链家", "139****0002", "channels/链家/报备群.txt#7"),
     ]
     errors = _ledger(workspace, "SELECT source, codes, reason FROM ledger_errors")
     assert [(s, c) for s, c, _ in errors] == [
-        ("channels/链家/报备群.txt#报备群!10", "message_rejected")
+        ("channels/链家/报备群.txt#10", "message_rejected")
     ]
     assert "别的项目" in errors[0][2] and "「客户:钱先生" in errors[0][2]
 
@@ -90,6 +90,6 @@ def test_the_demo_agency_sees_its_wechat_reports_in_its_receipt(tmp_path: Path):
         if cell and "自有渠道报备群.txt" in str(cell)
     ]
     assert sources == [
-        "channels/自有渠道/自有渠道报备群.txt#自有渠道报备群!2",
-        "channels/自有渠道/自有渠道报备群.txt#自有渠道报备群!9",
+        "channels/自有渠道/自有渠道报备群.txt#2",
+        "channels/自有渠道/自有渠道报备群.txt#9",
     ]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from reconcile.config.rules import Quota, Rules
-from reconcile.judge.places import place_expr
 from reconcile.judge.reasons.entry import Notes, Reason, quota_text
 from reconcile.judge.vocabulary import Code
+from reconcile.normalise.places import place_expr
 
 _BASE_POOL = "\x00base"
 # Rows rejected before the quota counts (SPEC §6.3 Quota).
