@@ -7,7 +7,7 @@ differs. Errors name the offending key and its line in the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import time
 from email.utils import getaddresses
@@ -191,6 +191,24 @@ class ReportType(_Strict):
 # A report row of these types (报备类型, or a sheet or file named 延期申请 …) is an extension
 # request, not a report (SPEC 6.8).
 EXTENSION_TYPES = ("延期", "延续")
+# Other words people write for a type (a 报备类型 cell, a message's 【延期申请】 title):
+# matched to the name the rules or SPEC 6.8 use (`type_named`).
+TYPE_KIN: dict[str, tuple[str, ...]] = {
+    "延期": ("延期申请", "申请延期", "报备延期", "延期报备", "保护期延期", "延期保护"),
+    "延续": ("延续申请", "申请延续"),
+    "预报备": ("预报",),
+    "预报": ("预报备",),
+}
+
+
+def type_named(written: str, types: Iterable[str]) -> str:
+    """The type a written 报备类型 names: itself when the rules (`types`) or SPEC 6.8 know it,
+    else the known name it is kin to (预报 for a project whose type is 预报备), else itself
+    (an untyped report)."""
+    known = (*EXTENSION_TYPES, *types)
+    if written in known:
+        return written
+    return next((name for name in known if written in TYPE_KIN.get(name, ())), written)
 
 
 class Extension(_Strict):

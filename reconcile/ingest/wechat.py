@@ -40,6 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from reconcile.config.kinds import FIELDS
+from reconcile.config.rules import TYPE_KIN
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
@@ -60,6 +61,7 @@ HEADERS: tuple[str, ...] = (
     "客户性别",
     "客户电话",
     "报备时间",
+    "报备类型",
     "预计到访时间",
     "经纪人",
     "经纪人电话",
@@ -73,6 +75,7 @@ _COLUMN = {
     "gender": "客户性别",
     "phone": "客户电话",
     "reported_at": "报备时间",
+    "report_type": "报备类型",
     "expected_visit_at": "预计到访时间",
     "agent": "经纪人",
     "agent_phone": "经纪人电话",
@@ -105,6 +108,7 @@ MESSAGE_LABELS: dict[str, str] = {
 _READ_FIELDS = (
     "customer_name", "gender", "phone", "reported_at", "reported_date", "date", "time",
     "expected_visit_at", "agent", "agent_phone", "channel", "branch", "project", "remark",
+    "report_type",
 )  # fmt: skip
 # Spreadsheet headers too loose for free text (`号码` in 经纪人号码, `类型`): left out.
 _TOO_LOOSE = frozenset({"号码", "OCstAllTel", "说明", "中介", "收款单位", "收款方"})
@@ -208,6 +212,13 @@ _CLOCK_HINT = re.compile(r"[0-9]:[0-9]{2}")  # every header has one: most lines 
 _HEADER_CHARS = 80
 # Title words some agencies put where a sender would be (【报备】2026年12月2日 10:30).
 _TITLES = frozenset({"报备", "临报", "预报", "预报备", "报备信息", "客户报备", "新报备"})
+# A message's 报备类型 written as its title (【临报】, `临报：张三133****3333`, a 【延期申请】
+# header), kept as written: the normaliser matches it to the rules' names and SPEC 6.8's
+# 延期 (`config.rules.type_named`), as it does a 报备类型 cell.
+TYPE_WORDS = frozenset({"临报", *TYPE_KIN, *(word for kin in TYPE_KIN.values() for word in kin)})
+_TYPE_ALTERNATION = "|".join(sorted(TYPE_WORDS, key=len, reverse=True))
+_TYPE_TAG_RE = re.compile(rf"[【\[]\s*({_TYPE_ALTERNATION})\s*[】\]]")
+_TYPE_LEAD_RE = re.compile(rf"({_TYPE_ALTERNATION})(?=\s*[:：]|\s|$)")
 _DAY_LINE_RE = re.compile(
     rf"[-—=\s]*(?P<day>{_YMD}|{_MD})(?:\s*(?:星期|周)[一二三四五六日天])?[-—=\s]*"
 )
@@ -238,6 +249,7 @@ class Message:
     sender: str | None = None
     sent_at: datetime | None = None
     sent_day: date | None = None
+    title: str | None = None  # a 报备类型 its chat header named (【临报】2026-12-02 10:30)
 
 
 @dataclass
@@ -328,6 +340,7 @@ class ChatHeader:
     sent_at: datetime | None
     day: date | None
     rest: str  # content on the header line itself (`[10:15] 张三: 内容`)
+    title: str | None = None  # the 报备类型 a title word in the sender's place names
 
 
 @lru_cache(maxsize=4096)  # senders, days and clocks repeat through a chat
@@ -353,8 +366,9 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
         on = _day_of(written, day) if written else day
         clock = _clock_of(match["clock"])
         sent_at = datetime.combine(on, clock) if on is not None and clock is not None else None
-        shown = None if not sender or sender in _TITLES else sender
-        return ChatHeader(shown, sent_at, on, (groups.get("rest") or "").strip())
+        shown = None if not sender or sender in _TITLES or sender in TYPE_WORDS else sender
+        rest = (groups.get("rest") or "").strip()
+        return ChatHeader(shown, sent_at, on, rest, (sender if sender in TYPE_WORDS else None))
     return None
 
 
@@ -427,16 +441,33 @@ def _block_messages(
             header.sender if header else None,
             header.sent_at if header else None,
             header.day if header and header.day else day,
+            header.title if header else None,
         )
 
     numbered = [i for i, (_, text) in enumerate(block) if _PHONE_RE.search(text)]
     labelled = any(_LABEL_RE.search(text) for _, text in block)
     if labelled or len(numbered) < 2:
         return [message(block)]
-    # A column of one-liners: each numbered line a message, other lines join the one above.
+    # A column of one-liners: each numbered line a message, other lines join the one above;
+    # a title above the first (临报, 【延期申请】) names the type of them all.
     starts = [0, *numbered[1:]]
     ends = [*numbered[1:], len(block)]
-    return [message(block[s:e]) for s, e in zip(starts, ends, strict=True)]
+    split = [message(block[s:e]) for s, e in zip(starts, ends, strict=True)]
+    title = type_of_lines([text for _, text in block[: numbered[0]]])
+    for one in split:
+        one.title = title or one.title
+    return split
+
+
+def type_of_lines(lines: list[str]) -> str | None:
+    """The 报备类型 a message's lines name as a title: a 【临报】 tag on any line, or a type
+    word opening the first line (`临报：张三133****3333`, `延期申请 张先生 …`)."""
+    for line in lines:
+        tag = _TYPE_TAG_RE.search(line)
+        if tag is not None:
+            return tag[1]
+    lead = _TYPE_LEAD_RE.match(_LEADING_NOISE.sub("", lines[0])) if lines else None
+    return lead[1] if lead is not None else None
 
 
 def _merged(messages: list[Message]) -> list[Message]:
@@ -462,6 +493,7 @@ def _merged(messages: list[Message]) -> list[Message]:
                 message.sender,
                 message.sent_at or pending.sent_at,
                 message.sent_day or pending.sent_day,
+                message.title or pending.title,
             )
             pending = None
         elif pending is not None:
@@ -629,7 +661,11 @@ def read_message(message: Message, project: str | None = None) -> Reading:
                 fields.setdefault(name, value)
         for text in outside:
             for other in _OTHER_LABEL_RE.finditer(text):
-                if other[1] not in LABELS and not _PHONE_RE.match(text, other.end()):
+                if (
+                    other[1] not in LABELS
+                    and other[1] not in TYPE_WORDS
+                    and not _PHONE_RE.match(text, other.end())
+                ):
                     reading.unused.append(other[1])
         free += outside
 
@@ -646,6 +682,10 @@ def read_message(message: Message, project: str | None = None) -> Reading:
         fields["agent"] = (agent[: own.start()] + agent[own.end() :]).strip(_SEPARATORS)
     if message.sender and "agent" not in fields:
         fields["agent"] = message.sender
+    if "report_type" not in fields:
+        titled = type_of_lines(message.lines) or message.title
+        if titled is not None:
+            fields["report_type"] = titled
     _times(reading, message, fields)
     _check(reading, message, fields, project)
     return reading
@@ -826,7 +866,15 @@ def rows_of(reading: Reading) -> Iterator[dict[str, str | None]]:
         "预计到访时间": reading.expected_at,
         **{
             _COLUMN[name]: fields.get(name)
-            for name in ("agent", "agent_phone", "channel", "branch", "project", "remark")
+            for name in (
+                "report_type",
+                "agent",
+                "agent_phone",
+                "channel",
+                "branch",
+                "project",
+                "remark",
+            )  # fmt: skip
         },
     }
     if reading.problem is not None:
@@ -889,16 +937,22 @@ _TABLE_HEADERS = frozenset(alias for f in FIELDS.values() for alias in f.aliases
 def read_message_file(path: Path, bounds: Bounds, project: str | None) -> RawSheet | None:
     """The messages of a `.txt`, or None when it is delimited text (a table)."""
     data = path.read_bytes()
-    text = decode_text(data)
+    return message_text_sheet(decode_text(data), bounds, project, len(data))
+
+
+def message_text_sheet(
+    text: str, bounds: Bounds, project: str | None, size: int
+) -> RawSheet | None:
+    """The messages of a decoded text of `size` bytes, or None when it is a table."""
     if looks_like_table(text):
         return None
     lines = read_lines(text)
     # Bounded before any message is parsed: a row per non-blank line at most, bar the odd
     # line naming two customers (message_sheet checks the rows it made).
     written = sum(1 for line in lines if line)
-    bounds.check(_WHERE, written, written * len(HEADERS), len(data))
+    bounds.check(_WHERE, written, written * len(HEADERS), size)
     read = [read_message(m, project) for m in split_messages(lines)]
-    return message_sheet(MESSAGES, read, bounds, len(data))
+    return message_sheet(MESSAGES, read, bounds, size)
 
 
 def message_lines(path: Path, project: str | None) -> list[str]:
@@ -933,6 +987,7 @@ def message_lines(path: Path, project: str | None) -> list[str]:
 
 _SHOWN_CUSTOMERS = 10  # a message naming more is listed by its first ten
 _FIELD_WORDS = {
+    "report_type": "报备类型",
     "agent": "经纪人",
     "agent_phone": "经纪人电话",
     "channel": "公司",

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from reconcile.config.kinds import FIELD_LABELS, KINDS, NO_CHANNEL, PLACEHOLDERS, DataType, Kind
-from reconcile.config.rules import EXTENSION_TYPES
+from reconcile.config.rules import EXTENSION_TYPES, type_named
 from reconcile.normalise import dates, deals, names, phones
 from reconcile.normalise.errors import RowError
 from reconcile.normalise.places import place_prefix
@@ -590,6 +590,9 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     names = (*EXTENSION_TYPES, *ctx.report_types)
     by_name = next((name for name in names if name in sheet or name in ctx.file_name), None)
     column = _column(frame, "report_type")
+    written = column.unique().drop_nulls().to_list()
+    named = {text: type_named(text, ctx.report_types) for text in written}
+    column = column.replace({text: name for text, name in named.items() if name != text})
     return column.fill_null(by_name) if by_name else column
 
 

@@ -222,6 +222,8 @@ CREATE TABLE IF NOT EXISTS night_lines (
     lines       TEXT NOT NULL            -- JSON list: what the run said the night decided
 );
 """
+
+
 def _source_sql(table: str) -> str:
     """A row's `source` (`reconcile.normalise.places.place_text`) in SQL: `path#sheet!row`,
     or `path#line` for a WeChat message, whose sheet is the empty name."""

@@ -37,6 +37,7 @@ from reconcile.ingest.files import FileOutcome, SheetOutcome, classify_path, der
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.limits import Bounds, OverLimit
 from reconcile.ingest.readers import FileRejected, RawSheet, over_limit, read_delimited
+from reconcile.ingest.wechat import message_text_sheet
 from reconcile.judge import Judgement, judge
 from reconcile.judge.inputs import ERROR_SCHEMA, ROW_SCHEMA, build, night_end
 from reconcile.normalise.places import place_text
@@ -46,8 +47,11 @@ from reconcile.testing import Cell, csv_document
 
 Rows = list[list[Cell]]  # a sheet as typed, the header row first
 Sheets = dict[str, Rows]  # sheet name -> rows; a .csv file has one, named after the file
+# A file's content: its sheets, or for a .txt of WeChat messages (SPEC 4.2) its text.
+Content = Sheets | str
 WORKBOOK_SUFFIXES = (".xlsx", ".xls")
 TEXT_SUFFIX = ".csv"
+MESSAGE_SUFFIX = ".txt"
 
 
 def excel_text(value: Cell, suffix: str) -> str | None:
@@ -74,9 +78,23 @@ def excel_text(value: Cell, suffix: str) -> str | None:
     return value if value.strip() else None
 
 
-def raw_sheets(rel: str, sheets: Sheets, rules: Rules) -> list[RawSheet]:
+def raw_sheets(rel: str, sheets: Content, rules: Rules) -> list[RawSheet]:
     """The sheets of a file as the reader would hand them on (raises `FileRejected`)."""
     suffix = PurePosixPath(rel).suffix.lower()
+    if suffix == MESSAGE_SUFFIX:
+        if not isinstance(sheets, str):
+            raise ValueError(f"{rel}: a .txt file of messages is given as its text")
+        try:
+            messages = message_text_sheet(
+                sheets, Bounds.of(rules.limits), rules.project, len(sheets.encode("utf-8"))
+            )
+        except OverLimit as broken:
+            raise over_limit(broken) from None
+        if messages is None:
+            raise ValueError(f"{rel}: a table, not messages: give it as a .csv file")
+        return [messages]
+    if isinstance(sheets, str):
+        raise ValueError(f"{rel}: only a .txt file of messages is given as text")
     if suffix == TEXT_SUFFIX:
         if len(sheets) != 1:
             raise ValueError(f"{rel}: a CSV file has exactly one sheet")
@@ -92,7 +110,8 @@ def raw_sheets(rel: str, sheets: Sheets, rules: Rules) -> list[RawSheet]:
         except OverLimit as broken:
             raise over_limit(broken) from None
     if suffix not in WORKBOOK_SUFFIXES:
-        raise ValueError(f"{rel}: only {', '.join((*WORKBOOK_SUFFIXES, TEXT_SUFFIX))} files")
+        suffixes = ", ".join((*WORKBOOK_SUFFIXES, TEXT_SUFFIX, MESSAGE_SUFFIX))
+        raise ValueError(f"{rel}: only {suffixes} files")
     return [_workbook_sheet(name, rows, suffix) for name, rows in sheets.items()]
 
 
@@ -143,14 +162,14 @@ class MemoryWorkspace:
     def __init__(self, rules: str) -> None:
         self.rules = parse_rules(rules)
         self._aliases = AliasTable.build(self.rules.columns)
-        self._inputs: dict[str, Sheets] = {}
+        self._inputs: dict[str, Content] = {}
         self._versions: dict[tuple[str, str], _Version] = {}
         self._rows: dict[str, tuple[dict[str, Any], _Version]] = {}  # row_id -> row, its file
         self._errors: dict[str, tuple[dict[str, Any], _Version]] = {}
         self._runs = 0
         self._latest_read: date | None = None
 
-    def put(self, rel: str, sheets: Sheets) -> None:
+    def put(self, rel: str, sheets: Content) -> None:
         """A file dropped into `inputs/` (path relative to it); the same path again is the
         file re-saved."""
         self._inputs[rel] = sheets
@@ -183,8 +202,9 @@ class MemoryWorkspace:
             self._unrecognised_lines(),
         )
 
-    def _read(self, rel: str, sheets: Sheets, seen: str) -> None:
-        content = hashlib.sha256(repr(list(sheets.items())).encode("utf-8")).hexdigest()
+    def _read(self, rel: str, sheets: Content, seen: str) -> None:
+        written = sheets if isinstance(sheets, str) else repr(list(sheets.items()))
+        content = hashlib.sha256(written.encode("utf-8")).hexdigest()
         if (rel, content) in self._versions:
             return
         # A file just written is dated today: year-less dates fall back on it.

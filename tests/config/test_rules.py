@@ -1,6 +1,6 @@
 import pytest
 
-from reconcile.config.rules import Rules, RulesError, parse_duration, parse_rules
+from reconcile.config.rules import Rules, RulesError, parse_duration, parse_rules, type_named
 
 
 def test_empty_file_gives_every_default():
@@ -240,3 +240,22 @@ def test_smtp_takes_one_tls_mode():
         parse_rules(text)
     smtp = parse_rules(text.replace("    starttls: true\n", "")).notify.smtp
     assert smtp is not None and smtp.ssl and not smtp.starttls
+
+
+@pytest.mark.parametrize(
+    ("written", "types", "named"),
+    [
+        ("临报", ("临报", "预报备"), "临报"),
+        ("预报", ("临报", "预报备"), "预报备"),  # the project calls it 预报备
+        ("预报备", ("预报",), "预报"),  # and the other way round
+        ("预报", ("预报", "预报备"), "预报"),  # a name the rules use is kept as written
+        ("延期申请", (), "延期"),  # SPEC 6.8's request, whatever the rules
+        ("申请延期", ("临报",), "延期"),
+        ("延续申请", (), "延续"),
+        ("延期", (), "延期"),
+        ("加急", ("临报",), "加急"),  # unknown: an untyped report, its text kept
+        ("预报", (), "预报"),
+    ],
+)
+def test_a_written_type_is_matched_to_the_name_the_rules_use(written, types, named):
+    assert type_named(written, types) == named

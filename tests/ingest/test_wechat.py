@@ -533,3 +533,39 @@ def test_any_text_reads_without_crashing_and_shows_no_control_characters(text):
                 assert value is None or not any(
                     ch < " " or ch in "\u202e\u200b\ufeff" for ch in value
                 ), value
+
+
+@pytest.mark.parametrize(
+    ("text", "types"),
+    [
+        # a tag on the message, on its own line or before the fields
+        ("张经理  2026-12-01 10:15\n【临报】\n客户：王先生\n电话：138****1234", ["临报"]),
+        ("张经理  2026-12-01 10:15\n【临报】客户：王先生 电话：138****1234", ["临报"]),
+        ("张经理  2026-12-01 10:15\n[预报备] 王先生 138****1234", ["预报备"]),
+        # a type word opening the message
+        ("张经理  2026-12-01 10:15\n临报：张三133****3333正盛15:15", ["临报"]),
+        ("张经理  2026-12-01 10:15\n延期申请 张先生 138****1234", ["延期申请"]),
+        # the title in the sender's place of a header
+        ("【延期申请】2026年12月2日 10:30\n客户：张先生 电话：138****1234", ["延期申请"]),
+        # a labelled 报备类型 wins over a title
+        (
+            "【临报】2026年12月2日 10:30\n报备类型：预报备\n客户：王女士\n电话：139****5678",
+            ["预报备"],
+        ),
+        # a title above a column of one-liners names them all
+        (
+            "张经理  2026-12-01 15:16\n临报\n张三133****3333正盛\n李四135****4444正盛",
+            ["临报", "临报"],
+        ),
+        # none: a plain report, and 报备 alone names no type
+        ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678", [None]),
+        ("【报备】2026年12月2日 10:30\n客户：王女士 电话：139****5678", [None]),
+        # a word inside a remark is no title
+        ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678 备注：下周申请延期", [None]),
+    ],
+)
+def test_a_message_names_its_report_type(text, types):
+    read = [r for r in wechat.readings(text) if r.is_report]
+    assert [r.fields.get("report_type") for r in read] == types
+    assert all(r.problem is None and not r.unused for r in read)
+    assert [row["报备类型"] for r in read for row in wechat.rows_of(r)] == types

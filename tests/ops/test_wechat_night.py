@@ -60,9 +60,7 @@ def test_messages_are_reports_of_the_night(workspace: Path):
         ("链家", "139****0002", "channels/链家/报备群.txt#7"),
     ]
     errors = _ledger(workspace, "SELECT source, codes, reason FROM ledger_errors")
-    assert [(s, c) for s, c, _ in errors] == [
-        ("channels/链家/报备群.txt#10", "message_rejected")
-    ]
+    assert [(s, c) for s, c, _ in errors] == [("channels/链家/报备群.txt#10", "message_rejected")]
     assert "别的项目" in errors[0][2] and "「客户:钱先生" in errors[0][2]
 
 

@@ -30,6 +30,7 @@ from reconcile.cli.main import main as reconcile_main
 from reconcile.config.rules import RulesError, parse_rules
 from reconcile.config.workspace import Workspace
 from reconcile.judge.vocabulary import ClaimCheck, Code, DealStatus, OwnerType, ReportStatus
+from reconcile.normalise.places import place_text
 from reconcile.testing import Cell, SheetSpec, write_csv, write_xls, write_xlsx
 from reconcile.testing.nights import MemoryWorkspace, Night
 
@@ -183,7 +184,7 @@ RUN_KEYS = frozenset({"as_of", "files", "expect"})
 # scenario's inputs must be clean unless it says otherwise.
 LEDGER_COUNTERS = ("row_errors", "quarantined", "unrecognised_sheets")
 EXPECT_KEYS = frozenset({*HEADERS, "counts", *LEDGER_COUNTERS})
-FILE_SUFFIXES = (".xlsx", ".xls", ".csv")
+FILE_SUFFIXES = (".xlsx", ".xls", ".csv", ".txt")  # a .txt holds WeChat messages, as text
 # Run through real files and `reconcile run` as well: workbooks old and new, CSV, several
 # nights, re-saved files, rejected rows, a replay of an earlier night.
 END_TO_END = (
@@ -198,6 +199,7 @@ END_TO_END = (
     "payments_partial_lump_sum_credit",  # 付款记录 over three nights, copied into a second file
     "claims_three_way_checks",  # 请款单 in inputs/statements/<渠道>/, a later one replacing it
     "seed_003_rotation_forfeit",  # 轮排表 in inputs/roster/, consultants, follow-ups (SPEC 6.7)
+    "wechat_messages_types",  # a .txt of WeChat messages: report types, a rejected message
 )
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
@@ -252,8 +254,13 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
-def typed_sheets(rel: str, sheets: dict[str, list[list[Any]]]) -> dict[str, list[list[Cell]]]:
-    """A case file's sheets as a clerk's file holds them: header text, typed cells."""
+def typed_sheets(
+    rel: str, sheets: dict[str, list[list[Any]]] | str
+) -> dict[str, list[list[Cell]]] | str:
+    """A case file's sheets as a clerk's file holds them: header text, typed cells (a
+    .txt of WeChat messages is its text)."""
+    if isinstance(sheets, str):
+        return sheets
     cell = csv_cell if rel.lower().endswith(".csv") else excel_cell
     return {
         str(name): [
@@ -264,8 +271,12 @@ def typed_sheets(rel: str, sheets: dict[str, list[list[Any]]]) -> dict[str, list
     }
 
 
-def write_input(inputs: Path, rel: str, sheets: dict[str, list[list[Any]]]) -> Path:
+def write_input(inputs: Path, rel: str, sheets: dict[str, list[list[Any]]] | str) -> Path:
     path = inputs / rel
+    if isinstance(sheets, str):  # WeChat messages, saved as the site's PC client saves them
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sheets, encoding="utf-8")
+        return path
     specs = [
         SheetSpec(name=name, header=[str(v) for v in rows[0]], rows=rows[1:])
         for name, rows in typed_sheets(rel, sheets).items()
@@ -324,7 +335,7 @@ def ledger_facts(ws: Path) -> dict[str, Any]:
             " WHERE s.kind IS NULL ORDER BY 1, 2"
         ).fetchall()
     return {
-        "row_errors": [f"{p}#{s}!{r}: {reason}" for p, s, r, reason in errors],
+        "row_errors": [f"{place_text((p, s, r))}: {reason}" for p, s, r, reason in errors],
         "quarantined": [f"{p}: {reason}" for p, reason in quarantined],
         "unrecognised_sheets": [f"{p}#{s}: {note}" for p, s, note in unrecognised],
     }
@@ -584,6 +595,10 @@ def _sheet_problems(rel: str, sheets: Any) -> list[str]:
         problems.append(f"file {rel!r}: give a path relative to inputs/")
     elif not rel.lower().endswith(FILE_SUFFIXES):
         problems.append(f"file {rel!r}: must end in {', '.join(FILE_SUFFIXES)}")
+    if str(rel).lower().endswith(".txt"):
+        if not isinstance(sheets, str) or not sheets.strip():
+            problems.append(f"file {rel!r}: give the messages' text (a YAML block, |)")
+        return problems
     if not isinstance(sheets, dict) or not sheets:
         return [*problems, f"file {rel!r}: map sheet names to rows"]
     if str(rel).lower().endswith(".csv") and len(sheets) != 1:
