@@ -23,7 +23,7 @@ from reconcile.judge import Judgement
 from reconcile.judge.reasons import labels
 from reconcile.judge.reasons.turns import TURN_LABELS
 from reconcile.judge.rulings import share_text
-from reconcile.judge.timeline import Report
+from reconcile.judge.timeline import Report, Request
 from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
@@ -68,6 +68,11 @@ def related_reports(judgement: Judgement, phone: str) -> list[Report]:
     ]
 
 
+def related_requests(judgement: Judgement, phone: str) -> list[Request]:
+    """Extension requests (SPEC 6.8) linked to the number or giving it in full."""
+    return [r for r in judgement.requests if phone in (r.phone, r.phone_pattern)]
+
+
 def _rows(frame: pl.DataFrame, phone: str) -> list[dict]:
     return frame.filter(pl.col("phone") == phone).with_columns(source=place_expr()).to_dicts()
 
@@ -80,6 +85,10 @@ def timeline(judgement: Judgement, phone: str) -> list[Event]:
         name = r.customer_name or "（无姓名）"
         what = f"报备{kind}  {_who(r.channel, r.agent)}  {name} {r.phone_pattern}"
         events.append(Event(r.at, what, r.source))
+    for q in related_requests(judgement, phone):
+        name = q.customer_name or "（无姓名）"
+        what = f"延期申请  {_who(q.channel, q.agent)}  {name} {q.phone_pattern}"
+        events.append(Event(q.at, what, q.source))
     for v in _rows(inputs.visits, phone):
         bringer = f"带看：{_who(v['channel'], v['agent'])}" if v["channel"] else "自行到访"
         what = f"到访  {v['customer_name'] or ''}  {bringer}{_reception(v)}"
@@ -133,6 +142,7 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
     related = related_reports(judgement, phone)
     for r in related:
         lines += report_lines(judgement, r)
+    lines += [request_line(q) for q in related_requests(judgement, phone)]
     if unowned:
         # Before a visit no customer links a masked report to the number: those that fit
         # it under an agreeing name may be the same person (a suspected collision).
@@ -231,6 +241,16 @@ def report_lines(judgement: Judgement, report: Report, *, named: bool = False) -
     elif named and r.phone is not None:
         lines.append(f"    对应客户：{r.phone}")
     return lines
+
+
+def request_line(request: Request) -> str:
+    """An extension request's decision: the new end of the holder's protection, or R11."""
+    q = request
+    if q.honoured:
+        verdict = f"已延期，保护至 {_when(q.until) if q.until else '长期'}"
+    else:
+        verdict = f"无效 — {labels(q.codes)}"
+    return f"  延期申请 {_who(q.channel, q.agent)} {_when(q.at)}：{verdict}  [{q.source}]"
 
 
 @dataclass(frozen=True)

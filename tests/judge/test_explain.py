@@ -261,3 +261,43 @@ def test_masked_reports_that_may_be_a_number_no_one_visited_with_are_shown():
         "  报备 中原 钱七 李先生 139****5678 2026-11-19 09:00："
         "待到访  [channels/中原/报备.xlsx#报备!2]"
     ]
+
+
+def test_extension_requests_are_in_the_timeline_with_their_decision():
+    ws = MemoryWorkspace(
+        "project: 山湖一号\nreport:\n  extension: {window: 10d, extend: 1mo, times: 1}\n"
+    )
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {
+            "报备": [
+                ["客户姓名", "客户电话", "报备时间", "经纪人", "报备类型"],
+                ["赵先生", "137****2222", "2026-11-02 09:00", "王五", None],
+                ["赵先生", "137****2222", "2026-11-25 09:00", "王五", "延期申请"],
+            ]
+        },
+    )
+    ws.put(
+        "channels/德佑/报备群.txt",
+        "李经理  2026-11-26 10:00\n【延期申请】客户：赵先生 电话：137****2222\n",
+    )
+    ws.put(
+        "visits/来访.xlsx",
+        {
+            "来访": [
+                ["客户姓名", "客户电话", "到访时间", "渠道", "经纪人"],
+                ["赵先生", "13712342222", "2026-12-10 10:00", "链家", "王五"],
+            ]
+        },
+    )
+    lines = explain(ws.run(date(2026, 12, 20)).judgement, "13712342222", "山湖一号")
+    timeline = "\n".join(lines[: lines.index("判定：")])
+    assert "2026-11-25 09:00  延期申请  链家 王五  赵先生 137****2222" in timeline
+    assert "2026-11-26 10:00  延期申请  德佑 李经理  赵先生 137****2222" in timeline
+    assert (
+        "  延期申请 链家 王五 2026-11-25 09:00：已延期，保护至 2027-01-02 00:00"
+        "  [channels/链家/报备.xlsx#报备!3]"
+    ) in lines
+    [rival] = [line for line in lines if line.startswith("  延期申请 德佑")]
+    assert rival.startswith("  延期申请 德佑 李经理 2026-11-26 10:00：无效 — R11")
+    assert rival.endswith("[channels/德佑/报备群.txt#2]")
