@@ -511,12 +511,17 @@ def _verdict_lines(verdicts: pl.DataFrame) -> list[str]:
     """The report rows the night will reject for a reason the file alone shows."""
     from reconcile.judge.preview import FUTURE
     from reconcile.judge.reasons import labels as code_label
+    from reconcile.judge.vocabulary import Code
 
     lines = []
-    for row_no, pattern, codes in verdicts.iter_rows():
+    for row_no, pattern, codes, request in verdicts.iter_rows():
         text = "；".join(
             "报备时间晚于现在，要到那天才会判定" if code == FUTURE else code_label([code])
             for code in codes
         )
+        if request:
+            text = f"延期申请：{text}" + (
+                "，对应不到客户，会判为 R11 延期申请无效" if Code.R02.value in codes else ""
+            )
         lines.append(f"    第 {row_no} 行（{mask(pattern)}）：{text}")
     return lines

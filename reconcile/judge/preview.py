@@ -5,6 +5,11 @@ R03 hours or type window) on a file's normalised report records, with the
 workspace's rules, so its verdicts cannot drift from the night's. Rules that need
 other files (quota, repeats, visits, the CRM) are left to the night. A report time
 after now is shown too: the night does not judge it until that day.
+
+An extension request (报备类型 延期/延续, a 延期申请 sheet; SPEC 6.8) is no report: no
+surname or hours rule applies to it, but a number without enough visible digits fits
+no customer, and the night calls the request R11. Only that, and a time after now, is
+shown for a request (`request` is true).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from datetime import datetime
 
 import polars as pl
 
-from reconcile.config.rules import Rules
+from reconcile.config.rules import EXTENSION_TYPES, Rules
 from reconcile.judge.admission import admit
 from reconcile.judge.inputs import rows_frame
 from reconcile.judge.vocabulary import Code
@@ -25,10 +30,16 @@ FUTURE = "future"
 
 def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetime) -> pl.DataFrame:
     """One row per report record the night will reject or postpone: `row_no`,
-    `phone_pattern`, `codes` (list: R01–R03, or `future`)."""
+    `phone_pattern`, `codes` (list: R01–R03, or `future`), `request` (an extension
+    request, of which R02 alone is checked)."""
     reports = records.filter(pl.col("kind") == "report")
     empty = pl.DataFrame(
-        schema={"row_no": pl.Int64, "phone_pattern": pl.String, "codes": pl.List(pl.String)}
+        schema={
+            "row_no": pl.Int64,
+            "phone_pattern": pl.String,
+            "codes": pl.List(pl.String),
+            "request": pl.Boolean,
+        }
     )
     if reports.height == 0:
         return empty
@@ -40,8 +51,12 @@ def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetim
     )
     frame = rows_frame(ledger_like, "report", rules.timezone)
     admitted = admit(frame, rules, None)
+    request = pl.col("report_type").is_in(EXTENSION_TYPES).fill_null(False)
     judged = admitted.with_columns(
-        codes=pl.col("codes").list.eval(pl.element().filter(pl.element().is_in(FILE_CODES)))
+        request=request,
+        codes=pl.when(request)
+        .then(pl.col("codes").list.eval(pl.element().filter(pl.element() == Code.R02.value)))
+        .otherwise(pl.col("codes").list.eval(pl.element().filter(pl.element().is_in(FILE_CODES)))),
     ).with_columns(
         codes=pl.when(pl.col("at") > now)
         .then(pl.col("codes").list.concat(pl.lit([FUTURE])))
@@ -49,6 +64,6 @@ def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetim
     )
     return (
         judged.filter(pl.col("codes").list.len() > 0)
-        .select("row_no", "phone_pattern", "codes")
+        .select("row_no", "phone_pattern", "codes", "request")
         .sort("row_no", "phone_pattern")
     )

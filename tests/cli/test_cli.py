@@ -180,3 +180,29 @@ def test_template_writes_a_workbook_that_check_accepts(tmp_path, capsys, monkeyp
     assert (tmp_path / "链家.xlsx").read_bytes() == (tmp_path / "报备登记表.xlsx").read_bytes()
     assert main(["template", "--out", str(tmp_path / "t.csv")]) == 2
     assert "只能写成 .xlsx" in capsys.readouterr().err
+
+
+def test_check_judges_extension_requests_as_requests(tmp_path, capsys):
+    # SPEC 6.8: a request is no report. No surname rule applies to it; a number without
+    # enough visible digits fits no customer, so the night calls the request R11.
+    header = [*HEADER, "报备类型"]
+    path = write_xlsx(
+        tmp_path / "延期申请.xlsx",
+        [
+            SheetSpec(
+                "延期申请",
+                header,
+                [
+                    ["先生", "138****1234", "2026-11-18 10:00", "王五", "延期申请"],
+                    ["张先生", "13******34", "2026-11-18 10:00", "王五", "延期"],
+                    ["先生", "139****5678", "2026-11-18 10:00", "王五", None],
+                ],
+            )
+        ],
+    )
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "第 2 行" not in out  # a request without a surname is still a request
+    assert "第 3 行（13*******34）：延期申请：R02 号码不合规" in out
+    assert "会判为 R11 延期申请无效" in out
+    assert "有 1 行按本项目规则会被判无效或暂不判定" in out
