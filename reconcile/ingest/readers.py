@@ -369,8 +369,24 @@ def read_delimited(
         chunks.append(_text_frame(rows))
     frame = pl.concat(chunks, how="diagonal") if len(chunks) > 1 else chunks[0]
     ordered: list[str] = sorted(frame.columns, key=lambda name: int(name[1:]))
-    frame = frame.select(ordered)
+    frame = _formula_text_unwrapped(frame.select(ordered))
     return RawSheet(sheet, True, frame, [], line_numbers if multiline else None)
+
+
+def _formula_text_unwrapped(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cells written `="13812345678"`, the formula systems put in a CSV so that Excel keeps
+    a long number or leading zeros as text (docs/real-exports.md), as that text."""
+    wrapped = [name for name in frame.columns if frame[name].str.starts_with('="').any()]
+    if not wrapped:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(r'^="(?:[^"]|"")*"$'))
+        .then(pl.col(name).str.slice(2).str.head(-1).str.replace_all('""', '"', literal=True))
+        .otherwise(pl.col(name))
+        .replace("", None)  # `=""` is a blank cell, as a blank field is
+        .alias(name)
+        for name in wrapped
+    )
 
 
 def _text_frame(rows: list[list[str]]) -> pl.DataFrame:

@@ -597,10 +597,53 @@ def _time_cells(keys: Iterable[tuple[str | None, date | None]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+# ISO 8601 with its offset, as systems' APIs and some exports write a moment
+# (`2026-11-18T10:20:00+08:00`, `2026-11-18T02:20:00Z`).
+_ISO_OFFSET_RE = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:\.[0-9]+)?"
+    r" ?(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})$"
+)
+
+
+def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
+    """Moments written with an offset as the wall clock of `zone` (`YYYY-MM-DD HH:MM:SS`,
+    which the fast path reads); every other text as it is."""
+    stripped = text.str.strip_chars()
+    offset = stripped.str.contains(_ISO_OFFSET_RE).fill_null(False)
+    if not offset.any():
+        return text
+    found = stripped.filter(offset)
+    parts = found.str.extract_groups(
+        r"^([0-9-]{10})[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?(?:\.[0-9]+)? ?([Zz]|[+-][0-9:]+)$"
+    )
+    # Kept to the second: a fraction after a system's timestamp is no clerk's time.
+    normal = pl.select(
+        pl.concat_str(
+            parts.struct.field("1"),
+            pl.lit("T"),
+            parts.struct.field("2"),
+            parts.struct.field("3").fill_null(":00"),
+            parts.struct.field("4").str.replace(r"^[Zz]$", "+00:00"),
+        )
+    ).to_series()
+    local = (
+        normal.str.to_datetime("%Y-%m-%dT%H:%M:%S%z", time_unit="us", strict=False)
+        .dt.convert_time_zone(zone)
+        .dt.strftime("%Y-%m-%d %H:%M:%S")
+    )
+    # A text the pattern matched but no calendar holds (2026-13-40) stays as written.
+    return text.scatter(offset.arg_true(), local.fill_null(found))
+
+
 def parse_datetime_series(
-    values: pl.Series, *, ref: date | None = None, ref_dates: pl.Series | None = None
+    values: pl.Series,
+    *,
+    ref: date | None = None,
+    ref_dates: pl.Series | None = None,
+    zone: str | None = None,
 ) -> pl.DataFrame:
-    """Vectorised :func:`parse_datetime`, element-wise identical to it.
+    """Vectorised :func:`parse_datetime`, element-wise identical to it; with `zone` (the
+    project's), a moment written with its offset is also read, as that zone's wall clock.
 
     ``ref_dates`` gives a per-row reference date; rows where it is null (or all
     rows when it is absent) use ``ref``. Common machine-written forms are parsed
@@ -632,9 +675,14 @@ def parse_datetime_series(
             error=pl.lit(None, dtype=pl.String),
         )
 
+    # Only texts the fast path did not read can hold an offset: those few are looked at.
+    read = pending["text"] if zone is None else _local_wall_clock(pending["text"], zone)
     rows = [
         (p.value, p.has_date, p.has_time, p.year_inferred, p.error_code, p.error)
-        for p in (parse_datetime(text, ref=row_ref) for text, row_ref in pending.iter_rows())
+        for p in (
+            parse_datetime(text, ref=row_ref)
+            for text, row_ref in zip(read, pending["ref"], strict=True)
+        )
     ]
     slow = pending.hstack(pl.DataFrame(rows, schema=_RESULT_SCHEMA, orient="row"))
     frame = frame.join(

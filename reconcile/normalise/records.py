@@ -178,7 +178,7 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
 def _other_dates(frame: pl.DataFrame, kind: Kind, ctx: SheetContext) -> dict[str, pl.DataFrame]:
     """The row's other dated columns, parsed once against the file's reference date."""
     return {
-        f.name: dates.parse_datetime_series(frame[f.name], ref=ctx.ref_date)
+        f.name: dates.parse_datetime_series(frame[f.name], ref=ctx.ref_date, zone=ctx.timezone)
         for f in kind.data
         if f.type is DataType.DATETIME and f.name in frame.columns
     }
@@ -203,7 +203,7 @@ def _parse_times(
     time_field = at_field or ("time" if "time" in frame.columns else kind.time[0])
     if date_field is None:
         parsed = dates.parse_datetime_series(
-            _column(frame, time_field), ref=ctx.ref_date, ref_dates=ref_dates
+            _column(frame, time_field), ref=ctx.ref_date, ref_dates=ref_dates, zone=ctx.timezone
         )
     else:
         refs = (
@@ -254,7 +254,9 @@ def _secondary_datetime(
         return pl.Series(field, [None] * frame.height, dtype=pl.String)
     parsed = other.get(field)
     if parsed is None or parsed["year_inferred"].any():
-        parsed = dates.parse_datetime_series(frame[field], ref=ctx.ref_date, ref_dates=ref_dates)
+        parsed = dates.parse_datetime_series(
+            frame[field], ref=ctx.ref_date, ref_dates=ref_dates, zone=ctx.timezone
+        )
     return _iso(parsed["value"], ctx.timezone).alias(field)
 
 
@@ -556,7 +558,10 @@ def _also_records(
         if field not in frame.columns:
             continue
         parsed = dates.parse_datetime_series(
-            rows[field], ref=ctx.ref_date, ref_dates=event_date.gather(rows["__i"])
+            rows[field],
+            ref=ctx.ref_date,
+            ref_dates=event_date.gather(rows["__i"]),
+            zone=ctx.timezone,
         )
         at = _iso(parsed["value"], ctx.timezone)
         # The second event keeps the row's data (a visit's relatives) with its own time_known.

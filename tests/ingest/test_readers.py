@@ -150,3 +150,20 @@ def test_every_sheet_is_read_with_visibility_and_merges(tmp_path):
         assert [(s.name, s.visible) for s in sheets] == [("可见", True), ("隐藏", False)]
         assert sheets[0].merges == [(1, 1, 2, 1)], path.suffix
         assert sheets[0].frame["c1"].to_list() == ["经纪人", "王五", None]
+
+
+def test_csv_formula_text_cells_are_read_as_their_text(tmp_path):
+    # `="…"` keeps a long number or leading zeros as text when Excel opens the CSV.
+    path = tmp_path / "导出.csv"
+    path.write_text(
+        "客户电话,订单号,备注\r\n"
+        '="13812345678",="0012345","=""引号"""\r\n'
+        '"=""139****5678""",="",="1+1\r\n',
+        encoding="utf-8",
+    )
+    [sheet] = read_file(path, MAX)
+    assert sheet.frame.rows() == [
+        ("客户电话", "订单号", "备注"),
+        ("13812345678", "0012345", "引号"),
+        ("139****5678", None, '="1+1'),
+    ]

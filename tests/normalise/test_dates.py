@@ -808,3 +808,25 @@ def test_a_cell_that_reads_no_ref_parses_alike_against_any(cell, first, second):
 
     if cell is not None and not _reads_ref(cell):
         assert parse_datetime(cell, ref=first) == parse_datetime(cell, ref=second)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "wall_clock"),
+    [
+        ("2026-11-18T10:20:00+08:00", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18T02:20:00Z", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18 10:20+0800", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18t10:20:00.999+08:00", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18T10:20:00+08:00", "Europe/London", datetime(2026, 11, 18, 2, 20)),
+        # the morning the clocks go forward: 01:30 UTC is 02:30 BST
+        ("2026-03-29T01:30:00Z", "Europe/London", datetime(2026, 3, 29, 2, 30)),
+        ("2026-11-18T23:30:00-05:00", "Asia/Shanghai", datetime(2026, 11, 19, 12, 30)),
+        ("2026-13-40T10:20:00+08:00", "Asia/Shanghai", None),
+    ],
+)
+def test_a_moment_with_its_offset_is_read_as_the_projects_wall_clock(text, zone, wall_clock):
+    parsed = parse_datetime_series(pl.Series([text, "2026-11-18 09:00"]), zone=zone)
+    assert parsed["value"].to_list() == [wall_clock, datetime(2026, 11, 18, 9, 0)]
+    assert parsed["has_time"][0] is (wall_clock is not None)
+    # Without the project's zone an offset is not guessed: the cell is an error.
+    assert parse_datetime_series(pl.Series([text]))["value"].to_list() == [None]
