@@ -140,6 +140,11 @@ def _time_only(text: str) -> DateParse:
     return DateParse(None, False, True, False, RowError.DATE_TIME_ONLY, reason)
 
 
+# The weekday hand-kept registers write beside a date (11月18日（周三）, 星期三): it adds
+# nothing to the date it follows.
+_WEEKDAY_RE = re.compile(r"\(?(?:星期|礼拜|周)[一二三四五六日天]\)?")
+
+
 def _normalise(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_DASHES).lower()
     return " ".join(folded.split())
@@ -328,6 +333,7 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
     if not s:
         return _MISSING
     text = value.strip()
+    s = " ".join(_WEEKDAY_RE.sub(" ", s).split())
 
     if _NUMBER_RE.fullmatch(s):
         number = float(s)

@@ -204,6 +204,12 @@ PARSE_CASES = [
     ("80000.5", None, None, False, False, INVALID),
     ("1.5", None, None, False, False, INVALID),
     ("2026", None, None, False, False, INVALID),
+    # a weekday beside the date (hand-kept registers) adds nothing; alone it is no date
+    ("2026-11-18 10:20:00 星期三", None, dt(2026, 11, 18, 10, 20), True, False, None),
+    ("2026-11-18(周三) 10:20", None, dt(2026, 11, 18, 10, 20), True, False, None),
+    ("2026/11/18 礼拜三 下午3点", None, dt(2026, 11, 18, 15), True, False, None),
+    ("11月18日（周三）", REF, dt(2026, 11, 18), False, True, None),
+    ("周三", None, None, False, False, INVALID),
 ]
 
 
