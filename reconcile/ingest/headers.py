@@ -49,7 +49,20 @@ class AliasTable:
         return cls(lookup)
 
     def field_for(self, header: str | None) -> str | None:
-        return self.lookup.get(normalise_header(header))
+        """The field a header names; a trailing note in brackets that names no field
+        itself (客户电话(全号), 手机号（后四位）, 报备时间(yyyy-mm-dd hh:mm)) is read past.
+        A note that names a field (姓名(手机)) makes a combined header instead, and a unit
+        of ten thousand (万元) changes what the cells mean, so neither is dropped."""
+        text = normalise_header(header)
+        found = self.lookup.get(text)
+        if found is None:
+            noted = _TRAILING_NOTE.fullmatch(text)
+            if noted is not None and noted["note"] not in self.lookup and "万" not in noted["note"]:
+                found = self.lookup.get(noted["base"])
+        return found
+
+
+_TRAILING_NOTE = re.compile(r"(?P<base>.+?)[(（\[【](?P<note>[^()（）\[\]【】]*)[)）\]】]")
 
 
 # A group label over sub-headers (易居's 客户信息 | 经纪人信息 over 姓名 | 电话) qualifies

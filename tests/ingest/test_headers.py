@@ -61,6 +61,20 @@ from reconcile.ingest.headers import (
         ("序号", None),
         ("", None),
         (None, None),
+        # a trailing note that names no field is read past
+        ("客户电话（全号）", "phone"),
+        ("手机号(后四位)", "phone"),
+        ("报备时间(yyyy-mm-dd hh:mm)", "reported_at"),
+        ("报备时间【必填】", "reported_at"),
+        ("到访时间[实际]", "visited_at"),
+        # ... but a note naming a field is a combined header, and 万元 changes the cells
+        ("姓名(手机)", None),
+        ("成交金额(万元)", None),
+        ("(全号)", None),
+        # 全民营销/分销 apps' 推荐 is a report
+        ("推荐时间", "reported_at"),
+        ("推荐日期", "reported_date"),
+        ("推荐经纪人", "agent"),
     ],
 )
 def test_builtin_aliases(header, field):
