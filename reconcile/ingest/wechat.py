@@ -664,6 +664,7 @@ def read_message(message: Message, project: str | None = None) -> Reading:
                 if (
                     other[1] not in LABELS
                     and other[1] not in TYPE_WORDS
+                    and other[1] not in _TITLES
                     and not _PHONE_RE.match(text, other.end())
                 ):
                     reading.unused.append(other[1])

@@ -560,6 +560,8 @@ def test_any_text_reads_without_crashing_and_shows_no_control_characters(text):
         # none: a plain report, and 报备 alone names no type
         ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678", [None]),
         ("【报备】2026年12月2日 10:30\n客户：王女士 电话：139****5678", [None]),
+        # 报备 alone names no type, and is no unused label either
+        ("李四 2026-12-01 10:15\n报备：张先生 138****1234 明天下午到访", [None]),
         # a word inside a remark is no title
         ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678 备注：下周申请延期", [None]),
     ],
