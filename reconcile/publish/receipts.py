@@ -55,6 +55,10 @@ REPORT_COLUMNS = (
     Column("报备类型"),
     Column("状态"),
     Column("原因", max_width=40, wrap=True),
+    # A pending report: until when it holds without a visit, and the days left (SPEC 6.8
+    # reminders: red under 3), as 归属客户 shows a held customer's.
+    Column("保护期至", "text"),
+    Column("剩余天数", "days"),
     Column("来源", max_width=60, wrap=True),
 )
 CUSTOMER_COLUMNS = (
@@ -290,14 +294,21 @@ class Receipt:
         return receipts
 
     # 报备回执 -------------------------------------------------------------------------
-    def report_rows(self) -> list[list[object]]:
+    def report_rows(self, as_of: date | None = None) -> list[list[object]]:
         # A night has a few hundred (status, codes, signed) and 200,000 rows that show them.
         views: dict[tuple, tuple[str, str]] = {}
-        rows = [self._report_row(report, views) for report in self.reports]
+        ends: dict[tuple[datetime, tzinfo | None], str] = {}  # see `_end_text`
+        rows = [self._report_row(report, views, as_of, ends) for report in self.reports]
         rows += [self._error_row(error) for error in self.errors]
         return rows
 
-    def _report_row(self, report: Report, views: dict[tuple, tuple[str, str]]) -> list[object]:
+    def _report_row(
+        self,
+        report: Report,
+        views: dict[tuple, tuple[str, str]],
+        as_of: date | None,
+        ends: dict[tuple[datetime, tzinfo | None], str],
+    ) -> list[object]:
         seen = (report.status, tuple(report.codes), report.phone in self.signed)
         view = views.get(seen)
         if view is None:
@@ -305,6 +316,9 @@ class Receipt:
         status, reason = view
         if report.row_id in self.queue:
             reason = queue_text(self.queue[report.row_id])
+        end = left = None
+        if report.status == ReportStatus.PENDING:
+            end, left = _end_text(report.until, ends), days_left(report.until, as_of)
         return [
             report.row_id,
             report.agent,
@@ -314,6 +328,8 @@ class Receipt:
             report.report_type,
             status,
             reason,
+            end,
+            left,
             self._place(report.order),
         ]
 
@@ -329,6 +345,8 @@ class Receipt:
             error["report_type"],
             ReportStatus.INVALID.label,
             reason,
+            None,
+            None,
             self._source(error["source"], error["path"], error["row_no"]),
         ]
 
@@ -378,7 +396,7 @@ class Receipt:
             agent,
             mine.row_id if mine else None,
             self._customer_note(episode),
-            days_left(episode, as_of),
+            days_left(episode.until, as_of),
         ]
 
     def _own_report(self, episode: Episode) -> Report | None:
@@ -595,10 +613,9 @@ class Receipt:
         return rows
 
 
-def days_left(episode: Episode, as_of: date | None) -> int | None:
-    """Whole days of protection left after the night `as_of` (SPEC 6.8 reminders); None
-    when it never ends or has ended."""
-    until = episode.until
+def days_left(until: datetime | None, as_of: date | None) -> int | None:
+    """Whole days of a protection ending at `until` left after the night `as_of` (SPEC 6.8
+    reminders); None when it never ends or has ended."""
     if until is None or as_of is None:
         return None
     last_day = (until - timedelta(microseconds=1)).date()
@@ -673,7 +690,7 @@ def _reasons_text(codes: tuple[Code, ...], signed: bool) -> str:
 
 
 def _write(receipt: Receipt, rules: Rules, as_of: date, path: Path) -> Path:
-    reports = receipt.report_rows()
+    reports = receipt.report_rows(as_of)
     sheets = [
         Sheet(OVERVIEW, OVERVIEW_COLUMNS, receipt.overview_rows(reports)),
         Sheet(REPORTS, REPORT_COLUMNS, reports),

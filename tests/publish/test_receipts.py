@@ -7,6 +7,7 @@ the office and the CRM recorded.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -14,7 +15,8 @@ import pytest
 
 from reconcile.publish.receipts import receipt_channels, write_receipts
 from reconcile.publish.text import masked_phone
-from reconcile.publish.workbook import cell_text, display_width
+from reconcile.publish.workbook import DAYS_FORMAT, cell_text, display_width
+from reconcile.testing.nights import MemoryWorkspace
 from tests.publish.conftest import HOSTILE_AGENT, SIGNED, Night, alignment, column_width, sheets
 
 SHEETS = ["概要", "报备回执", "归属客户", "佣金"]
@@ -28,6 +30,8 @@ REPORT_HEADER = [
     "报备类型",
     "状态",
     "原因",
+    "保护期至",
+    "剩余天数",
     "来源",
 ]
 # Words that tell of a collision, a dispute or a ruling between channels.
@@ -305,3 +309,33 @@ def test_receipts_are_deterministic_and_stale_ones_go(night: Night, tmp_path: Pa
     assert sorted(p.name for p in tmp_path.glob("*.xlsx")) == sorted(p.name for p in first.values())
     for channel, path in first.items():
         assert path.read_bytes() == second[channel].read_bytes(), channel
+
+
+def test_a_pending_report_shows_until_when_it_holds_and_the_days_left(tmp_path: Path) -> None:
+    # An agency's report not yet visited holds for report.validity: its receipt says until
+    # when, and how many days are left after the night (red under 3), as 归属客户 does.
+    ws = MemoryWorkspace("project: 山湖一号\nreport: {validity: 30d}\n")
+    header = ["客户姓名", "客户电话", "报备时间", "经纪人"]
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {
+            "报备": [
+                header,
+                ["张先生", "138****1234", "2026-11-18 10:00", "王五"],
+                ["李女士", "139****5678", "2026-10-23 10:00", "王五"],
+                ["先生", "137****0000", "2026-11-18 11:00", "王五"],  # R01: invalid
+            ]
+        },
+    )
+    night = ws.run(date(2026, 11, 20))
+    path = write_receipts(night.judgement, ws.rules, night.as_of, tmp_path)["链家"]
+    rows = [dict(zip(REPORT_HEADER, row, strict=True)) for row in sheets(path)["报备回执"][1:]]
+    shown = {row["号码"]: (row["状态"], row["保护期至"], row["剩余天数"]) for row in rows}
+    assert shown == {
+        "138****1234": ("待到访", "2026-12-17 24:00", 27),
+        "139****5678": ("待到访", "2026-11-21 24:00", 1),
+        "137****0000": ("无效", "", ""),
+    }
+    sheet = openpyxl.load_workbook(path)["报备回执"]
+    days = REPORT_HEADER.index("剩余天数") + 1
+    assert sheet.cell(row=2, column=days).number_format == DAYS_FORMAT
