@@ -35,6 +35,7 @@ from reconcile.ops.lock import Holder, RunLocked, lock_state, run_lock
 from reconcile.ops.logs import logging_to
 from reconcile.ops.pipeline import run
 from reconcile.publish.group import ProjectNight, Published, bounded, publish_group, read_view
+from reconcile.publish.stream import SheetTooLong
 from reconcile.store.ledger import Ledger, RunRow
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,8 @@ def run_fleet(
                 raise GroupPublishError(
                     f"集团结算表与争议汇总无法写入 {folder}（{exc.strerror or exc}）"
                 ) from exc
+            except SheetTooLong as exc:
+                raise GroupPublishError(f"集团结算表与争议汇总无法写入 {folder}（{exc}）") from exc
         except BaseException as exc:
             ledger.finish_run(run_id, "failed", _now(group), _summary(arrived, repr(exc)))
             raise

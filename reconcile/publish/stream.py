@@ -117,10 +117,27 @@ class Sheet:
         return max(len(self.rows) + 1, 2)
 
 
+EXCEL_ROWS = 1_048_576  # the rows of one worksheet (Excel 2007 and later)
+
+
+class SheetTooLong(ValueError):
+    """A sheet needs more rows than a worksheet holds. It is never written cut short:
+    xlsxwriter drops a row beyond the last without a word, and totals over a cut table
+    would be wrong."""
+
+
 def write_book(
     path: Path, sheets: Sequence[Sheet], project: str, title: str, as_of: date, zone: ZoneInfo
 ) -> Path:
-    """Write `sheets` in order to `path`, atomically; every page headed `title·<sheet>`."""
+    """Write `sheets` in order to `path`, atomically; every page headed `title·<sheet>`.
+    Raises `SheetTooLong` (nothing written) for a sheet longer than Excel's."""
+    for sheet in sheets:
+        height = sheet.last + len(sheet.below)
+        if height > EXCEL_ROWS:
+            raise SheetTooLong(
+                f"{path.name} 的工作表“{sheet.name}”需要 {height:,} 行，超过 Excel 单个工作表的"
+                f"上限 {EXCEL_ROWS:,} 行；为免截断少算，未写出该文件"
+            )
     moment = night_moment(as_of, zone)
     plans = [_Plan.of(sheet, zone) for sheet in sheets]
     if all(plan.plain for plan in plans):

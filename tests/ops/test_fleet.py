@@ -311,3 +311,17 @@ def test_group_files_that_cannot_be_written_fail_the_command_but_keep_the_outcom
     assert night.status == "failed"
     assert [(p["name"], p["status"]) for p in night.summary["projects"]] == [("p", "failed")]
     assert "集团结算表与争议汇总无法写入" in night.summary["error"]
+
+
+def test_a_group_sheet_longer_than_excel_fails_the_command_rather_than_cutting_it(
+    tmp_path, capsys, monkeypatch
+):
+    # At a group's full scale 明细 may need more rows than a worksheet holds; a cut table
+    # would make every SUMPRODUCT total wrong. (A sheet of a few rows stands in for it.)
+    monkeypatch.setattr("reconcile.publish.stream.EXCEL_ROWS", 3)
+    group_yaml = tmp_path / "group.yaml"
+    group_yaml.write_text("outputs: out\nprojects: [{workspace: p}]\n", encoding="utf-8")
+    assert main(["fleet", "run", "--projects", str(group_yaml), "--as-of", "2026-11-20"]) == 1
+    err = capsys.readouterr().err
+    assert "集团结算表与争议汇总无法写入" in err and "超过 Excel 单个工作表的上限 3 行" in err
+    assert not list((tmp_path / "out").rglob("*.xlsx"))

@@ -12,12 +12,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from reconcile.publish.stream import (
+    EXCEL_ROWS,
     Extra,
     Sheet,
+    SheetTooLong,
     _fast_book,
     _LineCounter,
     _lines,
@@ -234,3 +237,15 @@ def test_a_formula_or_a_time_outside_its_column_takes_the_cell_by_cell_engine() 
     assert not _Plan.of(Sheet("表", COLUMNS, odd_time), ZONE).plain
     below = [[Extra("合计")]]
     assert not _Plan.of(Sheet("表", COLUMNS, [], below=below), ZONE).plain
+
+
+def test_a_sheet_longer_than_a_worksheet_is_refused_whole(tmp_path):
+    columns = [Column("编号")]
+    fits = Sheet("明细", columns, [["x"]] * (EXCEL_ROWS - 1))  # the header and 1,048,575 rows
+    too_long = Sheet("明细", columns, [["x"]] * EXCEL_ROWS)
+    below = Sheet("汇总", columns, [["x"]] * (EXCEL_ROWS - 2), below=[[None], [None]])
+    for sheet in (too_long, below):
+        with pytest.raises(SheetTooLong, match="超过 Excel 单个工作表的上限 1,048,576 行"):
+            write_book(tmp_path / "a.xlsx", [sheet], "项目", "标题", date(2026, 11, 20), ZONE)
+    assert not (tmp_path / "a.xlsx").exists()
+    assert fits.last == EXCEL_ROWS
