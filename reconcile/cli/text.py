@@ -21,7 +21,7 @@ from reconcile.ingest.files import FileOutcome
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
 from reconcile.normalise.phones import mask
-from reconcile.normalise.places import sheet_label
+from reconcile.normalise.places import MESSAGES, sheet_label
 from reconcile.ops.pipeline import LedgerTotals, RunSummary
 
 # The judge, the publishers and the WeChat reader are imported by the functions that use
@@ -418,7 +418,7 @@ class CheckText:
 def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
     """Every sheet of one file as the night would read it, and whether it can be handed in;
     rows are judged against `now` (a report dated later is not judged yet)."""
-    from reconcile.ingest.wechat import is_message_file, message_lines
+    from reconcile.ingest.wechat import message_lines
     from reconcile.judge.preview import report_verdicts
 
     lines = [f"文件：{outcome.file.path}"]
@@ -429,7 +429,8 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
     path = outcome.file.path
     # A .txt of WeChat messages: how each message was read stands in for the header.
     project = rules.project if "project" in rules.model_fields_set else None
-    messages = message_lines(path, project) if is_message_file(path) else None
+    read_as_messages = any(sheet.name == MESSAGES for sheet in outcome.sheets)
+    messages = message_lines(path, project) if read_as_messages else None
     for sheet in outcome.sheets:
         hidden = "（隐藏工作表）" if sheet.hidden else ""
         if sheet.kind is None and sheet.name in INSTRUCTION_SHEETS:

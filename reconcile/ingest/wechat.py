@@ -996,13 +996,3 @@ _FIELD_WORDS = {
     "project": "项目",
     "expected_visit_at": "预计到访",
 }
-
-
-def is_message_file(path: Path) -> bool:
-    """Whether `check` should describe the file message by message."""
-    if path.suffix.lower() != ".txt":
-        return False
-    try:
-        return not looks_like_table(decode_text(path.read_bytes()))
-    except (FileRejected, OSError):
-        return False
