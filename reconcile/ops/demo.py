@@ -170,6 +170,8 @@ notify:
 """
 
 CONSULTANTS = ("李娜", "张伟", "黄婷")  # the sales office's 置业顾问
+ROSTER_START, ROSTER_DAYS = date(2026, 11, 2), 19  # the 轮排表 covers 11-02 … 11-20
+ROSTER_OFF = frozenset({("黄婷", 5), ("张伟", 2)})  # (consultant, day of the roster's week) off
 CHANNEL_AGENTS = {
     "链家": ["王磊", "刘洋", "陈静"],
     "我爱我家": ["赵敏", "孙浩"],
@@ -519,6 +521,7 @@ def _write_visits(
             ]
         )
     rows.sort(key=lambda r: (r[0], r[1]))
+    _receive_in_turn(rows)
     receptionists: dict[str, str] = {}
     for row in rows:
         receptionists.setdefault(str(row[3]), str(row[6]))
@@ -536,6 +539,39 @@ def _write_visits(
         title=[["山湖一号案场来访登记表（2026年11月）"]],
     )  # fmt: skip
     return [write_xlsx(inputs / "visits/来访登记表_2026-11.xlsx", [spec])], receptionists
+
+
+def _roster_day(day: date) -> tuple[list[str], frozenset[str]] | None:
+    """The day's order and who is off, as `_write_roster` writes them (None: no roster)."""
+    offset = (day - ROSTER_START).days
+    if not 0 <= offset < ROSTER_DAYS:
+        return None
+    order = list(CONSULTANTS[offset % 3 :] + CONSULTANTS[: offset % 3])
+    return order, frozenset(name for name in order if (name, offset % 7) in ROSTER_OFF)
+
+
+def _receive_in_turn(rows: list[list[Cell]]) -> None:
+    """The office mostly keeps its 轮排表: each day's visitors (all new customers here) go
+    round the day's order, past who is off. Every seventh visitor was taken by whoever the
+    register first named (`rows[6]`): out of turn when that is not who was due (T01), the
+    turn then staying with the one due, as the audit counts it (SPEC 6.7, `forfeit`)."""
+    today: date | None = None
+    roster: tuple[list[str], frozenset[str]] | None = None
+    due = 0
+    for number, row in enumerate(rows, start=1):
+        day = row[0]
+        assert isinstance(day, date)
+        if day != today:
+            today, roster, due = day, _roster_day(day), 0
+        if roster is None:
+            continue
+        order, off = roster
+        while order[due % len(order)] in off:
+            due += 1
+        if number % 7 == 0 and row[6] != order[due % len(order)]:
+            continue  # taken out of turn: the turn is still the one due
+        row[6] = order[due % len(order)]
+        due += 1
 
 
 def _designated_visit(rows: list[list[Cell]], buyers: list[Person]) -> list[list[Cell]]:
@@ -639,12 +675,15 @@ def _write_roster(inputs: Path) -> list[Path]:
     """The sales office's 轮排表 (SPEC 6.7): each day the three consultants' order, turned by
     one place a day, and who is off."""
     rows: list[list[Cell]] = []
-    for offset in range(19):  # 11-02 … 11-20
-        day = date(2026, 11, 2) + timedelta(days=offset)
-        order = CONSULTANTS[offset % 3 :] + CONSULTANTS[: offset % 3]
-        for place, name in enumerate(order, start=1):
-            off = (name, offset % 7) in (("黄婷", 5), ("张伟", 2))
-            rows.append([day, place, name, "是" if off else "否"])
+    for offset in range(ROSTER_DAYS):
+        day = ROSTER_START + timedelta(days=offset)
+        found = _roster_day(day)
+        assert found is not None
+        order, off = found
+        rows += [
+            [day, place, name, "是" if name in off else "否"]
+            for place, name in enumerate(order, start=1)
+        ]
     spec = SheetSpec("轮排表", ["日期", "顺序", "置业顾问", "是否休息"], rows)
     return [write_xlsx(inputs / "roster/轮排表_2026-11.xlsx", [spec])]
 
