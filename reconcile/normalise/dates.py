@@ -69,6 +69,7 @@ _YEARLESS_RES = (
 _PLACEHOLDER_DAYS = frozenset({(0, 0, 0), (1900, 1, 1)})
 
 _PERIOD = "(?P<period>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|夜间|晚间)"
+_PERIOD_RE = re.compile(_PERIOD)
 _AMPM = r"(?P<ampm>am|pm|a\.m\.|p\.m\.)"
 _CN_NUMBER = "[0-9]{1,2}|[零〇一二两三四五六七八九十]{1,3}"
 _COLON_CLOCK_RE = re.compile(
@@ -184,7 +185,31 @@ def _to_24h(hour: int, period: str | None) -> tuple[int, int] | None:
     return (hour + 12, 0)
 
 
+# Hand-kept registers write when a visit began as a span or an approximation
+# (14:00-15:00, 下午2点~3点, 10:30左右, 约10点): the start, as written, is the time.
+_APPROXIMATE_RE = re.compile(r"^(?:大约|大概|约)\s*|\s*(?:左右|前后)$")
+_SPAN_RE = re.compile(r"(?P<start>[^-~至到]+?)\s*(?:-|~|至|到)\s*(?P<end>[^-~至到]+)")
+_SECONDS_RE = re.compile(r"[0-9]:[0-9]{2}:[0-9]{2}")
+# A part of the day alone (2026-11-18 下午) names no time: the date is known, the time not.
+_PERIOD_ONLY = frozenset(
+    {"凌晨", "早上", "早晨", "上午", "中午", "下午", "傍晚", "晚上", "夜里", "夜间", "晚间"}
+)
+
+
 def _parse_clock(text: str) -> _Clock | None:
+    bare = _APPROXIMATE_RE.sub("", text)
+    span = _SPAN_RE.fullmatch(bare)
+    # A start with seconds is a system's moment, and `-05:00` after it an offset, no span.
+    if span is not None and not _SECONDS_RE.search(span["start"]):
+        start, end = span["start"], span["end"]
+        period = _PERIOD_RE.match(start)
+        # 下午2点-3点: the end's period is the start's.
+        ends = _single_clock(end) or (period and _single_clock(period.group(0) + end))
+        return _single_clock(start) if ends else None
+    return _single_clock(bare)
+
+
+def _single_clock(text: str) -> _Clock | None:
     match = (
         _COLON_CLOCK_RE.fullmatch(text)
         or _HANZI_CLOCK_RE.fullmatch(text)
@@ -283,7 +308,7 @@ def to_iso(value: datetime, tz: str) -> str:
 
 def _rest_clock(rest: str) -> _Clock | None:
     rest = rest.strip().removeprefix("t").strip()
-    return _NO_CLOCK if not rest else _parse_clock(rest)
+    return _NO_CLOCK if not rest or rest in _PERIOD_ONLY else _parse_clock(rest)
 
 
 def _dated(year: int, month: int, day: int, rest: str, text: str, *, inferred: bool) -> DateParse:

@@ -210,6 +210,20 @@ PARSE_CASES = [
     ("2026/11/18 礼拜三 下午3点", None, dt(2026, 11, 18, 15), True, False, None),
     ("11月18日（周三）", REF, dt(2026, 11, 18), False, True, None),
     ("周三", None, None, False, False, INVALID),
+    # a visit's span or an approximate time is its start, as written
+    ("2026-11-18 14:00-15:00", None, dt(2026, 11, 18, 14), True, False, None),
+    ("2026-11-18 14:00~15:00", None, dt(2026, 11, 18, 14), True, False, None),
+    ("2026-11-18 下午3点到5点", None, dt(2026, 11, 18, 15), True, False, None),
+    ("2026-11-18 晚上7点-9点", None, dt(2026, 11, 18, 19), True, False, None),
+    ("2026-11-18 10:30左右", None, dt(2026, 11, 18, 10, 30), True, False, None),
+    ("2026-11-18 约10点", None, dt(2026, 11, 18, 10), True, False, None),
+    ("2026-11-18 10:30-", None, None, False, False, INVALID),
+    ("2026-11-18 10:30-xx", None, None, False, False, INVALID),
+    # ... never a system's moment with a negative offset, which no wall clock gives
+    ("2026-11-18 10:20:00-05:00", None, None, False, False, INVALID),
+    # a part of the day alone: the date is known, the time not
+    ("2026-11-18 下午", None, dt(2026, 11, 18), False, False, None),
+    ("2026-11-18 中午", None, dt(2026, 11, 18), False, False, None),
 ]
 
 
@@ -325,6 +339,10 @@ COMBINE_CASES = [
     ("1899-12-30 00:00:00", None, None, None, False, False, MISSING),
     ("1899-12-30 00:00:00", "17:20", None, None, True, False, TIME_ONLY),
     ("1900-01-01 00:00:00", "2026-11-19 10:00:00", None, dt(2026, 11, 19, 10), True, False, None),
+    # a span or an approximate time in the time column: its start
+    ("2026-11-18", "14:00-15:00", None, dt(2026, 11, 18, 14), True, False, None),
+    ("2026-11-18", "下午2点-3点", None, dt(2026, 11, 18, 14), True, False, None),
+    ("2026-11-18", "上午10:00左右", None, dt(2026, 11, 18, 10), True, False, None),
 ]
 
 
