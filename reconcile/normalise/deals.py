@@ -38,6 +38,12 @@ _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("订", "认购"),
     ("定", "认购"),
 )
+# A stage not reached yet (待签约, 未签约, 认购待签, 尚未网签): waiting to sign is a
+# subscription, and waiting to subscribe names no stage of its own. Read before the
+# words above, which would take the 签 in 待签约 for a signed contract.
+_NOT_YET = "(?:待|未|拟|尚未|还未|将要|准备)"
+_NOT_YET_SIGNED = re.compile(f"{_NOT_YET}(?:网签|草签|签约|签订|签)")
+_NOT_YET_SUBSCRIBED = re.compile(f"{_NOT_YET}(?:认购|大定|下定|定)")
 _AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)(万|万元|元)?$")
 
 
@@ -52,14 +58,16 @@ def parse_stage(value: str | None) -> Parsed:
     """小订 / 认购 / 签约 / 退房 from the many ways CRM exports spell them.
 
     已签约, 网签, 草签 and 成销 are 签约; 大定 is 认购; 认筹 and 定金 are 小订; 退订, 退定 and
-    作废 are 退房.
+    作废 are 退房. 待签约 and 未签约 are 认购; 待认购 alone is no stage (a row error).
     """
-    text = unicodedata.normalize("NFKC", value or "").strip()
-    if not text:
+    written = unicodedata.normalize("NFKC", value or "").strip()
+    if not written:
         return Parsed(None, RowError.STAGE_MISSING, "缺少成交阶段（小订/认购/签约/退房）")
+    text = _NOT_YET_SUBSCRIBED.sub("", _NOT_YET_SIGNED.sub("认购", written))
     for word, stage in _STAGE_WORDS:
         if word in text:
             return Parsed(stage)
+    text = written
     return Parsed(
         None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{text}），应为小订、认购、签约或退房"
     )
@@ -328,6 +336,9 @@ def parse_signed_amount(value: str | None, label: str = "付款金额") -> Parse
 _NOT_PAID = (
     "退票", "失败", "作废", "撤销", "取消", "驳回", "退回", "待付", "未付", "待支付", "未支付",
     "处理中", "审批中", "待审批", "审核中", "待审核", "冲销", "冲红", "挂起", "暂停",
+    # money on its way, or not yet out: not paid tonight
+    "付款中", "支付中", "打款中", "转账中", "结算中", "未结算", "待结算", "未到账", "待到账",
+    "未打款", "待打款", "未完成",
 )  # fmt: skip
 
 

@@ -48,6 +48,15 @@ from reconcile.normalise.errors import RowError
         ("作废", "退房"),
         ("取消认购", "退房"),
         (" 网签 ", "签约"),
+        # a stage not reached yet: waiting to sign is a subscription, never a contract
+        ("待签约", "认购"),
+        ("未签约", "认购"),
+        ("待网签", "认购"),
+        ("尚未网签", "认购"),
+        ("认购待签", "认购"),
+        ("已认购未签约", "认购"),
+        ("未签约退房", "退房"),
+        ("认购转签约", "签约"),
     ],
 )
 def test_stage_words_read_as_their_level(cell: str, stage: str) -> None:
@@ -61,6 +70,10 @@ def test_stage_words_read_as_their_level(cell: str, stage: str) -> None:
         ("", "stage_missing"),
         ("意向", "stage_invalid"),
         ("成交", "stage_invalid"),
+        # waiting to subscribe, or to be decided, names no stage (was 认购 by its 订/定)
+        ("待认购", "stage_invalid"),
+        ("未认购", "stage_invalid"),
+        ("待定", "stage_invalid"),
     ],
 )
 def test_an_unknown_stage_is_a_row_error(cell: str | None, code: str) -> None:
@@ -213,6 +226,15 @@ def test_a_bare_room_is_a_flat_only_with_its_buyer(room: str, phone: str) -> Non
         ("待付款", False),
         ("审批中", False),
         ("已作废", False),
+        # money on its way, or not yet out
+        ("付款中", False),
+        ("打款中", False),
+        ("结算中", False),
+        ("未结算", False),
+        ("未到账", False),
+        ("已结算", True),
+        ("已到账", True),
+        ("部分付款", True),
     ],
 )
 def test_a_payment_status_says_whether_money_went_out(cell: str | None, made: bool) -> None:
