@@ -298,7 +298,8 @@ class Receipt:
         # A night has a few hundred (status, codes, signed) and 200,000 rows that show them.
         views: dict[tuple, tuple[str, str]] = {}
         ends: dict[tuple[datetime, tzinfo | None], str] = {}  # see `_end_text`
-        rows = [self._report_row(report, views, as_of, ends) for report in self.reports]
+        lefts: dict[datetime | None, int | None] = {}  # days left, by end (a few a night)
+        rows = [self._report_row(report, views, as_of, ends, lefts) for report in self.reports]
         rows += [self._error_row(error) for error in self.errors]
         return rows
 
@@ -308,6 +309,7 @@ class Receipt:
         views: dict[tuple, tuple[str, str]],
         as_of: date | None,
         ends: dict[tuple[datetime, tzinfo | None], str],
+        lefts: dict[datetime | None, int | None],
     ) -> list[object]:
         seen = (report.status, tuple(report.codes), report.phone in self.signed)
         view = views.get(seen)
@@ -318,7 +320,11 @@ class Receipt:
             reason = queue_text(self.queue[report.row_id])
         end = left = None
         if report.status == ReportStatus.PENDING:
-            end, left = _end_text(report.until, ends), days_left(report.until, as_of)
+            until = report.until
+            end = _end_text(until, ends)
+            left = (
+                lefts[until] if until in lefts else lefts.setdefault(until, days_left(until, as_of))
+            )
         return [
             report.row_id,
             report.agent,
