@@ -111,7 +111,7 @@ _READ_FIELDS = (
     "report_type",
 )  # fmt: skip
 # Spreadsheet headers too loose for free text (`号码` in 经纪人号码, `类型`): left out.
-_TOO_LOOSE = frozenset({"号码", "OCstAllTel", "说明", "中介", "收款单位", "收款方"})
+_TOO_LOOSE = frozenset({"号码", "OCstAllTel", "说明", "中介", "收款单位", "收款方", "类型"})
 # Generic number labels: after an agent on the same line they are the agent's number.
 _GENERIC_PHONE_LABELS = frozenset({"电话", "手机", "手机号", "联系电话", "联系方式", "手机号码"})
 

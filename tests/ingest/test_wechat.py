@@ -562,6 +562,8 @@ def test_any_text_reads_without_crashing_and_shows_no_control_characters(text):
         ("【报备】2026年12月2日 10:30\n客户：王女士 电话：139****5678", [None]),
         # 报备 alone names no type, and is no unused label either
         ("李四 2026-12-01 10:15\n报备：张先生 138****1234 明天下午到访", [None]),
+        # another kind of 类型 is no 报备类型 (物业类型 is the flat's use), and is listed unused
+        ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678\n物业类型：住宅", [None]),
         # a word inside a remark is no title
         ("张经理  2026-12-01 10:15\n客户：王女士 电话：139****5678 备注：下周申请延期", [None]),
     ],
@@ -569,5 +571,6 @@ def test_any_text_reads_without_crashing_and_shows_no_control_characters(text):
 def test_a_message_names_its_report_type(text, types):
     read = [r for r in wechat.readings(text) if r.is_report]
     assert [r.fields.get("report_type") for r in read] == types
-    assert all(r.problem is None and not r.unused for r in read)
+    assert all(r.problem is None for r in read)
+    assert all(not r.unused or r.unused == ["物业类型"] for r in read)
     assert [row["报备类型"] for r in read for row in wechat.rows_of(r)] == types
