@@ -28,7 +28,7 @@ def example_phone(rules: Rules) -> str:
 
 def message_fields(rules: Rules, company: str = "某某地产") -> list[tuple[str, str]]:
     """(label, example value) of the recommended message, one a line."""
-    return [
+    fields = [
         ("报备项目", rules.project),
         ("客户姓名", "张先生"),
         ("客户电话", example_phone(rules)),
@@ -37,6 +37,9 @@ def message_fields(rules: Rules, company: str = "某某地产") -> list[tuple[st
         ("经纪人", "李四"),
         ("公司", company),
     ]
+    if rules.report.types:  # the project's own type names, which the rules judge by
+        fields.insert(4, ("报备类型", next(iter(rules.report.types))))
+    return fields
 
 
 def recommended_message(rules: Rules, company: str = "某某地产") -> str:
@@ -46,7 +49,7 @@ def recommended_message(rules: Rules, company: str = "某某地产") -> str:
 def notes(rules: Rules) -> list[tuple[str, str]]:
     """The 说明 sheet's lines on reporting by WeChat."""
     shown = "；".join(f"{label}：{value}" for label, value in message_fields(rules))
-    return [
+    found = [
         (
             "格式",
             "在微信群报备时，每条消息报备一位客户，一行一项，标签后用冒号：" + shown,
@@ -62,6 +65,23 @@ def notes(rules: Rules) -> list[tuple[str, str]]:
             "reconcile template --kind wechat 可写出这一格式的文本文件",
         ),
     ]
+    types = "、".join(rules.report.types)
+    if types:
+        found.append(
+            (
+                "类型",
+                f"报备类型写 {types} 之一；也可在消息开头写【{next(iter(rules.report.types))}】",
+            )
+        )
+    if rules.report.extension is not None:
+        found.append(
+            (
+                "延期申请",
+                "保护期快到时，持有客户的渠道发一条开头为【延期申请】的消息，客户姓名、电话照写："
+                "这是延期申请，不是新的报备",
+            )
+        )
+    return found
 
 
 def write_wechat_template(rules: Rules, out: Path) -> Path:

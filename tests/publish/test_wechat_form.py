@@ -13,7 +13,12 @@ from reconcile.cli.main import main
 from reconcile.config.rules import Rules
 from reconcile.ingest import wechat
 from reconcile.publish.template import NOTES_SHEET, write_template
-from reconcile.publish.wechat_form import example_phone, message_fields, recommended_message
+from reconcile.publish.wechat_form import (
+    example_phone,
+    message_fields,
+    recommended_message,
+)
+from reconcile.publish.wechat_form import notes as wechat_notes
 
 PROJECTS = st.text(
     alphabet=st.sampled_from("山湖一号云栖府天悦湾壹号院二期A区·Park"), min_size=2, max_size=12
@@ -26,12 +31,16 @@ PROJECTS = st.text(
     prefix=st.integers(min_value=0, max_value=11),
     suffix=st.integers(min_value=0, max_value=11),
     company=st.sampled_from(["链家", "正盛地产", "房友", "中原"]),
+    types=st.sampled_from([{}, {"临报": {}}, {"预报备": {}, "临报": {}}]),
 )
-def test_the_recommended_message_always_reads_as_its_report(project, prefix, suffix, company):
-    rules = Rules.model_validate(
-        {"project": project, "report": {"min_visible": {"prefix": prefix, "suffix": suffix}}}
-    )
+def test_the_recommended_message_always_reads_as_its_report(
+    project, prefix, suffix, company, types
+):
+    report = {"min_visible": {"prefix": prefix, "suffix": suffix}, "types": types}
+    rules = Rules.model_validate({"project": project, "report": report})
     [reading] = wechat.readings(recommended_message(rules, company), project)
+    # The project's first type, when it has any, is the message's 报备类型.
+    assert reading.fields.get("report_type") == next(iter(types), None)
     assert reading.problem is None
     [customer] = reading.customers
     shown = dict(message_fields(rules, company))
@@ -63,3 +72,17 @@ def test_the_notes_sheet_recommends_the_same_message(tmp_path):
     shown = "；".join(f"{label}：{value}" for label, value in message_fields(rules))
     assert any(shown in cell for cell in cells)
     assert datetime.fromisoformat(dict(message_fields(rules))["报备时间"])
+
+
+def test_the_notes_tell_the_types_and_how_to_ask_for_an_extension(tmp_path):
+    rules = Rules.model_validate(
+        {"project": "测试花园", "report": {"types": {"临报": {}}, "extension": {}}}
+    )
+    notes = dict(wechat_notes(rules))
+    assert "报备类型写 临报 之一" in notes["类型"] and "【临报】" in notes["类型"]
+    assert "【延期申请】" in notes["延期申请"]
+    [request] = wechat.readings(
+        "张经理  2026-12-01 10:15\n【延期申请】客户：张先生 电话：138****1234"
+    )
+    assert request.fields["report_type"] == "延期申请"
+    assert "类型" not in dict(wechat_notes(Rules(project="测试花园")))
