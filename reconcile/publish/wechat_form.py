@@ -76,7 +76,7 @@ def notes(rules: Rules) -> list[tuple[str, str]]:
     if rules.report.extension is not None:
         found.append(
             (
-                "延期申请",
+                "延期",
                 "保护期快到时，持有客户的渠道发一条开头为【延期申请】的消息，客户姓名、电话照写："
                 "这是延期申请，不是新的报备",
             )

@@ -80,7 +80,7 @@ def test_the_notes_tell_the_types_and_how_to_ask_for_an_extension(tmp_path):
     )
     notes = dict(wechat_notes(rules))
     assert "报备类型写 临报 之一" in notes["类型"] and "【临报】" in notes["类型"]
-    assert "【延期申请】" in notes["延期申请"]
+    assert "【延期申请】" in notes["延期"]
     [request] = wechat.readings(
         "张经理  2026-12-01 10:15\n【延期申请】客户：张先生 电话：138****1234"
     )
