@@ -37,18 +37,20 @@ def test_log_steps_write_one_line_per_step_and_item(caplog):
 
 
 def test_a_step_says_the_cpu_it_used_its_waited_children_included(caplog):
-    """`cpu=` against `seconds=` says how many cores a step kept busy: here a tenth of a
-    second of this process's CPU and a tenth of a child's it waited for."""
+    """`cpu=` against `seconds=` says how many cores a step kept busy: here a fifth of a
+    second of this process's CPU and a fifth of a child's it waited for."""
     caplog.set_level(logging.INFO, logger="reconcile.test")
-    burn = "import time\nwhile time.process_time() < 0.1: pass\n"
+    burn = "import time\nwhile time.process_time() < 0.2: pass\n"
     with LogSteps(logging.getLogger("reconcile.test")).step("生成日报"):
         subprocess.run([sys.executable, "-c", burn], check=True)
         start = time.process_time()
-        while time.process_time() - start < 0.1:
+        while time.process_time() - start < 0.2:
             pass
     [done] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step.done")]
     cpu = float(done.split(" cpu=")[1].split()[0])
-    assert cpu >= 0.2, done
+    # The kernel counts a process's CPU in ticks (10 ms here): a few may be lost on each
+    # side. Without the child the step would say about 0.2.
+    assert cpu >= 0.35, done
 
 
 def test_bar_steps_draw_bars_on_a_terminal_and_clear_them():
