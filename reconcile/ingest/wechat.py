@@ -349,8 +349,10 @@ def _is_label(text: str) -> bool:
     return head in LABELS or bool(_LABEL_RE.match(_prepared(text) + " x"))
 
 
-def parse_header(line: str, day: date | None) -> ChatHeader | None:
-    """A chat export's sender/timestamp line, dated by `day` when it gives only a time."""
+def parse_header(line: str, day: date | None, numbered_sender: bool = False) -> ChatHeader | None:
+    """A chat export's sender/timestamp line, dated by `day` when it gives only a time.
+    A sender holding a phone number is taken only with `numbered_sender` (see
+    `split_messages`): `张三 13812345678 2026-12-01 10:15` may as well be a report."""
     if len(line) > _HEADER_CHARS or not _CLOCK_HINT.search(line):
         return None
     for pattern in _HEADER_RES:
@@ -359,7 +361,7 @@ def parse_header(line: str, day: date | None) -> ChatHeader | None:
             continue
         groups = match.groupdict()
         sender = (groups.get("sender") or "").strip()
-        if sender and (_is_label(sender) or _PHONE_RE.search(sender)):
+        if sender and (_is_label(sender) or (_PHONE_RE.search(sender) and not numbered_sender)):
             return None
         sender = sender.strip("【】[]-— ")
         written = groups.get("day")
@@ -419,6 +421,10 @@ def split_messages(lines: list[str]) -> list[Message]:
             day = _day_of(day_line["day"], day) or day
             continue
         found = parse_header(line, day)
+        if found is None and index < len(lines) and _names_customer([lines[index]]):
+            # 报备群 nicknames carry the agent's number (链家-李四-139…): such a line is a
+            # header still when the line below names the customer by a label.
+            found = parse_header(line, day, numbered_sender=True)
         if found is not None:
             flush()
             header = found
@@ -676,13 +682,13 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     reading.customers = [c for c in customers if c.phone or c.name]
     _tail_fields(tails, fields, bool(loose))
     reading.fields = fields
-    agent = fields.get("agent")
-    own = _PHONE_RE.search(agent) if agent else None
-    if agent and own is not None:  # 报备人：王力 139****0001
-        fields.setdefault("agent_phone", own.group(0))
-        fields["agent"] = (agent[: own.start()] + agent[own.end() :]).strip(_SEPARATORS)
     if message.sender and "agent" not in fields:
         fields["agent"] = message.sender
+    agent = fields.get("agent")
+    own = _PHONE_RE.search(agent) if agent else None
+    if agent and own is not None:  # 报备人：王力 139****0001, a nickname 链家-李四-139…
+        fields.setdefault("agent_phone", own.group(0))
+        fields["agent"] = (agent[: own.start()] + agent[own.end() :]).strip(_SEPARATORS)
     if "report_type" not in fields:
         titled = type_of_lines(message.lines) or message.title
         if titled is not None:

@@ -574,3 +574,33 @@ def test_a_message_names_its_report_type(text, types):
     assert all(r.problem is None for r in read)
     assert all(not r.unused or r.unused == ["物业类型"] for r in read)
     assert [row["报备类型"] for r in read for row in wechat.rows_of(r)] == types
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        # a 报备群 nickname with the agent's number is the header of the message below it:
+        # the number is the agent's, never a second customer
+        (
+            "链家-李四-13900000001  2026-12-01 10:15\n客户：张先生 电话：138****1234",
+            [("张先生", "138****1234", "链家-李四", "13900000001")],
+        ),
+        (
+            "链家李四139****0001 2026-12-01 10:15\n客户：张先生\n电话：138****1234",
+            [("张先生", "138****1234", "链家李四", "139****0001")],
+        ),
+        # ... while label-less one-liners with a time each stay reports
+        (
+            "张三 13812345678 2026-12-01 10:15\n李四 13912345678 2026-12-01 10:20",
+            [("张三", "13812345678", None, None), ("李四", "13912345678", None, None)],
+        ),
+    ],
+)
+def test_a_nickname_with_the_agents_number_heads_its_message(text, read):
+    reports = [r for r in wechat.readings(text) if r.is_report]
+    assert [
+        (c.name, c.phone, r.fields.get("agent"), r.fields.get("agent_phone"))
+        for r in reports
+        for c in r.customers
+    ] == read
+    assert all(r.problem is None and r.reported_at for r in reports)
