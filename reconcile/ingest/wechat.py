@@ -363,7 +363,7 @@ def parse_header(line: str, day: date | None, numbered_sender: bool = False) -> 
         sender = (groups.get("sender") or "").strip()
         if sender and (_is_label(sender) or (_PHONE_RE.search(sender) and not numbered_sender)):
             return None
-        sender = sender.strip("【】[]-— ")
+        sender = _unwrapped(sender.strip("-— "))
         written = groups.get("day")
         on = _day_of(written, day) if written else day
         clock = _clock_of(match["clock"])
@@ -387,6 +387,16 @@ def _day_of(text: str, ref: date | None) -> date | None:
 @lru_cache(maxsize=4096)
 def _clock_of(text: str) -> time | None:
     return dates.parse_time(text)
+
+
+def _unwrapped(sender: str) -> str:
+    """A sender without the one bracket pair around all of it (【报备】, [张三]); a pair
+    inside (【链家】李四) is part of the nickname and stays whole."""
+    if len(sender) > 2 and sender[0] in "【[" and sender[-1] in "】]":
+        inner = sender[1:-1]
+        if not any(mark in inner for mark in "【】[]"):
+            return inner.strip()
+    return sender
 
 
 def split_messages(lines: list[str]) -> list[Message]:

@@ -589,6 +589,15 @@ def test_a_message_names_its_report_type(text, types):
             "链家李四139****0001 2026-12-01 10:15\n客户：张先生\n电话：138****1234",
             [("张先生", "138****1234", "链家李四", "139****0001")],
         ),
+        # a bracket pair inside a nickname is part of it; one around all of it is not
+        (
+            "【链家】李四 2026-12-01 10:15\n客户：张先生 电话：138****1234",
+            [("张先生", "138****1234", "【链家】李四", None)],
+        ),
+        (
+            "[张三] 2026-12-01 10:15\n客户：王女士 电话：139****5678",
+            [("王女士", "139****5678", "张三", None)],
+        ),
         # ... while label-less one-liners with a time each stay reports
         (
             "张三 13812345678 2026-12-01 10:15\n李四 13912345678 2026-12-01 10:20",
