@@ -431,7 +431,13 @@ def split_messages(lines: list[str]) -> list[Message]:
             day = _day_of(day_line["day"], day) or day
             continue
         found = parse_header(line, day)
-        if found is None and index < len(lines) and _names_customer([lines[index]]):
+        if (
+            found is None
+            and index < len(lines)
+            and _CLOCK_HINT.search(line)
+            and _PHONE_RE.search(line)
+            and _names_customer([lines[index]])
+        ):
             # 报备群 nicknames carry the agent's number (链家-李四-139…): such a line is a
             # header still when the line below names the customer by a label.
             found = parse_header(line, day, numbered_sender=True)
@@ -479,7 +485,7 @@ def type_of_lines(lines: list[str]) -> str | None:
     """The 报备类型 a message's lines name as a title: a 【临报】 tag on any line, or a type
     word opening the first line (`临报：张三133****3333`, `延期申请 张先生 …`)."""
     for line in lines:
-        tag = _TYPE_TAG_RE.search(line)
+        tag = _TYPE_TAG_RE.search(line) if "【" in line or "[" in line else None
         if tag is not None:
             return tag[1]
     lead = _TYPE_LEAD_RE.match(_LEADING_NOISE.sub("", lines[0])) if lines else None

@@ -197,6 +197,9 @@ _PERIOD_ONLY = frozenset(
 
 
 def _parse_clock(text: str) -> _Clock | None:
+    plain = _single_clock(text)
+    if plain is not None:  # most cells: a clock as it is, no span or approximation to read
+        return plain
     bare = _APPROXIMATE_RE.sub("", text)
     span = _SPAN_RE.fullmatch(bare)
     # A start with seconds is a system's moment, and `-05:00` after it an offset, no span.
