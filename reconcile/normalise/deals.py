@@ -67,9 +67,8 @@ def parse_stage(value: str | None) -> Parsed:
     for word, stage in _STAGE_WORDS:
         if word in text:
             return Parsed(stage)
-    text = written
     return Parsed(
-        None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{text}），应为小订、认购、签约或退房"
+        None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{written}），应为小订、认购、签约或退房"
     )
 
 

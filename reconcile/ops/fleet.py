@@ -297,12 +297,9 @@ def run_fleet(
                 night.published = publish_group(
                     view, rules, ledger, folder, (notify.group_finance, notify.group_admin), send
                 )
-            except OSError as exc:
-                raise GroupPublishError(
-                    f"集团结算表与争议汇总无法写入 {folder}（{exc.strerror or exc}）"
-                ) from exc
-            except SheetTooLong as exc:
-                raise GroupPublishError(f"集团结算表与争议汇总无法写入 {folder}（{exc}）") from exc
+            except (OSError, SheetTooLong) as exc:
+                why = getattr(exc, "strerror", None) or exc
+                raise GroupPublishError(f"集团结算表与争议汇总无法写入 {folder}（{why}）") from exc
         except BaseException as exc:
             ledger.finish_run(run_id, "failed", _now(group), _summary(arrived, repr(exc)))
             raise
