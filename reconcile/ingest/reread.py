@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 # What a row yields also depends on code, not only on the declarations: bump this when
 # normalising changes in a way that must reach rows already in the ledger.
-DERIVATION = 3
+# 4: deal stages awaiting approval or not yet reached (待签约, 签约审核中), signed amounts
+# wherever the sign stands, English-month and compact dates, phone notes, CSV `="…"` text.
+DERIVATION = 4
 VOCABULARY_KEY = "vocabulary"
 
 

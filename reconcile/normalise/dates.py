@@ -54,6 +54,8 @@ _DATED_RES = (
         r"(?:[日号]|(?![0-9]))(?P<rest>.*)"
     ),
     re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?![0-9])(?P<rest>.*)"),
+    # yyyyMMddHHmm(ss), a system's stamp in one number
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})(?P<rest>[0-9]{4}|[0-9]{6})"),
 )
 _YEARLESS_RES = (
     re.compile(r"(?P<m>[0-9]{1,2}) ?月 ?(?P<d>[0-9]{1,2}) ?(?:[日号]|(?![0-9]))(?P<rest>.*)"),
@@ -144,6 +146,73 @@ def _time_only(text: str) -> DateParse:
 # The weekday hand-kept registers write beside a date (11月18日（周三）, 星期三): it adds
 # nothing to the date it follows.
 _WEEKDAY_RE = re.compile(r"\(?(?:星期|礼拜|周)[一二三四五六日天]\)?")
+
+
+# Dates with English month names, as Java and JavaScript print them and as English
+# locales export: `Wed Nov 18 10:20:00 CST 2026` (Java's Date.toString), `Wed Nov 18 2026
+# 10:20:00 GMT+0800 (中国标准时间)` (JavaScript's), `Nov 18, 2026 10:20:00 AM`, `18-Nov-2026`.
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_LATIN_RE = re.compile("[a-z]{3}")
+_MON = r"(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_WD = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,? )?"
+_EN_CLOCK = r"(?P<clock>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?: ?(?:am|pm|a\.m\.|p\.m\.))?)"
+_EN_OFFSET = r"(?:gmt|utc)?(?P<off>[+-][0-9]{1,2}(?::?[0-9]{2})?)"
+_ENGLISH_RES = (
+    # Java: the zone (a name, or GMT+08:00) between the clock and the year
+    re.compile(
+        rf"{_WD}{_MON} (?P<d>[0-9]{{1,2}}) {_EN_CLOCK} (?:{_EN_OFFSET}|(?P<zone>[a-z]{{1,5}})) "
+        r"(?P<y>[0-9]{4})"
+    ),
+    # month first, year before the clock: JavaScript, and English locales' exports
+    re.compile(
+        rf"{_WD}{_MON} (?P<d>[0-9]{{1,2}}),? (?P<y>[0-9]{{4}})(?:,? {_EN_CLOCK})?"
+        rf"(?: {_EN_OFFSET}| (?P<zone>[a-z]{{1,5}}))?(?: \(.*\))?"
+    ),
+    # day first (Oracle's 18-NOV-26, 18 Nov 2026 10:20)
+    re.compile(
+        rf"{_WD}(?P<d>[0-9]{{1,2}})[- ]{_MON}[- ,]+(?P<y>[0-9]{{4}}|[0-9]{{2}})"
+        rf"(?: {_EN_CLOCK})?(?: {_EN_OFFSET}| (?P<zone>[a-z]{{1,5}}))?"
+    ),
+)
+# Zone names printed by the systems above. CST is China Standard Time in a Chinese
+# system (Java's name for Asia/Shanghai); any other name is not guessed.
+_ZONE_OFFSETS = {
+    "utc": "+00:00", "gmt": "+00:00", "z": "+00:00",
+    "cst": "+08:00", "bjt": "+08:00", "hkt": "+08:00", "sgt": "+08:00", "awst": "+08:00",
+    "jst": "+09:00", "kst": "+09:00",
+}  # fmt: skip
+
+
+def _english(text: str) -> str | None:
+    """A normalised English-month date rewritten as `YYYY-MM-DD[ HH:MM:SS]`, with its
+    offset (`YYYY-MM-DDTHH:MM:SS+HH:MM`) when the text names one; None when it is no such
+    date (or names a zone that is not guessed)."""
+    match = next((m for p in _ENGLISH_RES if (m := p.fullmatch(text))), None)
+    if match is None:
+        return None
+    year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
+    day = f"{year:04d}-{_MONTHS[match['mon'][:3]]:02d}-{int(match['d']):02d}"
+    if match["clock"] is None:
+        return day
+    clock = _single_clock(match["clock"])
+    if clock is None:
+        return None
+    moment = f"{day} {clock.time.isoformat(timespec='seconds')}"
+    zone, offset = match["zone"], match["off"]
+    if offset is not None:
+        sign, digits = offset[0], offset[1:].replace(":", "")
+        hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
+        return f"{moment.replace(' ', 't')}{sign}{int(hours):02d}:{minutes}"
+    if zone is not None:
+        if zone not in _ZONE_OFFSETS:
+            return None
+        return f"{moment.replace(' ', 't')}{_ZONE_OFFSETS[zone]}"
+    return moment
 
 
 def _normalise(text: str) -> str:
@@ -309,9 +378,19 @@ def to_iso(value: datetime, tz: str) -> str:
     return local.isoformat()
 
 
+# A clock without colons after a date (20261118 1010, 2026-11-18 101530), as some
+# systems stamp a moment.
+_COMPACT_CLOCK_RE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})?")
+
+
 def _rest_clock(rest: str) -> _Clock | None:
     rest = rest.strip().removeprefix("t").strip()
-    return _NO_CLOCK if not rest or rest in _PERIOD_ONLY else _parse_clock(rest)
+    if not rest or rest in _PERIOD_ONLY:
+        return _NO_CLOCK
+    compact = _COMPACT_CLOCK_RE.fullmatch(rest)
+    if compact is not None:
+        rest = ":".join(part for part in compact.groups() if part is not None)
+    return _parse_clock(rest)
 
 
 def _dated(year: int, month: int, day: int, rest: str, text: str, *, inferred: bool) -> DateParse:
@@ -362,6 +441,8 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
         return _MISSING
     text = value.strip()
     s = " ".join(_WEEKDAY_RE.sub(" ", s).split())
+    if _LATIN_RE.search(s):
+        s = _english(s) or s
 
     if _NUMBER_RE.fullmatch(s):
         number = float(s)
@@ -669,6 +750,26 @@ def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
     return text.scatter(offset.arg_true(), local.fill_null(found))
 
 
+def _english_moment(value: str) -> str | None:
+    """An English-month moment that names its offset or zone, spelled as ISO 8601."""
+    text = " ".join(_WEEKDAY_RE.sub(" ", _normalise(value)).split())
+    spelled = _english(text) if _LATIN_RE.search(text) else None
+    if spelled is None or "t" not in spelled:
+        return None
+    try:  # a day no calendar holds stays as written, for its error to show
+        datetime.fromisoformat(spelled.upper())
+    except ValueError:
+        return None
+    return spelled
+
+
+def _offsets_spelled(text: pl.Series) -> pl.Series:
+    """Texts for `_local_wall_clock`: English-month moments with an offset as ISO 8601,
+    every other text as written (so its error shows what the clerk wrote)."""
+    spelled = [(value and _english_moment(value)) or value for value in text.to_list()]
+    return pl.Series(text.name, spelled, dtype=pl.String)
+
+
 def parse_datetime_series(
     values: pl.Series,
     *,
@@ -710,7 +811,11 @@ def parse_datetime_series(
         )
 
     # Only texts the fast path did not read can hold an offset: those few are looked at.
-    read = pending["text"] if zone is None else _local_wall_clock(pending["text"], zone)
+    read = (
+        pending["text"]
+        if zone is None
+        else _local_wall_clock(_offsets_spelled(pending["text"]), zone)
+    )
     rows = [
         (p.value, p.has_date, p.has_time, p.year_inferred, p.error_code, p.error)
         for p in (

@@ -44,6 +44,11 @@ _STAGE_WORDS: tuple[tuple[str, str], ...] = (
 _NOT_YET = "(?:待|未|拟|尚未|还未|将要|准备)"
 _NOT_YET_SIGNED = re.compile(f"{_NOT_YET}(?:网签|草签|签约|签订|签)")
 _NOT_YET_SUBSCRIBED = re.compile(f"{_NOT_YET}(?:认购|大定|下定|定)")
+# A stage still awaiting approval, or refused it (签约审核中, 退房待审批, 认购被驳回), is not
+# reached either: the approval is what makes a contract, or a refund, count.
+_UNAPPROVED = re.compile(
+    "(?:审核|审批|申请)中|(?:待|未)(?:审核|审批|批准|确认|生效)|驳回|不通过|未通过|申请$"
+)
 _AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)(万|万元|元)?$")
 
 
@@ -64,12 +69,24 @@ def parse_stage(value: str | None) -> Parsed:
     if not written:
         return Parsed(None, RowError.STAGE_MISSING, "缺少成交阶段（小订/认购/签约/退房）")
     text = _NOT_YET_SUBSCRIBED.sub("", _NOT_YET_SIGNED.sub("认购", written))
+    if _UNAPPROVED.search(text):
+        return _unapproved(written, text)
     for word, stage in _STAGE_WORDS:
         if word in text:
             return Parsed(stage)
     return Parsed(
         None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{written}），应为小订、认购、签约或退房"
     )
+
+
+def _unapproved(written: str, text: str) -> Parsed:
+    """A stage awaiting approval: a contract not approved yet is still a subscription;
+    any other stage awaiting approval names none reached (a row error saying so)."""
+    words = _UNAPPROVED.sub("", text)
+    if "签" in words and not any(word in words for word in ("退", "撤", "作废", "取消")):
+        return Parsed("认购")
+    reason = f"成交阶段“{written}”尚未审批生效，本行不计；审批通过后的导出会计入"
+    return Parsed(None, RowError.STAGE_INVALID, reason)
 
 
 def stage_level(stage: str | None) -> int:
@@ -316,15 +333,28 @@ def parse_amount(value: str | None) -> Parsed:
     return Parsed(round(amount, 2))
 
 
+# A negative sign wherever ledgers put it: `-8000`, `¥-8,000.00`, `-¥8000`, the
+# accountant's `(8,000.00)`, and the trailing minus of ERP exports (`8,000.00-`).
+_SIGNED = re.compile(
+    r"^(?P<lead>[-−]?)\s*(?P<cur>(?:[¥￥]|RMB|CNY|人民币)?)\s*(?P<sign>[-−]?)(?P<rest>.*?)(?P<tail>[-−]?)$",
+    re.IGNORECASE,
+)
+
+
 def parse_signed_amount(value: str | None, label: str = "付款金额") -> Parsed:
     """A payment's or claim's yuan, which may be negative (money returned, SPEC 6.6):
-    `-8,000.00`, `－8000`, or the accountant's `(8,000.00)`. Blank is an error: the row
-    is its amount; `label` names the column in it."""
+    `-8,000.00`, `－8000`, `¥-8,000.00`, `8,000.00-` or the accountant's `(8,000.00)`.
+    Blank is an error: the row is its amount; `label` names the column in it."""
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
         return Parsed(None, RowError.AMOUNT_MISSING, f"{label}为空")
-    negative = text.startswith(("-", "−")) or (text.startswith("(") and text.endswith(")"))
-    parsed = parse_amount(text.strip("()").lstrip("-−"))
+    bracketed = text.startswith("(") and text.endswith(")")
+    match = _SIGNED.match(text[1:-1].strip() if bracketed else text)
+    signs = sum(bool(match[part]) for part in ("lead", "sign", "tail")) if match else 0
+    if match is None or signs + bracketed > 1:
+        return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
+    parsed = parse_amount(match["cur"] + match["rest"])
+    negative = bool(signs or bracketed)
     if not isinstance(parsed.value, float):
         return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
     return Parsed(-parsed.value if negative else parsed.value)

@@ -224,6 +224,27 @@ PARSE_CASES = [
     # a part of the day alone: the date is known, the time not
     ("2026-11-18 下午", None, dt(2026, 11, 18), False, False, None),
     ("2026-11-18 中午", None, dt(2026, 11, 18), False, False, None),
+    # English month names, as English locales export them
+    ("Nov 18, 2026 10:20:00 AM", None, dt(2026, 11, 18, 10, 20), True, False, None),
+    ("Nov 18, 2026 2:05:00 PM", None, dt(2026, 11, 18, 14, 5), True, False, None),
+    ("November 18, 2026", None, dt(2026, 11, 18), False, False, None),
+    ("Wednesday, November 18, 2026", None, dt(2026, 11, 18), False, False, None),
+    ("18-Nov-2026", None, dt(2026, 11, 18), False, False, None),
+    ("18-NOV-26", None, dt(2026, 11, 18), False, False, None),
+    ("18 Nov 2026 10:20", None, dt(2026, 11, 18, 10, 20), True, False, None),
+    ("Feb 30, 2026", None, None, False, False, INVALID),
+    ("Nov 18, 2026 25:00", None, None, False, False, INVALID),
+    # ... a moment naming its zone is a moment with an offset: without the project's
+    # zone it is not guessed (see the series test below)
+    ("Wed Nov 18 10:20:00 CST 2026", None, None, False, False, INVALID),
+    ("Wed Nov 18 10:20:00 PST 2026", None, None, False, False, INVALID),
+    # a clock without colons after a date, and a stamp in one number
+    ("20261118 1010", None, dt(2026, 11, 18, 10, 10), True, False, None),
+    ("2026-11-18 101530", None, dt(2026, 11, 18, 10, 15, 30), True, False, None),
+    ("20261118101000", None, dt(2026, 11, 18, 10, 10), True, False, None),
+    ("202611181010", None, dt(2026, 11, 18, 10, 10), True, False, None),
+    ("2026-11-18 2561", None, None, False, False, INVALID),
+    ("2026111810", None, None, False, False, INVALID),
 ]
 
 
@@ -846,6 +867,21 @@ def test_a_cell_that_reads_no_ref_parses_alike_against_any(cell, first, second):
         ("2026-03-29T01:30:00Z", "Europe/London", datetime(2026, 3, 29, 2, 30)),
         ("2026-11-18T23:30:00-05:00", "Asia/Shanghai", datetime(2026, 11, 19, 12, 30)),
         ("2026-13-40T10:20:00+08:00", "Asia/Shanghai", None),
+        # Java's Date.toString: CST is China Standard Time in a Chinese system
+        ("Wed Nov 18 10:20:00 CST 2026", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("Wed Nov 18 02:20:00 UTC 2026", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("Wed Nov 18 10:20:00 GMT+08:00 2026", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        # JavaScript's Date.toString and RFC 2822 (mail and HTTP dates)
+        (
+            "Wed Nov 18 2026 10:20:00 GMT+0800 (中国标准时间)",
+            "Asia/Shanghai",
+            datetime(2026, 11, 18, 10, 20),
+        ),
+        ("Wed, 18 Nov 2026 02:20:00 GMT", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("Wed, 18 Nov 2026 10:20:00 +0800", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        # a zone name that is not guessed, and a day no calendar holds
+        ("Wed Nov 18 10:20:00 PST 2026", "Asia/Shanghai", None),
+        ("Feb 30, 2026 10:00 UTC", "Asia/Shanghai", None),
     ],
 )
 def test_a_moment_with_its_offset_is_read_as_the_projects_wall_clock(text, zone, wall_clock):
@@ -854,3 +890,5 @@ def test_a_moment_with_its_offset_is_read_as_the_projects_wall_clock(text, zone,
     assert parsed["has_time"][0] is (wall_clock is not None)
     # Without the project's zone an offset is not guessed: the cell is an error.
     assert parse_datetime_series(pl.Series([text]))["value"].to_list() == [None]
+    if wall_clock is None:  # the error shows the cell as the clerk wrote it
+        assert text in parsed["error"][0]

@@ -7,6 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconcile.config.rules import parse_rules
 from reconcile.ingest.files import FileOutcome, classify_path, derive
@@ -36,6 +38,17 @@ def _derive(rel: str, rows: list[list]):
         ("－8000", -8000.0, None),
         ("(1,500.50)", -1500.5, None),
         ("¥2.5万", 25000.0, None),
+        # the sign wherever ledgers put it: after the currency, before it, at the end
+        ("¥-1,000.00", -1000.0, None),
+        ("-¥1,000.00", -1000.0, None),
+        ("¥ -1,000.00", -1000.0, None),
+        ("RMB -1,000", -1000.0, None),
+        ("1,000.00-", -1000.0, None),
+        ("￥-8000元", -8000.0, None),
+        # two signs are no amount
+        ("--8000", None, RowError.AMOUNT_INVALID),
+        ("(-5)", None, RowError.AMOUNT_INVALID),
+        ("-8000-", None, RowError.AMOUNT_INVALID),
         ("", None, RowError.AMOUNT_MISSING),
         ("八千", None, RowError.AMOUNT_INVALID),
     ],
@@ -43,6 +56,16 @@ def _derive(rel: str, rows: list[list]):
 def test_signed_amounts(text, value, code):
     parsed = deals.parse_signed_amount(text)
     assert (parsed.value, parsed.error_code) == (value, code)
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**11),
+    shape=st.sampled_from(["-{}", "¥-{}", "-¥{}", "{}-", "({})", "(¥{})", "RMB -{}", "－{}元"]),
+    grouped=st.booleans(),
+)
+def test_a_negative_amount_reads_the_same_in_every_shape(cents, shape, grouped):
+    yuan = f"{cents / 100:,.2f}" if grouped else f"{cents / 100:.2f}"
+    assert deals.parse_signed_amount(shape.format(yuan)).value == -round(cents / 100, 2)
 
 
 def test_a_finance_ledger_is_a_payment_sheet_whatever_its_headers():
