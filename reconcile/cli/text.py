@@ -17,7 +17,7 @@ import polars as pl
 
 from reconcile.config.kinds import FIELD_LABELS, KIND_LABELS
 from reconcile.config.rules import NotifyRules, Rules
-from reconcile.ingest.files import FileOutcome
+from reconcile.ingest.files import FileOutcome, checked_project
 from reconcile.ingest.reread import Reread
 from reconcile.ingest.sheet import describe_unused
 from reconcile.normalise.phones import mask
@@ -428,7 +428,7 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
     rejected = invalid = set_aside = 0
     path = outcome.file.path
     # A .txt of WeChat messages: how each message was read stands in for the header.
-    project = rules.project if "project" in rules.model_fields_set else None
+    project = checked_project(rules)
     read_as_messages = any(sheet.name == MESSAGES for sheet in outcome.sheets)
     messages = message_lines(path, project) if read_as_messages else None
     for sheet in outcome.sheets:

@@ -249,21 +249,30 @@ def open_input(
     outcome = FileOutcome(item, sha256 or sha256_of(item.path), stat.st_size)
     file_date = datetime.fromtimestamp(stat.st_mtime, rules.zone).date()
     try:
-        # Rules with no project of their own (check outside a workspace) check none.
-        project = rules.project if "project" in rules.model_fields_set else None
-        sheets = read_file(item.path, rules.limits, project)
+        sheets = read_file(item.path, rules.limits, checked_project(rules))
     except FileRejected as rejected:
         outcome.rejected = rejected
         return Opened(outcome, [], file_date)
     return Opened(outcome, recognise_sheets(sheets, aliases, item), file_date)
 
 
+def checked_project(rules: Rules) -> str | None:
+    """The project a WeChat message must not contradict; rules with no project of their
+    own (`check` outside a workspace) check none."""
+    return rules.project if "project" in rules.model_fields_set else None
+
+
 def recognise_sheets(
     raw_sheets: list[RawSheet], aliases: AliasTable, item: InputFile
 ) -> list[Table]:
     """Each sheet with any content as a recognised table, or as a sheet not read and why."""
-    tables = (extract_table(raw, aliases, item.folder, item.path.stem) for raw in raw_sheets)
-    return [table for table in tables if table is not None]
+    tables: list[Table] = []
+    for raw in raw_sheets:
+        table = extract_table(raw, aliases, item.folder, item.path.stem)
+        if table is not None:
+            table.kept = raw.kept
+            tables.append(table)
+    return tables
 
 
 def derive(
@@ -299,7 +308,7 @@ def derive_tables(
     item = outcome.file
     for table in tables:
         if on_cells is not None:
-            on_cells(table.sheet, table.cells)
+            on_cells(table.sheet, table.cells if table.kept is None else table.kept)
         if isinstance(table, UnrecognisedSheet):
             outcome.sheets.append(
                 SheetOutcome(

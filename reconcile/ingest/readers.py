@@ -76,6 +76,9 @@ class RawSheet:
     frame: pl.DataFrame  # all columns pl.String, named c0..cN
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based r1, c1, r2, c2
     line_numbers: list[int] | None = None  # CSV only, when quoted fields span lines
+    # The cells the ledger keeps to read the sheet again, when they are not `frame`: a
+    # WeChat message file's lines as written, so a later reader reads them anew.
+    kept: pl.DataFrame | None = None
 
     def row_number(self, index: int) -> int:
         return self.line_numbers[index] if self.line_numbers else index + 1

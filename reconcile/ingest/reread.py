@@ -23,9 +23,10 @@ import polars as pl
 from reconcile.config.kinds import FIELD_LIST, KIND_LIST, NO_CHANNEL, PLACEHOLDERS
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
-from reconcile.ingest.files import FileOutcome, InputFile, derive
+from reconcile.ingest.files import FileOutcome, InputFile, checked_project, derive
 from reconcile.ingest.headers import AliasTable
-from reconcile.ingest.readers import RawSheet
+from reconcile.ingest.limits import Bounds, OverLimit
+from reconcile.ingest.readers import RawSheet, over_limit
 from reconcile.normalise.records import Normalised, ids_from_keys
 from reconcile.normalise.table import ROW
 from reconcile.store.ledger import Ledger
@@ -138,20 +139,29 @@ def _derive_file(
     sheets = ledger.stored_sheets(file_id)
     item = _input_file(path)
     outcome = FileOutcome(item, sha, 0)
-    raw = [
-        RawSheet(
-            name,
-            not hidden,
-            cells.drop(ROW),
-            line_numbers=cells[ROW].to_list(),
-        )
-        for name, hidden, _, cells in sheets
-    ]
+    try:
+        raw = [_raw_sheet(name, hidden, cells, rules) for name, hidden, _, cells in sheets]
+    except OverLimit as broken:  # limits lowered since the messages were first read
+        outcome.rejected = over_limit(broken)
+        return outcome, []
     seen_on = datetime.fromisoformat(first_seen).date()
     refs = {name: date.fromisoformat(ref) if ref else seen_on for name, _, ref, _ in sheets}
     parts: list[Normalised] = []
     derive(outcome, raw, rules, aliases, lambda sheet: refs.get(sheet, seen_on), sink=parts.append)
     return outcome, parts
+
+
+def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules) -> RawSheet:
+    """A stored sheet as the reader would hand it on: a message file's kept lines are
+    read by tonight's message reader, any other sheet's cells are its cells."""
+    # Imported here: a night that re-reads nothing does not load the message reader.
+    from reconcile.ingest.wechat import kept_lines, messages_of_lines
+
+    lines = kept_lines(name, cells)
+    if lines is None:
+        return RawSheet(name, not hidden, cells.drop(ROW), line_numbers=cells[ROW].to_list())
+    size = sum(len(line.encode()) + 1 for line in lines)
+    return messages_of_lines(lines, Bounds.of(rules.limits), checked_project(rules), size)
 
 
 def _input_file(rel: str) -> InputFile:

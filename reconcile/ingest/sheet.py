@@ -53,6 +53,7 @@ class UnrecognisedSheet:
     # A header was found but the sheet could not be read safely (kind unclear, a
     # required column missing): its rows are data the night does not read.
     set_aside: bool = False
+    kept: pl.DataFrame | None = None  # what the ledger keeps, when not `cells` (RawSheet.kept)
 
 
 def _fill_merges(frame: pl.DataFrame, merges: list[tuple]) -> pl.DataFrame:

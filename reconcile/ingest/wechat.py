@@ -45,6 +45,7 @@ from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
 from reconcile.normalise.places import MESSAGES
+from reconcile.normalise.table import ROW
 
 MAX_LINE_CHARS = 1_000  # a line is read up to here: no real message line is longer
 QUOTE_CHARS = 80  # how much of a rejected message its row error quotes
@@ -876,6 +877,30 @@ def read_lines(text: str) -> list[str]:
     return [clean_line(line) for line in text.splitlines()]
 
 
+# The cells the ledger keeps of a message file (`RawSheet.kept`): a marker, then every
+# line as written, to the length the reader looks at. Re-reading a stored file
+# (`reconcile reread`, a new product version) runs the message reader on them again.
+TEXT_HEADER = "微信消息原文"
+
+
+def text_cells(written: list[str]) -> pl.DataFrame:
+    """A message file's lines as the ledger keeps them: `__row` 0 the marker, then line 1…"""
+    cells = [TEXT_HEADER, *(line[: 4 * MAX_LINE_CHARS] for line in written)]
+    return pl.DataFrame(
+        {ROW: range(len(cells)), "c0": cells}, schema={ROW: pl.Int64, "c0": pl.String}
+    )
+
+
+def kept_lines(name: str, cells: pl.DataFrame) -> list[str] | None:
+    """The lines of a stored message sheet (`text_cells`), or None for any other sheet:
+    a table, or messages stored as the reader's rows by an older version."""
+    if name != MESSAGES or cells.columns != [ROW, "c0"] or cells.height == 0:
+        return None
+    if cells["c0"][0] != TEXT_HEADER:
+        return None
+    return [line or "" for line in cells["c0"].slice(1).to_list()]
+
+
 def readings(text: str, project: str | None = None) -> list[Reading]:
     """Every message of the text as read, reports and chatter alike."""
     return [read_message(m, project) for m in split_messages(read_lines(text))]
@@ -917,7 +942,9 @@ def rows_of(reading: Reading) -> Iterator[dict[str, str | None]]:
         }
 
 
-def message_sheet(name: str, read: list[Reading], bounds: Bounds, size: int) -> RawSheet:
+def message_sheet(
+    name: str, read: list[Reading], bounds: Bounds, size: int, kept: pl.DataFrame | None = None
+) -> RawSheet:
     """The raw sheet of a message file: the header row, then each message's rows at its
     first line."""
     rows: list[dict[str, str | None]] = []
@@ -932,7 +959,7 @@ def message_sheet(name: str, read: list[Reading], bounds: Bounds, size: int) -> 
         for i, header in enumerate(HEADERS)
     }
     frame = pl.DataFrame(columns, schema={f"c{i}": pl.String for i in range(len(HEADERS))})
-    return RawSheet(name, True, frame, [], numbers)
+    return RawSheet(name, True, frame, [], numbers, kept)
 
 
 def _cell(value: str | None) -> str | None:
@@ -969,13 +996,20 @@ def message_text_sheet(
     """The messages of a decoded text of `size` bytes, or None when it is a table."""
     if looks_like_table(text):
         return None
-    lines = read_lines(text)
+    return messages_of_lines(text.splitlines(), bounds, project, size)
+
+
+def messages_of_lines(
+    written: list[str], bounds: Bounds, project: str | None, size: int
+) -> RawSheet:
+    """The messages of a file's lines as written (read now, or kept by the ledger)."""
+    lines = [clean_line(line) for line in written]
     # Bounded before any message is parsed: a row per non-blank line at most, bar the odd
     # line naming two customers (message_sheet checks the rows it made).
-    written = sum(1 for line in lines if line)
-    bounds.check(_WHERE, written, written * len(HEADERS), size)
+    count = sum(1 for line in lines if line)
+    bounds.check(_WHERE, count, count * len(HEADERS), size)
     read = [read_message(m, project) for m in split_messages(lines)]
-    return message_sheet(MESSAGES, read, bounds, size)
+    return message_sheet(MESSAGES, read, bounds, size, text_cells(written))
 
 
 def message_lines(path: Path, project: str | None) -> list[str]:

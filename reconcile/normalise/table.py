@@ -37,6 +37,7 @@ class SheetTable:
     combined: dict[str, list[str]] = field(default_factory=dict)
     # header text -> why it is not used (未识别的列, 本表不使用, 与…重复): kept in the raw cells
     unused: dict[str, str] = field(default_factory=dict)
+    kept: pl.DataFrame | None = None  # what the ledger keeps, when not `cells` (RawSheet.kept)
 
 
 _JSON_ESCAPES = {chr(code): f"\\u{code:04x}" for code in range(32)} | {

@@ -172,3 +172,79 @@ def test_the_fingerprint_is_the_same_in_every_process():
         for seed in ("1", "2", "3")
     }
     assert len(seen) == 1
+
+
+MESSAGES_TEXT = """链家-王五  2026-11-18 10:15
+客户姓名：张先生
+客户电话：138****0001
+
+链家-王五  2026-11-18 10:20
+客户姓名：李女士
+客户电话：139****0002
+"""
+
+
+def _message_agents(root: Path) -> list[str]:
+    with Ledger(Workspace.open(root).ledger) as ledger:
+        return [
+            agent
+            for (agent,) in ledger.execute(
+                "SELECT agent FROM ledger_rows WHERE kind = 'report' AND source LIKE '%.txt#%' "
+                "ORDER BY source"
+            )
+        ]
+
+
+def test_a_message_file_is_read_again_by_a_later_reader(workspace: Path, monkeypatch):
+    """The ledger keeps a message file's lines, not the rows one reader made of them, so a
+    re-read (a new version, or `reconcile reread`) runs tonight's reader on them."""
+    from reconcile.ingest import wechat
+
+    (workspace / "inputs/channels/链家/报备群.txt").write_text(MESSAGES_TEXT, encoding="utf-8")
+    right = wechat.read_message
+
+    def misread(message, project=None):  # an earlier reader with a bug in the agent
+        reading = right(message, project)
+        reading.fields["agent"] = "旧读法"
+        return reading
+
+    monkeypatch.setattr(wechat, "read_message", misread)
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    assert _message_agents(workspace) == ["旧读法", "旧读法"]
+    # archived, say: only the ledger has it now
+    (workspace / "inputs/channels/链家/报备群.txt").unlink()
+
+    monkeypatch.setattr(wechat, "read_message", right)
+    assert main(["reread", "--workspace", str(workspace)]) == 0
+    assert _message_agents(workspace) == ["链家-王五", "链家-王五"]
+    with Ledger(Workspace.open(workspace).ledger) as ledger:
+        (file_id,) = ledger.execute("SELECT file_id FROM files WHERE path LIKE '%.txt'")[0]
+        kept = ledger.sheet_cells(file_id, "")
+    assert wechat.kept_lines("", kept) == MESSAGES_TEXT.splitlines()
+
+
+def test_messages_kept_as_rows_by_an_older_version_keep_their_rows(workspace: Path, monkeypatch):
+    from reconcile.ingest import wechat
+
+    (workspace / "inputs/channels/链家/报备群.txt").write_text(MESSAGES_TEXT, encoding="utf-8")
+    monkeypatch.setattr(wechat, "text_cells", lambda written: None)  # kept its rows
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    before = _message_agents(workspace)
+    monkeypatch.undo()
+    assert main(["reread", "--workspace", str(workspace)]) == 0
+    assert _message_agents(workspace) == before == ["链家-王五", "链家-王五"]
+
+
+def test_kept_messages_over_a_lowered_limit_quarantine_their_file(workspace: Path, capsys):
+    (workspace / "inputs/channels/链家/报备群.txt").write_text(MESSAGES_TEXT, encoding="utf-8")
+    run(Workspace.open(workspace), NIGHT_1, send=False)
+    with (workspace / "rules.yaml").open("a", encoding="utf-8") as rules:
+        rules.write("limits: {max_rows: 2}\n")
+    assert main(["reread", "--workspace", str(workspace)]) == 0
+    assert "channels/链家/报备群.txt" in capsys.readouterr().out
+    assert _message_agents(workspace) == []
+    with Ledger(Workspace.open(workspace).ledger) as ledger:
+        [(status, code)] = ledger.execute(
+            "SELECT status, reason_code FROM files WHERE path LIKE '%.txt'"
+        )
+    assert (status, code) == ("quarantined", "over_limit")
