@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -498,3 +499,28 @@ def agree_series(left: pl.Series, right: pl.Series) -> pl.Series:
         [_cells_agree(a, b) for a, b in slow.select("a", "b").iter_rows()], dtype=pl.Boolean
     )
     return pairs["ok"].scatter(slow["i"], results).alias("agree")
+
+
+# An agent written with the agency's name beside it (a 报备群 nickname 链家-李四, a cell
+# 李四（链家）or 北京链家 李四): the agency is the row's channel already, so the agent is
+# the rest. Only a part naming the row's own channel (or a variant of it) is taken off.
+_AGENT_PARTS_RE = re.compile(r"[-—–_·|/\\\s()（）【】\[\]<>《》]+")
+_GLUED_NAME_RE = re.compile(f"[{_CJK}]{{2,4}}")
+
+
+def agent_name(agent: str, channel_words: Iterable[str]) -> str:
+    """The agent of a cell, less the words naming its channel (`链家-李四` → `李四`);
+    the cell as written when nothing else would be left."""
+    text = agent.strip()
+    words = sorted({w for w in channel_words if w}, key=len, reverse=True)
+    if not text or not words:
+        return agent
+    parts = [part for part in _AGENT_PARTS_RE.split(text) if part]
+    kept = [part for part in parts if part not in words]
+    if len(parts) > 1 and 0 < len(kept) < len(parts):
+        return "-".join(kept)
+    for word in words:  # 链家李四: the agency glued on before a name
+        rest = text.removeprefix(word)
+        if rest != text and _GLUED_NAME_RE.fullmatch(rest):
+            return rest
+    return agent

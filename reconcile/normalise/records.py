@@ -304,6 +304,32 @@ def channel_series(cells: pl.Series, kind: str, ctx: SheetContext) -> pl.Series:
     return channel.alias("channel")
 
 
+def agent_series(agents: pl.Series, channel: pl.Series, ctx: SheetContext) -> pl.Series:
+    """Each row's agent, less words naming the row's channel (`names.agent_name`: a 报备群
+    nickname 链家-李四 is the agent 李四 of 链家)."""
+    words: dict[str, set[str]] = {}
+    for variant, canonical in ctx.channel_names:
+        words.setdefault(canonical, {canonical}).add(variant)
+    pairs = pl.DataFrame({"agent": agents, "channel": channel}).with_row_index("i")
+    named = pairs.filter(
+        pl.col("agent").is_not_null()
+        & pl.col("channel").is_not_null()
+        & pl.col("agent").str.contains(pl.col("channel"), literal=True)
+        | pl.col("channel").is_in(list(words))
+    )
+    if not named.height:
+        return agents.alias("agent")
+    distinct = named.select("agent", "channel").unique().drop_nulls()
+    cleaned = distinct.with_columns(
+        new=pl.Series(
+            [names.agent_name(a, words.get(c, {c})) for a, c in distinct.iter_rows()],
+            dtype=pl.String,
+        )
+    )
+    found = named.join(cleaned, on=["agent", "channel"], how="left")
+    return agents.scatter(found["i"], found["new"].fill_null(found["agent"])).alias("agent")
+
+
 def _gendered_names(frame: pl.DataFrame) -> pl.Series:
     """The name cell, with a separate 性别 cell making a bare surname 张 read as 张先生."""
     name = _column(frame, "customer_name").str.strip_chars()
@@ -449,7 +475,7 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         {
             "kind": pl.Series([kind.name] * height, dtype=pl.String),
             "channel": channel,
-            "agent": _column(frame, "agent"),
+            "agent": agent_series(_column(frame, "agent"), channel, ctx),
             "customer_name": name_frame["customer_name"],
             "surnames": name_frame["surnames"],
             "patterns": patterns,

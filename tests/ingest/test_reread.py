@@ -216,7 +216,7 @@ def test_a_message_file_is_read_again_by_a_later_reader(workspace: Path, monkeyp
 
     monkeypatch.setattr(wechat, "read_message", right)
     assert main(["reread", "--workspace", str(workspace)]) == 0
-    assert _message_agents(workspace) == ["链家-王五", "链家-王五"]
+    assert _message_agents(workspace) == ["王五", "王五"]
     with Ledger(Workspace.open(workspace).ledger) as ledger:
         (file_id,) = ledger.execute("SELECT file_id FROM files WHERE path LIKE '%.txt'")[0]
         kept = ledger.sheet_cells(file_id, "")
@@ -232,7 +232,7 @@ def test_messages_kept_as_rows_by_an_older_version_keep_their_rows(workspace: Pa
     before = _message_agents(workspace)
     monkeypatch.undo()
     assert main(["reread", "--workspace", str(workspace)]) == 0
-    assert _message_agents(workspace) == before == ["链家-王五", "链家-王五"]
+    assert _message_agents(workspace) == before == ["王五", "王五"]
 
 
 def test_kept_messages_over_a_lowered_limit_quarantine_their_file(workspace: Path, capsys):

@@ -12,6 +12,7 @@ from reconcile.normalise.names import (
     Name,
     Person,
     _Fold,
+    agent_name,
     agree_series,
     names_agree,
     parse_name,
@@ -316,3 +317,41 @@ def test_the_fold_filled_as_asked_is_opencc_over_every_ideograph_at_once() -> No
     text = "".join(chars) + "ab 1٣"
     assert text.translate(_Fold(converter)) == text.translate(str.maketrans(whole))
     assert to_simplified("薴") == "苎"
+
+
+# Agents ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "words", "agent"),
+    [
+        # a 报备群 nickname, the agency first or last, and a cell with it in brackets
+        ("链家-李四", ["链家"], "李四"),
+        ("李四-链家", ["链家"], "李四"),
+        ("李四（链家）", ["链家"], "李四"),
+        ("【链家】李四", ["链家"], "李四"),
+        ("北京链家 李四", ["链家", "北京链家"], "李四"),
+        ("链家李四", ["链家"], "李四"),
+        # the store stays: it is no channel's name
+        ("链家-望京店-李四", ["链家"], "望京店-李四"),
+        # another agency's name, or no channel known, leaves the cell as written
+        ("德佑-李四", ["链家"], "德佑-李四"),
+        ("链家-李四", [], "链家-李四"),
+        # never emptied: a cell naming only the agency stays
+        ("链家", ["链家"], "链家"),
+        # glued on, the rest must be a name
+        ("链家地产经纪有限公司", ["链家"], "链家地产经纪有限公司"),
+        ("链家A", ["链家"], "链家A"),
+        ("王链家", ["链家"], "王链家"),
+        (" 李四 ", ["链家"], " 李四 "),
+    ],
+)
+def test_an_agent_is_written_without_its_agency(cell, words, agent):
+    assert agent_name(cell, words) == agent
+
+
+@given(st.text(max_size=20), st.lists(st.text(min_size=1, max_size=6), max_size=3))
+def test_an_agent_is_never_emptied_nor_given_what_the_cell_lacks(cell, words):
+    agent = agent_name(cell, words)
+    assert agent or not cell.strip()
+    assert set(agent) <= set(cell) | {"-"}
