@@ -14,11 +14,8 @@ is recorded as abandoned; every file already read was one whole transaction.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -237,7 +234,7 @@ def _judge_and_publish(
     stop: Stop | None,
     steps: Steps,
 ) -> None:
-    from reconcile.judge import judge
+    from reconcile.judge import judge, night_frozen
     from reconcile.judge.inputs import load
     from reconcile.publish.contract import write_contract
     from reconcile.publish.night import publish, start_receipts
@@ -247,7 +244,7 @@ def _judge_and_publish(
         summary.judgement = judge(load(ledger, workspace.rules, as_of), workspace.rules)
     folder = workspace.outputs / as_of.isoformat()
     # The receipts are written beside the CSVs and the rest of publishing (a second core).
-    with _frozen(), start_receipts(summary.judgement, workspace.rules, folder) as receipts:
+    with night_frozen(), start_receipts(summary.judgement, workspace.rules, folder) as receipts:
         with steps.step("写出对账结果（CSV）"):
             summary.written = write_contract(summary.judgement, folder)
         _check(stop)
@@ -265,19 +262,6 @@ def _judge_and_publish(
                 send=send,
                 receipts=receipts,
             )
-
-
-@contextmanager
-def _frozen() -> Iterator[None]:
-    """The objects alive now (the judged night's millions) left out of the cycle
-    collector's care: every full collection while publishing would walk them all, and
-    in the forked children it would write to every page that holds them. Thawed after:
-    `serve` judges the next night in this process."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _night_files(workspace: Workspace, as_of: date) -> list[Path]:
