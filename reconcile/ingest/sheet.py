@@ -243,7 +243,7 @@ def _table(
     )
     data = data.filter(pl.col("__skip").is_null())
     reads = KINDS[kind].reads
-    mapping_columns = {f: c for f, c in match.mapping.items() if f in reads}
+    mapping_columns = {f: c for f, c in _flag_not_date(match.mapping, data).items() if f in reads}
     # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
     # they claim together, like several numbers in one cell.
     extra_phones = [column for column, field in match.duplicates.items() if field == "phone"]
@@ -293,6 +293,42 @@ def _table(
         combined,
         unused,
     )
+
+
+# What a register writes in its first-visit column when that column is a mark, not a
+# date (首次到访：是/否, 首访/复访, √).
+_FIRST_VISIT_MARKS = frozenset(
+    {
+        "是",
+        "否",
+        "首访",
+        "复访",
+        "首次",
+        "非首次",
+        "再次",
+        "y",
+        "n",
+        "yes",
+        "no",
+        "√",
+        "×",
+        "✓",
+        "✗",
+    }
+)
+
+
+def _flag_not_date(mapping: dict[str, str], data: pl.DataFrame) -> dict[str, str]:
+    """The mapping with a 首次到访 column of marks read as the first-visit flag: a
+    register's yes/no column under a date's name is no visit on an unknown day."""
+    column = mapping.get("first_visit_at")
+    if column is None or "first_visit_flag" in mapping:
+        return mapping
+    marks = data[column].drop_nulls().str.strip_chars().str.to_lowercase().unique()
+    if marks.is_empty() or not marks.is_in(list(_FIRST_VISIT_MARKS)).all():
+        return mapping
+    flagged = {field: col for field, col in mapping.items() if field != "first_visit_at"}
+    return flagged | {"first_visit_flag": column}
 
 
 def describe_unused(unused: dict[str, str]) -> str:
