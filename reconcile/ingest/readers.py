@@ -43,7 +43,14 @@ from reconcile.ingest.limits import (
 if TYPE_CHECKING:
     from reconcile.config.rules import Limits
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
+# WPS 表格's own format: an OLE compound file (or, saved by newer versions, a zip), which
+# calamine reads when it holds an Excel workbook stream; otherwise the clerk is told to
+# save it as .xlsx.
+WPS_SUFFIXES = {".et", ".ett"}
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".csv", ".txt", *WPS_SUFFIXES}
+# Spreadsheets of other programs, refused with how to resave them rather than as "not a
+# spreadsheet": calamine reads some of them, but not within the bounds read here.
+_RESAVE = {".xlsb": "Excel 二进制工作簿", ".ods": "OpenDocument 表格", ".numbers": "Numbers 表格"}
 TEXT_SUFFIXES = {".csv", ".txt"}  # delimited text: comma, tab, semicolon or bar
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -100,6 +107,12 @@ def read_file(path: Path, limits: Limits | int, project: str | None = None) -> l
             "too_large",
         )
     suffix = path.suffix.lower()
+    if suffix in _RESAVE:
+        raise FileRejected(
+            f"{_RESAVE[suffix]}（{path.suffix}）暂不直接读取，请用 Excel 或 WPS 打开后"
+            "“另存为” .xlsx 再提交",
+            "not_spreadsheet",
+        )
     if suffix not in SPREADSHEET_SUFFIXES:
         raise FileRejected(
             f"不是表格文件（{path.suffix or '无扩展名'}），请提交 Excel（.xlsx/.xls）或 CSV 文件",
@@ -128,6 +141,14 @@ def read_file(path: Path, limits: Limits | int, project: str | None = None) -> l
             sheets = _read_workbook(path, head, bounds)
     except OverLimit as broken:
         raise over_limit(broken) from None
+    except FileRejected as rejected:
+        if suffix in WPS_SUFFIXES and rejected.code in ("unreadable", "corrupt"):
+            raise FileRejected(
+                f"WPS 表格格式（{path.suffix}）无法读取，请在 WPS 中“另存为” Excel 格式"
+                "（.xlsx）后重新提交",
+                "not_spreadsheet",
+            ) from None
+        raise
     if not any(sheet.frame.height for sheet in sheets):
         raise FileRejected("文件中没有任何数据（所有工作表均为空）", "no_data")
     return sheets

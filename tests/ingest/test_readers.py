@@ -58,6 +58,38 @@ def test_not_a_spreadsheet(tmp_path):
     assert _reject(renamed).code == "not_spreadsheet"
 
 
+@pytest.mark.parametrize("saved", [write_xls, write_xlsx])
+def test_a_wps_et_file_holding_an_excel_workbook_is_read(tmp_path, saved):
+    """WPS 表格 saves .et files; those holding an Excel workbook (an OLE compound file with
+    a BIFF8 Workbook stream, or a zip) are read by content, whatever the name says."""
+    workbook = saved(tmp_path / f"报备{'.xls' if saved is write_xls else '.xlsx'}", [SPEC])
+    et = tmp_path / "报备.et"
+    et.write_bytes(workbook.read_bytes())
+    [sheet] = read_file(et, MAX)
+    assert sheet.frame.row(1)[:2] == ("张三", "138****1234")
+
+
+def test_a_wps_et_file_of_its_own_format_says_to_save_it_as_xlsx(tmp_path):
+    # An OLE compound file whose workbook stream has another name: WPS's own format.
+    data = write_xls(tmp_path / "报备.xls", [SPEC]).read_bytes()
+    workbook = "Workbook".encode("utf-16-le")
+    assert data.count(workbook) == 1
+    et = tmp_path / "报备.et"
+    et.write_bytes(data.replace(workbook, "Wps_Book".encode("utf-16-le")))
+    rejected = _reject(et)
+    assert rejected.code == "not_spreadsheet"
+    assert "WPS" in rejected.reason and "另存为" in rejected.reason and ".xlsx" in rejected.reason
+
+
+@pytest.mark.parametrize(("suffix", "named"), [(".ods", "OpenDocument"), (".xlsb", "Excel 二进制")])
+def test_other_programs_spreadsheets_say_how_to_resave_them(tmp_path, suffix, named):
+    other = tmp_path / f"报备{suffix}"
+    other.write_bytes(write_xlsx(tmp_path / "x.xlsx", [SPEC]).read_bytes())
+    rejected = _reject(other)
+    assert rejected.code == "not_spreadsheet"
+    assert named in rejected.reason and "另存为" in rejected.reason
+
+
 def test_html_export_named_xls_is_read_like_a_workbook(tmp_path):
     """CRM systems (明源 …) export an HTML page of tables and name it .xls."""
     path = tmp_path / "明源导出.xls"
