@@ -188,10 +188,25 @@ _ZONE_OFFSETS = {
 }  # fmt: skip
 
 
+# A moment with its zone's name after it, as a system prints its local time
+# (2026-11-18 10:20:00 CST).
+_ZONE_NAMED_RE = re.compile(
+    r"(?P<day>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[ t](?P<clock>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
+    r" (?P<zone>[a-z]{2,5})"
+)
+
+
 def _english(text: str) -> str | None:
     """A normalised English-month date rewritten as `YYYY-MM-DD[ HH:MM:SS]`, with its
-    offset (`YYYY-MM-DDTHH:MM:SS+HH:MM`) when the text names one; None when it is no such
-    date (or names a zone that is not guessed)."""
+    offset (`YYYY-MM-DDTHH:MM:SS+HH:MM`) when the text names one; a numeric moment naming
+    its zone the same way; None when it is neither (or names a zone that is not guessed)."""
+    named = _ZONE_NAMED_RE.fullmatch(text)
+    if named is not None:
+        offset = _ZONE_OFFSETS.get(named["zone"])
+        clock = _single_clock(named["clock"])
+        if offset is None or clock is None:
+            return None
+        return f"{named['day']}t{clock.time.isoformat(timespec='seconds')}{offset}"
     match = next((m for p in _ENGLISH_RES if (m := p.fullmatch(text))), None)
     if match is None:
         return None
@@ -381,13 +396,15 @@ def to_iso(value: datetime, tz: str) -> str:
 # A clock without colons after a date (20261118 1010, 2026-11-18 101530), as some
 # systems stamp a moment.
 _COMPACT_CLOCK_RE = re.compile(r"([0-9]{2})([0-9]{2})([0-9]{2})?")
+# ... or with dots, as hands type it after a dotted date (2026.11.18 10.20)
+_DOTTED_CLOCK_RE = re.compile(r"([0-9]{1,2})\.([0-9]{2})(?:\.([0-9]{2}))?")
 
 
 def _rest_clock(rest: str) -> _Clock | None:
     rest = rest.strip().removeprefix("t").strip()
     if not rest or rest in _PERIOD_ONLY:
         return _NO_CLOCK
-    compact = _COMPACT_CLOCK_RE.fullmatch(rest)
+    compact = _COMPACT_CLOCK_RE.fullmatch(rest) or _DOTTED_CLOCK_RE.fullmatch(rest)
     if compact is not None:
         rest = ":".join(part for part in compact.groups() if part is not None)
     return _parse_clock(rest)
@@ -463,6 +480,13 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
             if _is_placeholder(year, month, day, match["rest"]):
                 return _MISSING
             return _dated(year, month, day, match["rest"], text, inferred=False)
+
+    if _SLASHED_SCALAR_RE.match(s):  # its column did not say which is the month
+        reason = (
+            f"日期的月、日顺序无法确定（{_shown(text)}，本列没有大于 12 的月或日），"
+            "请写成 2026-11-18 这样的年月日"
+        )
+        return DateParse(None, False, False, False, RowError.DATE_INVALID, reason)
 
     for pattern in _YEARLESS_RES:
         match = pattern.fullmatch(s)
@@ -748,6 +772,42 @@ def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
     )
     # A text the pattern matched but no calendar holds (2026-13-40) stays as written.
     return text.scatter(offset.arg_true(), local.fill_null(found))
+
+
+# A date written with slashes and the year last (11/18/2026, 18/11/2026): English
+# locales' Excel writes its CSVs so, month first (en-US) or day first (en-GB). Which is
+# decided by the column, never by one cell: a first number above 12 makes it day first, a
+# second above 12 month first. A column where neither shows (or both) is left as written,
+# its cells an error, rather than a guess that could move a date by months.
+_SLASHED_RE = r"^\s*([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(.*)$"
+
+
+_SLASHED_SCALAR_RE = re.compile(_SLASHED_RE)
+
+
+def slashed_in_order(column: pl.Series) -> pl.Series:
+    """One sheet column with its `a/b/yyyy` dates as `yyyy-mm-dd`, when the column says
+    which of a and b is the month; every other cell as written."""
+    text = column.cast(pl.String, strict=False)
+    parts = text.str.extract_groups(_SLASHED_RE)
+    first = parts.struct.field("1").cast(pl.Int32, strict=False)
+    if first.is_null().all():
+        return column
+    second = parts.struct.field("2").cast(pl.Int32, strict=False)
+    day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
+    if day_first == month_first:
+        return column
+    month, day = (second, first) if day_first else (first, second)
+    iso = pl.select(
+        pl.format(
+            "{}-{}-{}{}",
+            parts.struct.field("3"),
+            month.cast(pl.String).str.zfill(2),
+            day.cast(pl.String).str.zfill(2),
+            parts.struct.field("4"),
+        )
+    ).to_series()
+    return pl.select(pl.coalesce(iso, text)).to_series().alias(column.name)
 
 
 def _english_moment(value: str) -> str | None:

@@ -174,6 +174,21 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+def _dates_in_order(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+    """The sheet's date columns with month-first or day-first slashed dates (11/18/2026)
+    in year-first order, each column deciding its own (`dates.slashed_in_order`)."""
+    dated = {*kind.time, *(f.name for f in kind.data if f.type is DataType.DATETIME)}
+    columns = [name for name in frame.columns if name in dated]
+    slashed = [
+        name
+        for name in columns
+        if frame[name].dtype == pl.String and frame[name].str.contains("/[0-9]{4}").any()
+    ]
+    if not slashed:
+        return frame
+    return frame.with_columns(dates.slashed_in_order(frame[name]) for name in slashed)
+
+
 # Other dated columns of a row, whose year a year-less main date (11月18日) is read against.
 def _other_dates(frame: pl.DataFrame, kind: Kind, ctx: SheetContext) -> dict[str, pl.DataFrame]:
     """The row's other dated columns, parsed once against the file's reference date."""
@@ -350,8 +365,8 @@ def _gendered_names(frame: pl.DataFrame) -> pl.Series:
 
 
 def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
-    frame = table.frame
     kind = KINDS[table.kind]
+    frame = _dates_in_order(table.frame, kind)
     height = frame.height
     error_codes: list[pl.Series] = []
     error_texts: list[pl.Series] = []

@@ -245,6 +245,14 @@ PARSE_CASES = [
     ("202611181010", None, dt(2026, 11, 18, 10, 10), True, False, None),
     ("2026-11-18 2561", None, None, False, False, INVALID),
     ("2026111810", None, None, False, False, INVALID),
+    # a dotted clock after a date, as hands type it
+    ("2026.11.18 10.20", None, dt(2026, 11, 18, 10, 20), True, False, None),
+    ("2026.11.18 10.20.30", None, dt(2026, 11, 18, 10, 20, 30), True, False, None),
+    ("2026.11.18 25.20", None, None, False, False, INVALID),
+    # a slashed date with the year last: one cell cannot say which is the month
+    ("11/18/2026", None, None, False, False, INVALID),
+    # a moment naming its zone: read with the project's zone only (the series test)
+    ("2026-11-18 10:20:00 CST", None, None, False, False, INVALID),
 ]
 
 
@@ -879,6 +887,9 @@ def test_a_cell_that_reads_no_ref_parses_alike_against_any(cell, first, second):
         ),
         ("Wed, 18 Nov 2026 02:20:00 GMT", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
         ("Wed, 18 Nov 2026 10:20:00 +0800", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        # a system's local time with its zone's name
+        ("2026-11-18 10:20:00 CST", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18 02:20 UTC", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
         # a zone name that is not guessed, and a day no calendar holds
         ("Wed Nov 18 10:20:00 PST 2026", "Asia/Shanghai", None),
         ("Feb 30, 2026 10:00 UTC", "Asia/Shanghai", None),
@@ -892,3 +903,28 @@ def test_a_moment_with_its_offset_is_read_as_the_projects_wall_clock(text, zone,
     assert parse_datetime_series(pl.Series([text]))["value"].to_list() == [None]
     if wall_clock is None:  # the error shows the cell as the clerk wrote it
         assert text in parsed["error"][0]
+
+
+@pytest.mark.parametrize(
+    ("column", "read"),
+    [
+        # en-US Excel: month first, shown by a day above 12
+        (["11/18/2026 10:20", "5/1/2026"], ["2026-11-18 10:20", "2026-05-01"]),
+        # en-GB: day first, shown by a first number above 12
+        (["18/11/2026 10:20", "5/1/2026"], ["2026-11-18 10:20", "2026-01-05"]),
+        # nothing shows the order, or the column contradicts itself: left as written
+        (["5/1/2026", "6/2/2026"], ["5/1/2026", "6/2/2026"]),
+        (["13/1/2026", "1/13/2026"], ["13/1/2026", "1/13/2026"]),
+        # other cells untouched
+        (["11/18/2026", None, "2026-11-18", "x"], ["2026-11-18", None, "2026-11-18", "x"]),
+    ],
+)
+def test_a_column_of_slashed_dates_says_which_is_the_month(column, read):
+    from reconcile.normalise.dates import slashed_in_order
+
+    assert slashed_in_order(pl.Series("c", column, dtype=pl.String)).to_list() == read
+
+
+def test_an_undecided_slashed_date_says_how_to_write_it():
+    parsed = parse_datetime("5/1/2026")
+    assert parsed.error_code == INVALID and "月、日顺序" in (parsed.error or "")
