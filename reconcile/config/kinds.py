@@ -415,7 +415,9 @@ KIND_LIST: tuple[Kind, ...] = (
         key=("channel", "agent", "phone_pattern", "surname_key", "event_at"),
         masked_phone_ok=True,
         folders=("channels",),
-        name_hints=("报备", "预报", "临报"),
+        # 渠道客户 and the like: a developer system's list of the customers agencies
+        # brought (明源云客, 泰禾 新客查), a report ledger however CRM-like its columns
+        name_hints=("报备", "预报", "临报", "渠道客户", "分销客户", "推荐客户"),
     ),
     Kind(
         name="visit",
