@@ -364,6 +364,15 @@ def _gendered_names(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+_MASKED_REASON = "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号"
+# An agency's own table read as visits (带看时间, no 报备时间) is most often a report
+# table without its report time: say so where the clerk will look.
+_READ_AS_VISITS = (
+    "；本表按来访登记读取（有到访/带看时间，没有报备时间列），如果这是报备表，"
+    "请加一列“报备时间”后重新提交"
+)
+
+
 def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
     kind = KINDS[table.kind]
     frame = _dates_in_order(table.frame, kind)
@@ -398,7 +407,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         add_rule_error(
             masked,
             RowError.PHONE_MASKED,
-            "隐藏号码只能用于渠道报备，来访、CRM、成交和裁决记录需要完整手机号",
+            _MASKED_REASON
+            + (_READ_AS_VISITS if kind.name == "visit" and ctx.folder_channel else ""),
         )
 
     # The row's own time.

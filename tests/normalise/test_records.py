@@ -65,3 +65,26 @@ def test_a_sheet_with_no_rejected_row_has_the_error_columns_of_one_with(tmp_path
     assert [frame.height for frame in errors] == [0, 1]
     assert errors[0].schema == errors[1].schema
     assert tuple(errors[0].columns) == ERROR_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("folder", "hinted"), [("inputs/channels/链家", True), ("inputs/visits", False)]
+)
+def test_an_agencys_table_read_as_visits_says_it_lacks_a_report_time(tmp_path, folder, hinted):
+    """A 临报 table with 带看时间 and no 报备时间 is a visit sheet (SPEC 4.1); in an agency's
+    folder its masked numbers' rejection says what would make it a report table."""
+    from reconcile.config.rules import Rules
+    from reconcile.ingest.files import classify_path, read_input
+    from reconcile.ingest.headers import AliasTable
+    from reconcile.testing import SheetSpec, write_xlsx
+
+    path = tmp_path / folder / "临报表.xlsx"
+    header = ["客户姓名", "电话（前三后四）", "带看时间", "经纪人"]
+    write_xlsx(
+        path, [SheetSpec("临报", header, [["张先生", "138****1234", "2026-11-18 15:00", "王五"]])]
+    )
+    [sheet] = read_input(classify_path(path), Rules(), AliasTable.build()).sheets
+    assert sheet.kind == "visit" and sheet.normalised is not None
+    [reason] = sheet.normalised.errors["reason"].to_list()
+    assert reason.startswith("隐藏号码只能用于渠道报备")
+    assert ("请加一列“报备时间”" in reason) is hinted
