@@ -132,6 +132,8 @@ def extract_table(
             KIND_LABELS.values()
         )
         reason = f"无法判断表格类型（最接近：{guesses}），为免误读未读取；请检查列名，表头：{seen}"
+        if any(word in header for header in headers for word in _DEBIT_CREDIT):
+            reason += _DEBIT_CREDIT_NOTE
     elif (missing := _missing_required(kind, fields)) is not None:
         reason = (
             f"识别为{KIND_LABELS[kind]}，但缺少必需的列“{missing}”，整张表未读取"
@@ -150,6 +152,15 @@ def extract_table(
     assert kind is not None
     full = frame.with_columns(numbers)
     return _table(sheet.name, full, match, kind, headers, hidden, aliases)
+
+
+# An accounting journal's 借方/贷方 columns: which of them is money paid to an agency
+# depends on the account (a bank journal credits it, a payables ledger debits it).
+_DEBIT_CREDIT = ("借方", "贷方")
+_DEBIT_CREDIT_NOTE = (
+    "。借方/贷方两列的方向因账而异（银行日记账付款记贷方，应付账款付款记借方），"
+    "无法判断哪一列是付给渠道的钱：请整理成一列“付款金额”（退回的写负数）后提交"
+)
 
 
 def _missing_required(kind: str, fields: set[str]) -> str | None:
