@@ -232,6 +232,8 @@ FIELD_LIST: tuple[Field, ...] = (
         "成交阶段", "阶段", "状态", "成交状态", "交易状态", "交易阶段", "业务状态", "销售状态",
         "房间状态", "认购状态", "签约状态",
     ),
+    # 明源's 认购/签约 records are 激活 or 关闭, and a closed one says why (转签约, 退房, 换房)
+    _f("close_reason", "关闭原因", "关闭原因", "关闭类型", "关闭说明"),
     _f("deal_date", "成交日期", "成交日期", "交易日期", "成交时间", "业务日期"),
     _f(
         "deposit_at", "小订日期",
@@ -577,11 +579,13 @@ KIND_LIST: tuple[Kind, ...] = (
             "refunded_at",
             "relative_phone",
             "consultant",
+            "close_reason",
         },  # fmt: skip
         data=_data(
             **_NUMBERS,
             **_FLAT,
             stage=T,
+            close_reason=T,
             amount=A,
             deposit_at=D,
             subscribed_at=D,

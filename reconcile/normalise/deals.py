@@ -89,6 +89,33 @@ def _unapproved(written: str, text: str) -> Parsed:
     return Parsed(None, RowError.STAGE_INVALID, reason)
 
 
+# 明源 ERP keeps a 认购 (s_Order) or 签约 (s_Contract) record 激活 while it stands and
+# 关闭 once it ends, with why: 转签约 (the subscription became a contract), 退房, 换房 …
+RECORD_STATES = frozenset({"激活", "关闭"})
+_CLOSED_AS_REFUND = ("退房", "退定", "退订", "作废", "取消", "撤销", "撤单")
+_CLOSED_ONWARD = ("转签约", "转签", "转合同", "转认购", "签约")
+
+
+def record_stage(state: str, close_reason: str | None, own_stage: str | None) -> Parsed:
+    """The stage of a 激活/关闭 record of a 认购 or 签约 table (`own_stage`, from its dates
+    or the table's name): standing, or closed by moving on, it is that stage; closed by a
+    refund it is 退房. A 换房 is the transaction change's to tell, and a record closed for
+    no stated reason, or whose table names no stage, is a row error."""
+    reason = unicodedata.normalize("NFKC", close_reason or "").strip()
+    if state == "关闭" and any(word in reason for word in _CLOSED_AS_REFUND):
+        return Parsed("退房")
+    if own_stage is None:
+        why = "本表既没有认购或签约日期，表名也没有写明是认购还是签约"
+        return Parsed(None, RowError.STAGE_INVALID, f"成交状态“{state}”无法确定阶段：{why}")
+    if state == "激活" or any(word in reason for word in _CLOSED_ONWARD):
+        return Parsed(own_stage)
+    if "换房" in reason:
+        text = f"{own_stage}已关闭（换房），换房以交易变更明细为准，本行不计"
+        return Parsed(None, RowError.STAGE_INVALID, text)
+    shown = f"（{reason[:30]}）" if reason else "，未写关闭原因"
+    return Parsed(None, RowError.STAGE_INVALID, f"{own_stage}已关闭{shown}，无法确定成交阶段")
+
+
 def stage_level(stage: str | None) -> int:
     """A stage's place in STAGES (-1 for none)."""
     return STAGES.index(stage) if stage in STAGES else -1

@@ -455,7 +455,8 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
         # One claim per row: a second number in the cell (co-buyers) must not claim twice.
         patterns = patterns.list.head(1)
     if kind.name in ("deal", "deal_change"):
-        _deal_fields(frame, kind.name, data, add_error, add_rule_error)
+        named = _named_stage(table.sheet, ctx.file_name)
+        _deal_fields(frame, kind.name, data, add_error, add_rule_error, named)
     if kind.name == "deal":
         # A deal without its own 成交日期 is dated by its earliest stage at 认购 level or above.
         stage_dates = [data[f] for f in ("subscribed_at", "signed_at", "refunded_at") if f in data]
@@ -652,8 +653,22 @@ def _report_types(frame: pl.DataFrame, kind: str, ctx: SheetContext, sheet: str)
     return column.fill_null(by_name) if by_name else column
 
 
+def _named_stage(*names: str) -> str | None:
+    """The stage a 认购 or 签约 table's sheet or file name gives (认购明细, 签约台账)."""
+    found = {stage for word, stage in _STAGE_NAMES if any(word in name for name in names)}
+    return found.pop() if len(found) == 1 else None
+
+
+_STAGE_NAMES = (("认购", "认购"), ("大定", "认购"), ("签约", "签约"), ("网签", "签约"))
+
+
 def _deal_fields(
-    frame: pl.DataFrame, table_kind: str, data: dict, add_error, add_rule_error
+    frame: pl.DataFrame,
+    table_kind: str,
+    data: dict,
+    add_error,
+    add_rule_error,
+    named: str | None = None,
 ) -> None:
     """Stage and amount checks, and a deal row's identity (SPEC 6.5)."""
     identity = [
@@ -666,7 +681,7 @@ def _deal_fields(
         "成交记录缺少房间（房号）和成交、认购、合同编号，无法确定是哪一套房",
     )
     if "stage" in {f.name for f in KINDS[table_kind].data}:
-        _stage(frame, data, add_error)
+        _stage(frame, data, add_error, named)
     amount_code = _map_unique(_column(frame, "amount"), deals.parse_amount)
     add_error(amount_code[1], amount_code[2])
 
@@ -745,8 +760,9 @@ def _claim_fields(
     return channel
 
 
-def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:
-    """The stage as written, else the latest stage whose date the row gives."""
+def _stage(frame: pl.DataFrame, data: dict, add_error, named: str | None) -> None:
+    """The stage as written, else the latest stage whose date the row gives; a 明源
+    激活/关闭 record's stage from its dates, else the table's name (`named`)."""
     inferred = pl.lit(None, pl.String)
     # Latest first: the last `when` written is the first one tried.
     for field, word in (("deposit_at", "小订"), ("subscribed_at", "认购"), ("signed_at", "签约"),
@@ -758,5 +774,24 @@ def _stage(frame: pl.DataFrame, data: dict, add_error) -> None:
         inferred_stage = inferred_stage.extend_constant(None, frame.height - inferred_stage.len())
     stage_text = _column(frame, "stage").fill_null(inferred_stage)
     stage, code, text = _map_unique(stage_text, deals.parse_stage)
+    states = stage_text.str.strip_chars()
+    recorded = states.is_in(list(deals.RECORD_STATES)).fill_null(False)
+    if recorded.any():  # 明源's 激活/关闭 records: the table's own stage, or how it closed
+        own = inferred_stage.fill_null(named)
+        read = [
+            deals.record_stage(state, reason, own_stage)
+            for state, reason, own_stage in zip(
+                states.filter(recorded),
+                _column(frame, "close_reason").filter(recorded),
+                own.filter(recorded),
+                strict=True,
+            )
+        ]
+        rows = recorded.arg_true()
+        stage = stage.cast(pl.String).scatter(
+            rows, pl.Series([r.value for r in read], dtype=pl.String)
+        )
+        code = code.scatter(rows, pl.Series([r.error_code for r in read], dtype=pl.String))
+        text = text.scatter(rows, pl.Series([r.error for r in read], dtype=pl.String))
     add_error(code, text)
     data["stage"] = stage.str.strip_chars('"')

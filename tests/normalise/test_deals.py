@@ -14,6 +14,7 @@ from reconcile.normalise.deals import (
     parse_payment_status,
     parse_room,
     parse_stage,
+    record_stage,
     room_label,
     stage_level,
 )
@@ -256,3 +257,30 @@ def test_a_payment_status_says_whether_money_went_out(cell: str | None, made: bo
     assert (parsed.error_code is None) is made
     if not made:
         assert parsed.error_code == RowError.PAYMENT_NOT_MADE and f"“{cell}”" in str(parsed.error)
+
+
+# 明源's 激活/关闭 records --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "own", "stage", "says"),
+    [
+        ("激活", None, "认购", "认购", None),
+        ("激活", None, "签约", "签约", None),
+        ("关闭", "转签约", "认购", "认购", None),  # the contract is the 签约 table's row
+        ("关闭", "退房", "认购", "退房", None),
+        ("关闭", "作废", "签约", "退房", None),
+        ("关闭", "退房", None, "退房", None),  # a refund needs no stage of its own
+        ("关闭", "换房", "认购", None, "换房以交易变更明细为准"),
+        ("关闭", None, "认购", None, "未写关闭原因"),
+        ("关闭", "其他", "签约", None, "签约已关闭（其他）"),
+        ("激活", None, None, None, "表名也没有写明"),
+    ],
+)
+def test_a_record_state_reads_as_its_tables_stage_or_how_it_closed(state, reason, own, stage, says):
+    parsed = record_stage(state, reason, own)
+    assert parsed.value == stage
+    if says is None:
+        assert parsed.error_code is None
+    else:
+        assert parsed.error_code == "stage_invalid" and says in (parsed.error or "")
