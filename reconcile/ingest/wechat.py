@@ -44,6 +44,7 @@ from reconcile.config.rules import TYPE_KIN
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
+from reconcile.normalise.phones import front_and_back
 from reconcile.normalise.places import MESSAGES
 from reconcile.normalise.table import ROW
 
@@ -323,7 +324,7 @@ def _checked(text: str) -> str:
 def clean_line(text: str) -> str:
     """A line as the parser reads it: bounded, invisible characters dropped, NFKC folded."""
     text = _CONTROL.sub("", text[: 4 * MAX_LINE_CHARS]).translate(_CIRCLED).replace("\t", " ")
-    return unicodedata.normalize("NFKC", text)[:MAX_LINE_CHARS].strip()
+    return front_and_back(unicodedata.normalize("NFKC", text)[:MAX_LINE_CHARS].strip())
 
 
 def quote(lines: Iterable[str]) -> str:

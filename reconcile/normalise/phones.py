@@ -228,11 +228,25 @@ def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
     return tails[0]
 
 
+# An agency giving only a number's first three and last four digits says so (前三后四
+# 138 5678, 前3后4：1385678): those seven digits are the masked number 138****5678.
+_FRONT_BACK = re.compile(
+    r"(?:手机|电话|号码)?前\s*[三3]\s*(?:位)?\s*后\s*[四4]\s*(?:位)?\s*[:：]?\s*"
+    r"(1[3-9][0-9])[\s\-]*([0-9]{4})(?![0-9])"
+)
+
+
+def front_and_back(text: str) -> str:
+    """`text` with each number given as its first three and last four digits (前三后四
+    138 5678) written as the masked number it is (138****5678)."""
+    return _FRONT_BACK.sub(r"\1****\2", text) if "后" in text else text
+
+
 def parse_phone(value: str | None) -> PhoneParse:
     """Parse one cell into its mobile numbers, or say in Chinese why it cannot be used."""
     if value is None:
         return PhoneParse((), RowError.PHONE_MISSING, _MISSING_REASON)
-    text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE_TABLE)
+    text = front_and_back(unicodedata.normalize("NFKC", value).translate(_INVISIBLE_TABLE))
     phones: dict[str, Phone] = {}
     landline: PhoneParse | None = None
     for part in _HARD_SEPARATOR.split(text):

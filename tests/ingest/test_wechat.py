@@ -598,6 +598,11 @@ def test_a_message_names_its_report_type(text, types):
             "[张三] 2026-12-01 10:15\n客户：王女士 电话：139****5678",
             [("王女士", "139****5678", "张三", None)],
         ),
+        # a number given as its first three and last four digits, and said so
+        (
+            "链家-王五 2026-12-01 10:20\n报备：张女士，前三后四 138 5678，明天上午10点到",
+            [("张女士", "138****5678", "链家-王五", None)],
+        ),
         # ... while label-less one-liners with a time each stay reports
         (
             "张三 13812345678 2026-12-01 10:15\n李四 13912345678 2026-12-01 10:20",

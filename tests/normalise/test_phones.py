@@ -133,6 +133,16 @@ PARSE_CASES = [
     ("238****1234", [], "phone_bad_mask"),
     ("010****5678", [], "phone_bad_mask"),
     ("138****1234/****", [], "phone_bad_mask"),
+    # a number given as its first three and last four digits, and said so
+    ("前三后四 138 5678", ["138****5678"], None),
+    ("前三后四：1385678", ["138****5678"], None),
+    ("前3后4 138-5678", ["138****5678"], None),
+    ("手机前三位后四位1385678", ["138****5678"], None),
+    ("前三后四 1385678 / 139****0001", ["138****5678", "139****0001"], None),
+    # ... seven digits without saying so are no number (a landline, a slip)
+    ("1385678", [], "phone_not_mobile"),
+    ("138 5678", [], "phone_not_mobile"),
+    ("前三后四 238 5678", [], "phone_landline"),
 ]
 
 
