@@ -81,12 +81,14 @@ class SheetOutcome:
 
     @property
     def accepted(self) -> int:
-        """Source rows accepted (a cell with two numbers is still one row)."""
+        """Source rows accepted: the rows as read, less those rejected or skipped. A cell
+        with two numbers is still one row; a WeChat message naming two customers is two
+        (the reader's rows, which share the message's line)."""
         if self.kept_accepted is not None:
             return self.kept_accepted
         if self.normalised is None:
             return 0
-        return self.normalised.records["row_no"].n_unique()
+        return self.rows_in - self.rejected - sum(self.skipped.values())
 
     def keep_counts(self) -> None:
         """Let go of the cells and accepted records once the ledger holds them; the

@@ -852,9 +852,24 @@ def _same_project(named: str, project: str) -> bool:
     return bool(a) and bool(b) and (a in b or b in a)
 
 
+# A message opening with a report title and naming someone (报备：张女士，明天上午10点到)
+# is a report, however little else it gives: without a number it is a rejected one.
+_TITLE_LEAD_RE = re.compile(
+    "(?:{})\\s*[:：]".format("|".join(sorted(_TITLES | TYPE_WORDS, key=len, reverse=True)))
+)
+_HONORED_RE = re.compile(rf"[\u4e00-\u9fff]{_HONORIFIC}")
+
+
+def _titled_report(lines: list[str]) -> bool:
+    first = _LEADING_NOISE.sub("", lines[0]) if lines else ""
+    return bool(_TITLE_LEAD_RE.match(first)) and bool(_HONORED_RE.search(" ".join(lines)))
+
+
 def _check(reading: Reading, message: Message, fields: dict[str, str], project: str | None) -> None:
-    signals = reading.customers or any(
-        _PHONE_RE.search(text) or _names_customer([text]) for text in message.lines
+    signals = (
+        reading.customers
+        or any(_PHONE_RE.search(text) or _names_customer([text]) for text in message.lines)
+        or _titled_report(message.lines)
     )
     if not signals:
         return

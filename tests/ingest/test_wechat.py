@@ -293,6 +293,25 @@ def test_a_quoted_reply_repeats_no_report():
     assert [r.line for r in _reports(text)] == [2]
 
 
+@pytest.mark.parametrize(
+    ("text", "rejected"),
+    [
+        # a report title and a customer named, but no number: a rejected report, not chatter
+        ("链家-王五  2026-12-01 10:20\n报备：张女士，明天上午10点到", True),
+        ("链家-王五  2026-12-01 10:20\n临报:刘先生 下午到", True),
+        # a title without anyone named, or a name without a title, is chatter
+        ("链家-王五  2026-12-01 10:20\n报备：请大家按格式报备", False),
+        ("链家-王五  2026-12-01 10:20\n张女士明天上午10点到", False),
+    ],
+)
+def test_a_titled_report_without_a_number_is_rejected_not_dropped(text, rejected):
+    read = [r for r in wechat.readings(text) if r.is_report]
+    assert bool(read) is rejected
+    if rejected:
+        [reading] = read
+        assert reading.problem is not None and "找不到客户姓名和电话" in reading.problem
+
+
 def test_chatter_is_no_report():
     text = "张三  2026-12-01 10:15\n收到\n\n李四  2026-12-01 10:16\n[图片]\n\n好的，谢谢"
     assert _reports(text) == []
@@ -348,6 +367,9 @@ def test_messages_become_report_rows_like_a_spreadsheet(tmp_path):
     assert errors.select("row_no", "codes").rows() == [(13, RowError.MESSAGE_REJECTED.value)]
     assert "云栖府" in errors["reason"][0] and "「客户:赵六" in errors["reason"][0]
     assert "赵六" in json.loads(errors["raw"][0])
+    # Each customer of a message is a row: the message naming two is two rows accepted,
+    # so the counts add up (5 rows: 4 accepted, 1 rejected; it read 3 accepted of 5).
+    assert (sheet.rows_in, sheet.accepted, sheet.rejected) == (5, 4, 1)
 
 
 @pytest.mark.parametrize(
