@@ -181,6 +181,19 @@ def _column(frame: pl.DataFrame, name: str, zone: str | None = None) -> pl.Expr:
     return parse_iso(name, zone).alias(name) if zone else pl.col(name)
 
 
+def _own_date(row: dict, given: dict[str, datetime]) -> datetime | None:
+    """The date of the stage a row tells without a date column of its own: the row's.
+    Save a refund whose row is dated by another stage's column (a 明源 认购 record closed
+    by 退房 carries its 认购日期 only): that is the sale's day, not the refund's, which
+    is not written; the refund is dated when the ledger first saw it, the day it was
+    known (never before the row's own stages)."""
+    at = row["at"]
+    seen = row.get("first_seen_at")
+    if row["stage"] != REFUNDED or not given or seen is None or at not in given.values():
+        return at
+    return max(seen, *given.values())
+
+
 def _numbers(row: dict) -> tuple[tuple[str, str], ...]:
     found = []
     for name, label in NUMBERS:
@@ -214,7 +227,7 @@ def deal_rows(frame: pl.DataFrame, as_of_end: datetime) -> list[_Row]:
         stage_at = {stage: at for stage, at in given.items() if at <= as_of_end}
         if row["stage"] in STAGES and row["stage"] not in given:
             # The row's stage without its own date column: dated by the row (or undated).
-            stage_at[row["stage"]] = row["at"]
+            stage_at[row["stage"]] = _own_date(row, given)
         if not stage_at:
             continue  # every stage it tells of is after the night (a 小订 row has no `at`)
         sales = [at for stage, at in stage_at.items() if stage != REFUNDED and at is not None]
