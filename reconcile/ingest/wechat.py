@@ -194,7 +194,7 @@ _NOW = frozenset({"刚刚", "现在", "即时", "此刻", "当前"})
 
 # Chat header lines: who sent the message and when.
 _YMD = r"[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}日?"
-_MD = r"[0-9]{1,2}月[0-9]{1,2}日"
+_MD = r"(?:[0-9]{1,2}月[0-9]{1,2}日|[0-9]{1,2}/[0-9]{1,2})"
 _HMS = r"(?:上午|下午|晚上|中午|凌晨|早上)?\s*[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
 _SENDER = r"[^\s:：0-9][^:：]{0,29}?"
 _HEADER_RES = (
@@ -252,6 +252,9 @@ class Message:
     sent_at: datetime | None = None
     sent_day: date | None = None
     title: str | None = None  # a 报备类型 its chat header named (【临报】2026-12-02 10:30)
+    # A send time written without its year (王五 12月1日 10:16) and no day line to give it:
+    # kept as written, for the normaliser to read against the file's date, as a cell is.
+    sent_text: str | None = None
 
 
 @dataclass
@@ -343,6 +346,7 @@ class ChatHeader:
     day: date | None
     rest: str  # content on the header line itself (`[10:15] 张三: 内容`)
     title: str | None = None  # the 报备类型 a title word in the sender's place names
+    sent_text: str | None = None  # a send time written without its year (Message.sent_text)
 
 
 @lru_cache(maxsize=4096)  # senders, days and clocks repeat through a chat
@@ -370,9 +374,12 @@ def parse_header(line: str, day: date | None, numbered_sender: bool = False) -> 
         on = _day_of(written, day) if written else day
         clock = _clock_of(match["clock"])
         sent_at = datetime.combine(on, clock) if on is not None and clock is not None else None
+        yearless = sent_at is None and written and clock is not None and _yearless(written)
         shown = None if not sender or sender in _TITLES or sender in TYPE_WORDS else sender
         rest = (groups.get("rest") or "").strip()
-        return ChatHeader(shown, sent_at, on, rest, (sender if sender in TYPE_WORDS else None))
+        title = sender if sender in TYPE_WORDS else None
+        sent_text = f"{written} {match['clock'].strip()}" if yearless else None
+        return ChatHeader(shown, sent_at, on, rest, title, sent_text)
     return None
 
 
@@ -466,6 +473,7 @@ def _block_messages(
             header.sent_at if header else None,
             header.day if header and header.day else day,
             header.title if header else None,
+            header.sent_text if header else None,
         )
 
     numbered = [i for i, (_, text) in enumerate(block) if _PHONE_RE.search(text)]
@@ -518,6 +526,7 @@ def _merged(messages: list[Message]) -> list[Message]:
                 message.sent_at or pending.sent_at,
                 message.sent_day or pending.sent_day,
                 message.title or pending.title,
+                message.sent_text or pending.sent_text,
             )
             pending = None
         elif pending is not None:
@@ -838,6 +847,9 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
     elif message.sent_at is not None:
         reading.reported_at = _stamp(message.sent_at, True)
         reading.time_source = "聊天记录的发送时间"
+    elif message.sent_text is not None:  # 12月1日 10:16: the year is read as a cell's is
+        reading.reported_at = message.sent_text
+        reading.time_source = "聊天记录的发送时间（年份按文件日期）"
     visit = fields.get("expected_visit_at")
     if visit is not None:
         when, has_time, _ = resolve_when(visit, day)

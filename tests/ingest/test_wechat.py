@@ -640,3 +640,31 @@ def test_a_nickname_with_the_agents_number_heads_its_message(text, read):
         for c in r.customers
     ] == read
     assert all(r.problem is None and r.reported_at for r in reports)
+
+
+YEARLESS_HEADERS = """王五 12/1 10:15
+客户：陈先生 电话：138****1111
+
+王五(12月1日 10:16):
+客户：刘女士 电话：139****2222
+"""
+
+
+def test_a_send_time_without_its_year_is_read_against_the_files_date(tmp_path):
+    """WeChat shows a message of this year as `12月1日 10:16`: the chat line's time, whose
+    year is read as a year-less cell's is (the file's date), never the file's time."""
+    import os
+
+    read = [r for r in wechat.readings(YEARLESS_HEADERS) if r.is_report]
+    assert [(r.line, r.reported_at, r.problem) for r in read] == [
+        (2, "12/1 10:15", None),
+        (5, "12月1日 10:16", None),
+    ]
+    item = _workspace_file(tmp_path, YEARLESS_HEADERS)
+    saved = datetime(2027, 1, 5, 9, 0).timestamp()  # copied out in the new year
+    os.utime(item.path, (saved, saved))
+    [sheet] = read_input(item, RULES, AliasTable.build(RULES.columns)).sheets
+    assert sheet.normalised.records.sort("row_no")["event_at"].to_list() == [
+        "2026-12-01T10:15:00+08:00",
+        "2026-12-01T10:16:00+08:00",
+    ]
