@@ -20,7 +20,12 @@ from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, RawSheet, read_file
 from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
-from reconcile.normalise.records import Normalised, SheetContext, normalise_table
+from reconcile.normalise.records import (
+    Normalised,
+    SheetContext,
+    dates_in_order,
+    normalise_table,
+)
 from reconcile.store.files import sha256_of
 
 IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
@@ -368,6 +373,7 @@ def _normalise_sheet(
     sink: Callable[[Normalised], object] | None,
 ) -> SheetOutcome:
     parts = []
+    table = dates_in_order(table)
     for offset, length in chunk_plan(table.frame.height):
         part = normalise_table(replace(table, frame=table.frame.slice(offset, length)), context)
         if sink is not None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
@@ -174,9 +174,13 @@ def _constant_offset(timezone: str, low: object, high: object) -> str | None:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _dates_in_order(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
-    """The sheet's date columns with month-first or day-first slashed dates (11/18/2026)
-    in year-first order, each column deciding its own (`dates.slashed_in_order`)."""
+def dates_in_order(table: SheetTable) -> SheetTable:
+    """The sheet with month-first or day-first slashed dates (11/18/2026) in its date
+    columns in year-first order, each whole column deciding its own
+    (`dates.slashed_in_order`): before the sheet is cut into chunks, which must not each
+    decide."""
+    kind = KINDS[table.kind]
+    frame = table.frame
     dated = {*kind.time, *(f.name for f in kind.data if f.type is DataType.DATETIME)}
     columns = [name for name in frame.columns if name in dated]
     slashed = [
@@ -185,8 +189,9 @@ def _dates_in_order(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
         if frame[name].dtype == pl.String and frame[name].str.contains("/[0-9]{4}").any()
     ]
     if not slashed:
-        return frame
-    return frame.with_columns(dates.slashed_in_order(frame[name]) for name in slashed)
+        return table
+    ordered = frame.with_columns(dates.slashed_in_order(frame[name]) for name in slashed)
+    return replace(table, frame=ordered)
 
 
 # Other dated columns of a row, whose year a year-less main date (11月18日) is read against.
@@ -374,8 +379,8 @@ _READ_AS_VISITS = (
 
 
 def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
+    frame = table.frame
     kind = KINDS[table.kind]
-    frame = _dates_in_order(table.frame, kind)
     height = frame.height
     error_codes: list[pl.Series] = []
     error_texts: list[pl.Series] = []

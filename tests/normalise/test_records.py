@@ -88,3 +88,26 @@ def test_an_agencys_table_read_as_visits_says_it_lacks_a_report_time(tmp_path, f
     [reason] = sheet.normalised.errors["reason"].to_list()
     assert reason.startswith("隐藏号码只能用于渠道报备")
     assert ("请加一列“报备时间”" in reason) is hinted
+
+
+def test_a_column_decides_its_date_order_whole_not_chunk_by_chunk(tmp_path, monkeypatch):
+    """Sheets are normalised in chunks; which of a slashed date's numbers is the month is
+    the whole column's to say, so a chunk of 5/1/2026-like dates alone is still read."""
+    from reconcile.config.rules import Rules
+    from reconcile.ingest import files
+    from reconcile.ingest.headers import AliasTable
+    from reconcile.testing import SheetSpec, write_csv
+
+    monkeypatch.setattr(files, "CHUNK_ROWS", 5)
+    rows = [["张先生", f"138****{i:04d}", "11/18/2026 10:00", "王五"] for i in range(5)]
+    rows += [["李女士", f"139****{i:04d}", "12/1/2026 09:00", "王五"] for i in range(20)]
+    path = write_csv(
+        tmp_path / "inputs/channels/链家/报备_en.csv",
+        SheetSpec("报备", ["客户姓名", "客户电话", "报备时间", "经纪人"], rows),
+    )
+    [sheet] = files.read_input(files.classify_path(path), Rules(), AliasTable.build()).sheets
+    assert sheet.rejected == 0 and sheet.accepted == 25
+    assert set(sheet.normalised.records["event_at"].to_list()) == {
+        "2026-11-18T10:00:00+08:00",
+        "2026-12-01T09:00:00+08:00",
+    }
