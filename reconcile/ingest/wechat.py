@@ -889,7 +889,8 @@ def _check(reading: Reading, message: Message, fields: dict[str, str], project: 
     if reading.problem is not None:
         pass
     elif not reading.customers:
-        reading.problem = "找不到客户姓名和电话"
+        named_only = _titled_report(message.lines) and not any(map(_PHONE_RE.search, message.lines))
+        reading.problem = "找不到客户的手机号" if named_only else "找不到客户姓名和电话"
     elif named and project and not _same_project(named, project):
         reading.problem = f"报备项目是“{named[:30]}”，不是本项目“{project}”"
     elif reading.reported_at is None:

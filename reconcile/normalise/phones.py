@@ -37,8 +37,8 @@ _INVISIBLE_TABLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff")
 _HARD_SEPARATOR = re.compile(r"或者|或|[/、,;]")
 _SOFT_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―−()\[\]'\"‘’“”]+")
 # Words beside a number in a hand-typed cell (`13712345678（本人）`, `手机:138****1234`,
-# `微信同号`): notes, not part of it. No mask glyph is an ideograph.
-_NOTE = re.compile(r"[\u3400-\u9fff]+:?")
+# `微信同号`, `tel:`): notes, not part of it. No mask glyph is an ideograph or such a word.
+_NOTE = re.compile(r"[\u3400-\u9fff]+:?|(?i:\b(?:tel|mobile|phone|mob|cell))\.?:?")
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]*)?[eE]\+?[0-9]+")
 _FLOAT_INTEGER = re.compile(r"([0-9]+)\.0+")
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|86)(1[3-9][0-9]{9}|[0-9]*\*[0-9*]*)")

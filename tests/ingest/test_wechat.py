@@ -309,7 +309,7 @@ def test_a_titled_report_without_a_number_is_rejected_not_dropped(text, rejected
     assert bool(read) is rejected
     if rejected:
         [reading] = read
-        assert reading.problem is not None and "找不到客户姓名和电话" in reading.problem
+        assert reading.problem is not None and "找不到客户的手机号" in reading.problem
 
 
 def test_chatter_is_no_report():

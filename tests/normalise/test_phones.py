@@ -133,6 +133,10 @@ PARSE_CASES = [
     ("238****1234", [], "phone_bad_mask"),
     ("010****5678", [], "phone_bad_mask"),
     ("138****1234/****", [], "phone_bad_mask"),
+    # Latin labels beside a number are notes too
+    ("tel:13812345678", ["13812345678"], None),
+    ("Mobile: 138****5678", ["138****5678"], None),
+    ("phone13812345678", ["13812345678"], None),
     # a number given as its first three and last four digits, and said so
     ("前三后四 138 5678", ["138****5678"], None),
     ("前三后四：1385678", ["138****5678"], None),
