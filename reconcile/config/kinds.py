@@ -374,6 +374,11 @@ class Kind:
     also: tuple[tuple[str, str], ...] = ()  # (field, kind of the extra record)
     folders: tuple[str, ...] = ()
     name_hints: tuple[str, ...] = ()
+    # (field, phone field, name field): a column of a field this kind does not read stands
+    # for one it does, when the sheet has none of its own: the phone field when its header
+    # names a number (电话/手机), else the name field. A 全民营销 推荐 list's 推荐人 and
+    # 推荐人电话 are the report's agent and agent_phone.
+    stands_for: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def data_types(self) -> dict[str, pl.DataType]:
@@ -423,6 +428,7 @@ KIND_LIST: tuple[Kind, ...] = (
         # 渠道客户 and the like: a developer system's list of the customers agencies
         # brought (明源云客, 泰禾 新客查), a report ledger however CRM-like its columns
         name_hints=("报备", "预报", "临报", "渠道客户", "分销客户", "推荐客户"),
+        stands_for=(("referrer", "agent_phone", "agent"),),
     ),
     Kind(
         name="visit",

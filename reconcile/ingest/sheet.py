@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -254,6 +254,7 @@ def _table(
     )
     data = data.filter(pl.col("__skip").is_null())
     reads = KINDS[kind].reads
+    match = _standing_for(match, KINDS[kind].stands_for, headers)
     mapping_columns = {f: c for f, c in _flag_not_date(match.mapping, data).items() if f in reads}
     # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
     # they claim together, like several numbers in one cell.
@@ -304,6 +305,32 @@ def _table(
         combined,
         unused,
     )
+
+
+_NUMBER_WORDS = ("电话", "手机", "号码", "联系方式")
+
+
+def _standing_for(
+    match: HeaderMatch, stands: tuple[tuple[str, str, str], ...], headers: list[str]
+) -> HeaderMatch:
+    """The match with the columns of a field this kind does not read mapped to the fields
+    they stand for (`Kind.stands_for`), each only where the sheet has no column of its own."""
+    if not stands:
+        return match
+    mapping, duplicates = dict(match.mapping), dict(match.duplicates)
+    for field, phone_field, name_field in stands:
+        columns = [mapping[field]] if field in mapping else []
+        columns += [column for column, repeated in duplicates.items() if repeated == field]
+        for column in columns:
+            header = headers[int(column[1:])]
+            target = phone_field if any(w in header for w in _NUMBER_WORDS) else name_field
+            if target in mapping:
+                continue
+            mapping[target] = column
+            if mapping.get(field) == column:
+                del mapping[field]
+            duplicates.pop(column, None)
+    return replace(match, mapping=mapping, duplicates=duplicates)
 
 
 # What a register writes in its first-visit column when that column is a mark, not a

@@ -126,3 +126,21 @@ def test_a_second_phone_column_adds_numbers_and_other_repeats_are_reported():
     assert table.frame["phone"][2] in (None, "")
     assert table.extra_phone_headers == ["联系电话"]
     assert table.ignored_headers == {"姓名": "customer_name"}
+
+
+def test_a_referrer_stands_for_the_agent_only_where_the_report_sheet_has_none():
+    """A 推荐 list's 推荐人 and 推荐人电话 are the report's agent and agent_phone
+    (`Kind.stands_for`); beside a 经纪人 column they are not read."""
+    header = ["推荐人", "推荐人电话", "推荐时间", "客户电话"]
+    row = ["王五", "13900000001", "2026-11-18 10:00", "138****1234"]
+    table = extract_table(_sheet([header, row]), AliasTable.build(), "channels", "推荐")
+    assert isinstance(table, SheetTable) and table.kind == "report"
+    assert table.mapping["agent"] == "推荐人" and table.mapping["agent_phone"] == "推荐人电话"
+
+    header = ["经纪人", "推荐人", "推荐时间", "客户电话"]
+    table = extract_table(
+        _sheet([header, ["赵六", *row[:1], *row[2:]]]), AliasTable.build(), "channels", "推荐"
+    )
+    assert isinstance(table, SheetTable)
+    assert table.mapping["agent"] == "经纪人" and "agent_phone" not in table.mapping
+    assert "推荐人" in table.unused
