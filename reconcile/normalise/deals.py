@@ -110,7 +110,10 @@ def record_stage(state: str, close_reason: str | None, own_stage: str | None) ->
     if state == "激活" or any(word in reason for word in _CLOSED_ONWARD):
         return Parsed(own_stage)
     if "换房" in reason:
-        text = f"{own_stage}已关闭（换房），换房以交易变更明细为准，本行不计"
+        text = (
+            f"{own_stage}已关闭（换房），换房以交易变更明细为准，本行不计；请把交易变更明细放入"
+            " inputs/crm/，否则新房间的记录会被当作同一客户的另一笔成交"
+        )
         return Parsed(None, RowError.STAGE_INVALID, text)
     shown = f"（{reason[:30]}）" if reason else "，未写关闭原因"
     return Parsed(None, RowError.STAGE_INVALID, f"{own_stage}已关闭{shown}，无法确定成交阶段")
