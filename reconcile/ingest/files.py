@@ -76,7 +76,6 @@ class SheetOutcome:
     unused: dict[str, str] = field(default_factory=dict)  # header -> why nothing reads it
     data_rows: int = 0  # rows below the header as read: accepted + rejected + skipped
     ref_date: date | None = None  # what a year-less date was read against
-    kept_accepted: int | None = None  # `accepted`, counted before `keep_counts` let go of it
 
     @property
     def rows_in(self) -> int:
@@ -89,8 +88,6 @@ class SheetOutcome:
         """Source rows accepted: the rows as read, less those rejected or skipped. A cell
         with two numbers is still one row; a WeChat message naming two customers is two
         (the reader's rows, which share the message's line)."""
-        if self.kept_accepted is not None:
-            return self.kept_accepted
         if self.normalised is None:
             return 0
         return self.rows_in - self.rejected - sum(self.skipped.values())
@@ -99,7 +96,6 @@ class SheetOutcome:
         """Let go of the cells and accepted records once the ledger holds them; the
         counts and the rejected rows stay (a night's summary shows them)."""
         if self.normalised is not None:
-            self.kept_accepted = self.accepted
             records = self.normalised.records.clear()
             self.normalised = Normalised(records, self.normalised.errors)
         self.cells = None

@@ -878,19 +878,17 @@ def _titled_report(lines: list[str]) -> bool:
 
 
 def _check(reading: Reading, message: Message, fields: dict[str, str], project: str | None) -> None:
-    signals = (
-        reading.customers
-        or any(_PHONE_RE.search(text) or _names_customer([text]) for text in message.lines)
-        or _titled_report(message.lines)
-    )
-    if not signals:
-        return
     named = fields.get("project")
-    if reading.problem is not None:
+    if not reading.customers:
+        numbered = any(_PHONE_RE.search(text) for text in message.lines)
+        titled = _titled_report(message.lines)
+        if not (numbered or titled or _names_customer(message.lines)):
+            return  # chatter
+        if reading.problem is None:
+            no_number = titled and not numbered
+            reading.problem = "找不到客户的手机号" if no_number else "找不到客户姓名和电话"
+    elif reading.problem is not None:
         pass
-    elif not reading.customers:
-        named_only = _titled_report(message.lines) and not any(map(_PHONE_RE.search, message.lines))
-        reading.problem = "找不到客户的手机号" if named_only else "找不到客户姓名和电话"
     elif named and project and not _same_project(named, project):
         reading.problem = f"报备项目是“{named[:30]}”，不是本项目“{project}”"
     elif reading.reported_at is None:

@@ -191,8 +191,8 @@ _ZONE_OFFSETS = {
 # A moment with its zone's name after it, as a system prints its local time
 # (2026-11-18 10:20:00 CST).
 _ZONE_NAMED_RE = re.compile(
-    r"(?P<day>[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[ t](?P<clock>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)"
-    r" (?P<zone>[a-z]{2,5})"
+    r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})[ t]"
+    r"(?P<clock>[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?) (?P<zone>[a-z]{2,5})"
 )
 
 
@@ -200,34 +200,38 @@ def _english(text: str) -> str | None:
     """A normalised English-month date rewritten as `YYYY-MM-DD[ HH:MM:SS]`, with its
     offset (`YYYY-MM-DDTHH:MM:SS+HH:MM`) when the text names one; a numeric moment naming
     its zone the same way; None when it is neither (or names a zone that is not guessed)."""
-    named = _ZONE_NAMED_RE.fullmatch(text)
-    if named is not None:
-        offset = _ZONE_OFFSETS.get(named["zone"])
-        clock = _single_clock(named["clock"])
-        if offset is None or clock is None:
-            return None
-        return f"{named['day']}t{clock.time.isoformat(timespec='seconds')}{offset}"
-    match = next((m for p in _ENGLISH_RES if (m := p.fullmatch(text))), None)
+    match = _ZONE_NAMED_RE.fullmatch(text) or next(
+        (m for p in _ENGLISH_RES if (m := p.fullmatch(text))), None
+    )
     if match is None:
         return None
-    year = int(match["y"]) + (2000 if len(match["y"]) == 2 else 0)
-    day = f"{year:04d}-{_MONTHS[match['mon'][:3]]:02d}-{int(match['d']):02d}"
-    if match["clock"] is None:
+    parts = match.groupdict()
+    year = int(parts["y"]) + (2000 if len(parts["y"]) == 2 else 0)
+    month = int(parts["m"]) if parts.get("m") else _MONTHS[parts["mon"][:3]]
+    day = f"{year:04d}-{month:02d}-{int(parts['d']):02d}"
+    if parts["clock"] is None:
         return day
-    clock = _single_clock(match["clock"])
+    clock = _single_clock(parts["clock"])
     if clock is None:
         return None
     moment = f"{day} {clock.time.isoformat(timespec='seconds')}"
-    zone, offset = match["zone"], match["off"]
-    if offset is not None:
-        sign, digits = offset[0], offset[1:].replace(":", "")
+    written, zone = parts.get("off"), parts.get("zone")
+    if written is not None:
+        sign, digits = written[0], written[1:].replace(":", "")
         hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
-        return f"{moment.replace(' ', 't')}{sign}{int(hours):02d}:{minutes}"
-    if zone is not None:
-        if zone not in _ZONE_OFFSETS:
-            return None
-        return f"{moment.replace(' ', 't')}{_ZONE_OFFSETS[zone]}"
-    return moment
+        offset: str | None = f"{sign}{int(hours):02d}:{minutes}"
+    else:
+        offset = _ZONE_OFFSETS.get(zone) if zone is not None else ""
+    if offset is None:  # a zone name that is not guessed
+        return None
+    return moment.replace(" ", "t") + offset if offset else moment
+
+
+def _prepared(value: str) -> str:
+    """A cell as the parsers read it: folded, weekdays dropped, English months and named
+    zones spelled out (`_english`)."""
+    text = " ".join(_WEEKDAY_RE.sub(" ", _normalise(value)).split())
+    return (_english(text) or text) if _LATIN_RE.search(text) else text
 
 
 def _normalise(text: str) -> str:
@@ -453,13 +457,10 @@ def parse_datetime(value: str | None, *, ref: date | None = None) -> DateParse:
     """
     if value is None:
         return _MISSING
-    s = _normalise(value)
-    if not s:
-        return _MISSING
+    s = _prepared(value)
     text = value.strip()
-    s = " ".join(_WEEKDAY_RE.sub(" ", s).split())
-    if _LATIN_RE.search(s):
-        s = _english(s) or s
+    if not s:  # blank, or a weekday alone (周三), which is no date
+        return _invalid(text) if _normalise(value) else _MISSING
 
     if _NUMBER_RE.fullmatch(s):
         number = float(s)
@@ -812,9 +813,8 @@ def slashed_in_order(column: pl.Series) -> pl.Series:
 
 def _english_moment(value: str) -> str | None:
     """An English-month moment that names its offset or zone, spelled as ISO 8601."""
-    text = " ".join(_WEEKDAY_RE.sub(" ", _normalise(value)).split())
-    spelled = _english(text) if _LATIN_RE.search(text) else None
-    if spelled is None or "t" not in spelled:
+    spelled = _prepared(value)
+    if "t" not in spelled or not spelled[:4].isdigit():
         return None
     try:  # a day no calendar holds stays as written, for its error to show
         datetime.fromisoformat(spelled.upper())
@@ -825,9 +825,14 @@ def _english_moment(value: str) -> str | None:
 
 def _offsets_spelled(text: pl.Series) -> pl.Series:
     """Texts for `_local_wall_clock`: English-month moments with an offset as ISO 8601,
-    every other text as written (so its error shows what the clerk wrote)."""
-    spelled = [(value and _english_moment(value)) or value for value in text.to_list()]
-    return pl.Series(text.name, spelled, dtype=pl.String)
+    every other text as written (so its error shows what the clerk wrote). Only texts with
+    Latin words are looked at in Python."""
+    worded = text.str.contains("[A-Za-z]{3}").fill_null(False)
+    if not worded.any():
+        return text
+    found = text.filter(worded).to_list()
+    spelled = pl.Series([_english_moment(value) or value for value in found], dtype=pl.String)
+    return text.scatter(worded.arg_true(), spelled)
 
 
 def parse_datetime_series(

@@ -331,15 +331,14 @@ def agent_series(agents: pl.Series, channel: pl.Series, ctx: SheetContext) -> pl
     for variant, canonical in ctx.channel_names:
         words.setdefault(canonical, {canonical}).add(variant)
     pairs = pl.DataFrame({"agent": agents, "channel": channel}).with_row_index("i")
-    named = pairs.filter(
-        pl.col("agent").is_not_null()
-        & pl.col("channel").is_not_null()
-        & pl.col("agent").str.contains(pl.col("channel"), literal=True)
-        | pl.col("channel").is_in(list(words))
-    )
+    # Only an agent cell that may hold its channel's name is looked at in Python.
+    may_name = pl.col("agent").str.contains(pl.col("channel"), literal=True) | pl.col(
+        "channel"
+    ).is_in(list(words))
+    named = pairs.drop_nulls().filter(may_name)
     if not named.height:
         return agents.alias("agent")
-    distinct = named.select("agent", "channel").unique().drop_nulls()
+    distinct = named.select("agent", "channel").unique()
     cleaned = distinct.with_columns(
         new=pl.Series(
             [names.agent_name(a, words.get(c, {c})) for a, c in distinct.iter_rows()],
@@ -347,7 +346,7 @@ def agent_series(agents: pl.Series, channel: pl.Series, ctx: SheetContext) -> pl
         )
     )
     found = named.join(cleaned, on=["agent", "channel"], how="left")
-    return agents.scatter(found["i"], found["new"].fill_null(found["agent"])).alias("agent")
+    return agents.scatter(found["i"], found["new"]).alias("agent")
 
 
 def _gendered_names(frame: pl.DataFrame) -> pl.Series:
