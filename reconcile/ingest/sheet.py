@@ -336,24 +336,9 @@ def _standing_for(
 # What a register writes in its first-visit column when that column is a mark, not a
 # date (首次到访：是/否, 首访/复访, √).
 _FIRST_VISIT_MARKS = frozenset(
-    {
-        "是",
-        "否",
-        "首访",
-        "复访",
-        "首次",
-        "非首次",
-        "再次",
-        "y",
-        "n",
-        "yes",
-        "no",
-        "√",
-        "×",
-        "✓",
-        "✗",
-    }
-)
+    {"是", "否", "首访", "复访", "首次", "非首次", "再次",
+     "y", "n", "yes", "no", "√", "×", "✓", "✗"}
+)  # fmt: skip
 
 
 def _flag_not_date(mapping: dict[str, str], data: pl.DataFrame) -> dict[str, str]:

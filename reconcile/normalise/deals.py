@@ -71,19 +71,23 @@ def parse_stage(value: str | None) -> Parsed:
     text = _NOT_YET_SUBSCRIBED.sub("", _NOT_YET_SIGNED.sub("认购", written))
     if _UNAPPROVED.search(text):
         return _unapproved(written, text)
-    for word, stage in _STAGE_WORDS:
-        if word in text:
-            return Parsed(stage)
+    stage = _stage_word(text)
+    if stage is not None:
+        return Parsed(stage)
     return Parsed(
         None, RowError.STAGE_INVALID, f"无法识别的成交阶段（{written}），应为小订、认购、签约或退房"
     )
 
 
+def _stage_word(text: str) -> str | None:
+    """The stage the most telling of `_STAGE_WORDS` in `text` names, if any."""
+    return next((stage for word, stage in _STAGE_WORDS if word in text), None)
+
+
 def _unapproved(written: str, text: str) -> Parsed:
     """A stage awaiting approval: a contract not approved yet is still a subscription;
     any other stage awaiting approval names none reached (a row error saying so)."""
-    words = _UNAPPROVED.sub("", text)
-    if "签" in words and not any(word in words for word in ("退", "撤", "作废", "取消")):
+    if _stage_word(_UNAPPROVED.sub("", text)) == "签约":
         return Parsed("认购")
     reason = f"成交阶段“{written}”尚未审批生效，本行不计；审批通过后的导出会计入"
     return Parsed(None, RowError.STAGE_INVALID, reason)
@@ -92,8 +96,6 @@ def _unapproved(written: str, text: str) -> Parsed:
 # 明源 ERP keeps a 认购 (s_Order) or 签约 (s_Contract) record 激活 while it stands and
 # 关闭 once it ends, with why: 转签约 (the subscription became a contract), 退房, 换房 …
 RECORD_STATES = frozenset({"激活", "关闭"})
-_CLOSED_AS_REFUND = ("退房", "退定", "退订", "作废", "取消", "撤销", "撤单")
-_CLOSED_ONWARD = ("转签约", "转签", "转合同", "转认购", "签约")
 
 
 def record_stage(state: str, close_reason: str | None, own_stage: str | None) -> Parsed:
@@ -102,12 +104,13 @@ def record_stage(state: str, close_reason: str | None, own_stage: str | None) ->
     refund it is 退房. A 换房 is the transaction change's to tell, and a record closed for
     no stated reason, or whose table names no stage, is a row error."""
     reason = unicodedata.normalize("NFKC", close_reason or "").strip()
-    if state == "关闭" and any(word in reason for word in _CLOSED_AS_REFUND):
+    closed_as = _stage_word(reason)  # 退房/作废 a refund; 转签约/转认购 moving on
+    if state == "关闭" and closed_as == "退房":
         return Parsed("退房")
     if own_stage is None:
         why = "本表既没有认购或签约日期，表名也没有写明是认购还是签约"
         return Parsed(None, RowError.STAGE_INVALID, f"成交状态“{state}”无法确定阶段：{why}")
-    if state == "激活" or any(word in reason for word in _CLOSED_ONWARD):
+    if state == "激活" or closed_as in ("认购", "签约"):
         return Parsed(own_stage)
     if "换房" in reason:
         text = (
@@ -379,9 +382,10 @@ def parse_signed_amount(value: str | None, label: str = "付款金额") -> Parse
     if not text:
         return Parsed(None, RowError.AMOUNT_MISSING, f"{label}为空")
     bracketed = text.startswith("(") and text.endswith(")")
-    match = _SIGNED.match(text[1:-1].strip() if bracketed else text)
-    signs = sum(bool(match[part]) for part in ("lead", "sign", "tail")) if match else 0
-    if match is None or signs + bracketed > 1:
+    match = _SIGNED.fullmatch(text[1:-1].strip() if bracketed else text)
+    assert match is not None  # every part of the pattern may be empty
+    signs = sum(bool(match[part]) for part in ("lead", "sign", "tail"))
+    if signs + bracketed > 1:
         return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
     parsed = parse_amount(match["cur"] + match["rest"])
     negative = bool(signs or bracketed)
