@@ -234,6 +234,7 @@ FIELD_LIST: tuple[Field, ...] = (
     ),
     # 明源's 认购/签约 records are 激活 or 关闭, and a closed one says why (转签约, 退房, 换房)
     _f("close_reason", "关闭原因", "关闭原因", "关闭类型", "关闭说明"),
+    _f("closed_at", "关闭日期", "关闭日期", "关闭时间"),
     _f("deal_date", "成交日期", "成交日期", "交易日期", "成交时间", "业务日期"),
     _f(
         "deposit_at", "小订日期",
@@ -586,12 +587,14 @@ KIND_LIST: tuple[Kind, ...] = (
             "relative_phone",
             "consultant",
             "close_reason",
+            "closed_at",
         },  # fmt: skip
         data=_data(
             **_NUMBERS,
             **_FLAT,
             stage=T,
             close_reason=T,
+            closed_at=D,
             amount=A,
             deposit_at=D,
             subscribed_at=D,

@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # normalising changes in a way that must reach rows already in the ledger.
 # 4: deal stages awaiting approval or not yet reached (待签约, 签约审核中), signed amounts
 # wherever the sign stands, English-month and compact dates, phone notes, CSV `="…"` text.
-DERIVATION = 4
+# 5: a 明源 record closed by 换房 counts as its stage (the judge follows the deal to its new
+# flat); a standing (激活) record keeps no 关闭原因.
+DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 
 

@@ -167,6 +167,8 @@ class _Row:
     change: DealChange | None = None  # a 交易变更 row
     room: cells.Room | None = None  # 换房: the new room as written
     new_names: set[str] = field(default_factory=set)  # 更名/增减权益人: names it brings
+    moved_out: bool = False  # a 明源 record closed by 换房: its deal left this flat
+    closed_at: datetime | None = None  # 关闭日期 of a closed record
 
 
 def _sort_key(at: datetime | None, change: bool, row: dict) -> tuple:
@@ -184,14 +186,14 @@ def _column(frame: pl.DataFrame, name: str, zone: str | None = None) -> pl.Expr:
 def _own_date(row: dict, given: dict[str, datetime]) -> datetime | None:
     """The date of the stage a row tells without a date column of its own: the row's.
     Save a refund whose row is dated by another stage's column (a 明源 认购 record closed
-    by 退房 carries its 认购日期 only): that is the sale's day, not the refund's, which
-    is not written; the refund is dated when the ledger first saw it, the day it was
+    by 退房 carries its 认购日期): that is the sale's day, not the refund's. The refund is
+    dated by the record's 关闭日期, else when the ledger first saw it, the day it was
     known (never before the row's own stages)."""
     at = row["at"]
-    seen = row.get("first_seen_at")
-    if row["stage"] != REFUNDED or not given or seen is None or at not in given.values():
+    known = row["closed_at"] or row.get("first_seen_at")
+    if row["stage"] != REFUNDED or not given or known is None or at not in given.values():
         return at
-    return max(seen, *given.values())
+    return max(known, *given.values())
 
 
 def _numbers(row: dict) -> tuple[tuple[str, str], ...]:
@@ -206,13 +208,16 @@ def _numbers(row: dict) -> tuple[tuple[str, str], ...]:
 def deal_rows(frame: pl.DataFrame, as_of_end: datetime) -> list[_Row]:
     """Deal rows, one per source row: a co-buyer cell gave one frame row per number."""
     zone = str(as_of_end.tzinfo)
-    wanted = [*(name for name, _ in NUMBERS), *_FLAT_FIELDS, "stage", "amount", "first_seen_at"]
+    wanted = [
+        *(name for name, _ in NUMBERS), *_FLAT_FIELDS, "stage", "amount", "first_seen_at",
+        "close_reason",
+    ]  # fmt: skip
     no_date = pl.lit(None, pl.Datetime("us", zone))
     dated = frame.with_columns(
         *(_column(frame, name) for name in wanted if name not in frame.columns),
         *(
             _column(frame, name, zone) if name in frame.columns else no_date.alias(name)
-            for name, _ in _STAGE_DATES
+            for name in (*(name for name, _ in _STAGE_DATES), "closed_at")
         ),
     )
     rows: dict[tuple, _Row] = {}
@@ -246,6 +251,8 @@ def deal_rows(frame: pl.DataFrame, as_of_end: datetime) -> list[_Row]:
             stage=row["stage"],
             stage_at=stage_at,
             sale_at=sale_at,
+            moved_out=cells.moved_out(row["close_reason"]),
+            closed_at=row["closed_at"],
         )
     return list(rows.values())
 
@@ -349,6 +356,9 @@ class _Book:
         self.left: dict[str, set[int]] = {}  # flat -> deals a 换房 took away from it
         self.made: dict[int, int] = {}  # deal -> when it was made (its place in `deals`)
         self.gone: set[int] = set()  # deals merged into another
+        # 明源 records closed by 换房: deal -> flat -> the closing row, and flat -> those deals
+        self.closed: dict[int, dict[str, _Row]] = {}
+        self.vacated: dict[str, set[int]] = {}
 
     # deal rows
 
@@ -359,9 +369,9 @@ class _Book:
         rival = None
         if deal is None and flat is not None:
             current = self.on_flat.get(flat)
-            if current is not None and not _resold(current, row) and _rival(current, row):
+            if current is not None and not self._free(current, flat, row) and _rival(current, row):
                 rival = current
-            elif current is not None and not _resold(current, row):
+            elif current is not None and not self._free(current, flat, row):
                 deal = current
             else:
                 deal = self._moved_into(flat, row)
@@ -375,7 +385,7 @@ class _Book:
             self.deals.append(deal)
         if flat is not None:
             other = self.on_flat.get(flat)
-            if other is not None and other is not deal and not _resold(other, row):
+            if other is not None and other is not deal and not self._free(other, flat, row):
                 if _rival(other, row):
                     rival = other
                 else:
@@ -385,6 +395,17 @@ class _Book:
             rival.rivals.append(deal)
         self._attach(deal, row, flat)
         return True
+
+    def _free(self, current: Deal, flat: str, row: _Row) -> bool:
+        """Whether a row on `flat` is a new sale, not `current`'s: the flat was refunded
+        before it, or `current` moved away by 换房 and the row is another buyer's."""
+        if _resold(current, row):
+            return True
+        return (
+            id(current) in self.vacated.get(flat, ())
+            and bool(row.phones)
+            and not set(row.phones) & set(current.buyers)
+        )
 
     def _by_numbers(self, numbers: Iterable[tuple[str, str]]) -> Deal | None:
         found: list[Deal] = []
@@ -429,6 +450,11 @@ class _Book:
             if flat not in deal.flats:
                 deal.flats.append(flat)
             self.on_flat[flat] = deal
+        if row.moved_out and (flat or deal.flat) is not None:
+            closed_on = flat or deal.flat
+            assert closed_on is not None
+            self.closed.setdefault(id(deal), {}).setdefault(closed_on, row)
+            self.vacated.setdefault(closed_on, set()).add(id(deal))
         for stage, at in row.stage_at.items():
             deal.mark(stage, at)
         if row.amount is not None:
@@ -447,9 +473,9 @@ class _Book:
             if number not in deal.numbers:
                 deal.numbers.append(number)
 
-    def _merge(self, keep: Deal, gone: Deal) -> Deal:
-        """Two deals that turn out to be one: the earlier-made keeps everything."""
-        if self.made[id(gone)] < self.made[id(keep)]:
+    def _merge(self, keep: Deal, gone: Deal, earlier_keeps: bool = True) -> Deal:
+        """Two deals that turn out to be one: the earlier-made keeps everything (or `keep`)."""
+        if earlier_keeps and self.made[id(gone)] < self.made[id(keep)]:
             keep, gone = gone, keep
         keep.sources.extend(gone.sources)
         for buyer in gone.buyers:
@@ -475,11 +501,73 @@ class _Book:
         for number in gone.numbers:
             if self.by_number.get(number) is gone:
                 self.by_number[number] = keep
-        for away in self.left.values():
+        for away in (*self.left.values(), *self.vacated.values()):
             if id(gone) in away:
                 away.add(id(keep))
+        for flat, row in self.closed.pop(id(gone), {}).items():
+            self.closed.setdefault(id(keep), {}).setdefault(flat, row)
         self.gone.add(id(gone))
         return keep
+
+    # 明源 records closed by 换房, without the 交易变更 that tells where the deal went
+
+    def follow_moves(self) -> None:
+        """A deal whose record on its flat was closed by 换房 moved to the same customer's
+        next deal: the two are one deal (SPEC 6.5: same customer, no second deal), with the
+        new flat and price. The deal whose record closed keeps the name and the date."""
+        moving = sorted(
+            (d for d in self.deals if id(d) in self.closed and id(d) not in self.gone),
+            key=lambda d: (d.deal_date is None, d.deal_date, self.made[id(d)]),
+        )
+        for deal in moving:
+            while id(deal) not in self.gone and self._moving(deal):
+                closing = self.closed[id(deal)][deal.flat]  # type: ignore[index]
+                target = self._successor(deal, closing)
+                if target is None:
+                    break
+                new = target.flat
+                self._merge(deal, target, earlier_keeps=False)
+                if new is not None:  # the flat it is on now goes last
+                    deal.flats.remove(new)
+                    deal.flats.append(new)
+                amounts = sorted(self.amounts.get(id(deal), []), key=lambda item: item[0])
+                deal.changes.append(
+                    DealChange(
+                        "换房",
+                        "move",
+                        closing.closed_at or target.deal_date,
+                        place_text(closing.source),
+                        new,
+                        amounts[-1][1] if amounts else None,
+                    )
+                )
+
+    def _moving(self, deal: Deal) -> bool:
+        """Closed by 换房 on the flat it is on, and no 交易变更 moved it elsewhere (a move
+        this sweep followed is sourced by the closed record)."""
+        closed = self.closed.get(id(deal), {})
+        followed = {place_text(row.source) for row in closed.values()}
+        return deal.flat in closed and not any(
+            change.kind == "move" and change.source not in followed for change in deal.changes
+        )
+
+    def _successor(self, deal: Deal, closing: _Row) -> Deal | None:
+        """The deal a 换房 moved `deal` into: the same buyer's next open deal, made on or
+        after the day the record closed (else the day of the sale), the earliest first."""
+        since = closing.closed_at or deal.deal_date
+        found = {
+            id(other): other
+            for buyer in deal.buyers
+            for other in self.by_buyer.get(buyer, ())
+            if other is not deal
+            and REFUNDED not in other.stage_at
+            and not (since and other.deal_date and other.deal_date.date() < since.date())
+        }
+        ordered = sorted(
+            found.values(),
+            key=lambda d: (d.deal_date is None, d.deal_date, self.made[id(d)]),
+        )
+        return ordered[0] if ordered else None
 
     # 交易变更 rows
 
@@ -595,6 +683,7 @@ def assemble(deals: pl.DataFrame, changes: pl.DataFrame, as_of_end: datetime) ->
             book.place(row, last=True)
         else:
             book.change(row, last=True)
+    book.follow_moves()
     return _finish(book)
 
 

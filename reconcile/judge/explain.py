@@ -25,6 +25,7 @@ from reconcile.judge.reasons.turns import TURN_LABELS
 from reconcile.judge.rulings import share_text
 from reconcile.judge.timeline import Report, Request
 from reconcile.judge.vocabulary import Flag, FlagValue, OwnerType
+from reconcile.normalise.deals import room_label
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
 from reconcile.normalise.places import place_expr
@@ -98,12 +99,12 @@ def timeline(judgement: Judgement, phone: str) -> list[Event]:
         events.append(Event(c["at"], what, c["source"]))
     for d in _rows(inputs.deals, phone):
         amount = f" ¥{d['amount']:,.2f}" if d["amount"] is not None else ""
-        room = f" 房号 {d['room']}" if d["room"] else ""
-        events.append(
-            Event(
-                d["at"], f"成交 {d['deal_no'] or ''}{room}  {d['stage'] or ''}{amount}", d["source"]
-            )
-        )
+        number = d["deal_no"] or d["contract_no"] or d["subscription_no"] or ""
+        flat = d["room_name"] or d["room"]
+        room = f" 房号 {flat}" if flat else ""
+        closed = f"（已关闭：{d['close_reason']}）" if d["close_reason"] else ""
+        what = f"成交 {number}{room}  {d['stage'] or ''}{closed}{amount}"
+        events.append(Event(d["at"], what, d["source"]))
     for g in _rows(inputs.rulings, phone):
         events.append(Event(g["at"], f"裁决  归属 {g['channel'] or g['shares']}", g["source"]))
     return sorted(events, key=lambda e: (e.at is None, e.at, e.source))
@@ -166,6 +167,7 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
             lines.append("  号码与姓名相符的打码报备（可能是同一客户，到访后再判定）：")
             for r in sorted(maybe, key=lambda r: (r.at, r.source)):
                 lines += report_lines(judgement, r, named=True)
+    shown: set[str] = set()
     for d in judgement.deals:
         if d.customer_phone != phone:
             continue
@@ -174,7 +176,22 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
         reason = f" — {labels(d.reason_codes)}" if d.reason_codes else ""
         status = f"{d.status.label} {_who(d.channel, d.agent)}"
         lines.append(f"  成交 {d.deal_id} {d.stage}：{status}{share}{money}{reason}")
+        if d.deal_id not in shown:  # a shared deal's lines: its moves once
+            shown.add(d.deal_id)
+            lines += _moves(judgement, d.deal_id)
     return lines
+
+
+def _moves(judgement: Judgement, deal_id: str) -> list[str]:
+    """Where a deal's 换房 took it, each with its source."""
+    record = judgement.deal_records.get(deal_id)
+    if record is None:
+        return []
+    return [
+        f"    换房 → {room_label(change.new_flat)}  [{change.source}]"
+        for change in record.changes
+        if change.kind == "move" and change.new_flat
+    ]
 
 
 def _reception(visit: dict) -> str:

@@ -100,9 +100,10 @@ RECORD_STATES = frozenset({"激活", "关闭"})
 
 def record_stage(state: str, close_reason: str | None, own_stage: str | None) -> Parsed:
     """The stage of a 激活/关闭 record of a 认购 or 签约 table (`own_stage`, from its dates
-    or the table's name): standing, or closed by moving on, it is that stage; closed by a
-    refund it is 退房. A 换房 is the transaction change's to tell, and a record closed for
-    no stated reason, or whose table names no stage, is a row error."""
+    or the table's name): standing, closed by moving on, or closed by a 换房 (the deal moved
+    to another flat: the judge follows it there), it is that stage; closed by a refund it
+    is 退房. A record closed for no stated reason, or whose table names no stage, is a row
+    error."""
     reason = unicodedata.normalize("NFKC", close_reason or "").strip()
     closed_as = _stage_word(reason)  # 退房/作废 a refund; 转签约/转认购 moving on
     if state == "关闭" and closed_as == "退房":
@@ -110,16 +111,15 @@ def record_stage(state: str, close_reason: str | None, own_stage: str | None) ->
     if own_stage is None:
         why = "本表既没有认购或签约日期，表名也没有写明是认购还是签约"
         return Parsed(None, RowError.STAGE_INVALID, f"成交状态“{state}”无法确定阶段：{why}")
-    if state == "激活" or closed_as in ("认购", "签约"):
+    if state == "激活" or closed_as in ("认购", "签约") or moved_out(reason):
         return Parsed(own_stage)
-    if "换房" in reason:
-        text = (
-            f"{own_stage}已关闭（换房），换房以交易变更明细为准，本行不计；请把交易变更明细放入"
-            " inputs/crm/，否则新房间的记录会被当作同一客户的另一笔成交"
-        )
-        return Parsed(None, RowError.STAGE_INVALID, text)
     shown = f"（{reason[:30]}）" if reason else "，未写关闭原因"
     return Parsed(None, RowError.STAGE_INVALID, f"{own_stage}已关闭{shown}，无法确定成交阶段")
+
+
+def moved_out(close_reason: str | None) -> bool:
+    """Whether a record was closed because its deal moved to another flat (换房)."""
+    return "换房" in unicodedata.normalize("NFKC", close_reason or "")
 
 
 def stage_level(stage: str | None) -> int:

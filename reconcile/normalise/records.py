@@ -797,5 +797,8 @@ def _stage(frame: pl.DataFrame, data: dict, add_error, named: str | None) -> Non
         )
         code = code.scatter(rows, pl.Series([r.error_code for r in read], dtype=pl.String))
         text = text.scatter(rows, pl.Series([r.error for r in read], dtype=pl.String))
+        if "close_reason" in data:  # a standing record was not closed, whatever it says
+            standing = states.eq("激活").fill_null(False)
+            data["close_reason"] = data["close_reason"].set(standing, None)
     add_error(code, text)
     data["stage"] = stage.str.strip_chars('"')

@@ -282,6 +282,103 @@ def test_a_change_for_no_known_deal_makes_no_deal() -> None:
     assert deal.stage == "签约" and deal.changes == []
 
 
+# 明源 records closed by 换房, without a 交易变更 sheet ------------------------------------------
+
+
+def _order(room: str, number: str, subscribed: str, **cells) -> dict:
+    """A 明源 认购 record: 激活 unless `close_reason` says how it closed."""
+    cells = {"stage": "认购", **cells}
+    record = sale(room_name=room, subscription_no=number, subscribed=subscribed, **cells)
+    del record["signed"]
+    return record
+
+
+def _moved(room: str, number: str, subscribed: str, closed: str | None = None, **cells) -> dict:
+    closed_at = day(closed).isoformat() if closed else None
+    return _order(room, number, subscribed, close_reason="换房", closed_at=closed_at, **cells)
+
+
+def test_a_record_closed_by_room_change_follows_the_buyer_to_the_new_record() -> None:
+    rows = [
+        _moved("5-2-802", "RG-1", "2026-11-10"),
+        _order("5-2-902", "RG-2", "2026-11-20", amount=3_200_000.0),
+    ]
+    (deal,) = deals_of(rows)
+    assert deal.deal_id == "RG-1" and deal.deal_date == day("2026-11-10")
+    assert deal.flats == ["5-2-802", "5-2-902"] and deal.amount == 3_200_000.0
+    assert [(c.kind, c.new_flat, c.source) for c in deal.changes] == [
+        ("move", "5-2-902", "crm/成交.xlsx#成交!2")
+    ]
+
+
+def test_a_record_closed_by_room_change_alone_stays_a_deal() -> None:
+    closed = _moved("5-2-802", "RG-1", "2026-11-10", path="crm/成交2.xlsx")
+    (deal,) = deals_of([_order("5-2-802", "RG-1", "2026-11-10"), closed])
+    assert deal.stage == "认购" and deal.flat == "5-2-802" and deal.changes == []
+
+
+def test_room_changes_in_a_row_end_on_the_last_flat() -> None:
+    rows = [
+        _moved("5-2-802", "RG-1", "2026-11-10"),
+        _moved("5-2-902", "RG-2", "2026-11-15"),
+        _order("5-2-1002", "RG-3", "2026-11-20", amount=3_500_000.0),
+    ]
+    (deal,) = deals_of(rows)
+    assert deal.deal_id == "RG-1" and deal.flat == "5-2-1002" and deal.amount == 3_500_000.0
+    assert [c.new_flat for c in deal.changes] == ["5-2-902", "5-2-1002"]
+
+
+def test_a_room_change_never_takes_an_earlier_purchase_of_the_buyer() -> None:
+    rows = [
+        _order("6-1-101", "RG-0", "2026-11-01"),  # bought before: a deal of its own
+        _moved("5-2-802", "RG-1", "2026-11-10"),
+        _order("5-2-902", "RG-2", "2026-11-20"),
+    ]
+    deals = by_id(deals_of(rows))
+    assert sorted(deals) == ["RG-0", "RG-1"] and deals["RG-1"].flat == "5-2-902"
+
+
+def test_the_closing_date_picks_the_new_record_over_a_purchase_in_between() -> None:
+    rows = [
+        _moved("5-2-802", "RG-1", "2026-11-10", closed="2026-11-20"),
+        _order("6-1-101", "RG-X", "2026-11-12"),  # a second flat bought meanwhile
+        _order("5-2-902", "RG-2", "2026-11-20"),
+    ]
+    deals = by_id(deals_of(rows))
+    assert deals["RG-1"].flat == "5-2-902" and deals["RG-X"].flats == ["6-1-101"]
+
+
+def test_another_buyer_of_the_vacated_flat_is_a_new_deal_not_a_rival() -> None:
+    rows = [
+        _moved("5-2-802", "RG-1", "2026-11-10"),
+        _order("5-2-902", "RG-2", "2026-11-20"),
+        _order("5-2-802", "RG-9", "2026-11-25", phone=B),
+    ]
+    deals = by_id(deals_of(rows))
+    assert deals["RG-1"].flat == "5-2-902" and deals["RG-1"].rivals == []
+    assert deals["RG-9"].buyers == [B] and deals["RG-9"].rivals == []
+
+
+def test_a_change_sheet_moving_the_deal_is_not_followed_twice() -> None:
+    rows = [
+        _moved("5-2-802", "RG-1", "2026-11-10"),
+        _order("5-2-902", "RG-2", "2026-11-20"),
+        _order("6-1-101", "RG-X", "2026-11-25"),  # a later purchase: stays its own
+    ]
+    change = {"change_type": "换房", "room_name": "5-2-802", "new_room_name": "5-2-902",
+              "at": "2026-11-20"}  # fmt: skip
+    deals = by_id(deals_of(rows, [change]))
+    assert sorted(deals) == ["RG-1", "RG-X"]
+    assert [c.source for c in deals["RG-1"].changes] == ["crm/交易变更.xlsx#变更!2"]
+
+
+def test_a_record_closed_by_refund_is_dated_by_its_closing_date() -> None:
+    refund = _order("5-2-802", "RG-1", "2026-11-10", stage="退房", close_reason="退房",
+                    closed_at=day("2026-11-22").isoformat(), seen="2026-11-30")  # fmt: skip
+    (deal,) = deals_of([_order("5-2-802", "RG-1", "2026-11-10", seen="2026-11-11"), refund])
+    assert deal.stage == "退房" and deal.stage_at["退房"] == day("2026-11-22")
+
+
 # Properties ----------------------------------------------------------------------------------
 
 

@@ -301,3 +301,32 @@ def test_extension_requests_are_in_the_timeline_with_their_decision():
     [rival] = [line for line in lines if line.startswith("  延期申请 德佑")]
     assert rival.startswith("  延期申请 德佑 李经理 2026-11-26 10:00：无效 — R11")
     assert rival.endswith("[channels/德佑/报备群.txt#2]")
+
+
+def test_explain_shows_a_record_closed_by_room_change_and_the_one_deal_it_became():
+    ws = MemoryWorkspace("project: 山湖一号\ndeal: {commission_stage: 认购}\n")
+    report = ["张三", "138****1234", "2026-11-10 09:00", "王五"]
+    ws.put("channels/链家/报备.xlsx", {"报备": [REPORT, report]})
+    visit = ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]
+    ws.put("visits/来访.xlsx", {"来访": [VISIT, visit]})
+    header = ["房间信息", "认购编号", "客户名称", "联系电话", "认购日期", "成交总价", "状态"]
+    buyer = ["张三", "13812341234"]
+    ws.put(
+        "crm/认购单.xlsx",
+        {
+            "认购单": [
+                [*header, "关闭原因"],
+                ["5#-2-802", "RG-1", *buyer, "2026-11-13", "3000000", "关闭", "换房"],
+                ["5#-2-902", "RG-2", *buyer, "2026-11-16", "3200000", "激活", None],
+            ]
+        },
+    )
+    night = ws.run(date(2026, 11, 20)).judgement
+    lines = explain(night, "13812341234", "山湖一号")
+    timeline = [line.split("  ", 2)[2] for line in lines if "[crm/" in line and "成交" in line]
+    assert timeline[0].startswith("成交 RG-1 房号 5#-2-802  认购（已关闭：换房） ¥3,000,000.00")
+    assert timeline[1].startswith("成交 RG-2 房号 5#-2-902  认购 ¥3,200,000.00")
+    decided = lines[lines.index("判定：") :]
+    deal = decided.index("  成交 RG-1 认购：可结佣 链家 王五 佣金 ¥32,000.00")
+    assert decided[deal + 1] == "    换房 → 5-2-902  [crm/认购单.xlsx#认购单!2]"
+    assert sum(line.startswith("  成交 ") for line in decided) == 1

@@ -271,7 +271,8 @@ def test_a_payment_status_says_whether_money_went_out(cell: str | None, made: bo
         ("关闭", "退房", "认购", "退房", None),
         ("关闭", "作废", "签约", "退房", None),
         ("关闭", "退房", None, "退房", None),  # a refund needs no stage of its own
-        ("关闭", "换房", "认购", None, "换房以交易变更明细为准"),
+        ("关闭", "换房", "认购", "认购", None),  # the deal moved: the judge follows it
+        ("关闭", "换房", "签约", "签约", None),
         ("关闭", None, "认购", None, "未写关闭原因"),
         ("关闭", "其他", "签约", None, "签约已关闭（其他）"),
         ("激活", None, None, None, "表名也没有写明"),
