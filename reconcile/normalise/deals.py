@@ -370,7 +370,7 @@ def parse_amount(value: str | None) -> Parsed:
 # accountant's `(8,000.00)`, and the trailing minus of ERP exports (`8,000.00-`).
 _SIGNED = re.compile(
     r"^(?P<lead>[-−]?)\s*(?P<cur>(?:[¥￥]|RMB|CNY|人民币)?)\s*(?P<sign>[-−]?)(?P<rest>.*?)(?P<tail>[-−]?)$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.DOTALL,  # a cell's inner line break is text to refuse, not a miss
 )
 
 

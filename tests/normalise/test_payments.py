@@ -51,6 +51,9 @@ def _derive(rel: str, rows: list[list]):
         ("-8000-", None, RowError.AMOUNT_INVALID),
         ("", None, RowError.AMOUNT_MISSING),
         ("八千", None, RowError.AMOUNT_INVALID),
+        # a line break inside is white space, as in an unsigned amount (it crashed)
+        ("-8\n000", -8000.0, None),
+        ("8\n000-", -8000.0, None),
     ],
 )
 def test_signed_amounts(text, value, code):
