@@ -42,6 +42,9 @@ _NOTE = re.compile(r"[\u3400-\u9fff]+:?|(?i:\b(?:tel|mobile|phone|mob|cell))\.?:
 _SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]*)?[eE]\+?[0-9]+")
 _FLOAT_INTEGER = re.compile(r"([0-9]+)\.0+")
 _COUNTRY_CODE = re.compile(r"(?:\+86|0086|86)(1[3-9][0-9]{9}|[0-9]*\*[0-9*]*)")
+# A mobile as dialled from a fixed line in another city: the trunk 0 before it
+# (`013812345678`, `0138 1234 5678`). No fixed-line number starts 01 then 3 to 9.
+_TRUNK = re.compile(r"0(1[3-9][0-9]{9}|1[3-9][0-9]*\*[0-9*]*)")
 _DIGITS = re.compile(r"[0-9]+")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(
@@ -190,7 +193,7 @@ def _classify(token: str) -> Phone | _Failure:
     if as_float is not None:
         token = as_float[1]
     token = token.translate(_MASK_TABLE)
-    international = _COUNTRY_CODE.fullmatch(token)
+    international = _COUNTRY_CODE.fullmatch(token) or _TRUNK.fullmatch(token)
     if international is not None:
         token = international[1]
     if _DIGITS.fullmatch(token):
