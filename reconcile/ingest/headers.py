@@ -197,7 +197,9 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
     between kinds the fields admit. A tie, or no kind admitted, gives no kind and
     the two best guesses.
     """
-    possible = [k for k in KINDS.values() if _fits(k, fields)]
+    hints = [_name_hint(name) for name in names]
+    seen = {kind.name: _dated(kind, fields, hints, folder) for kind in KINDS.values()}
+    possible = [k for k in KINDS.values() if _fits(k, seen[k.name])]
     # An agency's 请款单 lists its 报备/到访/成交 dates beside each claimed deal; in the
     # agency's statements folder it is a claim, whatever else it carries.
     if folder == "statements" and any(k.name == "statement" for k in possible):
@@ -208,7 +210,6 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
         # column is the deal record's own.
         drop = "statement" if folder == "crm" else "deal"
         possible = [k for k in possible if k.name != drop]
-    hints = [_name_hint(name) for name in names]
     if any(k.name == "report" for k in possible):
         outranked = _REPORT_OUTRANKS
         # A developer system's channel-customer list (泰禾 带看确认单列表) carries CRM-ish
@@ -221,7 +222,7 @@ def recognise(fields: set[str], folder: str | None, names: tuple[str, ...]) -> R
     def score(kind: Kind) -> tuple[int, ...]:
         return (
             *(int(kind.name == hint) for hint in hints),
-            len(fields & kind.characteristic),
+            len(seen[kind.name] & kind.characteristic),
             int(folder in kind.folders),
         )
 
@@ -245,6 +246,31 @@ def recognise_kind(fields: set[str], folder: str | None, names: tuple[str, ...])
 
 def _fits(kind: Kind, fields: set[str]) -> bool:
     return all(any(field in fields for field in group) for group in kind.signature)
+
+
+# The folder a kind alone calls its own (visits/ holds visit registers; crm/ holds four
+# kinds, so it hints at none).
+_OWN_FOLDER = {
+    folder: kinds[0]
+    for folder, kinds in {
+        kind.folders[0]: [k.name for k in KINDS.values() if k.folders[:1] == kind.folders[:1]]
+        for kind in KINDS.values()
+        if kind.folders
+    }.items()
+    if len(kinds) == 1
+}
+
+
+def _dated(kind: Kind, fields: set[str], hints: list[str | None], folder: str | None) -> set[str]:
+    """The fields as `kind` sees them: a plain 日期 column is its time (its first time
+    field) when the sheet's or file's name, or a folder of its own, says it is that kind.
+    A hand-made 来访登记 headed 日期 | 时间 | 客户姓名 | 电话 is a visit register, and a
+    付款表 in payments/ headed 收款单位 | 金额 | 日期 is payments."""
+    if "date" not in fields or not (set(kind.time) - {"date"}).isdisjoint(fields):
+        return fields
+    if kind.name in hints or (folder is not None and _OWN_FOLDER.get(folder) == kind.name):
+        return fields | {kind.time[0]}
+    return fields
 
 
 def _name_hint(name: str) -> str | None:

@@ -181,6 +181,17 @@ def test_no_header_among_the_first_rows():
         ({"channel", "payment_amount", "paid_at", "deal_no"}, None, ("Sheet1", "x"), "payment"),
         ({"customer_name", "agent"}, "channels", ("报备", "x"), None),
         ({"phone", "customer_name"}, "channels", ("报备", "x"), None),
+        # A plain 日期 is the time of the kind the sheet's name or its own folder names.
+        ({"phone", "date", "time", "source_channel"}, "visits", ("来访登记", "x"), "visit"),
+        ({"phone", "date", "source_channel"}, "visits", ("Sheet1", "11月"), "visit"),
+        ({"phone", "date", "source_channel"}, None, ("Sheet1", "到访登记表"), "visit"),
+        ({"phone", "date", "agent"}, "channels", ("Sheet1", "x"), "report"),
+        ({"channel", "amount", "date", "deal_no", "voucher_no"}, "payments", ("Sheet1", "x"),
+         "payment"),  # fmt: skip
+        # … never in crm/, which holds four kinds, nor against a name saying otherwise
+        ({"phone", "date", "source_channel"}, "crm", ("Sheet1", "x"), "crm_customer"),
+        ({"phone", "date", "source_channel"}, "visits", ("客户名单", "x"), "crm_customer"),
+        ({"phone", "date"}, "crm", ("Sheet1", "x"), None),
     ],
 )
 def test_sheet_kind_is_recognised_from_headers(fields, folder, names, kind):
