@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 # 4: deal stages awaiting approval or not yet reached (待签约, 签约审核中), signed amounts
 # wherever the sign stands, English-month and compact dates, phone notes, CSV `="…"` text.
 # 5: a 明源 record closed by 换房 counts as its stage (the judge follows the deal to its new
-# flat); a standing (激活) record keeps no 关闭原因.
+# flat); a standing (激活) record keeps no 关闭原因; a plain 日期 is the time of the kind
+# the sheet's name or own folder names (a 来访登记 read as CRM customers becomes visits);
+# a mobile with a trunk 0.
 DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 
