@@ -474,6 +474,7 @@ KIND_LIST: tuple[Kind, ...] = (
             "assistant",
             "referrer",
             "first_visit_flag",
+            "source_channel",
         },  # fmt: skip
         data=_data(
             relative_phone=P,
@@ -488,6 +489,7 @@ KIND_LIST: tuple[Kind, ...] = (
             project=T,
             time_known=B,
             remark=T,
+            source_channel=T,
         ),  # fmt: skip
         key=("phone", "event_at", "channel", "agent"),
         also=(("last_visit_at", "visit"),),

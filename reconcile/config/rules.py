@@ -555,6 +555,14 @@ class Rules(_Strict):
         )
 
     @property
+    def known_channels(self) -> frozenset[str]:
+        """Every channel the rules name (`channels:`, `commission.channels`,
+        `notify.channels`), as its channel: what a visit register's 渠道来源 may name."""
+        variants = dict(self.channel_names)
+        named = [*self.channels, *self.commission.channels, *self.notify.channels]
+        return frozenset(variants.get(name.strip(), name.strip()) for name in named)
+
+    @property
     def receipt_recipients(self) -> dict[str, tuple[str, ...]]:
         """`notify.channels` by channel: a name variant (`channels:`) is read as its channel,
         as the inputs' channel cells are."""

@@ -338,6 +338,7 @@ def derive_tables(
             report_types=tuple(rules.report.types),
             file_name=item.path.name,
             channel_names=rules.channel_names,
+            known_channels=rules.known_channels,
             title_date=title_date(table.title),
             require_channel=require_channel,
         )

@@ -55,6 +55,7 @@ def vocabulary_fingerprint(rules: Rules) -> str:
         "placeholders": sorted(PLACEHOLDERS),
         "columns": rules.columns,
         "channels": rules.channels,
+        "known_channels": sorted(rules.known_channels),
         "report_types": sorted(rules.report.types),
         "timezone": rules.timezone,
     }

@@ -92,6 +92,7 @@ class SheetContext:
     report_types: tuple[str, ...] = ()
     file_name: str = ""
     channel_names: tuple[tuple[str, str], ...] = ()  # (variant, channel) from rules `channels:`
+    known_channels: frozenset[str] = frozenset()  # every channel the rules name
     title_date: date | None = None  # a date the title or a corner cell states, for time-only rows
     # `reconcile check` of a file not yet in its channels/<渠道>/ (or statements/<渠道>/)
     # folder: the folder will say.
@@ -324,6 +325,19 @@ def channel_series(cells: pl.Series, kind: str, ctx: SheetContext) -> pl.Series:
     return channel.alias("channel")
 
 
+def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:
+    """A visit register's 渠道来源 as the channel that brought the visitor: a channel the
+    rules name (by any of its names), else the folder's; a media source (朋友介绍, 户外
+    广告, 自然来访) brings no channel, and stays in the row as its 客户来源."""
+    text = sources.str.strip_chars()
+    if ctx.channel_names:
+        variants, canonical = zip(*ctx.channel_names, strict=True)
+        text = text.replace(list(variants), list(canonical))
+    known = text.is_in(list(ctx.known_channels)).fill_null(False)
+    fallback = pl.lit(ctx.folder_channel, dtype=pl.String)
+    return pl.select(pl.when(known).then(text).otherwise(fallback)).to_series().alias("channel")
+
+
 def agent_series(agents: pl.Series, channel: pl.Series, ctx: SheetContext) -> pl.Series:
     """Each row's agent, less words naming the row's channel (`names.agent_name`: a 报备群
     nickname 链家-李四 is the agent 李四 of 链家)."""
@@ -436,7 +450,11 @@ def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
 
     # Who: customer name, channel, agent.
     name_frame = names.name_series(_gendered_names(frame))
-    channel = channel_series(_column(frame, "channel"), kind.name, ctx)
+    sourced = "source_channel" in frame.columns and "channel" not in frame.columns
+    if kind.name == "visit" and sourced:
+        channel = _bringer(frame["source_channel"], ctx)
+    else:
+        channel = channel_series(_column(frame, "channel"), kind.name, ctx)
     natural = None
     if kind.name == "ruling":
         # 归属渠道 read like any channel cell (name variants folded); 自然到访/无 … rules the

@@ -24,6 +24,16 @@ def test_a_variant_is_read_as_its_channel():
     assert rules.receipt_recipients == {"链家": ("a@x.cn",)}
 
 
+def test_the_channels_the_rules_know_come_from_every_key_that_names_one():
+    rules = parse_rules(
+        VARIANTS
+        + "commission:\n  channels: {我爱我家: {rate: 0.01}}\n"
+        + "notify:\n  channels:\n    ' 北京链家 ': [a@x.cn]\n    中原地产: []\n"
+    )
+    assert rules.known_channels == {"链家", "我爱我家", "中原地产"}
+    assert parse_rules("").known_channels == frozenset()
+
+
 @pytest.mark.parametrize(
     "address",
     [

@@ -186,8 +186,12 @@ def test_no_header_among_the_first_rows():
         ({"phone", "date", "source_channel"}, "visits", ("Sheet1", "11月"), "visit"),
         ({"phone", "date", "source_channel"}, None, ("Sheet1", "到访登记表"), "visit"),
         ({"phone", "date", "agent"}, "channels", ("Sheet1", "x"), "report"),
-        ({"channel", "amount", "date", "deal_no", "voucher_no"}, "payments", ("Sheet1", "x"),
-         "payment"),  # fmt: skip
+        (
+            {"channel", "amount", "date", "deal_no", "voucher_no"},
+            "payments",
+            ("Sheet1", "x"),
+            "payment",
+        ),
         # … never in crm/, which holds four kinds, nor against a name saying otherwise
         ({"phone", "date", "source_channel"}, "crm", ("Sheet1", "x"), "crm_customer"),
         ({"phone", "date", "source_channel"}, "visits", ("客户名单", "x"), "crm_customer"),
