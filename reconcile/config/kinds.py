@@ -759,6 +759,11 @@ KIND_LIST: tuple[Kind, ...] = (
 KINDS: dict[str, Kind] = {k.name: k for k in KIND_LIST}
 KIND_LABELS: dict[str, str] = {k.name: k.label for k in KIND_LIST}
 FIELD_LABELS: dict[str, str] = {f.name: f.label for f in FIELD_LIST}
+# Fields of yuan: a header may give them in 万元 (成交总价（万元）), which scales the cells.
+MONEY_FIELDS = frozenset(
+    {"amount", "new_amount", "refund_amount", "payment_amount", "claim_amount", "claim_total",
+     "claim_received"}
+)  # fmt: skip
 
 # Fields a second column may give when the first is blank in a row (草签合同编号 and
 # 网签合同编号 are both the contract number); any other repeated field keeps its first

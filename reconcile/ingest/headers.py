@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from reconcile.config.kinds import FIELDS as FIELDS_BY_NAME
-from reconcile.config.kinds import KINDS, Kind
+from reconcile.config.kinds import KINDS, MONEY_FIELDS, Kind
 from reconcile.normalise.names import to_simplified
 
 FIELDS: tuple[str, ...] = tuple(FIELDS_BY_NAME)
@@ -51,15 +51,27 @@ class AliasTable:
     def field_for(self, header: str | None) -> str | None:
         """The field a header names; a trailing note in brackets that names no field
         itself (客户电话(全号), 手机号（后四位）, 报备时间(yyyy-mm-dd hh:mm)) is read past.
-        A note that names a field (姓名(手机)) makes a combined header instead, and a unit
-        of ten thousand (万元) changes what the cells mean, so neither is dropped."""
+        A note that names a field (姓名(手机)) makes a combined header instead. A unit of
+        ten thousand (万元) changes what the cells mean: it is read past only on a field
+        of yuan, whose cells `in_wan` then scales."""
         text = normalise_header(header)
         found = self.lookup.get(text)
         if found is None:
             noted = _TRAILING_NOTE.fullmatch(text)
-            if noted is not None and noted["note"] not in self.lookup and "万" not in noted["note"]:
+            if noted is not None and noted["note"] not in self.lookup:
                 found = self.lookup.get(noted["base"])
+                if "万" in noted["note"] and found not in MONEY_FIELDS:
+                    found = None
         return found
+
+    def in_wan(self, header: str | None) -> bool:
+        """Whether a header gives its field of yuan in 万元 (成交总价（万元）, 金额(万))."""
+        noted = _TRAILING_NOTE.fullmatch(normalise_header(header))
+        return (
+            noted is not None
+            and "万" in noted["note"]
+            and self.lookup.get(noted["base"]) in MONEY_FIELDS
+        )
 
 
 _TRAILING_NOTE = re.compile(r"(?P<base>.+?)[(（\[【](?P<note>[^()（）\[\]【】]*)[)）\]】]")
@@ -84,6 +96,7 @@ class HeaderMatch:
     # frame column -> the fields its cells hold in order (a header naming several fields)
     combined: dict[str, tuple[str, ...]]
     raw_headers: list[str | None]  # the header row as written (to spot repeated header rows)
+    in_wan: frozenset[str] = frozenset()  # frame columns of yuan given in 万元
 
 
 def _groups(rows: list[list[str | None]], index: int) -> list[str | None]:
@@ -169,7 +182,8 @@ def find_header(rows: list[list[str | None]], aliases: AliasTable) -> HeaderMatc
             duplicates[column] = field
         else:
             mapping[field] = column
-    return HeaderMatch(index, headers, mapping, duplicates, combined, raw)
+    in_wan = frozenset(f"c{position}" for position, text in enumerate(raw) if aliases.in_wan(text))
+    return HeaderMatch(index, headers, mapping, duplicates, combined, raw, in_wan)
 
 
 @dataclass(frozen=True)

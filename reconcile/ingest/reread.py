@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 # 5: a 明源 record closed by 换房 counts as its stage (the judge follows the deal to its new
 # flat); a standing (激活) record keeps no 关闭原因; a plain 日期 is the time of the kind
 # the sheet's name or own folder names (a 来访登记 read as CRM customers becomes visits);
-# a mobile with a trunk 0.
+# a mobile with a trunk 0; a visit register's 渠道来源 naming a channel the rules know;
+# amounts headed in 万元.
 DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 

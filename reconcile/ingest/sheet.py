@@ -270,7 +270,9 @@ def _table(
             (
                 _joined(column, extra_phones)
                 if field == "phone"
-                else _first_filled([column, *(c for c, f in fallbacks.items() if f == field)])
+                else _first_filled(
+                    [column, *(c for c, f in fallbacks.items() if f == field)], match.in_wan
+                )
             ).alias(field)
             for field, column in mapping_columns.items()
         ),
@@ -446,9 +448,16 @@ def _split_parts(text: str | None, count: int) -> list[str]:
     return [p.strip().strip("()（） ") for p in pieces]
 
 
-def _first_filled(columns: list[str]) -> pl.Expr:
-    cells = [pl.col(name).str.strip_chars() for name in columns]
+def _first_filled(columns: list[str], in_wan: frozenset[str] = frozenset()) -> pl.Expr:
+    cells = [_yuan(name) if name in in_wan else pl.col(name).str.strip_chars() for name in columns]
     return pl.coalesce(cells) if len(cells) > 1 else cells[0]
+
+
+def _yuan(column: str) -> pl.Expr:
+    """A cell of a column headed in 万元 as yuan: its number followed by 万, which the
+    amount readers scale; a cell that names its own unit (298万, 2,980,000元) keeps it."""
+    cell = pl.col(column).str.strip_chars()
+    return pl.when(cell.str.contains("[万元]") | (cell == "")).then(cell).otherwise(cell + "万")
 
 
 def _joined(column: str, extra: list[str]) -> pl.Expr:

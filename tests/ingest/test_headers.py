@@ -67,9 +67,12 @@ from reconcile.ingest.headers import (
         ("报备时间(yyyy-mm-dd hh:mm)", "reported_at"),
         ("报备时间【必填】", "reported_at"),
         ("到访时间[实际]", "visited_at"),
-        # ... but a note naming a field is a combined header, and 万元 changes the cells
+        # ... but a note naming a field is a combined header; 万元 scales a field of yuan
+        # (`in_wan`) and is no unit of any other field
         ("姓名(手机)", None),
-        ("成交金额(万元)", None),
+        ("成交金额(万元)", "amount"),
+        ("成交总价（万）", "amount"),
+        ("客户电话(万)", None),
         ("(全号)", None),
         # 全民营销/分销 apps' 推荐 is a report
         ("推荐时间", "reported_at"),

@@ -416,9 +416,11 @@ def test_a_yuan_unit_in_a_header_is_noise(header, bare):
     assert normalise_header(header) == normalise_header(bare)
 
 
-def test_a_ten_thousand_yuan_unit_is_kept():
-    """Cells under 成交总价(万元) are in 万: reading them as the yuan column would be wrong."""
-    assert AliasTable.build().field_for("成交总价(万元)") is None
+def test_a_ten_thousand_yuan_unit_scales_the_cells():
+    """Cells under 成交总价(万元) are in 万: the column is the amount, its cells scaled."""
+    aliases = AliasTable.build()
+    assert aliases.field_for("成交总价(万元)") == "amount" and aliases.in_wan("成交总价(万元)")
+    assert not aliases.in_wan("签约总价(元)") and not aliases.in_wan("客户电话(万)")
 
 
 def test_a_pmls_statement_outside_the_statements_folder_is_still_a_claim(tmp_path):
