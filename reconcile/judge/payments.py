@@ -220,10 +220,12 @@ def allocate(
             channels.setdefault(line.channel, _Channel()).accounts.append(account)
     for book in channels.values():
         book.sort()
+    known = frozenset(channels) | rules.known_channels
 
     # Refunds and payments in time order; a payment on the refund's day came first.
     events: list[tuple[tuple, int, object]] = []
     for payment in payments:
+        payment = replace(payment, channel=payee(payment.channel, known))
         events.append(((payment.at is None, payment.at or as_of_end), 0, payment))
     for account in accounts:
         if account.refund_at is not None:
@@ -260,6 +262,18 @@ def allocate(
         [_settled(account, rules) for account in accounts],
         {name: channel.credit / 100 for name, channel in sorted(channels.items())},
     )
+
+
+def payee(written: str, known: frozenset[str]) -> str:
+    """The channel a payment went to. A bank's or finance's ledger names the payee by its
+    legal name (北京链家房地产经纪有限公司): that is the one known channel whose name it
+    contains (the longest of nested names: 德佑链家 before 链家); with none, or two apart,
+    it stays as written, a channel of its own that the settlement shows owing it back."""
+    if written in known:
+        return written
+    inside = [name for name in known if len(name) >= 2 and name in written]
+    outermost = [name for name in inside if not any(name != m and name in m for m in inside)]
+    return outermost[0] if len(outermost) == 1 else written
 
 
 def _event_order(item: object) -> tuple:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reconcile.config.rules import parse_rules
 from reconcile.judge.deals import REFUNDED, SIGNED, Deal, DealLine
-from reconcile.judge.payments import Payment, allocate
+from reconcile.judge.payments import Payment, allocate, payee
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 
@@ -224,3 +224,31 @@ def test_a_flat_sold_again_is_paid_on_its_open_deal():
     table, _ = run([old, again], [pay(20000, day(11, 30), flat="5#-0801")])
     assert table[("D9", "链家")] == ("payable", 20000.0, 20000.0, 0.0)
     assert table[("D1", "链家")] == ("not_payable", 0.0, 0.0, 0.0)
+
+
+KNOWN = frozenset({"链家", "德佑链家", "我爱我家", "中原", "家"})
+
+
+@pytest.mark.parametrize(
+    ("written", "channel"),
+    [
+        ("链家", "链家"),
+        ("北京链家房地产经纪有限公司", "链家"),  # a payee's legal name
+        ("北京我爱我家房地产经纪有限公司", "我爱我家"),  # not 链家's 家, nor the one-character 家
+        ("上海德佑链家房地产经纪有限公司", "德佑链家"),  # nested names: the longest
+        ("中原链家联合代理", "中原链家联合代理"),  # two channels apart: a guess, so as written
+        ("深圳世联行地产顾问股份有限公司", "深圳世联行地产顾问股份有限公司"),  # no known channel
+    ],
+)
+def test_a_payee_written_by_its_legal_name_is_its_channel(written, channel):
+    assert payee(written, KNOWN) == channel
+
+
+def test_a_payment_to_the_legal_name_pays_the_channels_line_once():
+    lines = [line(deal(1, day(11, 15)), "链家")]
+    paid = Payment("北京链家房地产经纪有限公司", 20_000.0, day(11, 20), frozenset({"CJ1"}))
+    money = allocate(lines, [deal(1, day(11, 15))], [paid], RULES, END)
+    assert [(m.channel, m.paid, m.outstanding) for m in money.lines] == [("链家", 20_000.0, 0.0)]
+    # naming no deal: the channel's oldest line, then its credit
+    table, credit = run([D1], [pay(25_000.0, day(11, 20), "北京链家房地产经纪有限公司")])
+    assert table == {("D1", "链家"): ("payable", 20000.0, 20000.0, 0.0)} and credit == {"链家": 5000.0}
