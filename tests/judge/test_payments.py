@@ -251,4 +251,6 @@ def test_a_payment_to_the_legal_name_pays_the_channels_line_once():
     assert [(m.channel, m.paid, m.outstanding) for m in money.lines] == [("链家", 20_000.0, 0.0)]
     # naming no deal: the channel's oldest line, then its credit
     table, credit = run([D1], [pay(25_000.0, day(11, 20), "北京链家房地产经纪有限公司")])
-    assert table == {("D1", "链家"): ("payable", 20000.0, 20000.0, 0.0)} and credit == {"链家": 5000.0}
+    assert table == {("D1", "链家"): ("payable", 20000.0, 20000.0, 0.0)} and credit == {
+        "链家": 5000.0
+    }
