@@ -185,15 +185,15 @@ def _column(frame: pl.DataFrame, name: str, zone: str | None = None) -> pl.Expr:
 
 def _own_date(row: dict, given: dict[str, datetime]) -> datetime | None:
     """The date of the stage a row tells without a date column of its own: the row's.
-    Save a refund whose row is dated by another stage's column (a 明源 认购 record closed
-    by 退房 carries its 认购日期): that is the sale's day, not the refund's. The refund is
-    dated by the record's 关闭日期, else when the ledger first saw it, the day it was
-    known (never before the row's own stages)."""
+    Save a refund, whose row has no 退房日期: its date is the sale's (a 明源 认购 record
+    closed by 退房 carries its 认购日期, a 销售明细 row now 退房 its 成交日期), not the
+    refund's. The refund is dated by the record's 关闭日期, else when the ledger first saw
+    the row, the day it was known (never before the row's own dates)."""
     at = row["at"]
     known = row["closed_at"] or row.get("first_seen_at")
-    if row["stage"] != REFUNDED or not given or known is None or at not in given.values():
+    if row["stage"] != REFUNDED or at is None or known is None:
         return at
-    return max(known, *given.values())
+    return max(known, at, *given.values())
 
 
 def _numbers(row: dict) -> tuple[tuple[str, str], ...]:
