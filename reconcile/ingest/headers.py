@@ -277,14 +277,20 @@ _OWN_FOLDER = {
 
 def _dated(kind: Kind, fields: set[str], hints: list[str | None], folder: str | None) -> set[str]:
     """The fields as `kind` sees them: a plain 日期 column is its time (its first time
-    field) when the sheet's or file's name, or a folder of its own, says it is that kind.
-    A hand-made 来访登记 headed 日期 | 时间 | 客户姓名 | 电话 is a visit register, and a
-    付款表 in payments/ headed 收款单位 | 金额 | 日期 is payments."""
+    field) when the sheet's or file's name says it is that kind, in a folder the kind may
+    be in, or when the folder is the kind's own and the names say nothing else. A
+    hand-made 来访登记 headed 日期 | 时间 | 客户姓名 | 电话 is a visit register, and a 付款表
+    in payments/ headed 收款单位 | 金额 | 日期 is payments; an agency's 回访记录 in its
+    channel folder is neither CRM follow-ups nor reports dated by their 日期."""
     if "date" not in fields or not (set(kind.time) - {"date"}).isdisjoint(fields):
         return fields
-    if kind.name in hints or (folder is not None and _OWN_FOLDER.get(folder) == kind.name):
-        return fields | {kind.time[0]}
-    return fields
+    named = kind.name in hints and (folder is None or folder in kind.folders)
+    own = (
+        folder is not None
+        and _OWN_FOLDER.get(folder) == kind.name
+        and all(hint in (None, kind.name) for hint in hints)
+    )
+    return fields | {kind.time[0]} if named or own else fields
 
 
 def _name_hint(name: str) -> str | None:

@@ -199,6 +199,8 @@ def test_no_header_among_the_first_rows():
         ({"phone", "date", "source_channel"}, "crm", ("Sheet1", "x"), "crm_customer"),
         ({"phone", "date", "source_channel"}, "visits", ("客户名单", "x"), "crm_customer"),
         ({"phone", "date"}, "crm", ("Sheet1", "x"), None),
+        ({"phone", "date"}, "channels", ("客户回访记录", "x"), None),  # nor reports by 日期
+        ({"phone", "date"}, "crm", ("客户回访记录", "x"), "crm_followup"),
     ],
 )
 def test_sheet_kind_is_recognised_from_headers(fields, folder, names, kind):
