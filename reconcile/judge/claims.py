@@ -17,13 +17,13 @@ of the same date add up (a deal listed twice is claimed twice, and checked so).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
 
 from reconcile.judge.deals import Deal, DealLine, deal_index, line_order
-from reconcile.judge.payments import named_deal
+from reconcile.judge.payments import named_deal, payee
 from reconcile.judge.vocabulary import ClaimCheck, DealStatus
 from reconcile.normalise.names import names_agree, parse_name
 from reconcile.normalise.phones import Phone
@@ -126,6 +126,9 @@ def check(lines: list[DealLine], deals: list[Deal], claims: list[Claim]) -> list
     on_line: dict[tuple[str, str], list[Claim]] = defaultdict(list)
     unmatched: dict[tuple[str, str, ClaimCheck], list[Claim]] = defaultdict(list)
     fits: dict[tuple[str, str, ClaimCheck], tuple[str, ...]] = {}
+    # A 请款单 may name the agency by its legal name, as a payment may (`payments.payee`).
+    channels = frozenset(channel for channel, _ in lines_of)
+    claims = [replace(claim, channel=payee(claim.channel, channels)) for claim in claims]
     for claim in claims:
         found = _found(claim, index, deals, by_tail)
         mine = sorted({d for d in found if (claim.channel, d) in lines_of})

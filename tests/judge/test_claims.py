@@ -104,6 +104,10 @@ CASES = {
         [paid(L1, 20000.0), L2], [claim(20000.0, no="CJ2")],
         [("D1", "链家", None, "no_claim"), ("D2", "链家", 20000.0, "ok")],
     ),
+    "a 请款单 naming the agency by its legal name is the channel's": (
+        [L1], [claim(20000.0, channel="北京链家房地产经纪有限公司", no="CJ1")],
+        [("D1", "链家", 20000.0, "ok")],
+    ),
     "a line without a channel is never claimed": (
         [replace(L1, channel=None, status=DealStatus.NOT_PAYABLE, commission=0.0, due=0.0)],
         [claim(100.0, no="CJ1")],
