@@ -44,7 +44,7 @@ from reconcile.config.rules import TYPE_KIN
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
-from reconcile.normalise.phones import front_and_back
+from reconcile.normalise.phones import FOLDED_MASKS, front_and_back
 from reconcile.normalise.places import MESSAGES
 from reconcile.normalise.table import ROW
 
@@ -148,7 +148,7 @@ _LABEL_RE = re.compile(
 _BRACKET_LABEL_RE = re.compile(rf"[【\[]\s*({_LABEL_ALTERNATION})([0-9]?)\s*[】\]]\s*:?")
 _OTHER_LABEL_RE = re.compile(r"(?<![^\s,;、|])([\u4e00-\u9fff]{2,8})\s*:")
 
-_MASK = r"*xX×●?#"
+_MASK = re.escape("".join(sorted(FOLDED_MASKS)))  # after NFKC, as every line is
 _PHONE_RE = re.compile(
     rf"(?<![0-9])(?:(?:\+86|0086|86)[- ]?)?1[3-9](?:[0-9{_MASK}]|-(?=[0-9{_MASK}])){{5,14}}"
     rf"(?![0-9])"

@@ -19,7 +19,10 @@ import polars as pl
 
 from reconcile.normalise.errors import RowError
 
-MASK_CHARS = "*＊﹡∗⁎✱★xXｘＸ×●?？#＃"
+# The glyphs people hide digits with: stars, crosses, dots and circles (138••••1234,
+# 138○○○○1234), squares, question marks, hashes and blanks to fill (138____1234). Not the
+# ideographic zero 〇, a digit, nor a middle dot, which may part groups of digits.
+MASK_CHARS = "*＊﹡∗⁎✱★☆⋆xXｘＸ×●•○◯■□?？#＃_＿"
 
 _MOBILE_LENGTH = 11
 # A stored pattern hides at least one position, so at most 10 digits can be visible.
@@ -29,13 +32,13 @@ _MAX_MASKED_VISIBLE = _MOBILE_LENGTH - 1
 _MAX_CHUNKS = 20
 _SHOWN_LIMIT = 40
 
-_FOLDED_MASKS = frozenset(unicodedata.normalize("NFKC", glyph) for glyph in MASK_CHARS)
-_MASK_TABLE = str.maketrans(dict.fromkeys(_FOLDED_MASKS, "*"))
+FOLDED_MASKS = frozenset(unicodedata.normalize("NFKC", glyph) for glyph in MASK_CHARS)
+_MASK_TABLE = str.maketrans(dict.fromkeys(FOLDED_MASKS, "*"))
 # Excel and web exports smuggle zero-width characters into cells that look clean.
 _INVISIBLE_TABLE = str.maketrans(dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff"))
 
 _HARD_SEPARATOR = re.compile(r"或者|或|[/、,;]")
-_SOFT_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―−()\[\]'\"‘’“”]+")
+_SOFT_SEPARATOR = re.compile(r"[\s\-‐‑‒–—―−·・()\[\]'\"‘’“”]+")
 # Words beside a number in a hand-typed cell (`13712345678（本人）`, `手机:138****1234`,
 # `微信同号`, `tel:`): notes, not part of it. No mask glyph is an ideograph or such a word.
 _NOTE = re.compile(r"[\u3400-\u9fff]+:?|(?i:\b(?:tel|mobile|phone|mob|cell))\.?:?")
