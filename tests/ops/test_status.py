@@ -123,9 +123,7 @@ def test_status_lists_sheets_set_aside_and_unused_columns(tmp_path, capsys):
                 ["客户姓名", "客户电话", "报备时间", "业绩"],
                 [["张先生", "138****1234", "2026-11-19 09:00", "3"]],
             ),
-            SheetSpec(
-                "名单", ["客户姓名", "客户电话", "意向"], [["李四", "13900000000", "三房"]]
-            ),
+            SheetSpec("名单", ["客户姓名", "客户电话", "意向"], [["李四", "13900000000", "三房"]]),
         ],
     )
     assert main(["run", "--workspace", str(ws), "--as-of", "2026-11-20", "--no-email"]) == 0
