@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 # flat); a standing (激活) record keeps no 关闭原因; a plain 日期 is the time of the kind
 # the sheet's name or own folder names (a 来访登记 read as CRM customers becomes visits);
 # a mobile with a trunk 0; a visit register's 渠道来源 naming a channel the rules know;
-# amounts headed in 万元; more mask glyphs (138••••1234, 138○○○○1234, 138____1234).
+# amounts headed in 万元; more mask glyphs (138••••1234, 138○○○○1234, 138____1234);
+# 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约.
 DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 

@@ -17,17 +17,26 @@ STAGE_WORDS: dict[str, tuple[str, ...]] = {
     "签约": ("签约", "草签", "网签", "成销"),
     "退房": ("退房", "退定"),
 }
-# How CRM exports spell them, most telling first: 退订 is a refund, 定金 a deposit, 大定 a
-# subscription, and a bare 订/定 (已订, 预定) the subscription it used to mean.
+# How CRM exports spell them, most telling first: 退订 is a refund, and so are 挞定 (the
+# buyer walks away from the deposit, in Hong Kong and Guangdong usage) and 弃购; 定金 is
+# a deposit, 大定 a subscription, and a bare 订/定 (已订, 预定) the subscription it used to
+# mean. What follows a contract (按揭, 放款, 交房, 入伙, 结清) says it was signed.
 _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("退", "退房"),
     ("撤", "退房"),
     ("作废", "退房"),
     ("取消", "退房"),
+    ("挞定", "退房"),
+    ("弃购", "退房"),
     ("签", "签约"),
     ("合同", "签约"),
     ("备案", "签约"),
     ("成销", "签约"),
+    ("按揭", "签约"),
+    ("放款", "签约"),
+    ("交房", "签约"),
+    ("入伙", "签约"),
+    ("结清", "签约"),
     ("认购", "认购"),
     ("大定", "认购"),
     ("小订", "小订"),
@@ -35,6 +44,7 @@ _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("认筹", "小订"),
     ("定金", "小订"),
     ("诚意金", "小订"),
+    ("排号", "小订"),
     ("订", "认购"),
     ("定", "认购"),
 )

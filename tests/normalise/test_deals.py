@@ -48,6 +48,16 @@ from reconcile.normalise.errors import RowError
         ("已退房", "退房"),
         ("作废", "退房"),
         ("取消认购", "退房"),
+        ("挞定", "退房"),  # the buyer walked away from the deposit: no deal (was 认购)
+        ("已挞定", "退房"),
+        ("弃购", "退房"),
+        ("排号", "小订"),
+        # what follows a contract says it was signed
+        ("按揭中", "签约"),
+        ("已放款", "签约"),
+        ("已交房", "签约"),
+        ("已入伙", "签约"),
+        ("房款已结清", "签约"),
         (" 网签 ", "签约"),
         # a stage not reached yet: waiting to sign is a subscription, never a contract
         ("待签约", "认购"),
