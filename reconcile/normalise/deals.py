@@ -11,12 +11,6 @@ from reconcile.normalise.errors import RowError
 
 # Deal stage levels, lowest first; each is written as its first word (SPEC 6.5).
 STAGES = ("小订", "认购", "签约", "退房")
-STAGE_WORDS: dict[str, tuple[str, ...]] = {
-    "小订": ("小订", "认筹", "定金"),
-    "认购": ("认购", "大定"),
-    "签约": ("签约", "草签", "网签", "成销"),
-    "退房": ("退房", "退定"),
-}
 # How CRM exports spell them, most telling first: 退订 is a refund, and so are 挞定 (the
 # buyer walks away from the deposit, in Hong Kong and Guangdong usage) and 弃购; 定金 is
 # a deposit, 大定 a subscription, and a bare 订/定 (已订, 预定) the subscription it used to
