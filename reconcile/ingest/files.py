@@ -19,7 +19,12 @@ from reconcile.config.rules import Rules
 from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
 from reconcile.ingest.headers import AliasTable
 from reconcile.ingest.readers import FileRejected, RawSheet, read_file
-from reconcile.ingest.sheet import SheetTable, UnrecognisedSheet, extract_table
+from reconcile.ingest.sheet import (
+    SheetTable,
+    UnrecognisedSheet,
+    extract_table,
+    other_projects_skipped,
+)
 from reconcile.normalise.records import (
     Normalised,
     SheetContext,
@@ -342,6 +347,7 @@ def derive_tables(
             title_date=title_date(table.title),
             require_channel=require_channel,
         )
+        table = other_projects_skipped(table, checked_project(rules))
         outcome.sheets.append(_normalise_sheet(table, context, sink))
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # the sheet's name or own folder names (a 来访登记 read as CRM customers becomes visits);
 # a mobile with a trunk 0; a visit register's 渠道来源 naming a channel the rules know;
 # amounts headed in 万元; more mask glyphs (138••••1234, 138○○○○1234, 138____1234);
-# 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约.
+# 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约; other projects' rows skipped.
 DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 
@@ -60,6 +60,7 @@ def vocabulary_fingerprint(rules: Rules) -> str:
         "known_channels": sorted(rules.known_channels),
         "report_types": sorted(rules.report.types),
         "timezone": rules.timezone,
+        "project": rules.project,
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -24,6 +24,8 @@ from reconcile.ingest.headers import (
     recognise,
 )
 from reconcile.ingest.readers import RawSheet
+from reconcile.normalise.names import same_project
+from reconcile.normalise.places import MESSAGES
 from reconcile.normalise.table import ROW, SheetTable
 
 SKIP_BLANK = "空行"
@@ -32,6 +34,7 @@ SKIP_NOTES = "备注/说明行"
 SKIP_REPEATED_HEADER = "重复的表头行"
 SKIP_UNSOLD = "未售房源"
 SKIP_UNRULED = "未填写裁决的行"
+SKIP_OTHER_PROJECT = "其他项目的行"
 
 _IDENTITY_FIELDS = frozenset(
     {"phone", "deal_no", "subscription_no", "contract_no", "room_id", "room", "room_name"}
@@ -307,6 +310,29 @@ def _table(
         combined,
         unused,
     )
+
+
+def other_projects_skipped(table: SheetTable, project: str | None) -> SheetTable:
+    """The table without the rows of other projects, counted as skipped. A company-wide
+    CRM export, or an agency's ledger for all of a developer's projects, lists several in
+    its 项目 column; only this project's rows (and those naming none) are read. A sheet no
+    row of which names this project is kept whole: it may spell the project otherwise.
+    A WeChat message naming another project stays a row error (SPEC 4.2): an agent
+    posting in the wrong group is told so."""
+    if project is None or "project" not in table.frame.columns or table.sheet == MESSAGES:
+        return table
+    cells = table.frame["project"].str.strip_chars()
+    named = cells.drop_nulls().unique()
+    ours = [text for text in named if text and same_project(text, project)]
+    if not ours:
+        return table
+    others = cells.is_not_null() & (cells != "") & ~cells.is_in(ours)
+    count = int(others.sum())
+    if count == 0:
+        return table
+    skipped = table.skipped.copy()
+    skipped[SKIP_OTHER_PROJECT] += count
+    return replace(table, frame=table.frame.filter(~others), skipped=skipped)
 
 
 _NUMBER_WORDS = ("电话", "手机", "号码", "联系方式")

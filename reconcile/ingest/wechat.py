@@ -44,6 +44,7 @@ from reconcile.config.rules import TYPE_KIN
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
+from reconcile.normalise.names import same_project
 from reconcile.normalise.phones import FOLDED_MASKS, front_and_back
 from reconcile.normalise.places import MESSAGES
 from reconcile.normalise.table import ROW
@@ -856,14 +857,6 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
         reading.expected_at = _stamp(when, has_time) if when is not None else visit
 
 
-def _same_project(named: str, project: str) -> bool:
-    def key(text: str) -> str:
-        return re.sub(r"[\s【】\[\]()（）「」“”\"'·]", "", unicodedata.normalize("NFKC", text))
-
-    a, b = key(named), key(project)
-    return bool(a) and bool(b) and (a in b or b in a)
-
-
 # A message opening with a report title and naming someone (报备：张女士，明天上午10点到)
 # is a report, however little else it gives: without a number it is a rejected one.
 _TITLE_LEAD_RE = re.compile(
@@ -889,7 +882,7 @@ def _check(reading: Reading, message: Message, fields: dict[str, str], project: 
             reading.problem = "找不到客户的手机号" if no_number else "找不到客户姓名和电话"
     elif reading.problem is not None:
         pass
-    elif named and project and not _same_project(named, project):
+    elif named and project and not same_project(named, project):
         reading.problem = f"报备项目是“{named[:30]}”，不是本项目“{project}”"
     elif reading.reported_at is None:
         reading.problem = "消息中没有报备时间，也不是带发送时间的聊天记录（不以文件的保存时间代替）"

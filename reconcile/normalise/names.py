@@ -524,3 +524,14 @@ def agent_name(agent: str, channel_words: Iterable[str]) -> str:
         if rest != text and _GLUED_NAME_RE.fullmatch(rest):
             return rest
     return agent
+
+
+_PROJECT_NOISE = re.compile(r"[\s【】\[\]()（）「」“”\"'·]")
+
+
+def same_project(named: str, project: str) -> bool:
+    """Whether a cell's or a message's 项目 names the project: one name holds the other,
+    once spaces and brackets are gone (杭州山湖一号 is 山湖一号; 云栖府 is not 山湖一号)."""
+    a = _PROJECT_NOISE.sub("", unicodedata.normalize("NFKC", named))
+    b = _PROJECT_NOISE.sub("", unicodedata.normalize("NFKC", project))
+    return bool(a) and bool(b) and (a in b or b in a)

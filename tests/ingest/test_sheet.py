@@ -9,10 +9,12 @@ from reconcile.ingest.readers import RawSheet
 from reconcile.ingest.sheet import (
     SKIP_BLANK,
     SKIP_NOTES,
+    SKIP_OTHER_PROJECT,
     SKIP_REPEATED_HEADER,
     SKIP_TOTALS,
     UnrecognisedSheet,
     extract_table,
+    other_projects_skipped,
 )
 from reconcile.normalise.table import SheetTable, json_array
 
@@ -144,3 +146,26 @@ def test_a_referrer_stands_for_the_agent_only_where_the_report_sheet_has_none():
     assert isinstance(table, SheetTable)
     assert table.mapping["agent"] == "经纪人" and "agent_phone" not in table.mapping
     assert "推荐人" in table.unused
+
+
+def _projects(*projects):
+    rows = [["项目", "客户姓名", "客户电话", "报备时间"]]
+    rows += [[p, "张三", "138****1234", "2026-11-18 10:00"] for p in projects]
+    table = extract_table(_sheet(rows), AliasTable.build(), "channels", "报备")
+    assert isinstance(table, SheetTable)
+    return table
+
+
+def test_rows_of_other_projects_are_skipped_where_the_sheet_names_this_one():
+    table = other_projects_skipped(
+        _projects("山湖一号", "云栖府", None, "【山湖一号】二期"), "山湖一号"
+    )
+    assert table.frame["project"].to_list() == ["山湖一号", None, "【山湖一号】二期"]
+    assert table.skipped == {SKIP_OTHER_PROJECT: 1}
+
+
+def test_a_sheet_naming_this_project_nowhere_is_kept_whole():
+    # 山湖壹号 may be this project spelled otherwise: nothing is dropped on a guess
+    whole = _projects("山湖壹号", "云栖府")
+    assert other_projects_skipped(whole, "山湖一号") is whole
+    assert other_projects_skipped(_projects("云栖府"), None).frame.height == 1
