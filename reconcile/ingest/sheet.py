@@ -318,8 +318,11 @@ def other_projects_skipped(table: SheetTable, project: str | None) -> SheetTable
     its 项目 column; only this project's rows (and those naming none) are read. A sheet no
     row of which names this project is kept whole: it may spell the project otherwise.
     A WeChat message naming another project stays a row error (SPEC 4.2): an agent
-    posting in the wrong group is told so."""
+    posting in the wrong group is told so. A 意向楼盘 is what the customer wants to see
+    (洋房, 别墅, another of the developer's projects), not where the row belongs."""
     if project is None or "project" not in table.frame.columns or table.sheet == MESSAGES:
+        return table
+    if "意向" in table.mapping.get("project", ""):
         return table
     cells = table.frame["project"].str.strip_chars()
     named = cells.drop_nulls().unique()

@@ -148,8 +148,8 @@ def test_a_referrer_stands_for_the_agent_only_where_the_report_sheet_has_none():
     assert "推荐人" in table.unused
 
 
-def _projects(*projects):
-    rows = [["项目", "客户姓名", "客户电话", "报备时间"]]
+def _projects(*projects, header="项目"):
+    rows = [[header, "客户姓名", "客户电话", "报备时间"]]
     rows += [[p, "张三", "138****1234", "2026-11-18 10:00"] for p in projects]
     table = extract_table(_sheet(rows), AliasTable.build(), "channels", "报备")
     assert isinstance(table, SheetTable)
@@ -169,3 +169,8 @@ def test_a_sheet_naming_this_project_nowhere_is_kept_whole():
     whole = _projects("山湖壹号", "云栖府")
     assert other_projects_skipped(whole, "山湖一号") is whole
     assert other_projects_skipped(_projects("云栖府"), None).frame.height == 1
+
+
+def test_an_intended_project_is_no_project_the_row_belongs_to():
+    wanted = _projects("山湖一号", "洋房", header="意向楼盘")
+    assert other_projects_skipped(wanted, "山湖一号") is wanted
