@@ -40,6 +40,9 @@ _STAGE_DATES = (
 )
 _FLAT_FIELDS = ("room_id", "room_name", "building", "unit", "room")
 NOT_PAYABLE = DealStatus.NOT_PAYABLE
+# The change type of a 换房 followed from a 明源 record closed by it (no 交易变更 row): the
+# record's 状态 and 关闭原因, as written.
+CLOSED_BY_MOVE = "关闭（换房）"
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,7 +536,7 @@ class _Book:
                 amounts = sorted(self.amounts.get(id(deal), []), key=lambda item: item[0])
                 deal.changes.append(
                     DealChange(
-                        "换房",
+                        CLOSED_BY_MOVE,
                         "move",
                         closing.closed_at or target.deal_date,
                         place_text(closing.source),
@@ -543,12 +546,10 @@ class _Book:
                 )
 
     def _moving(self, deal: Deal) -> bool:
-        """Closed by 换房 on the flat it is on, and no 交易变更 moved it elsewhere (a move
-        this sweep followed is sourced by the closed record)."""
-        closed = self.closed.get(id(deal), {})
-        followed = {place_text(row.source) for row in closed.values()}
-        return deal.flat in closed and not any(
-            change.kind == "move" and change.source not in followed for change in deal.changes
+        """Closed by 换房 on the flat it is on, and no 交易变更 moved it elsewhere."""
+        return deal.flat in self.closed.get(id(deal), {}) and not any(
+            change.kind == "move" and change.change_type != CLOSED_BY_MOVE
+            for change in deal.changes
         )
 
     def _successor(self, deal: Deal, closing: _Row) -> Deal | None:

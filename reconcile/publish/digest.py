@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from reconcile.config.rules import Rules
 from reconcile.judge import Judgement, cycle_collector_paused
-from reconcile.judge.deals import DealLine
+from reconcile.judge.deals import CLOSED_BY_MOVE, DealLine, commission_for
 from reconcile.judge.reasons import REASONS, labels
 from reconcile.judge.reasons.entry import duration_text
 from reconcile.judge.reasons.h01 import appeal_end, appeal_open
@@ -327,6 +327,8 @@ def _digest(
     view = _View(judgement, rules)
     to_verify = view.order_unknown()
     sold_twice = view.flats_sold_twice()
+    moves = view.moves_followed()
+    unpriced = view.unpriced()
     sections = (
         view.collisions(),
         view.disputes(),
@@ -335,6 +337,10 @@ def _digest(
         *((to_verify,) if to_verify.total else ()),
         # Only when the CRM shows one flat sold to two buyers at once.
         *((sold_twice,) if sold_twice.total else ()),
+        # Only when a 明源 record closed by 换房 was followed to the buyer's next deal.
+        *((moves,) if moves.total else ()),
+        # Only when a channel's deal has no amount to rate its commission on.
+        *((unpriced,) if unpriced.total else ()),
         view.invalid(previous),
         view.expiring(),
         view.changes(previous),
@@ -602,6 +608,59 @@ class _View:
             (_group("", cards),),
             "没有重复成交的房源。",
             "在 CRM 中补录退房或更正房号，重新导出后放入 inputs/crm/。",
+        )
+
+    def moves_followed(self) -> Section:
+        """需核实: deals a 明源 record closed by 换房 was followed into (SPEC 6.5): the
+        pairing is by buyer and date, so the admin checks it against the records."""
+        cards = []
+        for deal_id, deal in sorted(self.j.deal_records.items()):
+            followed = [c for c in deal.changes if c.change_type == CLOSED_BY_MOVE]
+            if not followed:
+                continue
+            fields = (
+                ("客户", f"{masked_phone(deal.phone)} {deal.customer_name or ''}".strip()),
+                ("房间", " → ".join(deal.flats)),
+                ("成交金额", yuan(deal.amount)),
+            )
+            cards.append(Card(deal_id, "需核实", "warn", fields, deal.source_texts))
+        return Section(
+            "moves_followed",
+            "需核实：认购/签约记录以换房关闭",
+            "CRM 导出中原房间的记录以“换房”关闭，又没有交易变更明细；已把同一客户之后的成交当作"
+            "这笔成交换到的新房间（成交编号、成交日期不变，金额取新房间的），不算第二笔成交。",
+            (_group("", cards),),
+            "没有以换房关闭的记录。",
+            "与 CRM 核对；有交易变更明细时放入 inputs/crm/，以明细为准。",
+        )
+
+    def unpriced(self) -> Section:
+        """需核实: a channel's deal with no amount, whose commission is a rate of it."""
+        owed = (DealStatus.PAYABLE, DealStatus.HELD, DealStatus.CLAWBACK)
+        cards = []
+        for line in self.j.deals:
+            if line.amount is not None or line.status not in owed or line.channel is None:
+                continue
+            if commission_for(self.rules, line.channel, 1.0) == commission_for(
+                self.rules, line.channel, 0.0
+            ):
+                continue  # a fixed sum, whatever the amount
+            deal = self.j.deal_records.get(line.deal_id)
+            fields = (
+                ("客户", masked_phone(line.customer_phone)),
+                ("渠道", _who(line.channel, line.agent)),
+                ("状态", line.status.label),
+            )
+            sources = deal.source_texts if deal is not None else ()
+            cards.append(Card(line.deal_id, "需核实", "warn", fields, sources))
+        return Section(
+            "unpriced",
+            "需核实：成交没有成交金额",
+            "渠道的成交记录里没有成交金额（成交总价），按成交金额比例计算的佣金只能记为 0，"
+            "渠道应得的佣金还没有算出来。",
+            (_group("", cards),),
+            "所有渠道成交都有成交金额。",
+            "在 CRM 导出中补上成交金额后重新放入 inputs/crm/。",
         )
 
     def invalid(self, previous: Before | None) -> Section:

@@ -12,7 +12,7 @@ import pytest
 from reconcile.config.workspace import Workspace
 from reconcile.ops.pipeline import RunSummary, run
 from reconcile.publish.digest import Before, Digest, Section
-from reconcile.publish.report import render_text, settlement_mail
+from reconcile.publish.report import render_html, render_text, settlement_mail
 from tests.publish.browser import view_on_phone
 from tests.scenarios.test_scenarios import make_workspace, write_input
 
@@ -372,3 +372,66 @@ def test_one_flat_sold_to_two_buyers_stays_two_deals_and_is_listed(tmp_path):
         "SHYH-0102",
     ]
     assert card.sources == ("crm/成交.xlsx#成交!2", "crm/成交.xlsx#成交!3")
+
+
+def _brought_by_lianjia(inputs: Path) -> None:
+    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
+        REPORT_HEADER, ["张先生", "138****1234", "2026-11-10 10:00", "王五"],
+    ]})  # fmt: skip
+    write_input(inputs, "visits/来访.xlsx", {"来访": [
+        VISIT_HEADER, ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"],
+    ]})  # fmt: skip
+
+
+def test_a_deal_followed_through_a_record_closed_by_room_change_is_listed(tmp_path):
+    root = make_workspace(tmp_path, "project: 测试项目\ndeal: {commission_stage: 认购}\n")
+    _brought_by_lianjia(root / "inputs")
+    header = [
+        "房间信息",
+        "认购编号",
+        "客户名称",
+        "联系电话",
+        "认购日期",
+        "成交总价",
+        "状态",
+        "关闭原因",
+    ]
+    write_input(root / "inputs", "crm/认购单.xlsx", {"认购单": [
+        header,
+        ["5#-2-802", "RG-1", "张三", "13812341234", "2026-11-13", 3000000, "关闭", "换房"],
+        ["5#-2-902", "RG-2", "张三", "13812341234", "2026-11-16", 3200000, "激活", None],
+    ]})  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    section = _section(summary.published.digest, "moves_followed")
+    [card] = [card for group in section.groups for card in group.cards]
+    assert card.title == "RG-1" and dict(card.fields)["房间"] == "5-2-802 → 5-2-902"
+    assert card.sources == ("crm/认购单.xlsx#认购单!2", "crm/认购单.xlsx#认购单!3")
+    assert section.title in render_text(summary.published.digest)
+    assert section.title in render_html(summary.published.digest)
+
+
+def test_a_channels_deal_without_an_amount_is_listed_and_a_priced_one_is_not(tmp_path):
+    root = make_workspace(tmp_path, "project: 测试项目\n")
+    _brought_by_lianjia(root / "inputs")
+    write_input(root / "inputs", "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["A-0101", "1-1501", "张三", "13812341234", "签约", "2026-11-15", "2026-11-16", None, None],
+    ]})  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    [line] = summary.judgement.deals
+    assert line.status == "payable" and line.commission == 0.0
+    section = _section(summary.published.digest, "unpriced")
+    [card] = [card for group in section.groups for card in group.cards]
+    assert card.title == "A-0101" and dict(card.fields)["渠道"] == "链家 / 王五"
+    assert card.sources == ("crm/成交.xlsx#成交!2",)
+
+    fixed = make_workspace(
+        tmp_path / "fixed", "project: 测试项目\ncommission: {default: {fixed: 8000}}\n"
+    )
+    _brought_by_lianjia(fixed / "inputs")
+    write_input(fixed / "inputs", "crm/成交.xlsx", {"成交": [
+        DEAL_HEADER,
+        ["A-0101", "1-1501", "张三", "13812341234", "签约", "2026-11-15", "2026-11-16", None, None],
+    ]})  # fmt: skip
+    night = run(Workspace.open(fixed), NIGHT_1)
+    assert "unpriced" not in {section.key for section in night.published.digest.sections}
