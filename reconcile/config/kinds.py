@@ -64,6 +64,20 @@ FIELD_LIST: tuple[Field, ...] = (
         "客户备用手机号", "客户备用手机号3", "备选电话", "所有电话号码", "所有客户电话号码",
         "OCstAllTel",
     ),
+    # A number given in two columns, its first three digits and its last four (报备 forms
+    # that ask for 前三后四): read together as the masked number (`sheet._split_phone`).
+    _f(
+        "phone_head", "手机前三位",
+        "手机前三位", "号码前三位", "电话前三位", "手机号前三位", "手机号码前三位",
+        "客户手机前三位", "客户电话前三位", "前三位号码",
+    ),
+    _f(
+        "phone_tail", "手机后四位",
+        "手机后四位", "号码后四位", "电话后四位", "手机号后四位", "手机号码后四位",
+        "客户手机后四位", "客户电话后四位", "后四位号码", "手机尾号", "尾号",
+        # 前三后五 (seed 000)
+        "手机后五位", "号码后五位", "电话后五位", "手机号后五位", "客户手机后五位",
+    ),
     _f(
         "channel", "渠道",
         "渠道", "分销商", "公司", "渠道名称", "渠道公司", "中介", "中介公司", "分销公司",

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 # the sheet's name or own folder names (a 来访登记 read as CRM customers becomes visits);
 # a mobile with a trunk 0; a visit register's 渠道来源 naming a channel the rules know;
 # amounts headed in 万元; more mask glyphs (138••••1234, 138○○○○1234, 138____1234);
-# 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约; other projects' rows skipped.
+# 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约; other projects' rows skipped;
+# a number in two columns (前三位, 后四位); an agent cell's own mobile as 经纪人电话.
 DERIVATION = 5
 VOCABULARY_KEY = "vocabulary"
 

@@ -125,6 +125,8 @@ def extract_table(
     fields = set(match.mapping) | {f for parts in match.combined.values() for f in parts}
     if COMBINED_LABELLED in fields:  # a 客户信息 cell holds the name and the number
         fields |= {"customer_name", "phone"}
+    if "phone_tail" in fields:  # 手机前三位 + 手机后四位: the number, masked
+        fields.add("phone")
     found = recognise(fields, folder, (sheet.name, file_name))
     headers = [text if text is not None else "" for text in match.headers]
     seen = "、".join(h for h in headers if h) or "无"
@@ -258,6 +260,7 @@ def _table(
     data = data.filter(pl.col("__skip").is_null())
     reads = KINDS[kind].reads
     match = _standing_for(match, KINDS[kind].stands_for, headers)
+    data, match, split_phone = _split_phone(data, match)
     mapping_columns = {f: c for f, c in _flag_not_date(match.mapping, data).items() if f in reads}
     # A second phone column (客户电话 + 联系电话) holds more numbers of the same customer:
     # they claim together, like several numbers in one cell.
@@ -281,7 +284,10 @@ def _table(
         ),
     )
     table = _split_combined(table, data, match, aliases, reads)
-    mapping = {field: headers[int(column[1:])] for field, column in mapping_columns.items()}
+    mapping = {
+        field: split_phone if field == "phone" and split_phone else headers[int(column[1:])]
+        for field, column in mapping_columns.items()
+    }
     ignored = {
         headers[int(column[1:])]: field
         for column, field in match.duplicates.items()
@@ -291,7 +297,8 @@ def _table(
         headers[int(column[1:])]: [f for f in parts if f in reads or f == COMBINED_LABELLED]
         for column, parts in match.combined.items()
     }
-    unused = _unused(headers, match, reads, [*extra_phones, *fallbacks])
+    parts = [match.mapping[f] for f in _PHONE_PARTS if split_phone and f in match.mapping]
+    unused = _unused(headers, match, reads, [*extra_phones, *fallbacks, *parts])
     return SheetTable(
         name,
         kind,
@@ -336,6 +343,37 @@ def other_projects_skipped(table: SheetTable, project: str | None) -> SheetTable
     skipped = table.skipped.copy()
     skipped[SKIP_OTHER_PROJECT] += count
     return replace(table, frame=table.frame.filter(~others), skipped=skipped)
+
+
+_PHONE_PARTS = ("phone_head", "phone_tail")
+
+
+def _split_phone(data: pl.DataFrame, match: HeaderMatch) -> tuple[pl.DataFrame, HeaderMatch, str]:
+    """A number given as its first three digits and its last four, in two columns, as
+    one masked number (`138****1234`), where the sheet has no phone column of its own; with
+    the header text it is shown under (`手机前三位+手机后四位`), else "". A last-four (or
+    last-five) cell Excel kept as a number lost its leading zeros (0123 → 123): they are
+    put back."""
+    columns = match.mapping
+    if "phone" in columns or "phone_tail" not in columns:
+        return data, match, ""
+    width = 5 if "五" in (match.headers[int(columns["phone_tail"][1:])] or "") else 4
+    tail = pl.col(columns["phone_tail"]).str.strip_chars()
+    short = tail.str.contains(f"^[0-9]{{1,{width - 1}}}$")
+    tail = pl.when(short).then(tail.str.zfill(width)).otherwise(tail)
+    head = (
+        pl.col(columns["phone_head"]).str.strip_chars().fill_null("")
+        if "phone_head" in columns
+        else pl.lit("")
+    )
+    hidden = (11 - head.str.len_chars() - tail.str.len_chars()).clip(lower_bound=1)
+    number = pl.concat_str(head, pl.lit("*").repeat_by(hidden).list.join(""), tail)
+    made_column = f"c{len(match.headers)}"  # past the sheet's own columns
+    made = data.with_columns(
+        pl.when(tail.is_null()).then(None).otherwise(number).alias(made_column)
+    )
+    shown = "+".join(match.headers[int(columns[f][1:])] or "" for f in _PHONE_PARTS if f in columns)
+    return made, replace(match, mapping={**columns, "phone": made_column}), shown
 
 
 _NUMBER_WORDS = ("电话", "手机", "号码", "联系方式")

@@ -338,6 +338,36 @@ def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:
     return pl.select(pl.when(known).then(text).otherwise(fallback)).to_series().alias("channel")
 
 
+# An agent cell with the agent's mobile beside the name: `李四13900001111`, `李四 139…`,
+# `李四（13900001111）`, `13900001111李四`.
+_AGENT_WITH_NUMBER = (
+    r"^(?:(?P<a>[^0-9]*?)[\s:：/,，(（-]*(?P<an>1[3-9][0-9]{9})[)）]?"
+    r"|(?P<bn>1[3-9][0-9]{9})[\s:：/,，-]*(?P<b>[^0-9]+?))$"
+)
+
+
+def _agent_and_number(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+    """The frame with an agent cell that also gives the agent's mobile split in two: the
+    name is the agent (one agent however the number is glued on, for quotas and
+    receipts), the number the 经纪人电话 where the row has none."""
+    if "agent" not in frame.columns:
+        return frame
+    cell = frame["agent"].str.strip_chars()
+    found = cell.str.extract_groups(_AGENT_WITH_NUMBER)
+    name = pl.coalesce(found.struct.field("a"), found.struct.field("b")).str.strip_chars()
+    number = pl.coalesce(found.struct.field("an"), found.struct.field("bn"))
+    split = (
+        pl.select((name.str.len_chars() > 0) & number.is_not_null()).to_series().fill_null(False)
+    )
+    if not split.any():
+        return frame
+    columns = {"agent": pl.when(split).then(name).otherwise(cell)}
+    if "agent_phone" in {f.name for f in kind.data}:
+        given = frame["agent_phone"] if "agent_phone" in frame.columns else pl.lit(None, pl.String)
+        columns["agent_phone"] = pl.coalesce(given, pl.when(split).then(number))
+    return frame.with_columns(**columns)
+
+
 def agent_series(agents: pl.Series, channel: pl.Series, ctx: SheetContext) -> pl.Series:
     """Each row's agent, less words naming the row's channel (`names.agent_name`: a 报备群
     nickname 链家-李四 is the agent 李四 of 链家)."""
@@ -392,8 +422,8 @@ _READ_AS_VISITS = (
 
 
 def normalise_table(table: SheetTable, ctx: SheetContext) -> Normalised:
-    frame = table.frame
     kind = KINDS[table.kind]
+    frame = _agent_and_number(table.frame, kind)
     height = frame.height
     error_codes: list[pl.Series] = []
     error_texts: list[pl.Series] = []
