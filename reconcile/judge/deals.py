@@ -138,7 +138,8 @@ def change_kind(change_type: str | None) -> str:
     text = unicodedata.normalize("NFKC", change_type or "").strip()
     if "换房" in text:
         return "move"
-    if re.search(r"退(房|定|订|购)", text):
+    # Not any 退: 面积补差退款 returns money and the deal stands.
+    if re.search(r"退(房|定|订|购)|挞定|弃购", text):
         return "refund"
     if "更名" in text or "权益人" in text or "改名" in text:
         return "buyers"

@@ -206,7 +206,8 @@ def test_the_deal_date_is_its_first_stage_at_subscription_level(dates: dict, mad
     ("text", "kind"),
     [("退房", "refund"), ("退定", "refund"), ("退订", "refund"), ("换房", "move"),
      ("换房(已执行)", "move"), ("更名", "buyers"), ("增减权益人", "buyers"),
-     ("折扣变更", "other"), ("延期付款", "other"), (None, "other")],
+     ("折扣变更", "other"), ("延期付款", "other"), (None, "other"), ("挞定", "refund"),
+     ("弃购", "refund"), ("面积补差退款", "other")],
 )  # fmt: skip
 def test_change_kinds(text: str | None, kind: str) -> None:
     assert change_kind(text) == kind
