@@ -23,9 +23,9 @@ from datetime import datetime
 import polars as pl
 
 from reconcile.judge.deals import Deal, DealLine, deal_index, line_order
-from reconcile.judge.payments import named_deal, payee
+from reconcile.judge.payments import named_deal
 from reconcile.judge.vocabulary import ClaimCheck, DealStatus
-from reconcile.normalise.names import names_agree, parse_name
+from reconcile.normalise.names import named_channel, names_agree, parse_name
 from reconcile.normalise.phones import Phone
 from reconcile.normalise.places import place_text
 
@@ -126,9 +126,9 @@ def check(lines: list[DealLine], deals: list[Deal], claims: list[Claim]) -> list
     on_line: dict[tuple[str, str], list[Claim]] = defaultdict(list)
     unmatched: dict[tuple[str, str, ClaimCheck], list[Claim]] = defaultdict(list)
     fits: dict[tuple[str, str, ClaimCheck], tuple[str, ...]] = {}
-    # A 请款单 may name the agency by its legal name, as a payment may (`payments.payee`).
+    # A 请款单 may name the agency by its legal name, as a payment may.
     channels = frozenset(channel for channel, _ in lines_of)
-    claims = [replace(claim, channel=payee(claim.channel, channels)) for claim in claims]
+    claims = [replace(claim, channel=named_channel(claim.channel, channels)) for claim in claims]
     for claim in claims:
         found = _found(claim, index, deals, by_tail)
         mine = sorted({d for d in found if (claim.channel, d) in lines_of})

@@ -26,6 +26,7 @@ from reconcile.config.kinds import KIND_LIST
 from reconcile.config.rules import Rules
 from reconcile.judge.reasons import r02
 from reconcile.normalise import dates
+from reconcile.normalise.names import named_channel
 from reconcile.store.ledger import Ledger
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
@@ -168,7 +169,7 @@ def _inputs(
         first_run=first_run,
         reports=frames["report"],
         report_errors=_report_errors(errors, rules, as_of_end),
-        visits=frames["visit"],
+        visits=_bringers_known(frames["visit"], frames["report"], rules),
         crm=crm,
         deals=frames["deal"],
         deal_changes=frames["deal_change"],
@@ -178,6 +179,21 @@ def _inputs(
         followups=frames["crm_followup"],
         roster=frames["roster"],
     )
+
+
+def _bringers_known(visits: pl.DataFrame, reports: pl.DataFrame, rules: Rules) -> pl.DataFrame:
+    """Visits with a bringing channel written otherwise than the channel itself (链家地产,
+    北京链家望京店 for 链家) given that channel: the one channel that reported, or that the
+    rules name, whose name the cell contains (`names.named_channel`). Else the bringer
+    would be a channel that never reported, and a collision it decides would go by the
+    order of the reports instead."""
+    known = frozenset(reports["channel"].drop_nulls().unique().to_list()) | rules.known_channels
+    written = visits["channel"].drop_nulls().unique().to_list()
+    named = {text: named_channel(text, known) for text in written if text not in known}
+    renamed = {text: channel for text, channel in named.items() if channel != text}
+    if not renamed:
+        return visits
+    return visits.with_columns(pl.col("channel").replace(renamed))
 
 
 CONTACT_COLUMNS = (

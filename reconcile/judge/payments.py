@@ -39,6 +39,7 @@ from reconcile.judge.deals import (
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
 from reconcile.normalise import deals as cells
+from reconcile.normalise.names import named_channel
 from reconcile.normalise.places import place_text
 
 _FLAT_FIELDS = ("room_id", "room_name", "building", "unit", "room")
@@ -225,7 +226,7 @@ def allocate(
     # Refunds and payments in time order; a payment on the refund's day came first.
     events: list[tuple[tuple, int, object]] = []
     for payment in payments:
-        payment = replace(payment, channel=payee(payment.channel, known))
+        payment = replace(payment, channel=named_channel(payment.channel, known))
         events.append(((payment.at is None, payment.at or as_of_end), 0, payment))
     for account in accounts:
         if account.refund_at is not None:
@@ -262,18 +263,6 @@ def allocate(
         [_settled(account, rules) for account in accounts],
         {name: channel.credit / 100 for name, channel in sorted(channels.items())},
     )
-
-
-def payee(written: str, known: frozenset[str]) -> str:
-    """The channel a payment went to. A bank's or finance's ledger names the payee by its
-    legal name (北京链家房地产经纪有限公司): that is the one known channel whose name it
-    contains (the longest of nested names: 德佑链家 before 链家); with none, or two apart,
-    it stays as written, a channel of its own that the settlement shows owing it back."""
-    if written in known:
-        return written
-    inside = [name for name in known if len(name) >= 2 and name in written]
-    outermost = [name for name in inside if not any(name != m and name in m for m in inside)]
-    return outermost[0] if len(outermost) == 1 else written
 
 
 def _event_order(item: object) -> tuple:

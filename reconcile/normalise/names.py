@@ -535,3 +535,15 @@ def same_project(named: str, project: str) -> bool:
     a = _PROJECT_NOISE.sub("", unicodedata.normalize("NFKC", named))
     b = _PROJECT_NOISE.sub("", unicodedata.normalize("NFKC", project))
     return bool(a) and bool(b) and (a in b or b in a)
+
+
+def named_channel(written: str, known: frozenset[str]) -> str:
+    """The channel a cell names. A bank's or finance's ledger names a payee by its legal
+    name (北京链家房地产经纪有限公司) and a register may write 链家地产: that is the one known
+    channel whose name it contains (the longest of nested names: 德佑链家 before 链家);
+    with none, or two apart, it stays as written, a channel of its own."""
+    if written in known:
+        return written
+    inside = [name for name in known if len(name) >= 2 and name in written]
+    outermost = [name for name in inside if not any(name != m and name in m for m in inside)]
+    return outermost[0] if len(outermost) == 1 else written

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from reconcile.config.rules import parse_rules
 from reconcile.judge.deals import REFUNDED, SIGNED, Deal, DealLine
-from reconcile.judge.payments import Payment, allocate, payee
+from reconcile.judge.payments import Payment, allocate
 from reconcile.judge.reasons import refund
 from reconcile.judge.vocabulary import Code, DealStatus, OwnerType
+from reconcile.normalise.names import named_channel
 
 ZONE = ZoneInfo("Asia/Shanghai")
 RULES = parse_rules("project: 测试项目\n")  # commission 1% of 2,000,000: 20,000 a deal
@@ -241,7 +242,7 @@ KNOWN = frozenset({"链家", "德佑链家", "我爱我家", "中原", "家"})
     ],
 )
 def test_a_payee_written_by_its_legal_name_is_its_channel(written, channel):
-    assert payee(written, KNOWN) == channel
+    assert named_channel(written, KNOWN) == channel
 
 
 def test_a_payment_to_the_legal_name_pays_the_channels_line_once():
