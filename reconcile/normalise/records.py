@@ -353,6 +353,8 @@ def _agent_and_number(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     if "agent" not in frame.columns:
         return frame
     cell = frame["agent"].str.strip_chars()
+    if not cell.str.contains("1[3-9][0-9]{9}").any():
+        return frame  # most sheets: no agent cell gives a number
     found = cell.str.extract_groups(_AGENT_WITH_NUMBER)
     name = pl.coalesce(found.struct.field("a"), found.struct.field("b")).str.strip_chars()
     number = pl.coalesce(found.struct.field("an"), found.struct.field("bn"))
