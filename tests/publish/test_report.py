@@ -327,15 +327,22 @@ def test_sheets_set_aside_and_unused_columns_are_in_the_files_section(tmp_path):
     assert "未读取的工作表" in html and "业绩" in html
 
 
+def _brought_by_lianjia(
+    inputs: Path, reported: str = "2026-11-10 10:00", visited: str = "2026-11-12 15:00"
+) -> None:
+    """张先生 138****1234 reported by 链家's 王五, and brought by him as 张三 13812341234."""
+    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
+        REPORT_HEADER, ["张先生", "138****1234", reported, "王五"],
+    ]})  # fmt: skip
+    write_input(inputs, "visits/来访.xlsx", {"来访": [
+        VISIT_HEADER, ["张三", "13812341234", visited, "链家", "王五"],
+    ]})  # fmt: skip
+
+
 def test_a_refund_with_nothing_to_claw_back_is_news_too(tmp_path):
     root = make_workspace(tmp_path, "project: 测试项目\n")
     inputs = root / "inputs"
-    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
-        REPORT_HEADER, ["张先生", "138****1234", "2026-11-18 09:00", "王五"],
-    ]})  # fmt: skip
-    write_input(inputs, "visits/来访.xlsx", {"来访": [
-        VISIT_HEADER, ["张三", "13812341234", "2026-11-19 10:00", "链家", "王五"],
-    ]})  # fmt: skip
+    _brought_by_lianjia(inputs, "2026-11-18 09:00", "2026-11-19 10:00")
     write_input(inputs, "crm/成交.xlsx", {"成交": [
         DEAL_HEADER,
         ["C-0303", "3-0101", "张三", "13812341234", "认购", "2026-11-19", None, None, 1e6],
@@ -374,15 +381,6 @@ def test_one_flat_sold_to_two_buyers_stays_two_deals_and_is_listed(tmp_path):
     assert card.sources == ("crm/成交.xlsx#成交!2", "crm/成交.xlsx#成交!3")
 
 
-def _brought_by_lianjia(inputs: Path) -> None:
-    write_input(inputs, "channels/链家/报备.xlsx", {"报备": [
-        REPORT_HEADER, ["张先生", "138****1234", "2026-11-10 10:00", "王五"],
-    ]})  # fmt: skip
-    write_input(inputs, "visits/来访.xlsx", {"来访": [
-        VISIT_HEADER, ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"],
-    ]})  # fmt: skip
-
-
 def test_a_deal_followed_through_a_record_closed_by_room_change_is_listed(tmp_path):
     root = make_workspace(tmp_path, "project: 测试项目\ndeal: {commission_stage: 认购}\n")
     _brought_by_lianjia(root / "inputs")
@@ -410,14 +408,18 @@ def test_a_deal_followed_through_a_record_closed_by_room_change_is_listed(tmp_pa
     assert section.title in render_html(summary.published.digest)
 
 
-def test_a_channels_deal_without_an_amount_is_listed_and_a_priced_one_is_not(tmp_path):
-    root = make_workspace(tmp_path, "project: 测试项目\n")
+def _unpriced_night(root: Path) -> RunSummary:
+    """A deal of 链家's customer with no 成交金额, judged on NIGHT_1."""
     _brought_by_lianjia(root / "inputs")
     write_input(root / "inputs", "crm/成交.xlsx", {"成交": [
         DEAL_HEADER,
         ["A-0101", "1-1501", "张三", "13812341234", "签约", "2026-11-15", "2026-11-16", None, None],
     ]})  # fmt: skip
-    summary = run(Workspace.open(root), NIGHT_1)
+    return run(Workspace.open(root), NIGHT_1)
+
+
+def test_a_channels_deal_without_an_amount_is_listed_and_a_fixed_fee_one_is_not(tmp_path):
+    summary = _unpriced_night(make_workspace(tmp_path, "project: 测试项目\n"))
     [line] = summary.judgement.deals
     assert line.status == "payable" and line.commission == 0.0
     section = _section(summary.published.digest, "unpriced")
@@ -425,13 +427,6 @@ def test_a_channels_deal_without_an_amount_is_listed_and_a_priced_one_is_not(tmp
     assert card.title == "A-0101" and dict(card.fields)["渠道"] == "链家 / 王五"
     assert card.sources == ("crm/成交.xlsx#成交!2",)
 
-    fixed = make_workspace(
-        tmp_path / "fixed", "project: 测试项目\ncommission: {default: {fixed: 8000}}\n"
-    )
-    _brought_by_lianjia(fixed / "inputs")
-    write_input(fixed / "inputs", "crm/成交.xlsx", {"成交": [
-        DEAL_HEADER,
-        ["A-0101", "1-1501", "张三", "13812341234", "签约", "2026-11-15", "2026-11-16", None, None],
-    ]})  # fmt: skip
-    night = run(Workspace.open(fixed), NIGHT_1)
+    fixed_fee = "project: 测试项目\ncommission: {default: {fixed: 8000}}\n"
+    night = _unpriced_night(make_workspace(tmp_path / "fixed", fixed_fee))
     assert "unpriced" not in {section.key for section in night.published.digest.sections}
