@@ -119,7 +119,7 @@ FIELD_LIST: tuple[Field, ...] = (
         "延期申请日期", "延续申请日期", "申请延期日期",
     ),
     # 日期 and 时间 alone mean the sheet's own date and time: each kind says which.
-    _f("date", "日期（本表的主日期）", "日期", "登记日期"),
+    _f("date", "日期（本表的主日期）", "日期", "登记日期", "登记时间"),
     _f("time", "时间（与日期列合并）", "时间", "具体时间", "时刻"),
     _f(
         "expected_visit_at", "预计到访时间",
@@ -130,7 +130,7 @@ FIELD_LIST: tuple[Field, ...] = (
     _f(
         "visited_at", "到访时间",
         "到访时间", "来访时间", "到访日期时间", "带看时间", "实际到访时间", "来访登记时间",
-        "接待时间", "到访登记时间", "确认到访时间",
+        "接待时间", "到访登记时间", "确认到访时间", "到访确认时间",
     ),
     _f(
         "visited_date", "到访日期（与时间列合并）",
@@ -201,6 +201,9 @@ FIELD_LIST: tuple[Field, ...] = (
         "first_contact_at", "首次接触时间",
         "首次接触时间", "创建时间", "录入时间", "建档时间", "首次接触日期", "创建日期",
         "客户创建时间", "建档日期", "录入日期",
+        # a 来电 (a call to the sales office) makes a customer known, as a visit does
+        # (seed 000: 非项目来电来访客户)
+        "来电时间", "来电日期", "首次来电", "首次来电时间", "首次来电日期",
     ),
     _f(
         "last_followed_at", "最近跟进时间",

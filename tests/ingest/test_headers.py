@@ -74,6 +74,12 @@ from reconcile.ingest.headers import (
         ("成交总价（万）", "amount"),
         ("客户电话(万)", None),
         ("(全号)", None),
+        # a call to the office makes a customer known (seed 000: 来电来访); a register's
+        # 登记时间 is its own time; a 带看确认单's 到访确认时间 the visit
+        ("首次来电日期", "first_contact_at"),
+        ("来电时间", "first_contact_at"),
+        ("登记时间", "date"),
+        ("到访确认时间", "visited_at"),
         # 全民营销/分销 apps' 推荐 is a report
         ("推荐时间", "reported_at"),
         ("推荐日期", "reported_date"),
