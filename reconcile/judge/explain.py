@@ -176,22 +176,24 @@ def explain(judgement: Judgement, phone: str, project: str) -> list[str]:
         reason = f" — {labels(d.reason_codes)}" if d.reason_codes else ""
         status = f"{d.status.label} {_who(d.channel, d.agent)}"
         lines.append(f"  成交 {d.deal_id} {d.stage}：{status}{share}{money}{reason}")
-        if d.deal_id not in shown:  # a shared deal's lines: its moves once
+        if d.deal_id not in shown:  # a shared deal's lines: its changes once
             shown.add(d.deal_id)
-            lines += _moves(judgement, d.deal_id)
+            lines += _changes(judgement, d.deal_id)
     return lines
 
 
-def _moves(judgement: Judgement, deal_id: str) -> list[str]:
-    """Where a deal's 换房 took it, each with its source."""
+def _changes(judgement: Judgement, deal_id: str) -> list[str]:
+    """A deal's 交易变更 (SPEC 6.5: every change type is kept and shown here), each with its
+    date and source; a 换房 says where it took the deal."""
     record = judgement.deal_records.get(deal_id)
     if record is None:
         return []
-    return [
-        f"    换房 → {room_label(change.new_flat)}  [{change.source}]"
-        for change in record.changes
-        if change.kind == "move" and change.new_flat
-    ]
+    lines = []
+    for change in record.changes:
+        moved = f" → {room_label(change.new_flat)}" if change.new_flat else ""
+        day = f" {change.at:%Y-%m-%d}" if change.at is not None else ""
+        lines.append(f"    {change.change_type or '交易变更'}{moved}{day}  [{change.source}]")
+    return lines
 
 
 def _reception(visit: dict) -> str:

@@ -328,5 +328,38 @@ def test_explain_shows_a_record_closed_by_room_change_and_the_one_deal_it_became
     assert timeline[1].startswith("成交 RG-2 房号 5#-2-902  认购 ¥3,200,000.00")
     decided = lines[lines.index("判定：") :]
     deal = decided.index("  成交 RG-1 认购：可结佣 链家 王五 佣金 ¥32,000.00")
-    assert decided[deal + 1] == "    换房 → 5-2-902  [crm/认购单.xlsx#认购单!2]"
+    assert decided[deal + 1] == "    关闭（换房） → 5-2-902 2026-11-16  [crm/认购单.xlsx#认购单!2]"
     assert sum(line.startswith("  成交 ") for line in decided) == 1
+
+
+def test_explain_shows_every_change_of_a_deal_with_its_source():
+    ws = MemoryWorkspace("project: 山湖一号\n")
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {"报备": [REPORT, ["张三", "138****1234", "2026-11-10 09:00", "王五"]]},
+    )
+    ws.put(
+        "visits/来访.xlsx",
+        {"来访": [VISIT, ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]]},
+    )
+    ws.put(
+        "crm/成交.xlsx",
+        {"成交": [DEAL, ["A-1", "张三", "13812341234", "签约", "2026-11-13", "2000000"]]},
+    )
+    ws.put(
+        "crm/交易变更明细.xlsx",
+        {
+            "交易变更": [
+                ["成交编号", "客户名称", "申请类型", "执行日期"],
+                ["A-1", "张三", "折扣变更", "2026-11-15"],
+                ["A-1", "张三", "更名", "2026-11-16"],
+            ]
+        },
+    )
+    night = ws.run(date(2026, 11, 20)).judgement
+    lines = explain(night, "13812341234", "山湖一号")
+    deal = lines.index("  成交 A-1 签约：可结佣 链家 王五 佣金 ¥20,000.00")
+    assert lines[deal + 1 : deal + 3] == [
+        "    折扣变更 2026-11-15  [crm/交易变更明细.xlsx#交易变更!2]",
+        "    更名 2026-11-16  [crm/交易变更明细.xlsx#交易变更!3]",
+    ]
