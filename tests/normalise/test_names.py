@@ -14,6 +14,7 @@ from reconcile.normalise.names import (
     _Fold,
     agent_name,
     agree_series,
+    named_channel,
     names_agree,
     parse_name,
     to_simplified,
@@ -355,3 +356,26 @@ def test_an_agent_is_never_emptied_nor_given_what_the_cell_lacks(cell, words):
     agent = agent_name(cell, words)
     assert agent or not cell.strip()
     assert set(agent) <= set(cell) | {"-"}
+
+
+_CHANNELS = st.sampled_from(["链家", "德佑链家", "我爱我家", "中原", "房多多", "家"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    known=st.frozensets(_CHANNELS, max_size=5),
+    before=st.text(alphabet="北京上海市房地产经纪有限公司望京店", max_size=6),
+    channel=_CHANNELS,
+    after=st.text(alphabet="北京上海市房地产经纪有限公司望京店", max_size=12),
+)
+def test_a_channel_named_at_length_is_a_known_channel_it_contains_or_as_written(
+    known, before, channel, after
+):
+    written = before + channel + after
+    found = named_channel(written, known)
+    assert found == written or (found in known and found in written)
+    if written in known:
+        assert found == written
+    # only a name that holds every other known name it contains is ever chosen
+    if found != written:
+        assert all(other in found or other not in written for other in known if len(other) >= 2)
