@@ -157,6 +157,9 @@ def _inputs(
     as_of_end = night_end(rules, as_of)
     seen = pl.col("at").is_null() | (pl.col("at") <= as_of_end)
     frames = {kind: _in_order(decoded.pop(kind), seen) for kind in list(decoded)}
+    # The channels the night knows: those that reported, and those the rules name.
+    known = frozenset(frames["report"]["channel"].drop_nulls().unique().to_list())
+    known |= rules.known_channels
     crm = pl.concat(
         [
             frames["crm_customer"].select(CONTACT_COLUMNS).with_columns(kind=pl.lit("crm")),
@@ -169,11 +172,11 @@ def _inputs(
         first_run=first_run,
         reports=frames["report"],
         report_errors=_report_errors(errors, rules, as_of_end),
-        visits=_bringers_known(frames["visit"], frames["report"], rules),
+        visits=_channels_known(frames["visit"], known),
         crm=crm,
         deals=frames["deal"],
         deal_changes=frames["deal_change"],
-        rulings=frames["ruling"],
+        rulings=_shares_known(_channels_known(frames["ruling"], known), known),
         payments=frames["payment"],
         statements=frames["statement"],
         followups=frames["crm_followup"],
@@ -181,19 +184,33 @@ def _inputs(
     )
 
 
-def _bringers_known(visits: pl.DataFrame, reports: pl.DataFrame, rules: Rules) -> pl.DataFrame:
-    """Visits with a bringing channel written otherwise than the channel itself (链家地产,
-    北京链家望京店 for 链家) given that channel: the one channel that reported, or that the
-    rules name, whose name the cell contains (`names.named_channel`). Else the bringer
-    would be a channel that never reported, and a collision it decides would go by the
-    order of the reports instead."""
-    known = frozenset(reports["channel"].drop_nulls().unique().to_list()) | rules.known_channels
-    written = visits["channel"].drop_nulls().unique().to_list()
+def _channels_known(frame: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
+    """The frame with a channel written otherwise than the channel itself (链家地产,
+    北京链家望京店 for 链家) given that channel: the one known channel whose name the cell
+    contains (`names.named_channel`). A visit's bringer that never reported would decide a
+    collision by the order of the reports instead; a ruling's owner would be paid under a
+    name no receipt or payment knows."""
+    written = frame["channel"].drop_nulls().unique().to_list()
     named = {text: named_channel(text, known) for text in written if text not in known}
     renamed = {text: channel for text, channel in named.items() if channel != text}
     if not renamed:
-        return visits
-    return visits.with_columns(pl.col("channel").replace(renamed))
+        return frame
+    return frame.with_columns(pl.col("channel").replace(renamed))
+
+
+def _shares_known(rulings: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
+    """Rulings whose 分成 names a channel at length, with each share's known channel."""
+    texts = rulings["shares"].drop_nulls().unique().to_list()
+    renamed = {}
+    for text in texts:
+        value = json.loads(text)
+        shares = json.loads(value) if isinstance(value, str) else value
+        named = [[named_channel(str(channel), known), share] for channel, share in shares]
+        if named != [[str(channel), share] for channel, share in shares]:
+            renamed[text] = json.dumps(named, ensure_ascii=False)
+    if not renamed:
+        return rulings
+    return rulings.with_columns(pl.col("shares").replace(renamed))
 
 
 CONTACT_COLUMNS = (
