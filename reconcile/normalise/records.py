@@ -327,12 +327,16 @@ def channel_series(cells: pl.Series, kind: str, ctx: SheetContext) -> pl.Series:
 
 def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:
     """A visit register's 渠道来源 as the channel that brought the visitor: a channel the
-    rules name (by any of its names), else the folder's; a media source (朋友介绍, 户外
-    广告, 自然来访) brings no channel, and stays in the row as its 客户来源."""
+    rules name (by any of its names, or at length: 链家地产), else the folder's; a media
+    source (朋友介绍, 户外广告, 自然来访) brings no channel, and stays in the row as its
+    客户来源."""
     text = sources.str.strip_chars()
     if ctx.channel_names:
         variants, canonical = zip(*ctx.channel_names, strict=True)
         text = text.replace(list(variants), list(canonical))
+    written = text.drop_nulls().unique().to_list()
+    at_length = {w: names.named_channel(w, ctx.known_channels) for w in written}
+    text = text.replace({w: c for w, c in at_length.items() if c != w})
     known = text.is_in(list(ctx.known_channels)).fill_null(False)
     fallback = pl.lit(ctx.folder_channel, dtype=pl.String)
     return pl.select(pl.when(known).then(text).otherwise(fallback)).to_series().alias("channel")
