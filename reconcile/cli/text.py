@@ -104,6 +104,8 @@ def summary_lines(
             )
             if sheet.kind is None and sheet.note:
                 lines.append(f"      未读取：{sheet.note}")
+            elif sheet.note:
+                lines.append(f"      注意：{sheet.note}")
             if sheet.unused:
                 lines.append(f"      未使用的列：{describe_unused(sheet.unused)}")
     if summary.quarantined:
@@ -476,6 +478,8 @@ def check_text(outcome: FileOutcome, rules: Rules, now: datetime) -> CheckText:
             )
         if sheet.unused:
             lines.append(f"  未使用的列（原文保留在台账中）：{describe_unused(sheet.unused)}")
+        if sheet.note:
+            lines.append(f"  注意：{sheet.note}")
         skipped = "、".join(f"{reason} {count}" for reason, count in sorted(sheet.skipped.items()))
         lines.append(
             f"  数据行 {sheet.rows_in}：接收 {sheet.accepted}，拒收 {sheet.rejected}"

@@ -23,7 +23,7 @@ from reconcile.ingest.sheet import (
     SheetTable,
     UnrecognisedSheet,
     extract_table,
-    other_projects_skipped,
+    other_projects,
 )
 from reconcile.normalise.records import (
     Normalised,
@@ -347,8 +347,10 @@ def derive_tables(
             title_date=title_date(table.title),
             require_channel=require_channel,
         )
-        table = other_projects_skipped(table, checked_project(rules))
-        outcome.sheets.append(_normalise_sheet(table, context, sink))
+        table, note = other_projects(table, checked_project(rules))
+        read = _normalise_sheet(table, context, sink)
+        read.note = note
+        outcome.sheets.append(read)
     if outcome.sheets and all(sheet.kind is None for sheet in outcome.sheets):
         described = "；".join(
             f"工作表“{s.name}”：{s.note}（表头：{'、'.join(s.headers[:12]) or '无'}）"

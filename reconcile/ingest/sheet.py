@@ -319,6 +319,26 @@ def _table(
     )
 
 
+def other_projects(table: SheetTable, project: str | None) -> tuple[SheetTable, str | None]:
+    """`other_projects_skipped`, and a note for the clerk when the sheet's 项目 column
+    names projects but never this one (read whole: it may spell this project otherwise,
+    or be another project's file)."""
+    skipped = other_projects_skipped(table, project)
+    if skipped is not table or project is None or table.sheet == MESSAGES:
+        return skipped, None
+    header = table.mapping.get("project", "")
+    if "project" not in table.frame.columns or "意向" in header:
+        return table, None
+    named = [t for t in table.frame["project"].drop_nulls().str.strip_chars().unique() if t]
+    if not named:
+        return table, None
+    shown = "、".join(sorted(named)[:3]) + ("等" if len(named) > 3 else "")
+    return table, (
+        f"“{header}”列写的是{shown}，没有一行是本项目“{project}”；已全部按本项目读取。"
+        "如果这是别的项目的表，请移出 inputs/"
+    )
+
+
 def other_projects_skipped(table: SheetTable, project: str | None) -> SheetTable:
     """The table without the rows of other projects, counted as skipped. A company-wide
     CRM export, or an agency's ledger for all of a developer's projects, lists several in

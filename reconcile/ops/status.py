@@ -80,7 +80,8 @@ def status(workspace: Workspace) -> Status:
 
 
 def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """Per stored file, its sheets that were set aside or left columns unused."""
+    """Per stored file, its sheets that were set aside, left columns unused or carry a
+    note for the clerk (a 项目 column naming only other projects)."""
     notes: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for row in ledger.sheet_rows():
         if row.file_status != "ingested":
@@ -89,6 +90,8 @@ def _sheet_notes(ledger: Ledger) -> dict[tuple[str, str], list[tuple[str, str]]]
         where = row.path if row.sheet == MESSAGES else f"{row.path}#{row.sheet}"
         if row.kind is None and row.note:
             found.append((where, f"未读取：{row.note}"))
+        elif row.note:
+            found.append((where, f"注意：{row.note}"))
         if row.unused:
             found.append((where, f"未使用的列：{describe_unused(row.unused)}"))
     return notes

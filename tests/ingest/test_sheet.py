@@ -14,6 +14,7 @@ from reconcile.ingest.sheet import (
     SKIP_TOTALS,
     UnrecognisedSheet,
     extract_table,
+    other_projects,
     other_projects_skipped,
 )
 from reconcile.normalise.table import SheetTable, json_array
@@ -174,3 +175,12 @@ def test_a_sheet_naming_this_project_nowhere_is_kept_whole():
 def test_an_intended_project_is_no_project_the_row_belongs_to():
     wanted = _projects("山湖一号", "洋房", header="意向楼盘")
     assert other_projects_skipped(wanted, "山湖一号") is wanted
+
+
+def test_a_sheet_naming_only_other_projects_is_read_whole_with_a_note():
+    table, note = other_projects(_projects("山湖壹号", "云栖府", "山湖壹号"), "山湖一号")
+    assert table.frame.height == 3 and not table.skipped
+    assert note is not None and "云栖府、山湖壹号" in note and "本项目“山湖一号”" in note
+    assert other_projects(_projects("山湖一号", "云栖府"), "山湖一号")[1] is None
+    assert other_projects(_projects(None, None), "山湖一号")[1] is None
+    assert other_projects(_projects("洋房", header="意向楼盘"), "山湖一号")[1] is None
