@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from reconcile.config.kinds import FIELDS as FIELDS_BY_NAME
@@ -264,14 +265,11 @@ def _fits(kind: Kind, fields: set[str]) -> bool:
 
 # The folder a kind alone calls its own (visits/ holds visit registers; crm/ holds four
 # kinds, so it hints at none).
+_FIRST_FOLDERS = Counter(kind.folders[0] for kind in KINDS.values() if kind.folders)
 _OWN_FOLDER = {
-    folder: kinds[0]
-    for folder, kinds in {
-        kind.folders[0]: [k.name for k in KINDS.values() if k.folders[:1] == kind.folders[:1]]
-        for kind in KINDS.values()
-        if kind.folders
-    }.items()
-    if len(kinds) == 1
+    kind.folders[0]: kind.name
+    for kind in KINDS.values()
+    if kind.folders and _FIRST_FOLDERS[kind.folders[0]] == 1
 }
 
 

@@ -320,49 +320,37 @@ def _table(
 
 
 def other_projects(table: SheetTable, project: str | None) -> tuple[SheetTable, str | None]:
-    """`other_projects_skipped`, and a note for the clerk when the sheet's 项目 column
-    names projects but never this one (read whole: it may spell this project otherwise,
-    or be another project's file)."""
-    skipped = other_projects_skipped(table, project)
-    if skipped is not table or project is None or table.sheet == MESSAGES:
-        return skipped, None
+    """The table without the rows of other projects, counted as skipped, and a note for
+    the clerk when its 项目 column names projects but never this one.
+
+    A company-wide CRM export, or an agency's ledger for all of a developer's projects,
+    lists several in its 项目 column; only this project's rows (and those naming none)
+    are read. A sheet no row of which names this project is kept whole, with the note: it
+    may spell the project otherwise, or be another project's file. A WeChat message
+    naming another project stays a row error (SPEC 4.2): an agent posting in the wrong
+    group is told so. A 意向楼盘 is what the customer wants to see (洋房, 别墅, another of
+    the developer's projects), not where the row belongs."""
     header = table.mapping.get("project", "")
-    if "project" not in table.frame.columns or "意向" in header:
+    if project is None or not header or "意向" in header or table.sheet == MESSAGES:
         return table, None
-    named = [t for t in table.frame["project"].drop_nulls().str.strip_chars().unique() if t]
-    if not named:
-        return table, None
-    shown = "、".join(sorted(named)[:3]) + ("等" if len(named) > 3 else "")
-    return table, (
-        f"“{header}”列写的是{shown}，没有一行是本项目“{project}”；已全部按本项目读取。"
-        "如果这是别的项目的表，请移出 inputs/"
-    )
-
-
-def other_projects_skipped(table: SheetTable, project: str | None) -> SheetTable:
-    """The table without the rows of other projects, counted as skipped. A company-wide
-    CRM export, or an agency's ledger for all of a developer's projects, lists several in
-    its 项目 column; only this project's rows (and those naming none) are read. A sheet no
-    row of which names this project is kept whole: it may spell the project otherwise.
-    A WeChat message naming another project stays a row error (SPEC 4.2): an agent
-    posting in the wrong group is told so. A 意向楼盘 is what the customer wants to see
-    (洋房, 别墅, another of the developer's projects), not where the row belongs."""
-    if project is None or "project" not in table.frame.columns or table.sheet == MESSAGES:
-        return table
-    if "意向" in table.mapping.get("project", ""):
-        return table
     cells = table.frame["project"].str.strip_chars()
-    named = cells.drop_nulls().unique()
-    ours = [text for text in named if text and same_project(text, project)]
+    named = [text for text in cells.drop_nulls().unique() if text]
+    ours = [text for text in named if same_project(text, project)]
     if not ours:
-        return table
+        if not named:
+            return table, None
+        shown = "、".join(sorted(named)[:3]) + ("等" if len(named) > 3 else "")
+        return table, (
+            f"“{header}”列写的是{shown}，没有一行是本项目“{project}”；已全部按本项目读取。"
+            "如果这是别的项目的表，请移出 inputs/"
+        )
     others = cells.is_not_null() & (cells != "") & ~cells.is_in(ours)
     count = int(others.sum())
     if count == 0:
-        return table
+        return table, None
     skipped = table.skipped.copy()
     skipped[SKIP_OTHER_PROJECT] += count
-    return replace(table, frame=table.frame.filter(~others), skipped=skipped)
+    return replace(table, frame=table.frame.filter(~others), skipped=skipped), None
 
 
 _PHONE_PARTS = ("phone_head", "phone_tail")

@@ -454,9 +454,8 @@ class _Book:
             if flat not in deal.flats:
                 deal.flats.append(flat)
             self.on_flat[flat] = deal
-        if row.moved_out and (flat or deal.flat) is not None:
-            closed_on = flat or deal.flat
-            assert closed_on is not None
+        closed_on = flat or deal.flat
+        if row.moved_out and closed_on is not None:
             self.closed.setdefault(id(deal), {}).setdefault(closed_on, row)
             self.vacated.setdefault(closed_on, set()).add(id(deal))
         for stage, at in row.stage_at.items():

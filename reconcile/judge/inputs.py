@@ -200,13 +200,13 @@ def _channels_known(frame: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
 
 def _shares_known(rulings: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
     """Rulings whose 分成 names a channel at length, with each share's known channel."""
-    texts = rulings["shares"].drop_nulls().unique().to_list()
+    from reconcile.judge.rulings import parse_shares  # the judge's, loaded when judging
+
     renamed = {}
-    for text in texts:
-        value = json.loads(text)
-        shares = json.loads(value) if isinstance(value, str) else value
-        named = [[named_channel(str(channel), known), share] for channel, share in shares]
-        if named != [[str(channel), share] for channel, share in shares]:
+    for text in rulings["shares"].drop_nulls().unique().to_list():
+        shares = parse_shares(text)
+        named = [[named_channel(channel, known), share] for channel, share in shares]
+        if any(new != channel for (new, _), (channel, _) in zip(named, shares, strict=True)):
             renamed[text] = json.dumps(named, ensure_ascii=False)
     if not renamed:
         return rulings

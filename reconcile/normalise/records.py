@@ -368,7 +368,7 @@ def _agent_and_number(frame: pl.DataFrame, kind: Kind) -> pl.DataFrame:
     if not split.any():
         return frame
     columns = {"agent": pl.when(split).then(name).otherwise(cell)}
-    if "agent_phone" in {f.name for f in kind.data}:
+    if "agent_phone" in kind.data_types:
         given = frame["agent_phone"] if "agent_phone" in frame.columns else pl.lit(None, pl.String)
         columns["agent_phone"] = pl.coalesce(given, pl.when(split).then(number))
     return frame.with_columns(**columns)

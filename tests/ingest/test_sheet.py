@@ -15,7 +15,6 @@ from reconcile.ingest.sheet import (
     UnrecognisedSheet,
     extract_table,
     other_projects,
-    other_projects_skipped,
 )
 from reconcile.normalise.table import SheetTable, json_array
 
@@ -158,9 +157,7 @@ def _projects(*projects, header="项目"):
 
 
 def test_rows_of_other_projects_are_skipped_where_the_sheet_names_this_one():
-    table = other_projects_skipped(
-        _projects("山湖一号", "云栖府", None, "【山湖一号】二期"), "山湖一号"
-    )
+    table, _ = other_projects(_projects("山湖一号", "云栖府", None, "【山湖一号】二期"), "山湖一号")
     assert table.frame["project"].to_list() == ["山湖一号", None, "【山湖一号】二期"]
     assert table.skipped == {SKIP_OTHER_PROJECT: 1}
 
@@ -168,13 +165,13 @@ def test_rows_of_other_projects_are_skipped_where_the_sheet_names_this_one():
 def test_a_sheet_naming_this_project_nowhere_is_kept_whole():
     # 山湖壹号 may be this project spelled otherwise: nothing is dropped on a guess
     whole = _projects("山湖壹号", "云栖府")
-    assert other_projects_skipped(whole, "山湖一号") is whole
-    assert other_projects_skipped(_projects("云栖府"), None).frame.height == 1
+    assert other_projects(whole, "山湖一号")[0] is whole
+    assert other_projects(_projects("云栖府"), None)[0].frame.height == 1
 
 
 def test_an_intended_project_is_no_project_the_row_belongs_to():
     wanted = _projects("山湖一号", "洋房", header="意向楼盘")
-    assert other_projects_skipped(wanted, "山湖一号") is wanted
+    assert other_projects(wanted, "山湖一号")[0] is wanted
 
 
 def test_a_sheet_naming_only_other_projects_is_read_whole_with_a_note():

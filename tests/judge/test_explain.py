@@ -303,12 +303,22 @@ def test_extension_requests_are_in_the_timeline_with_their_decision():
     assert rival.endswith("[channels/德佑/报备群.txt#2]")
 
 
+def _brought_by_lianjia(rules: str) -> MemoryWorkspace:
+    """张三, reported and brought by 链家's 王五, in a workspace of `rules`."""
+    ws = MemoryWorkspace(rules)
+    ws.put(
+        "channels/链家/报备.xlsx",
+        {"报备": [REPORT, ["张三", "138****1234", "2026-11-10 09:00", "王五"]]},
+    )
+    ws.put(
+        "visits/来访.xlsx",
+        {"来访": [VISIT, ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]]},
+    )
+    return ws
+
+
 def test_explain_shows_a_record_closed_by_room_change_and_the_one_deal_it_became():
-    ws = MemoryWorkspace("project: 山湖一号\ndeal: {commission_stage: 认购}\n")
-    report = ["张三", "138****1234", "2026-11-10 09:00", "王五"]
-    ws.put("channels/链家/报备.xlsx", {"报备": [REPORT, report]})
-    visit = ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]
-    ws.put("visits/来访.xlsx", {"来访": [VISIT, visit]})
+    ws = _brought_by_lianjia("project: 山湖一号\ndeal: {commission_stage: 认购}\n")
     header = ["房间信息", "认购编号", "客户名称", "联系电话", "认购日期", "成交总价", "状态"]
     buyer = ["张三", "13812341234"]
     ws.put(
@@ -333,15 +343,7 @@ def test_explain_shows_a_record_closed_by_room_change_and_the_one_deal_it_became
 
 
 def test_explain_shows_every_change_of_a_deal_with_its_source():
-    ws = MemoryWorkspace("project: 山湖一号\n")
-    ws.put(
-        "channels/链家/报备.xlsx",
-        {"报备": [REPORT, ["张三", "138****1234", "2026-11-10 09:00", "王五"]]},
-    )
-    ws.put(
-        "visits/来访.xlsx",
-        {"来访": [VISIT, ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]]},
-    )
+    ws = _brought_by_lianjia("project: 山湖一号\n")
     ws.put(
         "crm/成交.xlsx",
         {"成交": [DEAL, ["A-1", "张三", "13812341234", "签约", "2026-11-13", "2000000"]]},
