@@ -61,8 +61,8 @@ FIELD_LIST: tuple[Field, ...] = (
         "客户手机", "客户手机号", "客户手机号码", "电话号码", "客户号码", "客户电话号码",
         "来访人电话", "购房人电话", "号码", "客户联系电话", "联系手机", "移动电话",
         "买受人电话", "买受人联系电话", "主联系电话", "报备电话", "报备手机号", "客户手机号(隐号)",
-        "客户备用手机号", "客户备用手机号3", "备选电话", "所有电话号码", "所有客户电话号码",
-        "OCstAllTel",
+        "隐号手机", "隐号电话", "隐号号码", "客户备用手机号", "客户备用手机号3", "备选电话",
+        "所有电话号码", "所有客户电话号码", "OCstAllTel",
     ),
     # A number given in two columns, its first three digits and its last four (报备 forms
     # that ask for 前三后四): read together as the masked number (`sheet._split_phone`).
@@ -90,6 +90,7 @@ FIELD_LIST: tuple[Field, ...] = (
     _f(
         "branch", "门店",
         "门店", "所属门店", "门店名称", "经纪人门店", "报备门店", "分店", "报备门店名称",
+        "经纪门店", "所属经纪门店",
     ),
     _f(
         "agent", "经纪人",
@@ -134,7 +135,7 @@ FIELD_LIST: tuple[Field, ...] = (
     ),
     _f(
         "visited_date", "到访日期（与时间列合并）",
-        "到访日期", "来访日期", "带看日期", "接待日期",
+        "到访日期", "来访日期", "带看日期", "接待日期", "确认到访日期", "到访确认日期",
     ),
     _f(
         "first_visit_at", "首次到访时间",
@@ -266,7 +267,7 @@ FIELD_LIST: tuple[Field, ...] = (
     _f(
         "amount", "成交金额",
         "成交金额", "合同金额", "成交总价", "总价", "金额", "认购金额", "成交价", "房款总额",
-        "合同总价", "签约金额", "认购总价", "签约总价",
+        "合同总价", "签约金额", "认购总价", "签约总价", "成交价格", "认购价格", "签约价格",
     ),
     _f("change_type", "变更类型", "申请类型", "变更类型", "交易变更类型", "变更事项", "业务类型"),
     _f("executed_at", "执行日期", "执行日期", "执行时间", "变更日期", "生效日期"),
@@ -345,6 +346,62 @@ FIELD_LIST: tuple[Field, ...] = (
 )  # fmt: skip
 
 FIELDS: dict[str, Field] = {f.name: f for f in FIELD_LIST}
+
+# Headers that name a person or an agency and what of them (经纪人 + 手机号码, 报备客户 +
+# 电话, 所属 + 置业顾问 + 姓名): exports qualify their columns freely, and a group label
+# over sub-headers does too (易居's 经纪人信息 over 手机号码). A header that is no alias is
+# read as [qualifier] subject attribute when all three come from these lists; an alias
+# always wins. Every pairing is listed: a subject and an attribute that name no field
+# together (an agency's phone, a consultant's phone) stay unmapped and are reported
+# unused. 原 and 新 (a 交易变更's former and new consultant), 老 and 推荐 (老业主, 推荐业主:
+# a referring owner) are no qualifiers; 联系人 is no subject (a 请款单's 联系人 is the
+# agency's), nor 签约人 (明源 calls the consultant who signed so).
+HEADER_QUALIFIERS: tuple[str, ...] = (
+    "", "所属", "归属", "报备", "带看", "接待", "对接", "负责", "来访", "到访",
+)  # fmt: skip
+HEADER_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "客户", "报备客户", "来访客户", "到访客户", "购房客户", "意向客户", "购房人", "购房者",
+        "买受人", "买方", "业主", "认购人", "签约客户",
+    ),
+    "agent": (
+        "经纪人", "报备人", "带看人", "带看人员", "渠道经纪人", "渠道专员", "渠道人员",
+        "渠道对接人", "业务员", "置业经纪人", "分销经纪人", "中介经纪人",
+    ),
+    "consultant": (
+        "置业顾问", "销售顾问", "接待顾问", "顾问", "销售人员", "销售员", "接待人员",
+        "成交顾问", "签约顾问", "跟进顾问",
+    ),
+    "channel": (
+        "渠道", "分销商", "分销渠道", "合作渠道", "渠道商", "渠道公司", "中介", "中介公司",
+        "中介机构", "分销公司", "经纪公司", "经纪机构", "合作机构", "公司", "机构",
+    ),
+}  # fmt: skip
+HEADER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "name": ("", "姓名", "名称", "名字", "名", "全称", "简称", "称呼"),
+    "phone": (
+        "电话", "手机", "手机号", "手机号码", "电话号码", "号码", "联系方式", "联系电话",
+        "联系手机", "移动电话", "隐号", "隐号电话", "隐号手机", "隐号号码",
+    ),
+    "phone_tail": ("尾号", "手机尾号", "电话尾号", "号码尾号", "后四位", "手机后四位"),
+    "gender": ("性别",),
+    "company": ("公司", "公司名称", "机构", "机构名称", "所属公司", "所属机构"),
+    "branch": ("门店", "门店名称", "所属门店", "店名"),
+}  # fmt: skip
+HEADER_PAIRINGS: dict[tuple[str, str], str] = {
+    ("customer", "name"): "customer_name",
+    ("customer", "phone"): "phone",
+    ("customer", "phone_tail"): "phone_tail",
+    ("customer", "gender"): "gender",
+    ("agent", "name"): "agent",
+    ("agent", "phone"): "agent_phone",
+    ("agent", "company"): "channel",
+    ("agent", "branch"): "branch",
+    ("consultant", "name"): "consultant",
+    ("channel", "name"): "channel",
+    ("channel", "company"): "channel",
+    ("channel", "branch"): "branch",
+}
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,19 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
+from itertools import product
 
 from reconcile.config.kinds import FIELDS as FIELDS_BY_NAME
-from reconcile.config.kinds import KINDS, MONEY_FIELDS, Kind
+from reconcile.config.kinds import (
+    HEADER_ATTRIBUTES,
+    HEADER_PAIRINGS,
+    HEADER_QUALIFIERS,
+    HEADER_SUBJECTS,
+    KINDS,
+    MONEY_FIELDS,
+    Kind,
+)
 from reconcile.normalise.names import to_simplified
 
 FIELDS: tuple[str, ...] = tuple(FIELDS_BY_NAME)
@@ -56,14 +66,19 @@ class AliasTable:
         ten thousand (万元) changes what the cells mean: it is read past only on a field
         of yuan, whose cells `in_wan` then scales."""
         text = normalise_header(header)
-        found = self.lookup.get(text)
+        found = self._find(text)
         if found is None:
             noted = _TRAILING_NOTE.fullmatch(text)
-            if noted is not None and noted["note"] not in self.lookup:
-                found = self.lookup.get(noted["base"])
+            if noted is not None and self._find(noted["note"]) is None:
+                found = self._find(noted["base"])
                 if "万" in noted["note"] and found not in MONEY_FIELDS:
                     found = None
         return found
+
+    def _find(self, text: str) -> str | None:
+        """The field of a normalised header: an alias, else a composed header."""
+        found = self.lookup.get(text)
+        return found if found is not None else composed_headers().get(text)
 
     def in_wan(self, header: str | None) -> bool:
         """Whether a header gives its field of yuan in 万元 (成交总价（万元）, 金额(万))."""
@@ -73,6 +88,20 @@ class AliasTable:
             and "万" in noted["note"]
             and self.lookup.get(noted["base"]) in MONEY_FIELDS
         )
+
+
+@cache
+def composed_headers() -> dict[str, str]:
+    """Every [qualifier] subject attribute header (`kinds.HEADER_PAIRINGS`) and its field,
+    made when a header is first no alias (a night that reads no file never needs them).
+    The lists are written as `normalise_header` leaves them."""
+    return {
+        qualifier + who + what: name
+        for (subject, attribute), name in HEADER_PAIRINGS.items()
+        for qualifier, who, what in product(
+            HEADER_QUALIFIERS, HEADER_SUBJECTS[subject], HEADER_ATTRIBUTES[attribute]
+        )
+    }
 
 
 _TRAILING_NOTE = re.compile(r"(?P<base>.+?)[(（\[【](?P<note>[^()（）\[\]【】]*)[)）\]】]")
@@ -116,25 +145,64 @@ def _groups(rows: list[list[str | None]], index: int) -> list[str | None]:
 
 def _field_of(aliases: AliasTable, text: str | None, group: str | None) -> str | None:
     if group and text:
-        qualified = aliases.field_for(_GROUP_TAIL.sub("", normalise_header(group)) + str(text))
+        label = _GROUP_TAIL.sub("", normalise_header(group))
+        qualified = aliases.field_for(label + str(text))
         if qualified is not None:
             return qualified
+        if label in _SOMEONE_ELSE:
+            # 置业顾问信息 over 电话: the consultant's number, not the customer's (read bare,
+            # it was a second number of the customer, and a report of its own); 经纪公司 over
+            # 业务员姓名 is still the agency's agent
+            bare = aliases.field_for(text)
+            return None if bare in _CUSTOMERS_OWN else bare
     if not text and group:
         return aliases.field_for(group)  # one header cell merged over both rows
     return aliases.field_for(text)
+
+
+# Group labels that speak of someone other than the customer (经纪人, 置业顾问, 渠道 …,
+# with their qualifiers): a sub-header under them names none of the customer's own fields.
+_CUSTOMERS_OWN = frozenset(
+    {field for (subject, _), field in HEADER_PAIRINGS.items() if subject == "customer"}
+    | {"phone_head", "customer_info"}
+)
+_SUBJECT_WORDS = frozenset(
+    qualifier + who
+    for words in HEADER_SUBJECTS.values()
+    for who in words
+    for qualifier in HEADER_QUALIFIERS
+)
+_ATTRIBUTE_WORDS = frozenset(word for words in HEADER_ATTRIBUTES.values() for word in words if word)
+_SOMEONE_ELSE = frozenset(
+    qualifier + who
+    for subject, words in HEADER_SUBJECTS.items()
+    if subject != "customer"
+    for who in words
+    for qualifier in HEADER_QUALIFIERS
+)
 
 
 def _parts(aliases: AliasTable, text: str | None) -> tuple[str, ...] | None:
     """The fields a header names when it joins several (姓名(手机)), else None."""
     if not text:
         return None
-    pieces = [p for p in PART_SEPARATORS.split(str(text)) if p]
+    pieces = [normalise_header(p) for p in PART_SEPARATORS.split(str(text)) if p]
     if len(pieces) < 2:
         return None
-    fields = tuple(aliases.field_for(piece) for piece in pieces)
+    fields = []
+    whom = ""  # the person or agency the pieces so far spoke of
+    for piece in pieces:
+        if whom and piece in _ATTRIBUTE_WORDS:
+            # 经纪人/电话: the agent's number, not the customer's
+            fields.append(aliases.field_for(whom + piece))
+        else:
+            fields.append(aliases.field_for(piece))
+            whom = next(
+                (piece[:n] for n in range(len(piece), 0, -1) if piece[:n] in _SUBJECT_WORDS), ""
+            )
     if None in fields or len(set(fields)) != len(fields):
         return None
-    return fields  # type: ignore[return-value]
+    return tuple(fields)  # type: ignore[arg-type]
 
 
 def _is_time(field: str) -> bool:

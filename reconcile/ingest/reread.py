@@ -20,7 +20,16 @@ from pathlib import Path
 
 import polars as pl
 
-from reconcile.config.kinds import FIELD_LIST, KIND_LIST, NO_CHANNEL, PLACEHOLDERS
+from reconcile.config.kinds import (
+    FIELD_LIST,
+    HEADER_ATTRIBUTES,
+    HEADER_PAIRINGS,
+    HEADER_QUALIFIERS,
+    HEADER_SUBJECTS,
+    KIND_LIST,
+    NO_CHANNEL,
+    PLACEHOLDERS,
+)
 from reconcile.config.rules import Rules
 from reconcile.config.workspace import CHANNEL_FOLDERS, INPUT_FOLDERS
 from reconcile.ingest.files import FileOutcome, InputFile, checked_project, derive
@@ -44,7 +53,10 @@ log = logging.getLogger(__name__)
 # amounts headed in 万元; more mask glyphs (138••••1234, 138○○○○1234, 138____1234);
 # 挞定/弃购 as 退房, 排号 as 小订, post-contract words as 签约; other projects' rows skipped;
 # a number in two columns (前三位, 后四位); an agent cell's own mobile as 经纪人电话.
-DERIVATION = 5
+# 6: a moment with its zone named before the offset (GMT+08:00, UTC+8) or counted since 1970
+# (1763432400000); a staff member's number under a group label or after a person in a
+# combined header (经纪人/电话) is no customer's.
+DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 
 
@@ -53,6 +65,12 @@ def vocabulary_fingerprint(rules: Rules) -> str:
     payload = {
         "derivation": DERIVATION,
         "fields": [(f.name, list(f.aliases)) for f in FIELD_LIST],
+        "composed": [
+            HEADER_QUALIFIERS,
+            HEADER_SUBJECTS,
+            HEADER_ATTRIBUTES,
+            sorted(HEADER_PAIRINGS.items()),
+        ],
         "kinds": [_canonical(kind) for kind in KIND_LIST],
         "no_channel": sorted(NO_CHANNEL),
         "placeholders": sorted(PLACEHOLDERS),

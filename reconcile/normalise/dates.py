@@ -745,14 +745,67 @@ _ISO_OFFSET_RE = (
 )
 
 
+# A zone named before its offset, or alone (`2026-11-18 10:20:00 GMT+08:00`, `… UTC+8`,
+# `… UTC`): how Java's and JavaScript's date texts, and exports made from them, end a
+# moment. Read as the ISO offset (`+08:00`, `Z`).
+_NAMED_OFFSET_RE = (
+    r"^(?<moment>[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9:.]+?)\s*(?:GMT|UTC)\s*"
+    r"(?:(?<sign>[+-])(?<hour>[0-9]{1,2})(?::?(?<minute>[0-9]{2}))?)?$"
+)
+# Milliseconds (13 digits) or seconds (10) since 1970: how a system's API gives a moment,
+# and exports made from its JSON keep it. No date cell holds such a number otherwise (an
+# Excel serial has at most 6 digits, a compact date 8 or 14); read from 2000 to 2100 only.
+_EPOCH_RE = r"^(?<digits>[0-9]{10}|[0-9]{13})(?:\.0+)?$"
+_EPOCH_MS = (946_684_800_000, 4_102_444_800_000)
+
+
+def _zone_named(text: pl.Series) -> pl.Series:
+    """`_NAMED_OFFSET_RE`'s moments with their offset in ISO form; every other text as it is."""
+    parts = text.str.extract_groups(_NAMED_OFFSET_RE)
+    offset = (
+        pl.when(parts.struct.field("sign").is_null())
+        .then(pl.lit("Z"))
+        .otherwise(
+            pl.concat_str(
+                parts.struct.field("sign"),
+                parts.struct.field("hour").str.zfill(2),
+                pl.lit(":"),
+                parts.struct.field("minute").fill_null("00"),
+            )
+        )
+    )
+    named = pl.select(pl.concat_str(parts.struct.field("moment"), offset)).to_series()
+    return pl.select(pl.coalesce(named, text)).to_series()
+
+
+def _from_epoch(text: pl.Series, zone: str) -> pl.Series:
+    """`_EPOCH_RE`'s numbers as the wall clock of `zone`; every other text as it is."""
+    digits = text.str.extract(_EPOCH_RE, 1)
+    ms = pl.select(
+        pl.when(digits.str.len_chars() == 10)
+        .then(digits.cast(pl.Int64) * 1000)
+        .otherwise(digits.cast(pl.Int64))
+    ).to_series()
+    ms = pl.select(pl.when(ms.is_between(*_EPOCH_MS, closed="left")).then(ms)).to_series()
+    local = (
+        pl.from_epoch(ms, time_unit="ms")
+        .dt.replace_time_zone("UTC")
+        .dt.convert_time_zone(zone)
+        .dt.strftime("%Y-%m-%d %H:%M:%S")
+    )
+    return pl.select(pl.coalesce(local, text)).to_series()
+
+
 def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
-    """Moments written with an offset as the wall clock of `zone` (`YYYY-MM-DD HH:MM:SS`,
-    which the fast path reads); every other text as it is."""
-    stripped = text.str.strip_chars()
-    offset = stripped.str.contains(_ISO_OFFSET_RE).fill_null(False)
+    """Moments written with an offset (or as a count since 1970) as the wall clock of
+    `zone` (`YYYY-MM-DD HH:MM:SS`, which the fast path reads); every other text as it is."""
+    named = _zone_named(text.str.strip_chars())
+    counted = _from_epoch(named, zone)
+    text = pl.select(pl.when(counted != named).then(counted).otherwise(text)).to_series()
+    offset = named.str.contains(_ISO_OFFSET_RE).fill_null(False)
     if not offset.any():
         return text
-    found = stripped.filter(offset)
+    found = named.filter(offset)
     parts = found.str.extract_groups(
         r"^([0-9-]{10})[Tt ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?(?:\.[0-9]+)? ?([Zz]|[+-][0-9:]+)$"
     )
@@ -772,7 +825,7 @@ def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
         .dt.strftime("%Y-%m-%d %H:%M:%S")
     )
     # A text the pattern matched but no calendar holds (2026-13-40) stays as written.
-    return text.scatter(offset.arg_true(), local.fill_null(found))
+    return text.scatter(offset.arg_true(), local.fill_null(text.filter(offset)))
 
 
 # A date written with slashes and the year last (11/18/2026, 18/11/2026): English

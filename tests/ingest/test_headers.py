@@ -3,6 +3,7 @@ import pytest
 from reconcile.ingest.headers import (
     FIELDS,
     AliasTable,
+    composed_headers,
     find_header,
     normalise_header,
     recognise_kind,
@@ -84,10 +85,77 @@ from reconcile.ingest.headers import (
         ("推荐时间", "reported_at"),
         ("推荐日期", "reported_date"),
         ("推荐经纪人", "agent"),
+        # [qualifier] subject attribute, read where no alias is (kinds.HEADER_PAIRINGS)
+        ("经纪人手机号码", "agent_phone"),
+        ("报备人联系方式", "agent_phone"),
+        ("报备人号码", "agent_phone"),
+        ("带看人员电话", "agent_phone"),
+        ("报备客户姓名", "customer_name"),
+        ("报备客户电话", "phone"),
+        ("客户手机尾号", "phone_tail"),
+        ("所属置业顾问名称", "consultant"),
+        ("置业顾问姓名", "consultant"),
+        ("销售顾问姓名", "consultant"),
+        ("所属经纪公司", "channel"),
+        ("报备人公司", "channel"),
+        ("中介门店", "branch"),
+        ("渠道简称", "channel"),
+        ("购房者", "customer_name"),
+        ("买方姓名", "customer_name"),
+        ("经纪人手机号码(必填)", "agent_phone"),
+        # ... but a former consultant, a referring owner, an agency's or a consultant's own
+        # phone, and a 请款单's 联系人 name no field
+        ("原置业顾问姓名", None),
+        ("老业主电话", "referrer"),
+        ("推荐业主电话", None),
+        ("机构电话", None),
+        ("置业顾问电话", None),
+        ("联系人", None),
+        # aliases of the same round
+        ("隐号手机", "phone"),
+        ("确认到访日期", "visited_date"),
+        ("所属经纪门店", "branch"),
+        ("认购价格", "amount"),
+        ("房间总价", None),  # before discounts are fixed, not the deal's price
     ],
 )
 def test_builtin_aliases(header, field):
     assert AliasTable.build().field_for(header) == field
+
+
+@pytest.mark.parametrize(
+    ("header", "fields"),
+    [
+        ("姓名(手机)", {"c0": ("customer_name", "phone")}),
+        ("客户姓名/电话", {"c0": ("customer_name", "phone")}),
+        # a bare attribute after a person speaks of that person
+        ("经纪人/电话", {"c0": ("agent", "agent_phone")}),
+        ("报备人（联系方式）", {"c0": ("agent", "agent_phone")}),
+        (
+            "渠道来源-机构-渠道人员-渠道人员手机",
+            {"c0": ("source_channel", "channel", "agent", "agent_phone")},
+        ),
+        # a consultant's number is no field: the column is not split (reported unused)
+        ("置业顾问（电话）", {}),
+    ],
+)
+def test_a_combined_header_reads_each_part_as_whose_it_is(header, fields):
+    match = find_header([[header, "报备时间", "客户电话"]], AliasTable.build())
+    assert match is not None and match.combined == fields
+
+
+def test_composed_headers_are_written_as_normalised_and_never_shadow_an_alias():
+    """The composition lists are compared without `normalise_header`, so they must be
+    written as it leaves them; an alias of another field always wins."""
+    aliases = AliasTable.build()
+    for header, field in composed_headers().items():
+        assert normalise_header(header) == header
+        assert aliases.field_for(header) == aliases.lookup.get(header, field)
+
+
+def test_a_project_alias_wins_over_a_composed_header():
+    aliases = AliasTable.build({"agent": ["报备客户姓名"]})
+    assert aliases.field_for("报备客户姓名") == "agent"
 
 
 def test_rules_columns_extend_the_aliases():

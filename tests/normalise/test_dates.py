@@ -890,6 +890,22 @@ def test_a_cell_that_reads_no_ref_parses_alike_against_any(cell, first, second):
         # a system's local time with its zone's name
         ("2026-11-18 10:20:00 CST", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
         ("2026-11-18 02:20 UTC", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        # the zone named before the offset, after an ISO date (Java's and JavaScript's
+        # formatters with a zone pattern, and SaaS exports made from them)
+        ("2026-11-18 10:20:00 GMT+08:00", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18 10:20:00 UTC+8", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18T10:20 GMT+0800", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-11-18 02:20:00.000 GMT", "Asia/Shanghai", datetime(2026, 11, 18, 10, 20)),
+        ("2026-13-40 10:20:00 GMT+08:00", "Asia/Shanghai", None),
+        # milliseconds or seconds since 1970, as an API's JSON gives a moment
+        ("1763432400000", "Asia/Shanghai", datetime(2025, 11, 18, 10, 20)),
+        ("1763432400123", "Asia/Shanghai", datetime(2025, 11, 18, 10, 20)),
+        ("1763432400", "Asia/Shanghai", datetime(2025, 11, 18, 10, 20)),
+        ("1763432400000.0", "Europe/London", datetime(2025, 11, 18, 2, 20)),
+        # ... only from 2000 to 2100, and never a number of another length (a phone)
+        ("9999999999999", "Asia/Shanghai", None),
+        ("0946684799", "Asia/Shanghai", None),
+        ("13812345678", "Asia/Shanghai", None),
         # a zone name that is not guessed, and a day no calendar holds
         ("Wed Nov 18 10:20:00 PST 2026", "Asia/Shanghai", None),
         ("Feb 30, 2026 10:00 UTC", "Asia/Shanghai", None),
