@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 # a number in two columns (前三位, 后四位); an agent cell's own mobile as 经纪人电话.
 # 6: a moment with its zone named before the offset (GMT+08:00, UTC+8) or counted since 1970
 # (1763432400000); a staff member's number under a group label or after a person in a
-# combined header (经纪人/电话) is no customer's.
+# combined header (经纪人/电话) is no customer's; a report's channel written at length
+# (北京链家房地产经纪有限公司, 链家李四) is the known channel it names; a message's 全号/尾号
+# is no customer's name, nor a part of the sender's nickname the agency.
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 

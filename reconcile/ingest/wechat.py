@@ -171,6 +171,7 @@ _NAME_LIST_RE = re.compile(r"[、,;\s]+")
 _NOT_COMPANY_PREFIXES = ("意向", "预算", "需求", "首付", "改善", "刚需", "面积", "户型", "约")
 _TIME_WORDS = ("今天", "明天", "后天", "上午", "下午", "晚上", "中午", "看房", "到访", "来访")
 _GENDER_WORDS = frozenset({"男", "女", "男士", "女士"})
+_NUMBER_WORDS = frozenset({"全号", "全号码", "完整号码", "尾号", "手机尾号", "号码", "隐号"})
 _NAME_NOISE = ("报备", "临报", "预报", "新客", "客户", "带看", "到访", "姓名", "新增")
 _PERIOD = r"(?:凌晨|早上|早晨|上午|中午|下午|傍晚|晚上)"
 _CLOCK = (
@@ -615,8 +616,13 @@ def _name_before(text: str) -> str | None:
         words.pop()
     if len(words) > 1 and words[-1] in _GENDER_WORDS:  # 张三 男 1381**12345
         words.pop()
-    # 王女士，手机尾号5678，138****5678: a word with digits is no name; the one before may be.
-    while len(words) > 1 and any(ch.isdigit() for ch in words[-1]):
+    # 王女士，手机尾号5678，138****5678: a word with digits is no name, nor a word saying
+    # which digits follow (陈女士，尾号8888，全号136…); the one before may be.
+    while len(words) > 1 and (
+        any(ch.isdigit() for ch in words[-1])
+        or words[-1] in _NUMBER_WORDS
+        or _label_word(words[-1])
+    ):
         words.pop()
     if not words:
         return None
@@ -708,7 +714,7 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     loose, tails = _free_customers(free)
     customers += loose
     reading.customers = [c for c in customers if c.phone or c.name]
-    _tail_fields(tails, fields, bool(loose))
+    _tail_fields(tails, fields, bool(loose), _nickname_parts(message.sender))
     reading.fields = fields
     if message.sender and "agent" not in fields:
         fields["agent"] = message.sender
@@ -738,9 +744,21 @@ def _customers(draft: _Draft) -> list[Customer]:
     return [Customer(draft.name, phone, draft.gender)]
 
 
-def _tail_fields(tails: list[str], fields: dict[str, str], one_liner: bool) -> None:
+def _nickname_parts(sender: str | None) -> frozenset[str]:
+    """The parts of a nickname that joins an agency and a person (链家-钱七): each may be
+    either, so a message's word equal to one names no company by itself."""
+    parts = frozenset(p for p in re.split(r"[-—–_·|/\s()（）]+", sender or "") if p)
+    return parts if len(parts) > 1 else frozenset()
+
+
+def _tail_fields(
+    tails: list[str], fields: dict[str, str], one_liner: bool, nickname: frozenset[str]
+) -> None:
     """The words after a label-less customer: a visit time, the send time, the company,
-    and labels written without a separator (业务员李四)."""
+    and labels written without a separator (业务员李四). The seeds' 临报 ends with the
+    agent's name *or* the agency (业务员姓名或所属分销商): a word that is a part of the
+    sender's nickname (钱七 from 链家-钱七) is not taken for the company; the folder says
+    the channel, and the nickname the agent."""
     rest: list[str] = []
     for tail in tails:
         text = tail.strip(_SEPARATORS)
@@ -761,7 +779,12 @@ def _tail_fields(tails: list[str], fields: dict[str, str], one_liner: bool) -> N
             prefix = re.match(_LABEL_ALTERNATION, word)
             if prefix is not None and len(word) > len(prefix.group(0)):
                 fields.setdefault(LABELS[prefix.group(0)], word[len(prefix.group(0)) :].strip(":"))
-            elif one_liner and "channel" not in fields and _company_word(word):
+            elif (
+                one_liner
+                and "channel" not in fields
+                and _company_word(word)
+                and word not in nickname
+            ):
                 fields["channel"] = word
             else:
                 rest.append(word)

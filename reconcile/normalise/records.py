@@ -322,7 +322,25 @@ def channel_series(cells: pl.Series, kind: str, ctx: SheetContext) -> pl.Series:
     if ctx.channel_names:
         variants, canonical = zip(*ctx.channel_names, strict=True)
         channel = channel.replace(list(variants), list(canonical))
+    if kind == "report":
+        channel = _at_length(channel, ctx)
     return channel.alias("channel")
+
+
+def _at_length(channel: pl.Series, ctx: SheetContext) -> pl.Series:
+    """A report's channel written at length or with more on it (北京链家房地产经纪有限公司,
+    a message's 链家李四) as the one channel it names of those the rules and the folder know
+    (`names.named_channel`): otherwise the agency is a channel of its own, its reports
+    beside its own quota and receipt."""
+    known = ctx.known_channels | ({ctx.folder_channel} if ctx.folder_channel else frozenset())
+    if not known:
+        return channel
+    written = (
+        channel.drop_nulls().unique().filter(~channel.drop_nulls().unique().is_in(list(known)))
+    )
+    folded = {text: names.named_channel(text, known) for text in written.to_list()}
+    changed = {text: name for text, name in folded.items() if name != text}
+    return channel.replace(list(changed), list(changed.values())) if changed else channel
 
 
 def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:

@@ -209,6 +209,9 @@ def test_chat_header_lines(line, sender, sent_at):
         ("张先生 138••••1234、李女士 139✱✱✱✱5678",
          [("张先生", "138••••1234"), ("李女士", "139✱✱✱✱5678")]),
         ("客户：赵小姐 电话：136○○○○7563", [("赵小姐", "136○○○○7563")]),
+        # a word saying which digits follow is no name
+        ("报备：山湖一号，陈女士，尾号8888，全号13688888888", [("陈女士", "13688888888")]),
+        ("孙先生 全号 13912345678", [("孙先生", "13912345678")]),
     ],
 )  # fmt: skip
 def test_customers_in_a_message(text, customers):
@@ -286,6 +289,15 @@ def test_words_after_a_number_that_name_no_agency():
     assert "channel" not in visit.fields and visit.expected_at == "2026-12-02"
     [wish] = _reports("张经理  2026-12-01 10:19\n曹操 13812340000 男 意向三居")
     assert "channel" not in wish.fields
+
+
+def test_a_word_of_the_senders_nickname_is_no_agency():
+    """临报 ends with the agent's name or the agency (seed 000: 业务员姓名或所属分销商): a
+    part of the nickname 链家-钱七 may be either, so the folder says the channel."""
+    [mine] = _reports("2026-12-01 10:35:00 链家-钱七\n报备 孙先生 139****1111 钱七 明天上午到")
+    assert "channel" not in mine.fields and mine.fields["agent"] == "链家-钱七"
+    [other] = _reports("2026-12-01 10:35:00 链家-钱七\n报备 孙先生 139****1111 正盛")
+    assert other.fields["channel"] == "正盛"
 
 
 def test_a_quoted_reply_repeats_no_report():
