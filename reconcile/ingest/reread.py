@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 # (1763432400000); a staff member's number under a group label or after a person in a
 # combined header (经纪人/电话) is no customer's; a report's channel written at length
 # (北京链家房地产经纪有限公司, 链家李四) is the known channel it names; a message's 全号/尾号
-# is no customer's name, nor a part of the sender's nickname the agency.
+# is no customer's name, nor a part of the sender's nickname the agency; an amount of `-` or
+# 待定 is none (the deal row is kept), 元整 and 亿 are read.
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 

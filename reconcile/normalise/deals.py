@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from reconcile.config.kinds import PLACEHOLDERS
 from reconcile.normalise.errors import RowError
 
 # Deal stage levels, lowest first; each is written as its first word (SPEC 6.5).
@@ -53,7 +54,11 @@ _NOT_YET_SUBSCRIBED = re.compile(f"{_NOT_YET}(?:认购|大定|下定|定)")
 _UNAPPROVED = re.compile(
     "(?:审核|审批|申请)中|(?:待|未)(?:审核|审批|批准|确认|生效)|驳回|不通过|未通过|申请$"
 )
-_AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)(万|万元|元)?$")
+_AMOUNT = re.compile(r"^(-?\d+(?:\.\d+)?)(万元?|亿元?|元)?整?$")
+_UNIT = {"万": 10_000, "万元": 10_000, "亿": 100_000_000, "亿元": 100_000_000}
+# A cell saying there is no amount yet (a 小订 row's 成交总价 in a 销售明细): no amount, as
+# a blank cell is, not a row error that would lose the deal.
+_NO_AMOUNT = PLACEHOLDERS | {"无", "暂无", "待定", "未定", "未知", "空"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,17 +359,16 @@ def room_label(key: str) -> str:
 
 
 def parse_amount(value: str | None) -> Parsed:
-    """Yuan as a float: `1,234,567.00`, `¥1234567`, `123.5万`, `RMB 1,000`."""
+    """Yuan as a float: `1,234,567.00`, `¥1234567`, `123.5万`, `RMB 1,000`, `3000000元整`;
+    none for a blank cell or one saying there is none yet (`-`, `待定`)."""
     text = unicodedata.normalize("NFKC", value or "")
     text = re.sub(r"[\s,，¥￥]|RMB|CNY|人民币", "", text, flags=re.IGNORECASE)
-    if not text:
+    if not text or text in _NO_AMOUNT:
         return Parsed(None)
     match = _AMOUNT.match(text)
     if not match:
         return Parsed(None, RowError.AMOUNT_INVALID, f"无法识别的金额（{value}）")
-    amount = float(match.group(1))
-    if match.group(2) in ("万", "万元"):
-        amount *= 10_000
+    amount = float(match.group(1)) * _UNIT.get(match.group(2), 1)
     if amount < 0:
         return Parsed(None, RowError.AMOUNT_INVALID, f"金额不能为负数（{value}）")
     return Parsed(round(amount, 2))
