@@ -121,7 +121,12 @@ FIELD_LIST: tuple[Field, ...] = (
     ),
     # 日期 and 时间 alone mean the sheet's own date and time: each kind says which.
     _f("date", "日期（本表的主日期）", "日期", "登记日期", "登记时间"),
-    _f("time", "时间（与日期列合并）", "时间", "具体时间", "时刻"),
+    # A register's 接待时段 (10:20-11:00) is when the reception began. 到访时段 and 时段 are
+    # not listed: a 报备 asks for the visit's planned 时段, which is no time of the report.
+    _f(
+        "time", "时间（与日期列合并）",
+        "时间", "具体时间", "时刻", "接待时段", "接待时间段", "来访时段", "来访时间段",
+    ),
     _f(
         "expected_visit_at", "预计到访时间",
         "预计到访时间", "预约到访时间", "预计到访", "预计到访日期", "预计带看时间", "预约时间",

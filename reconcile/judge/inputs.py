@@ -172,7 +172,7 @@ def _inputs(
         first_run=first_run,
         reports=frames["report"],
         report_errors=_report_errors(errors, rules, as_of_end),
-        visits=_channels_known(frames["visit"], known),
+        visits=_channels_known(_brought_by_source(frames["visit"], known), known),
         crm=crm,
         deals=frames["deal"],
         deal_changes=frames["deal_change"],
@@ -196,6 +196,24 @@ def _channels_known(frame: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
     if not renamed:
         return frame
     return frame.with_columns(pl.col("channel").replace(renamed))
+
+
+def _brought_by_source(visits: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
+    """Visits that no channel brought by the register's own reading, whose 渠道来源 names
+    a channel the night knows (`names.named_channel`), brought by it. Reading the register
+    took only the channels the rules name (`records._bringer`); an agency that reported
+    tonight is known as well, and without this its visitor was natural, and a collision the
+    register decides went by the order of the reports."""
+    if "source_channel" not in visits.columns:
+        return visits
+    unbrought = visits.filter(pl.col("channel").is_null())["source_channel"]
+    written = unbrought.drop_nulls().unique().to_list()
+    named = {text: named_channel(text, known) for text in written}
+    bringers = {text: channel for text, channel in named.items() if channel in known}
+    if not bringers:
+        return visits
+    source = pl.col("source_channel").replace_strict(bringers, default=None)
+    return visits.with_columns(channel=pl.coalesce("channel", source))
 
 
 def _shares_known(rulings: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
