@@ -58,7 +58,9 @@ log = logging.getLogger(__name__)
 # combined header (经纪人/电话) is no customer's; a report's channel written at length
 # (北京链家房地产经纪有限公司, 链家李四) is the known channel it names; a message's 全号/尾号
 # is no customer's name, nor a part of the sender's nickname the agency; an amount of `-` or
-# 待定 is none (the deal row is kept), 元整 and 亿 are read.
+# 待定 is none (the deal row is kept), 元整 and 亿 are read; a later file's reading of a row
+# held already is kept as its version (`row_versions`: re-reading makes those of files read
+# before).
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 

@@ -221,6 +221,18 @@ CREATE TABLE IF NOT EXISTS night_lines (
     key         TEXT NOT NULL,           -- the key of the run that decided them
     lines       TEXT NOT NULL            -- JSON list: what the run said the night decided
 );
+-- A later file's reading of a row the ledger holds, where it says more or otherwise than
+-- the row's first file (a re-saved register whose 接待顾问 was corrected). Once a row has
+-- one, every later file holding it adds one: the judge reads the latest the night's files
+-- give (`Ledger.judge_rows`), so a replay reads what that night read.
+CREATE TABLE IF NOT EXISTS row_versions (
+    row_id        TEXT NOT NULL,
+    file_id       INTEGER NOT NULL REFERENCES files,
+    customer_name TEXT,
+    surnames      TEXT,
+    data          TEXT,
+    PRIMARY KEY (row_id, file_id)
+);
 """
 
 
@@ -266,6 +278,10 @@ def stage_part(part: Normalised) -> Staged:
         _stage(part.records, _ROW_COLUMNS, "row_key", "row_id"),
         _stage(part.errors, _ERROR_COLUMNS, "error_key", "error_id"),
     )
+
+
+# What a row's version holds: what may differ between two files holding the row.
+_VERSION_COLUMNS = ("row_id", "file_id", "customer_name", "surnames", "data")
 
 
 def _stage(frame: pl.DataFrame, columns: tuple[str, ...], key: str, id_column: str) -> pl.DataFrame:
@@ -924,7 +940,7 @@ class Ledger:
             if old.height
             else pl.DataFrame(schema=schema)
         )
-        for table in ("rows", "row_errors", "sheets"):
+        for table in ("rows", "row_versions", "row_errors", "sheets"):
             self.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
         return old
 
@@ -977,11 +993,42 @@ class Ledger:
 
     def _insert(self, table: str, staged: pl.DataFrame, file_id: int) -> int:
         """Append the staged rows whose content id the ledger does not hold yet; returns
-        how many."""
+        how many. Of the rows it held already, a version where they read otherwise."""
         if staged.height == 0:
             return 0
         rows = staged.with_columns(file_id=pl.lit(file_id, dtype=pl.Int64))
-        return self._dialect.insert_new(self._conn, table, rows)
+        added = self._dialect.insert_new(self._conn, table, rows)
+        if table == "rows" and added < rows.height:
+            self._add_versions(rows.select(_VERSION_COLUMNS))
+        return added
+
+    def _add_versions(self, staged: pl.DataFrame) -> None:
+        """`row_versions` of the staged rows held already from an earlier file: those that
+        read otherwise than the row as it stands (its latest version, else the row), and
+        every one of a row that has versions (so the latest by file is what a night reads,
+        whatever order files were first seen in)."""
+        frame = staged.with_columns(
+            pl.col(name).cast(pl.String) for name, kind in staged.schema.items() if kind == pl.Null
+        )
+        with self._conn.cursor() as cursor:
+            cursor.adbc_ingest("staged_versions", frame.to_arrow(), mode="replace", temporary=True)
+            cursor.execute(
+                self._dialect.sql(
+                    f"""
+                    INSERT INTO row_versions ({", ".join(_VERSION_COLUMNS)})
+                    SELECT s.row_id, s.file_id, s.customer_name, s.surnames, s.data
+                    FROM staged_versions s JOIN rows r ON r.row_id = s.row_id
+                    WHERE r.file_id <> s.file_id AND (
+                        EXISTS (SELECT 1 FROM row_versions v WHERE v.row_id = s.row_id)
+                        OR r.customer_name IS DISTINCT FROM s.customer_name
+                        OR r.surnames IS DISTINCT FROM s.surnames
+                        OR r.data IS DISTINCT FROM s.data
+                    )
+                    ON CONFLICT DO NOTHING
+                    """
+                )
+            )
+            cursor.execute("DROP TABLE staged_versions")
 
     # mails
     _MAIL_COLUMNS = (
@@ -1115,6 +1162,7 @@ class Ledger:
             "mails",
             "file_moves",
             "row_aliases",
+            "row_versions",
         }:
             raise ValueError(table)
         return int(self.execute(f"SELECT count(*) FROM {table}")[0][0])
@@ -1130,12 +1178,33 @@ class Ledger:
             # Separate bounds, not `? IS NULL OR …`: SQLite seeks a rowid range only so.
             within = "AND r.rowid >= ? AND r.rowid < ?"
             params = (seen_by, stored.start, stored.stop)
+        name, surnames, data = "r.customer_name", "r.surnames", "r.data"
+        versions = ""
+        if self.execute("SELECT EXISTS (SELECT 1 FROM row_versions)")[0][0]:
+            # The latest version the night's files give, when later than the row's own file.
+            later = "(v.seen > f.first_seen OR (v.seen = f.first_seen AND v.file_id > r.file_id))"
+            name, surnames, data = (
+                f"CASE WHEN v.row_id IS NULL THEN r.{column} ELSE v.{column} END"
+                for column in ("customer_name", "surnames", "data")
+            )
+            versions = f"""
+            LEFT JOIN (
+                SELECT v.row_id, v.file_id, v.customer_name, v.surnames, v.data,
+                       vf.first_seen AS seen,
+                       row_number() OVER (
+                           PARTITION BY v.row_id ORDER BY vf.first_seen DESC, v.file_id DESC
+                       ) AS latest
+                FROM row_versions v JOIN files vf ON vf.file_id = v.file_id
+                WHERE vf.first_seen <= ?
+            ) v ON v.row_id = r.row_id AND v.latest = 1 AND {later}
+            """
+            params = (seen_by, *params)
         return self.query(
             f"""
-            SELECT r.row_id, r.kind, r.channel, r.agent, r.customer_name, r.surnames, r.phone,
-                   r.phone_pattern, r.event_at, r.report_type, r.data,
-                   f.path, r.sheet, r.row_no, f.first_run, f.first_seen
-            FROM rows r JOIN files f USING (file_id)
+            SELECT r.row_id, r.kind, r.channel, r.agent, {name} AS customer_name,
+                   {surnames} AS surnames, r.phone, r.phone_pattern, r.event_at, r.report_type,
+                   {data} AS data, f.path, r.sheet, r.row_no, f.first_run, f.first_seen
+            FROM rows r JOIN files f USING (file_id) {versions}
             WHERE f.first_seen <= ? {within}
             """,
             params,

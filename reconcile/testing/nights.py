@@ -10,8 +10,9 @@ normalises the sheets (`reconcile.ingest.files.derive`).
 The ledger is emulated where the judge can tell: one file version per path and
 content; a row's content id seen first wins (the ledger's `INSERT OR IGNORE`), so a
 re-saved file adds only its new or edited rows and the others keep the file, source
-and first_seen they were first seen with; a night earlier than the latest night that
-read files is a replay and reads nothing. The judge runs on
+and first_seen they were first seen with, while a later file reading a row otherwise
+(its name or data) gives the row's latest version (`row_versions`); a night earlier
+than the latest night that read files is a replay and reads nothing. The judge runs on
 `reconcile.judge.inputs.build`, and the contract files come from the code that writes
 them (`reconcile.publish.contract.contract_files`), byte for byte.
 
@@ -165,6 +166,8 @@ class MemoryWorkspace:
         self._inputs: dict[str, Content] = {}
         self._versions: dict[tuple[str, str], _Version] = {}
         self._rows: dict[str, tuple[dict[str, Any], _Version]] = {}  # row_id -> row, its file
+        # row_id -> file_id -> the row as a later file gives it (the ledger's row_versions)
+        self._later: dict[str, dict[int, tuple[dict[str, Any], _Version]]] = {}
         self._errors: dict[str, tuple[dict[str, Any], _Version]] = {}
         self._runs = 0
         self._latest_read: date | None = None
@@ -222,13 +225,14 @@ class MemoryWorkspace:
             return
         for sheet in outcome.sheets:
             if sheet.normalised is not None:
-                _insert(self._rows, sheet.normalised.records, "row_key", version)
+                _insert(self._rows, sheet.normalised.records, "row_key", version, self._later)
                 _insert(self._errors, sheet.normalised.errors, "error_key", version)
 
     def _row_table(self, seen: str) -> pl.DataFrame:
         rows = [
             {
                 **{name: row[name] for name in ROW_SCHEMA if name in row},
+                **self._latest(row_id, version, seen),
                 "row_id": row_id,
                 "source": _source(version.path, row),
                 "path": version.path,
@@ -239,6 +243,19 @@ class MemoryWorkspace:
             if version.first_seen <= seen
         ]
         return pl.DataFrame(rows, schema=ROW_SCHEMA)
+
+    def _latest(self, row_id: str, first: _Version, seen: str) -> dict[str, Any]:
+        """The fields of the row's latest version seen by `seen`, later than its own file."""
+        found = [
+            (version.first_seen, version.file_id, row)
+            for row, version in self._later.get(row_id, {}).values()
+            if version.first_seen <= seen
+            and (version.first_seen, version.file_id) > (first.first_seen, first.file_id)
+        ]
+        if not found:
+            return {}
+        row = max(found, key=lambda item: item[:2])[2]
+        return {name: row[name] for name in _VERSIONED}
 
     def _error_table(self, seen: str) -> pl.DataFrame:
         errors = []
@@ -291,17 +308,28 @@ class MemoryWorkspace:
         ]
 
 
+# What a later file may read otherwise of a row (the ledger's `row_versions`).
+_VERSIONED = ("customer_name", "surnames", "data")
+
+
 def _insert(
     table: dict[str, tuple[dict[str, Any], _Version]],
     frame: pl.DataFrame,
     key: str,
     version: _Version,
+    later: dict[str, dict[int, tuple[dict[str, Any], _Version]]] | None = None,
 ) -> None:
-    """Rows whose content id is not known yet, in the ledger's order (by id within a sheet)."""
+    """Rows whose content id is not known yet, in the ledger's order (by id within a sheet);
+    with `later`, a version of each row an earlier file holds, where it reads otherwise or
+    the row has versions already (`Ledger._add_versions`)."""
     ids = ids_from_keys(frame[key]).to_list()
     rows = frame.drop(key).iter_rows(named=True)
     for row_id, row in sorted(zip(ids, rows, strict=True), key=lambda pair: pair[0]):
-        table.setdefault(row_id, (row, version))
+        held, first = table.setdefault(row_id, (row, version))
+        if later is None or first.file_id == version.file_id:
+            continue
+        if row_id in later or any(row[name] != held[name] for name in _VERSIONED):
+            later.setdefault(row_id, {}).setdefault(version.file_id, (row, version))
 
 
 def _source(path: str, row: dict[str, Any]) -> str:

@@ -200,6 +200,7 @@ END_TO_END = (
     "claims_three_way_checks",  # 请款单 in inputs/statements/<渠道>/, a later one replacing it
     "seed_003_rotation_forfeit",  # 轮排表 in inputs/roster/, consultants, follow-ups (SPEC 6.7)
     "wechat_messages_types",  # a .txt of WeChat messages: report types, a rejected message
+    "visit_register_corrected_consultant",  # a re-saved register corrects a row: row_versions
 )
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")

@@ -350,3 +350,38 @@ def test_the_judge_reads_the_rows_in_slices_of_their_places(ledger_location):
     assert sorted(row for part in seen for row in part["row_id"].to_list()) == sorted(
         whole.filter(pl.col("first_seen") == SEEN)["row_id"].to_list()
     )
+
+
+def test_a_later_file_reading_a_row_otherwise_is_its_version_from_that_night(ledger_location):
+    """A re-saved register correcting a row's other fields (SPEC 6.7's 接待顾问): the judge
+    reads the latest version the night's files give, a replay what its night read, and the
+    row keeps its first file."""
+    last = "2026-11-22T23:59:59+08:00"
+    corrected = '{"consultant":"刘强"}'
+    with Ledger(ledger_location) as ledger:
+        run = ledger.start_run("2026-11-20", "ingest", SEEN)
+        first = _file(ledger, run, "a.xlsx")
+        ledger.add_records(_records(["k1", "k2"]), first)
+        same = _file(ledger, run, "a (1).xlsx")
+        assert ledger.add_records(_records(["k1", "k2"]), same) == 0
+        assert ledger.count("row_versions") == 0, "a row read alike adds no version"
+        later = _file(ledger, run, "b.xlsx", LATER)
+        edited = _records(["k1", "k2"]).with_columns(data=pl.Series([corrected, "data-k2"]))
+        assert ledger.add_records(edited, later) == 0
+        assert ledger.count("row_versions") == 1
+        last_file = _file(ledger, run, "c.xlsx", last)
+        ledger.add_records(_records(["k1", "k2"]), last_file)  # the correction undone
+
+        def data(seen: str) -> dict[str, str]:
+            rows = ledger.judge_rows(seen)
+            assert set(rows["path"]) == {"a.xlsx"}, "the row keeps its first file"
+            named = rows["data"].str.replace(corrected, "corrected", literal=True)
+            return dict(zip(named, rows["row_id"], strict=True))
+
+        original = data(SEEN)
+        assert set(original) == {"data-k1", "data-k2"}
+        assert data(LATER) == {"corrected": original["data-k1"], "data-k2": original["data-k2"]}
+        assert data(last) == original
+        # Re-deriving the later file forgets its version with its rows.
+        ledger.forget_derived(later)
+        assert data(LATER) == original
