@@ -25,6 +25,7 @@ from reconcile.ingest.sheet import (
     extract_table,
     other_projects,
 )
+from reconcile.normalise import dates
 from reconcile.normalise.records import (
     Normalised,
     SheetContext,
@@ -183,20 +184,6 @@ def reference_date(title: str, file_name: str, file_date: date) -> date:
     return file_date
 
 
-_TITLE_DATE = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*[月\-_./]\s*(\d{1,2})\s*日?")
-
-
-def title_date(title: str) -> date | None:
-    """The one day a title or corner cell names (来访登记 2026年11月18日), if exactly one."""
-    found = set()
-    for year, month, day in _TITLE_DATE.findall(title):
-        try:
-            found.add(date(int(year), int(month), int(day)))
-        except ValueError:
-            continue
-    return found.pop() if len(found) == 1 else None
-
-
 def read_input(
     item: InputFile,
     rules: Rules,
@@ -344,7 +331,7 @@ def derive_tables(
             file_name=item.path.name,
             channel_names=rules.channel_names,
             known_channels=rules.known_channels,
-            title_date=title_date(table.title),
+            title_date=dates.stated_day(table.title),
             require_channel=require_channel,
         )
         table, note = other_projects(table, checked_project(rules))

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 # is no customer's name, nor a part of the sender's nickname the agency; an amount of `-` or
 # 待定 is none (the deal row is kept), 元整 and 亿 are read; a later file's reading of a row
 # held already is kept as its version (`row_versions`: re-reading makes those of files read
-# before).
+# before); a message file's name stating its day dates headers that give a time alone.
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 
@@ -172,7 +172,7 @@ def _derive_file(
     item = _input_file(path)
     outcome = FileOutcome(item, sha, 0)
     try:
-        raw = [_raw_sheet(name, hidden, cells, rules) for name, hidden, _, cells in sheets]
+        raw = [_raw_sheet(name, hidden, cells, rules, path) for name, hidden, _, cells in sheets]
     except OverLimit as broken:  # limits lowered since the messages were first read
         outcome.rejected = over_limit(broken)
         return outcome, []
@@ -183,7 +183,7 @@ def _derive_file(
     return outcome, parts
 
 
-def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules) -> RawSheet:
+def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules, path: str) -> RawSheet:
     """A stored sheet as the reader would hand it on: a message file's kept lines are
     read by tonight's message reader, any other sheet's cells are its cells."""
     # Imported here: a night that re-reads nothing does not load the message reader.
@@ -193,7 +193,10 @@ def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules) -> Ra
     if lines is None:
         return RawSheet(name, not hidden, cells.drop(ROW), line_numbers=cells[ROW].to_list())
     size = sum(len(line.encode()) + 1 for line in lines)
-    return messages_of_lines(lines, Bounds.of(rules.limits), checked_project(rules), size)
+    file_name = PurePosixPath(path).name
+    return messages_of_lines(
+        lines, Bounds.of(rules.limits), checked_project(rules), size, file_name
+    )
 
 
 def _input_file(rel: str) -> InputFile:

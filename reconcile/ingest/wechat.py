@@ -410,11 +410,12 @@ def _unwrapped(sender: str) -> str:
     return sender
 
 
-def split_messages(lines: list[str]) -> list[Message]:
+def split_messages(lines: list[str], day: date | None = None) -> list[Message]:
     """Messages from cleaned lines (`lines[i]` is line i + 1): chat headers and blank lines
-    part them; a label-less block with several numbers is one message per numbered line."""
+    part them; a label-less block with several numbers is one message per numbered line.
+    `day` dates the headers that give only a time until a day line does: the day the file's
+    name states (群聊_2026-11-18.txt, the chat of one day copied with its times alone)."""
     messages: list[Message] = []
-    day: date | None = None
     header: ChatHeader | None = None
     block: list[tuple[int, str]] = []
 
@@ -944,9 +945,10 @@ def kept_lines(name: str, cells: pl.DataFrame) -> list[str] | None:
     return [line or "" for line in cells["c0"].slice(1).to_list()]
 
 
-def readings(text: str, project: str | None = None) -> list[Reading]:
-    """Every message of the text as read, reports and chatter alike."""
-    return [read_message(m, project) for m in split_messages(read_lines(text))]
+def readings(text: str, project: str | None = None, day: date | None = None) -> list[Reading]:
+    """Every message of the text as read, reports and chatter alike (`day`: see
+    `split_messages`)."""
+    return [read_message(m, project) for m in split_messages(read_lines(text), day)]
 
 
 def rows_of(reading: Reading) -> Iterator[dict[str, str | None]]:
@@ -1030,34 +1032,35 @@ _TABLE_HEADERS = frozenset(alias for f in FIELDS.values() for alias in f.aliases
 def read_message_file(path: Path, bounds: Bounds, project: str | None) -> RawSheet | None:
     """The messages of a `.txt`, or None when it is delimited text (a table)."""
     data = path.read_bytes()
-    return message_text_sheet(decode_text(data), bounds, project, len(data))
+    return message_text_sheet(decode_text(data), bounds, project, len(data), path.name)
 
 
 def message_text_sheet(
-    text: str, bounds: Bounds, project: str | None, size: int
+    text: str, bounds: Bounds, project: str | None, size: int, file_name: str
 ) -> RawSheet | None:
     """The messages of a decoded text of `size` bytes, or None when it is a table."""
     if looks_like_table(text):
         return None
-    return messages_of_lines(text.splitlines(), bounds, project, size)
+    return messages_of_lines(text.splitlines(), bounds, project, size, file_name)
 
 
 def messages_of_lines(
-    written: list[str], bounds: Bounds, project: str | None, size: int
+    written: list[str], bounds: Bounds, project: str | None, size: int, file_name: str
 ) -> RawSheet:
-    """The messages of a file's lines as written (read now, or kept by the ledger)."""
+    """The messages of a file's lines as written (read now, or kept by the ledger);
+    `file_name` may state the day of headers that give only a time."""
     lines = [clean_line(line) for line in written]
     # Bounded before any message is parsed: a row per non-blank line at most, bar the odd
     # line naming two customers (message_sheet checks the rows it made).
     count = sum(1 for line in lines if line)
     bounds.check(_WHERE, count, count * len(HEADERS), size)
-    read = [read_message(m, project) for m in split_messages(lines)]
+    read = [read_message(m, project) for m in split_messages(lines, dates.stated_day(file_name))]
     return message_sheet(MESSAGES, read, bounds, size, text_cells(written))
 
 
 def message_lines(path: Path, project: str | None) -> list[str]:
     """`reconcile check`: how each message of a file was read (SPEC 4.2)."""
-    read = readings(decode_text(path.read_bytes()), project)
+    read = readings(decode_text(path.read_bytes()), project, dates.stated_day(path.name))
     reports = [r for r in read if r.is_report]
     lines = [
         f"  微信消息 {len(read)} 条：报备 {len(reports)} 条，"

@@ -955,3 +955,18 @@ def parse_datetime_series(
         error_code=pl.col("error_code"),
         error=pl.col("error"),
     )
+
+
+_STATED_DAY = re.compile(r"(20\d{2})\s*[年\-_./]\s*(\d{1,2})\s*[月\-_./]\s*(\d{1,2})\s*日?")
+
+
+def stated_day(text: str) -> date | None:
+    """The one day a text names with its year (a title 来访登记 2026年11月18日, a corner
+    cell, a file name 群聊_2026-11-18.txt), if exactly one."""
+    found = set()
+    for year, month, day in _STATED_DAY.findall(text):
+        try:
+            found.add(date(int(year), int(month), int(day)))
+        except ValueError:
+            continue
+    return found.pop() if len(found) == 1 else None

@@ -87,7 +87,11 @@ def raw_sheets(rel: str, sheets: Content, rules: Rules) -> list[RawSheet]:
             raise ValueError(f"{rel}: a .txt file of messages is given as its text")
         try:
             messages = message_text_sheet(
-                sheets, Bounds.of(rules.limits), rules.project, len(sheets.encode("utf-8"))
+                sheets,
+                Bounds.of(rules.limits),
+                rules.project,
+                len(sheets.encode("utf-8")),
+                PurePosixPath(rel).name,
             )
         except OverLimit as broken:
             raise over_limit(broken) from None

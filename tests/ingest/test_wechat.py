@@ -684,3 +684,51 @@ def test_a_send_time_without_its_year_is_read_against_the_files_date(tmp_path):
         "2026-12-01T10:15:00+08:00",
         "2026-12-01T10:16:00+08:00",
     ]
+
+
+TIMES_ALONE = """链家-李四 10:15
+1.张先生 138****5678
+2.李女士 139****1234
+
+链家-王五 10:20
+客户：赵先生 电话：136****1111
+
+2026-11-19
+链家-王五 09:05
+客户：孙女士 电话：135****2222
+"""
+
+
+def test_a_chat_of_one_day_is_dated_by_a_day_until_a_day_line_says_another():
+    read = wechat.readings(TIMES_ALONE, "山湖一号", date(2026, 11, 18))
+    assert [(r.line, r.reported_at) for r in read if r.is_report] == [
+        (2, "2026-11-18 10:15:00"),
+        (3, "2026-11-18 10:15:00"),
+        (6, "2026-11-18 10:20:00"),
+        (10, "2026-11-19 09:05:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        ("群聊_2026-11-18.txt", 4),
+        ("报备群2026年11月18日.txt", 4),
+        # a name stating no one day dates nothing: the file's own time never stands in
+        # for a send time, so only the message under the day line is read
+        ("群聊_2026-11.txt", 1),
+        ("群聊_2026-11-18_2026-11-19.txt", 1),
+        ("群聊.txt", 1),
+    ],
+)
+def test_a_chat_copied_with_its_times_alone_is_dated_by_its_file_name(tmp_path, name, accepted):
+    """A day's chat copied with its times alone (`链家-李四 10:15`) is of the day its file's
+    name states (`stated_day`), in `check`, `run` and a re-read alike."""
+    folder = tmp_path / "inputs" / "channels" / "链家"
+    folder.mkdir(parents=True)
+    (folder / name).write_text(TIMES_ALONE, encoding="utf-8")
+    item = InputFile(folder / name, f"channels/链家/{name}", "channels", "链家")
+    [sheet] = read_input(item, RULES, AliasTable.build(RULES.columns)).sheets
+    assert sheet.accepted == accepted
+    checked = wechat.message_lines(folder / name, "山湖一号")
+    assert sum("拒收" not in line for line in checked if "行：" in line) == accepted

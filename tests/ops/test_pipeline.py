@@ -76,7 +76,8 @@ def test_every_input_row_is_accounted_for(demo):
             if lines is not None:  # a message file keeps its lines; its rows are read anew
                 written = (demo.inputs / sheet["path"]).read_text(encoding="utf-8")
                 assert lines == written.splitlines(), sheet["path"]
-                read = messages_of_lines(lines, Bounds.of(demo.rules.limits), None, 0)
+                name = Path(sheet["path"]).name
+                read = messages_of_lines(lines, Bounds.of(demo.rules.limits), None, 0, name)
                 cells = read.frame.with_columns(pl.Series("__row", read.line_numbers))
             below_header = cells.filter(pl.col("__row") > sheet["header_row"]).height
             skipped = sum(json.loads(sheet["skipped"]).values())
