@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 # is no customer's name, nor a part of the sender's nickname the agency; an amount of `-` or
 # 待定 is none (the deal row is kept), 元整 and 亿 are read; a later file's reading of a row
 # held already is kept as its version (`row_versions`: re-reading makes those of files read
-# before); a message file's name stating its day dates headers that give a time alone.
+# before); a message file's name stating its day dates headers that give a time alone; an
+# agent's signed number is no customer; 138 5678（前三后四） is a masked number.
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 

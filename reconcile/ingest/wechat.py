@@ -168,7 +168,12 @@ _FILLER = frozenset(
 )  # fmt: skip
 # A list of customers in one 客户 field (a couple's `张三/李四` stays one name).
 _NAME_LIST_RE = re.compile(r"[、,;\s]+")
-_NOT_COMPANY_PREFIXES = ("意向", "预算", "需求", "首付", "改善", "刚需", "面积", "户型", "约")
+_NOT_COMPANY_PREFIXES = (
+    "意向", "预算", "需求", "首付", "改善", "刚需", "面积", "户型", "约", "已", "请", "于",
+)  # fmt: skip
+# A system's confirmation forwarded to the group (已报备至山湖一号，保护期至…): a clause, no
+# agency.
+_NOT_COMPANY_PARTS = ("报备", "保护", "成功", "项目", "楼盘", "有效", "带看")
 _TIME_WORDS = ("今天", "明天", "后天", "上午", "下午", "晚上", "中午", "看房", "到访", "来访")
 _GENDER_WORDS = frozenset({"男", "女", "男士", "女士"})
 _NUMBER_WORDS = frozenset({"全号", "全号码", "完整号码", "尾号", "手机尾号", "号码", "隐号"})
@@ -713,9 +718,11 @@ def read_message(message: Message, project: str | None = None) -> Reading:
 
     customers = [c for d in drafts.values() if d.name or d.phone for c in _customers(d)]
     loose, tails = _free_customers(free)
+    nickname = _nickname_parts(message.sender)
+    loose = _signature_taken(loose, customers, nickname | {fields.get("agent", "")}, fields)
     customers += loose
     reading.customers = [c for c in customers if c.phone or c.name]
-    _tail_fields(tails, fields, bool(loose), _nickname_parts(message.sender))
+    _tail_fields(tails, fields, bool(loose), nickname)
     reading.fields = fields
     if message.sender and "agent" not in fields:
         fields["agent"] = message.sender
@@ -731,6 +738,26 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     _times(reading, message, fields)
     _check(reading, message, fields, project)
     return reading
+
+
+def _signature_taken(
+    loose: list[Customer],
+    labelled: list[Customer],
+    agent: frozenset[str],
+    fields: dict[str, str],
+) -> list[Customer]:
+    """Label-less customers less the agent's own signature (`报备：张先生 138****5678
+    【链家-李四 13900001111】` sent by 链家-李四): a number after the agent's name, beside
+    another customer, is the agent's 经纪人电话, not a customer of its own."""
+    if len(loose) + len(labelled) < 2:
+        return loose
+    kept = []
+    for customer in loose:
+        if customer.name and customer.name in agent and customer.phone:
+            fields.setdefault("agent_phone", customer.phone)
+        else:
+            kept.append(customer)
+    return kept if kept or labelled else loose
 
 
 def _customers(draft: _Draft) -> list[Customer]:
@@ -774,7 +801,7 @@ def _tail_fields(
             fields.setdefault("sent_time", when["when"].strip())
             text = text[: when.start()].strip(_SEPARATORS)
         for word in re.split(r"[\s,;、|]+", text):
-            word = word.strip(_SEPARATORS)
+            word = word.strip(_SEPARATORS + "【】[]()（）")
             if not word:
                 continue
             prefix = re.match(_LABEL_ALTERNATION, word)
@@ -801,6 +828,7 @@ def _company_word(word: str) -> bool:
         and word not in _FILLER
         and not word.startswith(_NOT_COMPANY_PREFIXES)
         and not any(part in word for part in _TIME_WORDS)
+        and not any(part in word for part in _NOT_COMPANY_PARTS)
         and not _CHATTER_RE.fullmatch(word)
     )
 
@@ -839,6 +867,9 @@ def _stamp(when: datetime, has_time: bool) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S") if has_time else when.strftime("%Y-%m-%d")
 
 
+_CLAUSE_END = re.compile(r"[,;，；。]")
+
+
 def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
     """SPEC 4.2: the message's own 报备时间, else its send time; never the file's."""
     day = message.sent_day
@@ -861,6 +892,12 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
         own = None
     if own is not None:
         when, has_time, why = resolve_when(own, day)
+        if when is None and _CLAUSE_END.search(own):
+            # 报备时间：2026-11-18 09:58:12，保护期至…: the time is the clause's first part
+            first, _, _ = resolve_when(_CLAUSE_END.split(own, 1)[0], day)
+            if first is not None:
+                own = _CLAUSE_END.split(own, 1)[0]
+                when, has_time, why = resolve_when(own, day)
         if when is None and day is None and _yearless(own):
             # 07-13 16:44 with no message date: the year is read as a spreadsheet's is.
             reading.reported_at, reading.time_source = own, source

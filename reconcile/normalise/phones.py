@@ -236,16 +236,20 @@ def _segment(chunks: list[str]) -> tuple[Phone, ...] | None:
 
 # An agency giving only a number's first three and last four digits says so (前三后四
 # 138 5678, 前3后4：1385678): those seven digits are the masked number 138****5678.
+# The words may follow the digits too (138 5678（前三后四）).
+_SAYS_FRONT_BACK = r"(?:手机|电话|号码)?前\s*[三3]\s*(?:位)?\s*后\s*[四4]\s*(?:位)?"
 _FRONT_BACK = re.compile(
-    r"(?:手机|电话|号码)?前\s*[三3]\s*(?:位)?\s*后\s*[四4]\s*(?:位)?\s*[:：]?\s*"
-    r"(1[3-9][0-9])[\s\-]*([0-9]{4})(?![0-9])"
+    rf"{_SAYS_FRONT_BACK}\s*[:：]?\s*(1[3-9][0-9])[\s\-]*([0-9]{{4}})(?![0-9])"
+    rf"|(?<![0-9])(1[3-9][0-9])[\s\-]*([0-9]{{4}})\s*[(（]\s*{_SAYS_FRONT_BACK}\s*[)）]"
 )
 
 
 def front_and_back(text: str) -> str:
     """`text` with each number given as its first three and last four digits (前三后四
-    138 5678) written as the masked number it is (138****5678)."""
-    return _FRONT_BACK.sub(r"\1****\2", text) if "后" in text else text
+    138 5678, 138 5678（前三后四）) written as the masked number it is (138****5678)."""
+    if "后" not in text:
+        return text
+    return _FRONT_BACK.sub(lambda m: f"{m[1] or m[3]}****{m[2] or m[4]}", text)
 
 
 def parse_phone(value: str | None) -> PhoneParse:

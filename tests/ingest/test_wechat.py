@@ -212,6 +212,7 @@ def test_chat_header_lines(line, sender, sent_at):
         # a word saying which digits follow is no name
         ("报备：山湖一号，陈女士，尾号8888，全号13688888888", [("陈女士", "13688888888")]),
         ("孙先生 全号 13912345678", [("孙先生", "13912345678")]),
+        ("刘先生 男 138 5678（前三后四）", [("刘先生", "138****5678")]),
     ],
 )  # fmt: skip
 def test_customers_in_a_message(text, customers):
@@ -298,6 +299,31 @@ def test_a_word_of_the_senders_nickname_is_no_agency():
     assert "channel" not in mine.fields and mine.fields["agent"] == "链家-钱七"
     [other] = _reports("2026-12-01 10:35:00 链家-钱七\n报备 孙先生 139****1111 正盛")
     assert other.fields["channel"] == "正盛"
+
+
+def test_the_agents_signature_beside_a_customer_is_no_customer():
+    [signed] = _reports(
+        "2026-11-18 10:15:00 链家-李四\n报备：张先生 138****5678 【链家-李四 13900001111】"
+    )
+    assert [(c.name, c.phone) for c in signed.customers] == [("张先生", "138****5678")]
+    assert signed.fields["agent_phone"] == "13900001111"
+    assert "channel" not in signed.fields
+    # alone, a name and number are the customer, whoever sent them
+    [alone] = _reports("2026-11-18 10:15:00 链家-李四\n李四 13900001111")
+    assert [(c.name, c.phone) for c in alone.customers] == [("李四", "13900001111")]
+
+
+def test_a_systems_confirmation_forwarded_to_the_group():
+    """明源云客-style confirmations name the report time in a clause of their own, and their
+    words (已报备至…) name no agency."""
+    [confirmed] = _reports(
+        "2026-11-18 10:18:00 链家-李四\n【报备成功】客户陈女士(139****4321)已报备至山湖一号，"
+        "报备人：李四，报备时间：2026-11-18 09:58:12，保护期至2026-12-18"
+    )
+    assert [(c.name, c.phone) for c in confirmed.customers] == [("陈女士", "139****4321")]
+    assert confirmed.problem is None
+    assert confirmed.reported_at == "2026-11-18 09:58:12"
+    assert "channel" not in confirmed.fields and confirmed.fields["agent"] == "李四"
 
 
 def test_a_quoted_reply_repeats_no_report():

@@ -155,6 +155,9 @@ PARSE_CASES = [
     ("前3后4 138-5678", ["138****5678"], None),
     ("手机前三位后四位1385678", ["138****5678"], None),
     ("前三后四 1385678 / 139****0001", ["138****5678", "139****0001"], None),
+    # ... or the words after the digits, in brackets
+    ("138 5678（前三后四）", ["138****5678"], None),
+    ("1385678(前3后4)", ["138****5678"], None),
     # ... seven digits without saying so are no number (a landline, a slip)
     ("1385678", [], "phone_not_mobile"),
     ("138 5678", [], "phone_not_mobile"),
