@@ -9,6 +9,7 @@ are only hints.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections import Counter
@@ -127,6 +128,9 @@ class HeaderMatch:
     combined: dict[str, tuple[str, ...]]
     raw_headers: list[str | None]  # the header row as written (to spot repeated header rows)
     in_wan: frozenset[str] = frozenset()  # frame columns of yuan given in 万元
+    # frame column -> the customer's field its sub-header would name, were it not under a
+    # group label naming someone else (置业顾问信息·电话): not read, and said why
+    withheld: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _groups(rows: list[list[str | None]], index: int) -> list[str | None]:
@@ -231,9 +235,14 @@ def find_header(rows: list[list[str | None]], aliases: AliasTable) -> HeaderMatc
     mapping: dict[str, str] = {}
     duplicates: dict[str, str] = {}
     combined: dict[str, tuple[str, ...]] = {}
+    withheld: dict[str, str] = {}
     for position, text in enumerate(raw):
         group = groups[position] if position < len(groups) else None
         field = _field_of(aliases, text, group)
+        if field is None and group and text:
+            bare = aliases.field_for(text)
+            if bare in _CUSTOMERS_OWN:
+                withheld[f"c{position}"] = bare
         shown = text if not group or group == text else f"{group}·{text}" if text else group
         headers.append(shown)
         column = f"c{position}"
@@ -252,7 +261,7 @@ def find_header(rows: list[list[str | None]], aliases: AliasTable) -> HeaderMatc
         else:
             mapping[field] = column
     in_wan = frozenset(f"c{position}" for position, text in enumerate(raw) if aliases.in_wan(text))
-    return HeaderMatch(index, headers, mapping, duplicates, combined, raw, in_wan)
+    return HeaderMatch(index, headers, mapping, duplicates, combined, raw, in_wan, withheld)
 
 
 @dataclass(frozen=True)

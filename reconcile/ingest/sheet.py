@@ -458,6 +458,9 @@ def _unused(
         field = repeated or next((f for f, c in match.mapping.items() if c == column), None)
         if repeated is not None:
             unused[text] = f"与“{FIELD_LABELS[repeated]}”列重复，以第一列为准"
+        elif column in match.withheld:
+            whose, _, leaf = text.partition("·")
+            unused[text] = f"“{whose}”下的{leaf}不是客户的，不读取"
         elif field is not None:
             unused[text] = UNUSED_OTHER_KIND
         # Under a group label (基本信息·序号) the column is still the row number.

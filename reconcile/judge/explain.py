@@ -75,7 +75,14 @@ def related_requests(judgement: Judgement, phone: str) -> list[Request]:
 
 
 def _rows(frame: pl.DataFrame, phone: str) -> list[dict]:
-    return frame.filter(pl.col("phone") == phone).with_columns(source=place_expr()).to_dicts()
+    """The frame's rows of the number, each with its source (`file#sheet!row`, and the
+    later file that corrected it, if one did: `row_versions`)."""
+    rows = frame.filter(pl.col("phone") == phone).with_columns(source=place_expr()).to_dicts()
+    for row in rows:
+        if row.get("corrected_in"):
+            day = row["corrected_seen"][:10]
+            row["source"] += f"；按 {day} 读到的 {row['corrected_in']} 更正"
+    return rows
 
 
 def timeline(judgement: Judgement, phone: str) -> list[Event]:

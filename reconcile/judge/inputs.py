@@ -233,6 +233,7 @@ def _shares_known(rulings: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
 
 CONTACT_COLUMNS = (
     "row_id", "phone", "customer_name", "at", "time_known", "path", "sheet", "row_no",
+    "corrected_in", "corrected_seen",
 )  # fmt: skip
 
 
@@ -255,6 +256,10 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "row_no": pl.Int64(),
     "first_run": pl.Int64(),
     "first_seen": pl.String(),
+    # The later file the row's name and data come from (`row_versions`: a correction), and
+    # when it was first seen; null when the row reads as its own file gave it.
+    "corrected_in": pl.String(),
+    "corrected_seen": pl.String(),
 }
 # Rejected report rows as the ledger gives them (`Ledger.judge_report_errors`): `codes`
 # `;`-joined, `raw` the JSON array of the row's cells, `mapping` and `headers` the JSON

@@ -48,6 +48,8 @@ def report_verdicts(records: pl.DataFrame, path: str, rules: Rules, now: datetim
         path=pl.lit(path),
         first_run=pl.lit(None, pl.Int64),
         first_seen=pl.lit(now.astimezone(rules.zone).isoformat("T", "seconds")),
+        corrected_in=pl.lit(None, pl.String),
+        corrected_seen=pl.lit(None, pl.String),
     )
     frame = rows_frame(ledger_like, "report", rules.timezone)
     admitted = admit(frame, rules, None)

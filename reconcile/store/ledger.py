@@ -1179,6 +1179,7 @@ class Ledger:
             within = "AND r.rowid >= ? AND r.rowid < ?"
             params = (seen_by, stored.start, stored.stop)
         name, surnames, data = "r.customer_name", "r.surnames", "r.data"
+        corrected = "CAST(NULL AS TEXT) AS corrected_in, CAST(NULL AS TEXT) AS corrected_seen"
         versions = ""
         if self.execute("SELECT EXISTS (SELECT 1 FROM row_versions)")[0][0]:
             # The latest version the night's files give, when later than the row's own file.
@@ -1187,10 +1188,11 @@ class Ledger:
                 f"CASE WHEN v.row_id IS NULL THEN r.{column} ELSE v.{column} END"
                 for column in ("customer_name", "surnames", "data")
             )
+            corrected = "v.path AS corrected_in, v.seen AS corrected_seen"
             versions = f"""
             LEFT JOIN (
                 SELECT v.row_id, v.file_id, v.customer_name, v.surnames, v.data,
-                       vf.first_seen AS seen,
+                       vf.path, vf.first_seen AS seen,
                        row_number() OVER (
                            PARTITION BY v.row_id ORDER BY vf.first_seen DESC, v.file_id DESC
                        ) AS latest
@@ -1203,7 +1205,8 @@ class Ledger:
             f"""
             SELECT r.row_id, r.kind, r.channel, r.agent, {name} AS customer_name,
                    {surnames} AS surnames, r.phone, r.phone_pattern, r.event_at, r.report_type,
-                   {data} AS data, f.path, r.sheet, r.row_no, f.first_run, f.first_seen
+                   {data} AS data, f.path, r.sheet, r.row_no, f.first_run, f.first_seen,
+                   {corrected}
             FROM rows r JOIN files f USING (file_id) {versions}
             WHERE f.first_seen <= ? {within}
             """,

@@ -251,15 +251,19 @@ class MemoryWorkspace:
     def _latest(self, row_id: str, first: _Version, seen: str) -> dict[str, Any]:
         """The fields of the row's latest version seen by `seen`, later than its own file."""
         found = [
-            (version.first_seen, version.file_id, row)
+            (version.first_seen, version.file_id, row, version.path)
             for row, version in self._later.get(row_id, {}).values()
             if version.first_seen <= seen
             and (version.first_seen, version.file_id) > (first.first_seen, first.file_id)
         ]
         if not found:
             return {}
-        row = max(found, key=lambda item: item[:2])[2]
-        return {name: row[name] for name in _VERSIONED}
+        seen_then, _, row, path = max(found, key=lambda item: item[:2])
+        return {
+            **{name: row[name] for name in _VERSIONED},
+            "corrected_in": path,
+            "corrected_seen": seen_then,
+        }
 
     def _error_table(self, seen: str) -> pl.DataFrame:
         errors = []

@@ -68,3 +68,25 @@ def test_each_row_names_its_channel_and_variants_fold(tmp_path):
     assert records["agent"].to_list() == ["王磊", "刘洋", "孙七", "周八"]
     assert records["event_at"][0] == "2026-11-18T10:15:32+08:00"
     assert sheet.accepted == 4 and sheet.rejected == 0
+
+
+def test_a_staff_members_number_under_a_group_label_is_unused_and_says_whose(tmp_path):
+    """置业顾问信息 over 电话: the consultant's number, listed unused with why; before, it was
+    a second number of the customer and a visit of its own."""
+    path = tmp_path / "inputs" / "visits" / "来访.xlsx"
+    path.parent.mkdir(parents=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (
+        ["到访时间", "客户信息", None, "置业顾问信息", None],
+        [None, "姓名", "电话", "姓名", "电话"],
+        ["2026-12-01 10:00", "张三", "13812345678", "王芳", "13700007777"],
+    ):
+        sheet.append(row)
+    for cells in ("A1:A2", "B1:C1", "D1:E1"):
+        sheet.merge_cells(cells)
+    book.save(path)
+    [item], _ = discover(tmp_path / "inputs")
+    [read] = read_input(item, Rules(), AliasTable.build()).sheets
+    assert read.kind == "visit" and read.normalised.records.height == 1
+    assert read.unused == {"置业顾问信息·电话": "“置业顾问信息”下的电话不是客户的，不读取"}

@@ -365,3 +365,20 @@ def test_explain_shows_every_change_of_a_deal_with_its_source():
         "    折扣变更 2026-11-15  [crm/交易变更明细.xlsx#交易变更!2]",
         "    更名 2026-11-16  [crm/交易变更明细.xlsx#交易变更!3]",
     ]
+
+
+def test_explain_shows_the_file_that_corrected_a_visit():
+    """A register re-saved with the 接待顾问 put right: the visit reads as corrected, and
+    its source names both its first file and the file that corrected it, from that night."""
+    header = [*VISIT, "接待顾问"]
+    visit = ["张三", "13812341234", "2026-11-12 15:00", "链家", "王五"]
+    ws = MemoryWorkspace("project: 山湖一号\n")
+    ws.put("visits/来访.xlsx", {"来访": [header, [*visit, "王芳"]]})
+    first = explain(ws.run(date(2026, 11, 20)).judgement, "13812341234", "山湖一号")
+    ws.put("visits/来访.xlsx", {"来访": [header, [*visit, "刘强"]]})
+    later = explain(ws.run(date(2026, 11, 21)).judgement, "13812341234", "山湖一号")
+    [before] = [line for line in first if "到访" in line and "[visits/" in line]
+    [after] = [line for line in later if "到访" in line and "[visits/" in line]
+    assert "接待：王芳" in before and before.endswith("[visits/来访.xlsx#来访!2]")
+    assert "接待：刘强" in after
+    assert after.endswith("[visits/来访.xlsx#来访!2；按 2026-11-21 读到的 visits/来访.xlsx 更正]")
