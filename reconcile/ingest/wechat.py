@@ -191,6 +191,11 @@ _VISIT_RE = re.compile(
     rf"(?P<when>(?:{_DAY}\s*)?{_CLOCK}|{_DAY}\s*{_PERIOD}?)\s*(?:左右)?\s*"
     r"(?:到访|来访|看房|到案|带看|过来|到)"
 )
+# A developer system's confirmation says when the report was made, unlabelled (您好，客户
+# 赵先生…已于2026年11月18日10:05成功报备【山湖一号】): the message's own report time.
+_REPORTED_RE = re.compile(
+    rf"已?于\s*(?P<when>{_DAY}\s*(?:{_CLOCK})?)\s*(?:成功|完成)?(?:提交)?报备"
+)
 _TRAILING_PERIOD_RE = re.compile(rf"\s*{_PERIOD}$")
 _TRAILING_TIME_RE = re.compile(rf"(?P<when>(?:{_DAY}\s*)?{_CLOCK})\s*$")
 _RELATIVE_DAYS = {
@@ -724,6 +729,10 @@ def read_message(message: Message, project: str | None = None) -> Reading:
     reading.customers = [c for c in customers if c.phone or c.name]
     _tail_fields(tails, fields, bool(loose), nickname)
     reading.fields = fields
+    if "reported_at" not in fields and any("于" in line for line in message.lines):
+        said = _REPORTED_RE.search(" ".join(_prepared(line) for line in message.lines))
+        if said is not None:
+            fields["reported_at"] = said["when"].strip()
     if message.sender and "agent" not in fields:
         fields["agent"] = message.sender
     agent = fields.get("agent")

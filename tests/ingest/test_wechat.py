@@ -324,6 +324,14 @@ def test_a_systems_confirmation_forwarded_to_the_group():
     assert confirmed.problem is None
     assert confirmed.reported_at == "2026-11-18 09:58:12"
     assert "channel" not in confirmed.fields and confirmed.fields["agent"] == "李四"
+    [unlabelled] = _reports(
+        "2026-11-18 10:19:00 链家-李四\n您好，客户赵先生，手机号136****8888，"
+        "已于2026年11月18日10:05成功报备【山湖一号】，请于30天内带看。"
+    )
+    assert unlabelled.reported_at == "2026-11-18 10:05:00"
+    assert unlabelled.time_source == "消息中的报备时间"
+    [today] = _reports("2026-11-18 10:19:00 链家-李四\n客户赵先生 136****8888 已于今天9:40报备")
+    assert today.reported_at == "2026-11-18 09:40:00"
 
 
 def test_a_quoted_reply_repeats_no_report():
