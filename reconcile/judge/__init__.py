@@ -233,7 +233,8 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
     requests = _requests(inputs.reports.filter(asked), people, rules, inputs.first_run)
     del people
     by_phone_requests = _group(r for r in requests if r.phone)
-    deals = _deals(inputs)
+    households = _households(inputs)
+    deals = _deals(inputs, households)
     stages = _stages(deals, rules)
 
     visits = _group(_made(Visit, inputs.visits, *_VISIT))
@@ -275,7 +276,6 @@ def _judge(inputs: Inputs, rules: Rules) -> Judgement:
             # It fits no customer, several, or one no channel holds (known only from the
             # CRM): no timeline judged it, and nobody holds for it.
             request.codes = [Code.R11]
-    households = _households(inputs)
     deal_lines = settle(deals, episodes, households, rules, inputs.as_of_end)
     # Without payment records this keeps 6.3's lines as they are (SPEC 6.6).
     money = payments.allocate(
@@ -464,6 +464,6 @@ def _households(inputs: Inputs) -> Households:
     return households
 
 
-def _deals(inputs: Inputs) -> list[Deal]:
+def _deals(inputs: Inputs, households: Households) -> list[Deal]:
     """Deal rows and 交易变更 rows as deals across nights (SPEC 6.5, judge/deals.py)."""
-    return assemble(inputs.deals, inputs.deal_changes, inputs.as_of_end)
+    return assemble(inputs.deals, inputs.deal_changes, inputs.as_of_end, households)

@@ -514,7 +514,7 @@ class _Book:
 
     # 明源 records closed by 换房, without the 交易变更 that tells where the deal went
 
-    def follow_moves(self) -> None:
+    def follow_moves(self, households: Households) -> None:
         """A deal whose record on its flat was closed by 换房 moved to the same customer's
         next deal: the two are one deal (SPEC 6.5: same customer, no second deal), with the
         new flat and price. The deal whose record closed keeps the name and the date."""
@@ -525,7 +525,7 @@ class _Book:
         for deal in moving:
             while id(deal) not in self.gone and self._moving(deal):
                 closing = self.closed[id(deal)][deal.flat]  # type: ignore[index]
-                target = self._successor(deal, closing)
+                target = self._successor(deal, closing, households)
                 if target is None:
                     break
                 new = target.flat
@@ -552,23 +552,33 @@ class _Book:
             for change in deal.changes
         )
 
-    def _successor(self, deal: Deal, closing: _Row) -> Deal | None:
+    def _successor(self, deal: Deal, closing: _Row, households: Households) -> Deal | None:
         """The deal a 换房 moved `deal` into: the same buyer's next open deal, made on or
-        after the day the record closed (else the day of the sale), the earliest first."""
-        since = closing.closed_at or deal.deal_date
+        after the day the record closed (else the day of the sale), the earliest first. With
+        none, the one such deal of the buyers' household (the new flat in the spouse's name);
+        two are not told apart, and the deal stays where it was."""
+        own = self._open_since(deal, deal.buyers, closing.closed_at or deal.deal_date)
+        if own:
+            return own[0]
+        family = {m for b in deal.buyers for m in households.members(b)} - set(deal.buyers)
+        theirs = self._open_since(deal, sorted(family), closing.closed_at or deal.deal_date)
+        return theirs[0] if len(theirs) == 1 else None
+
+    def _open_since(self, deal: Deal, buyers: Iterable[str], since: datetime | None) -> list[Deal]:
+        """The open deals of `buyers` other than `deal`, made on or after `since`'s day,
+        the earliest first."""
         found = {
             id(other): other
-            for buyer in deal.buyers
+            for buyer in buyers
             for other in self.by_buyer.get(buyer, ())
             if other is not deal
             and REFUNDED not in other.stage_at
             and not (since and other.deal_date and other.deal_date.date() < since.date())
         }
-        ordered = sorted(
+        return sorted(
             found.values(),
             key=lambda d: (d.deal_date is None, d.deal_date, self.made[id(d)]),
         )
-        return ordered[0] if ordered else None
 
     # 交易变更 rows
 
@@ -659,8 +669,14 @@ def _resold(current: Deal, row: _Row) -> bool:
     return refunded is not None and row.sale_at is not None and row.sale_at >= refunded
 
 
-def assemble(deals: pl.DataFrame, changes: pl.DataFrame, as_of_end: datetime) -> list[Deal]:
-    """Every deal the rows tell of, as of the night (SPEC 6.5), sorted by `deal_id`."""
+def assemble(
+    deals: pl.DataFrame,
+    changes: pl.DataFrame,
+    as_of_end: datetime,
+    households: Households | None = None,
+) -> list[Deal]:
+    """Every deal the rows tell of, as of the night (SPEC 6.5), sorted by `deal_id`;
+    `households` say where a 换房 may have moved a deal besides its own buyers."""
     rows = deal_rows(deals, as_of_end)
     altered = change_rows(changes)
     flats = _Flats()
@@ -684,7 +700,7 @@ def assemble(deals: pl.DataFrame, changes: pl.DataFrame, as_of_end: datetime) ->
             book.place(row, last=True)
         else:
             book.change(row, last=True)
-    book.follow_moves()
+    book.follow_moves(households or Households())
     return _finish(book)
 
 
