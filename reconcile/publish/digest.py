@@ -184,6 +184,8 @@ class SheetNote:
     sheet: str
     set_aside: str | None  # why the sheet was not read (None: it was read)
     unused: dict[str, str]  # header -> why no field reads it
+    # what the clerk should know of a sheet that was read (it names only other projects)
+    heed: str | None = None
 
 
 @dataclass
@@ -230,9 +232,10 @@ def file_news(
         seen = datetime.fromisoformat(sheet.first_seen)
         if not start <= seen < end or sheet.file_status == "quarantined":
             continue
-        if (sheet.kind is None and sheet.note) or sheet.unused:
+        if sheet.note or sheet.unused:
             set_aside = sheet.note if sheet.kind is None else None
-            news.sheets.append(SheetNote(sheet.path, sheet.sheet, set_aside, sheet.unused))
+            heed = sheet.note if sheet.kind is not None else None
+            news.sheets.append(SheetNote(sheet.path, sheet.sheet, set_aside, sheet.unused, heed))
     return news
 
 
@@ -1024,6 +1027,17 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         for note in files.sheets
         if note.set_aside
     ]
+    heeded = [
+        Card(
+            f"{note.path} · {sheet_label(note.sheet)}",
+            "已读取",
+            "warn",
+            (("注意", note.heed),),
+            (note.path,),
+        )
+        for note in files.sheets
+        if note.heed
+    ]
     unused = [
         Card(
             f"{note.path} · {sheet_label(note.sheet)}",
@@ -1037,6 +1051,7 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
     ]
     groups = [_group("整份拒收的文件（修改后重新放入即可）", quarantined)] if quarantined else []
     groups += [_group("未读取的工作表（数据未进入台账）", set_aside)] if set_aside else []
+    groups += [_group("读取时需要核对的工作表", heeded)] if heeded else []
     groups += [_group(f"{path} 中拒收的行", cards) for path, cards in sorted(by_file.items())]
     if unused:
         groups.append(

@@ -327,6 +327,29 @@ def test_sheets_set_aside_and_unused_columns_are_in_the_files_section(tmp_path):
     assert "未读取的工作表" in html and "业绩" in html
 
 
+def test_a_sheet_read_whole_though_it_names_only_other_projects_is_in_the_files_section(
+    tmp_path,
+):
+    """A 销售明细 whose 项目 column names only other projects is read whole (the project may
+    be spelled otherwise there): the admin is told so in the dispute report, not only in
+    `check` and the run's summary."""
+    root = make_workspace(tmp_path, "project: 测试项目\n")
+    write_input(root / "inputs", "crm/销售明细.xlsx", {
+        "销售明细": [
+            ["项目名称", "房间", "客户名称", "联系电话", "认购日期", "成交总价"],
+            ["测试花园", "5#-2-802", "张三", "13812345678", "2026-11-18", 3000000],
+        ],
+    })  # fmt: skip
+    summary = run(Workspace.open(root), NIGHT_1)
+    files = _section(summary.published.digest, "files")
+    groups = {group.title: group.cards for group in files.groups}
+    [heed] = groups["读取时需要核对的工作表"]
+    assert heed.title == "crm/销售明细.xlsx · 销售明细"
+    assert "没有一行是本项目“测试项目”" in dict(heed.fields)["注意"]
+    html = summary.published.report.read_text(encoding="utf-8")
+    assert "读取时需要核对的工作表" in html and "测试花园" in html
+
+
 def _brought_by_lianjia(
     inputs: Path, reported: str = "2026-11-10 10:00", visited: str = "2026-11-12 15:00"
 ) -> None:
