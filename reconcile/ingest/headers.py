@@ -147,42 +147,45 @@ def _groups(rows: list[list[str | None]], index: int) -> list[str | None]:
     return above
 
 
-def _field_of(aliases: AliasTable, text: str | None, group: str | None) -> str | None:
+def _field_of(
+    aliases: AliasTable, text: str | None, group: str | None
+) -> tuple[str | None, str | None]:
+    """The field a sub-header names under its group label, and the customer's field it
+    would name were the group not someone else's (then the first is None)."""
     if group and text:
         label = _GROUP_TAIL.sub("", normalise_header(group))
         qualified = aliases.field_for(label + str(text))
         if qualified is not None:
-            return qualified
+            return qualified, None
         if label in _SOMEONE_ELSE:
             # 置业顾问信息 over 电话: the consultant's number, not the customer's (read bare,
             # it was a second number of the customer, and a report of its own); 经纪公司 over
             # 业务员姓名 is still the agency's agent
             bare = aliases.field_for(text)
-            return None if bare in _CUSTOMERS_OWN else bare
+            return (None, bare) if bare in _CUSTOMERS_OWN else (bare, None)
     if not text and group:
-        return aliases.field_for(group)  # one header cell merged over both rows
-    return aliases.field_for(text)
+        return aliases.field_for(group), None  # one header cell merged over both rows
+    return aliases.field_for(text), None
 
 
+def _subject_words(*subjects: str) -> frozenset[str]:
+    """Every [qualifier] subject word of `subjects` (报备客户, 所属置业顾问 …)."""
+    return frozenset(
+        qualifier + who
+        for subject in subjects
+        for who in HEADER_SUBJECTS[subject]
+        for qualifier in HEADER_QUALIFIERS
+    )
+
+
+_SUBJECT_WORDS = _subject_words(*HEADER_SUBJECTS)
+_ATTRIBUTE_WORDS = frozenset(word for words in HEADER_ATTRIBUTES.values() for word in words if word)
 # Group labels that speak of someone other than the customer (经纪人, 置业顾问, 渠道 …,
 # with their qualifiers): a sub-header under them names none of the customer's own fields.
+_SOMEONE_ELSE = _subject_words(*(subject for subject in HEADER_SUBJECTS if subject != "customer"))
 _CUSTOMERS_OWN = frozenset(
     {field for (subject, _), field in HEADER_PAIRINGS.items() if subject == "customer"}
     | {"phone_head", "customer_info"}
-)
-_SUBJECT_WORDS = frozenset(
-    qualifier + who
-    for words in HEADER_SUBJECTS.values()
-    for who in words
-    for qualifier in HEADER_QUALIFIERS
-)
-_ATTRIBUTE_WORDS = frozenset(word for words in HEADER_ATTRIBUTES.values() for word in words if word)
-_SOMEONE_ELSE = frozenset(
-    qualifier + who
-    for subject, words in HEADER_SUBJECTS.items()
-    if subject != "customer"
-    for who in words
-    for qualifier in HEADER_QUALIFIERS
 )
 
 
@@ -238,11 +241,9 @@ def find_header(rows: list[list[str | None]], aliases: AliasTable) -> HeaderMatc
     withheld: dict[str, str] = {}
     for position, text in enumerate(raw):
         group = groups[position] if position < len(groups) else None
-        field = _field_of(aliases, text, group)
-        if field is None and group and text:
-            bare = aliases.field_for(text)
-            if bare in _CUSTOMERS_OWN:
-                withheld[f"c{position}"] = bare
+        field, theirs = _field_of(aliases, text, group)
+        if theirs is not None:
+            withheld[f"c{position}"] = theirs
         shown = text if not group or group == text else f"{group}·{text}" if text else group
         headers.append(shown)
         column = f"c{position}"

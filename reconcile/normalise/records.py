@@ -335,9 +335,8 @@ def _at_length(channel: pl.Series, ctx: SheetContext) -> pl.Series:
     known = ctx.known_channels | ({ctx.folder_channel} if ctx.folder_channel else frozenset())
     if not known:
         return channel
-    written = (
-        channel.drop_nulls().unique().filter(~channel.drop_nulls().unique().is_in(list(known)))
-    )
+    distinct = channel.drop_nulls().unique()
+    written = distinct.filter(~distinct.is_in(list(known)))
     folded = {text: names.named_channel(text, known) for text in written.to_list()}
     changed = {text: name for text, name in folded.items() if name != text}
     return channel.replace(list(changed), list(changed.values())) if changed else channel

@@ -1004,9 +1004,9 @@ class Ledger:
 
     def _add_versions(self, staged: pl.DataFrame) -> None:
         """`row_versions` of the staged rows held already from an earlier file: those that
-        read otherwise than the row as it stands (its latest version, else the row), and
-        every one of a row that has versions (so the latest by file is what a night reads,
-        whatever order files were first seen in)."""
+        read otherwise than the row's own file, and every one of a row that has versions
+        already (so the latest by file is what a night reads, whatever order files were
+        first seen in)."""
         frame = staged.with_columns(
             pl.col(name).cast(pl.String) for name, kind in staged.schema.items() if kind == pl.Null
         )
