@@ -1016,39 +1016,9 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
                 (place_text((row.path, row.sheet, row.row_no)),),
             )
         )
-    set_aside = [
-        Card(
-            f"{note.path} · {sheet_label(note.sheet)}",
-            "未读取",
-            "urgent",
-            (("原因", note.set_aside),),
-            (note.path,),
-        )
-        for note in files.sheets
-        if note.set_aside
-    ]
-    heeded = [
-        Card(
-            f"{note.path} · {sheet_label(note.sheet)}",
-            "已读取",
-            "warn",
-            (("注意", note.heed),),
-            (note.path,),
-        )
-        for note in files.sheets
-        if note.heed
-    ]
-    unused = [
-        Card(
-            f"{note.path} · {sheet_label(note.sheet)}",
-            "有未使用的列",
-            "info",
-            tuple((header, why) for header, why in note.unused.items()),
-            (note.path,),
-        )
-        for note in files.sheets
-        if note.unused
-    ]
+    set_aside = _sheet_cards(files.sheets, "未读取", "urgent", lambda n: _said("原因", n.set_aside))
+    heeded = _sheet_cards(files.sheets, "已读取", "warn", lambda n: _said("注意", n.heed))
+    unused = _sheet_cards(files.sheets, "有未使用的列", "info", lambda n: tuple(n.unused.items()))
     groups = [_group("整份拒收的文件（修改后重新放入即可）", quarantined)] if quarantined else []
     groups += [_group("未读取的工作表（数据未进入台账）", set_aside)] if set_aside else []
     groups += [_group("读取时需要核对的工作表", heeded)] if heeded else []
@@ -1067,6 +1037,24 @@ def _files_section(files: FileNews, zone: ZoneInfo) -> Section:
         "没有拒收的文件或数据行。",
         "按原因修改后重新放入 inputs/ 原来的文件夹；拒收的行改好后连同整份文件重新放入。",
     )
+
+
+def _sheet_cards(
+    notes: list[SheetNote],
+    badge: str,
+    tone: str,
+    fields: Callable[[SheetNote], tuple[tuple[str, str], ...]],
+) -> list[Card]:
+    """A card per sheet whose `fields` say something, titled by its file and sheet."""
+    return [
+        Card(f"{note.path} · {sheet_label(note.sheet)}", badge, tone, said, (note.path,))
+        for note in notes
+        if (said := fields(note))
+    ]
+
+
+def _said(label: str, text: str | None) -> tuple[tuple[str, str], ...]:
+    return ((label, text),) if text else ()
 
 
 REFUNDED = "退房"  # deals.csv's stage word for a refunded deal (SPEC 6.5)
