@@ -313,7 +313,7 @@ FIELD_LIST: tuple[Field, ...] = (
         "请款金额", "本期请款金额", "本次请款金额", "申请请款金额", "请佣金额", "申请结佣金额",
         "申请佣金", "申请佣金金额", "本期应结金额", "本次结算金额", "实际开票金额", "未收佣金",
         "未结佣金", "待结佣金", "未收代理费", "待收佣金", "本期结算金额", "剩余佣金",
-        "剩余应结佣金",
+        "剩余应结佣金", "本次请款", "本期请款", "本次申请金额", "本期申请金额",
     ),
     # A 对账单 may give the whole commission and what the agency has received instead:
     # it then claims the difference (a line partly paid is not claimed twice).

@@ -117,6 +117,7 @@ from reconcile.ingest.headers import (
         ("所属经纪门店", "branch"),
         ("认购价格", "amount"),
         ("房间总价", None),  # before discounts are fixed, not the deal's price
+        ("本次请款", "claim_amount"),
     ],
 )
 def test_builtin_aliases(header, field):
