@@ -233,6 +233,8 @@ CREATE TABLE IF NOT EXISTS row_versions (
     data          TEXT,
     PRIMARY KEY (row_id, file_id)
 );
+-- A re-read forgets a file's versions with its rows (`forget_derived`), file by file.
+CREATE INDEX IF NOT EXISTS row_versions_file ON row_versions (file_id);
 """
 
 
@@ -254,8 +256,11 @@ CREATE VIEW IF NOT EXISTS ledger_errors AS
     SELECT e.*, {_source_sql("e")} AS source,
            f.first_run, f.first_seen
     FROM row_errors e JOIN files f USING (file_id);
+CREATE VIEW IF NOT EXISTS ledger_row_versions AS
+    SELECT v.*, f.path, f.first_run, f.first_seen
+    FROM row_versions v JOIN files f USING (file_id);
 """
-_VIEW_NAMES = ("ledger_rows", "ledger_errors")
+_VIEW_NAMES = ("ledger_rows", "ledger_errors", "ledger_row_versions")
 
 
 def _remade_views(sql: str) -> list[str]:

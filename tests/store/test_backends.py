@@ -369,6 +369,9 @@ def test_a_later_file_reading_a_row_otherwise_is_its_version_from_that_night(led
         edited = _records(["k1", "k2"]).with_columns(data=pl.Series([corrected, "data-k2"]))
         assert ledger.add_records(edited, later) == 0
         assert ledger.count("row_versions") == 1
+        assert ledger.execute("SELECT path, data FROM ledger_row_versions") == [
+            ("b.xlsx", corrected)
+        ]
         last_file = _file(ledger, run, "c.xlsx", last)
         ledger.add_records(_records(["k1", "k2"]), last_file)  # the correction undone
 
