@@ -74,6 +74,10 @@ class AliasTable:
                 found = self._find(noted["base"])
                 if "万" in noted["note"] and found not in MONEY_FIELDS:
                     found = None
+                if "大写" in noted["note"] and found in MONEY_FIELDS:
+                    # 金额（大写） beside 金额（小写）: the words 叁佰万元整, which no amount
+                    # reader reads; the figures' column is the amount, whichever comes first
+                    found = None
         return found
 
     def _find(self, text: str) -> str | None:

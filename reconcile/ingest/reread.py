@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 # 待定 is none (the deal row is kept), 元整 and 亿 are read; a later file's reading of a row
 # held already is kept as its version (`row_versions`: re-reading makes those of files read
 # before); a message file's name stating its day dates headers that give a time alone; an
-# agent's signed number is no customer; 138 5678（前三后四） is a masked number.
+# agent's signed number is no customer; 138 5678（前三后四） is a masked number; a money
+# column noted 大写 is not the amount.
 DERIVATION = 6
 VOCABULARY_KEY = "vocabulary"
 

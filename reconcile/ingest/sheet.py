@@ -438,6 +438,7 @@ def describe_unused(unused: dict[str, str]) -> str:
 
 UNUSED_UNKNOWN = "未识别的列"
 UNUSED_ROW_NUMBER = "序号列，无需读取"
+UNUSED_IN_WORDS = "大写金额，以数字金额列为准"
 _ROW_NUMBER_HEADERS = frozenset({"序号", "行号", "no", "no.", "#"})
 UNUSED_OTHER_KIND = "本表类型不使用（原文保留，可用 explain 查看）"
 
@@ -466,6 +467,8 @@ def _unused(
         # Under a group label (基本信息·序号) the column is still the row number.
         elif text.split("·")[-1].strip().lower() in _ROW_NUMBER_HEADERS:
             unused[text] = UNUSED_ROW_NUMBER
+        elif "大写" in text:
+            unused[text] = UNUSED_IN_WORDS
         else:
             unused[text] = UNUSED_UNKNOWN
     return unused

@@ -118,6 +118,10 @@ from reconcile.ingest.headers import (
         ("认购价格", "amount"),
         ("房间总价", None),  # before discounts are fixed, not the deal's price
         ("本次请款", "claim_amount"),
+        # an amount in words beside its figures is not the amount; other 大写 notes stay
+        ("付款金额（大写）", None),
+        ("金额(小写)", "amount"),
+        ("合同金额(人民币大写)", None),
     ],
 )
 def test_builtin_aliases(header, field):
