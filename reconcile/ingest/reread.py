@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import polars as pl
 
@@ -174,7 +174,10 @@ def _derive_file(
     item = _input_file(path)
     outcome = FileOutcome(item, sha, 0)
     try:
-        raw = [_raw_sheet(name, hidden, cells, rules, path) for name, hidden, _, cells in sheets]
+        raw = [
+            _raw_sheet(name, hidden, cells, rules, item.path.name)
+            for name, hidden, _, cells in sheets
+        ]
     except OverLimit as broken:  # limits lowered since the messages were first read
         outcome.rejected = over_limit(broken)
         return outcome, []
@@ -185,9 +188,12 @@ def _derive_file(
     return outcome, parts
 
 
-def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules, path: str) -> RawSheet:
+def _raw_sheet(
+    name: str, hidden: bool, cells: pl.DataFrame, rules: Rules, file_name: str
+) -> RawSheet:
     """A stored sheet as the reader would hand it on: a message file's kept lines are
-    read by tonight's message reader, any other sheet's cells are its cells."""
+    read by tonight's message reader (its file's name may state their day), any other
+    sheet's cells are its cells."""
     # Imported here: a night that re-reads nothing does not load the message reader.
     from reconcile.ingest.wechat import kept_lines, messages_of_lines
 
@@ -195,7 +201,6 @@ def _raw_sheet(name: str, hidden: bool, cells: pl.DataFrame, rules: Rules, path:
     if lines is None:
         return RawSheet(name, not hidden, cells.drop(ROW), line_numbers=cells[ROW].to_list())
     size = sum(len(line.encode()) + 1 for line in lines)
-    file_name = PurePosixPath(path).name
     return messages_of_lines(
         lines, Bounds.of(rules.limits), checked_project(rules), size, file_name
     )

@@ -44,7 +44,7 @@ from reconcile.config.rules import TYPE_KIN
 from reconcile.ingest.limits import Bounds
 from reconcile.ingest.readers import FileRejected, RawSheet
 from reconcile.normalise import dates
-from reconcile.normalise.names import same_project
+from reconcile.normalise.names import name_parts, same_project
 from reconcile.normalise.phones import FOLDED_MASKS, front_and_back
 from reconcile.normalise.places import MESSAGES
 from reconcile.normalise.table import ROW
@@ -784,7 +784,7 @@ def _customers(draft: _Draft) -> list[Customer]:
 def _nickname_parts(sender: str | None) -> frozenset[str]:
     """The parts of a nickname that joins an agency and a person (链家-钱七): each may be
     either, so a message's word equal to one names no company by itself."""
-    parts = frozenset(p for p in re.split(r"[-—–_·|/\s()（）]+", sender or "") if p)
+    parts = frozenset(name_parts(sender or ""))
     return parts if len(parts) > 1 else frozenset()
 
 
@@ -903,10 +903,10 @@ def _times(reading: Reading, message: Message, fields: dict[str, str]) -> None:
         when, has_time, why = resolve_when(own, day)
         if when is None and _CLAUSE_END.search(own):
             # 报备时间：2026-11-18 09:58:12，保护期至…: the time is the clause's first part
-            first, _, _ = resolve_when(_CLAUSE_END.split(own, 1)[0], day)
-            if first is not None:
-                own = _CLAUSE_END.split(own, 1)[0]
-                when, has_time, why = resolve_when(own, day)
+            first = _CLAUSE_END.split(own, 1)[0]
+            read = resolve_when(first, day)
+            if read[0] is not None:
+                own, (when, has_time, why) = first, read
         if when is None and day is None and _yearless(own):
             # 07-13 16:44 with no message date: the year is read as a spreadsheet's is.
             reading.reported_at, reading.time_source = own, source

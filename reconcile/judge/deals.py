@@ -516,11 +516,12 @@ class _Book:
 
     def follow_moves(self, households: Households) -> None:
         """A deal whose record on its flat was closed by 换房 moved to the same customer's
-        next deal: the two are one deal (SPEC 6.5: same customer, no second deal), with the
-        new flat and price. The deal whose record closed keeps the name and the date."""
+        (or household's, `_successor`) next deal: the two are one deal (SPEC 6.5: same
+        customer, no second deal), with the new flat and price. The deal whose record
+        closed keeps the name and the date."""
         moving = sorted(
             (d for d in self.deals if id(d) in self.closed and id(d) not in self.gone),
-            key=lambda d: (d.deal_date is None, d.deal_date, self.made[id(d)]),
+            key=self._in_time,
         )
         for deal in moving:
             while id(deal) not in self.gone and self._moving(deal):
@@ -557,11 +558,12 @@ class _Book:
         after the day the record closed (else the day of the sale), the earliest first. With
         none, the one such deal of the buyers' household (the new flat in the spouse's name);
         two are not told apart, and the deal stays where it was."""
-        own = self._open_since(deal, deal.buyers, closing.closed_at or deal.deal_date)
+        since = closing.closed_at or deal.deal_date
+        own = self._open_since(deal, deal.buyers, since)
         if own:
             return own[0]
         family = {m for b in deal.buyers for m in households.members(b)} - set(deal.buyers)
-        theirs = self._open_since(deal, sorted(family), closing.closed_at or deal.deal_date)
+        theirs = self._open_since(deal, sorted(family), since)
         return theirs[0] if len(theirs) == 1 else None
 
     def _open_since(self, deal: Deal, buyers: Iterable[str], since: datetime | None) -> list[Deal]:
@@ -575,10 +577,11 @@ class _Book:
             and REFUNDED not in other.stage_at
             and not (since and other.deal_date and other.deal_date.date() < since.date())
         }
-        return sorted(
-            found.values(),
-            key=lambda d: (d.deal_date is None, d.deal_date, self.made[id(d)]),
-        )
+        return sorted(found.values(), key=self._in_time)
+
+    def _in_time(self, deal: Deal) -> tuple:
+        """Deals by sale day (undated last), then as they were made."""
+        return (deal.deal_date is None, deal.deal_date, self.made[id(deal)])
 
     # 交易变更 rows
 

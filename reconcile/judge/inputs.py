@@ -26,7 +26,7 @@ from reconcile.config.kinds import KIND_LIST
 from reconcile.config.rules import Rules
 from reconcile.judge.reasons import r02
 from reconcile.normalise import dates
-from reconcile.normalise.names import named_channel
+from reconcile.normalise.names import channels_named, named_channel
 from reconcile.store.ledger import Ledger
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
@@ -190,12 +190,7 @@ def _channels_known(frame: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
     contains (`names.named_channel`). A visit's bringer that never reported would decide a
     collision by the order of the reports instead; a ruling's owner would be paid under a
     name no receipt or payment knows."""
-    written = frame["channel"].drop_nulls().unique().to_list()
-    named = {text: named_channel(text, known) for text in written if text not in known}
-    renamed = {text: channel for text, channel in named.items() if channel != text}
-    if not renamed:
-        return frame
-    return frame.with_columns(pl.col("channel").replace(renamed))
+    return frame.with_columns(channels_named(frame["channel"], known))
 
 
 def _brought_by_source(visits: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:
@@ -206,14 +201,9 @@ def _brought_by_source(visits: pl.DataFrame, known: frozenset[str]) -> pl.DataFr
     register decides went by the order of the reports."""
     if "source_channel" not in visits.columns:
         return visits
-    unbrought = visits.filter(pl.col("channel").is_null())["source_channel"]
-    written = unbrought.drop_nulls().unique().to_list()
-    named = {text: named_channel(text, known) for text in written}
-    bringers = {text: channel for text, channel in named.items() if channel in known}
-    if not bringers:
-        return visits
-    source = pl.col("source_channel").replace_strict(bringers, default=None)
-    return visits.with_columns(channel=pl.coalesce("channel", source))
+    source = channels_named(visits["source_channel"], known)
+    bringer = pl.when(source.is_in(list(known))).then(source)
+    return visits.with_columns(channel=pl.coalesce("channel", bringer))
 
 
 def _shares_known(rulings: pl.DataFrame, known: frozenset[str]) -> pl.DataFrame:

@@ -779,7 +779,7 @@ def _zone_named(text: pl.Series) -> pl.Series:
 
 
 def _from_epoch(text: pl.Series, zone: str) -> pl.Series:
-    """`_EPOCH_RE`'s numbers as the wall clock of `zone`; every other text as it is."""
+    """`_EPOCH_RE`'s numbers as the wall clock of `zone`; null for every other text."""
     digits = text.str.extract(_EPOCH_RE, 1)
     ms = pl.select(
         pl.when(digits.str.len_chars() == 10)
@@ -787,21 +787,19 @@ def _from_epoch(text: pl.Series, zone: str) -> pl.Series:
         .otherwise(digits.cast(pl.Int64))
     ).to_series()
     ms = pl.select(pl.when(ms.is_between(*_EPOCH_MS, closed="left")).then(ms)).to_series()
-    local = (
+    return (
         pl.from_epoch(ms, time_unit="ms")
         .dt.replace_time_zone("UTC")
         .dt.convert_time_zone(zone)
         .dt.strftime("%Y-%m-%d %H:%M:%S")
     )
-    return pl.select(pl.coalesce(local, text)).to_series()
 
 
 def _local_wall_clock(text: pl.Series, zone: str) -> pl.Series:
     """Moments written with an offset (or as a count since 1970) as the wall clock of
     `zone` (`YYYY-MM-DD HH:MM:SS`, which the fast path reads); every other text as it is."""
     named = _zone_named(text.str.strip_chars())
-    counted = _from_epoch(named, zone)
-    text = pl.select(pl.when(counted != named).then(counted).otherwise(text)).to_series()
+    text = pl.select(pl.coalesce(_from_epoch(named, zone), text)).to_series()
     offset = named.str.contains(_ISO_OFFSET_RE).fill_null(False)
     if not offset.any():
         return text

@@ -505,6 +505,14 @@ def agree_series(left: pl.Series, right: pl.Series) -> pl.Series:
 # 李四（链家）or 北京链家 李四): the agency is the row's channel already, so the agent is
 # the rest. Only a part naming the row's own channel (or a variant of it) is taken off.
 _AGENT_PARTS_RE = re.compile(r"[-—–_·|/\\\s()（）【】\[\]<>《》]+")
+
+
+def name_parts(text: str) -> list[str]:
+    """The parts of a cell or nickname that joins an agency and a person (链家-李四,
+    李四（链家）, 北京链家 李四)."""
+    return [part for part in _AGENT_PARTS_RE.split(text) if part]
+
+
 _GLUED_NAME_RE = re.compile(f"[{_CJK}]{{2,4}}")
 
 
@@ -515,7 +523,7 @@ def agent_name(agent: str, channel_words: Iterable[str]) -> str:
     words = sorted({w for w in channel_words if w}, key=len, reverse=True)
     if not text or not words:
         return agent
-    parts = [part for part in _AGENT_PARTS_RE.split(text) if part]
+    parts = name_parts(text)
     kept = [part for part in parts if part not in words]
     if len(parts) > 1 and 0 < len(kept) < len(parts):
         return "-".join(kept)
@@ -547,3 +555,11 @@ def named_channel(written: str, known: frozenset[str]) -> str:
     inside = [name for name in known if len(name) >= 2 and name in written]
     outermost = [name for name in inside if not any(name != m and name in m for m in inside)]
     return outermost[0] if len(outermost) == 1 else written
+
+
+def channels_named(column: pl.Series, known: frozenset[str]) -> pl.Series:
+    """`named_channel` of each cell of a column, worked out once per distinct text."""
+    written = [text for text in column.drop_nulls().unique().to_list() if text not in known]
+    named = {text: named_channel(text, known) for text in written}
+    renamed = {text: channel for text, channel in named.items() if channel != text}
+    return column.replace(renamed) if renamed else column

@@ -333,13 +333,7 @@ def _at_length(channel: pl.Series, ctx: SheetContext) -> pl.Series:
     (`names.named_channel`): otherwise the agency is a channel of its own, its reports
     beside its own quota and receipt."""
     known = ctx.known_channels | ({ctx.folder_channel} if ctx.folder_channel else frozenset())
-    if not known:
-        return channel
-    distinct = channel.drop_nulls().unique()
-    written = distinct.filter(~distinct.is_in(list(known)))
-    folded = {text: names.named_channel(text, known) for text in written.to_list()}
-    changed = {text: name for text, name in folded.items() if name != text}
-    return channel.replace(list(changed), list(changed.values())) if changed else channel
+    return names.channels_named(channel, known) if known else channel
 
 
 def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:
@@ -351,9 +345,7 @@ def _bringer(sources: pl.Series, ctx: SheetContext) -> pl.Series:
     if ctx.channel_names:
         variants, canonical = zip(*ctx.channel_names, strict=True)
         text = text.replace(list(variants), list(canonical))
-    written = text.drop_nulls().unique().to_list()
-    at_length = {w: names.named_channel(w, ctx.known_channels) for w in written}
-    text = text.replace({w: c for w, c in at_length.items() if c != w})
+    text = names.channels_named(text, ctx.known_channels)
     known = text.is_in(list(ctx.known_channels)).fill_null(False)
     fallback = pl.lit(ctx.folder_channel, dtype=pl.String)
     return pl.select(pl.when(known).then(text).otherwise(fallback)).to_series().alias("channel")
